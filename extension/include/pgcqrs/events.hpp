@@ -1,0 +1,121 @@
+// Renders decoded row changes as the domain events of docs/events.md. Pure C++: the
+// PostgreSQL zone hands it plain values and copies the finished messages out.
+#pragma once
+#include "pgcqrs/pure.hpp"
+
+#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/options.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgcqrs {
+
+// One column value of a row image, as plain data borrowed from the caller.
+struct Value {
+  enum class Kind : uint8_t {
+    Missing,    // column absent (dropped) or the row image was not logged
+    Null,
+    Int,        // i
+    Bool,       // b
+    Text,       // s: raw bytes, escaped on output
+    Decimal,    // s: numeric text such as "19.98"
+    Timestamp,  // i: PostgreSQL microseconds since 2000-01-01 UTC
+    Unchanged,  // a TOASTed value an UPDATE did not touch: equal to the old image's value
+  };
+  Kind kind = Kind::Missing;
+  bool b = false;
+  int64_t i = 0;
+  std::string_view s;
+
+  static Value null() { return {Kind::Null}; }
+  static Value integer(int64_t v) { return {Kind::Int, false, v}; }
+  static Value boolean(bool v) { return {Kind::Bool, v}; }
+  static Value text(std::string_view v) { return {Kind::Text, false, 0, v}; }
+  static Value decimal(std::string_view v) { return {Kind::Decimal, false, 0, v}; }
+  static Value timestamp(int64_t v) { return {Kind::Timestamp, false, v}; }
+  static Value unchanged() { return {Kind::Unchanged}; }
+};
+
+struct UserRow { Value id, name, email, is_active, created_at; };
+struct ProductRow { Value id, name, price, is_active; };
+struct OrderRow { Value id, user_id, status, created_at, updated_at; };
+struct ItemRow { Value order_id, product_id, quantity, unit_price; };
+
+struct TxnInfo {
+  uint32_t xid = 0;
+  uint64_t commit_lsn = 0;      // end of the commit record
+  int64_t commit_time = 0;      // PostgreSQL microseconds
+};
+
+class EventWriter {
+ public:
+  static constexpr std::size_t max_folded_items = 1000;
+
+  explicit EventWriter(Options options) : options_(options) {}
+
+  void begin(const TxnInfo& txn);
+
+  void user_inserted(const UserRow& row);
+  void user_updated(const UserRow* old_row, const UserRow& new_row);
+  void user_deleted(const UserRow& old_row);
+  void product_inserted(const ProductRow& row);
+  void product_updated(const ProductRow* old_row, const ProductRow& new_row);
+  void product_deleted(const ProductRow& old_row);
+  void order_inserted(const OrderRow& row);
+  void order_updated(const OrderRow* old_row, const OrderRow& new_row);
+  void order_deleted(const OrderRow& old_row);
+  void item_inserted(const ItemRow& row);
+  void item_updated(const ItemRow* old_row, const ItemRow& new_row);
+  void item_deleted(const ItemRow& old_row);
+  void truncated(bool users, bool products, bool orders, bool items);
+  void app_message(std::string_view content);
+
+  // Ends the transaction: flushes a pending OrderPlaced and, if anything was emitted,
+  // the commit message (always the last message out).
+  void commit();
+
+  // Whether the current transaction has emitted anything (begin included).
+  bool began() const { return began_; }
+
+  // Finished messages since the last clear(), in order.
+  std::size_t message_count() const { return ends_.size(); }
+  std::string_view message(std::size_t i) const {
+    std::size_t start = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(out_).substr(start, ends_[i] - start);
+  }
+  void clear() noexcept {
+    out_.clear();
+    ends_.clear();
+  }
+
+ private:
+  void open_event(std::string_view type);  // writes begin if needed, opens the object
+  void close_message();
+  void put(std::string_view key, const Value& v);
+  void put_diff_event(std::string_view type, std::string_view id_key, const Value& id,
+                      std::string_view old_key, const Value* old_v, std::string_view key,
+                      const Value& new_v);
+  void flush_pending_order();
+
+  Options options_;
+  TxnInfo txn_;
+  bool began_ = false;
+  uint64_t seq_ = 0;
+  std::string out_;
+  std::vector<std::size_t> ends_;
+
+  // The OrderPlaced being assembled while its items arrive.
+  bool pending_ = false;
+  int64_t pending_order_id_ = 0;
+  std::string pending_head_;   // the event's fields up to (not including) "items"
+  std::string pending_items_;  // the items array's elements, comma-separated
+  std::size_t pending_count_ = 0;
+  Decimal pending_total_;
+  bool pending_total_valid_ = true;
+};
+
+}  // namespace pgcqrs

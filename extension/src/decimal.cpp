@@ -1,0 +1,85 @@
+// Exact decimal sums and products for order totals.
+#include "pgcqrs/decimal.hpp"
+
+#include <algorithm>
+
+namespace pgcqrs {
+namespace {
+
+constexpr int max_digits = 36;  // keeps products with a 32-bit quantity inside 128 bits
+
+__int128 pow10(int n) {
+  __int128 r = 1;
+  while (n-- > 0) r *= 10;
+  return r;
+}
+
+}  // namespace
+
+std::optional<Decimal> Decimal::parse(std::string_view text) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  __int128 units = 0;
+  int digits = 0, scale = 0;
+  bool seen_point = false, seen_digit = false;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.' && !seen_point) {
+      seen_point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return std::nullopt;
+    seen_digit = true;
+    if (units != 0 || c != '0') ++digits;
+    if (digits > max_digits) return std::nullopt;
+    units = units * 10 + (c - '0');
+    if (seen_point) ++scale;
+  }
+  if (!seen_digit) return std::nullopt;
+  return Decimal(negative ? -units : units, scale);
+}
+
+std::optional<Decimal> Decimal::rescaled(int scale) const {
+  if (scale < scale_) return std::nullopt;
+  __int128 factor = pow10(scale - scale_);
+  __int128 limit = pow10(max_digits + 1);
+  if (units_ > limit / factor || units_ < -limit / factor) return std::nullopt;
+  return Decimal(units_ * factor, scale);
+}
+
+std::optional<Decimal> Decimal::plus(const Decimal& other) const {
+  int scale = std::max(scale_, other.scale_);
+  auto a = rescaled(scale), b = other.rescaled(scale);
+  if (!a || !b) return std::nullopt;
+  __int128 limit = pow10(max_digits + 1);
+  __int128 sum = a->units_ + b->units_;
+  if (sum > limit || sum < -limit) return std::nullopt;
+  return Decimal(sum, scale);
+}
+
+std::optional<Decimal> Decimal::times(long long factor) const {
+  __int128 limit = pow10(max_digits + 1);
+  __int128 f = factor;
+  if (f != 0 && (units_ > limit / (f < 0 ? -f : f) || units_ < -limit / (f < 0 ? -f : f)))
+    return std::nullopt;
+  return Decimal(units_ * f, scale_);
+}
+
+std::string Decimal::to_string() const {
+  bool negative = units_ < 0;
+  unsigned __int128 u = negative ? static_cast<unsigned __int128>(-units_)
+                                 : static_cast<unsigned __int128>(units_);
+  std::string digits;
+  do {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  } while (u != 0);
+  while (static_cast<int>(digits.size()) <= scale_) digits.push_back('0');
+  std::reverse(digits.begin(), digits.end());
+  if (scale_ > 0) digits.insert(digits.end() - scale_, '.');
+  if (negative) digits.insert(digits.begin(), '-');
+  return digits;
+}
+
+}  // namespace pgcqrs

@@ -1,0 +1,387 @@
+// Domain events from row changes: which events a change means, and their JSON.
+#include "pgcqrs/events.hpp"
+
+#include "pgcqrs/app_message.hpp"
+#include "pgcqrs/json.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs {
+namespace {
+
+bool same(const Value& a, const Value& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Value::Kind::Int:
+    case Value::Kind::Timestamp: return a.i == b.i;
+    case Value::Kind::Bool: return a.b == b.b;
+    case Value::Kind::Text:
+    case Value::Kind::Decimal: return a.s == b.s;
+    default: return true;
+  }
+}
+
+// The new image's value, with an untouched TOAST value taken from the old image.
+const Value& current(const Value& new_v, const Value* old_v) {
+  if (new_v.kind == Value::Kind::Unchanged && old_v) return *old_v;
+  return new_v;
+}
+
+// Whether an UPDATE changed the column; without an old image every column counts as changed.
+bool changed(const Value* old_v, const Value& new_v) {
+  if (!old_v) return true;
+  return !same(*old_v, current(new_v, old_v));
+}
+
+// The application's JSON without insignificant white space, so that each message stays on
+// one line for line-oriented consumers. The input has already been validated.
+std::string minify_json(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < s.size()) {
+        out.push_back(s[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void EventWriter::begin(const TxnInfo& txn) {
+  txn_ = txn;
+  began_ = false;
+  seq_ = 0;
+  pending_ = false;
+}
+
+void EventWriter::open_event(std::string_view type) {
+  if (!began_) {
+    began_ = true;
+    out_.append("{\"type\":\"begin\",\"v\":1");
+    if (options_.include_xid) {
+      json::append_key(out_, "xid");
+      json::append_int(out_, txn_.xid);
+    }
+    if (options_.include_lsn) {
+      json::append_key(out_, "lsn");
+      json::append_string(out_, format_lsn(txn_.commit_lsn));
+    }
+    if (options_.include_timestamps) {
+      json::append_key(out_, "commit_time");
+      json::append_string(out_, format_timestamp(txn_.commit_time));
+    }
+    close_message();
+  }
+  out_.append("{\"type\":");
+  json::append_string(out_, type);
+  if (options_.include_xid) {
+    json::append_key(out_, "xid");
+    json::append_int(out_, txn_.xid);
+  }
+  if (options_.include_lsn) {
+    json::append_key(out_, "lsn");
+    json::append_string(out_, format_lsn(txn_.commit_lsn));
+  }
+  json::append_key(out_, "seq");
+  json::append_int(out_, static_cast<int64_t>(seq_++));
+}
+
+void EventWriter::close_message() {
+  out_.push_back('}');
+  ends_.push_back(out_.size());
+}
+
+void EventWriter::put(std::string_view key, const Value& v) {
+  if (v.kind == Value::Kind::Timestamp && !options_.include_timestamps) return;
+  json::append_key(out_, key);
+  switch (v.kind) {
+    case Value::Kind::Int: json::append_int(out_, v.i); break;
+    case Value::Kind::Bool: out_.append(v.b ? "true" : "false"); break;
+    case Value::Kind::Text:
+    case Value::Kind::Decimal: json::append_string(out_, v.s); break;
+    case Value::Kind::Timestamp: json::append_string(out_, format_timestamp(v.i)); break;
+    default: out_.append("null");
+  }
+}
+
+void EventWriter::put_diff_event(std::string_view type, std::string_view id_key, const Value& id,
+                                 std::string_view old_key, const Value* old_v,
+                                 std::string_view key, const Value& new_v) {
+  open_event(type);
+  put(id_key, id);
+  put(old_key, old_v ? *old_v : Value::null());
+  put(key, current(new_v, old_v));
+  close_message();
+}
+
+// --- users -------------------------------------------------------------------------------
+
+void EventWriter::user_inserted(const UserRow& row) {
+  flush_pending_order();
+  open_event("UserRegistered");
+  put("user_id", row.id);
+  put("name", row.name);
+  put("email", row.email);
+  put("is_active", row.is_active);
+  put("created_at", row.created_at);
+  close_message();
+}
+
+void EventWriter::user_updated(const UserRow* old_row, const UserRow& row) {
+  flush_pending_order();
+  const Value& id = row.id;
+  if (changed(old_row ? &old_row->name : nullptr, row.name))
+    put_diff_event("UserRenamed", "user_id", id, "old_name", old_row ? &old_row->name : nullptr,
+                   "name", row.name);
+  if (changed(old_row ? &old_row->email : nullptr, row.email))
+    put_diff_event("UserEmailChanged", "user_id", id, "old_email",
+                   old_row ? &old_row->email : nullptr, "email", row.email);
+  if (changed(old_row ? &old_row->is_active : nullptr, row.is_active)) {
+    bool active = row.is_active.kind == Value::Kind::Bool && row.is_active.b;
+    open_event(active ? "UserReactivated" : "UserDeactivated");
+    put("user_id", id);
+    close_message();
+  }
+}
+
+void EventWriter::user_deleted(const UserRow& old_row) {
+  flush_pending_order();
+  open_event("UserDeleted");
+  put("user_id", old_row.id);
+  close_message();
+}
+
+// --- products ----------------------------------------------------------------------------
+
+void EventWriter::product_inserted(const ProductRow& row) {
+  flush_pending_order();
+  open_event("ProductAdded");
+  put("product_id", row.id);
+  put("name", row.name);
+  put("price", row.price);
+  put("is_active", row.is_active);
+  close_message();
+}
+
+void EventWriter::product_updated(const ProductRow* old_row, const ProductRow& row) {
+  flush_pending_order();
+  const Value& id = row.id;
+  if (changed(old_row ? &old_row->name : nullptr, row.name))
+    put_diff_event("ProductRenamed", "product_id", id, "old_name",
+                   old_row ? &old_row->name : nullptr, "name", row.name);
+  if (changed(old_row ? &old_row->price : nullptr, row.price))
+    put_diff_event("ProductRepriced", "product_id", id, "old_price",
+                   old_row ? &old_row->price : nullptr, "price", row.price);
+  if (changed(old_row ? &old_row->is_active : nullptr, row.is_active)) {
+    bool active = row.is_active.kind == Value::Kind::Bool && row.is_active.b;
+    open_event(active ? "ProductReactivated" : "ProductDeactivated");
+    put("product_id", id);
+    close_message();
+  }
+}
+
+void EventWriter::product_deleted(const ProductRow& old_row) {
+  flush_pending_order();
+  open_event("ProductDeleted");
+  put("product_id", old_row.id);
+  close_message();
+}
+
+// --- orders ------------------------------------------------------------------------------
+
+void EventWriter::order_inserted(const OrderRow& row) {
+  flush_pending_order();
+  // Held back until its items have arrived: they become part of OrderPlaced.
+  std::string head = std::move(pending_head_);
+  head.assign("{");
+  std::swap(out_, head);  // render the fields with put() into the head buffer
+  put("order_id", row.id);
+  put("user_id", row.user_id);
+  put("status", row.status);
+  put("created_at", row.created_at);
+  put("updated_at", row.updated_at);
+  std::swap(out_, head);
+  pending_head_ = std::move(head);
+  pending_items_.clear();
+  pending_count_ = 0;
+  pending_total_ = *Decimal::parse("0.00");
+  pending_total_valid_ = true;
+  pending_order_id_ = row.id.kind == Value::Kind::Int ? row.id.i : 0;
+  pending_ = true;
+  if (row.id.kind != Value::Kind::Int) flush_pending_order();  // nothing can match it
+}
+
+void EventWriter::flush_pending_order() {
+  if (!pending_) return;
+  pending_ = false;
+  open_event("OrderPlaced");
+  out_.push_back(',');
+  out_.append(pending_head_, 1, std::string::npos);
+  json::append_key(out_, "items");
+  out_.push_back('[');
+  out_.append(pending_items_);
+  out_.push_back(']');
+  json::append_key(out_, "total");
+  if (pending_total_valid_) {
+    json::append_string(out_, pending_total_.to_string());
+  } else {
+    out_.append("null");
+  }
+  close_message();
+}
+
+void EventWriter::order_updated(const OrderRow* old_row, const OrderRow& row) {
+  flush_pending_order();
+  if (!changed(old_row ? &old_row->status : nullptr, row.status)) return;
+  open_event("OrderStatusChanged");
+  put("order_id", row.id);
+  put("user_id", current(row.user_id, old_row ? &old_row->user_id : nullptr));
+  put("from", old_row ? old_row->status : Value::null());
+  put("to", current(row.status, old_row ? &old_row->status : nullptr));
+  put("updated_at", row.updated_at);
+  close_message();
+}
+
+void EventWriter::order_deleted(const OrderRow& old_row) {
+  flush_pending_order();
+  open_event("OrderDeleted");
+  put("order_id", old_row.id);
+  put("user_id", old_row.user_id);
+  put("status", old_row.status);
+  close_message();
+}
+
+// --- order items -------------------------------------------------------------------------
+
+void EventWriter::item_inserted(const ItemRow& row) {
+  bool folds = pending_ && row.order_id.kind == Value::Kind::Int &&
+               row.order_id.i == pending_order_id_;
+  if (folds && pending_count_ < max_folded_items) {
+    std::string& buf = pending_items_;  // put() renders into out_, so swap the buffer in
+    if (pending_count_ > 0) buf.push_back(',');
+    buf.push_back('{');
+    std::swap(out_, buf);
+    put("product_id", row.product_id);
+    put("quantity", row.quantity);
+    put("unit_price", row.unit_price);
+    std::swap(out_, buf);
+    buf.push_back('}');
+    ++pending_count_;
+    if (pending_total_valid_) {
+      std::optional<Decimal> line;
+      if (row.unit_price.kind == Value::Kind::Decimal && row.quantity.kind == Value::Kind::Int)
+        if (auto price = Decimal::parse(row.unit_price.s)) line = price->times(row.quantity.i);
+      std::optional<Decimal> sum = line ? pending_total_.plus(*line) : std::nullopt;
+      if (sum) {
+        pending_total_ = *sum;
+      } else {
+        pending_total_valid_ = false;
+      }
+    }
+    return;
+  }
+  flush_pending_order();
+  open_event("OrderItemAdded");
+  put("order_id", row.order_id);
+  put("product_id", row.product_id);
+  put("quantity", row.quantity);
+  put("unit_price", row.unit_price);
+  close_message();
+}
+
+void EventWriter::item_updated(const ItemRow* old_row, const ItemRow& row) {
+  flush_pending_order();
+  const Value* old_qty = old_row ? &old_row->quantity : nullptr;
+  const Value* old_price = old_row ? &old_row->unit_price : nullptr;
+  if (!changed(old_qty, row.quantity) && !changed(old_price, row.unit_price)) return;
+  open_event("OrderItemChanged");
+  put("order_id", row.order_id);
+  put("product_id", row.product_id);
+  put("old_quantity", old_qty ? *old_qty : Value::null());
+  put("quantity", current(row.quantity, old_qty));
+  put("old_unit_price", old_price ? *old_price : Value::null());
+  put("unit_price", current(row.unit_price, old_price));
+  close_message();
+}
+
+void EventWriter::item_deleted(const ItemRow& old_row) {
+  flush_pending_order();
+  open_event("OrderItemRemoved");
+  put("order_id", old_row.order_id);
+  put("product_id", old_row.product_id);
+  put("quantity", old_row.quantity);
+  put("unit_price", old_row.unit_price);
+  close_message();
+}
+
+// --- truncate, application events, commit ------------------------------------------------
+
+void EventWriter::truncated(bool users, bool products, bool orders, bool items) {
+  flush_pending_order();
+  open_event("Truncated");
+  json::append_key(out_, "tables");
+  out_.push_back('[');
+  const char* sep = "";
+  auto add = [&](bool on, const char* name) {
+    if (!on) return;
+    out_.append(sep);
+    json::append_string(out_, name);
+    sep = ",";
+  };
+  add(users, "users");
+  add(products, "products");
+  add(orders, "orders");
+  add(items, "order_items");
+  out_.push_back(']');
+  close_message();
+}
+
+void EventWriter::app_message(std::string_view content) {
+  flush_pending_order();
+  AppMessageCheck check = check_app_message(content);
+  if (check.valid) {
+    open_event(check.type);
+    json::append_key(out_, "app");
+    out_.append("true");
+    json::append_key(out_, "payload");
+    out_.append(minify_json(content));
+  } else {
+    open_event("InvalidMessage");
+    json::append_key(out_, "reason");
+    json::append_string(out_, check.reason);
+    json::append_key(out_, "raw");
+    json::append_string(out_, content);
+  }
+  close_message();
+}
+
+void EventWriter::commit() {
+  flush_pending_order();
+  if (!began_) return;
+  out_.append("{\"type\":\"commit\"");
+  if (options_.include_xid) {
+    json::append_key(out_, "xid");
+    json::append_int(out_, txn_.xid);
+  }
+  if (options_.include_lsn) {
+    json::append_key(out_, "lsn");
+    json::append_string(out_, format_lsn(txn_.commit_lsn));
+  }
+  json::append_key(out_, "events");
+  json::append_int(out_, static_cast<int64_t>(seq_));
+  close_message();
+}
+
+}  // namespace pgcqrs

@@ -1,0 +1,282 @@
+// PostgreSQL zone: the pgcqrs output plugin's entry points. Each callback reads the change
+// into plain rows, hands them to the C++ EventWriter through PGCQRS_CXX, then writes the
+// finished messages; see docs/boundary.md for why the code is shaped this way.
+#include "pgcqrs/boundary.hpp"
+#include "pgcqrs/events.hpp"
+#include "pgcqrs/options.hpp"
+
+#include <new>
+
+#include "pg_headers.h"
+#include "relation_map.h"
+#include "row_image.h"
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+void _PG_output_plugin_init(OutputPluginCallbacks* cb);
+}
+
+namespace pgcqrs {
+namespace {
+
+// How many changes may pass between progress reports to the walsender (as pgoutput does).
+constexpr int progress_every = 100;
+
+struct PluginState {
+  MemoryContext change_context;  // reset after every change
+  EventWriter* writer;           // owned; deleted when the decoding context goes away
+  int changes_since_progress;
+};
+
+PluginState* state_of(LogicalDecodingContext* ctx) {
+  return static_cast<PluginState*>(ctx->output_plugin_private);
+}
+
+void destroy_writer(void* arg) {
+  auto* state = static_cast<PluginState*>(arg);
+  delete state->writer;  // noexcept: frees only C++ memory
+  state->writer = nullptr;
+}
+
+// Reports progress so that a walsender decoding a long run of changes (ours or not) keeps
+// answering keepalives and can move the slot past transactions that emitted nothing.
+void report_progress(LogicalDecodingContext* ctx, PluginState* state, bool skipped_xact) {
+  if (ctx->end_xact || ++state->changes_since_progress >= progress_every) {
+    OutputPluginUpdateProgress(ctx, skipped_xact);
+    state->changes_since_progress = 0;
+  }
+}
+
+// Copies the messages the writer finished into the decoding output, one write per message.
+void write_messages(LogicalDecodingContext* ctx, PluginState* state, bool ends_transaction) {
+  EventWriter* writer = state->writer;
+  size_t count = writer->message_count();
+  for (size_t i = 0; i < count; ++i) {
+    std::string_view message = writer->message(i);
+    bool last = ends_transaction && i + 1 == count;
+    OutputPluginPrepareWrite(ctx, last);
+    appendBinaryStringInfo(ctx->out, message.data(), static_cast<int>(message.size()));
+    OutputPluginWrite(ctx, last);
+  }
+  writer->clear();
+}
+
+void startup_cb(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool) {
+  auto* state = static_cast<PluginState*>(MemoryContextAllocZero(ctx->context, sizeof(PluginState)));
+  state->change_context = AllocSetContextCreate(ctx->context, "pgcqrs change", ALLOCSET_DEFAULT_SIZES);
+  ctx->output_plugin_private = state;
+  opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
+  opt->receive_rewrites = false;
+
+  auto* cleanup = static_cast<MemoryContextCallback*>(
+      MemoryContextAllocZero(ctx->context, sizeof(MemoryContextCallback)));
+  cleanup->func = destroy_writer;
+  cleanup->arg = state;
+  MemoryContextRegisterResetCallback(ctx->context, cleanup);
+
+  // Options as plain arrays, so that the C++ side never touches a PostgreSQL List.
+  int noptions = list_length(ctx->output_plugin_options);
+  const char** names = static_cast<const char**>(palloc0(sizeof(char*) * (noptions + 1)));
+  const char** values = static_cast<const char**>(palloc0(sizeof(char*) * (noptions + 1)));
+  int i = 0;
+  ListCell* lc;
+  foreach (lc, ctx->output_plugin_options) {
+    DefElem* elem = static_cast<DefElem*>(lfirst(lc));
+    names[i] = elem->defname;
+    values[i] = elem->arg ? strVal(elem->arg) : nullptr;
+    ++i;
+  }
+
+  char error[512] = "";
+  PGCQRS_CXX({
+    OptionParser parser;
+    for (int k = 0; k < noptions; ++k) {
+      if (!parser.add(names[k], values[k])) {
+        snprintf(error, sizeof error, "%s", parser.error().c_str());
+        return;
+      }
+    }
+    state->writer = new EventWriter(parser.options());
+  });
+  if (error[0] != '\0')
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("pgcqrs: %s", error)));
+}
+
+void begin_cb(LogicalDecodingContext* ctx, ReorderBufferTXN* txn) {
+  PluginState* state = state_of(ctx);
+  TxnInfo info;
+  info.xid = txn->xid;
+  info.commit_lsn = txn->end_lsn;
+  info.commit_time = txn->xact_time.commit_time;
+  PGCQRS_CXX(state->writer->begin(info));
+}
+
+void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, ReorderBufferChange* change) {
+  PluginState* state = state_of(ctx);
+  report_progress(ctx, state, false);
+  const RelationInfo* info = relation_info(rel);
+  if (info->table == Table::None) return;
+
+  TupleDesc desc = RelationGetDescr(rel);
+  HeapTuple new_tuple = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : nullptr;
+  HeapTuple old_tuple = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : nullptr;
+  EventWriter* writer = state->writer;
+  MemoryContext previous = MemoryContextSwitchTo(state->change_context);
+
+  switch (change->action) {
+    case REORDER_BUFFER_CHANGE_INSERT:
+      if (!new_tuple) break;
+      switch (info->table) {
+        case Table::Users: {
+          UserRow row = read_user(*info, desc, new_tuple);
+          PGCQRS_CXX(writer->user_inserted(row));
+          break;
+        }
+        case Table::Products: {
+          ProductRow row = read_product(*info, desc, new_tuple);
+          PGCQRS_CXX(writer->product_inserted(row));
+          break;
+        }
+        case Table::Orders: {
+          OrderRow row = read_order(*info, desc, new_tuple);
+          PGCQRS_CXX(writer->order_inserted(row));
+          break;
+        }
+        case Table::OrderItems: {
+          ItemRow row = read_item(*info, desc, new_tuple);
+          PGCQRS_CXX(writer->item_inserted(row));
+          break;
+        }
+        case Table::None: break;
+      }
+      break;
+
+    case REORDER_BUFFER_CHANGE_UPDATE:
+      if (!new_tuple) break;
+      switch (info->table) {
+        case Table::Users: {
+          UserRow row = read_user(*info, desc, new_tuple);
+          UserRow old_row;
+          if (old_tuple) old_row = read_user(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->user_updated(old_tuple ? &old_row : nullptr, row));
+          break;
+        }
+        case Table::Products: {
+          ProductRow row = read_product(*info, desc, new_tuple);
+          ProductRow old_row;
+          if (old_tuple) old_row = read_product(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->product_updated(old_tuple ? &old_row : nullptr, row));
+          break;
+        }
+        case Table::Orders: {
+          OrderRow row = read_order(*info, desc, new_tuple);
+          OrderRow old_row;
+          if (old_tuple) old_row = read_order(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->order_updated(old_tuple ? &old_row : nullptr, row));
+          break;
+        }
+        case Table::OrderItems: {
+          ItemRow row = read_item(*info, desc, new_tuple);
+          ItemRow old_row;
+          if (old_tuple) old_row = read_item(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->item_updated(old_tuple ? &old_row : nullptr, row));
+          break;
+        }
+        case Table::None: break;
+      }
+      break;
+
+    case REORDER_BUFFER_CHANGE_DELETE:
+      // Without an old image (REPLICA IDENTITY NOTHING) there is nothing to identify the row.
+      if (!old_tuple) break;
+      switch (info->table) {
+        case Table::Users: {
+          UserRow row = read_user(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->user_deleted(row));
+          break;
+        }
+        case Table::Products: {
+          ProductRow row = read_product(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->product_deleted(row));
+          break;
+        }
+        case Table::Orders: {
+          OrderRow row = read_order(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->order_deleted(row));
+          break;
+        }
+        case Table::OrderItems: {
+          ItemRow row = read_item(*info, desc, old_tuple);
+          PGCQRS_CXX(writer->item_deleted(row));
+          break;
+        }
+        case Table::None: break;
+      }
+      break;
+
+    default:
+      break;
+  }
+
+  MemoryContextSwitchTo(previous);
+  write_messages(ctx, state, false);
+  MemoryContextReset(state->change_context);
+}
+
+void truncate_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, int nrelations, Relation relations[],
+                 ReorderBufferChange*) {
+  PluginState* state = state_of(ctx);
+  bool users = false, products = false, orders = false, items = false;
+  for (int i = 0; i < nrelations; ++i) {
+    switch (relation_info(relations[i])->table) {
+      case Table::Users: users = true; break;
+      case Table::Products: products = true; break;
+      case Table::Orders: orders = true; break;
+      case Table::OrderItems: items = true; break;
+      case Table::None: break;
+    }
+  }
+  if (!(users || products || orders || items)) return;
+  PGCQRS_CXX(state->writer->truncated(users, products, orders, items));
+  write_messages(ctx, state, false);
+}
+
+void message_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, XLogRecPtr, bool transactional,
+                const char* prefix, Size size, const char* content) {
+  // A non-transactional message belongs to no commit, so it has no place in the stream.
+  if (!transactional || strcmp(prefix, "pgcqrs") != 0) return;
+  PluginState* state = state_of(ctx);
+  PGCQRS_CXX(state->writer->app_message(std::string_view(content, size)));
+  write_messages(ctx, state, false);
+}
+
+void commit_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, XLogRecPtr) {
+  PluginState* state = state_of(ctx);
+  PGCQRS_CXX(state->writer->commit());
+  report_progress(ctx, state, !state->writer->began());
+  write_messages(ctx, state, true);
+}
+
+void shutdown_cb(LogicalDecodingContext*) {
+  // The writer is deleted by the memory context callback registered in startup_cb, which
+  // also runs when decoding ends with an error.
+}
+
+}  // namespace
+}  // namespace pgcqrs
+
+void _PG_init(void) {
+  pgcqrs::relation_map_init();
+}
+
+void _PG_output_plugin_init(OutputPluginCallbacks* cb) {
+  cb->startup_cb = pgcqrs::startup_cb;
+  cb->begin_cb = pgcqrs::begin_cb;
+  cb->change_cb = pgcqrs::change_cb;
+  cb->truncate_cb = pgcqrs::truncate_cb;
+  cb->message_cb = pgcqrs::message_cb;
+  cb->commit_cb = pgcqrs::commit_cb;
+  cb->shutdown_cb = pgcqrs::shutdown_cb;
+}

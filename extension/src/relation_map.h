@@ -1,0 +1,32 @@
+// PostgreSQL zone: which write-model table a relation is, and where its columns are. Cached by
+// relation OID and invalidated by relcache callbacks, so DDL (an added column, DROP and
+// CREATE EXTENSION) is followed without comparing names on every change.
+#pragma once
+
+#include "pg_headers.h"
+
+namespace pgcqrs {
+
+enum class Table : uint8 { None, Users, Products, Orders, OrderItems };
+
+// The value types pgcqrs reads natively; any other column type is printed with its output
+// function.
+enum class ColumnType : uint8 { Int8, Int4, Bool, Text, Numeric, TimestampTz };
+
+constexpr int max_columns = 5;
+
+struct RelationInfo {
+  Table table;
+  int ncolumns;
+  AttrNumber attnum[max_columns];  // InvalidAttrNumber when the column does not exist
+  Oid typid[max_columns];
+  ColumnType expected[max_columns];
+};
+
+// Registers the relcache callback; call once per backend, from _PG_init.
+void relation_map_init();
+
+// The entry for rel; table is Table::None for every relation outside the write model.
+const RelationInfo* relation_info(Relation rel);
+
+}  // namespace pgcqrs

@@ -1,0 +1,93 @@
+// PostgreSQL zone: datums to plain values, without depending on any session setting.
+#include "row_image.h"
+
+#include "pg_headers.h"
+
+namespace pgcqrs {
+namespace {
+
+Value text_value(const char* data, size_t len) {
+  int encoding = GetDatabaseEncoding();
+  if (encoding != PG_UTF8 && encoding != PG_SQL_ASCII) {
+    // The event contract is UTF-8; SQL_ASCII bytes are passed on and repaired while escaping.
+    char* converted = pg_server_to_any(data, static_cast<int>(len), PG_UTF8);
+    if (converted != data) len = strlen(converted);
+    data = converted;
+  }
+  return Value::text(std::string_view(data, len));
+}
+
+// A varlena an UPDATE left in TOAST storage untouched: the decoder cannot fetch it, but the
+// old row image (REPLICA IDENTITY FULL) holds the same value.
+bool unchanged_toast(Datum d) {
+  return VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d));
+}
+
+Value read_value(const RelationInfo& info, int column, TupleDesc desc, HeapTuple tuple) {
+  AttrNumber attnum = info.attnum[column];
+  if (attnum == InvalidAttrNumber || attnum > desc->natts) return Value{};
+  bool isnull;
+  Datum d = heap_getattr(tuple, attnum, desc, &isnull);
+  if (isnull) return Value::null();
+
+  Form_pg_attribute attr = TupleDescAttr(desc, attnum - 1);
+  if (attr->attlen == -1 && unchanged_toast(d)) return Value::unchanged();
+
+  Oid typid = info.typid[column];
+  switch (info.expected[column]) {
+    case ColumnType::Int8:
+      if (typid == INT8OID) return Value::integer(DatumGetInt64(d));
+      break;
+    case ColumnType::Int4:
+      if (typid == INT4OID) return Value::integer(DatumGetInt32(d));
+      break;
+    case ColumnType::Bool:
+      if (typid == BOOLOID) return Value::boolean(DatumGetBool(d));
+      break;
+    case ColumnType::Text:
+      if (typid == TEXTOID || typid == VARCHAROID) {
+        struct varlena* v = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+        return text_value(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+      }
+      break;
+    case ColumnType::Numeric:
+      if (typid == NUMERICOID)
+        return Value::decimal(DatumGetCString(DirectFunctionCall1(numeric_out, d)));
+      break;
+    case ColumnType::TimestampTz:
+      if (typid == TIMESTAMPTZOID || typid == TIMESTAMPOID) return Value::timestamp(DatumGetInt64(d));
+      break;
+  }
+  // A column whose type was altered: its own output function, as text.
+  Oid output;
+  bool varlena;
+  getTypeOutputInfo(typid, &output, &varlena);
+  const char* text = OidOutputFunctionCall(output, d);
+  return text_value(text, strlen(text));
+}
+
+}  // namespace
+
+UserRow read_user(const RelationInfo& info, TupleDesc desc, HeapTuple tuple) {
+  return {read_value(info, 0, desc, tuple), read_value(info, 1, desc, tuple),
+          read_value(info, 2, desc, tuple), read_value(info, 3, desc, tuple),
+          read_value(info, 4, desc, tuple)};
+}
+
+ProductRow read_product(const RelationInfo& info, TupleDesc desc, HeapTuple tuple) {
+  return {read_value(info, 0, desc, tuple), read_value(info, 1, desc, tuple),
+          read_value(info, 2, desc, tuple), read_value(info, 3, desc, tuple)};
+}
+
+OrderRow read_order(const RelationInfo& info, TupleDesc desc, HeapTuple tuple) {
+  return {read_value(info, 0, desc, tuple), read_value(info, 1, desc, tuple),
+          read_value(info, 2, desc, tuple), read_value(info, 3, desc, tuple),
+          read_value(info, 4, desc, tuple)};
+}
+
+ItemRow read_item(const RelationInfo& info, TupleDesc desc, HeapTuple tuple) {
+  return {read_value(info, 0, desc, tuple), read_value(info, 1, desc, tuple),
+          read_value(info, 2, desc, tuple), read_value(info, 3, desc, tuple)};
+}
+
+}  // namespace pgcqrs

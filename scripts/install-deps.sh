@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package pgcqrs needs to build, test, demo and benchmark.
+# Idempotent: packages already present are left alone; safe to run on every CI start.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev
+  redis-server redis-tools libhiredis-dev
+  libboost-dev libboost-system-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  clang llvm
+  util-linux procps
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Debian's postgresql package starts a system cluster and redis-server a system service;
+# pgcqrs never uses them (tests start throwaway servers), so keep them from holding ports.
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
+    pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+  done
+fi
+redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true

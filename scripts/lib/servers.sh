@@ -1,0 +1,133 @@
+# Throwaway PostgreSQL and Redis servers on loopback, for tests, benchmarks and the demo.
+# Source this file; every server lives under a directory the caller owns and removes.
+# initdb refuses to run as root, so as root the cluster belongs to the unprivileged
+# system user "pgcqrs" (created on first use).
+
+PGCQRS_PG_BIN=${PGCQRS_PG_BIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+pgcqrs_free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "pgcqrs_free_port: no free port found" >&2
+  return 1
+}
+
+# Runs a command as the cluster owner: ourselves, or "pgcqrs" when we are root.
+pgcqrs_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u pgcqrs -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pgcqrs_ensure_owner() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  id pgcqrs >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin pgcqrs
+}
+
+# Whether this server build has output_plugin_libraries (PostgreSQL 15.19 and later load only
+# the output plugins listed there).
+pgcqrs_pg_has_plugin_allowlist() {
+  "$PGCQRS_PG_BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'
+}
+
+# pgcqrs_pg_start DIR [postgresql.conf line ...]
+# Creates and starts a cluster in DIR/pg on a free port with wal_level=logical. Exports
+# PGHOST, PGPORT, PGUSER, PGDATABASE for the caller (database "postgres", user "postgres").
+pgcqrs_pg_start() {
+  local dir=$1; shift
+  pgcqrs_ensure_owner
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local data=$dir/pg port
+  port=$(pgcqrs_free_port) || return 1
+  mkdir -p "$data" "$dir/pg-socket" "$dir/pg-log"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown pgcqrs: "$data" "$dir/pg-socket" "$dir/pg-log"
+    chmod 755 "$dir"
+  fi
+  pgcqrs_as_owner "$PGCQRS_PG_BIN/initdb" -D "$data" -U postgres --auth=trust \
+    --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 || {
+      cat "$dir/initdb.log" >&2; return 1; }
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = '$dir/pg-socket'"
+    echo "wal_level = logical"
+    echo "max_replication_slots = 16"
+    echo "max_wal_senders = 16"
+    echo "fsync = off"
+    echo "synchronous_commit = on"
+    echo "logging_collector = off"
+    if pgcqrs_pg_has_plugin_allowlist; then
+      echo "output_plugin_libraries = 'pgoutput, test_decoding, pgcqrs, wal2json'"
+    fi
+    local line
+    for line in "$@"; do echo "$line"; done
+  } >>"$data/postgresql.conf"
+  echo "host replication all 127.0.0.1/32 trust" >>"$data/pg_hba.conf"
+  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$data" -l "$dir/pg-log/postgresql.log" -w -t 60 start \
+    >/dev/null || { cat "$dir/pg-log/postgresql.log" >&2; return 1; }
+  export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+  echo "$port" >"$dir/pg.port"
+}
+
+# pgcqrs_pg_stop DIR [mode]   (mode: fast, the default, or immediate)
+pgcqrs_pg_stop() {
+  local dir=$1 mode=${2:-fast}
+  [ -f "$dir/pg/postmaster.pid" ] || return 0
+  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$dir/pg" -m "$mode" -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# pgcqrs_redis_start DIR [redis.conf line ...]
+# Starts redis-server on a free loopback port with data in DIR/redis; exports PGCQRS_REDIS_PORT.
+pgcqrs_redis_start() {
+  local dir=$1; shift
+  mkdir -p "$dir/redis"
+  dir=$(cd "$dir" && pwd)
+  local port
+  port=$(pgcqrs_free_port) || return 1
+  {
+    echo "bind 127.0.0.1"
+    echo "port $port"
+    echo "dir $dir/redis"
+    echo "daemonize yes"
+    echo "pidfile $dir/redis/redis.pid"
+    echo "logfile $dir/redis/redis.log"
+    echo "save ''"
+    echo "appendonly no"
+    local line
+    for line in "$@"; do echo "$line"; done
+  } >"$dir/redis/redis.conf"
+  redis-server "$dir/redis/redis.conf" || return 1
+  local i
+  for i in $(seq 1 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -p "$port" ping >/dev/null || { cat "$dir/redis/redis.log" >&2; return 1; }
+  export PGCQRS_REDIS_PORT=$port
+  echo "$port" >"$dir/redis.port"
+}
+
+pgcqrs_redis_stop() {
+  local dir=$1
+  [ -f "$dir/redis/redis.pid" ] || return 0
+  local pid
+  pid=$(cat "$dir/redis/redis.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}
