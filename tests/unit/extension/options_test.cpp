@@ -1,0 +1,50 @@
+#include "pgcqrs/options.hpp"
+
+#include <gtest/gtest.h>
+
+using pgcqrs::OptionParser;
+
+TEST(Options, DefaultsIncludeEverything) {
+  OptionParser p;
+  EXPECT_TRUE(p.options().include_xid);
+  EXPECT_TRUE(p.options().include_lsn);
+  EXPECT_TRUE(p.options().include_timestamps);
+}
+
+TEST(Options, SwitchesTakePostgresBooleans) {
+  OptionParser p;
+  EXPECT_TRUE(p.add("include-xid", "off"));
+  EXPECT_TRUE(p.add("include-lsn", "0"));
+  EXPECT_TRUE(p.add("include-timestamps", "FALSE"));
+  EXPECT_TRUE(p.add("format-version", "1"));
+  EXPECT_FALSE(p.options().include_xid);
+  EXPECT_FALSE(p.options().include_lsn);
+  EXPECT_FALSE(p.options().include_timestamps);
+}
+
+TEST(Options, SwitchWithoutValueMeansTrue) {
+  OptionParser p;
+  EXPECT_TRUE(p.add("include-xid", nullptr));
+  EXPECT_TRUE(p.options().include_xid);
+}
+
+TEST(Options, UnknownOptionListsTheValidOnes) {
+  OptionParser p;
+  EXPECT_FALSE(p.add("include-xids", "1"));
+  EXPECT_EQ(p.error(),
+            "unknown option \"include-xids\"; valid options are: format-version, include-xid, "
+            "include-lsn, include-timestamps");
+}
+
+TEST(Options, RejectsRepeatsBadBooleansAndOtherVersions) {
+  OptionParser a;
+  EXPECT_TRUE(a.add("include-lsn", "1"));
+  EXPECT_FALSE(a.add("include-lsn", "1"));
+  EXPECT_EQ(a.error(), "option \"include-lsn\" is given more than once");
+  OptionParser b;
+  EXPECT_FALSE(b.add("include-xid", "maybe"));
+  EXPECT_EQ(b.error(), "option \"include-xid\" needs a boolean, not \"maybe\"");
+  OptionParser c;
+  EXPECT_FALSE(c.add("format-version", "2"));
+  EXPECT_EQ(c.error(), "format-version \"2\" is not supported; this plugin speaks format-version 1");
+}
