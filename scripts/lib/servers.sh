@@ -36,7 +36,10 @@ pgcqrs_ensure_owner() {
 # Whether this server build has output_plugin_libraries (PostgreSQL 15.19 and later load only
 # the output plugins listed there).
 pgcqrs_pg_has_plugin_allowlist() {
-  "$PGCQRS_PG_BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'
+  # Read the whole list first: grep -q closing the pipe early would fail under pipefail.
+  local config
+  config=$("$PGCQRS_PG_BIN/postgres" --describe-config 2>/dev/null) || return 1
+  grep -q '^output_plugin_libraries' <<<"$config"
 }
 
 # pgcqrs_pg_start DIR [postgresql.conf line ...]
