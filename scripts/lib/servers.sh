@@ -134,3 +134,16 @@ pgcqrs_redis_stop() {
   done
   kill -9 "$pid" 2>/dev/null || true
 }
+
+# pgcqrs_wait_sql SECONDS QUERY: polls QUERY (psql, current PG* settings) until it prints "t";
+# fails after SECONDS. Tests wait on conditions like this, never on fixed sleeps.
+pgcqrs_wait_sql() {
+  local seconds=$1 query=$2 deadline=$((SECONDS + $1)) answer
+  while [ $SECONDS -lt $deadline ]; do
+    answer=$(psql -qAt -c "$query" 2>/dev/null || true)
+    [ "$answer" = t ] && return 0
+    sleep 0.1
+  done
+  echo "pgcqrs_wait_sql: not true within ${seconds}s: $query" >&2
+  return 1
+}
