@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/servers.sh
 
 run_dir=$(mktemp -d /tmp/pgcqrs-regress.XXXXXX)
-cleanup() { pgcqrs_pg_stop "$run_dir" immediate; rm -rf "$run_dir"; }
+cleanup() { pgcqrs_pg_remove "$run_dir"; rm -rf "$run_dir"; }
 trap cleanup EXIT
 
 mapfile -t settings < <(grep -v '^\s*#' tests/regress/logical.conf | grep -v '^\s*$')

@@ -42,28 +42,46 @@ pgcqrs_pg_has_plugin_allowlist() {
   grep -q '^output_plugin_libraries' <<<"$config"
 }
 
+# Where the cluster of DIR keeps its files. As root the cluster belongs to "pgcqrs", which
+# may not be able to reach DIR (a checkout under /root, say): then the files live in a
+# directory under /tmp recorded in DIR/pg.base.
+pgcqrs_pg_base() {
+  if [ -f "$1/pg.base" ]; then cat "$1/pg.base"; else echo "$1"; fi
+}
+
+# The server log of the cluster in DIR.
+pgcqrs_pg_log() {
+  echo "$(pgcqrs_pg_base "$1")/pg-log/postgresql.log"
+}
+
 # pgcqrs_pg_start DIR [postgresql.conf line ...]
-# Creates and starts a cluster in DIR/pg on a free port with wal_level=logical. Exports
+# Creates and starts a cluster for DIR on a free port with wal_level=logical. Exports
 # PGHOST, PGPORT, PGUSER, PGDATABASE for the caller (database "postgres", user "postgres").
 pgcqrs_pg_start() {
   local dir=$1; shift
   pgcqrs_ensure_owner
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  local data=$dir/pg port
-  port=$(pgcqrs_free_port) || return 1
-  mkdir -p "$data" "$dir/pg-socket" "$dir/pg-log"
+  local base=$dir port
   if [ "$(id -u)" -eq 0 ]; then
-    chown pgcqrs: "$data" "$dir/pg-socket" "$dir/pg-log"
     chmod 755 "$dir"
+    if ! runuser -u pgcqrs -- test -x "$dir"; then
+      base=$(mktemp -d /tmp/pgcqrs-pg.XXXXXX)
+      chmod 755 "$base"
+      echo "$base" >"$dir/pg.base"
+    fi
   fi
+  local data=$base/pg
+  port=$(pgcqrs_free_port) || return 1
+  mkdir -p "$data" "$base/pg-socket" "$base/pg-log"
+  [ "$(id -u)" -eq 0 ] && chown pgcqrs: "$data" "$base/pg-socket" "$base/pg-log"
   pgcqrs_as_owner "$PGCQRS_PG_BIN/initdb" -D "$data" -U postgres --auth=trust \
     --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 || {
       cat "$dir/initdb.log" >&2; return 1; }
   {
     echo "listen_addresses = '127.0.0.1'"
     echo "port = $port"
-    echo "unix_socket_directories = '$dir/pg-socket'"
+    echo "unix_socket_directories = '$base/pg-socket'"
     echo "wal_level = logical"
     echo "max_replication_slots = 16"
     echo "max_wal_senders = 16"
@@ -77,17 +95,27 @@ pgcqrs_pg_start() {
     for line in "$@"; do echo "$line"; done
   } >>"$data/postgresql.conf"
   echo "host replication all 127.0.0.1/32 trust" >>"$data/pg_hba.conf"
-  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$data" -l "$dir/pg-log/postgresql.log" -w -t 60 start \
-    >/dev/null || { cat "$dir/pg-log/postgresql.log" >&2; return 1; }
+  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$data" -l "$base/pg-log/postgresql.log" -w -t 60 start \
+    >/dev/null || { cat "$base/pg-log/postgresql.log" >&2; return 1; }
   export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
   echo "$port" >"$dir/pg.port"
 }
 
 # pgcqrs_pg_stop DIR [mode]   (mode: fast, the default, or immediate)
 pgcqrs_pg_stop() {
-  local dir=$1 mode=${2:-fast}
-  [ -f "$dir/pg/postmaster.pid" ] || return 0
-  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$dir/pg" -m "$mode" -w -t 60 stop >/dev/null 2>&1 || true
+  local dir=$1 mode=${2:-fast} base
+  base=$(pgcqrs_pg_base "$dir")
+  [ -f "$base/pg/postmaster.pid" ] || return 0
+  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$base/pg" -m "$mode" -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# pgcqrs_pg_remove DIR: stops the cluster and deletes its files, wherever they live.
+pgcqrs_pg_remove() {
+  local dir=$1 base
+  base=$(pgcqrs_pg_base "$dir")
+  pgcqrs_pg_stop "$dir" immediate
+  [ "$base" != "$dir" ] && rm -rf "$base"
+  rm -rf "$dir/pg" "$dir/pg-socket" "$dir/pg-log" "$dir/pg.base" "$dir/pg.port" "$dir/initdb.log"
 }
 
 # pgcqrs_redis_start DIR [redis.conf line ...]

@@ -14,7 +14,7 @@ run_dir=$(mktemp -d /tmp/pgcqrs-memory.XXXXXX)
 receiver=
 cleanup() {
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
-  pgcqrs_pg_stop "$run_dir" immediate
+  pgcqrs_pg_remove "$run_dir"
   rm -rf "$run_dir"
 }
 trap cleanup EXIT

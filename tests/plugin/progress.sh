@@ -10,7 +10,7 @@ run_dir=$(mktemp -d /tmp/pgcqrs-progress.XXXXXX)
 receiver=
 cleanup() {
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
-  pgcqrs_pg_stop "$run_dir" immediate
+  pgcqrs_pg_remove "$run_dir"
   rm -rf "$run_dir"
 }
 trap cleanup EXIT
@@ -34,8 +34,8 @@ fail=0
 if [ -s "$run_dir/events.jsonl" ]; then
   echo "FAIL: unrelated changes produced output:"; head -3 "$run_dir/events.jsonl"; fail=1
 fi
-if grep -qi "timeout" "$run_dir/pg-log/postgresql.log" "$run_dir/receiver.log"; then
-  echo "FAIL: a replication timeout was logged:"; grep -hi timeout "$run_dir"/pg-log/postgresql.log "$run_dir/receiver.log"; fail=1
+if grep -qi "timeout" "$(pgcqrs_pg_log "$run_dir")" "$run_dir/receiver.log"; then
+  echo "FAIL: a replication timeout was logged:"; grep -hi timeout "$(pgcqrs_pg_log "$run_dir")" "$run_dir/receiver.log"; fail=1
 fi
 kill -0 "$receiver" 2>/dev/null || { echo "FAIL: the receiver died"; cat "$run_dir/receiver.log"; fail=1; }
 [ $fail -eq 0 ] && echo "the slot moved past 3M unrelated rows to $target with no output and no timeout"
