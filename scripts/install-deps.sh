@@ -8,7 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev
   redis-server redis-tools libhiredis-dev
   libboost-dev libboost-system-dev
-  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   clang llvm
   util-linux procps
 )

@@ -1,0 +1,12 @@
+// The two commands: `run` (sessions with reconnect backoff, signals, HTTP) and `status`.
+#pragma once
+
+#include "pgcqrs/sidecar/config.hpp"
+
+namespace pgcqrs::sidecar {
+
+// Exit codes: 0 stopped on request, 2 fatal configuration or data error.
+int run(const Config& config);
+int status(const Config& config);
+
+}  // namespace pgcqrs::sidecar

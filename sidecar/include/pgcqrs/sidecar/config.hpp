@@ -1,0 +1,39 @@
+// Command line and environment: every flag --name also reads PGCQRS_NAME (flag wins).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgcqrs::sidecar {
+
+struct Config {
+  std::string command;  // "run" or "status"
+  std::string pg;       // libpq connection string ("" = PG* environment variables)
+  std::string redis = "redis://127.0.0.1:6379";
+  std::string redis_user;
+  std::string redis_password;  // never logged
+  std::string slot = "pgcqrs";
+  std::string http;  // "127.0.0.1:PORT" or empty for none
+  bool allow_eviction = false;
+  int heartbeat_interval_s = 10;    // 0 disables the idle heartbeat
+  int status_interval_ms = 1000;    // standby status updates
+  int max_inflight = 64;            // script calls awaiting Redis before WAL reading pauses
+  int chunk_events = 500;           // events per script call for huge transactions
+  std::string log_level = "info";
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::string error;  // set when config is empty; "help" when usage was asked for
+};
+
+using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
+using ReadFile = std::function<std::optional<std::string>(const std::string&)>;
+
+ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& env, const ReadFile& read_file);
+
+std::string usage();
+
+}  // namespace pgcqrs::sidecar

@@ -1,0 +1,33 @@
+// Counters and gauges of the running sidecar, rendered as Prometheus text exposition.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace pgcqrs::sidecar::http {
+
+struct Metrics {
+  std::map<std::string, uint64_t> events_applied;  // by event type (domain events)
+  std::map<std::string, uint64_t> events_ignored;  // application, InvalidMessage, unknown types
+  uint64_t transactions_applied = 0;
+  uint64_t transactions_skipped = 0;  // replays already in Redis
+  uint64_t chunks_sent = 0;
+  uint64_t reconnects_pg = 0;
+  uint64_t reconnects_redis = 0;
+  uint64_t rebuilds = 0;
+  uint64_t heartbeats = 0;
+  uint64_t checkpoint_lsn = 0;   // last commit LSN Redis acknowledged
+  uint64_t confirmed_lsn = 0;    // last position confirmed to the slot
+  uint64_t received_lsn = 0;     // server WAL end last seen
+  double lag_seconds = 0;        // now - commit time of the last applied transaction when behind
+  double redis_rtt_seconds_sum = 0;
+  uint64_t redis_rtt_count = 0;
+  double redis_rtt_seconds_last = 0;
+  uint64_t inflight = 0;
+  bool streaming = false;        // connected to both and following the slot
+
+  std::string render() const;
+};
+
+}  // namespace pgcqrs::sidecar::http

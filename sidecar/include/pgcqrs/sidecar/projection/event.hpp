@@ -1,0 +1,45 @@
+// Parses one pgcqrs plugin message (docs/events.md) and, for domain events, encodes it as
+// the flat argument tokens the projection script reads (docs/read-models.md). Malformed
+// input yields an error naming the field, never an exception.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgcqrs::sidecar::projection {
+
+enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Unknown };
+
+struct Message {
+  MessageKind kind = MessageKind::Unknown;
+  std::string type;         // "begin", "commit", "OrderPlaced", the application type, ...
+  uint64_t lsn = 0;         // commit LSN of the transaction
+  std::string lsn_text;     // as sent, "0/1A2B3C4"
+  int64_t xid = -1;
+  int64_t seq = -1;         // events only
+  int64_t events = -1;      // commit only
+  std::string commit_time;  // begin only
+  std::string reason;       // InvalidMessage only
+  // Domain events: type, seq, argument count, arguments (see docs/read-models.md).
+  std::vector<std::string> tokens;
+};
+
+struct ParseResult {
+  std::optional<Message> message;
+  std::string error;  // set when message is empty
+};
+
+ParseResult parse_message(std::string_view json);
+
+// "19.98" -> 1998 cents; nullopt for anything but [-]digits[.d[d]].
+std::optional<int64_t> money_to_cents(std::string_view text);
+// 1998 -> "19.98", -5 -> "-0.05".
+std::string cents_to_money(int64_t cents);
+// ISO-8601 UTC "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, the sorted-set
+// score); "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if malformed.
+std::optional<std::string> timestamp_score(std::string_view text);
+
+}  // namespace pgcqrs::sidecar::projection

@@ -1,0 +1,60 @@
+// Groups a transaction's messages (begin, events, commit) into projection-script calls:
+// one call per transaction, or several bounded chunks for a huge one. Sans-I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pgcqrs/sidecar/projection/event.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+// One EVALSHA of the projection script. Header arguments are added by script_argv().
+struct ScriptCall {
+  uint64_t lsn = 0;
+  std::string lsn_text;
+  std::string commit_time;
+  bool final = false;      // carries the commit: the checkpoint moves to lsn
+  size_t events = 0;       // domain events in this call
+  std::vector<std::string> tokens;
+  size_t bytes = 0;        // sum of token sizes, for memory accounting
+};
+
+struct AssemblerLimits {
+  size_t max_events = 500;         // domain events per call
+  size_t max_bytes = 1 << 20;      // token bytes per call
+};
+
+class TransactionAssembler {
+ public:
+  explicit TransactionAssembler(AssemblerLimits limits = {}) : limits_(limits) {}
+
+  // Feeds one message; completed calls are appended to out. Returns an error text for a
+  // message that breaks the framing (event outside a transaction, LSN mismatch, ...).
+  std::string feed(const Message& m, std::vector<ScriptCall>& out);
+
+  bool in_transaction() const { return in_txn_; }
+
+ private:
+  void flush(bool final, std::vector<ScriptCall>& out);
+
+  AssemblerLimits limits_;
+  bool in_txn_ = false;
+  ScriptCall current_;
+  int64_t events_seen_ = 0;
+};
+
+// Transaction: checked against and advancing the checkpoint; Snapshot: rows copied under the
+// exported snapshot, no checkpoint yet; Mark: sets the checkpoint (end of the copy).
+enum class ScriptMode { Transaction, Snapshot, Mark };
+
+// The full EVALSHA argument vector: EVALSHA sha 0 mode lsn slot now final floor commit_time tokens...
+// floor_lsn_text: the position already confirmed to the slot; a checkpoint below it means
+// Redis lost acknowledged writes.
+std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
+                                     const std::string& slot, const std::string& now_iso,
+                                     const std::string& floor_lsn_text);
+
+}  // namespace pgcqrs::sidecar::projection

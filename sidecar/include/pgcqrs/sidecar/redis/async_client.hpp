@@ -1,0 +1,53 @@
+// One asynchronous Redis connection on the Asio loop (hiredis async + the Asio adapter).
+// Replies arrive in command order; every pending callback runs exactly once, with nullptr
+// when the connection is lost.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+
+struct redisAsyncContext;
+struct redisReply;
+
+namespace pgcqrs::sidecar::redis {
+
+class AsyncClient {
+ public:
+  using ReplyHandler = std::function<void(redisReply*)>;  // nullptr: connection lost
+  using EventHandler = std::function<void(const std::string& error)>;
+
+  explicit AsyncClient(boost::asio::io_context& io) : io_(io) {}
+  ~AsyncClient();
+  AsyncClient(const AsyncClient&) = delete;
+  AsyncClient& operator=(const AsyncClient&) = delete;
+
+  // Starts connecting; on_connected("") or on_connected(error) follows, then
+  // on_disconnected(error) once if an established connection is lost.
+  void connect(const Endpoint& ep, EventHandler on_connected, EventHandler on_disconnected);
+  bool connected() const { return ac_ != nullptr && connected_; }
+
+  // Queues a command (binary-safe argument vector). Returns false if not connected.
+  bool command(const std::vector<std::string>& argv, ReplyHandler handler);
+
+  size_t pending() const { return pending_; }
+
+  // Frees the context now; pending handlers receive nullptr.
+  void close();
+
+ private:
+  static void on_connect(const redisAsyncContext* ac, int status);
+  static void on_disconnect(const redisAsyncContext* ac, int status);
+  static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
+
+  boost::asio::io_context& io_;
+  redisAsyncContext* ac_ = nullptr;
+  bool connected_ = false;
+  size_t pending_ = 0;
+  EventHandler on_connected_, on_disconnected_;
+};
+
+}  // namespace pgcqrs::sidecar::redis

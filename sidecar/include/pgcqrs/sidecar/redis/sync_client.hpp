@@ -1,0 +1,51 @@
+// A blocking Redis connection for startup checks, the initial snapshot and `status`: the
+// streaming path uses AsyncClient. Failures throw RedisError naming the command.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+
+struct redisContext;
+struct redisReply;
+
+namespace pgcqrs::sidecar::redis {
+
+struct RedisError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const;
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+class SyncClient {
+ public:
+  // Connects, authenticates (AUTH user password when set) and SELECTs the database.
+  SyncClient(const Endpoint& ep, int timeout_ms);
+  ~SyncClient();
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+
+  // Runs one command; an error reply throws unless allow_error.
+  ReplyPtr command(const std::vector<std::string>& argv, bool allow_error = false);
+  // Pipelining: append, then read the replies in order.
+  void append(const std::vector<std::string>& argv);
+  ReplyPtr read_reply();
+
+ private:
+  redisContext* c_ = nullptr;
+};
+
+// Commands that authenticate and select the database on a fresh connection.
+std::vector<std::vector<std::string>> hello_commands(const Endpoint& ep);
+
+// Reply helpers.
+std::string reply_string(const redisReply* r);  // bulk/status/integer as text, "" for nil
+std::string describe_reply_error(const redisReply* r);
+
+}  // namespace pgcqrs::sidecar::redis

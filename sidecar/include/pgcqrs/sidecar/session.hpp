@@ -1,0 +1,35 @@
+// One run of the sidecar against one PostgreSQL and one Redis connection: checks Redis,
+// decides between resuming and rebuilding, then streams the slot into Redis until it is
+// stopped or something fails. The Runner (app.hpp) makes a new Session after a failure.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/http/metrics.hpp"
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+
+namespace pgcqrs::sidecar {
+
+struct SessionEnd {
+  bool clean = false;   // stopped on request after confirming what was applied
+  bool fatal = false;   // retrying cannot help (misconfiguration, poison message)
+  bool streamed = false;  // reached streaming before it ended (resets the backoff)
+  std::string error;
+};
+
+class Session {
+ public:
+  using Done = std::function<void(const SessionEnd&)>;
+  static std::shared_ptr<Session> create(boost::asio::io_context& io, const Config& config,
+                                         const redis::Endpoint& endpoint, http::Metrics& metrics, Done done);
+  virtual ~Session() = default;
+  virtual void start() = 0;
+  // Stop reading WAL, wait (bounded) for Redis, confirm, end the stream.
+  virtual void stop() = 0;
+};
+
+}  // namespace pgcqrs::sidecar

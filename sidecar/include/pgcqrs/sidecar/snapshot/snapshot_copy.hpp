@@ -1,0 +1,31 @@
+// The initial snapshot: copies the write model, as seen by the snapshot exported with the
+// slot, into Redis through the same projection script the stream uses ("snap" mode), then
+// sets pgcqrs:checkpoint to the slot's consistent point. Until then Redis has no checkpoint,
+// so a crash during the copy is detected at the next start and the copy starts over.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+
+namespace pgcqrs::sidecar::snapshot {
+
+struct CopyStats {
+  uint64_t users = 0, products = 0, orders = 0, items = 0, calls = 0;
+};
+
+// Deletes every read-model and auxiliary key (docs/read-models.md), checkpoint first.
+uint64_t wipe_read_models(redis::SyncClient& redis);
+
+// conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
+CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+                        const std::string& script_sha, const std::string& slot, uint64_t consistent_point,
+                        int chunk_events);
+
+// The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws if none.
+std::string extension_schema(pqxx::connection& conn);
+
+}  // namespace pgcqrs::sidecar::snapshot

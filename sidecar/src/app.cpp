@@ -1,0 +1,187 @@
+// The Runner owns the io_context, the signal handling and the retry loop around Sessions.
+#include "pgcqrs/sidecar/app.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <iostream>
+#include <pqxx/pqxx>
+
+#include "pgcqrs/sidecar/http/server.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/session.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar {
+namespace {
+
+namespace asio = boost::asio;
+
+std::optional<redis::Endpoint> endpoint_of(const Config& config) {
+  auto parsed = redis::parse_endpoint(config.redis);
+  if (!parsed.endpoint) {
+    spdlog::error("{}", parsed.error);
+    return std::nullopt;
+  }
+  auto ep = *parsed.endpoint;
+  if (!config.redis_user.empty()) ep.user = config.redis_user;
+  if (!config.redis_password.empty()) ep.password = config.redis_password;
+  return ep;
+}
+
+class Runner {
+ public:
+  Runner(const Config& config, const redis::Endpoint& ep) : config_(config), ep_(ep), signals_(io_, SIGINT, SIGTERM), retry_(io_) {}
+
+  int run() {
+    if (!config_.http.empty()) {
+      try {
+        http_ = std::make_unique<http::Server>(io_, config_.http, metrics_);
+        spdlog::info("serving /metrics and /healthz on {}", config_.http);
+      } catch (const std::exception& e) {
+        spdlog::error("cannot serve HTTP on {}: {}", config_.http, e.what());
+        return 2;
+      }
+    }
+    wait_signal();
+    asio::post(io_, [this] { start_session(); });
+    io_.run();
+    return exit_code_;
+  }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (stopping_) {
+        spdlog::warn("second signal: exiting at once; unconfirmed work replays on the next start");
+        _exit(1);
+      }
+      stopping_ = true;
+      spdlog::info("signal {}: finishing what is in flight", sig);
+      retry_.cancel();
+      if (session_)
+        session_->stop();
+      else
+        io_.stop();
+      wait_signal();
+    });
+  }
+
+  void start_session() {
+    if (stopping_) return io_.stop();
+    session_ = Session::create(io_, config_, ep_, metrics_, [this](const SessionEnd& end) { on_session_end(end); });
+    session_->start();
+  }
+
+  void on_session_end(const SessionEnd& end) {
+    session_.reset();
+    if (end.clean || stopping_) {
+      if (!end.clean && !end.error.empty()) spdlog::warn("stopped after: {}", end.error);
+      exit_code_ = 0;
+      http_.reset();
+      io_.stop();
+      return;
+    }
+    if (end.fatal) {
+      spdlog::critical("{}", end.error);
+      exit_code_ = 2;
+      http_.reset();
+      io_.stop();
+      return;
+    }
+    if (end.streamed) backoff_ms_ = 250;
+    spdlog::warn("{}; reconnecting in {} ms", end.error, backoff_ms_);
+    ++metrics_.reconnects_pg;
+    ++metrics_.reconnects_redis;
+    retry_.expires_after(std::chrono::milliseconds(backoff_ms_));
+    backoff_ms_ = std::min(backoff_ms_ * 2, 30000);
+    retry_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) {
+        if (stopping_) io_.stop();
+        return;
+      }
+      start_session();
+    });
+  }
+
+  Config config_;
+  redis::Endpoint ep_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer retry_;
+  http::Metrics metrics_;
+  std::unique_ptr<http::Server> http_;
+  std::shared_ptr<Session> session_;
+  bool stopping_ = false;
+  int backoff_ms_ = 250;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run(const Config& config) {
+  auto ep = endpoint_of(config);
+  if (!ep) return 2;
+  spdlog::info("pgcqrs-sidecar: slot {}, Redis {}", config.slot, ep->redacted());
+  Runner runner(config, *ep);
+  return runner.run();
+}
+
+int status(const Config& config) {
+  auto ep = endpoint_of(config);
+  if (!ep) return 2;
+  int rc = 0;
+  std::optional<uint64_t> server_lsn, checkpoint;
+  try {
+    pqxx::connection conn(config.pg);
+    pqxx::nontransaction tx(conn);
+    server_lsn = pgcqrs::parse_lsn(tx.exec("SELECT pg_catalog.pg_current_wal_lsn()::text")[0][0].as<std::string>());
+    auto r = tx.exec_params(
+        "SELECT plugin, active, confirmed_flush_lsn::text, restart_lsn::text, wal_status, "
+        "pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint "
+        "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+        config.slot);
+    std::cout << "server WAL:  " << pgcqrs::format_lsn(server_lsn.value_or(0)) << "\n";
+    if (r.empty()) {
+      std::cout << "slot:        " << config.slot << " does not exist\n";
+      rc = 1;
+    } else {
+      auto txt = [&](int i) { return r[0][i].is_null() ? std::string("-") : r[0][i].as<std::string>(); };
+      std::cout << "slot:        " << config.slot << " (plugin " << txt(0) << ", active " << txt(1) << ", wal_status "
+                << txt(4) << ")\n"
+                << "confirmed:   " << txt(2) << "\n"
+                << "restart:     " << txt(3) << " (" << txt(5) << " bytes of WAL retained)\n";
+    }
+  } catch (const std::exception& e) {
+    std::cout << "PostgreSQL:  unreachable: " << e.what() << "\n";
+    rc = 1;
+  }
+  try {
+    redis::SyncClient sync(*ep, 5000);
+    auto r = sync.command({"HGETALL", "pgcqrs:checkpoint"});
+    std::map<std::string, std::string> f;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+      f[redis::reply_string(r->element[i])] = redis::reply_string(r->element[i + 1]);
+    if (f.count("lsn") == 0) {
+      std::cout << "checkpoint:  none (Redis " << ep->redacted() << " holds no read models)\n";
+      rc = 1;
+    } else {
+      checkpoint = pgcqrs::parse_lsn(f["lsn"]);
+      std::cout << "checkpoint:  " << f["lsn"] << " (slot " << f["slot"] << ", updated " << f["updated_at"] << ")\n";
+    }
+  } catch (const std::exception& e) {
+    std::cout << "Redis:       unreachable: " << e.what() << "\n";
+    rc = 1;
+  }
+  if (server_lsn && checkpoint)
+    std::cout << "lag:         " << (*server_lsn > *checkpoint ? *server_lsn - *checkpoint : 0) << " bytes\n";
+  return rc;
+}
+
+}  // namespace pgcqrs::sidecar

@@ -1,0 +1,68 @@
+// Prometheus text format 0.0.4.
+#include "pgcqrs/sidecar/http/metrics.hpp"
+
+#include <cstdio>
+
+namespace pgcqrs::sidecar::http {
+namespace {
+
+void line(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string Metrics::render() const {
+  std::string o;
+  line(o, "pgcqrs_events_applied_total", "counter", "Domain events applied to Redis, by type.");
+  for (const auto& [t, n] : events_applied) o += "pgcqrs_events_applied_total{type=\"" + t + "\"} " + std::to_string(n) + "\n";
+  line(o, "pgcqrs_events_ignored_total", "counter", "Events that change no read model (application, InvalidMessage), by type.");
+  for (const auto& [t, n] : events_ignored) o += "pgcqrs_events_ignored_total{type=\"" + t + "\"} " + std::to_string(n) + "\n";
+  line(o, "pgcqrs_transactions_applied_total", "counter", "Source transactions applied to Redis.");
+  o += "pgcqrs_transactions_applied_total " + std::to_string(transactions_applied) + "\n";
+  line(o, "pgcqrs_transactions_skipped_total", "counter", "Replayed transactions Redis already had.");
+  o += "pgcqrs_transactions_skipped_total " + std::to_string(transactions_skipped) + "\n";
+  line(o, "pgcqrs_redis_calls_total", "counter", "Projection script calls sent to Redis.");
+  o += "pgcqrs_redis_calls_total " + std::to_string(chunks_sent) + "\n";
+  line(o, "pgcqrs_reconnects_total", "counter", "Reconnections, by server.");
+  o += "pgcqrs_reconnects_total{server=\"postgresql\"} " + std::to_string(reconnects_pg) + "\n";
+  o += "pgcqrs_reconnects_total{server=\"redis\"} " + std::to_string(reconnects_redis) + "\n";
+  line(o, "pgcqrs_rebuilds_total", "counter", "Read-model rebuilds from a snapshot.");
+  o += "pgcqrs_rebuilds_total " + std::to_string(rebuilds) + "\n";
+  line(o, "pgcqrs_heartbeats_total", "counter", "Heartbeats written into the WAL while idle.");
+  o += "pgcqrs_heartbeats_total " + std::to_string(heartbeats) + "\n";
+  line(o, "pgcqrs_checkpoint_lsn", "gauge", "Commit LSN of the last transaction in Redis (pgcqrs:checkpoint).");
+  o += "pgcqrs_checkpoint_lsn " + std::to_string(checkpoint_lsn) + "\n";
+  line(o, "pgcqrs_confirmed_lsn", "gauge", "Position last confirmed to the replication slot.");
+  o += "pgcqrs_confirmed_lsn " + std::to_string(confirmed_lsn) + "\n";
+  line(o, "pgcqrs_lag_bytes", "gauge", "WAL bytes between the server's end of WAL and the checkpoint.");
+  o += "pgcqrs_lag_bytes " + std::to_string(received_lsn > checkpoint_lsn ? received_lsn - checkpoint_lsn : 0) + "\n";
+  line(o, "pgcqrs_lag_seconds", "gauge", "Age of the last applied commit while behind, 0 when caught up.");
+  o += "pgcqrs_lag_seconds " + num(lag_seconds) + "\n";
+  line(o, "pgcqrs_redis_round_trip_seconds", "summary", "Round trip of projection calls to Redis.");
+  o += "pgcqrs_redis_round_trip_seconds_sum " + num(redis_rtt_seconds_sum) + "\n";
+  o += "pgcqrs_redis_round_trip_seconds_count " + std::to_string(redis_rtt_count) + "\n";
+  line(o, "pgcqrs_redis_round_trip_last_seconds", "gauge", "Round trip of the last projection call.");
+  o += "pgcqrs_redis_round_trip_last_seconds " + num(redis_rtt_seconds_last) + "\n";
+  line(o, "pgcqrs_inflight_calls", "gauge", "Projection calls awaiting Redis.");
+  o += "pgcqrs_inflight_calls " + std::to_string(inflight) + "\n";
+  line(o, "pgcqrs_up", "gauge", "1 while following the slot with Redis connected.");
+  o += std::string("pgcqrs_up ") + (streaming ? "1" : "0") + "\n";
+  return o;
+}
+
+}  // namespace pgcqrs::sidecar::http

@@ -1,0 +1,331 @@
+-- pgcqrs projection: applies one source transaction (or one bounded chunk of a huge one) to
+-- the Redis read models and moves pgcqrs:checkpoint, atomically. Layout: docs/read-models.md.
+-- ARGV: mode lsn slot now final floor commit_time, then per event: type seq nargs args...
+-- Money is integer cents here, never floats; LSNs are compared as numbers.
+local mode, lsn, slot, now, final, floor, commit_time =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local CP = 'pgcqrs:checkpoint'
+
+local function lsn_parts(s)
+  local hi, lo = string.match(s or '', '^(%x+)/(%x+)$')
+  if not hi then error('pgcqrs: malformed lsn ' .. tostring(s)) end
+  return tonumber(hi, 16), tonumber(lo, 16)
+end
+local function lsn_cmp(a, b)
+  local ah, al = lsn_parts(a)
+  local bh, bl = lsn_parts(b)
+  if ah ~= bh then return ah < bh and -1 or 1 end
+  if al ~= bl then return al < bl and -1 or 1 end
+  return 0
+end
+
+local function money(c)
+  local neg = c < 0
+  if neg then c = -c end
+  local s = string.format('%d.%02d', math.floor(c / 100), c % 100)
+  if neg then s = '-' .. s end
+  return s
+end
+local function cents(s)
+  if not s then return 0 end
+  local sign, int, frac = string.match(s, '^(%-?)(%d+)%.?(%d*)$')
+  if not int then return 0 end
+  frac = (frac .. '00'):sub(1, 2)
+  local v = tonumber(int) * 100 + tonumber(frac)
+  if sign == '-' then v = -v end
+  return v
+end
+
+if mode == 'mark' then
+  redis.call('HSET', CP, 'lsn', lsn, 'slot', slot, 'updated_at', now, 'commit_time', commit_time)
+  redis.call('HDEL', CP, 'partial_lsn', 'partial_seq')
+  redis.call('PUBLISH', 'pgcqrs:applied', lsn)
+  return {'marked', lsn}
+end
+
+local skip_upto = -1
+if mode == 'txn' then
+  local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq')
+  if not cp[1] then return {'nocheckpoint'} end
+  if lsn_cmp(cp[1], floor) < 0 then return {'behind', cp[1]} end
+  if lsn_cmp(lsn, cp[1]) <= 0 then return {'skipped', cp[1]} end
+  if cp[2] == lsn then skip_upto = tonumber(cp[3]) end
+elseif mode ~= 'snap' then
+  error('pgcqrs: unknown mode ' .. tostring(mode))
+end
+
+local dirty = {}
+
+local function od(o) return 'order_details:' .. o end
+
+local function get_items(o)
+  local flat = redis.call('HGETALL', 'order_items:' .. o)
+  local items = {}
+  for k = 1, #flat, 2 do
+    local q, c = string.match(flat[k + 1], '^(%d+):(%-?%d+)$')
+    items[#items + 1] = {pid = flat[k], q = tonumber(q), c = tonumber(c)}
+  end
+  return items
+end
+
+local function product_add(pid, dq, dc)
+  local key = 'product:' .. pid
+  if redis.call('EXISTS', key) == 0 then return end
+  local rev = money(cents(redis.call('HGET', key, 'revenue')) + dc)
+  redis.call('HINCRBY', key, 'units_sold', dq)
+  redis.call('HSET', key, 'revenue', rev, 'lsn', lsn)
+  redis.call('ZADD', 'top_products', rev, pid)
+end
+
+local function user_add(u, dcount, dcents)
+  local key = 'user:' .. u
+  if redis.call('EXISTS', key) == 0 then return end
+  if dcount ~= 0 then redis.call('HINCRBY', key, 'order_count', dcount) end
+  if dcents ~= 0 then
+    redis.call('HSET', key, 'lifetime_value', money(cents(redis.call('HGET', key, 'lifetime_value')) + dcents))
+  end
+  redis.call('HSET', key, 'lsn', lsn)
+end
+
+-- Adds (sign 1) or removes (sign -1) an order's items from product stats and its total from
+-- the user's lifetime value: what "not cancelled" contributes.
+local function order_contribution(o, u, sign)
+  local total = 0
+  for _, it in ipairs(get_items(o)) do
+    product_add(it.pid, sign * it.q, sign * it.q * it.c)
+    total = total + it.q * it.c
+  end
+  user_add(u, 0, sign * total)
+end
+
+local function remove_item(o, u, status, pid)
+  local ik = 'order_items:' .. o
+  local prev = redis.call('HGET', ik, pid)
+  if not prev then return end
+  local q, c = string.match(prev, '^(%d+):(%-?%d+)$')
+  q, c = tonumber(q), tonumber(c)
+  redis.call('HDEL', ik, pid)
+  redis.call('ZREM', 'product_orders:' .. pid, o)
+  if status ~= 'cancelled' then
+    product_add(pid, -q, -q * c)
+    user_add(u, 0, -q * c)
+  end
+end
+
+local function add_item(o, u, status, pid, q, c)
+  remove_item(o, u, status, pid)
+  redis.call('HSET', 'order_items:' .. o, pid, q .. ':' .. c)
+  redis.call('ZADD', 'product_orders:' .. pid, o, o)
+  q, c = tonumber(q), tonumber(c)
+  if status ~= 'cancelled' then
+    product_add(pid, q, q * c)
+    user_add(u, 0, q * c)
+  end
+end
+
+local function delete_order(o)
+  local h = redis.call('HMGET', od(o), 'user_id', 'status')
+  if not h[1] then return end
+  local u = h[1]
+  if h[2] ~= 'cancelled' then order_contribution(o, u, -1) end
+  user_add(u, -1, 0)
+  for _, it in ipairs(get_items(o)) do redis.call('ZREM', 'product_orders:' .. it.pid, o) end
+  redis.call('DEL', 'order_items:' .. o, od(o))
+  redis.call('ZREM', 'user_orders:' .. u, o)
+  redis.call('SREM', 'pgcqrs:orders', o)
+  dirty[o] = nil
+end
+
+local function render(o)
+  local key = od(o)
+  if redis.call('EXISTS', key) == 0 then return end
+  local items = get_items(o)
+  table.sort(items, function(x, y) return tonumber(x.pid) < tonumber(y.pid) end)
+  local parts, total = {}, 0
+  for k, it in ipairs(items) do
+    local name = redis.call('HGET', 'product:' .. it.pid, 'name')
+    local line = it.q * it.c
+    total = total + line
+    parts[k] = '{"product_id":' .. it.pid .. ',"product_name":' .. (name and cjson.encode(name) or 'null') ..
+      ',"quantity":' .. string.format('%d', it.q) .. ',"unit_price":"' .. money(it.c) ..
+      '","line_total":"' .. money(line) .. '"}'
+  end
+  redis.call('HSET', key, 'items', '[' .. table.concat(parts, ',') .. ']', 'item_count', #items,
+    'total', money(total), 'lsn', lsn)
+end
+
+local function set_user_field(u, field, value, order_field)
+  local key = 'user:' .. u
+  if redis.call('EXISTS', key) == 0 then return end
+  redis.call('HSET', key, field, value, 'lsn', lsn)
+  if order_field then
+    for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do
+      if redis.call('EXISTS', od(o)) == 1 then redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end
+    end
+  end
+end
+
+local function set_product_field(p, field, value)
+  local key = 'product:' .. p
+  if redis.call('EXISTS', key) == 0 then return end
+  redis.call('HSET', key, field, value, 'lsn', lsn)
+end
+
+local function members(set) return redis.call('SMEMBERS', set) end
+
+local handlers = {}
+
+handlers.UserRegistered = function(a)
+  local u, key = a[1], 'user:' .. a[1]
+  local fresh = redis.call('EXISTS', key) == 0
+  redis.call('HSET', key, 'user_id', u, 'name', a[2], 'email', a[3], 'is_active', a[4], 'lsn', lsn)
+  if fresh then redis.call('HSET', key, 'order_count', 0, 'lifetime_value', '0.00') end
+  redis.call('SADD', 'pgcqrs:users', u)
+end
+handlers.UserRenamed = function(a) set_user_field(a[1], 'name', a[2], 'user_name') end
+handlers.UserEmailChanged = function(a) set_user_field(a[1], 'email', a[2], 'user_email') end
+handlers.UserDeactivated = function(a) set_user_field(a[1], 'is_active', 'false') end
+handlers.UserReactivated = function(a) set_user_field(a[1], 'is_active', 'true') end
+handlers.UserDeleted = function(a)
+  local u = a[1]
+  for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do delete_order(o) end
+  redis.call('DEL', 'user:' .. u, 'user_orders:' .. u)
+  redis.call('SREM', 'pgcqrs:users', u)
+end
+
+handlers.ProductAdded = function(a)
+  local p, key = a[1], 'product:' .. a[1]
+  local fresh = redis.call('EXISTS', key) == 0
+  redis.call('HSET', key, 'product_id', p, 'name', a[2], 'price', money(tonumber(a[3])), 'is_active', a[4], 'lsn', lsn)
+  if fresh then
+    redis.call('HSET', key, 'units_sold', 0, 'revenue', '0.00')
+    redis.call('ZADD', 'top_products', 0, p)
+  end
+  redis.call('SADD', 'pgcqrs:products', p)
+end
+handlers.ProductRenamed = function(a)
+  local p = a[1]
+  if redis.call('EXISTS', 'product:' .. p) == 0 then return end
+  set_product_field(p, 'name', a[2])
+  for _, o in ipairs(redis.call('ZRANGE', 'product_orders:' .. p, 0, -1)) do dirty[o] = true end
+end
+handlers.ProductRepriced = function(a) set_product_field(a[1], 'price', money(tonumber(a[2]))) end
+handlers.ProductDeactivated = function(a) set_product_field(a[1], 'is_active', 'false') end
+handlers.ProductReactivated = function(a) set_product_field(a[1], 'is_active', 'true') end
+handlers.ProductDeleted = function(a)
+  local p = a[1]
+  redis.call('DEL', 'product:' .. p, 'product_orders:' .. p)
+  redis.call('ZREM', 'top_products', p)
+  redis.call('SREM', 'pgcqrs:products', p)
+end
+
+handlers.OrderPlaced = function(a)
+  local o, u, status = a[1], a[2], a[3]
+  if redis.call('EXISTS', od(o)) == 1 then delete_order(o) end
+  local uh = redis.call('HMGET', 'user:' .. u, 'name', 'email')
+  redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uh[1] or '', 'user_email', uh[2] or '',
+    'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', 0, 'total', '0.00', 'items', '[]',
+    'lsn', lsn)
+  redis.call('ZADD', 'user_orders:' .. u, a[6], o)
+  redis.call('SADD', 'pgcqrs:orders', o)
+  user_add(u, 1, 0)
+  local n = tonumber(a[7])
+  for k = 0, n - 1 do
+    add_item(o, u, status, a[8 + 3 * k], a[9 + 3 * k], a[10 + 3 * k])
+  end
+  dirty[o] = true
+end
+handlers.OrderItemAdded = function(a)
+  local o = a[1]
+  local h = redis.call('HMGET', od(o), 'user_id', 'status')
+  if not h[1] then return end
+  add_item(o, h[1], h[2], a[2], a[3], a[4])
+  dirty[o] = true
+end
+handlers.OrderItemChanged = handlers.OrderItemAdded
+handlers.OrderItemRemoved = function(a)
+  local o = a[1]
+  local h = redis.call('HMGET', od(o), 'user_id', 'status')
+  if not h[1] then return end
+  remove_item(o, h[1], h[2], a[2])
+  dirty[o] = true
+end
+handlers.OrderStatusChanged = function(a)
+  local o, to = a[1], a[2]
+  local h = redis.call('HMGET', od(o), 'user_id', 'status')
+  if not h[1] then return end
+  if h[2] ~= 'cancelled' and to == 'cancelled' then
+    order_contribution(o, h[1], -1)
+  elseif h[2] == 'cancelled' and to ~= 'cancelled' then
+    order_contribution(o, h[1], 1)
+  end
+  redis.call('HSET', od(o), 'status', to, 'updated_at', a[3], 'lsn', lsn)
+end
+handlers.OrderDeleted = function(a) delete_order(a[1]) end
+
+handlers.Truncated = function(a)
+  local t = {}
+  for k = 2, 1 + tonumber(a[1]) do t[a[k]] = true end
+  if t.users or t.orders or t.order_items then
+    local orders_gone = t.users or t.orders
+    for _, o in ipairs(members('pgcqrs:orders')) do
+      if orders_gone then
+        redis.call('DEL', od(o), 'order_items:' .. o)
+        dirty[o] = nil
+      else
+        redis.call('DEL', 'order_items:' .. o)
+        dirty[o] = true
+      end
+    end
+    if orders_gone then redis.call('DEL', 'pgcqrs:orders') end
+    for _, u in ipairs(members('pgcqrs:users')) do
+      if orders_gone then
+        redis.call('DEL', 'user_orders:' .. u)
+        redis.call('HSET', 'user:' .. u, 'order_count', 0, 'lifetime_value', '0.00', 'lsn', lsn)
+      else
+        redis.call('HSET', 'user:' .. u, 'lifetime_value', '0.00', 'lsn', lsn)
+      end
+    end
+    for _, p in ipairs(members('pgcqrs:products')) do
+      redis.call('DEL', 'product_orders:' .. p)
+      redis.call('HSET', 'product:' .. p, 'units_sold', 0, 'revenue', '0.00', 'lsn', lsn)
+      redis.call('ZADD', 'top_products', 0, p)
+    end
+  end
+  if t.users then
+    for _, u in ipairs(members('pgcqrs:users')) do redis.call('DEL', 'user:' .. u, 'user_orders:' .. u) end
+    redis.call('DEL', 'pgcqrs:users')
+  end
+  if t.products then
+    for _, p in ipairs(members('pgcqrs:products')) do redis.call('DEL', 'product:' .. p, 'product_orders:' .. p) end
+    redis.call('DEL', 'pgcqrs:products', 'top_products')
+  end
+end
+
+local i, last_seq, applied = 8, -1, 0
+while i <= #ARGV do
+  local etype, seq, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local args = {}
+  for k = 1, n do args[k] = ARGV[i + 2 + k] end
+  i = i + 3 + n
+  if seq > skip_upto then
+    local h = handlers[etype]
+    if not h then error('pgcqrs: no projection for event type ' .. tostring(etype)) end
+    h(args)
+    applied = applied + 1
+  end
+  last_seq = seq
+end
+
+for o in pairs(dirty) do render(o) end
+
+if mode == 'txn' then
+  if final == '1' then
+    redis.call('HSET', CP, 'lsn', lsn, 'slot', slot, 'updated_at', now, 'commit_time', commit_time)
+    redis.call('HDEL', CP, 'partial_lsn', 'partial_seq')
+    redis.call('PUBLISH', 'pgcqrs:applied', lsn)
+  elseif last_seq >= 0 then
+    redis.call('HSET', CP, 'partial_lsn', lsn, 'partial_seq', last_seq)
+  end
+end
+return {'applied', applied}

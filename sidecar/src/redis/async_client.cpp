@@ -1,0 +1,99 @@
+// hiredis async context lifecycle; hiredis frees the context itself after a disconnect.
+#include "pgcqrs/sidecar/redis/async_client.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "pgcqrs/sidecar/redis/asio_adapter.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace pgcqrs::sidecar::redis {
+
+namespace {
+struct Pending {
+  AsyncClient* client;
+  AsyncClient::ReplyHandler handler;
+};
+}  // namespace
+
+AsyncClient::~AsyncClient() { close(); }
+
+void AsyncClient::connect(const Endpoint& ep, EventHandler on_connected, EventHandler on_disconnected) {
+  on_connected_ = std::move(on_connected);
+  on_disconnected_ = std::move(on_disconnected);
+  redisAsyncContext* ac = ep.is_unix ? redisAsyncConnectUnix(ep.path.c_str())
+                                     : redisAsyncConnect(ep.host.c_str(), ep.port);
+  if (ac == nullptr || ac->err) {
+    std::string err = ac ? ac->errstr : "out of memory";
+    if (ac) redisAsyncFree(ac);
+    auto cb = on_connected_;
+    boost::asio::post(io_, [cb, err] { cb("cannot connect to Redis: " + err); });
+    return;
+  }
+  ac->data = this;
+  attach_asio(ac, io_);
+  redisAsyncSetConnectCallback(ac, &AsyncClient::on_connect);
+  redisAsyncSetDisconnectCallback(ac, &AsyncClient::on_disconnect);
+  ac_ = ac;
+}
+
+void AsyncClient::on_connect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<AsyncClient*>(ac->data);
+  if (!self) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context after this callback returns.
+    std::string err = ac->errstr;
+    self->ac_ = nullptr;
+    self->on_connected_("cannot connect to Redis: " + err);
+    return;
+  }
+  self->connected_ = true;
+  self->on_connected_("");
+}
+
+void AsyncClient::on_disconnect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<AsyncClient*>(ac->data);
+  if (!self) return;
+  bool was_connected = self->connected_;
+  self->ac_ = nullptr;
+  self->connected_ = false;
+  if (was_connected && self->on_disconnected_)
+    self->on_disconnected_(status == REDIS_OK ? "Redis connection closed" : std::string("Redis connection lost: ") + ac->errstr);
+}
+
+void AsyncClient::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
+  std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
+  --p->client->pending_;
+  p->handler(static_cast<redisReply*>(reply));
+}
+
+bool AsyncClient::command(const std::vector<std::string>& argv, ReplyHandler handler) {
+  if (!connected()) return false;
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* p = new Pending{this, std::move(handler)};
+  if (redisAsyncCommandArgv(ac_, &AsyncClient::on_reply, p, static_cast<int>(argv.size()), ptrs.data(), lens.data()) != REDIS_OK) {
+    delete p;
+    return false;
+  }
+  ++pending_;
+  return true;
+}
+
+void AsyncClient::close() {
+  if (!ac_) return;
+  redisAsyncContext* ac = ac_;
+  ac_ = nullptr;
+  connected_ = false;
+  ac->data = nullptr;  // no connect/disconnect callbacks into a closing client
+  redisAsyncFree(ac);  // pending reply handlers run with nullptr
+}
+
+}  // namespace pgcqrs::sidecar::redis

@@ -1,0 +1,626 @@
+// The streaming session: libpq CopyBoth on an Asio descriptor (released, never closed),
+// projection calls pipelined on an async Redis connection, confirmations driven by the
+// LsnTracker. Startup steps are blocking and happen before the loop streams.
+#include "pgcqrs/sidecar/session.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <pqxx/pqxx>
+
+#include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/script.hpp"
+#include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/sidecar/redis/async_client.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/replication/lsn_tracker.hpp"
+#include "pgcqrs/sidecar/replication/pg_handles.hpp"
+#include "pgcqrs/sidecar/replication/protocol.hpp"
+#include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using replication::PgConnPtr;
+using replication::PgResultPtr;
+
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+int64_t unix_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+std::string now_iso() { return pgcqrs::format_timestamp(replication::pg_micros_from_unix(unix_us())); }
+
+struct Failure : std::runtime_error {
+  Failure(const std::string& m, bool fatal) : std::runtime_error(m), fatal(fatal) {}
+  bool fatal;
+};
+
+std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
+
+class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
+ public:
+  SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics, Done done)
+      : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)), redis_(io), sd_(io),
+        status_timer_(io), stop_timer_(io) {
+    projection::AssemblerLimits limits;
+    limits.max_events = static_cast<size_t>(config.chunk_events);
+    assembler_ = projection::TransactionAssembler(limits);
+  }
+
+  ~SessionImpl() override { teardown(); }
+
+  void start() override {
+    try {
+      prepare();
+    } catch (const Failure& f) {
+      return finish(false, f.fatal, f.what());
+    } catch (const pqxx::broken_connection& e) {
+      return finish(false, false, std::string("PostgreSQL connection failed: ") + e.what());
+    } catch (const redis::RedisError& e) {
+      return finish(false, false, e.what());
+    } catch (const std::exception& e) {
+      return finish(false, false, e.what());
+    }
+    connect_redis_async();
+  }
+
+  void stop() override {
+    if (finished_ || stopping_) return;
+    stopping_ = true;
+    if (!streaming_) return finish(true, false, "");
+    spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", redis_.pending());
+    boost::system::error_code ec;
+    sd_.cancel(ec);
+    stop_deadline_ms_ = mono_ms() + 10000;
+    maybe_finish_stop();
+  }
+
+ private:
+  // ---- startup (blocking) ---------------------------------------------------------------
+  void prepare() {
+    redis::SyncClient sync(ep_, 5000);
+    check_redis(sync);
+    sha_ = sync.command({"SCRIPT", "LOAD", std::string(projection::kApplyScript)})->str;
+
+    std::optional<uint64_t> checkpoint;
+    {
+      auto r = sync.command({"HGET", "pgcqrs:checkpoint", "lsn"});
+      if (r->type == REDIS_REPLY_STRING) {
+        checkpoint = pgcqrs::parse_lsn(redis::reply_string(r.get()));
+        if (!checkpoint) throw Failure("pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(r.get()), true);
+      }
+    }
+
+    query_conn_ = std::make_unique<pqxx::connection>(config_.pg);
+    snapshot::extension_schema(*query_conn_);
+    std::optional<uint64_t> confirmed;
+    bool slot_exists = false;
+    {
+      pqxx::nontransaction tx(*query_conn_);
+      auto r = tx.exec_params(
+          "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
+          "WHERE slot_name = $1 AND database = current_database()",
+          config_.slot);
+      if (!r.empty()) {
+        slot_exists = true;
+        if (r[0][0].is_null() || r[0][0].as<std::string>() != "pgcqrs")
+          throw Failure("replication slot " + config_.slot + " uses plugin " +
+                            (r[0][0].is_null() ? std::string("(physical)") : r[0][0].as<std::string>()) +
+                            ", not pgcqrs: choose another --slot or drop it", true);
+        if (!r[0][1].is_null()) confirmed = pgcqrs::parse_lsn(r[0][1].as<std::string>());
+        if (!r[0][2].is_null() && r[0][2].as<std::string>() == "lost") {
+          spdlog::error("replication slot {} is invalidated (wal_status lost, max_slot_wal_keep_size?): "
+                        "its changes are gone, rebuilding the read models from a new snapshot", config_.slot);
+          rebuild_reason_ = "slot lost";
+        }
+      }
+    }
+
+    if (!slot_exists) {
+      rebuild_reason_ = "slot " + config_.slot + " does not exist";
+    } else if (rebuild_reason_.empty() && !checkpoint) {
+      spdlog::error("Redis has no pgcqrs:checkpoint but slot {} exists: Redis lost its data (or a snapshot "
+                    "copy was interrupted); rebuilding every read model from a new snapshot", config_.slot);
+      rebuild_reason_ = "Redis has no checkpoint";
+    } else if (rebuild_reason_.empty() && confirmed && *checkpoint < *confirmed) {
+      spdlog::error("Redis is behind slot {}: its checkpoint {} is older than the confirmed position {}, so it "
+                    "lost acknowledged writes; rebuilding every read model from a new snapshot",
+                    config_.slot, pgcqrs::format_lsn(*checkpoint), pgcqrs::format_lsn(*confirmed));
+      rebuild_reason_ = "Redis behind the slot";
+    }
+
+    repl_ = connect_replication();
+    if (!rebuild_reason_.empty()) {
+      rebuild(sync, slot_exists);
+    } else {
+      start_lsn_ = *confirmed;
+      spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(start_lsn_),
+                   pgcqrs::format_lsn(*checkpoint));
+    }
+    metrics_.checkpoint_lsn = std::max<uint64_t>(checkpoint.value_or(0), start_lsn_);
+    metrics_.confirmed_lsn = start_lsn_;
+    tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
+    start_replication();
+  }
+
+  void check_redis(redis::SyncClient& sync) {
+    auto get = [&](const std::string& name) -> std::optional<std::string> {
+      auto r = sync.command({"CONFIG", "GET", name}, true);
+      if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
+      return redis::reply_string(r->element[1]);
+    };
+    auto policy = get("maxmemory-policy");
+    if (!policy) {
+      if (!config_.allow_eviction)
+        throw Failure("cannot read Redis maxmemory-policy (CONFIG GET refused): allow the sidecar's user "
+                      "+config|get, or pass --allow-eviction if you know keys are never evicted", true);
+    } else if (policy->rfind("allkeys-", 0) == 0) {
+      if (!config_.allow_eviction)
+        throw Failure("Redis maxmemory-policy is " + *policy + ": it may evict read-model keys and lose data "
+                      "silently; set it to noeviction, or pass --allow-eviction to accept that", true);
+      spdlog::warn("Redis maxmemory-policy is {}: keys may be evicted (--allow-eviction)", *policy);
+    }
+    auto aof = get("appendonly");
+    auto fsync = get("appendfsync");
+    if (!aof || !fsync) {
+      hold_ms_ = 2000;
+      spdlog::warn("cannot read Redis persistence settings: holding confirmations {} ms as for appendfsync everysec", hold_ms_);
+    } else if (*aof != "yes") {
+      hold_ms_ = 0;
+      spdlog::warn("Redis has no append-only file: a Redis restart loses data and forces a full rebuild; "
+                   "confirming positions as soon as Redis acknowledges");
+    } else if (*fsync == "always") {
+      hold_ms_ = 0;
+      spdlog::info("Redis appendfsync always: confirming positions once Redis acknowledges");
+    } else if (*fsync == "everysec") {
+      hold_ms_ = 2000;
+      spdlog::info("Redis appendfsync everysec: confirming positions {} ms after Redis acknowledges", hold_ms_);
+    } else {
+      hold_ms_ = 35000;
+      spdlog::warn("Redis appendfsync {}: the OS decides when data reaches disk; holding confirmations {} ms",
+                   *fsync, hold_ms_);
+    }
+  }
+
+  PgConnPtr connect_replication() {
+    const char* keys[] = {"dbname", "replication", "application_name", nullptr};
+    const char* vals[] = {config_.pg.c_str(), "database", "pgcqrs-sidecar", nullptr};
+    PgConnPtr c(PQconnectdbParams(keys, vals, 1));
+    if (!c || PQstatus(c.get()) != CONNECTION_OK)
+      throw Failure(std::string("cannot open a replication connection to PostgreSQL: ") +
+                        (c ? PQerrorMessage(c.get()) : "out of memory"), false);
+    return c;
+  }
+
+  void rebuild(redis::SyncClient& sync, bool slot_exists) {
+    ++metrics_.rebuilds;
+    spdlog::warn("rebuilding the read models ({})", rebuild_reason_);
+    uint64_t deleted = snapshot::wipe_read_models(sync);
+    spdlog::info("deleted {} read-model keys from Redis", deleted);
+    if (slot_exists) {
+      pqxx::nontransaction tx(*query_conn_);
+      tx.exec_params("SELECT pg_catalog.pg_drop_replication_slot($1)", config_.slot);
+      spdlog::info("dropped replication slot {}", config_.slot);
+    }
+    std::string cmd = "CREATE_REPLICATION_SLOT " + quote_ident(config_.slot) + " LOGICAL pgcqrs (SNAPSHOT 'export')";
+    PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      throw Failure("cannot create replication slot " + config_.slot + ": " + PQerrorMessage(repl_.get()), false);
+    auto point = pgcqrs::parse_lsn(PQgetvalue(r.get(), 0, 1));
+    std::string snapshot_name = PQgetvalue(r.get(), 0, 2);
+    if (!point) throw Failure("CREATE_REPLICATION_SLOT returned a malformed consistent point", false);
+    spdlog::info("created slot {} at consistent point {}, copying the write model under snapshot {}", config_.slot,
+                 pgcqrs::format_lsn(*point), snapshot_name);
+    auto t0 = mono_ms();
+    // The replication connection stays idle (keeping the snapshot) until the copy is done.
+    pqxx::connection copy_conn(config_.pg);
+    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, sha_, config_.slot, *point, config_.chunk_events);
+    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
+                 mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
+                 pgcqrs::format_lsn(*point));
+    start_lsn_ = *point;
+  }
+
+  void start_replication() {
+    std::string cmd = "START_REPLICATION SLOT " + quote_ident(config_.slot) + " LOGICAL " +
+                      pgcqrs::format_lsn(start_lsn_) + " (\"format-version\" '1')";
+    PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COPY_BOTH)
+      throw Failure("START_REPLICATION on slot " + config_.slot + " failed: " + PQerrorMessage(repl_.get()), false);
+    if (PQsetnonblocking(repl_.get(), 1) != 0) throw Failure("cannot make the replication connection non-blocking", false);
+    sd_.assign(PQsocket(repl_.get()));
+  }
+
+  // ---- Redis (async) --------------------------------------------------------------------
+  void connect_redis_async() {
+    auto weak = weak_from_this();
+    redis_.connect(
+        ep_,
+        [weak](const std::string& err) {
+          auto self = weak.lock();
+          if (!self || self->finished_) return;
+          if (!err.empty()) return self->finish(false, false, err);
+          self->on_redis_connected();
+        },
+        [weak](const std::string& err) {
+          auto self = weak.lock();
+          if (!self || self->finished_) return;
+          self->finish(false, false, err);
+        });
+  }
+
+  void on_redis_connected() {
+    auto weak = weak_from_this();
+    for (const auto& cmd : redis::hello_commands(ep_)) {
+      redis_.command(cmd, [weak](redisReply* r) {
+        auto self = weak.lock();
+        if (!self || self->finished_) return;
+        if (!r || r->type == REDIS_REPLY_ERROR)
+          self->finish(false, false, "Redis authentication failed: " + redis::describe_reply_error(r));
+      });
+    }
+    streaming_ = true;
+    metrics_.streaming = true;
+    last_data_ms_ = mono_ms();
+    last_heartbeat_ms_ = mono_ms();
+    spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
+    if (stopping_) return stop_now_streaming();
+    arm_status_timer();
+    read_wal();
+  }
+
+  void stop_now_streaming() {
+    stop_deadline_ms_ = mono_ms() + 10000;
+    maybe_finish_stop();
+  }
+
+  // ---- WAL in ----------------------------------------------------------------------------
+  void read_wal() {
+    while (!finished_ && !stopping_) {
+      if (redis_.pending() >= static_cast<size_t>(config_.max_inflight)) {
+        paused_ = true;  // backpressure: resumed by a Redis reply
+        return;
+      }
+      char* raw = nullptr;
+      int n = PQgetCopyData(repl_.get(), &raw, 1);
+      replication::PgBufferPtr buf(raw);
+      if (n > 0) {
+        if (!handle_copy_data(std::string_view(raw, static_cast<size_t>(n)))) return;
+        continue;
+      }
+      if (n == 0) return arm_read();
+      if (n == -1) {
+        PgResultPtr res(PQgetResult(repl_.get()));
+        return finish(false, false, std::string("PostgreSQL ended the replication stream: ") + PQerrorMessage(repl_.get()));
+      }
+      return finish(false, false, std::string("replication stream read failed: ") + PQerrorMessage(repl_.get()));
+    }
+  }
+
+  void arm_read() {
+    if (read_armed_) return;
+    read_armed_ = true;
+    auto weak = weak_from_this();
+    sd_.async_wait(asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      self->read_armed_ = false;
+      if (ec || self->finished_ || self->stopping_) return;
+      if (PQconsumeInput(self->repl_.get()) == 0)
+        return self->finish(false, false, std::string("lost the PostgreSQL replication connection: ") +
+                                              PQerrorMessage(self->repl_.get()));
+      self->read_wal();
+    });
+  }
+
+  // Returns false when the session ended.
+  bool handle_copy_data(std::string_view bytes) {
+    auto msg = replication::decode_server_message(bytes);
+    if (auto* e = std::get_if<replication::DecodeError>(&msg)) {
+      finish(false, false, "bad replication message: " + e->message);
+      return false;
+    }
+    if (auto* k = std::get_if<replication::Keepalive>(&msg)) {
+      server_wal_end_ = std::max(server_wal_end_, k->wal_end);
+      metrics_.received_lsn = server_wal_end_;
+      maybe_advance_idle(k->wal_end);
+      if (k->reply_requested) send_status(false);
+      return !finished_;
+    }
+    auto& x = std::get<replication::XLogData>(msg);
+    last_data_ms_ = mono_ms();
+    server_wal_end_ = std::max(server_wal_end_, x.wal_end);
+    metrics_.received_lsn = server_wal_end_;
+    tracker_.on_received(x.wal_start);
+    auto parsed = projection::parse_message(x.data);
+    if (!parsed.message) {
+      finish(false, true, "unreadable message from the pgcqrs plugin at " + pgcqrs::format_lsn(x.wal_start) + ": " +
+                              parsed.error + ": " + std::string(x.data.substr(0, 300)));
+      return false;
+    }
+    const auto& m = *parsed.message;
+    switch (m.kind) {
+      case projection::MessageKind::Application:
+        ++metrics_.events_ignored[m.type];
+        spdlog::debug("application event {} at {} (seq {}): no read model changes", m.type, m.lsn_text, m.seq);
+        break;
+      case projection::MessageKind::Invalid:
+        ++metrics_.events_ignored["InvalidMessage"];
+        spdlog::warn("InvalidMessage at {} (seq {}): {}", m.lsn_text, m.seq, m.reason);
+        break;
+      case projection::MessageKind::Unknown:
+        ++metrics_.events_ignored[m.type];
+        spdlog::warn("event type {} at {} is unknown to this sidecar: ignored", m.type, m.lsn_text);
+        break;
+      default:
+        break;
+    }
+    if (m.kind == projection::MessageKind::Begin) last_commit_time_ = m.commit_time;
+    std::vector<projection::ScriptCall> calls;
+    std::string err = assembler_.feed(m, calls);
+    if (!err.empty()) {
+      finish(false, true, "replication stream framing error: " + err);
+      return false;
+    }
+    for (auto& c : calls) send_call(std::move(c));
+    return !finished_;
+  }
+
+  // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
+  // idle or unrelated workload never makes PostgreSQL keep WAL for us.
+  void maybe_advance_idle(uint64_t wal_end) {
+    if (assembler_.in_transaction() || redis_.pending() > 0 || wal_end <= tracker_.applied()) return;
+    projection::ScriptCall call;
+    call.lsn = wal_end;
+    call.lsn_text = pgcqrs::format_lsn(wal_end);
+    call.final = true;
+    call.commit_time = "";
+    idle_marks_in_flight_ = true;
+    send_call(std::move(call));
+  }
+
+  // ---- Redis out -------------------------------------------------------------------------
+  void send_call(projection::ScriptCall call) {
+    auto argv = projection::script_argv(sha_, projection::ScriptMode::Transaction, call, config_.slot, now_iso(),
+                                        pgcqrs::format_lsn(tracker_.flushed()));
+    ++metrics_.chunks_sent;
+    auto types = std::make_shared<std::map<std::string, uint64_t>>();
+    for (size_t i = 0; i + 2 < call.tokens.size();) {
+      ++(*types)[call.tokens[i]];
+      i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
+    }
+    auto weak = weak_from_this();
+    auto sent_ms = std::chrono::steady_clock::now();
+    bool ok = redis_.command(argv, [weak, lsn = call.lsn, lsn_text = call.lsn_text, final = call.final,
+                                    commit_time = call.commit_time, events = call.events, types, sent_ms](redisReply* r) {
+      auto self = weak.lock();
+      if (!self || self->finished_) return;
+      self->on_call_reply(r, lsn, lsn_text, final, commit_time, events, *types, sent_ms);
+    });
+    if (!ok) finish(false, false, "Redis connection is not usable");
+    metrics_.inflight = redis_.pending();
+  }
+
+  void on_call_reply(redisReply* r, uint64_t lsn, const std::string& lsn_text, bool final, const std::string& commit_time,
+                     size_t events, const std::map<std::string, uint64_t>& types,
+                     std::chrono::steady_clock::time_point sent) {
+    metrics_.inflight = redis_.pending();
+    double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    metrics_.redis_rtt_seconds_last = rtt;
+    metrics_.redis_rtt_seconds_sum += rtt;
+    ++metrics_.redis_rtt_count;
+    if (!r) return finish(false, false, "Redis connection lost with calls in flight");
+    if (r->type == REDIS_REPLY_ERROR)
+      return finish(false, false, "Redis rejected the transaction at " + lsn_text + ": " + redis::describe_reply_error(r));
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+      return finish(false, true, "unexpected reply from the projection script at " + lsn_text);
+    std::string status = redis::reply_string(r->element[0]);
+    if (status == "nocheckpoint") {
+      spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
+      return finish(false, false, "Redis lost its data");
+    }
+    if (status == "behind") {
+      spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",
+                    r->elements > 1 ? redis::reply_string(r->element[1]) : "?", pgcqrs::format_lsn(tracker_.flushed()));
+      return finish(false, false, "Redis is behind the slot");
+    }
+    if (status == "applied") {
+      for (const auto& [t, n] : types) metrics_.events_applied[t] += n;
+      if (final && events + types.size() > 0) ++metrics_.transactions_applied;
+      if (final && !commit_time.empty()) last_applied_commit_time_ = commit_time;
+    } else if (status == "skipped") {
+      if (final) ++metrics_.transactions_skipped;
+    }
+    if (final) {
+      tracker_.on_applied(lsn, mono_ms());
+      metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, lsn);
+      if (!commit_time.empty())
+        spdlog::debug("applied {} ({} events)", lsn_text, events);
+    }
+    if (paused_ && redis_.pending() <= static_cast<size_t>(config_.max_inflight) / 2) {
+      paused_ = false;
+      auto weak = weak_from_this();
+      asio::post(io_, [weak] {
+        if (auto self = weak.lock(); self && !self->finished_) self->read_wal();
+      });
+    }
+    if (stopping_) maybe_finish_stop();
+  }
+
+  // ---- status, heartbeat, lag ------------------------------------------------------------
+  void arm_status_timer() {
+    status_timer_.expires_after(std::chrono::milliseconds(config_.status_interval_ms));
+    auto weak = weak_from_this();
+    status_timer_.async_wait([weak](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!self || ec || self->finished_) return;
+      self->on_status_tick();
+    });
+  }
+
+  void on_status_tick() {
+    tracker_.tick(mono_ms());
+    send_status(false);
+    if (finished_) return;
+    update_lag();
+    maybe_heartbeat();
+    if (finished_) return;
+    if (stopping_) maybe_finish_stop();
+    if (!finished_) arm_status_timer();
+  }
+
+  void update_lag() {
+    uint64_t cp = tracker_.applied();
+    bool behind = server_wal_end_ > cp && (assembler_.in_transaction() || redis_.pending() > 0);
+    metrics_.lag_seconds = 0;
+    if (behind && !last_applied_commit_time_.empty()) {
+      auto score = projection::timestamp_score(last_applied_commit_time_);
+      if (score && (*score)[0] != '+' && (*score)[0] != '-')
+        metrics_.lag_seconds = std::max(0.0, (unix_us() / 1000 - std::stoll(*score)) / 1000.0);
+    }
+    int64_t now = mono_ms();
+    if (now - last_progress_log_ms_ >= 10000) {
+      last_progress_log_ms_ = now;
+      spdlog::info("checkpoint {} confirmed {} server {} lag {} bytes {:.1f} s, {} tx applied, {} in flight",
+                   pgcqrs::format_lsn(cp), pgcqrs::format_lsn(tracker_.flushed()), pgcqrs::format_lsn(server_wal_end_),
+                   server_wal_end_ > cp ? server_wal_end_ - cp : 0, metrics_.lag_seconds, metrics_.transactions_applied,
+                   redis_.pending());
+    }
+  }
+
+  void maybe_heartbeat() {
+    if (config_.heartbeat_interval_s <= 0 || stopping_) return;
+    int64_t now = mono_ms();
+    int64_t period = static_cast<int64_t>(config_.heartbeat_interval_s) * 1000;
+    if (now - last_data_ms_ < period || now - last_heartbeat_ms_ < period) return;
+    last_heartbeat_ms_ = now;
+    try {
+      pqxx::nontransaction tx(*query_conn_);
+      tx.exec("SELECT pg_catalog.pg_logical_emit_message(false, 'pgcqrs-heartbeat', '')");
+      ++metrics_.heartbeats;
+    } catch (const std::exception& e) {
+      spdlog::warn("idle heartbeat failed: {}", e.what());
+    }
+  }
+
+  void send_status(bool reply_requested) {
+    if (!repl_ || finished_) return;
+    uint64_t flushed = tracker_.flushed();
+    auto msg = replication::encode_status_update(std::max(tracker_.written(), flushed), flushed, flushed,
+                                                 replication::pg_micros_from_unix(unix_us()), reply_requested);
+    if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) != 1)
+      return finish(false, false, std::string("cannot send a status update to PostgreSQL: ") + PQerrorMessage(repl_.get()));
+    flush_pg();
+    if (flushed != metrics_.confirmed_lsn) {
+      metrics_.confirmed_lsn = flushed;
+      spdlog::debug("confirmed {} to slot {}", pgcqrs::format_lsn(flushed), config_.slot);
+    }
+  }
+
+  void flush_pg() {
+    int r = PQflush(repl_.get());
+    if (r < 0) return finish(false, false, std::string("cannot write to PostgreSQL: ") + PQerrorMessage(repl_.get()));
+    if (r == 0 || write_armed_) return;
+    write_armed_ = true;
+    auto weak = weak_from_this();
+    sd_.async_wait(asio::posix::stream_descriptor::wait_write, [weak](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      self->write_armed_ = false;
+      if (ec || self->finished_) return;
+      self->flush_pg();
+    });
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------
+  void maybe_finish_stop() {
+    if (finished_) return;
+    int64_t now = mono_ms();
+    tracker_.tick(now);
+    bool drained = redis_.pending() == 0 && tracker_.all_flushed();
+    if (!drained && now < stop_deadline_ms_) {
+      // Wake at the next due confirmation or shortly, whichever comes first.
+      int64_t due = tracker_.next_due_ms();
+      int64_t wait = due > now ? std::min<int64_t>(due - now, 100) : 100;
+      stop_timer_.expires_after(std::chrono::milliseconds(wait));
+      auto weak = weak_from_this();
+      stop_timer_.async_wait([weak](const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (!self || ec || self->finished_) return;
+        self->maybe_finish_stop();
+      });
+      return;
+    }
+    if (!drained) spdlog::warn("stop deadline reached with {} Redis call(s) in flight; they replay on the next start",
+                               redis_.pending());
+    send_status(false);
+    if (finished_) return;
+    PQputCopyEnd(repl_.get(), nullptr);
+    PQflush(repl_.get());
+    spdlog::info("stopped: confirmed {} to slot {}", pgcqrs::format_lsn(tracker_.flushed()), config_.slot);
+    finish(true, false, "");
+  }
+
+  void finish(bool clean, bool fatal, const std::string& error) {
+    if (finished_) return;
+    finished_ = true;
+    metrics_.streaming = false;
+    SessionEnd end{clean, fatal, streaming_, error};
+    teardown();
+    auto done = done_;
+    asio::post(io_, [done, end] { done(end); });
+  }
+
+  void teardown() {
+    boost::system::error_code ec;
+    status_timer_.cancel();
+    stop_timer_.cancel();
+    if (sd_.is_open()) {
+      sd_.cancel(ec);
+      sd_.release();  // libpq owns the socket
+    }
+    redis_.close();
+    repl_.reset();
+    query_conn_.reset();
+  }
+
+  asio::io_context& io_;
+  Config config_;
+  redis::Endpoint ep_;
+  http::Metrics& metrics_;
+  Done done_;
+  redis::AsyncClient redis_;
+  asio::posix::stream_descriptor sd_;
+  asio::steady_timer status_timer_, stop_timer_;
+  PgConnPtr repl_;
+  std::unique_ptr<pqxx::connection> query_conn_;
+  projection::TransactionAssembler assembler_;
+  replication::LsnTracker tracker_{0, 0};
+  std::string sha_;
+  std::string rebuild_reason_;
+  int64_t hold_ms_ = 0;
+  uint64_t start_lsn_ = 0;
+  uint64_t server_wal_end_ = 0;
+  std::string last_commit_time_, last_applied_commit_time_;
+  int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
+  bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
+  bool read_armed_ = false, write_armed_ = false, idle_marks_in_flight_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<Session> Session::create(asio::io_context& io, const Config& config, const redis::Endpoint& endpoint,
+                                         http::Metrics& metrics, Done done) {
+  return std::make_shared<SessionImpl>(io, config, endpoint, metrics, std::move(done));
+}
+
+}  // namespace pgcqrs::sidecar

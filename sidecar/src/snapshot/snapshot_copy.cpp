@@ -1,0 +1,237 @@
+// Copy under an exported snapshot, in bounded batches (server-side cursors, pipelined calls).
+#include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+
+#include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar::snapshot {
+namespace {
+
+using projection::Message;
+using projection::MessageKind;
+using projection::ScriptCall;
+
+constexpr int kFetch = 2000;
+constexpr size_t kPipeline = 32;
+
+std::string now_iso() {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return pgcqrs::format_timestamp(us - 946684800LL * 1000000LL);
+}
+
+// Sends calls with at most kPipeline awaiting replies.
+class Sender {
+ public:
+  Sender(redis::SyncClient& r, const std::string& sha, const std::string& slot) : redis_(r), sha_(sha), slot_(slot) {}
+  void send(const ScriptCall& call, projection::ScriptMode mode) {
+    redis_.append(projection::script_argv(sha_, mode, call, slot_, now_iso(), "0/0"));
+    ++outstanding_;
+    ++calls_;
+    if (outstanding_ >= kPipeline) drain(kPipeline / 2);
+  }
+  void drain(size_t keep = 0) {
+    while (outstanding_ > keep) {
+      auto r = redis_.read_reply();
+      --outstanding_;
+      if (r->type == REDIS_REPLY_ERROR)
+        throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r.get()));
+    }
+  }
+  uint64_t calls() const { return calls_; }
+
+ private:
+  redis::SyncClient& redis_;
+  const std::string& sha_;
+  const std::string& slot_;
+  size_t outstanding_ = 0;
+  uint64_t calls_ = 0;
+};
+
+Message event(const std::string& type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
+  Message m;
+  m.kind = MessageKind::Domain;
+  m.type = type;
+  m.lsn = lsn;
+  m.lsn_text = lsn_text;
+  m.seq = seq;
+  m.tokens.reserve(args.size() + 3);
+  m.tokens.push_back(type);
+  m.tokens.push_back(std::to_string(seq));
+  m.tokens.push_back(std::to_string(args.size()));
+  for (auto& a : args) m.tokens.push_back(std::move(a));
+  return m;
+}
+
+std::string cents_of(const std::string& money) {
+  auto c = projection::money_to_cents(money);
+  if (!c) throw std::runtime_error("snapshot: amount " + money + " is not a 2-decimal number");
+  return std::to_string(*c);
+}
+
+std::string ts_sql(const std::string& col) {
+  return "CASE WHEN isfinite(" + col + ") THEN to_char(" + col +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
+}
+
+}  // namespace
+
+std::string extension_schema(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  auto r = tx.exec(
+      "SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+      "WHERE e.extname = 'pgcqrs'");
+  if (r.empty())
+    throw std::runtime_error("extension pgcqrs is not installed in database " + std::string(conn.dbname()) +
+                             ": run CREATE EXTENSION pgcqrs there, or point --pg at the right database");
+  return r[0][0].as<std::string>();
+}
+
+uint64_t wipe_read_models(redis::SyncClient& redis) {
+  redis.command({"DEL", "pgcqrs:checkpoint"});
+  static const char* prefixes[] = {"order_details:", "user_orders:", "user:", "product:", "order_items:",
+                                   "product_orders:"};
+  static const char* singles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"};
+  uint64_t deleted = 0;
+  for (const char* s : singles) deleted += static_cast<uint64_t>(redis.command({"DEL", s})->integer);
+  for (const char* prefix : prefixes) {
+    std::string cursor = "0";
+    do {
+      auto r = redis.command({"SCAN", cursor, "MATCH", std::string(prefix) + "*", "COUNT", "1000"});
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw redis::RedisError("unexpected SCAN reply");
+      cursor = redis::reply_string(r->element[0]);
+      const redisReply* keys = r->element[1];
+      if (keys->elements > 0) {
+        std::vector<std::string> argv{"UNLINK"};
+        for (size_t i = 0; i < keys->elements; ++i) argv.push_back(redis::reply_string(keys->element[i]));
+        deleted += static_cast<uint64_t>(redis.command(argv)->integer);
+      }
+    } while (cursor != "0");
+  }
+  return deleted;
+}
+
+CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+                        const std::string& sha, const std::string& slot, uint64_t consistent_point, int chunk_events) {
+  CopyStats stats;
+  const std::string schema = extension_schema(conn);
+  pqxx::nontransaction tx(conn);
+  const std::string s = tx.quote_name(schema);
+  tx.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  tx.exec("SET TRANSACTION SNAPSHOT " + tx.quote(snapshot_name));
+
+  const std::string lsn_text = pgcqrs::format_lsn(consistent_point);
+  projection::AssemblerLimits limits;
+  limits.max_events = static_cast<size_t>(chunk_events);
+  projection::TransactionAssembler assembler(limits);
+  Sender sender(redis, sha, slot);
+  std::vector<ScriptCall> calls;
+  int64_t seq = 0;
+
+  auto feed = [&](const Message& m) {
+    std::string err = assembler.feed(m, calls);
+    if (!err.empty()) throw std::runtime_error("snapshot framing: " + err);
+    for (const auto& c : calls) sender.send(c, projection::ScriptMode::Snapshot);
+    calls.clear();
+  };
+  Message begin;
+  begin.kind = MessageKind::Begin;
+  begin.lsn = consistent_point;
+  begin.lsn_text = lsn_text;
+  feed(begin);
+
+  auto scan = [&](const std::string& name, const std::string& query, const std::function<void(const pqxx::row&)>& each) {
+    tx.exec("DECLARE " + name + " NO SCROLL CURSOR FOR " + query);
+    for (;;) {
+      auto rows = tx.exec("FETCH " + std::to_string(kFetch) + " FROM " + name);
+      for (const auto& row : rows) each(row);
+      if (rows.size() < static_cast<size_t>(kFetch)) break;
+    }
+    tx.exec("CLOSE " + name);
+  };
+
+  scan("pgcqrs_users", "SELECT id, name, email, is_active FROM " + s + ".users ORDER BY id", [&](const pqxx::row& r) {
+    feed(event("UserRegistered", seq++,
+               {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>() ? "true" : "false"},
+               consistent_point, lsn_text));
+    ++stats.users;
+  });
+  scan("pgcqrs_products", "SELECT id, name, price::text, is_active FROM " + s + ".products ORDER BY id",
+       [&](const pqxx::row& r) {
+         feed(event("ProductAdded", seq++,
+                    {r[0].as<std::string>(), r[1].as<std::string>(), cents_of(r[2].as<std::string>()),
+                     r[3].as<bool>() ? "true" : "false"},
+                    consistent_point, lsn_text));
+         ++stats.products;
+       });
+
+  // Orders with their items, one order at a time; an order's first chunk_events items ride
+  // in its OrderPlaced, the rest follow as OrderItemAdded so every call stays bounded.
+  std::string cur_order;
+  std::vector<std::string> placed;
+  size_t placed_items = 0;
+  auto flush_order = [&] {
+    if (cur_order.empty() || placed.empty()) return;
+    placed[6] = std::to_string(placed_items);
+    feed(event("OrderPlaced", seq++, std::move(placed), consistent_point, lsn_text));
+    placed.clear();
+    placed_items = 0;
+    ++stats.orders;
+  };
+  scan("pgcqrs_orders",
+       "SELECT o.id, o.user_id, o.status, " + ts_sql("o.created_at") + ", " + ts_sql("o.updated_at") +
+           ", i.product_id, i.quantity, i.unit_price::text FROM " + s + ".orders o LEFT JOIN " + s +
+           ".order_items i ON i.order_id = o.id ORDER BY o.id, i.product_id",
+       [&](const pqxx::row& r) {
+         std::string oid = r[0].as<std::string>();
+         if (oid != cur_order) {
+           flush_order();
+           cur_order = oid;
+           std::string created = r[3].as<std::string>();
+           auto score = projection::timestamp_score(created);
+           if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
+           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, r[4].as<std::string>(), *score, "0"};
+         }
+         if (r[5].is_null()) return;
+         ++stats.items;
+         std::string pid = r[5].as<std::string>(), qty = r[6].as<std::string>(), cents = cents_of(r[7].as<std::string>());
+         if (placed_items < static_cast<size_t>(chunk_events) && !placed.empty()) {
+           placed.push_back(pid);
+           placed.push_back(qty);
+           placed.push_back(cents);
+           ++placed_items;
+         } else {
+           if (!placed.empty()) flush_order();
+           cur_order = oid;  // flush_order above cleared only the pending event
+           feed(event("OrderItemAdded", seq++, {oid, pid, qty, cents}, consistent_point, lsn_text));
+         }
+       });
+  flush_order();
+  tx.exec("COMMIT");
+
+  Message commit;
+  commit.kind = MessageKind::Commit;
+  commit.lsn = consistent_point;
+  commit.lsn_text = lsn_text;
+  commit.events = seq;
+  feed(commit);
+  sender.drain();
+
+  // The copy is complete: only now does Redis get a checkpoint.
+  ScriptCall mark;
+  mark.lsn = consistent_point;
+  mark.lsn_text = lsn_text;
+  mark.final = true;
+  sender.send(mark, projection::ScriptMode::Mark);
+  sender.drain();
+  stats.calls = sender.calls();
+  return stats;
+}
+
+}  // namespace pgcqrs::sidecar::snapshot
