@@ -1,0 +1,101 @@
+// Transactions become projection calls: one per transaction, bounded chunks for huge ones.
+#include <gtest/gtest.h>
+
+#include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+
+using namespace pgcqrs::sidecar::projection;
+
+namespace {
+Message parse(const std::string& json) {
+  auto r = parse_message(json);
+  EXPECT_TRUE(r.message) << r.error;
+  return *r.message;
+}
+Message begin(const char* lsn) { return parse(std::string(R"({"type":"begin","v":1,"xid":1,"lsn":")") + lsn + R"(","commit_time":"2026-01-01T00:00:00.000000Z"})"); }
+Message commit(const char* lsn, int events) {
+  return parse(std::string(R"({"type":"commit","xid":1,"lsn":")") + lsn + R"(","events":)" + std::to_string(events) + "}");
+}
+Message user_deleted(const char* lsn, int seq) {
+  return parse(std::string(R"({"type":"UserDeleted","xid":1,"lsn":")") + lsn + R"(","seq":)" + std::to_string(seq) + R"(,"user_id":)" + std::to_string(seq + 1) + "}");
+}
+Message app(const char* lsn, int seq) {
+  return parse(std::string(R"({"type":"Ping","app":true,"lsn":")") + lsn + R"(","seq":)" + std::to_string(seq) + R"(,"payload":{"type":"Ping"}})");
+}
+}  // namespace
+
+TEST(TransactionAssembler, OneCallPerTransaction) {
+  TransactionAssembler a;
+  std::vector<ScriptCall> out;
+  EXPECT_EQ(a.feed(begin("0/10"), out), "");
+  EXPECT_TRUE(a.in_transaction());
+  EXPECT_EQ(a.feed(user_deleted("0/10", 0), out), "");
+  EXPECT_EQ(a.feed(app("0/10", 1), out), "");
+  EXPECT_EQ(a.feed(user_deleted("0/10", 2), out), "");
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(a.feed(commit("0/10", 3), out), "");
+  EXPECT_FALSE(a.in_transaction());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].final);
+  EXPECT_EQ(out[0].lsn, 0x10u);
+  EXPECT_EQ(out[0].events, 2u);
+  EXPECT_EQ(out[0].commit_time, "2026-01-01T00:00:00.000000Z");
+  EXPECT_EQ(out[0].tokens, (std::vector<std::string>{"UserDeleted", "0", "1", "1", "UserDeleted", "2", "1", "3"}));
+}
+
+TEST(TransactionAssembler, ApplicationOnlyTransactionStillMovesTheCheckpoint) {
+  TransactionAssembler a;
+  std::vector<ScriptCall> out;
+  a.feed(begin("0/20"), out);
+  a.feed(app("0/20", 0), out);
+  EXPECT_EQ(a.feed(commit("0/20", 1), out), "");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].final);
+  EXPECT_EQ(out[0].events, 0u);
+  EXPECT_TRUE(out[0].tokens.empty());
+}
+
+TEST(TransactionAssembler, ChunksHugeTransactions) {
+  TransactionAssembler a(AssemblerLimits{2, 1 << 20});
+  std::vector<ScriptCall> out;
+  a.feed(begin("0/30"), out);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a.feed(user_deleted("0/30", i), out), "");
+  EXPECT_EQ(out.size(), 2u);
+  a.feed(commit("0/30", 5), out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_FALSE(out[0].final);
+  EXPECT_FALSE(out[1].final);
+  EXPECT_TRUE(out[2].final);
+  EXPECT_EQ(out[0].tokens[1], "0");
+  EXPECT_EQ(out[1].tokens[1], "2");
+  EXPECT_EQ(out[2].tokens[1], "4");
+  for (const auto& c : out) EXPECT_EQ(c.lsn, 0x30u);
+}
+
+TEST(TransactionAssembler, RejectsBrokenFraming) {
+  std::vector<ScriptCall> out;
+  {
+    TransactionAssembler a;
+    EXPECT_NE(a.feed(user_deleted("0/1", 0), out).find("outside a transaction"), std::string::npos);
+    EXPECT_NE(a.feed(commit("0/1", 0), out).find("outside a transaction"), std::string::npos);
+  }
+  {
+    TransactionAssembler a;
+    a.feed(begin("0/1"), out);
+    EXPECT_NE(a.feed(begin("0/2"), out).find("inside the open transaction"), std::string::npos);
+    EXPECT_NE(a.feed(user_deleted("0/2", 0), out).find("does not match"), std::string::npos);
+    EXPECT_NE(a.feed(commit("0/1", 4), out).find("counts 4 events"), std::string::npos);
+  }
+}
+
+TEST(TransactionAssembler, BuildsTheEvalshaArgumentVector) {
+  ScriptCall c;
+  c.lsn_text = "0/30";
+  c.final = true;
+  c.commit_time = "t";
+  c.tokens = {"UserDeleted", "0", "1", "9"};
+  auto argv = script_argv("abc", ScriptMode::Transaction, c, "pgcqrs", "now", "0/20");
+  EXPECT_EQ(argv, (std::vector<std::string>{"EVALSHA", "abc", "0", "txn", "0/30", "pgcqrs", "now", "1", "0/20", "t",
+                                            "UserDeleted", "0", "1", "9"}));
+  EXPECT_EQ(script_argv("abc", ScriptMode::Snapshot, c, "s", "n", "0/0")[3], "snap");
+  EXPECT_EQ(script_argv("abc", ScriptMode::Mark, c, "s", "n", "0/0")[3], "mark");
+}
