@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# pgcqrs-sidecar end to end: writes through SQL, reads Redis, asserts exact values.
+# Covers the initial snapshot, placing/changing/cancelling/deleting orders, renames fanning
+# out, application and invalid events, kill -9 and restart in the middle of a stream,
+# SIGTERM, a Redis that lost its data, TRUNCATE, /metrics, /healthz and `status`.
+# Usage: sidecar_e2e.sh PATH/TO/pgcqrs-sidecar
+set -euo pipefail
+SIDECAR=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../../scripts/lib/servers.sh
+source "$ROOT/scripts/lib/servers.sh"
+
+WORK=$(mktemp -d)
+SC_PID=
+cleanup() {
+  local rc=$?
+  if [ -n "$SC_PID" ] && kill -0 "$SC_PID" 2>/dev/null; then kill -9 "$SC_PID" 2>/dev/null || true; fi
+  if [ $rc -ne 0 ] && [ -f "$WORK/sidecar.log" ]; then
+    echo "---- sidecar log (last 60 lines)"; tail -60 "$WORK/sidecar.log"
+  fi
+  pgcqrs_pg_stop "$WORK" immediate
+  pgcqrs_redis_stop "$WORK"
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+
+pgcqrs_pg_start "$WORK"
+pgcqrs_redis_start "$WORK" "appendonly yes" "appendfsync everysec"
+export PGCQRS_REDIS="redis://127.0.0.1:$PGCQRS_REDIS_PORT"
+export PGCQRS_PG=""   # PGHOST, PGPORT, PGUSER, PGDATABASE come from servers.sh
+HTTP_PORT=$(pgcqrs_free_port)
+export PGCQRS_HTTP="127.0.0.1:$HTTP_PORT"
+export PGCQRS_STATUS_INTERVAL_MS=200
+export PGCQRS_HEARTBEAT_INTERVAL=1
+
+sql() { psql -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+rc() { redis-cli -p "$PGCQRS_REDIS_PORT" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+# expect KEY FIELD VALUE: one hash field, exactly.
+expect() {
+  local got
+  got=$(rc HGET "$1" "$2")
+  [ "$got" == "$3" ] || fail "$1 $2: expected '$3', got '$got'"
+}
+expect_cmd() {  # expect_cmd EXPECTED redis-args...
+  local want=$1; shift
+  local got
+  got=$(rc "$@" | tr '\n' ' ' | sed 's/ $//')
+  [ "$got" == "$want" ] || fail "redis $*: expected '$want', got '$got'"
+}
+
+start_sidecar() {
+  "$SIDECAR" run >>"$WORK/sidecar.log" 2>&1 &
+  SC_PID=$!
+}
+
+# Waits until Redis's checkpoint reaches the server's WAL position taken now.
+wait_caught_up() {
+  local target cp deadline=$((SECONDS + 60))
+  target=$(sql "SELECT pg_current_wal_lsn()")
+  while :; do
+    cp=$(rc HGET pgcqrs:checkpoint lsn)
+    if [ -n "$cp" ] && [ "$(sql "SELECT '$cp'::pg_lsn >= '$target'::pg_lsn")" == t ]; then return 0; fi
+    [ $SECONDS -lt $deadline ] || fail "checkpoint '$cp' did not reach $target within 60 s"
+    [ -z "$SC_PID" ] || kill -0 "$SC_PID" 2>/dev/null || fail "sidecar exited"
+    sleep 0.1
+  done
+}
+
+# Compares every read model with the write model (counters, totals, denormalized names).
+check_against_sql() {
+  local id name email active count ltv price units revenue status total items uname got want
+  while IFS='|' read -r id name email active count ltv; do
+    want="$id|$name|$email|$active|$count|$ltv"
+    got=$(rc HMGET "user:$id" user_id name email is_active order_count lifetime_value | paste -sd'|')
+    [ "$got" == "$want" ] || fail "user:$id is '$got', SQL says '$want'"
+  done < <(sql "SELECT u.id, u.name, u.email, u.is_active::text, count(o.id),
+                  coalesce(sum(t.total) FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(14,2)
+                FROM users u LEFT JOIN orders o ON o.user_id = u.id
+                LEFT JOIN LATERAL (SELECT coalesce(sum(quantity * unit_price), 0) AS total
+                                   FROM order_items i WHERE i.order_id = o.id) t ON true
+                GROUP BY u.id ORDER BY u.id")
+  while IFS='|' read -r id name price active units revenue; do
+    want="$id|$name|$price|$active|$units|$revenue"
+    got=$(rc HMGET "product:$id" product_id name price is_active units_sold revenue | paste -sd'|')
+    [ "$got" == "$want" ] || fail "product:$id is '$got', SQL says '$want'"
+  done < <(sql "SELECT p.id, p.name, p.price, p.is_active::text,
+                  coalesce(sum(i.quantity) FILTER (WHERE o.status <> 'cancelled'), 0),
+                  coalesce(sum(i.quantity * i.unit_price) FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(14,2)
+                FROM products p LEFT JOIN order_items i ON i.product_id = p.id
+                LEFT JOIN orders o ON o.id = i.order_id GROUP BY p.id ORDER BY p.id")
+  while IFS='|' read -r id uname status total items; do
+    want="$id|$uname|$status|$total|$items"
+    got=$(rc HMGET "order_details:$id" order_id user_name status total item_count | paste -sd'|')
+    [ "$got" == "$want" ] || fail "order_details:$id is '$got', SQL says '$want'"
+  done < <(sql "SELECT o.id, u.name, o.status, coalesce(sum(i.quantity * i.unit_price), 0)::numeric(14,2), count(i.product_id)
+                FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN order_items i ON i.order_id = o.id
+                GROUP BY o.id, u.name ORDER BY o.id")
+  want=$(sql "SELECT count(*) FROM orders")
+  got=$(rc --scan --pattern 'order_details:*' | wc -l)
+  [ "$got" == "$want" ] || fail "Redis has $got order_details keys, SQL has $want orders"
+  want=$(sql "SELECT count(*) FROM users")
+  got=$(rc --scan --pattern 'user:*' | wc -l)
+  [ "$got" == "$want" ] || fail "Redis has $got user keys, SQL has $want users"
+}
+
+http_get() {  # http_get PATH: prints the response (headers and body)
+  exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT"
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  cat <&3
+  exec 3<&-
+}
+
+step "write model before the sidecar starts (the initial snapshot copies it)"
+sql "CREATE EXTENSION pgcqrs"
+sql "INSERT INTO users (name, email) VALUES ('ann', 'ann@example.com'), ('bob', 'bob@example.com')"
+sql "INSERT INTO products (name, price) VALUES ('pen', 1.50), ('ink', 2.25), ('pad', 10.00)"
+sql "SELECT place_order(1, '[{\"product_id\":1,\"quantity\":2},{\"product_id\":2,\"quantity\":1}]')" >/dev/null
+
+start_sidecar
+wait_caught_up
+expect order_details:1 user_name ann
+expect order_details:1 total 5.25
+expect order_details:1 item_count 2
+expect order_details:1 items '[{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},{"product_id":2,"product_name":"ink","quantity":1,"unit_price":"2.25","line_total":"2.25"}]'
+expect user:1 order_count 1
+expect user:1 lifetime_value 5.25
+expect product:1 units_sold 2
+expect product:1 revenue 3.00
+expect product:3 units_sold 0
+expect_cmd "1" ZRANGE user_orders:1 0 -1
+[ -n "$(rc HGET pgcqrs:checkpoint lsn)" ] || fail "no checkpoint after the snapshot"
+[ "$(rc HGET pgcqrs:checkpoint slot)" == pgcqrs ] || fail "checkpoint slot"
+
+step "placing, changing, cancelling and deleting orders; renames fan out"
+sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":3}]')" >/dev/null          # order 2: 6.75
+sql "SELECT place_order(1, '[{\"product_id\":1,\"quantity\":1}]')" >/dev/null          # order 3: 1.50
+sql "INSERT INTO order_items (order_id, product_id, quantity) VALUES (3, 3, 2)"          # order 3: +20.00
+sql "UPDATE order_items SET quantity = 4 WHERE order_id = 3 AND product_id = 1"          # order 3: 6.00 + 20.00
+sql "BEGIN; UPDATE users SET name = 'Ann' WHERE id = 1; UPDATE products SET name = 'Ink' WHERE id = 2; COMMIT"
+sql "UPDATE orders SET status = 'cancelled' WHERE id = 2"
+sql "UPDATE orders SET status = 'paid' WHERE id = 1"
+sql "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"CartAbandoned\",\"cart\":7}')" >/dev/null
+sql "SELECT pg_logical_emit_message(true, 'pgcqrs', 'not json')" >/dev/null
+wait_caught_up
+expect order_details:3 total 26.00
+expect order_details:3 item_count 2
+expect order_details:3 user_name Ann
+expect order_details:1 user_name Ann
+expect order_details:1 status paid
+expect order_details:1 items '[{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},{"product_id":2,"product_name":"Ink","quantity":1,"unit_price":"2.25","line_total":"2.25"}]'
+expect order_details:2 items '[{"product_id":2,"product_name":"Ink","quantity":3,"unit_price":"2.25","line_total":"6.75"}]'
+expect order_details:2 status cancelled
+expect user:1 order_count 2
+expect user:1 lifetime_value 31.25
+expect user:2 order_count 1
+expect user:2 lifetime_value 0.00
+expect product:2 units_sold 1
+expect product:2 revenue 2.25
+expect product:1 units_sold 6
+expect product:1 revenue 9.00
+expect product:3 revenue 20.00
+expect_cmd "3 1" ZREVRANGE user_orders:1 0 -1
+expect_cmd "3 1 2" ZREVRANGE top_products 0 -1
+check_against_sql
+
+sql "DELETE FROM orders WHERE id = 3"
+sql "UPDATE products SET price = 2.50 WHERE id = 2"
+wait_caught_up
+[ "$(rc EXISTS order_details:3)" == 0 ] || fail "deleted order 3 is still in Redis"
+expect_cmd "1" ZRANGE user_orders:1 0 -1
+expect user:1 order_count 1
+expect user:1 lifetime_value 5.25
+expect product:3 units_sold 0
+expect product:3 revenue 0.00
+expect product:2 price 2.50
+check_against_sql
+
+step "metrics, healthz and status"
+metrics=$(http_get /metrics)
+grep -q '^pgcqrs_events_ignored_total{type="CartAbandoned"} 1$' <<<"$metrics" || fail "metrics: CartAbandoned not counted"
+grep -q '^pgcqrs_events_ignored_total{type="InvalidMessage"} 1$' <<<"$metrics" || fail "metrics: InvalidMessage not counted"
+grep -q '^pgcqrs_events_applied_total{type="OrderPlaced"} 2$' <<<"$metrics" || fail "metrics: OrderPlaced count"
+grep -q '^pgcqrs_up 1$' <<<"$metrics" || fail "metrics: not up"
+http_get /healthz | grep -q '^ok$' || fail "healthz"
+"$SIDECAR" status | tee "$WORK/status.txt" | grep -q '^checkpoint:  [0-9A-F]*/[0-9A-F]*' || fail "status: no checkpoint line"
+
+step "kill -9 in the middle of a stream, restart: nothing lost or doubled"
+(
+  for i in $(seq 1 150); do
+    psql -qAtX -c "SELECT place_order($((i % 2 + 1)), '[{\"product_id\":$((i % 3 + 1)),\"quantity\":$i},{\"product_id\":$(((i + 1) % 3 + 1)),\"quantity\":1}]')" >/dev/null
+    if [ $((i % 10)) -eq 0 ]; then
+      psql -qAtX -c "UPDATE orders SET status = 'cancelled' WHERE id = (SELECT max(id) FROM orders)" >/dev/null
+    fi
+  done
+) &
+WRITER=$!
+# Let part of the stream land, then kill without warning.
+deadline=$((SECONDS + 60))
+until [ "$(rc --scan --pattern 'order_details:*' | wc -l)" -ge 40 ]; do
+  [ $SECONDS -lt $deadline ] || fail "stream did not progress"
+  sleep 0.05
+done
+kill -9 "$SC_PID"; wait "$SC_PID" 2>/dev/null || true
+start_sidecar
+wait "$WRITER"
+wait_caught_up
+check_against_sql
+grep -q "resuming slot pgcqrs" "$WORK/sidecar.log" || fail "the restarted sidecar did not resume the slot"
+
+step "SIGTERM finishes, confirms and exits 0"
+sql "UPDATE users SET email = 'bob@new.example.com' WHERE id = 2"
+wait_caught_up
+kill -TERM "$SC_PID"
+set +e; wait "$SC_PID"; code=$?; set -e
+SC_PID=
+[ $code -eq 0 ] || fail "SIGTERM exit code $code"
+cp=$(rc HGET pgcqrs:checkpoint lsn)
+confirmed=$(sql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")
+[ "$(sql "SELECT '$confirmed'::pg_lsn >= '$cp'::pg_lsn")" == t ] || fail "slot confirmed $confirmed, checkpoint $cp after SIGTERM"
+expect order_details:2 user_email bob@new.example.com
+
+step "writes while stopped are applied after a restart"
+sql "SELECT place_order(2, '[{\"product_id\":3,\"quantity\":5}]')" >/dev/null
+start_sidecar
+wait_caught_up
+check_against_sql
+
+step "Redis loses its data: detected and rebuilt, never served with a gap"
+rc FLUSHALL >/dev/null
+sql "UPDATE products SET name = 'Pad' WHERE id = 3"
+wait_caught_up
+check_against_sql
+grep -q "rebuilding" "$WORK/sidecar.log" || fail "no rebuild logged"
+
+step "TRUNCATE empties what depends on the truncated tables"
+sql "TRUNCATE order_items"
+wait_caught_up
+check_against_sql
+expect order_details:1 items '[]'
+expect order_details:1 total 0.00
+sql "TRUNCATE users, products, orders, order_items"
+wait_caught_up
+check_against_sql
+left=$(rc --scan | { grep -v '^pgcqrs:checkpoint$' || true; } | wc -l)
+[ "$left" -eq 0 ] || fail "$left keys left after TRUNCATE of everything: $(rc --scan | head)"
+
+echo "e2e_sidecar: all checks passed"
