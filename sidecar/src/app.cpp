@@ -97,8 +97,11 @@ class Runner {
     }
     if (end.streamed) backoff_ms_ = 250;
     spdlog::warn("{}; reconnecting in {} ms", end.error, backoff_ms_);
-    ++metrics_.reconnects_pg;
-    ++metrics_.reconnects_redis;
+    // Every error text names the server it came from.
+    if (end.error.find("Redis") != std::string::npos)
+      ++metrics_.reconnects_redis;
+    else
+      ++metrics_.reconnects_pg;
     retry_.expires_after(std::chrono::milliseconds(backoff_ms_));
     backoff_ms_ = std::min(backoff_ms_ * 2, 30000);
     retry_.async_wait([this](const boost::system::error_code& ec) {

@@ -33,6 +33,7 @@ HTTP_PORT=$(pgcqrs_free_port)
 export PGCQRS_HTTP="127.0.0.1:$HTTP_PORT"
 export PGCQRS_STATUS_INTERVAL_MS=200
 export PGCQRS_HEARTBEAT_INTERVAL=1
+export PGCQRS_CHUNK_EVENTS=100   # small, so multi-chunk transactions happen
 
 sql() { psql -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 rc() { redis-cli -p "$PGCQRS_REDIS_PORT" "$@"; }
@@ -235,6 +236,45 @@ sql "UPDATE products SET name = 'Pad' WHERE id = 3"
 wait_caught_up
 check_against_sql
 grep -q "rebuilding" "$WORK/sidecar.log" || fail "no rebuild logged"
+
+step "Redis restarts (with its append-only file): the sidecar reconnects and resumes"
+pgcqrs_redis_stop "$WORK"
+sql "SELECT place_order(1, '[{\"product_id\":1,\"quantity\":7}]')" >/dev/null
+redis-server "$WORK/redis/redis.conf"
+deadline=$((SECONDS + 30))
+until rc ping >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || fail "Redis did not restart"; sleep 0.1; done
+wait_caught_up
+check_against_sql
+
+step "PostgreSQL restarts: the sidecar reconnects and resumes"
+pgcqrs_pg_stop "$WORK" fast
+pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg-log/postgresql.log" -w -t 60 start >/dev/null
+sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":4}]')" >/dev/null
+wait_caught_up
+check_against_sql
+grep -q '^pgcqrs_reconnects_total{server="postgresql"} [1-9]' <<<"$(http_get /metrics)" || fail "PostgreSQL reconnect not counted"
+grep -q '^pgcqrs_reconnects_total{server="redis"} [1-9]' <<<"$(http_get /metrics)" || fail "Redis reconnect not counted"
+
+step "an unrelated workload never makes PostgreSQL keep WAL for the slot"
+sql "CREATE TABLE unrelated (x int)"
+for _ in 1 2 3; do sql "INSERT INTO unrelated SELECT generate_series(1, 5000)"; done
+target=$(sql "SELECT pg_current_wal_lsn()")
+deadline=$((SECONDS + 30))
+until [ "$(sql "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")" == t ]; do
+  [ $SECONDS -lt $deadline ] || fail "slot stayed behind $target: $(sql "SELECT confirmed_flush_lsn FROM pg_replication_slots")"
+  sleep 0.1
+done
+
+step "a transaction larger than a chunk is applied exactly once"
+sql "INSERT INTO products (name, price) SELECT 'bulk ' || g, 0.01 * g FROM generate_series(1, 1200) g"
+sql "BEGIN; INSERT INTO orders (user_id) VALUES (1);
+     INSERT INTO order_items (order_id, product_id, quantity)
+       SELECT currval(pg_get_serial_sequence('orders', 'id')), id, 2 FROM products WHERE name LIKE 'bulk %';
+     UPDATE users SET name = 'Ann Bulk' WHERE id = 1; COMMIT"
+wait_caught_up
+check_against_sql
+big=$(sql "SELECT max(id) FROM orders")
+expect "order_details:$big" item_count 1200
 
 step "TRUNCATE empties what depends on the truncated tables"
 sql "TRUNCATE order_items"
