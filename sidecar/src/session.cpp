@@ -77,6 +77,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (finished_ || stopping_) return;
     stopping_ = true;
     if (!streaming_) return finish(true, false, "");
+    flush_batch();
     spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", redis_.pending());
     boost::system::error_code ec;
     sd_.cancel(ec);
@@ -297,7 +298,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         if (!handle_copy_data(std::string_view(raw, static_cast<size_t>(n)))) return;
         continue;
       }
-      if (n == 0) return arm_read();
+      if (n == 0) {
+        flush_batch();  // the socket is drained: send what this burst brought
+        return arm_read();
+      }
       if (n == -1) {
         PgResultPtr res(PQgetResult(repl_.get()));
         return finish(false, false, std::string("PostgreSQL ended the replication stream: ") + PQerrorMessage(repl_.get()));
@@ -371,58 +375,68 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       finish(false, true, "replication stream framing error: " + err);
       return false;
     }
-    for (auto& c : calls) send_call(std::move(c));
+    for (auto& c : calls) {
+      batch_.add(std::move(c));
+      if (batch_.events() >= static_cast<size_t>(config_.chunk_events) || batch_.bytes() >= (1u << 20) ||
+          batch_.segments() >= 1000)
+        flush_batch();
+    }
     return !finished_;
   }
 
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
   // idle or unrelated workload never makes PostgreSQL keep WAL for us.
   void maybe_advance_idle(uint64_t wal_end) {
-    if (assembler_.in_transaction() || redis_.pending() > 0 || wal_end <= tracker_.applied()) return;
+    if (assembler_.in_transaction() || !batch_.empty() || redis_.pending() > 0 || wal_end <= tracker_.applied())
+      return;
     projection::ScriptCall call;
     call.lsn = wal_end;
     call.lsn_text = pgcqrs::format_lsn(wal_end);
     call.final = true;
-    call.commit_time = "";
-    idle_marks_in_flight_ = true;
-    send_call(std::move(call));
+    batch_.add(std::move(call));
+    flush_batch();
   }
 
   // ---- Redis out -------------------------------------------------------------------------
-  void send_call(projection::ScriptCall call) {
-    auto argv = projection::script_argv(sha_, projection::ScriptMode::Transaction, call, config_.slot, now_iso(),
-                                        pgcqrs::format_lsn(tracker_.flushed()));
+  void flush_batch() {
+    if (batch_.empty() || finished_) return;
+    struct Sent {
+      bool has_final;
+      uint64_t final_lsn;
+      std::string commit_time;
+      size_t events;
+      std::vector<std::pair<std::string, uint64_t>> types;
+      std::chrono::steady_clock::time_point at;
+    };
+    auto sent = std::make_shared<Sent>(Sent{batch_.has_final(), batch_.final_lsn(), batch_.final_commit_time(),
+                                            batch_.events(), batch_.event_types(), std::chrono::steady_clock::now()});
+    auto argv = batch_.take_argv(sha_, projection::ScriptMode::Transaction, config_.slot, now_iso(),
+                                 pgcqrs::format_lsn(tracker_.flushed()));
     ++metrics_.chunks_sent;
-    auto types = std::make_shared<std::map<std::string, uint64_t>>();
-    for (size_t i = 0; i + 2 < call.tokens.size();) {
-      ++(*types)[call.tokens[i]];
-      i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
-    }
     auto weak = weak_from_this();
-    auto sent_ms = std::chrono::steady_clock::now();
-    bool ok = redis_.command(argv, [weak, lsn = call.lsn, lsn_text = call.lsn_text, final = call.final,
-                                    commit_time = call.commit_time, events = call.events, types, sent_ms](redisReply* r) {
+    bool ok = redis_.command(argv, [weak, sent](redisReply* r) {
       auto self = weak.lock();
       if (!self || self->finished_) return;
-      self->on_call_reply(r, lsn, lsn_text, final, commit_time, events, *types, sent_ms);
+      self->on_call_reply(r, sent->has_final, sent->final_lsn, sent->commit_time, sent->events, sent->types, sent->at);
     });
     if (!ok) finish(false, false, "Redis connection is not usable");
     metrics_.inflight = redis_.pending();
   }
 
-  void on_call_reply(redisReply* r, uint64_t lsn, const std::string& lsn_text, bool final, const std::string& commit_time,
-                     size_t events, const std::map<std::string, uint64_t>& types,
+  void on_call_reply(redisReply* r, bool final, uint64_t lsn, const std::string& commit_time, size_t events,
+                     const std::vector<std::pair<std::string, uint64_t>>& types,
                      std::chrono::steady_clock::time_point sent) {
     metrics_.inflight = redis_.pending();
     double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
     metrics_.redis_rtt_seconds_last = rtt;
     metrics_.redis_rtt_seconds_sum += rtt;
     ++metrics_.redis_rtt_count;
+    std::string lsn_text = pgcqrs::format_lsn(lsn);
     if (!r) return finish(false, false, "Redis connection lost with calls in flight");
     if (r->type == REDIS_REPLY_ERROR)
-      return finish(false, false, "Redis rejected the transaction at " + lsn_text + ": " + redis::describe_reply_error(r));
+      return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + redis::describe_reply_error(r));
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
-      return finish(false, true, "unexpected reply from the projection script at " + lsn_text);
+      return finish(false, true, "unexpected reply from the projection script (batch ending at " + lsn_text + ")");
     std::string status = redis::reply_string(r->element[0]);
     if (status == "nocheckpoint") {
       spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
@@ -433,18 +447,20 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                     r->elements > 1 ? redis::reply_string(r->element[1]) : "?", pgcqrs::format_lsn(tracker_.flushed()));
       return finish(false, false, "Redis is behind the slot");
     }
-    if (status == "applied") {
+    if (status != "applied" || r->elements < 4)
+      return finish(false, true, "unexpected reply \"" + status + "\" from the projection script");
+    auto applied_tx = static_cast<uint64_t>(r->element[1]->integer);
+    auto skipped_tx = static_cast<uint64_t>(r->element[2]->integer);
+    auto applied_events = static_cast<uint64_t>(r->element[3]->integer);
+    if (applied_events > 0)
       for (const auto& [t, n] : types) metrics_.events_applied[t] += n;
-      if (final && events + types.size() > 0) ++metrics_.transactions_applied;
-      if (final && !commit_time.empty()) last_applied_commit_time_ = commit_time;
-    } else if (status == "skipped") {
-      if (final) ++metrics_.transactions_skipped;
-    }
+    metrics_.transactions_applied += applied_tx;
+    metrics_.transactions_skipped += skipped_tx;
     if (final) {
       tracker_.on_applied(lsn, mono_ms());
       metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, lsn);
-      if (!commit_time.empty())
-        spdlog::debug("applied {} ({} events)", lsn_text, events);
+      if (!commit_time.empty()) last_applied_commit_time_ = commit_time;
+      spdlog::trace("applied up to {} ({} events)", lsn_text, events);
     }
     if (paused_ && redis_.pending() <= static_cast<size_t>(config_.max_inflight) / 2) {
       paused_ = false;
@@ -604,6 +620,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   PgConnPtr repl_;
   std::unique_ptr<pqxx::connection> query_conn_;
   projection::TransactionAssembler assembler_;
+  projection::ScriptBatch batch_;
   replication::LsnTracker tracker_{0, 0};
   std::string sha_;
   std::string rebuild_reason_;

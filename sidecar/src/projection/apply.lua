@@ -1,9 +1,9 @@
--- pgcqrs projection: applies one source transaction (or one bounded chunk of a huge one) to
--- the Redis read models and moves pgcqrs:checkpoint, atomically. Layout: docs/read-models.md.
--- ARGV: mode lsn slot now final floor commit_time, then per event: type seq nargs args...
+-- pgcqrs projection: applies a batch of source transactions (or bounded chunks of a huge one)
+-- to the Redis read models and moves pgcqrs:checkpoint, all atomically. Layout and argument
+-- format: docs/read-models.md. ARGV: mode slot now floor, then per transaction segment:
+-- lsn final commit_time ntokens tokens..., the tokens being per event: type seq nargs args...
 -- Money is integer cents here, never floats; LSNs are compared as numbers.
-local mode, lsn, slot, now, final, floor, commit_time =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local mode, slot, now, floor = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local CP = 'pgcqrs:checkpoint'
 
 local function lsn_parts(s)
@@ -37,24 +37,28 @@ local function cents(s)
 end
 
 if mode == 'mark' then
-  redis.call('HSET', CP, 'lsn', lsn, 'slot', slot, 'updated_at', now, 'commit_time', commit_time)
+  redis.call('HSET', CP, 'lsn', ARGV[5], 'slot', slot, 'updated_at', now, 'commit_time', ARGV[7])
   redis.call('HDEL', CP, 'partial_lsn', 'partial_seq')
-  redis.call('PUBLISH', 'pgcqrs:applied', lsn)
-  return {'marked', lsn}
+  redis.call('PUBLISH', 'pgcqrs:applied', ARGV[5])
+  return {'marked', 0, 0, 0}
 end
 
-local skip_upto = -1
+local cp_lsn, p_lsn, p_seq
 if mode == 'txn' then
   local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq')
   if not cp[1] then return {'nocheckpoint'} end
   if lsn_cmp(cp[1], floor) < 0 then return {'behind', cp[1]} end
-  if lsn_cmp(lsn, cp[1]) <= 0 then return {'skipped', cp[1]} end
-  if cp[2] == lsn then skip_upto = tonumber(cp[3]) end
+  cp_lsn, p_lsn, p_seq = cp[1], cp[2], tonumber(cp[3])
 elseif mode ~= 'snap' then
   error('pgcqrs: unknown mode ' .. tostring(mode))
 end
 
-local dirty = {}
+local lsn          -- commit LSN of the transaction being applied: the `lsn` of what it writes
+local dirty = {}   -- order id -> lsn: items JSON and totals to render at the end
+local names = {}   -- product id -> name (false: no such product), read once per call
+-- Counter deltas summed over the call and written once per key at the end (flush_counters),
+-- so a hot product or user costs two commands per call, not per item.
+local pdelta, udelta = {}, {}
 
 local function od(o) return 'order_details:' .. o end
 
@@ -69,26 +73,46 @@ local function get_items(o)
 end
 
 local function product_add(pid, dq, dc)
-  local key = 'product:' .. pid
-  if redis.call('EXISTS', key) == 0 then return end
-  local rev = money(cents(redis.call('HGET', key, 'revenue')) + dc)
-  redis.call('HINCRBY', key, 'units_sold', dq)
-  redis.call('HSET', key, 'revenue', rev, 'lsn', lsn)
-  redis.call('ZADD', 'top_products', rev, pid)
+  local d = pdelta[pid]
+  if not d then
+    d = {q = 0, c = 0}
+    pdelta[pid] = d
+  end
+  d.q, d.c, d.lsn = d.q + dq, d.c + dc, lsn
 end
 
 local function user_add(u, dcount, dcents)
-  local key = 'user:' .. u
-  if redis.call('EXISTS', key) == 0 then return end
-  if dcount ~= 0 then redis.call('HINCRBY', key, 'order_count', dcount) end
-  if dcents ~= 0 then
-    redis.call('HSET', key, 'lifetime_value', money(cents(redis.call('HGET', key, 'lifetime_value')) + dcents))
+  local d = udelta[u]
+  if not d then
+    d = {n = 0, c = 0}
+    udelta[u] = d
   end
-  redis.call('HSET', key, 'lsn', lsn)
+  d.n, d.c, d.lsn = d.n + dcount, d.c + dcents, lsn
+end
+
+local function flush_counters()
+  for pid, d in pairs(pdelta) do
+    local key = 'product:' .. pid
+    local h = redis.call('HMGET', key, 'units_sold', 'revenue')
+    if h[1] and (d.q ~= 0 or d.c ~= 0) then
+      local rev = money(cents(h[2]) + d.c)
+      redis.call('HSET', key, 'units_sold', string.format('%d', tonumber(h[1]) + d.q), 'revenue', rev, 'lsn', d.lsn)
+      redis.call('ZADD', 'top_products', rev, pid)
+    end
+  end
+  for u, d in pairs(udelta) do
+    local key = 'user:' .. u
+    local h = redis.call('HMGET', key, 'order_count', 'lifetime_value')
+    if h[1] and (d.n ~= 0 or d.c ~= 0) then
+      redis.call('HSET', key, 'order_count', string.format('%d', tonumber(h[1]) + d.n),
+        'lifetime_value', money(cents(h[2]) + d.c), 'lsn', d.lsn)
+    end
+  end
+  pdelta, udelta = {}, {}
 end
 
 -- Adds (sign 1) or removes (sign -1) an order's items from product stats and its total from
--- the user's lifetime value: what "not cancelled" contributes.
+-- the user's lifetime value: what an order that is not cancelled contributes.
 local function order_contribution(o, u, sign)
   local total = 0
   for _, it in ipairs(get_items(o)) do
@@ -112,12 +136,12 @@ local function remove_item(o, u, status, pid)
   end
 end
 
-local function add_item(o, u, status, pid, q, c)
-  remove_item(o, u, status, pid)
+local function add_item(o, u, status, pid, q, c, fresh)
+  if not fresh then remove_item(o, u, status, pid) end
   redis.call('HSET', 'order_items:' .. o, pid, q .. ':' .. c)
   redis.call('ZADD', 'product_orders:' .. pid, o, o)
-  q, c = tonumber(q), tonumber(c)
   if status ~= 'cancelled' then
+    q, c = tonumber(q), tonumber(c)
     product_add(pid, q, q * c)
     user_add(u, 0, q * c)
   end
@@ -127,23 +151,40 @@ local function delete_order(o)
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
   local u = h[1]
-  if h[2] ~= 'cancelled' then order_contribution(o, u, -1) end
+  local items = get_items(o)
+  if h[2] ~= 'cancelled' then
+    local total = 0
+    for _, it in ipairs(items) do
+      product_add(it.pid, -it.q, -it.q * it.c)
+      total = total + it.q * it.c
+    end
+    user_add(u, 0, -total)
+  end
   user_add(u, -1, 0)
-  for _, it in ipairs(get_items(o)) do redis.call('ZREM', 'product_orders:' .. it.pid, o) end
+  for _, it in ipairs(items) do redis.call('ZREM', 'product_orders:' .. it.pid, o) end
   redis.call('DEL', 'order_items:' .. o, od(o))
   redis.call('ZREM', 'user_orders:' .. u, o)
   redis.call('SREM', 'pgcqrs:orders', o)
   dirty[o] = nil
 end
 
-local function render(o)
+local function product_name(pid)
+  local n = names[pid]
+  if n == nil then
+    n = redis.call('HGET', 'product:' .. pid, 'name')
+    names[pid] = n
+  end
+  return n
+end
+
+local function render(o, at)
   local key = od(o)
   if redis.call('EXISTS', key) == 0 then return end
   local items = get_items(o)
   table.sort(items, function(x, y) return tonumber(x.pid) < tonumber(y.pid) end)
   local parts, total = {}, 0
   for k, it in ipairs(items) do
-    local name = redis.call('HGET', 'product:' .. it.pid, 'name')
+    local name = product_name(it.pid)
     local line = it.q * it.c
     total = total + line
     parts[k] = '{"product_id":' .. it.pid .. ',"product_name":' .. (name and cjson.encode(name) or 'null') ..
@@ -151,7 +192,7 @@ local function render(o)
       '","line_total":"' .. money(line) .. '"}'
   end
   redis.call('HSET', key, 'items', '[' .. table.concat(parts, ',') .. ']', 'item_count', #items,
-    'total', money(total), 'lsn', lsn)
+    'total', money(total), 'lsn', at)
 end
 
 local function set_user_field(u, field, value, order_field)
@@ -160,7 +201,7 @@ local function set_user_field(u, field, value, order_field)
   redis.call('HSET', key, field, value, 'lsn', lsn)
   if order_field then
     for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do
-      if redis.call('EXISTS', od(o)) == 1 then redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end
+      redis.call('HSET', od(o), order_field, value, 'lsn', lsn)
     end
   end
 end
@@ -176,6 +217,7 @@ local function members(set) return redis.call('SMEMBERS', set) end
 local handlers = {}
 
 handlers.UserRegistered = function(a)
+  flush_counters()
   local u, key = a[1], 'user:' .. a[1]
   local fresh = redis.call('EXISTS', key) == 0
   redis.call('HSET', key, 'user_id', u, 'name', a[2], 'email', a[3], 'is_active', a[4], 'lsn', lsn)
@@ -189,11 +231,13 @@ handlers.UserReactivated = function(a) set_user_field(a[1], 'is_active', 'true')
 handlers.UserDeleted = function(a)
   local u = a[1]
   for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do delete_order(o) end
+  flush_counters()
   redis.call('DEL', 'user:' .. u, 'user_orders:' .. u)
   redis.call('SREM', 'pgcqrs:users', u)
 end
 
 handlers.ProductAdded = function(a)
+  flush_counters()
   local p, key = a[1], 'product:' .. a[1]
   local fresh = redis.call('EXISTS', key) == 0
   redis.call('HSET', key, 'product_id', p, 'name', a[2], 'price', money(tonumber(a[3])), 'is_active', a[4], 'lsn', lsn)
@@ -202,21 +246,25 @@ handlers.ProductAdded = function(a)
     redis.call('ZADD', 'top_products', 0, p)
   end
   redis.call('SADD', 'pgcqrs:products', p)
+  names[p] = a[2]
 end
 handlers.ProductRenamed = function(a)
   local p = a[1]
   if redis.call('EXISTS', 'product:' .. p) == 0 then return end
   set_product_field(p, 'name', a[2])
-  for _, o in ipairs(redis.call('ZRANGE', 'product_orders:' .. p, 0, -1)) do dirty[o] = true end
+  names[p] = a[2]
+  for _, o in ipairs(redis.call('ZRANGE', 'product_orders:' .. p, 0, -1)) do dirty[o] = lsn end
 end
 handlers.ProductRepriced = function(a) set_product_field(a[1], 'price', money(tonumber(a[2]))) end
 handlers.ProductDeactivated = function(a) set_product_field(a[1], 'is_active', 'false') end
 handlers.ProductReactivated = function(a) set_product_field(a[1], 'is_active', 'true') end
 handlers.ProductDeleted = function(a)
+  flush_counters()
   local p = a[1]
   redis.call('DEL', 'product:' .. p, 'product_orders:' .. p)
   redis.call('ZREM', 'top_products', p)
   redis.call('SREM', 'pgcqrs:products', p)
+  names[p] = false
 end
 
 handlers.OrderPlaced = function(a)
@@ -224,23 +272,22 @@ handlers.OrderPlaced = function(a)
   if redis.call('EXISTS', od(o)) == 1 then delete_order(o) end
   local uh = redis.call('HMGET', 'user:' .. u, 'name', 'email')
   redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uh[1] or '', 'user_email', uh[2] or '',
-    'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', 0, 'total', '0.00', 'items', '[]',
-    'lsn', lsn)
+    'status', status, 'created_at', a[4], 'updated_at', a[5], 'lsn', lsn)
   redis.call('ZADD', 'user_orders:' .. u, a[6], o)
   redis.call('SADD', 'pgcqrs:orders', o)
   user_add(u, 1, 0)
   local n = tonumber(a[7])
   for k = 0, n - 1 do
-    add_item(o, u, status, a[8 + 3 * k], a[9 + 3 * k], a[10 + 3 * k])
+    add_item(o, u, status, a[8 + 3 * k], a[9 + 3 * k], a[10 + 3 * k], true)
   end
-  dirty[o] = true
+  dirty[o] = lsn
 end
 handlers.OrderItemAdded = function(a)
   local o = a[1]
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
-  add_item(o, h[1], h[2], a[2], a[3], a[4])
-  dirty[o] = true
+  add_item(o, h[1], h[2], a[2], a[3], a[4], false)
+  dirty[o] = lsn
 end
 handlers.OrderItemChanged = handlers.OrderItemAdded
 handlers.OrderItemRemoved = function(a)
@@ -248,7 +295,7 @@ handlers.OrderItemRemoved = function(a)
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
   remove_item(o, h[1], h[2], a[2])
-  dirty[o] = true
+  dirty[o] = lsn
 end
 handlers.OrderStatusChanged = function(a)
   local o, to = a[1], a[2]
@@ -264,6 +311,7 @@ end
 handlers.OrderDeleted = function(a) delete_order(a[1]) end
 
 handlers.Truncated = function(a)
+  flush_counters()
   local t = {}
   for k = 2, 1 + tonumber(a[1]) do t[a[k]] = true end
   if t.users or t.orders or t.order_items then
@@ -274,7 +322,7 @@ handlers.Truncated = function(a)
         dirty[o] = nil
       else
         redis.call('DEL', 'order_items:' .. o)
-        dirty[o] = true
+        dirty[o] = lsn
       end
     end
     if orders_gone then redis.call('DEL', 'pgcqrs:orders') end
@@ -299,33 +347,67 @@ handlers.Truncated = function(a)
   if t.products then
     for _, p in ipairs(members('pgcqrs:products')) do redis.call('DEL', 'product:' .. p, 'product_orders:' .. p) end
     redis.call('DEL', 'pgcqrs:products', 'top_products')
+    names = {}
   end
 end
 
-local i, last_seq, applied = 8, -1, 0
+-- Walk the transaction segments; in txn mode skip what the checkpoint says is applied.
+local applied_tx, skipped_tx, applied_events = 0, 0, 0
+local done_lsn, done_time      -- last transaction completed by this call
+local i = 5
 while i <= #ARGV do
-  local etype, seq, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  local args = {}
-  for k = 1, n do args[k] = ARGV[i + 2 + k] end
-  i = i + 3 + n
-  if seq > skip_upto then
-    local h = handlers[etype]
-    if not h then error('pgcqrs: no projection for event type ' .. tostring(etype)) end
-    h(args)
-    applied = applied + 1
+  local seg_lsn, final, commit_time, ntok = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local j, stop = i + 4, i + 3 + ntok
+  i = stop + 1
+  local skip_upto = -1
+  local skip = false
+  if mode == 'txn' then
+    if lsn_cmp(seg_lsn, cp_lsn) <= 0 then
+      skip = true
+    elseif p_lsn == seg_lsn then
+      skip_upto = p_seq
+    end
   end
-  last_seq = seq
+  if skip then
+    if final == '1' then skipped_tx = skipped_tx + 1 end
+  else
+    lsn = seg_lsn
+    local last_seq = skip_upto
+    while j <= stop do
+      local etype, seq, n = ARGV[j], tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+      if seq > skip_upto then
+        local h = handlers[etype]
+        if not h then error('pgcqrs: no projection for event type ' .. tostring(etype)) end
+        local args = {}
+        for k = 1, n do args[k] = ARGV[j + 2 + k] end
+        h(args)
+        applied_events = applied_events + 1
+        last_seq = seq
+      end
+      j = j + 3 + n
+    end
+    if final == '1' then
+      applied_tx = applied_tx + 1
+      done_lsn, done_time = seg_lsn, commit_time
+      cp_lsn, p_lsn, p_seq = seg_lsn, nil, nil
+    else
+      p_lsn, p_seq = seg_lsn, last_seq
+    end
+  end
 end
 
-for o in pairs(dirty) do render(o) end
+flush_counters()
+for o, at in pairs(dirty) do render(o, at) end
 
 if mode == 'txn' then
-  if final == '1' then
-    redis.call('HSET', CP, 'lsn', lsn, 'slot', slot, 'updated_at', now, 'commit_time', commit_time)
+  if done_lsn then
+    redis.call('HSET', CP, 'lsn', done_lsn, 'slot', slot, 'updated_at', now, 'commit_time', done_time)
+    redis.call('PUBLISH', 'pgcqrs:applied', done_lsn)
+  end
+  if p_lsn then
+    redis.call('HSET', CP, 'partial_lsn', p_lsn, 'partial_seq', p_seq)
+  elseif done_lsn then
     redis.call('HDEL', CP, 'partial_lsn', 'partial_seq')
-    redis.call('PUBLISH', 'pgcqrs:applied', lsn)
-  elseif last_seq >= 0 then
-    redis.call('HSET', CP, 'partial_lsn', lsn, 'partial_seq', last_seq)
   end
 end
-return {'applied', applied}
+return {'applied', applied_tx, skipped_tx, applied_events}

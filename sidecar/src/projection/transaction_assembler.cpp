@@ -48,23 +48,56 @@ void TransactionAssembler::flush(bool final, std::vector<ScriptCall>& out) {
   current_ = std::move(next);
 }
 
+ScriptBatch::ScriptBatch() { argv_.resize(7); }
+
+void ScriptBatch::add(ScriptCall&& call) {
+  argv_.push_back(call.lsn_text);
+  argv_.push_back(call.final ? "1" : "0");
+  argv_.push_back(call.commit_time);
+  argv_.push_back(std::to_string(call.tokens.size()));
+  for (size_t i = 0; i + 2 < call.tokens.size();) {
+    const std::string& type = call.tokens[i];
+    auto it = types_.begin();
+    while (it != types_.end() && it->first != type) ++it;
+    if (it == types_.end())
+      types_.emplace_back(type, 1);
+    else
+      ++it->second;
+    i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
+  }
+  for (auto& t : call.tokens) argv_.push_back(std::move(t));
+  ++segments_;
+  events_ += call.events;
+  bytes_ += call.bytes;
+  if (call.final) {
+    has_final_ = true;
+    ++transactions_;
+    final_lsn_ = call.lsn;
+    final_commit_time_ = call.commit_time;
+  }
+}
+
+std::vector<std::string> ScriptBatch::take_argv(const std::string& sha, ScriptMode mode, const std::string& slot,
+                                                const std::string& now_iso, const std::string& floor_lsn_text) {
+  argv_[0] = "EVALSHA";
+  argv_[1] = sha;
+  argv_[2] = "0";
+  argv_[3] = mode == ScriptMode::Transaction ? "txn" : mode == ScriptMode::Snapshot ? "snap" : "mark";
+  argv_[4] = slot;
+  argv_[5] = now_iso;
+  argv_[6] = floor_lsn_text;
+  std::vector<std::string> out = std::move(argv_);
+  *this = ScriptBatch();
+  return out;
+}
+
 std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
                                      const std::string& slot, const std::string& now_iso,
                                      const std::string& floor_lsn_text) {
-  std::vector<std::string> argv;
-  argv.reserve(call.tokens.size() + 10);
-  argv.push_back("EVALSHA");
-  argv.push_back(sha);
-  argv.push_back("0");
-  argv.push_back(mode == ScriptMode::Transaction ? "txn" : mode == ScriptMode::Snapshot ? "snap" : "mark");
-  argv.push_back(call.lsn_text);
-  argv.push_back(slot);
-  argv.push_back(now_iso);
-  argv.push_back(call.final ? "1" : "0");
-  argv.push_back(floor_lsn_text);
-  argv.push_back(call.commit_time);
-  argv.insert(argv.end(), call.tokens.begin(), call.tokens.end());
-  return argv;
+  ScriptBatch batch;
+  ScriptCall copy = call;
+  batch.add(std::move(copy));
+  return batch.take_argv(sha, mode, slot, now_iso, floor_lsn_text);
 }
 
 }  // namespace pgcqrs::sidecar::projection

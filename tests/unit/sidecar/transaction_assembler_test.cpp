@@ -94,8 +94,37 @@ TEST(TransactionAssembler, BuildsTheEvalshaArgumentVector) {
   c.commit_time = "t";
   c.tokens = {"UserDeleted", "0", "1", "9"};
   auto argv = script_argv("abc", ScriptMode::Transaction, c, "pgcqrs", "now", "0/20");
-  EXPECT_EQ(argv, (std::vector<std::string>{"EVALSHA", "abc", "0", "txn", "0/30", "pgcqrs", "now", "1", "0/20", "t",
-                                            "UserDeleted", "0", "1", "9"}));
+  EXPECT_EQ(argv, (std::vector<std::string>{"EVALSHA", "abc", "0", "txn", "pgcqrs", "now", "0/20", "0/30", "1", "t",
+                                            "4", "UserDeleted", "0", "1", "9"}));
   EXPECT_EQ(script_argv("abc", ScriptMode::Snapshot, c, "s", "n", "0/0")[3], "snap");
   EXPECT_EQ(script_argv("abc", ScriptMode::Mark, c, "s", "n", "0/0")[3], "mark");
+}
+
+TEST(ScriptBatch, CarriesSeveralCallsInStreamOrder) {
+  TransactionAssembler a(AssemblerLimits{2, 1 << 20});
+  std::vector<ScriptCall> out;
+  a.feed(begin("0/30"), out);
+  for (int i = 0; i < 3; ++i) a.feed(user_deleted("0/30", i), out);
+  a.feed(commit("0/30", 3), out);
+  a.feed(begin("0/40"), out);
+  a.feed(user_deleted("0/40", 0), out);
+  a.feed(commit("0/40", 1), out);
+  ASSERT_EQ(out.size(), 3u);
+  ScriptBatch batch;
+  for (auto& c : out) batch.add(std::move(c));
+  EXPECT_EQ(batch.segments(), 3u);
+  EXPECT_EQ(batch.transactions(), 2u);
+  EXPECT_EQ(batch.events(), 4u);
+  EXPECT_TRUE(batch.has_final());
+  EXPECT_EQ(batch.final_lsn(), 0x40u);
+  ASSERT_EQ(batch.event_types().size(), 1u);
+  EXPECT_EQ(batch.event_types()[0], (std::pair<std::string, uint64_t>{"UserDeleted", 4}));
+  auto argv = batch.take_argv("sha", ScriptMode::Transaction, "pgcqrs", "now", "0/1");
+  EXPECT_TRUE(batch.empty());
+  std::vector<std::string> want = {"EVALSHA", "sha", "0", "txn", "pgcqrs", "now", "0/1",
+                                   "0/30", "0", "2026-01-01T00:00:00.000000Z", "8",
+                                   "UserDeleted", "0", "1", "1", "UserDeleted", "1", "1", "2",
+                                   "0/30", "1", "2026-01-01T00:00:00.000000Z", "4", "UserDeleted", "2", "1", "3",
+                                   "0/40", "1", "2026-01-01T00:00:00.000000Z", "4", "UserDeleted", "0", "1", "1"};
+  EXPECT_EQ(argv, want);
 }

@@ -50,9 +50,38 @@ class TransactionAssembler {
 // exported snapshot, no checkpoint yet; Mark: sets the checkpoint (end of the copy).
 enum class ScriptMode { Transaction, Snapshot, Mark };
 
-// The full EVALSHA argument vector: EVALSHA sha 0 mode lsn slot now final floor commit_time tokens...
-// floor_lsn_text: the position already confirmed to the slot; a checkpoint below it means
-// Redis lost acknowledged writes.
+// Several calls (transactions or chunks, in stream order) sent as one EVALSHA: under a backlog
+// this amortizes the per-call cost; the whole batch and the checkpoint move atomically.
+class ScriptBatch {
+ public:
+  ScriptBatch();
+  void add(ScriptCall&& call);
+  bool empty() const { return segments_ == 0; }
+  size_t segments() const { return segments_; }
+  size_t events() const { return events_; }
+  size_t bytes() const { return bytes_; }
+  bool has_final() const { return has_final_; }
+  uint64_t final_lsn() const { return final_lsn_; }  // last transaction the batch completes
+  const std::string& final_commit_time() const { return final_commit_time_; }
+  size_t transactions() const { return transactions_; }
+  const std::vector<std::pair<std::string, uint64_t>>& event_types() const { return types_; }
+
+  // The full argument vector: EVALSHA sha 0 mode slot now floor, then per call:
+  // lsn final commit_time ntokens tokens... floor_lsn_text is the position already confirmed to
+  // the slot; a checkpoint below it means Redis lost acknowledged writes. Leaves the batch empty.
+  std::vector<std::string> take_argv(const std::string& sha, ScriptMode mode, const std::string& slot,
+                                     const std::string& now_iso, const std::string& floor_lsn_text);
+
+ private:
+  std::vector<std::string> argv_;
+  size_t segments_ = 0, events_ = 0, bytes_ = 0, transactions_ = 0;
+  bool has_final_ = false;
+  uint64_t final_lsn_ = 0;
+  std::string final_commit_time_;
+  std::vector<std::pair<std::string, uint64_t>> types_;
+};
+
+// One call as its own batch.
 std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
                                      const std::string& slot, const std::string& now_iso,
                                      const std::string& floor_lsn_text);
