@@ -117,6 +117,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
           throw Failure("replication slot " + config_.slot + " uses plugin " +
                             (r[0][0].is_null() ? std::string("(physical)") : r[0][0].as<std::string>()) +
                             ", not pgcqrs: choose another --slot or drop it", true);
+        if (!r[0][3].is_null() && r[0][3].as<bool>())
+          throw Failure("replication slot " + config_.slot + " is in use by another consumer (another sidecar?); "
+                        "waiting for it to be released", false);
         if (!r[0][1].is_null()) confirmed = pgcqrs::parse_lsn(r[0][1].as<std::string>());
         if (!r[0][2].is_null() && r[0][2].as<std::string>() == "lost") {
           spdlog::error("replication slot {} is invalidated (wal_status lost, max_slot_wal_keep_size?): "

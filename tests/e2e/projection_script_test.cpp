@@ -1,0 +1,173 @@
+// The projection script against a real Redis (started by run_with_redis.sh): checkpoint
+// checks, replays skipped, a chunked transaction interrupted and replayed applies once.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+
+#include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/script.hpp"
+#include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+
+using namespace pgcqrs::sidecar;
+using projection::ScriptCall;
+using projection::ScriptMode;
+
+namespace {
+
+class ProjectionScript : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* port = std::getenv("PGCQRS_REDIS_PORT");
+    ASSERT_NE(port, nullptr) << "run through run_with_redis.sh";
+    redis::Endpoint ep;
+    ep.port = std::atoi(port);
+    redis_ = std::make_unique<redis::SyncClient>(ep, 5000);
+    redis_->command({"FLUSHALL"});
+    sha_ = redis_->command({"SCRIPT", "LOAD", projection::kApplyScript})->str;
+  }
+
+  // Parses plugin messages of one or more transactions into calls (chunked at max_events).
+  std::vector<ScriptCall> calls(const std::vector<std::string>& messages, size_t max_events = 500) {
+    projection::TransactionAssembler a(projection::AssemblerLimits{max_events, 1 << 20});
+    std::vector<ScriptCall> out;
+    for (const auto& m : messages) {
+      auto r = projection::parse_message(m);
+      EXPECT_TRUE(r.message) << r.error;
+      EXPECT_EQ(a.feed(*r.message, out), "");
+    }
+    return out;
+  }
+
+  std::vector<std::string> run(ScriptMode mode, std::vector<ScriptCall> cs, const std::string& floor = "0/0") {
+    projection::ScriptBatch batch;
+    for (auto& c : cs) batch.add(std::move(c));
+    auto r = redis_->command(batch.take_argv(sha_, mode, "pgcqrs", "2026-01-01T00:00:00.000000Z", floor));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < r->elements; ++i) out.push_back(redis::reply_string(r->element[i]));
+    return out;
+  }
+
+  void mark(const std::string& lsn) {
+    ScriptCall c;
+    c.lsn_text = lsn;
+    c.final = true;
+    run(ScriptMode::Mark, {c});
+  }
+
+  std::string hget(const std::string& key, const std::string& field) {
+    return redis::reply_string(redis_->command({"HGET", key, field}).get());
+  }
+
+  std::unique_ptr<redis::SyncClient> redis_;
+  std::string sha_;
+};
+
+std::string begin(const std::string& lsn) {
+  return R"({"type":"begin","v":1,"xid":1,"lsn":")" + lsn + R"(","commit_time":"2026-01-01T00:00:00.000000Z"})";
+}
+std::string commit(const std::string& lsn, int events) {
+  return R"({"type":"commit","xid":1,"lsn":")" + lsn + R"(","events":)" + std::to_string(events) + "}";
+}
+std::string ev(const std::string& lsn, int seq, const std::string& type, const std::string& fields) {
+  return R"({"type":")" + type + R"(","xid":1,"lsn":")" + lsn + R"(","seq":)" + std::to_string(seq) + "," + fields + "}";
+}
+
+std::vector<std::string> setup_txn(const std::string& lsn) {
+  return {begin(lsn),
+          ev(lsn, 0, "UserRegistered", R"("user_id":1,"name":"ann","email":"a@x","is_active":true,"created_at":"2026-01-01T00:00:00Z")"),
+          ev(lsn, 1, "ProductAdded", R"("product_id":1,"name":"pen","price":"1.50","is_active":true)"),
+          ev(lsn, 2, "OrderPlaced", R"("order_id":1,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00.000000Z","updated_at":"2026-01-01T00:00:00.000000Z","items":[{"product_id":1,"quantity":2,"unit_price":"1.50"}],"total":"3.00")"),
+          commit(lsn, 3)};
+}
+
+}  // namespace
+
+TEST_F(ProjectionScript, RefusesToStreamIntoARedisWithoutCheckpoint) {
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(setup_txn("0/100")))[0], "nocheckpoint");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+}
+
+TEST_F(ProjectionScript, AppliesOnceAndSkipsReplays) {
+  mark("0/50");
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(setup_txn("0/100"))),
+            (std::vector<std::string>{"applied", "1", "0", "3"}));
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/100");
+  EXPECT_EQ(hget("order_details:1", "total"), "3.00");
+  EXPECT_EQ(hget("product:1", "units_sold"), "2");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "3.00");
+  EXPECT_EQ(hget("user:1", "lsn"), "0/100");
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(setup_txn("0/100"))),
+            (std::vector<std::string>{"applied", "0", "1", "0"}));
+  EXPECT_EQ(hget("product:1", "units_sold"), "2");
+  EXPECT_EQ(hget("user:1", "order_count"), "1");
+}
+
+TEST_F(ProjectionScript, ComparesLsnsAsNumbers) {
+  mark("0/FFFFFFFF");
+  // 1/0 > 0/FFFFFFFF although "1/0" < "0/F..." is false as strings only by accident; 0/9 vs 0/10 is the trap.
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(setup_txn("1/0")))[1], "1");
+  mark("0/9");
+  auto replay = calls({begin("0/10"), ev("0/10", 0, "UserRenamed", R"("user_id":1,"old_name":"ann","name":"Ann")"), commit("0/10", 1)});
+  EXPECT_EQ(run(ScriptMode::Transaction, replay)[1], "1");  // 0/10 is after 0/9
+  EXPECT_EQ(hget("user:1", "name"), "Ann");
+}
+
+TEST_F(ProjectionScript, DetectsARedisBehindTheSlot) {
+  mark("0/50");
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(setup_txn("0/100")), "0/60"),
+            (std::vector<std::string>{"behind", "0/50"}));
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+}
+
+TEST_F(ProjectionScript, InterruptedChunkedTransactionReplaysExactlyOnce) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  // One transaction of 6 item additions to order 1, in chunks of 2 events.
+  std::vector<std::string> big = {begin("0/200")};
+  big.push_back(ev("0/200", 0, "ProductAdded", R"("product_id":2,"name":"ink","price":"2.00","is_active":true)"));
+  for (int i = 0; i < 5; ++i)
+    big.push_back(ev("0/200", i + 1, "OrderItemAdded",
+                     R"("order_id":1,"product_id":2,"quantity":)" + std::to_string(i + 1) + R"(,"unit_price":"2.00")"));
+  big.push_back(commit("0/200", 6));
+  auto cs = calls(big, 2);
+  ASSERT_EQ(cs.size(), 4u);  // three full chunks and the commit
+  // The sidecar dies after the first chunk reached Redis.
+  EXPECT_EQ(run(ScriptMode::Transaction, {cs[0]})[3], "2");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_lsn"), "0/200");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_seq"), "1");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/100");
+  // After a restart PostgreSQL sends the whole transaction again.
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(big, 2)), (std::vector<std::string>{"applied", "1", "0", "4"}));
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_lsn"), "");
+  // OrderItemAdded for an existing line replaces it (last one wins: quantity 5).
+  EXPECT_EQ(hget("product:2", "units_sold"), "5");
+  EXPECT_EQ(hget("product:2", "revenue"), "10.00");
+  EXPECT_EQ(hget("order_details:1", "total"), "13.00");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "13.00");
+}
+
+TEST_F(ProjectionScript, CancelAndDeleteSubtractOnce) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  auto cancel = calls({begin("0/110"),
+                       ev("0/110", 0, "OrderStatusChanged", R"("order_id":1,"user_id":1,"from":"pending","to":"cancelled","updated_at":"2026-01-02T00:00:00.000000Z")"),
+                       commit("0/110", 1)});
+  auto del = calls({begin("0/120"), ev("0/120", 0, "OrderDeleted", R"("order_id":1,"user_id":1,"status":"cancelled")"),
+                    ev("0/120", 1, "OrderItemRemoved", R"("order_id":1,"product_id":1,"quantity":2,"unit_price":"1.50")"),
+                    commit("0/120", 2)});
+  auto both = cancel;
+  both.insert(both.end(), del.begin(), del.end());
+  EXPECT_EQ(run(ScriptMode::Transaction, both)[1], "2");
+  EXPECT_EQ(run(ScriptMode::Transaction, calls({begin("0/110"),
+                                                ev("0/110", 0, "OrderStatusChanged", R"("order_id":1,"user_id":1,"from":"pending","to":"cancelled","updated_at":"2026-01-02T00:00:00.000000Z")"),
+                                                commit("0/110", 1)}))[2], "1");
+  EXPECT_EQ(hget("product:1", "units_sold"), "0");
+  EXPECT_EQ(hget("product:1", "revenue"), "0.00");
+  EXPECT_EQ(hget("user:1", "order_count"), "0");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"ZCARD", "product_orders:1"}).get()), "0");
+}
