@@ -246,6 +246,27 @@ until rc ping >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || fail "Redis did 
 wait_caught_up
 check_against_sql
 
+step "Redis comes back behind the slot (an older append-only file): detected, rebuilt"
+old_aof=$WORK/old-aof
+pgcqrs_redis_stop "$WORK"
+cp -a "$WORK/redis/appendonlydir" "$old_aof"
+redis-server "$WORK/redis/redis.conf"
+sql "SELECT place_order(2, '[{\"product_id\":3,\"quantity\":2}]')" >/dev/null
+wait_caught_up
+cp=$(rc HGET pgcqrs:checkpoint lsn)
+deadline=$((SECONDS + 30))   # the confirmation is held past Redis's fsync window
+until [ "$(sql "SELECT confirmed_flush_lsn >= '$cp' FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")" == t ]; do
+  [ $SECONDS -lt $deadline ] || fail "slot never confirmed $cp"
+  sleep 0.1
+done
+pgcqrs_redis_stop "$WORK"
+rm -rf "$WORK/redis/appendonlydir"
+mv "$old_aof" "$WORK/redis/appendonlydir"
+redis-server "$WORK/redis/redis.conf"
+wait_caught_up
+check_against_sql
+grep -q "lost acknowledged writes" "$WORK/sidecar.log" || fail "a Redis behind the slot was not reported"
+
 step "PostgreSQL restarts: the sidecar reconnects and resumes"
 pgcqrs_pg_stop "$WORK" fast
 pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg-log/postgresql.log" -w -t 60 start >/dev/null
