@@ -1,0 +1,273 @@
+// The oracle's expected read models and the comparison (see model.hpp).
+#include "pgcqrs/sidecar/verify/model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <unordered_map>
+
+#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar::verify {
+namespace {
+
+using nlohmann::json;
+
+Decimal zero() { return *Decimal::parse("0.00"); }
+
+Decimal dec(const std::string& text) {
+  auto d = Decimal::parse(text);
+  if (!d) throw std::runtime_error("verify: \"" + text + "\" is not a decimal");
+  return *d;
+}
+
+Decimal add(const Decimal& a, const Decimal& b) {
+  auto s = a.plus(b);
+  if (!s) throw std::runtime_error("verify: decimal overflow");
+  return *s;
+}
+
+Decimal mul(const Decimal& a, int64_t q) {
+  auto s = a.times(q);
+  if (!s) throw std::runtime_error("verify: decimal overflow");
+  return *s;
+}
+
+std::string cents(const std::string& price) {
+  // Money in the auxiliary line format: integer cents.
+  Decimal d = dec(price);
+  std::string s = d.plus(zero())->to_string();  // at least 2 decimals
+  auto dot = s.find('.');
+  std::string whole = s.substr(0, dot), frac = s.substr(dot + 1, 2);
+  bool neg = !whole.empty() && whole[0] == '-';
+  if (neg) whole.erase(0, 1);
+  std::string digits = whole + frac;
+  size_t nz = digits.find_first_not_of('0');
+  digits = nz == std::string::npos ? "0" : digits.substr(nz);
+  return (neg && digits != "0" ? "-" : "") + digits;
+}
+
+KeyValue hash(std::map<std::string, std::string> fields) {
+  KeyValue kv;
+  kv.type = KeyValue::Type::Hash;
+  kv.hash = std::move(fields);
+  return kv;
+}
+
+const char* type_name(KeyValue::Type t) {
+  switch (t) {
+    case KeyValue::Type::Hash: return "hash";
+    case KeyValue::Type::ZSet: return "sorted set";
+    case KeyValue::Type::Set: return "set";
+    default: return "other";
+  }
+}
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s.size() > 200 ? s.substr(0, 200) + "..." : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// Scores compare as numbers: Redis prints doubles its own way.
+bool same_score(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char* ea = nullptr;
+  char* eb = nullptr;
+  double x = std::strtod(a.c_str(), &ea), y = std::strtod(b.c_str(), &eb);
+  if (*ea != '\0' || *eb != '\0') return false;
+  return std::fabs(x - y) <= 1e-9 * std::max(1.0, std::fabs(x));
+}
+
+// JSON fields compare as parsed values, so key order and spacing do not matter.
+bool same_json(const std::string& a, const std::string& b) {
+  json x = json::parse(a, nullptr, false), y = json::parse(b, nullptr, false);
+  if (x.is_discarded() || y.is_discarded()) return a == b;
+  return x == y;
+}
+
+}  // namespace
+
+Model expected_model(const WriteModel& wm) {
+  Model m;
+  std::unordered_map<int64_t, const UserRow*> users;
+  std::unordered_map<int64_t, const ProductRow*> products;
+  std::unordered_map<int64_t, const OrderRow*> orders;
+  for (const auto& u : wm.users) users[u.id] = &u;
+  for (const auto& p : wm.products) products[p.id] = &p;
+  for (const auto& o : wm.orders) orders[o.id] = &o;
+
+  // Items per order, ordered by product id.
+  std::map<int64_t, std::map<int64_t, const ItemRow*>> lines;
+  for (const auto& i : wm.items) lines[i.order_id][i.product_id] = &i;
+
+  struct Totals { Decimal money = zero(); int64_t units = 0; int64_t count = 0; };
+  std::unordered_map<int64_t, Totals> user_totals, product_totals;
+
+  for (const auto& o : wm.orders) {
+    const UserRow* u = users.count(o.user_id) ? users[o.user_id] : nullptr;
+    json items = json::array();
+    Decimal total = zero();
+    std::map<std::string, std::string> aux_lines;
+    bool counts = o.status != "cancelled";
+    for (const auto& [pid, item] : lines[o.id]) {
+      const ProductRow* p = products.count(pid) ? products[pid] : nullptr;
+      Decimal line = mul(dec(item->unit_price), item->quantity);
+      total = add(total, line);
+      items.push_back({{"product_id", pid},
+                       {"product_name", p ? json(p->name) : json(nullptr)},
+                       {"quantity", item->quantity},
+                       {"unit_price", add(dec(item->unit_price), zero()).to_string()},
+                       {"line_total", add(line, zero()).to_string()}});
+      aux_lines[std::to_string(pid)] = std::to_string(item->quantity) + ":" + cents(item->unit_price);
+      auto& po = m["product_orders:" + std::to_string(pid)];
+      po.type = KeyValue::Type::ZSet;
+      po.zset[std::to_string(o.id)] = std::to_string(o.id);
+      if (counts) {
+        auto& pt = product_totals[pid];
+        pt.units += item->quantity;
+        pt.money = add(pt.money, line);
+      }
+    }
+    std::string id = std::to_string(o.id);
+    m["order_details:" + id] = hash({{"order_id", id},
+                                     {"user_id", std::to_string(o.user_id)},
+                                     {"user_name", u ? u->name : ""},
+                                     {"user_email", u ? u->email : ""},
+                                     {"status", o.status},
+                                     {"created_at", o.created_at},
+                                     {"updated_at", o.updated_at},
+                                     {"item_count", std::to_string(lines[o.id].size())},
+                                     {"total", total.to_string()},
+                                     {"items", items.dump()}});
+    if (!aux_lines.empty()) m["order_items:" + id] = hash(aux_lines);
+    auto& uo = m["user_orders:" + std::to_string(o.user_id)];
+    uo.type = KeyValue::Type::ZSet;
+    uo.zset[id] = o.created_ms ? std::to_string(*o.created_ms) : "inf";
+    auto& ut = user_totals[o.user_id];
+    ut.count += 1;
+    if (counts) ut.money = add(ut.money, total);
+  }
+
+  KeyValue all_users{KeyValue::Type::Set}, all_products{KeyValue::Type::Set}, all_orders{KeyValue::Type::Set};
+  for (const auto& u : wm.users) {
+    std::string id = std::to_string(u.id);
+    const Totals& t = user_totals[u.id];
+    m["user:" + id] = hash({{"user_id", id},
+                            {"name", u.name},
+                            {"email", u.email},
+                            {"is_active", u.is_active ? "true" : "false"},
+                            {"order_count", std::to_string(t.count)},
+                            {"lifetime_value", t.money.to_string()}});
+    all_users.set.insert(id);
+  }
+  KeyValue top{KeyValue::Type::ZSet};
+  for (const auto& p : wm.products) {
+    std::string id = std::to_string(p.id);
+    const Totals& t = product_totals[p.id];
+    m["product:" + id] = hash({{"product_id", id},
+                               {"name", p.name},
+                               {"price", add(dec(p.price), zero()).to_string()},
+                               {"is_active", p.is_active ? "true" : "false"},
+                               {"units_sold", std::to_string(t.units)},
+                               {"revenue", t.money.to_string()}});
+    top.zset[id] = t.money.to_string();
+    all_products.set.insert(id);
+  }
+  for (const auto& o : wm.orders) all_orders.set.insert(std::to_string(o.id));
+  // Redis has no empty sets or sorted sets: an empty one is a missing key.
+  if (!top.zset.empty()) m["top_products"] = top;
+  if (!all_users.set.empty()) m["pgcqrs:users"] = all_users;
+  if (!all_products.set.empty()) m["pgcqrs:products"] = all_products;
+  if (!all_orders.set.empty()) m["pgcqrs:orders"] = all_orders;
+  return m;
+}
+
+bool is_read_model_key(const std::string& key) {
+  static const char* prefixes[] = {"order_details:", "user_orders:", "user:", "product:",
+                                   "order_items:", "product_orders:"};
+  for (const char* p : prefixes) {
+    std::string prefix(p);
+    if (key.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return key == "top_products" || key == "pgcqrs:users" || key == "pgcqrs:products" ||
+         key == "pgcqrs:orders";
+}
+
+std::vector<std::string> compare(const Model& expected, const Model& actual, const CompareOptions& options) {
+  std::vector<std::string> diffs;
+  for (const auto& [key, want] : expected) {
+    auto it = actual.find(key);
+    if (it == actual.end()) {
+      diffs.push_back(key + ": missing");
+      continue;
+    }
+    const KeyValue& have = it->second;
+    if (have.type != want.type) {
+      diffs.push_back(key + ": expected a " + type_name(want.type) + ", found a " + type_name(have.type));
+      continue;
+    }
+    switch (want.type) {
+      case KeyValue::Type::Hash: {
+        for (const auto& [field, value] : want.hash) {
+          auto f = have.hash.find(field);
+          if (f == have.hash.end()) {
+            diffs.push_back(key + " field " + field + ": missing, expected " + quoted(value));
+          } else if (f->second != value && !(field == "items" && same_json(f->second, value))) {
+            diffs.push_back(key + " field " + field + ": expected " + quoted(value) + ", found " + quoted(f->second));
+          }
+        }
+        for (const auto& [field, value] : have.hash) {
+          if (want.hash.count(field)) continue;
+          if (field == "lsn") {
+            auto lsn = parse_lsn(value);
+            if (!lsn) {
+              diffs.push_back(key + " field lsn: " + quoted(value) + " is not an LSN");
+            } else if (options.checkpoint && *lsn > *options.checkpoint) {
+              diffs.push_back(key + " field lsn: " + value + " is past the checkpoint " + format_lsn(*options.checkpoint));
+            }
+            continue;
+          }
+          diffs.push_back(key + " field " + field + ": should not exist (" + quoted(value) + ")");
+        }
+        if (!key.starts_with("order_items:") && !have.hash.count("lsn"))
+          diffs.push_back(key + " field lsn: missing");
+        break;
+      }
+      case KeyValue::Type::ZSet: {
+        for (const auto& [member, score] : want.zset) {
+          auto z = have.zset.find(member);
+          if (z == have.zset.end()) {
+            diffs.push_back(key + " member " + member + ": missing (score " + score + ")");
+          } else if (!same_score(z->second, score)) {
+            diffs.push_back(key + " member " + member + ": expected score " + score + ", found " + z->second);
+          }
+        }
+        for (const auto& [member, score] : have.zset)
+          if (!want.zset.count(member)) diffs.push_back(key + " member " + member + ": should not exist");
+        break;
+      }
+      case KeyValue::Type::Set: {
+        for (const auto& member : want.set)
+          if (!have.set.count(member)) diffs.push_back(key + " member " + member + ": missing");
+        for (const auto& member : have.set)
+          if (!want.set.count(member)) diffs.push_back(key + " member " + member + ": should not exist");
+        break;
+      }
+      case KeyValue::Type::Other: break;
+    }
+  }
+  for (const auto& [key, have] : actual) {
+    if (expected.count(key) || !is_read_model_key(key)) continue;
+    // A malformed id under a read-model prefix is as wrong as a stale one.
+    diffs.push_back(key + ": should not exist");
+  }
+  return diffs;
+}
+
+}  // namespace pgcqrs::sidecar::verify

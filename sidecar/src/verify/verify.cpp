@@ -1,0 +1,169 @@
+// The oracle's I/O: one REPEATABLE READ snapshot of the write model, a SCAN of the read
+// models, and the comparison of model.hpp.
+#include "pgcqrs/sidecar/verify/verify.hpp"
+
+#include <hiredis/hiredis.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/verify/model.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar::verify {
+namespace {
+
+uint64_t lsn_or_throw(const std::string& text) {
+  auto lsn = parse_lsn(text);
+  if (!lsn) throw std::runtime_error("not an LSN: " + text);
+  return *lsn;
+}
+
+std::optional<uint64_t> checkpoint_of(redis::SyncClient& r) {
+  auto reply = r.command({"HGET", "pgcqrs:checkpoint", "lsn"});
+  std::string text = redis::reply_string(reply.get());
+  if (text.empty()) return std::nullopt;
+  return parse_lsn(text);
+}
+
+WriteModel read_write_model(pqxx::connection& conn) {
+  WriteModel wm;
+  pqxx::work tx(conn);
+  tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  auto schema_rows = tx.exec("SELECT quote_ident(extnamespace::regnamespace::text) FROM pg_extension WHERE extname = 'pgcqrs'");
+  if (schema_rows.empty()) throw std::runtime_error("the pgcqrs extension is not installed in this database");
+  std::string s = schema_rows[0][0].as<std::string>() + ".";
+  // Timestamps as the contract prints them: ISO-8601 UTC with microseconds.
+  auto ts = [](const std::string& col) {
+    return "CASE WHEN isfinite(" + col + ") THEN to_char(" + col +
+           " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
+  };
+  for (auto row : tx.exec("SELECT id, name, email, is_active FROM " + s + "users"))
+    wm.users.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<bool>()});
+  for (auto row : tx.exec("SELECT id, name, price::text, is_active FROM " + s + "products"))
+    wm.products.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<bool>()});
+  for (auto row : tx.exec("SELECT id, user_id, status, " + ts("created_at") + ", " + ts("updated_at") +
+                          ", CASE WHEN isfinite(created_at) THEN floor(extract(epoch FROM created_at) * 1000)::bigint END"
+                          " FROM " + s + "orders")) {
+    OrderRow o{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<std::string>(), row[3].as<std::string>(),
+               row[4].as<std::string>(), std::nullopt};
+    if (!row[5].is_null()) o.created_ms = row[5].as<int64_t>();
+    wm.orders.push_back(std::move(o));
+  }
+  for (auto row : tx.exec("SELECT order_id, product_id, quantity, unit_price::text FROM " + s + "order_items"))
+    wm.items.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<std::string>()});
+  tx.commit();
+  return wm;
+}
+
+std::vector<std::string> scan(redis::SyncClient& r, const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto reply = r.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) throw std::runtime_error("unexpected SCAN reply");
+    cursor = redis::reply_string(reply->element[0]);
+    const redisReply* batch = reply->element[1];
+    for (size_t i = 0; i < batch->elements; ++i) keys.push_back(redis::reply_string(batch->element[i]));
+  } while (cursor != "0");
+  return keys;
+}
+
+Model read_read_model(redis::SyncClient& r) {
+  std::vector<std::string> keys;
+  for (const char* pattern : {"order_details:*", "user_orders:*", "user:*", "product:*", "order_items:*",
+                              "product_orders:*", "top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"}) {
+    auto found = scan(r, pattern);
+    keys.insert(keys.end(), found.begin(), found.end());
+  }
+  Model m;
+  constexpr size_t batch = 500;
+  for (size_t start = 0; start < keys.size(); start += batch) {
+    size_t end = std::min(keys.size(), start + batch);
+    for (size_t i = start; i < end; ++i) r.append({"TYPE", keys[i]});
+    std::vector<std::string> types;
+    for (size_t i = start; i < end; ++i) types.push_back(redis::reply_string(r.read_reply().get()));
+    for (size_t i = start; i < end; ++i) {
+      const std::string& t = types[i - start];
+      if (t == "hash") r.append({"HGETALL", keys[i]});
+      else if (t == "zset") r.append({"ZRANGE", keys[i], "0", "-1", "WITHSCORES"});
+      else if (t == "set") r.append({"SMEMBERS", keys[i]});
+    }
+    for (size_t i = start; i < end; ++i) {
+      const std::string& t = types[i - start];
+      KeyValue kv;
+      if (t == "none") continue;  // deleted between SCAN and now
+      if (t != "hash" && t != "zset" && t != "set") {
+        m[keys[i]] = kv;
+        continue;
+      }
+      auto reply = r.read_reply();
+      if (t == "hash") {
+        kv.type = KeyValue::Type::Hash;
+        for (size_t k = 0; k + 1 < reply->elements; k += 2)
+          kv.hash[redis::reply_string(reply->element[k])] = redis::reply_string(reply->element[k + 1]);
+      } else if (t == "zset") {
+        kv.type = KeyValue::Type::ZSet;
+        for (size_t k = 0; k + 1 < reply->elements; k += 2)
+          kv.zset[redis::reply_string(reply->element[k])] = redis::reply_string(reply->element[k + 1]);
+      } else {
+        kv.type = KeyValue::Type::Set;
+        for (size_t k = 0; k < reply->elements; ++k) kv.set.insert(redis::reply_string(reply->element[k]));
+      }
+      m[keys[i]] = std::move(kv);
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+int run(const Options& options) {
+  std::vector<std::string> diffs;
+  size_t compared = 0;
+  uint64_t target = 0, checkpoint = 0;
+  try {
+    pqxx::connection conn(options.pg);
+    redis::SyncClient r(options.redis, 10000);
+    for (int attempt = 1; attempt <= options.attempts; ++attempt) {
+      // Wait until Redis holds everything the write model had committed when we looked.
+      target = lsn_or_throw(pqxx::nontransaction(conn).exec1("SELECT pg_current_wal_lsn()::text")[0].as<std::string>());
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
+      std::optional<uint64_t> cp;
+      while (!(cp = checkpoint_of(r)) || *cp < target) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          std::cout << "verify: the read model has not caught up with " << format_lsn(target) << " within "
+                    << options.timeout_s << " s (checkpoint " << (cp ? format_lsn(*cp) : "none") << ")\n";
+          return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      checkpoint = *cp;
+      WriteModel wm = read_write_model(conn);
+      Model expected = expected_model(wm);
+      Model actual = read_read_model(r);
+      CompareOptions co;
+      co.checkpoint = checkpoint_of(r);  // hashes may carry anything applied up to now
+      diffs = compare(expected, actual, co);
+      compared = expected.size();
+      if (diffs.empty()) break;
+      // Differences can be writes that arrived between the two reads: look again.
+      if (attempt < options.attempts)
+        std::cout << "verify: " << diffs.size() << " differences on attempt " << attempt << ", reading again\n";
+    }
+  } catch (const std::exception& e) {
+    std::cout << "verify: could not read: " << e.what() << "\n";
+    return 2;
+  }
+  for (size_t i = 0; i < diffs.size() && static_cast<int>(i) < options.max_report; ++i) std::cout << diffs[i] << "\n";
+  if (static_cast<int>(diffs.size()) > options.max_report)
+    std::cout << "... and " << diffs.size() - options.max_report << " more\n";
+  std::cout << "verify: " << compared << " keys expected, " << diffs.size() << " differences (write model at "
+            << format_lsn(target) << ", checkpoint " << format_lsn(checkpoint) << ")\n";
+  return diffs.empty() ? 0 : 1;
+}
+
+}  // namespace pgcqrs::sidecar::verify

@@ -1,0 +1,415 @@
+// pgcqrs-workload: a seeded random workload of concurrent writers doing everything the write
+// model allows (and some of what it forbids, counting the clear errors), plus readers that
+// check what must always hold inside one source transaction in Redis (torn reads).
+// The same seed gives each writer the same sequence of choices.
+#include <hiredis/hiredis.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Settings {
+  std::string pg;
+  std::string redis;
+  uint64_t seed = 1;
+  int writers = 4;
+  int readers = 1;
+  long ops = 5000;          // per writer
+  double duration_s = 0;    // if set, run until then instead of counting ops
+  int big_every = 2000;     // one transaction above logical_decoding_work_mem per this many ops
+  int truncate_every = 0;   // 0: never
+};
+
+// Error classes the rules produce on purpose, and the concurrency ones a retry handles.
+bool expected_sqlstate(const std::string& s) {
+  static const char* ok[] = {"23503", "23505", "23514", "CQ001", "CQ002", "CQ003", "CQ004",
+                             "CQ005", "CQ006", "40P01", "40001", "55P03"};
+  for (const char* o : ok)
+    if (s == o) return true;
+  return false;
+}
+
+struct Stats {
+  std::mutex mu;
+  std::map<std::string, long> ops;
+  std::map<std::string, long> errors;  // sqlstate -> count
+  std::map<std::string, std::string> unexpected;
+  long torn = 0, reads = 0;
+  std::vector<std::string> torn_examples;
+
+  void op(const std::string& kind) { std::lock_guard l(mu); ++ops[kind]; }
+  void error(const std::string& kind, const std::string& state, const std::string& what) {
+    std::lock_guard l(mu);
+    ++errors[state];
+    if (!expected_sqlstate(state)) unexpected[kind + " " + state] = what;
+  }
+};
+
+std::atomic<int64_t> max_user{0}, max_product{0}, max_order{0};
+std::atomic<bool> stop{false};
+
+class Writer {
+ public:
+  Writer(const Settings& s, int index, Stats& stats)
+      : s_(s), index_(index), stats_(stats), rng_(s.seed * 1000003 + index), conn_(std::make_unique<pqxx::connection>(s.pg)) {}
+
+  void run() {
+    auto deadline = Clock::now() + std::chrono::duration<double>(s_.duration_s);
+    for (long n = 0; !stop; ++n) {
+      if (s_.duration_s > 0 ? Clock::now() >= deadline : n >= s_.ops) break;
+      if (s_.big_every > 0 && n % s_.big_every == s_.big_every / 2) {
+        attempt("big_transaction", [&](pqxx::work& tx) { big_transaction(tx); });
+      } else if (s_.truncate_every > 0 && index_ == 0 && n % s_.truncate_every == s_.truncate_every - 1) {
+        attempt("truncate", [&](pqxx::work& tx) { tx.exec0("TRUNCATE order_items"); });
+      } else {
+        one_op();
+      }
+    }
+  }
+
+ private:
+  int64_t pick(std::atomic<int64_t>& max) {
+    int64_t m = max.load();
+    return m <= 0 ? 1 : std::uniform_int_distribution<int64_t>(1, m)(rng_);
+  }
+  int roll(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  static void bump(std::atomic<int64_t>& max, int64_t v) {
+    int64_t cur = max.load();
+    while (v > cur && !max.compare_exchange_weak(cur, v)) {}
+  }
+
+  std::string odd_text(const char* base) {
+    static const char* flavours[] = {"plain", "Zoë Ådne 日本語 ☕ 🙂", "O'Brien \"Bob\"", "tab\tnew\nline\r",
+                                     "colon: {braces} [x]", "back\\slash", "\x01\x1f ctl"};
+    std::string t = std::string(base) + " " + flavours[roll(7)] + " " + std::to_string(roll(100000));
+    if (roll(3000) == 0) t += std::string(100 * 1024, 'L');  // stored out of line
+    return t;
+  }
+
+  std::string items_json(int n) {
+    std::string j = "[";
+    std::vector<int64_t> seen;
+    for (int i = 0; i < n; ++i) {
+      int64_t p = pick(max_product);
+      if (std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
+      seen.push_back(p);
+      j += (j.size() > 1 ? "," : "") + std::string("{\"product_id\":") + std::to_string(p) +
+           ",\"quantity\":" + std::to_string(1 + roll(5)) + "}";
+    }
+    return j + "]";
+  }
+
+  template <class Fn>
+  void attempt(const std::string& kind, Fn&& fn) {
+    stats_.op(kind);
+    try {
+      pqxx::work tx(*conn_);
+      fn(tx);
+      tx.commit();
+    } catch (const pqxx::sql_error& e) {
+      stats_.error(kind, e.sqlstate(), e.what());
+    } catch (const pqxx::broken_connection& e) {
+      stats_.error(kind, "connection", e.what());
+      reconnect();
+    } catch (const pqxx::in_doubt_error& e) {
+      stats_.error(kind, "in_doubt", e.what());
+      reconnect();
+    }
+  }
+
+  void reconnect() {
+    for (int i = 0; i < 100 && !stop; ++i) {
+      try {
+        conn_ = std::make_unique<pqxx::connection>(s_.pg);
+        return;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // server restarting
+      }
+    }
+  }
+
+  void place(pqxx::work& tx) {
+    auto r = tx.exec_params1("SELECT place_order($1, $2::jsonb)", pick(max_user), items_json(1 + roll(4)));
+    bump(max_order, r[0].as<int64_t>());
+  }
+
+  void big_transaction(pqxx::work& tx) {
+    for (int i = 0; i < 300; ++i) place(tx);
+  }
+
+  void one_op() {
+    int r = roll(100);
+    if (r < 20) return attempt("place_order", [&](pqxx::work& tx) { place(tx); });
+    if (r < 25) return attempt("order_by_sql", [&](pqxx::work& tx) {
+      auto o = tx.exec_params1("INSERT INTO orders (user_id) VALUES ($1) RETURNING id", pick(max_user))[0].as<int64_t>();
+      bump(max_order, o);
+      for (int i = 0; i < 1 + roll(3); ++i) {
+        tx.exec0("SAVEPOINT item");
+        try {
+          tx.exec_params0("INSERT INTO order_items (order_id, product_id, quantity) VALUES ($1, $2, $3)", o,
+                          pick(max_product), 1 + roll(9));
+          tx.exec0(roll(4) == 0 ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item");
+        } catch (const pqxx::sql_error& e) {
+          stats_.error("order_by_sql item", e.sqlstate(), e.what());
+          tx.exec0("ROLLBACK TO SAVEPOINT item");
+        }
+      }
+    });
+    if (r < 31) return attempt("add_item", [&](pqxx::work& tx) {
+      tx.exec_params0("INSERT INTO order_items (order_id, product_id, quantity) VALUES ($1, $2, $3)",
+                      pick(max_order), pick(max_product), 1 + roll(9));
+    });
+    if (r < 36) return attempt("change_item", [&](pqxx::work& tx) {
+      tx.exec_params0(
+          "UPDATE order_items SET quantity = $3 WHERE order_id = $1 AND product_id = "
+          "(SELECT min(product_id) FROM order_items WHERE order_id = $1 AND product_id >= $2)",
+          pick(max_order), pick(max_product), 1 + roll(9));
+    });
+    if (r < 39) return attempt("remove_item", [&](pqxx::work& tx) {
+      tx.exec_params0("DELETE FROM order_items WHERE order_id = $1 AND product_id = "
+                      "(SELECT min(product_id) FROM order_items WHERE order_id = $1)", pick(max_order));
+    });
+    if (r < 49) return attempt("advance_status", [&](pqxx::work& tx) {
+      tx.exec_params0(
+          "UPDATE orders SET status = CASE status WHEN 'pending' THEN 'paid' WHEN 'paid' THEN 'shipped' "
+          "WHEN 'shipped' THEN 'delivered' ELSE status END WHERE id = $1", pick(max_order));
+    });
+    if (r < 52) return attempt("cancel", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status IN ('pending', 'paid')",
+                      pick(max_order));
+    });
+    if (r < 54) return attempt("forbidden_transition", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE orders SET status = 'pending' WHERE id = $1 AND status <> 'pending'", pick(max_order));
+    });
+    if (r < 57) return attempt("delete_order", [&](pqxx::work& tx) {
+      tx.exec_params0("DELETE FROM orders WHERE id = $1", pick(max_order));
+    });
+    if (r < 62) return attempt("register_user", [&](pqxx::work& tx) {
+      auto id = tx.exec_params1("INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id", odd_text("user"),
+                                "w" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" +
+                                    std::to_string(++emails_) + "@example.com")[0].as<int64_t>();
+      bump(max_user, id);
+    });
+    if (r < 66) return attempt("rename_user", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE users SET name = $2 WHERE id = $1", pick(max_user), odd_text("renamed"));
+    });
+    if (r < 68) return attempt("change_email", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE users SET email = $2 WHERE id = $1", pick(max_user),
+                      "e" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" + std::to_string(++emails_) +
+                          "@example.org");
+    });
+    if (r < 71) return attempt("toggle_user", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE users SET is_active = $2 WHERE id = $1", pick(max_user), roll(10) < 7);
+    });
+    if (r < 72) return attempt("delete_user", [&](pqxx::work& tx) {
+      tx.exec_params0("DELETE FROM users WHERE id = $1", pick(max_user));
+    });
+    if (r < 74) return attempt("add_product", [&](pqxx::work& tx) {
+      auto id = tx.exec_params1("INSERT INTO products (name, price) VALUES ($1, $2::numeric / 100) RETURNING id",
+                                odd_text("product"), roll(100000))[0].as<int64_t>();
+      bump(max_product, id);
+    });
+    if (r < 77) return attempt("rename_product", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE products SET name = $2 WHERE id = $1", pick(max_product), odd_text("renamed"));
+    });
+    if (r < 81) return attempt("reprice_product", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE products SET price = $2::numeric / 100 WHERE id = $1", pick(max_product), roll(100000));
+    });
+    if (r < 84) return attempt("toggle_product", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE products SET is_active = $2 WHERE id = $1", pick(max_product), roll(10) < 7);
+    });
+    if (r < 85) return attempt("delete_product", [&](pqxx::work& tx) {
+      tx.exec_params0("DELETE FROM products WHERE id = $1", pick(max_product));
+    });
+    if (r < 88) {
+      // Work that is rolled back must never reach the read model.
+      stats_.op("rolled_back");
+      try {
+        pqxx::work tx(*conn_);
+        place(tx);
+        tx.exec_params0("UPDATE users SET name = 'ROLLED BACK' WHERE id = $1", pick(max_user));
+        tx.abort();
+      } catch (const pqxx::sql_error& e) {
+        stats_.error("rolled_back", e.sqlstate(), e.what());
+      }
+      return;
+    }
+    if (r < 91) return attempt("savepoints", [&](pqxx::work& tx) {
+      place(tx);
+      tx.exec0("SAVEPOINT a");
+      tx.exec_params0("UPDATE products SET name = 'SAVEPOINT ROLLED BACK' WHERE id = $1", pick(max_product));
+      tx.exec0("ROLLBACK TO SAVEPOINT a");
+      tx.exec_params0("UPDATE orders SET status = 'paid' WHERE id = $1 AND status = 'pending'", pick(max_order));
+    });
+    if (r < 93) return attempt("forbidden_immutable", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE orders SET user_id = user_id + 1 WHERE id = $1", pick(max_order));
+    });
+    if (r < 95) return attempt("forbidden_item_change", [&](pqxx::work& tx) {
+      tx.exec_params0("UPDATE order_items SET quantity = quantity + 1 WHERE order_id = "
+                      "(SELECT min(id) FROM orders WHERE status = 'delivered' AND id >= $1)", pick(max_order));
+    });
+    if (r < 97) return attempt("forbidden_place_order", [&](pqxx::work& tx) {
+      tx.exec_params0("SELECT place_order($1, '[{\"product_id\": 1, \"quantity\": 0}]')", pick(max_user));
+    });
+    return attempt("multi_order_transaction", [&](pqxx::work& tx) {
+      for (int i = 0; i < 2 + roll(4); ++i) place(tx);
+    });
+  }
+
+  const Settings& s_;
+  int index_;
+  Stats& stats_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<pqxx::connection> conn_;  // replaced when the server restarts
+  long emails_ = 0;
+};
+
+// Torn-read checks: one atomic Redis read per check (a read-only script), so what it sees is
+// one state of the read model, which must be internally consistent.
+const char* check_script = R"(
+local o = redis.call('HMGET', 'order_details:' .. ARGV[1], 'item_count', 'total', 'items')
+local listed = redis.call('ZRANGE', 'user_orders:' .. ARGV[2], 0, -1)
+local missing = {}
+for _, id in ipairs(listed) do
+  if redis.call('EXISTS', 'order_details:' .. id) == 0 then missing[#missing + 1] = id end
+end
+return {o[1] or '', o[2] or '', o[3] or '', table.concat(missing, ',')}
+)";
+
+void reader(const Settings& s, int index, Stats& stats) {
+  auto ep = pgcqrs::sidecar::redis::parse_endpoint(s.redis);
+  if (!ep.endpoint) return;
+  std::mt19937_64 rng(s.seed * 7919 + index);
+  std::optional<pgcqrs::sidecar::redis::SyncClient> r;
+  while (!stop) {
+    try {
+      if (!r) r.emplace(*ep.endpoint, 2000);
+      int64_t o = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_order.load()))(rng);
+      int64_t u = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_user.load()))(rng);
+      auto reply = r->command({"EVAL", check_script, "0", std::to_string(o), std::to_string(u)});
+      std::string count = pgcqrs::sidecar::redis::reply_string(reply->element[0]);
+      std::string total = pgcqrs::sidecar::redis::reply_string(reply->element[1]);
+      std::string items = pgcqrs::sidecar::redis::reply_string(reply->element[2]);
+      std::string missing = pgcqrs::sidecar::redis::reply_string(reply->element[3]);
+      std::string problem;
+      if (!missing.empty()) problem = "user_orders:" + std::to_string(u) + " lists missing orders " + missing;
+      if (!items.empty()) {
+        auto j = nlohmann::json::parse(items, nullptr, false);
+        auto sum = pgcqrs::Decimal::parse("0.00");
+        bool lines_ok = j.is_array();
+        if (lines_ok) {
+          for (const auto& it : j) {
+            auto price = pgcqrs::Decimal::parse(it.value("unit_price", ""));
+            auto line = pgcqrs::Decimal::parse(it.value("line_total", ""));
+            if (!price || !line || price->times(it.value("quantity", 0))->to_string() != line->to_string()) lines_ok = false;
+            if (line && sum) sum = sum->plus(*line);
+          }
+        }
+        if (!lines_ok || std::to_string(j.size()) != count || !sum || sum->to_string() != total)
+          problem = "order_details:" + std::to_string(o) + " item_count " + count + " total " + total + " items " + items;
+      }
+      std::lock_guard l(stats.mu);
+      ++stats.reads;
+      if (!problem.empty()) {
+        ++stats.torn;
+        if (stats.torn_examples.size() < 5) stats.torn_examples.push_back(problem);
+      }
+    } catch (const std::exception&) {
+      r.reset();  // Redis restarting (a fault the caller injects): read again later
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--pg") s.pg = v;
+    else if (k == "--redis") s.redis = v;
+    else if (k == "--seed") s.seed = std::stoull(v);
+    else if (k == "--writers") s.writers = std::stoi(v);
+    else if (k == "--readers") s.readers = std::stoi(v);
+    else if (k == "--ops") s.ops = std::stol(v);
+    else if (k == "--duration") s.duration_s = std::stod(v);
+    else if (k == "--big-every") s.big_every = std::stoi(v);
+    else if (k == "--truncate-every") s.truncate_every = std::stoi(v);
+    else {
+      std::cerr << "pgcqrs-workload: unknown option " << k << "\n";
+      return 2;
+    }
+  }
+  if (s.redis.empty()) s.readers = 0;
+  std::cout << "workload: seed " << s.seed << ", " << s.writers << " writers, " << s.readers << " readers" << std::endl;
+
+  try {
+    pqxx::connection c(s.pg);
+    pqxx::work tx(c);
+    // A small catalogue to start from, so the first orders have something to buy.
+    tx.exec0("INSERT INTO users (name, email) SELECT 'seed user ' || g, 'seed-' || g || '-' || "
+             "floor(random() * 1e9) || '@example.com' FROM generate_series(1, 20) g");
+    tx.exec0("INSERT INTO products (name, price) SELECT 'seed product ' || g, g * 1.25 FROM generate_series(1, 20) g");
+    auto r = tx.exec1("SELECT (SELECT max(id) FROM users), (SELECT max(id) FROM products), "
+                      "(SELECT coalesce(max(id), 0) FROM orders)");
+    max_user = r[0].as<int64_t>();
+    max_product = r[1].as<int64_t>();
+    max_order = r[2].as<int64_t>();
+    tx.commit();
+  } catch (const std::exception& e) {
+    std::cerr << "pgcqrs-workload: cannot prepare the write model: " << e.what() << "\n";
+    return 2;
+  }
+
+  Stats stats;
+  std::vector<std::thread> threads;
+  std::vector<std::thread> read_threads;
+  for (int i = 0; i < s.readers; ++i) read_threads.emplace_back(reader, std::cref(s), i, std::ref(stats));
+  auto start = Clock::now();
+  for (int i = 0; i < s.writers; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        Writer(s, i, stats).run();
+      } catch (const std::exception& e) {
+        stats.error("writer", "exception", e.what());
+      }
+    });
+  for (auto& t : threads) t.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stop = true;
+  for (auto& t : read_threads) t.join();
+
+  long total = 0, errors = 0;
+  for (auto& [k, n] : stats.ops) total += n;
+  for (auto& [k, n] : stats.errors) errors += n;
+  std::cout << "workload: " << total << " operations in " << seconds << " s, " << errors
+            << " refused with a clear error, " << stats.reads << " torn-read checks, " << stats.torn << " torn\n";
+  for (auto& [k, n] : stats.ops) std::cout << "  op " << k << " " << n << "\n";
+  for (auto& [k, n] : stats.errors) std::cout << "  error " << k << " " << n << "\n";
+  for (auto& ex : stats.torn_examples) std::cout << "  TORN " << ex << "\n";
+  for (auto& [k, what] : stats.unexpected) std::cout << "  UNEXPECTED " << k << ": " << what << "\n";
+  if (!stats.unexpected.empty() || stats.torn > 0) {
+    std::cout << "workload: FAILED; reproduce with --seed " << s.seed << "\n";
+    return 1;
+  }
+  return 0;
+}

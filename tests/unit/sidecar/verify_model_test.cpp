@@ -1,0 +1,100 @@
+#include "pgcqrs/sidecar/verify/model.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pgcqrs/timestamp.hpp"
+
+using namespace pgcqrs::sidecar::verify;
+
+namespace {
+
+WriteModel small() {
+  WriteModel wm;
+  wm.users = {{1, "Ada", "ada@example.com", true}, {2, "Bob", "bob@example.com", false}};
+  wm.products = {{1, "Pen", "1.50", true}, {2, "Ink", "10.00", true}, {3, "Cap", "0.05", false}};
+  wm.orders = {{7, 1, "paid", "2026-01-01T00:00:00.000001Z", "2026-01-01T00:00:01.000000Z", 1767225600000},
+               {8, 1, "cancelled", "2026-01-02T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", 1767312000000}};
+  wm.items = {{7, 2, 1, "9.99"}, {7, 1, 2, "1.50"}, {8, 1, 4, "1.50"}};
+  return wm;
+}
+
+// Redis as a correct projection would leave it (lsn fields included).
+Model correct() {
+  Model m = expected_model(small());
+  for (auto& [key, kv] : m)
+    if (kv.type == KeyValue::Type::Hash && key.rfind("order_items:", 0) != 0) kv.hash["lsn"] = "0/100";
+  return m;
+}
+
+CompareOptions at(const char* lsn) {
+  CompareOptions o;
+  o.checkpoint = pgcqrs::parse_lsn(lsn);
+  return o;
+}
+
+}  // namespace
+
+TEST(VerifyModel, DenormalizesOrdersWithTotalsAndSortedItems) {
+  Model m = expected_model(small());
+  const auto& o = m.at("order_details:7").hash;
+  EXPECT_EQ(o.at("user_name"), "Ada");
+  EXPECT_EQ(o.at("user_email"), "ada@example.com");
+  EXPECT_EQ(o.at("item_count"), "2");
+  EXPECT_EQ(o.at("total"), "12.99");
+  EXPECT_EQ(o.at("items"),
+            R"([{"line_total":"3.00","product_id":1,"product_name":"Pen","quantity":2,"unit_price":"1.50"},)"
+            R"({"line_total":"9.99","product_id":2,"product_name":"Ink","quantity":1,"unit_price":"9.99"}])");
+  EXPECT_EQ(m.at("user_orders:1").zset.at("7"), "1767225600000");
+}
+
+TEST(VerifyModel, CountersLeaveCancelledOrdersOut) {
+  Model m = expected_model(small());
+  EXPECT_EQ(m.at("user:1").hash.at("order_count"), "2");
+  EXPECT_EQ(m.at("user:1").hash.at("lifetime_value"), "12.99");
+  EXPECT_EQ(m.at("user:2").hash.at("lifetime_value"), "0.00");
+  EXPECT_EQ(m.at("product:1").hash.at("units_sold"), "2");
+  EXPECT_EQ(m.at("product:1").hash.at("revenue"), "3.00");
+  EXPECT_EQ(m.at("product:3").hash.at("revenue"), "0.00");
+  EXPECT_EQ(m.at("product:3").hash.at("is_active"), "false");
+  EXPECT_EQ(m.at("top_products").zset.at("2"), "9.99");
+  EXPECT_EQ(m.at("order_items:8").hash.at("1"), "4:150");
+  EXPECT_EQ(m.count("user_orders:2"), 0u);  // no orders: no key
+}
+
+TEST(VerifyModel, CorrectReadModelHasNoDifferences) {
+  EXPECT_TRUE(compare(expected_model(small()), correct(), at("0/100")).empty());
+}
+
+TEST(VerifyModel, ReportsEachDifferenceByKeyAndField) {
+  Model actual = correct();
+  actual["order_details:7"].hash["total"] = "12.98";
+  actual["user:1"].hash.erase("email");
+  actual["user:1"].hash["extra"] = "x";
+  actual["order_details:99"] = actual["order_details:7"];
+  actual.erase("product:2");
+  actual["user_orders:1"].zset["7"] = "1";
+  actual["top_products"].zset["42"] = "0";
+  actual["pgcqrs:orders"].set.insert("99");
+  actual["product:1"].hash["lsn"] = "0/200";
+  actual["unrelated:app:key"] = KeyValue{};
+  auto diffs = compare(expected_model(small()), actual, at("0/100"));
+  EXPECT_EQ(diffs, (std::vector<std::string>{
+      "order_details:7 field total: expected \"12.99\", found \"12.98\"",
+      "pgcqrs:orders member 99: should not exist",
+      "product:1 field lsn: 0/200 is past the checkpoint 0/100",
+      "product:2: missing",
+      "top_products member 42: should not exist",
+      "user:1 field email: missing, expected \"ada@example.com\"",
+      "user:1 field extra: should not exist (\"x\")",
+      "user_orders:1 member 7: expected score 1767225600000, found 1",
+      "order_details:99: should not exist"}));
+}
+
+TEST(VerifyModel, ItemsCompareAsJsonAndScoresAsNumbers) {
+  Model actual = correct();
+  actual["order_details:7"].hash["items"] =
+      R"([ {"product_id":1,"product_name":"Pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},)"
+      R"( {"product_id":2,"product_name":"Ink","quantity":1,"unit_price":"9.99","line_total":"9.99"} ])";
+  actual["top_products"].zset["2"] = "9.9900000000000002";
+  EXPECT_TRUE(compare(expected_model(small()), actual, at("0/100")).empty());
+}
