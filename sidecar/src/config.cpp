@@ -40,6 +40,7 @@ std::string usage() {
          "  --status-interval-ms MS    standby status update period (default 1000)\n"
          "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
          "  --chunk-events N           events per Redis call for huge transactions (default 500)\n"
+         "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
          "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n";
 }
 
@@ -49,7 +50,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   std::map<std::string, std::string> values;
   static const std::vector<std::string> known = {
       "pg", "redis", "redis-user", "redis-password-file", "slot", "http", "allow-eviction",
-      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "log-level"};
+      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "log-level"};
   // Environment first, flags override.
   for (const auto& name : known) {
     std::string var = "PGCQRS_";
@@ -117,6 +118,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "status-interval-ms") ok = parse_int(v, 10, 600000, c.status_interval_ms);
     else if (name == "max-inflight") ok = parse_int(v, 1, 100000, c.max_inflight);
     else if (name == "chunk-events") ok = parse_int(v, 1, 1000000, c.chunk_events);
+    else if (name == "fanout-budget") ok = parse_int(v, 1, 10000000, c.fanout_budget);
     else if (name == "redis-password-file") {
       auto content = read_file(v);
       if (!content) {

@@ -10,6 +10,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
@@ -290,7 +291,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // ---- WAL in ----------------------------------------------------------------------------
   void read_wal() {
     while (!finished_ && !stopping_) {
-      if (redis_.pending() >= static_cast<size_t>(config_.max_inflight)) {
+      if (resync_ || redis_.pending() >= static_cast<size_t>(config_.max_inflight)) {
         paused_ = true;  // backpressure: resumed by a Redis reply
         return;
       }
@@ -390,7 +391,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
   // idle or unrelated workload never makes PostgreSQL keep WAL for us.
   void maybe_advance_idle(uint64_t wal_end) {
-    if (assembler_.in_transaction() || !batch_.empty() || redis_.pending() > 0 || wal_end <= tracker_.applied())
+    if (resync_ || assembler_.in_transaction() || !batch_.empty() || redis_.pending() > 0 ||
+        wal_end <= tracker_.applied())
       return;
     projection::ScriptCall call;
     call.lsn = wal_end;
@@ -401,40 +403,53 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   // ---- Redis out -------------------------------------------------------------------------
+  // A projection call in flight; kept until its reply so it can be sent again when a
+  // fan-out needs more than one call.
+  struct Call {
+    std::vector<std::string> argv;
+    bool has_final;
+    uint64_t final_lsn;
+    std::string commit_time;
+    size_t events;
+    std::vector<std::pair<std::string, uint64_t>> types;
+    std::chrono::steady_clock::time_point at;
+  };
+
   void flush_batch() {
-    if (batch_.empty() || finished_) return;
-    struct Sent {
-      bool has_final;
-      uint64_t final_lsn;
-      std::string commit_time;
-      size_t events;
-      std::vector<std::pair<std::string, uint64_t>> types;
-      std::chrono::steady_clock::time_point at;
-    };
-    auto sent = std::make_shared<Sent>(Sent{batch_.has_final(), batch_.final_lsn(), batch_.final_commit_time(),
-                                            batch_.events(), batch_.event_types(), std::chrono::steady_clock::now()});
-    auto argv = batch_.take_argv(sha_, projection::ScriptMode::Transaction, config_.slot, now_iso(),
-                                 pgcqrs::format_lsn(tracker_.flushed()));
+    if (batch_.empty() || finished_ || resync_) return;
+    auto call = std::make_shared<Call>();
+    call->has_final = batch_.has_final();
+    call->final_lsn = batch_.final_lsn();
+    call->commit_time = batch_.final_commit_time();
+    call->events = batch_.events();
+    call->types = batch_.event_types();
+    call->argv = batch_.take_argv(sha_, projection::ScriptMode::Transaction, config_.slot, now_iso(),
+                                  pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget);
+    send(call);
+  }
+
+  void send(const std::shared_ptr<Call>& call) {
+    call->at = std::chrono::steady_clock::now();
+    // The floor is refreshed on every send: it is what the slot has confirmed by now.
+    call->argv[6] = pgcqrs::format_lsn(tracker_.flushed());
     ++metrics_.chunks_sent;
     auto weak = weak_from_this();
-    bool ok = redis_.command(argv, [weak, sent](redisReply* r) {
+    bool ok = redis_.command(call->argv, [weak, call](redisReply* r) {
       auto self = weak.lock();
       if (!self || self->finished_) return;
-      self->on_call_reply(r, sent->has_final, sent->final_lsn, sent->commit_time, sent->events, sent->types, sent->at);
+      self->on_call_reply(r, call);
     });
-    if (!ok) finish(false, false, "Redis connection is not usable");
+    if (!ok) return finish(false, false, "Redis connection is not usable");
     metrics_.inflight = redis_.pending();
   }
 
-  void on_call_reply(redisReply* r, bool final, uint64_t lsn, const std::string& commit_time, size_t events,
-                     const std::vector<std::pair<std::string, uint64_t>>& types,
-                     std::chrono::steady_clock::time_point sent) {
+  void on_call_reply(redisReply* r, const std::shared_ptr<Call>& call) {
     metrics_.inflight = redis_.pending();
-    double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - call->at).count();
     metrics_.redis_rtt_seconds_last = rtt;
     metrics_.redis_rtt_seconds_sum += rtt;
     ++metrics_.redis_rtt_count;
-    std::string lsn_text = pgcqrs::format_lsn(lsn);
+    std::string lsn_text = pgcqrs::format_lsn(call->final_lsn);
     if (!r) return finish(false, false, "Redis connection lost with calls in flight");
     if (r->type == REDIS_REPLY_ERROR)
       return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + redis::describe_reply_error(r));
@@ -450,22 +465,45 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                     r->elements > 1 ? redis::reply_string(r->element[1]) : "?", pgcqrs::format_lsn(tracker_.flushed()));
       return finish(false, false, "Redis is behind the slot");
     }
-    if (status != "applied" || r->elements < 4)
+    if ((status != "applied" && status != "more" && status != "blocked") || r->elements < 4)
       return finish(false, true, "unexpected reply \"" + status + "\" from the projection script");
     auto applied_tx = static_cast<uint64_t>(r->element[1]->integer);
     auto skipped_tx = static_cast<uint64_t>(r->element[2]->integer);
     auto applied_events = static_cast<uint64_t>(r->element[3]->integer);
-    if (applied_events > 0)
-      for (const auto& [t, n] : types) metrics_.events_applied[t] += n;
     metrics_.transactions_applied += applied_tx;
     metrics_.transactions_skipped += skipped_tx;
-    if (final) {
-      tracker_.on_applied(lsn, mono_ms());
-      metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, lsn);
-      if (!commit_time.empty()) last_applied_commit_time_ = commit_time;
-      spdlog::trace("applied up to {} ({} events)", lsn_text, events);
+
+    if (status != "applied") {
+      // A rename fans out over more orders than one call may touch ("more"), and the calls
+      // pipelined behind it refused to run ahead of it ("blocked"): send them again, one at a
+      // time and in order, until the fan-out is done.
+      if (resending_)
+        resend_.push_front(call);
+      else
+        resend_.push_back(call);
+      if (!resync_) spdlog::info("large fan-out at {}: applying it in bounded calls", lsn_text);
+      resync_ = true;
+    } else {
+      if (applied_events > 0)
+        for (const auto& [t, n] : call->types) metrics_.events_applied[t] += n;
+      if (call->has_final) {
+        tracker_.on_applied(call->final_lsn, mono_ms());
+        metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, call->final_lsn);
+        if (!call->commit_time.empty()) last_applied_commit_time_ = call->commit_time;
+        spdlog::trace("applied up to {} ({} events)", lsn_text, call->events);
+      }
     }
-    if (paused_ && redis_.pending() <= static_cast<size_t>(config_.max_inflight) / 2) {
+    if (resync_ && redis_.pending() == 0) {
+      if (!resend_.empty()) {
+        resending_ = true;
+        auto next = resend_.front();
+        resend_.pop_front();
+        return send(next);
+      }
+      resync_ = resending_ = false;
+      paused_ = true;  // resumed just below
+    }
+    if (paused_ && !resync_ && redis_.pending() <= static_cast<size_t>(config_.max_inflight) / 2) {
       paused_ = false;
       auto weak = weak_from_this();
       asio::post(io_, [weak] {
@@ -633,7 +671,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::string last_commit_time_, last_applied_commit_time_;
   int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
   bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
-  bool read_armed_ = false, write_armed_ = false, idle_marks_in_flight_ = false;
+  bool read_armed_ = false, write_armed_ = false;
+  bool resync_ = false, resending_ = false;  // a fan-out is being applied in several calls
+  std::deque<std::shared_ptr<Call>> resend_;
 };
 
 }  // namespace

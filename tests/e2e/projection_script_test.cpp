@@ -40,10 +40,11 @@ class ProjectionScript : public ::testing::Test {
     return out;
   }
 
-  std::vector<std::string> run(ScriptMode mode, std::vector<ScriptCall> cs, const std::string& floor = "0/0") {
+  std::vector<std::string> run(ScriptMode mode, std::vector<ScriptCall> cs, const std::string& floor = "0/0",
+                               int budget = 1000) {
     projection::ScriptBatch batch;
     for (auto& c : cs) batch.add(std::move(c));
-    auto r = redis_->command(batch.take_argv(sha_, mode, "pgcqrs", "2026-01-01T00:00:00.000000Z", floor));
+    auto r = redis_->command(batch.take_argv(sha_, mode, "pgcqrs", "2026-01-01T00:00:00.000000Z", floor, budget));
     std::vector<std::string> out;
     for (size_t i = 0; i < r->elements; ++i) out.push_back(redis::reply_string(r->element[i]));
     return out;
@@ -170,4 +171,52 @@ TEST_F(ProjectionScript, CancelAndDeleteSubtractOnce) {
   EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
   EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
   EXPECT_EQ(redis::reply_string(redis_->command({"ZCARD", "product_orders:1"}).get()), "0");
+}
+
+TEST_F(ProjectionScript, LargeFanOutRunsInBoundedCallsAndBlocksWhatFollows) {
+  mark("0/50");
+  std::vector<std::string> setup = setup_txn("0/100");
+  setup.pop_back();
+  for (int o = 2; o <= 5; ++o)
+    setup.push_back(ev("0/100", o + 1, "OrderPlaced",
+                       R"("order_id":)" + std::to_string(o) +
+                           R"(,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:0)" + std::to_string(o) +
+                           R"(.000000Z","updated_at":"2026-01-01T00:00:00.000000Z","items":[{"product_id":1,"quantity":1,"unit_price":"1.50"}],"total":"1.50")"));
+  setup.push_back(commit("0/100", 7));
+  ASSERT_EQ(run(ScriptMode::Transaction, calls(setup))[0], "applied");
+
+  auto rename = calls({begin("0/200"), ev("0/200", 0, "UserRenamed", R"("user_id":1,"old_name":"ann","name":"Ann")"),
+                       ev("0/200", 1, "ProductRenamed", R"("product_id":1,"old_name":"pen","name":"Pen")"),
+                       commit("0/200", 2)});
+  auto after = calls({begin("0/300"), ev("0/300", 0, "UserEmailChanged", R"("user_id":1,"old_email":"a@x","email":"b@x")"),
+                      commit("0/300", 1)});
+  const int budget = 2;
+  EXPECT_EQ(run(ScriptMode::Transaction, rename, "0/0", budget)[0], "more");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "2");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_seq"), "-1");
+  // Pipelined behind it, the next transaction must not overtake the unfinished rename.
+  EXPECT_EQ(run(ScriptMode::Transaction, after, "0/0", budget)[0], "blocked");
+  EXPECT_EQ(hget("user:1", "email"), "a@x");
+  // Sent again until done: 5 orders renamed for the user, then 5 re-rendered for the product.
+  int calls_made = 1;
+  std::string status;
+  do {
+    status = run(ScriptMode::Transaction, rename, "0/0", budget)[0];
+    ++calls_made;
+  } while (status == "more" && calls_made < 20);
+  EXPECT_EQ(status, "applied");
+  EXPECT_EQ(calls_made, 6);  // ceil(5/2) for each fan-out, the last one finishing within the budget
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "");
+  for (int o = 1; o <= 5; ++o) {
+    EXPECT_EQ(hget("order_details:" + std::to_string(o), "user_name"), "Ann") << o;
+    EXPECT_NE(hget("order_details:" + std::to_string(o), "items").find("\"product_name\":\"Pen\""), std::string::npos) << o;
+    EXPECT_EQ(hget("order_details:" + std::to_string(o), "lsn"), "0/200") << o;
+  }
+  EXPECT_EQ(hget("product:1", "units_sold"), "6");
+  EXPECT_EQ(run(ScriptMode::Transaction, after, "0/0", budget)[0], "more");  // its own fan-out
+  EXPECT_EQ(run(ScriptMode::Transaction, after, "0/0", budget)[0], "more");
+  EXPECT_EQ(run(ScriptMode::Transaction, after, "0/0", budget)[0], "applied");
+  for (int o = 1; o <= 5; ++o) EXPECT_EQ(hget("order_details:" + std::to_string(o), "user_email"), "b@x") << o;
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/300");
 }

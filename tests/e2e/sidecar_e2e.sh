@@ -34,6 +34,7 @@ export PGCQRS_HTTP="127.0.0.1:$HTTP_PORT"
 export PGCQRS_STATUS_INTERVAL_MS=200
 export PGCQRS_HEARTBEAT_INTERVAL=1
 export PGCQRS_CHUNK_EVENTS=100   # small, so multi-chunk transactions happen
+export PGCQRS_FANOUT_BUDGET=7    # small, so renames fan out over several calls
 
 sql() { psql -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 rc() { redis-cli -p "$PGCQRS_REDIS_PORT" "$@"; }
@@ -296,6 +297,7 @@ wait_caught_up
 check_against_sql
 big=$(sql "SELECT max(id) FROM orders")
 expect "order_details:$big" item_count 1200
+grep -q "large fan-out" "$WORK/sidecar.log" || fail "the rename did not run as a bounded fan-out"
 
 step "TRUNCATE empties what depends on the truncated tables"
 sql "TRUNCATE order_items"

@@ -38,10 +38,12 @@ struct Settings {
   int truncate_every = 0;   // 0: never
 };
 
-// Error classes the rules produce on purpose, and the concurrency ones a retry handles.
+// Error classes the rules produce on purpose, the concurrency ones a retry handles, and
+// those of a server restarted or a connection cut under the workload (fault injection).
 bool expected_sqlstate(const std::string& s) {
   static const char* ok[] = {"23503", "23505", "23514", "CQ001", "CQ002", "CQ003", "CQ004",
-                             "CQ005", "CQ006", "40P01", "40001", "55P03"};
+                             "CQ005", "CQ006", "40P01", "40001", "55P03", "57P01", "57P02",
+                             "57P03", "08000", "08003", "08006", "connection", "in_doubt"};
   for (const char* o : ok)
     if (s == o) return true;
   return false;
@@ -267,7 +269,14 @@ class Writer {
                       "(SELECT min(id) FROM orders WHERE status = 'delivered' AND id >= $1)", pick(max_order));
     });
     if (r < 97) return attempt("forbidden_place_order", [&](pqxx::work& tx) {
-      tx.exec_params0("SELECT place_order($1, '[{\"product_id\": 1, \"quantity\": 0}]')", pick(max_user));
+      tx.exec_params("SELECT place_order($1, '[{\"product_id\": 1, \"quantity\": 0}]')", pick(max_user));
+    });
+    if (r < 98) return attempt("app_messages", [&](pqxx::work& tx) {
+      // Application events, good and malformed: they must change no read model.
+      static const char* payloads[] = {R"({"type":"CartAbandoned","cart":1})", R"({"type":)", "not json",
+                                       R"({"type":"OrderPlaced","order_id":1})", ""};
+      tx.exec_params("SELECT pg_logical_emit_message(true, 'pgcqrs', $1)", std::string(payloads[roll(5)]));
+      tx.exec_params0("UPDATE users SET name = $2 WHERE id = $1", pick(max_user), odd_text("messaged"));
     });
     return attempt("multi_order_transaction", [&](pqxx::work& tx) {
       for (int i = 0; i < 2 + roll(4); ++i) place(tx);

@@ -1,9 +1,9 @@
 -- pgcqrs projection: applies a batch of source transactions (or bounded chunks of a huge one)
 -- to the Redis read models and moves pgcqrs:checkpoint, all atomically. Layout and argument
--- format: docs/read-models.md. ARGV: mode slot now floor, then per transaction segment:
+-- format: docs/read-models.md. ARGV: mode slot now floor budget, then per transaction segment:
 -- lsn final commit_time ntokens tokens..., the tokens being per event: type seq nargs args...
 -- Money is integer cents here, never floats; LSNs are compared as numbers.
-local mode, slot, now, floor = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local mode, slot, now, floor, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local CP = 'pgcqrs:checkpoint'
 
 local function lsn_parts(s)
@@ -37,18 +37,18 @@ local function cents(s)
 end
 
 if mode == 'mark' then
-  redis.call('HSET', CP, 'lsn', ARGV[5], 'slot', slot, 'updated_at', now, 'commit_time', ARGV[7])
-  redis.call('HDEL', CP, 'partial_lsn', 'partial_seq')
-  redis.call('PUBLISH', 'pgcqrs:applied', ARGV[5])
+  redis.call('HSET', CP, 'lsn', ARGV[6], 'slot', slot, 'updated_at', now, 'commit_time', ARGV[8])
+  redis.call('HDEL', CP, 'partial_lsn', 'partial_seq', 'partial_cursor')
+  redis.call('PUBLISH', 'pgcqrs:applied', ARGV[6])
   return {'marked', 0, 0, 0}
 end
 
-local cp_lsn, p_lsn, p_seq
+local cp_lsn, p_lsn, p_seq, p_cursor
 if mode == 'txn' then
-  local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq')
+  local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq', 'partial_cursor')
   if not cp[1] then return {'nocheckpoint'} end
   if lsn_cmp(cp[1], floor) < 0 then return {'behind', cp[1]} end
-  cp_lsn, p_lsn, p_seq = cp[1], cp[2], tonumber(cp[3])
+  cp_lsn, p_lsn, p_seq, p_cursor = cp[1], cp[2], tonumber(cp[3]), tonumber(cp[4])
 elseif mode ~= 'snap' then
   error('pgcqrs: unknown mode ' .. tostring(mode))
 end
@@ -59,6 +59,29 @@ local names = {}   -- product id -> name (false: no such product), read once per
 -- Counter deltas summed over the call and written once per key at the end (flush_counters),
 -- so a hot product or user costs two commands per call, not per item.
 local pdelta, udelta = {}, {}
+-- Fan-out (renames) touches at most `budget` orders per call. An event that needs more stops
+-- the call: its progress (the rank reached in the reverse index) goes into the checkpoint as
+-- partial_cursor, and the sidecar sends the call again until the event is done.
+local fan_used = 0
+local resume_cursor   -- rank to resume the current event's fan-out from
+local stopped_at      -- rank where this call's fan-out stopped, if it did
+
+-- Calls f(order_id) for the members of zset from the resume point, within the budget.
+local function fan_out(zset, f)
+  local start = resume_cursor or 0
+  while true do
+    local room = budget - fan_used
+    if room <= 0 then
+      stopped_at = start
+      return
+    end
+    local ids = redis.call('ZRANGE', zset, start, start + room - 1)
+    for _, o in ipairs(ids) do f(o) end
+    fan_used = fan_used + #ids
+    start = start + #ids
+    if #ids < room then return end
+  end
+end
 
 local function od(o) return 'order_details:' .. o end
 
@@ -200,9 +223,7 @@ local function set_user_field(u, field, value, order_field)
   if redis.call('EXISTS', key) == 0 then return end
   redis.call('HSET', key, field, value, 'lsn', lsn)
   if order_field then
-    for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do
-      redis.call('HSET', od(o), order_field, value, 'lsn', lsn)
-    end
+    fan_out('user_orders:' .. u, function(o) redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end)
   end
 end
 
@@ -253,7 +274,7 @@ handlers.ProductRenamed = function(a)
   if redis.call('EXISTS', 'product:' .. p) == 0 then return end
   set_product_field(p, 'name', a[2])
   names[p] = a[2]
-  for _, o in ipairs(redis.call('ZRANGE', 'product_orders:' .. p, 0, -1)) do dirty[o] = lsn end
+  fan_out('product_orders:' .. p, function(o) dirty[o] = lsn end)
 end
 handlers.ProductRepriced = function(a) set_product_field(a[1], 'price', money(tonumber(a[2]))) end
 handlers.ProductDeactivated = function(a) set_product_field(a[1], 'is_active', 'false') end
@@ -354,8 +375,8 @@ end
 -- Walk the transaction segments; in txn mode skip what the checkpoint says is applied.
 local applied_tx, skipped_tx, applied_events = 0, 0, 0
 local done_lsn, done_time      -- last transaction completed by this call
-local i = 5
-while i <= #ARGV do
+local i = 6
+while i <= #ARGV and not stopped_at do
   local seg_lsn, final, commit_time, ntok = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local j, stop = i + 4, i + 3 + ntok
   i = stop + 1
@@ -366,6 +387,8 @@ while i <= #ARGV do
       skip = true
     elseif p_lsn == seg_lsn then
       skip_upto = p_seq
+    elseif p_cursor then
+      return {'blocked', applied_tx, skipped_tx, applied_events}  -- an earlier fan-out is unfinished
     end
   end
   if skip then
@@ -376,17 +399,29 @@ while i <= #ARGV do
     while j <= stop do
       local etype, seq, n = ARGV[j], tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
       if seq > skip_upto then
+        if p_cursor then
+          -- Only the call holding the unfinished fan-out event may go on.
+          if seq ~= p_seq + 1 then return {'blocked', applied_tx, skipped_tx, applied_events} end
+          resume_cursor, p_cursor = p_cursor, nil
+        end
         local h = handlers[etype]
         if not h then error('pgcqrs: no projection for event type ' .. tostring(etype)) end
         local args = {}
         for k = 1, n do args[k] = ARGV[j + 2 + k] end
         h(args)
+        resume_cursor = nil
         applied_events = applied_events + 1
+        if stopped_at then
+          last_seq = seq - 1  -- everything before this event is done (gaps are application events)
+          break
+        end
         last_seq = seq
       end
       j = j + 3 + n
     end
-    if final == '1' then
+    if stopped_at then
+      p_lsn, p_seq = seg_lsn, last_seq
+    elseif final == '1' then
       applied_tx = applied_tx + 1
       done_lsn, done_time = seg_lsn, commit_time
       cp_lsn, p_lsn, p_seq = seg_lsn, nil, nil
@@ -409,5 +444,11 @@ if mode == 'txn' then
   elseif done_lsn then
     redis.call('HDEL', CP, 'partial_lsn', 'partial_seq')
   end
+  if stopped_at then
+    redis.call('HSET', CP, 'partial_cursor', stopped_at)
+  else
+    redis.call('HDEL', CP, 'partial_cursor')
+  end
 end
+if stopped_at then return {'more', applied_tx, skipped_tx, applied_events} end
 return {'applied', applied_tx, skipped_tx, applied_events}

@@ -48,7 +48,7 @@ void TransactionAssembler::flush(bool final, std::vector<ScriptCall>& out) {
   current_ = std::move(next);
 }
 
-ScriptBatch::ScriptBatch() { argv_.resize(7); }
+ScriptBatch::ScriptBatch() { argv_.resize(8); }
 
 void ScriptBatch::add(ScriptCall&& call) {
   argv_.push_back(call.lsn_text);
@@ -78,7 +78,8 @@ void ScriptBatch::add(ScriptCall&& call) {
 }
 
 std::vector<std::string> ScriptBatch::take_argv(const std::string& sha, ScriptMode mode, const std::string& slot,
-                                                const std::string& now_iso, const std::string& floor_lsn_text) {
+                                                const std::string& now_iso, const std::string& floor_lsn_text,
+                                                int fanout_budget) {
   argv_[0] = "EVALSHA";
   argv_[1] = sha;
   argv_[2] = "0";
@@ -86,6 +87,7 @@ std::vector<std::string> ScriptBatch::take_argv(const std::string& sha, ScriptMo
   argv_[4] = slot;
   argv_[5] = now_iso;
   argv_[6] = floor_lsn_text;
+  argv_[7] = std::to_string(fanout_budget);
   std::vector<std::string> out = std::move(argv_);
   *this = ScriptBatch();
   return out;
@@ -93,11 +95,11 @@ std::vector<std::string> ScriptBatch::take_argv(const std::string& sha, ScriptMo
 
 std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
                                      const std::string& slot, const std::string& now_iso,
-                                     const std::string& floor_lsn_text) {
+                                     const std::string& floor_lsn_text, int fanout_budget) {
   ScriptBatch batch;
   ScriptCall copy = call;
   batch.add(std::move(copy));
-  return batch.take_argv(sha, mode, slot, now_iso, floor_lsn_text);
+  return batch.take_argv(sha, mode, slot, now_iso, floor_lsn_text, fanout_budget);
 }
 
 }  // namespace pgcqrs::sidecar::projection

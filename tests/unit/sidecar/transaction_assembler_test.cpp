@@ -94,7 +94,7 @@ TEST(TransactionAssembler, BuildsTheEvalshaArgumentVector) {
   c.commit_time = "t";
   c.tokens = {"UserDeleted", "0", "1", "9"};
   auto argv = script_argv("abc", ScriptMode::Transaction, c, "pgcqrs", "now", "0/20");
-  EXPECT_EQ(argv, (std::vector<std::string>{"EVALSHA", "abc", "0", "txn", "pgcqrs", "now", "0/20", "0/30", "1", "t",
+  EXPECT_EQ(argv, (std::vector<std::string>{"EVALSHA", "abc", "0", "txn", "pgcqrs", "now", "0/20", "1000", "0/30", "1", "t",
                                             "4", "UserDeleted", "0", "1", "9"}));
   EXPECT_EQ(script_argv("abc", ScriptMode::Snapshot, c, "s", "n", "0/0")[3], "snap");
   EXPECT_EQ(script_argv("abc", ScriptMode::Mark, c, "s", "n", "0/0")[3], "mark");
@@ -119,9 +119,9 @@ TEST(ScriptBatch, CarriesSeveralCallsInStreamOrder) {
   EXPECT_EQ(batch.final_lsn(), 0x40u);
   ASSERT_EQ(batch.event_types().size(), 1u);
   EXPECT_EQ(batch.event_types()[0], (std::pair<std::string, uint64_t>{"UserDeleted", 4}));
-  auto argv = batch.take_argv("sha", ScriptMode::Transaction, "pgcqrs", "now", "0/1");
+  auto argv = batch.take_argv("sha", ScriptMode::Transaction, "pgcqrs", "now", "0/1", 7);
   EXPECT_TRUE(batch.empty());
-  std::vector<std::string> want = {"EVALSHA", "sha", "0", "txn", "pgcqrs", "now", "0/1",
+  std::vector<std::string> want = {"EVALSHA", "sha", "0", "txn", "pgcqrs", "now", "0/1", "7",
                                    "0/30", "0", "2026-01-01T00:00:00.000000Z", "8",
                                    "UserDeleted", "0", "1", "1", "UserDeleted", "1", "1", "2",
                                    "0/30", "1", "2026-01-01T00:00:00.000000Z", "4", "UserDeleted", "2", "1", "3",

@@ -21,6 +21,7 @@ struct Config {
   int status_interval_ms = 1000;    // standby status updates
   int max_inflight = 64;            // script calls awaiting Redis before WAL reading pauses
   int chunk_events = 500;           // events per script call for huge transactions
+  int fanout_budget = 1000;         // orders one script call updates for a rename
   std::string log_level = "info";
 };
 

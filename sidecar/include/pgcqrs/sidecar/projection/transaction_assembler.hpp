@@ -52,6 +52,8 @@ enum class ScriptMode { Transaction, Snapshot, Mark };
 
 // Several calls (transactions or chunks, in stream order) sent as one EVALSHA: under a backlog
 // this amortizes the per-call cost; the whole batch and the checkpoint move atomically.
+constexpr int kDefaultFanoutBudget = 1000;
+
 class ScriptBatch {
  public:
   ScriptBatch();
@@ -66,11 +68,13 @@ class ScriptBatch {
   size_t transactions() const { return transactions_; }
   const std::vector<std::pair<std::string, uint64_t>>& event_types() const { return types_; }
 
-  // The full argument vector: EVALSHA sha 0 mode slot now floor, then per call:
+  // The full argument vector: EVALSHA sha 0 mode slot now floor budget, then per call:
   // lsn final commit_time ntokens tokens... floor_lsn_text is the position already confirmed to
-  // the slot; a checkpoint below it means Redis lost acknowledged writes. Leaves the batch empty.
+  // the slot; a checkpoint below it means Redis lost acknowledged writes. fanout_budget bounds
+  // the orders one call updates for renames. Leaves the batch empty.
   std::vector<std::string> take_argv(const std::string& sha, ScriptMode mode, const std::string& slot,
-                                     const std::string& now_iso, const std::string& floor_lsn_text);
+                                     const std::string& now_iso, const std::string& floor_lsn_text,
+                                     int fanout_budget = kDefaultFanoutBudget);
 
  private:
   std::vector<std::string> argv_;
@@ -84,6 +88,6 @@ class ScriptBatch {
 // One call as its own batch.
 std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
                                      const std::string& slot, const std::string& now_iso,
-                                     const std::string& floor_lsn_text);
+                                     const std::string& floor_lsn_text, int fanout_budget = kDefaultFanoutBudget);
 
 }  // namespace pgcqrs::sidecar::projection
