@@ -175,3 +175,21 @@ pgcqrs_wait_sql() {
   echo "pgcqrs_wait_sql: not true within ${seconds}s: $query" >&2
   return 1
 }
+
+# pgcqrs_pg_restart DIR MODE: restarts the cluster of DIR (mode fast or immediate).
+pgcqrs_pg_restart() {
+  local dir=$1 mode=$2 base
+  base=$(pgcqrs_pg_base "$dir")
+  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$base/pg" -m "$mode" -l "$base/pg-log/postgresql.log" \
+    -w -t 60 restart >/dev/null
+}
+
+# pgcqrs_wait_gone PIDFILE [SECONDS]: waits until the process named in PIDFILE has exited.
+pgcqrs_wait_gone() {
+  local pid deadline=$((SECONDS + ${2:-30}))
+  pid=$(cat "$1" 2>/dev/null) || return 0
+  while kill -0 "$pid" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { echo "pgcqrs_wait_gone: $pid still running" >&2; return 1; }
+    sleep 0.1
+  done
+}

@@ -6,7 +6,7 @@
 #
 #   tests/soak/run.sh [--profile short|long] [--seed N] [--build DIR]
 #
-# short (the test command, ~3 minutes): 25 kill -9 of the sidecar (2 during the initial
+# short (the test command, ~2 minutes): 25 kill -9 of the sidecar (2 during the initial
 # snapshot), Redis killed and restarted on its AOF, Redis restarted with its data gone,
 # PostgreSQL restarted fast and immediate, the walsender terminated, Redis paused with
 # SIGSTOP, the slot invalidated by max_slot_wal_keep_size while the sidecar was down, and
@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $profile in
-  short) rounds=1; writers=3; prefill_ops=3000; duration=100 ;;
+  short) rounds=1; writers=3; prefill_ops=20000; duration=60 ;;
   long) rounds=40; writers=4; prefill_ops=50000; duration=1800 ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac
@@ -95,7 +95,7 @@ pause() { sleep "$(awk -v s="$seed$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.3
 # Phase 1: a write model to copy, then kill -9 during the initial snapshot.
 "$workload_bin" --pg "$PG" --seed "$seed" --writers "$writers" --ops $((prefill_ops / writers)) \
   --big-every 1000 >"$run_dir/prefill.log" || fail "prefill workload: $(tail -3 "$run_dir/prefill.log")"
-for delay in 0.05 0.15; do
+for delay in 0.3 0.8; do
   start_sidecar
   sleep "$delay"
   kill_sidecar
@@ -111,14 +111,14 @@ workload=$!
 
 fault_round() {
   local k
-  for k in 1 2 3 4 5 6 7 8; do pause; kill_sidecar; start_sidecar; done
+  for k in $(seq 1 10); do pause; kill_sidecar; start_sidecar; done
 
   log "Redis killed (-9) and restarted on its AOF"
   kill -9 "$(cat "$run_dir/redis/redis.pid")"; sleep 0.2
   redis-server "$run_dir/redis/redis.conf"; faults[redis_kill9_aof]=$(( ${faults[redis_kill9_aof]:-0} + 1 ))
   pause; pause
 
-  for k in 1 2 3; do pause; kill_sidecar; start_sidecar; done
+  for k in 1 2 3 4; do pause; kill_sidecar; start_sidecar; done
 
   log "Redis restarted with its data gone"
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
@@ -146,7 +146,7 @@ fault_round() {
   kill -CONT "$(cat "$run_dir/redis/redis.pid")"; faults[redis_sigstop]=$(( ${faults[redis_sigstop]:-0} + 1 ))
   pause
 
-  for k in 1 2 3 4 5 6; do pause; kill_sidecar; start_sidecar; done
+  for k in $(seq 1 8); do pause; kill_sidecar; start_sidecar; done
 
   log "slot invalidated by max_slot_wal_keep_size while the sidecar is down"
   kill_sidecar
