@@ -200,10 +200,8 @@ local function product_name(pid)
   return n
 end
 
-local function render(o, at)
-  local key = od(o)
-  if redis.call('EXISTS', key) == 0 then return end
-  local items = get_items(o)
+-- The `items` JSON (ordered by product_id) and the total in cents of an item list.
+local function items_json(items)
   table.sort(items, function(x, y) return tonumber(x.pid) < tonumber(y.pid) end)
   local parts, total = {}, 0
   for k, it in ipairs(items) do
@@ -214,8 +212,15 @@ local function render(o, at)
       ',"quantity":' .. string.format('%d', it.q) .. ',"unit_price":"' .. money(it.c) ..
       '","line_total":"' .. money(line) .. '"}'
   end
-  redis.call('HSET', key, 'items', '[' .. table.concat(parts, ',') .. ']', 'item_count', #items,
-    'total', money(total), 'lsn', at)
+  return '[' .. table.concat(parts, ',') .. ']', total
+end
+
+local function render(o, at)
+  local key = od(o)
+  if redis.call('EXISTS', key) == 0 then return end
+  local items = get_items(o)
+  local json, total = items_json(items)
+  redis.call('HSET', key, 'items', json, 'item_count', #items, 'total', money(total), 'lsn', at)
 end
 
 local function set_user_field(u, field, value, order_field)
@@ -288,20 +293,35 @@ handlers.ProductDeleted = function(a)
   names[p] = false
 end
 
+-- The hot path: a new order is written with one HSET (its items JSON built here from the
+-- event, not read back) plus its index entries.
 handlers.OrderPlaced = function(a)
   local o, u, status = a[1], a[2], a[3]
   if redis.call('EXISTS', od(o)) == 1 then delete_order(o) end
   local uh = redis.call('HMGET', 'user:' .. u, 'name', 'email')
+  local n = tonumber(a[7])
+  local items, lines = {}, {}
+  local counted = status ~= 'cancelled'
+  for k = 0, n - 1 do
+    local pid, q, c = a[8 + 3 * k], a[9 + 3 * k], a[10 + 3 * k]
+    local qn, cn = tonumber(q), tonumber(c)
+    items[k + 1] = {pid = pid, q = qn, c = cn}
+    lines[#lines + 1] = pid
+    lines[#lines + 1] = q .. ':' .. c
+    redis.call('ZADD', 'product_orders:' .. pid, o, o)
+    if counted then product_add(pid, qn, qn * cn) end
+  end
+  for from = 1, #lines, 400 do  -- HSET in slices: unpack() has a stack limit
+    redis.call('HSET', 'order_items:' .. o, unpack(lines, from, math.min(from + 399, #lines)))
+  end
+  local json, total = items_json(items)
   redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uh[1] or '', 'user_email', uh[2] or '',
-    'status', status, 'created_at', a[4], 'updated_at', a[5], 'lsn', lsn)
+    'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', n, 'total', money(total),
+    'items', json, 'lsn', lsn)
   redis.call('ZADD', 'user_orders:' .. u, a[6], o)
   redis.call('SADD', 'pgcqrs:orders', o)
-  user_add(u, 1, 0)
-  local n = tonumber(a[7])
-  for k = 0, n - 1 do
-    add_item(o, u, status, a[8 + 3 * k], a[9 + 3 * k], a[10 + 3 * k], true)
-  end
-  dirty[o] = lsn
+  user_add(u, 1, counted and total or 0)
+  dirty[o] = nil
 end
 handlers.OrderItemAdded = function(a)
   local o = a[1]
