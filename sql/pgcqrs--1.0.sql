@@ -249,6 +249,17 @@ END $$;
 COMMENT ON FUNCTION @extschema@.place_order(bigint, jsonb) IS
   'Validates and writes one order with its items; returns the new order id.';
 
+-- Read-your-writes ----------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.write_token() RETURNS pg_lsn
+LANGUAGE sql VOLATILE PARALLEL SAFE SET search_path = pg_catalog AS $$
+  SELECT pg_catalog.pg_current_wal_insert_lsn()
+$$;
+
+COMMENT ON FUNCTION @extschema@.write_token() IS
+  'Taken right after a commit: a WAL position at or past that commit. A read model whose '
+  'checkpoint has reached it shows the write (pgcqrs-query --after TOKEN).';
+
 -- pg_dump keeps the rows of extension tables (and their identity sequences' positions) only
 -- when they are registered as configuration tables.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
