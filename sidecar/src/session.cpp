@@ -103,6 +103,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
 
     query_conn_ = std::make_unique<pqxx::connection>(config_.pg);
+    {
+      // The idle heartbeat runs on the event loop: never let it hang there.
+      pqxx::nontransaction tx(*query_conn_);
+      tx.exec("SET statement_timeout = '5s'");
+    }
     snapshot::extension_schema(*query_conn_);
     std::optional<uint64_t> confirmed;
     bool slot_exists = false;

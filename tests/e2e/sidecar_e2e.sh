@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 pgcqrs_pg_start "$WORK"
-pgcqrs_redis_start "$WORK" "appendonly yes" "appendfsync everysec"
+pgcqrs_redis_start "$WORK" "appendonly yes" "appendfsync everysec" "unixsocket $WORK/redis/redis.sock" "unixsocketperm 700"
 export PGCQRS_REDIS="redis://127.0.0.1:$PGCQRS_REDIS_PORT"
 export PGCQRS_PG=""   # PGHOST, PGPORT, PGUSER, PGDATABASE come from servers.sh
 HTTP_PORT=$(pgcqrs_free_port)
@@ -298,6 +298,20 @@ check_against_sql
 big=$(sql "SELECT max(id) FROM orders")
 expect "order_details:$big" item_count 1200
 grep -q "large fan-out" "$WORK/sidecar.log" || fail "the rename did not run as a bounded fan-out"
+
+step "Redis over a Unix socket as an ACL user whose password comes from a file (never logged)"
+rc ACL SETUSER sidecar on '>s3cret-pw' '~*' '&*' '+@all' >/dev/null
+kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
+printf 's3cret-pw\n' >"$WORK/redis-password"
+PGCQRS_REDIS="unix://$WORK/redis/redis.sock" PGCQRS_REDIS_USER=sidecar \
+  PGCQRS_REDIS_PASSWORD_FILE="$WORK/redis-password" "$SIDECAR" run >>"$WORK/sidecar.log" 2>&1 &
+SC_PID=$!
+sql "UPDATE users SET name = 'Bob ACL' WHERE id = 2"
+wait_caught_up
+expect user:2 name 'Bob ACL'
+check_against_sql
+if grep -q 's3cret-pw' "$WORK/sidecar.log"; then fail "the Redis password appears in the log"; fi
+grep -q "Redis unix://$WORK/redis/redis.sock (user sidecar)" "$WORK/sidecar.log" || fail "the log does not say which Redis"
 
 step "TRUNCATE empties what depends on the truncated tables"
 sql "TRUNCATE order_items"

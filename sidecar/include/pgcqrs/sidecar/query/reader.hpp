@@ -1,0 +1,38 @@
+// pgcqrs-query's reads: each page is read with one read-only script (EVAL_RO), so what it
+// returns is one state of the read model; and the read-your-writes wait on the checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgcqrs/sidecar/query/render.hpp"
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+
+namespace pgcqrs::sidecar::query {
+
+class Reader {
+ public:
+  explicit Reader(const redis::Endpoint& ep);
+
+  // The user's newest orders (at most limit), newest first.
+  std::vector<Hash> user_orders(int64_t user_id, int limit);
+  std::optional<Hash> order(int64_t order_id);
+  // Products by revenue, highest first.
+  std::vector<Hash> top_products(int limit);
+
+  // The read model's checkpoint, if it has one.
+  std::optional<uint64_t> checkpoint();
+  // Waits until the checkpoint reaches lsn; false when timeout_ms passed first.
+  bool wait_for(uint64_t lsn, int timeout_ms);
+
+ private:
+  std::vector<Hash> page(const char* script, const std::vector<std::string>& args);
+
+  redis::Endpoint ep_;
+  redis::SyncClient client_;
+};
+
+}  // namespace pgcqrs::sidecar::query

@@ -1,0 +1,136 @@
+// pgcqrs-query: reads the read models (no JOINs) for people and scripts, and waits for a
+// write to be applied first when given the writer's token (--after).
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pgcqrs/sidecar/query/reader.hpp"
+#include "pgcqrs/sidecar/query/render.hpp"
+#include "pgcqrs/timestamp.hpp"
+
+namespace {
+
+const char* usage =
+    "usage: pgcqrs-query COMMAND [options]\n"
+    "  user-orders USER_ID [--limit N]   the user's orders, newest first, with items (default 10)\n"
+    "  order ORDER_ID                    one order\n"
+    "  top-products [--limit N]          products by revenue (default 10)\n"
+    "options:\n"
+    "  --json                            JSON instead of a table\n"
+    "  --after LSN                       first wait until the read model has applied LSN\n"
+    "                                    (SELECT write_token() right after the write's commit)\n"
+    "  --timeout MS                      how long --after waits (default 5000); exit 3 if not applied\n"
+    "  --redis URL                       redis://host:port[/db] or a Unix socket path (env PGCQRS_REDIS)\n"
+    "  --redis-user USER                 ACL user (env PGCQRS_REDIS_USER)\n"
+    "  --redis-password-file FILE        password file (env PGCQRS_REDIS_PASSWORD_FILE, or PGCQRS_REDIS_PASSWORD)\n"
+    "exit: 0 found, 1 not found, 2 usage or connection error, 3 --after timed out\n";
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+bool to_int(const std::string& s, long long lo, long long hi, long long& out) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = std::stoll(s);
+  return out >= lo && out <= hi;
+}
+
+int fail(const std::string& message) {
+  std::cerr << "pgcqrs-query: " << message << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace pgcqrs::sidecar;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << usage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0], redis_url = env("PGCQRS_REDIS"), user = env("PGCQRS_REDIS_USER");
+  std::string password = env("PGCQRS_REDIS_PASSWORD"), password_file = env("PGCQRS_REDIS_PASSWORD_FILE");
+  std::string after;
+  bool json = false;
+  long long limit = 10, timeout_ms = 5000, id = 0;
+  std::vector<std::string> positional;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= args.size()) return false;
+      out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--limit") {
+      if (!value(v) || !to_int(v, 1, 10000, limit)) return fail("--limit needs a number from 1 to 10000");
+    } else if (a == "--timeout") {
+      if (!value(v) || !to_int(v, 0, 3600000, timeout_ms)) return fail("--timeout needs milliseconds (0 to 3600000)");
+    } else if (a == "--after") {
+      if (!value(after) || !pgcqrs::parse_lsn(after)) return fail("--after needs an LSN such as 0/1A2B3C4");
+    } else if (a == "--redis") {
+      if (!value(redis_url)) return fail("--redis needs a URL");
+    } else if (a == "--redis-user") {
+      if (!value(user)) return fail("--redis-user needs a name");
+    } else if (a == "--redis-password-file") {
+      if (!value(password_file)) return fail("--redis-password-file needs a file");
+    } else if (a.rfind("--", 0) == 0) {
+      return fail("unknown option " + a + "\n" + usage);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  bool needs_id = command == "user-orders" || command == "order";
+  if (command != "user-orders" && command != "order" && command != "top-products")
+    return fail("unknown command \"" + command + "\"\n" + usage);
+  if (positional.size() != (needs_id ? 1u : 0u))
+    return fail(command + (needs_id ? " takes one id" : " takes no argument") + "\n" + usage);
+  if (needs_id && !to_int(positional[0], 1, 9223372036854775807LL, id))
+    return fail("\"" + positional[0] + "\" is not an id");
+
+  if (redis_url.empty()) redis_url = "redis://127.0.0.1:6379";
+  auto parsed = redis::parse_endpoint(redis_url);
+  if (!parsed.endpoint) return fail(parsed.error);
+  redis::Endpoint ep = *parsed.endpoint;
+  if (!user.empty()) ep.user = user;
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in) return fail("cannot read the Redis password file " + password_file);
+    std::getline(in, password);
+  }
+  if (!password.empty()) ep.password = password;
+
+  try {
+    query::Reader reader(ep);
+    if (!after.empty() && !reader.wait_for(*pgcqrs::parse_lsn(after), static_cast<int>(timeout_ms))) {
+      auto cp = reader.checkpoint();
+      std::cerr << "pgcqrs-query: the read model has not applied " << after << " within " << timeout_ms
+                << " ms (checkpoint " << (cp ? pgcqrs::format_lsn(*cp) : "none") << ")\n";
+      return 3;
+    }
+    if (command == "order") {
+      auto order = reader.order(id);
+      if (!order) {
+        std::cerr << "pgcqrs-query: order " << id << " is not in the read model\n";
+        return 1;
+      }
+      std::cout << (json ? query::order_json(*order) : query::order_table(*order));
+    } else if (command == "user-orders") {
+      auto orders = reader.user_orders(id, static_cast<int>(limit));
+      std::cout << (json ? query::orders_json(orders) : query::orders_table(orders));
+    } else {
+      auto products = reader.top_products(static_cast<int>(limit));
+      std::cout << (json ? query::products_json(products) : query::products_table(products));
+    }
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  return 0;
+}

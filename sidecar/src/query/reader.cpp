@@ -1,0 +1,98 @@
+// Consistent page reads and the checkpoint wait for pgcqrs-query.
+#include "pgcqrs/sidecar/query/reader.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar::query {
+namespace {
+
+// Both scripts read only, and only the documented query keys.
+const char* user_orders_script = R"(
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HGETALL', 'order_details:' .. id)
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+)";
+
+const char* top_products_script = R"(
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HGETALL', 'product:' .. id)
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+)";
+
+Hash hash_of(const redisReply* r) {
+  Hash h;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    h[redis::reply_string(r->element[i])] = redis::reply_string(r->element[i + 1]);
+  return h;
+}
+
+}  // namespace
+
+Reader::Reader(const redis::Endpoint& ep) : ep_(ep), client_(ep, 5000) {}
+
+std::vector<Hash> Reader::page(const char* script, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"EVAL_RO", script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto reply = client_.command(argv);
+  std::vector<Hash> out;
+  for (size_t i = 0; i < reply->elements; ++i) out.push_back(hash_of(reply->element[i]));
+  return out;
+}
+
+std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
+  return page(user_orders_script, {"1", "user_orders:" + std::to_string(user_id), std::to_string(limit)});
+}
+
+std::vector<Hash> Reader::top_products(int limit) {
+  return page(top_products_script, {"1", "top_products", std::to_string(limit)});
+}
+
+std::optional<Hash> Reader::order(int64_t order_id) {
+  auto reply = client_.command({"HGETALL", "order_details:" + std::to_string(order_id)});
+  if (reply->elements == 0) return std::nullopt;
+  return hash_of(reply.get());
+}
+
+std::optional<uint64_t> Reader::checkpoint() {
+  auto reply = client_.command({"HGET", "pgcqrs:checkpoint", "lsn"});
+  return parse_lsn(redis::reply_string(reply.get()));
+}
+
+bool Reader::wait_for(uint64_t lsn, int timeout_ms) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Subscribe first, then read the checkpoint: an apply between the two is not missed.
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (left <= 0) return checkpoint().value_or(0) >= lsn;
+    redis::SyncClient sub(ep_, static_cast<int>(std::min<int64_t>(left, 1000)));
+    sub.command({"SUBSCRIBE", "pgcqrs:applied"});
+    if (checkpoint().value_or(0) >= lsn) return true;
+    try {
+      while (clock::now() < deadline) {
+        auto msg = sub.read_reply();  // ["message", channel, lsn]
+        if (msg->type == REDIS_REPLY_ARRAY && msg->elements == 3) {
+          auto applied = parse_lsn(redis::reply_string(msg->element[2]));
+          if (applied && *applied >= lsn) return true;
+        }
+      }
+    } catch (const redis::RedisError&) {
+      // No message within the read timeout: a hiredis context is unusable after a timeout,
+      // so subscribe again (and look at the checkpoint again) until the deadline.
+    }
+  }
+}
+
+}  // namespace pgcqrs::sidecar::query
