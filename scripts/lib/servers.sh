@@ -5,11 +5,13 @@
 
 PGCQRS_PG_BIN=${PGCQRS_PG_BIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on.
+# Prints a TCP port on 127.0.0.1 that nothing listens on, below the kernel's ephemeral range
+# (32768 and up) so that no outgoing connection holds it either. Another process may still
+# take it before we bind: the start functions retry with a new port.
 pgcqrs_free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
@@ -72,7 +74,6 @@ pgcqrs_pg_start() {
     fi
   fi
   local data=$base/pg
-  port=$(pgcqrs_free_port) || return 1
   mkdir -p "$data" "$base/pg-socket" "$base/pg-log"
   [ "$(id -u)" -eq 0 ] && chown pgcqrs: "$data" "$base/pg-socket" "$base/pg-log"
   pgcqrs_as_owner "$PGCQRS_PG_BIN/initdb" -D "$data" -U postgres --auth=trust \
@@ -80,7 +81,6 @@ pgcqrs_pg_start() {
       cat "$dir/initdb.log" >&2; return 1; }
   {
     echo "listen_addresses = '127.0.0.1'"
-    echo "port = $port"
     echo "unix_socket_directories = '$base/pg-socket'"
     echo "wal_level = logical"
     echo "max_replication_slots = 16"
@@ -95,8 +95,19 @@ pgcqrs_pg_start() {
     for line in "$@"; do echo "$line"; done
   } >>"$data/postgresql.conf"
   echo "host replication all 127.0.0.1/32 trust" >>"$data/pg_hba.conf"
-  pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$data" -l "$base/pg-log/postgresql.log" -w -t 60 start \
-    >/dev/null || { cat "$base/pg-log/postgresql.log" >&2; return 1; }
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    port=$(pgcqrs_free_port) || return 1
+    # A later "port" line overrides an earlier one, so a retry just appends another.
+    echo "port = $port" >>"$data/postgresql.conf"
+    if pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$data" -l "$base/pg-log/postgresql.log" -w -t 60 start \
+         >/dev/null; then
+      break
+    fi
+    grep -q "Address already in use" "$base/pg-log/postgresql.log" && [ $attempt -lt 5 ] && continue
+    cat "$base/pg-log/postgresql.log" >&2
+    return 1
+  done
   export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
   echo "$port" >"$dir/pg.port"
 }
@@ -124,27 +135,35 @@ pgcqrs_redis_start() {
   local dir=$1; shift
   mkdir -p "$dir/redis"
   dir=$(cd "$dir" && pwd)
-  local port
-  port=$(pgcqrs_free_port) || return 1
-  {
-    echo "bind 127.0.0.1"
-    echo "port $port"
-    echo "dir $dir/redis"
-    echo "daemonize yes"
-    echo "pidfile $dir/redis/redis.pid"
-    echo "logfile $dir/redis/redis.log"
-    echo "save ''"
-    echo "appendonly no"
-    local line
-    for line in "$@"; do echo "$line"; done
-  } >"$dir/redis/redis.conf"
-  redis-server "$dir/redis/redis.conf" || return 1
-  local i
-  for i in $(seq 1 100); do
+  local port attempt i
+  for attempt in 1 2 3 4 5; do
+    port=$(pgcqrs_free_port) || return 1
+    {
+      echo "bind 127.0.0.1"
+      echo "port $port"
+      echo "dir $dir/redis"
+      echo "daemonize yes"
+      echo "pidfile $dir/redis/redis.pid"
+      echo "logfile $dir/redis/redis.log"
+      echo "save ''"
+      echo "appendonly no"
+      local line
+      for line in "$@"; do echo "$line"; done
+    } >"$dir/redis/redis.conf"
+    redis-server "$dir/redis/redis.conf" || return 1
+    for i in $(seq 1 100); do
+      redis-cli -p "$port" ping >/dev/null 2>&1 && break
+      grep -q "Address already in use" "$dir/redis/redis.log" 2>/dev/null && break
+      sleep 0.1
+    done
     redis-cli -p "$port" ping >/dev/null 2>&1 && break
-    sleep 0.1
+    if grep -q "Address already in use" "$dir/redis/redis.log" 2>/dev/null && [ $attempt -lt 5 ]; then
+      : >"$dir/redis/redis.log"
+      continue
+    fi
+    cat "$dir/redis/redis.log" >&2
+    return 1
   done
-  redis-cli -p "$port" ping >/dev/null || { cat "$dir/redis/redis.log" >&2; return 1; }
   export PGCQRS_REDIS_PORT=$port
   echo "$port" >"$dir/redis.port"
 }
