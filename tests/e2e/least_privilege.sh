@@ -77,7 +77,7 @@ PGPASSWORD=$sidecar_pg_pw \
 PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
 PGCQRS_REDIS="redis://127.0.0.1:$redis_port" PGCQRS_REDIS_USER=pgcqrs-sidecar \
 PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password PGCQRS_HTTP=127.0.0.1:$http_port \
-  "$build/sidecar/pgcqrs-sidecar" run >"$run_dir/sidecar.log" 2>&1 &
+PGCQRS_HEARTBEAT_INTERVAL=1 "$build/sidecar/pgcqrs-sidecar" run >"$run_dir/sidecar.log" 2>&1 &
 sidecar=$!
 
 # The application writes as itself (here the superuser); the sidecar projects.
@@ -98,6 +98,21 @@ check "the rename reached the read model (sidecar applied as its ACL user)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --after '$token2' --timeout 20000 --json | grep -q '\"user_name\":\"Ada L\"'"
 check "the reader reads top products" query top-products
 check "the sidecar reports healthy on loopback" bash -c "exec 3<>/dev/tcp/127.0.0.1/$http_port && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && grep -q ok <&3"
+heartbeats() {
+  exec 3<>"/dev/tcp/127.0.0.1/$http_port" || return 1
+  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+  awk '/^pgcqrs_heartbeats_total/ {print $2}' <&3
+}
+wait_heartbeat() {
+  local deadline=$((SECONDS + 30))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(heartbeats 2>/dev/null || echo 0)" -ge 1 ] 2>/dev/null && return 0
+    sleep 0.2
+  done
+  grep -i heartbeat "$run_dir/sidecar.log" | tail -3
+  return 1
+}
+check "the idle heartbeat works as the limited role" wait_heartbeat
 check "status works with the sidecar's credentials" env PGPASSWORD=$sidecar_pg_pw \
   PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
   PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password \
