@@ -1,0 +1,45 @@
+// The Prometheus text the /metrics endpoint serves.
+#include <gtest/gtest.h>
+
+#include "pgcqrs/sidecar/http/metrics.hpp"
+
+using pgcqrs::sidecar::http::Metrics;
+
+TEST(Metrics, RendersCountersGaugesAndLabels) {
+  Metrics m;
+  m.events_applied["OrderPlaced"] = 3;
+  m.events_ignored["InvalidMessage"] = 1;
+  m.transactions_applied = 2;
+  m.reconnects_redis = 1;
+  m.checkpoint_lsn = 100;
+  m.received_lsn = 150;
+  m.streaming = true;
+  std::string text = m.render();
+  EXPECT_NE(text.find("# TYPE pgcqrs_events_applied_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_events_applied_total{type=\"OrderPlaced\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_events_ignored_total{type=\"InvalidMessage\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_transactions_applied_total 2\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_reconnects_total{server=\"redis\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_lag_bytes 50\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_up 1\n"), std::string::npos);
+  // Every sample line belongs to a declared metric family.
+  std::string family;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+    } else if (line[0] != '#') {
+      EXPECT_EQ(line.rfind(family, 0), 0u) << line;
+    }
+  }
+}
+
+TEST(Metrics, LagIsNeverNegative) {
+  Metrics m;
+  m.checkpoint_lsn = 200;
+  m.received_lsn = 100;
+  EXPECT_NE(m.render().find("pgcqrs_lag_bytes 0\n"), std::string::npos);
+}
