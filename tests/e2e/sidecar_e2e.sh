@@ -116,6 +116,16 @@ http_get() {  # http_get PATH: prints the response (headers and body)
   exec 3<&-
 }
 
+step "a Redis that may evict keys is refused unless overridden"
+rc CONFIG SET maxmemory-policy allkeys-lru >/dev/null
+set +e
+timeout 30 "$SIDECAR" run >"$WORK/evict.log" 2>&1
+code=$?
+set -e
+[ $code -eq 2 ] || { cat "$WORK/evict.log"; fail "an evicting Redis gave exit code $code, not 2"; }
+grep -q "maxmemory-policy is allkeys-lru" "$WORK/evict.log" || fail "no clear message about the eviction policy"
+rc CONFIG SET maxmemory-policy noeviction >/dev/null
+
 step "write model before the sidecar starts (the initial snapshot copies it)"
 sql "CREATE EXTENSION pgcqrs"
 sql "INSERT INTO users (name, email) VALUES ('ann', 'ann@example.com'), ('bob', 'bob@example.com')"
