@@ -6,6 +6,8 @@
 # the workload). Prints a Markdown table: seconds as median (min-max) of RUNS runs, row
 # changes per second, bytes out, and pgcqrs's speed as a ratio to each peer.
 # Usage: bench/decode_stream.sh [ORDERS] [RUNS]   (needs the extension and wal2json installed)
+# With BENCH_TSV=FILE it also writes one line per plugin and mode for bench/run.sh:
+# name mode median min max changes_per_s bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/servers.sh
@@ -85,6 +87,19 @@ for p in "${plugins[@]}"; do
   done
   read -r median[$name,stream] minv[$name,stream] maxv[$name,stream] <<<"$(bench_stats "${times[@]}")"
 done
+
+if [ -n "${BENCH_TSV:-}" ]; then
+  : >"$BENCH_TSV"
+  for mode in peek stream; do
+    for p in "${plugins[@]}"; do
+      IFS='|' read -r name _ _ _ _ <<<"$p"
+      awk -v n="$name" -v m="$mode" -v med="${median[$name,$mode]}" -v lo="${minv[$name,$mode]}" \
+          -v hi="${maxv[$name,$mode]}" -v ch="$changes" -v by="${bytes[$name,$mode]}" \
+          'BEGIN { printf "%s\t%s\t%.4f\t%.4f\t%.4f\t%.0f\t%d\n", n, m, med, lo, hi, ch / med, by }' >>"$BENCH_TSV"
+    done
+  done
+  echo "$changes" >"$BENCH_TSV.changes"
+fi
 
 echo "| plugin | mode | seconds, median (min-max) | row changes/s | bytes out | pgcqrs speed vs this |"
 echo "|---|---|---|---|---|---|"

@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   clang llvm
   util-linux procps
+  gnuplot-nox postgresql-15-wal2json
 )
 
 if [ "$(id -u)" -ne 0 ]; then

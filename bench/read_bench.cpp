@@ -1,0 +1,142 @@
+// pgcqrs-bench-read-bench: "this user's 10 latest orders with items and names", read from the
+// Redis read models (ZREVRANGE + pipelined HGETALL) or from the write model with a prepared
+// SQL JOIN, by N client threads for a fixed time. Prints queries/s and latency percentiles.
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char* kJoin =
+    "SELECT o.id, o.status, o.created_at, o.updated_at, u.name, u.email, "
+    "       i.product_id, p.name, i.quantity, i.unit_price, i.quantity * i.unit_price "
+    "  FROM (SELECT * FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT 10) o "
+    "  JOIN users u ON u.id = o.user_id "
+    "  JOIN order_items i ON i.order_id = o.id "
+    "  JOIN products p ON p.id = i.product_id "
+    " ORDER BY o.created_at DESC, o.id, i.product_id";
+
+const char* kPageScript =
+    "local ids = redis.call('ZREVRANGE', KEYS[1], 0, 9) "
+    "local out = {} "
+    "for i, id in ipairs(ids) do out[i] = redis.call('HGETALL', 'order_details:' .. id) end "
+    "return out";
+
+struct Result {
+  std::vector<double> lat_ms;
+  long rows = 0;
+};
+
+void run_redis(int port, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+  std::mt19937_64 rng(seed);
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    std::string key = "user_orders:" + std::to_string(1 + rng() % users);
+    auto t0 = Clock::now();
+    auto* z = static_cast<redisReply*>(redisCommand(c, "ZREVRANGE %b 0 9", key.data(), key.size()));
+    if (!z) { std::fprintf(stderr, "read-bench: Redis error %s\n", c->errstr); std::exit(1); }
+    for (size_t i = 0; i < z->elements; ++i) {
+      std::string k = std::string("order_details:") + z->element[i]->str;
+      redisAppendCommand(c, "HGETALL %b", k.data(), k.size());
+    }
+    for (size_t i = 0; i < z->elements; ++i) {
+      void* r = nullptr;
+      if (redisGetReply(c, &r) != REDIS_OK) { std::fprintf(stderr, "read-bench: Redis error\n"); std::exit(1); }
+      freeReplyObject(r);
+    }
+    res.rows += long(z->elements);
+    freeReplyObject(z);
+    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  redisFree(c);
+}
+
+void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+  auto* l = static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", kPageScript));
+  if (!l || l->type != REDIS_REPLY_STRING) { std::fprintf(stderr, "read-bench: SCRIPT LOAD failed\n"); std::exit(1); }
+  std::string sha = l->str;
+  freeReplyObject(l);
+  std::mt19937_64 rng(seed);
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    std::string key = "user_orders:" + std::to_string(1 + rng() % users);
+    auto t0 = Clock::now();
+    auto* r = static_cast<redisReply*>(redisCommand(c, "EVALSHA %s 1 %b", sha.c_str(), key.data(), key.size()));
+    if (!r || r->type != REDIS_REPLY_ARRAY) { std::fprintf(stderr, "read-bench: EVALSHA failed\n"); std::exit(1); }
+    res.rows += long(r->elements);
+    freeReplyObject(r);
+    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  redisFree(c);
+}
+
+void run_sql(const std::string& conninfo, int users, double seconds, uint64_t seed, Result& res) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) { std::fprintf(stderr, "read-bench: %s", PQerrorMessage(conn)); std::exit(1); }
+  PQclear(PQprepare(conn, "latest", kJoin, 1, nullptr));
+  std::mt19937_64 rng(seed);
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    std::string user = std::to_string(1 + rng() % users);
+    const char* params[1] = {user.c_str()};
+    auto t0 = Clock::now();
+    PGresult* r = PQexecPrepared(conn, "latest", 1, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) { std::fprintf(stderr, "read-bench: %s", PQerrorMessage(conn)); std::exit(1); }
+    res.rows += PQntuples(r);
+    PQclear(r);
+    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  PQfinish(conn);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "redis", pg;
+  int port = 6379, users = 1000, threads = 1;
+  double seconds = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--mode") mode = v;
+    else if (k == "--pg") pg = v;
+    else if (k == "--redis-port") port = std::atoi(v.c_str());
+    else if (k == "--users") users = std::atoi(v.c_str());
+    else if (k == "--threads") threads = std::atoi(v.c_str());
+    else if (k == "--duration") seconds = std::atof(v.c_str());
+    else { std::fprintf(stderr, "read-bench: unknown option %s\n", k.c_str()); return 2; }
+  }
+  std::vector<Result> results(threads);
+  std::vector<std::thread> pool;
+  auto t0 = Clock::now();
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      if (mode == "sql") run_sql(pg, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-lua") run_redis_lua(port, users, seconds, 1000 + t, results[t]);
+      else run_redis(port, users, seconds, 1000 + t, results[t]);
+    });
+  for (auto& th : pool) th.join();
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<double> all;
+  long rows = 0;
+  for (auto& r : results) { all.insert(all.end(), r.lat_ms.begin(), r.lat_ms.end()); rows += r.rows; }
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, size_t(p * (all.size() - 1) + 0.5))]; };
+  // queries/s p50_ms p99_ms rows_per_query
+  std::printf("%.1f %.3f %.3f %.2f\n", all.size() / wall, pct(0.5), pct(0.99), all.empty() ? 0.0 : double(rows) / all.size());
+  return 0;
+}
