@@ -55,10 +55,11 @@ end
 
 local lsn          -- commit LSN of the transaction being applied: the `lsn` of what it writes
 local dirty = {}   -- order id -> lsn: items JSON and totals to render at the end
-local names = {}   -- product id -> name (false: no such product), read once per call
--- Counter deltas summed over the call and written once per key at the end (flush_counters),
--- so a hot product or user costs two commands per call, not per item.
-local pdelta, udelta = {}, {}
+-- Products and users touched by order events are read once per call (one HMGET), their
+-- counters summed in Lua and written once at the end (flush_counters): a hot product or user
+-- costs two commands per call, not per item. Handlers that change users or products directly
+-- call forget() first, so nothing cached is ever stale.
+local pcache, ucache = {}, {}
 -- Fan-out (renames) touches at most `budget` orders per call. An event that needs more stops
 -- the call: its progress (the rank reached in the reverse index) goes into the checkpoint as
 -- partial_cursor, and the sidecar sends the call again until the event is done.
@@ -95,43 +96,59 @@ local function get_items(o)
   return items
 end
 
-local function product_add(pid, dq, dc)
-  local d = pdelta[pid]
-  if not d then
-    d = {q = 0, c = 0}
-    pdelta[pid] = d
+local function product(pid)
+  local p = pcache[pid]
+  if not p then
+    local h = redis.call('HMGET', 'product:' .. pid, 'name', 'units_sold', 'revenue')
+    p = {exists = h[1] ~= false, name = h[1], units = tonumber(h[2]) or 0, rev = cents(h[3] or nil)}
+    pcache[pid] = p
   end
-  d.q, d.c, d.lsn = d.q + dq, d.c + dc, lsn
+  return p
+end
+
+local function user(u)
+  local c = ucache[u]
+  if not c then
+    local h = redis.call('HMGET', 'user:' .. u, 'name', 'email', 'order_count', 'lifetime_value')
+    c = {exists = h[1] ~= false, name = h[1], email = h[2], count = tonumber(h[3]) or 0, ltv = cents(h[4] or nil)}
+    ucache[u] = c
+  end
+  return c
+end
+
+local function product_add(pid, dq, dc)
+  local p = product(pid)
+  if not p.exists then return end
+  p.units, p.rev, p.dirty, p.lsn = p.units + dq, p.rev + dc, true, lsn
 end
 
 local function user_add(u, dcount, dcents)
-  local d = udelta[u]
-  if not d then
-    d = {n = 0, c = 0}
-    udelta[u] = d
-  end
-  d.n, d.c, d.lsn = d.n + dcount, d.c + dcents, lsn
+  local c = user(u)
+  if not c.exists then return end
+  c.count, c.ltv, c.dirty, c.lsn = c.count + dcount, c.ltv + dcents, true, lsn
 end
 
 local function flush_counters()
-  for pid, d in pairs(pdelta) do
-    local key = 'product:' .. pid
-    local h = redis.call('HMGET', key, 'units_sold', 'revenue')
-    if h[1] and (d.q ~= 0 or d.c ~= 0) then
-      local rev = money(cents(h[2]) + d.c)
-      redis.call('HSET', key, 'units_sold', string.format('%d', tonumber(h[1]) + d.q), 'revenue', rev, 'lsn', d.lsn)
+  for pid, p in pairs(pcache) do
+    if p.dirty then
+      local rev = money(p.rev)
+      redis.call('HSET', 'product:' .. pid, 'units_sold', string.format('%d', p.units), 'revenue', rev, 'lsn', p.lsn)
       redis.call('ZADD', 'top_products', rev, pid)
+      p.dirty = false
     end
   end
-  for u, d in pairs(udelta) do
-    local key = 'user:' .. u
-    local h = redis.call('HMGET', key, 'order_count', 'lifetime_value')
-    if h[1] and (d.n ~= 0 or d.c ~= 0) then
-      redis.call('HSET', key, 'order_count', string.format('%d', tonumber(h[1]) + d.n),
-        'lifetime_value', money(cents(h[2]) + d.c), 'lsn', d.lsn)
+  for u, c in pairs(ucache) do
+    if c.dirty then
+      redis.call('HSET', 'user:' .. u, 'order_count', string.format('%d', c.count),
+        'lifetime_value', money(c.ltv), 'lsn', c.lsn)
+      c.dirty = false
     end
   end
-  pdelta, udelta = {}, {}
+end
+
+local function forget()
+  flush_counters()
+  pcache, ucache = {}, {}
 end
 
 -- Adds (sign 1) or removes (sign -1) an order's items from product stats and its total from
@@ -192,12 +209,8 @@ local function delete_order(o)
 end
 
 local function product_name(pid)
-  local n = names[pid]
-  if n == nil then
-    n = redis.call('HGET', 'product:' .. pid, 'name')
-    names[pid] = n
-  end
-  return n
+  local p = product(pid)
+  return p.exists and p.name or nil
 end
 
 -- The `items` JSON (ordered by product_id) and the total in cents of an item list.
@@ -224,6 +237,7 @@ local function render(o, at)
 end
 
 local function set_user_field(u, field, value, order_field)
+  forget()
   local key = 'user:' .. u
   if redis.call('EXISTS', key) == 0 then return end
   redis.call('HSET', key, field, value, 'lsn', lsn)
@@ -233,6 +247,7 @@ local function set_user_field(u, field, value, order_field)
 end
 
 local function set_product_field(p, field, value)
+  forget()
   local key = 'product:' .. p
   if redis.call('EXISTS', key) == 0 then return end
   redis.call('HSET', key, field, value, 'lsn', lsn)
@@ -243,7 +258,7 @@ local function members(set) return redis.call('SMEMBERS', set) end
 local handlers = {}
 
 handlers.UserRegistered = function(a)
-  flush_counters()
+  forget()
   local u, key = a[1], 'user:' .. a[1]
   local fresh = redis.call('EXISTS', key) == 0
   redis.call('HSET', key, 'user_id', u, 'name', a[2], 'email', a[3], 'is_active', a[4], 'lsn', lsn)
@@ -255,15 +270,16 @@ handlers.UserEmailChanged = function(a) set_user_field(a[1], 'email', a[2], 'use
 handlers.UserDeactivated = function(a) set_user_field(a[1], 'is_active', 'false') end
 handlers.UserReactivated = function(a) set_user_field(a[1], 'is_active', 'true') end
 handlers.UserDeleted = function(a)
+  forget()
   local u = a[1]
   for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do delete_order(o) end
-  flush_counters()
+  forget()
   redis.call('DEL', 'user:' .. u, 'user_orders:' .. u)
   redis.call('SREM', 'pgcqrs:users', u)
 end
 
 handlers.ProductAdded = function(a)
-  flush_counters()
+  forget()
   local p, key = a[1], 'product:' .. a[1]
   local fresh = redis.call('EXISTS', key) == 0
   redis.call('HSET', key, 'product_id', p, 'name', a[2], 'price', money(tonumber(a[3])), 'is_active', a[4], 'lsn', lsn)
@@ -272,25 +288,22 @@ handlers.ProductAdded = function(a)
     redis.call('ZADD', 'top_products', 0, p)
   end
   redis.call('SADD', 'pgcqrs:products', p)
-  names[p] = a[2]
 end
 handlers.ProductRenamed = function(a)
   local p = a[1]
   if redis.call('EXISTS', 'product:' .. p) == 0 then return end
   set_product_field(p, 'name', a[2])
-  names[p] = a[2]
   fan_out('product_orders:' .. p, function(o) dirty[o] = lsn end)
 end
 handlers.ProductRepriced = function(a) set_product_field(a[1], 'price', money(tonumber(a[2]))) end
 handlers.ProductDeactivated = function(a) set_product_field(a[1], 'is_active', 'false') end
 handlers.ProductReactivated = function(a) set_product_field(a[1], 'is_active', 'true') end
 handlers.ProductDeleted = function(a)
-  flush_counters()
+  forget()
   local p = a[1]
   redis.call('DEL', 'product:' .. p, 'product_orders:' .. p)
   redis.call('ZREM', 'top_products', p)
   redis.call('SREM', 'pgcqrs:products', p)
-  names[p] = false
 end
 
 -- The hot path: a new order is written with one HSET (its items JSON built here from the
@@ -298,7 +311,7 @@ end
 handlers.OrderPlaced = function(a)
   local o, u, status = a[1], a[2], a[3]
   if redis.call('EXISTS', od(o)) == 1 then delete_order(o) end
-  local uh = redis.call('HMGET', 'user:' .. u, 'name', 'email')
+  local uc = user(u)
   local n = tonumber(a[7])
   local items, lines = {}, {}
   local counted = status ~= 'cancelled'
@@ -315,7 +328,7 @@ handlers.OrderPlaced = function(a)
     redis.call('HSET', 'order_items:' .. o, unpack(lines, from, math.min(from + 399, #lines)))
   end
   local json, total = items_json(items)
-  redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uh[1] or '', 'user_email', uh[2] or '',
+  redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uc.name or '', 'user_email', uc.email or '',
     'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', n, 'total', money(total),
     'items', json, 'lsn', lsn)
   redis.call('ZADD', 'user_orders:' .. u, a[6], o)
@@ -352,7 +365,7 @@ end
 handlers.OrderDeleted = function(a) delete_order(a[1]) end
 
 handlers.Truncated = function(a)
-  flush_counters()
+  forget()
   local t = {}
   for k = 2, 1 + tonumber(a[1]) do t[a[k]] = true end
   if t.users or t.orders or t.order_items then
@@ -388,7 +401,6 @@ handlers.Truncated = function(a)
   if t.products then
     for _, p in ipairs(members('pgcqrs:products')) do redis.call('DEL', 'product:' .. p, 'product_orders:' .. p) end
     redis.call('DEL', 'pgcqrs:products', 'top_products')
-    names = {}
   end
 end
 
