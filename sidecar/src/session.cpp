@@ -6,11 +6,15 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <deque>
+#include <optional>
+#include <thread>
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
@@ -57,26 +61,48 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     assembler_ = projection::TransactionAssembler(limits);
   }
 
-  ~SessionImpl() override { teardown(); }
-
-  void start() override {
-    try {
-      prepare();
-    } catch (const Failure& f) {
-      return finish(false, f.fatal, f.what());
-    } catch (const pqxx::broken_connection& e) {
-      return finish(false, false, std::string("PostgreSQL connection failed: ") + e.what());
-    } catch (const redis::RedisError& e) {
-      return finish(false, false, e.what());
-    } catch (const std::exception& e) {
-      return finish(false, false, e.what());
+  ~SessionImpl() override {
+    if (worker_.joinable()) {
+      if (worker_.get_id() == std::this_thread::get_id())
+        worker_.detach();
+      else
+        worker_.join();
     }
-    connect_redis_async();
+    teardown();
+  }
+
+  // The blocking start-up (checks, a rebuild's snapshot copy) runs on a worker thread so the
+  // loop keeps serving /metrics and signals; the worker owns the connections it opens until it
+  // hands them to the loop thread (after_prepare), and the loop never touches them before.
+  void start() override {
+    preparing_ = true;
+    work_.emplace(io_.get_executor());
+    auto self = shared_from_this();
+    worker_ = std::thread([self] {
+      auto result = std::make_shared<Prepared>();
+      try {
+        self->prepare(*result);
+        result->ok = true;
+      } catch (const Failure& f) {
+        result->error = f.what();
+        result->fatal = f.fatal;
+      } catch (const pqxx::broken_connection& e) {
+        result->error = std::string("PostgreSQL connection failed: ") + e.what();
+      } catch (const std::exception& e) {
+        result->error = e.what();
+      }
+      asio::post(self->io_, [self, result] { self->after_prepare(*result); });
+    });
   }
 
   void stop() override {
     if (finished_ || stopping_) return;
     stopping_ = true;
+    if (preparing_) {
+      cancel_ = true;  // an initial copy stops at its next batch; after_prepare finishes
+      spdlog::info("stopping: waiting for the start-up step in progress");
+      return;
+    }
     if (!streaming_) return finish(true, false, "");
     flush_batch();
     spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", redis_.pending());
@@ -87,8 +113,33 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
  private:
-  // ---- startup (blocking) ---------------------------------------------------------------
-  void prepare() {
+  struct Prepared {
+    bool ok = false, fatal = false, rebuilt = false;
+    std::string error;
+    uint64_t checkpoint = 0;
+  };
+
+  void after_prepare(const Prepared& p) {
+    if (worker_.joinable()) worker_.join();
+    work_.reset();
+    preparing_ = false;
+    if (p.rebuilt) ++metrics_.rebuilds;
+    if (finished_) return;
+    if (!p.ok) {
+      if (stopping_) return finish(true, false, "");
+      return finish(false, p.fatal, p.error);
+    }
+    metrics_.checkpoint_lsn = std::max(p.checkpoint, start_lsn_);
+    metrics_.confirmed_lsn = start_lsn_;
+    if (stopping_) return finish(true, false, "");  // nothing streamed yet: nothing to confirm
+    boost::system::error_code ec;
+    sd_.assign(PQsocket(repl_.get()), ec);
+    if (ec) return finish(false, false, "cannot watch the replication socket: " + ec.message());
+    connect_redis_async();
+  }
+
+  // ---- startup (blocking, on the worker thread) -----------------------------------------
+  void prepare(Prepared& out) {
     redis::SyncClient sync(ep_, 5000);
     check_redis(sync);
     sha_ = sync.command({"SCRIPT", "LOAD", std::string(projection::kApplyScript)})->str;
@@ -150,14 +201,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
     repl_ = connect_replication();
     if (!rebuild_reason_.empty()) {
+      out.rebuilt = true;
       rebuild(sync, slot_exists);
     } else {
       start_lsn_ = *confirmed;
       spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(start_lsn_),
                    pgcqrs::format_lsn(*checkpoint));
     }
-    metrics_.checkpoint_lsn = std::max<uint64_t>(checkpoint.value_or(0), start_lsn_);
-    metrics_.confirmed_lsn = start_lsn_;
+    out.checkpoint = checkpoint.value_or(0);
     tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
     start_replication();
   }
@@ -212,7 +263,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void rebuild(redis::SyncClient& sync, bool slot_exists) {
-    ++metrics_.rebuilds;
     spdlog::warn("rebuilding the read models ({})", rebuild_reason_);
     uint64_t deleted = snapshot::wipe_read_models(sync);
     spdlog::info("deleted {} read-model keys from Redis", deleted);
@@ -233,7 +283,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     auto t0 = mono_ms();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
     pqxx::connection copy_conn(config_.pg);
-    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, sha_, config_.slot, *point, config_.chunk_events);
+    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, sha_, config_.slot, *point, config_.chunk_events,
+                                         &cancel_);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
                  mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
                  pgcqrs::format_lsn(*point));
@@ -247,7 +298,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH)
       throw Failure("START_REPLICATION on slot " + config_.slot + " failed: " + PQerrorMessage(repl_.get()), false);
     if (PQsetnonblocking(repl_.get(), 1) != 0) throw Failure("cannot make the replication connection non-blocking", false);
-    sd_.assign(PQsocket(repl_.get()));
   }
 
   // ---- Redis (async) --------------------------------------------------------------------
@@ -678,6 +728,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
   bool read_armed_ = false, write_armed_ = false;
   bool resync_ = false, resending_ = false;  // a fan-out is being applied in several calls
+  bool preparing_ = false;
+  std::thread worker_;
+  std::atomic<bool> cancel_{false};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::deque<std::shared_ptr<Call>> resend_;
 };
 

@@ -29,8 +29,10 @@ std::string now_iso() {
 // Sends calls with at most kPipeline awaiting replies.
 class Sender {
  public:
-  Sender(redis::SyncClient& r, const std::string& sha, const std::string& slot) : redis_(r), sha_(sha), slot_(slot) {}
+  Sender(redis::SyncClient& r, const std::string& sha, const std::string& slot, const std::atomic<bool>* cancel)
+      : redis_(r), sha_(sha), slot_(slot), cancel_(cancel) {}
   void send(const ScriptCall& call, projection::ScriptMode mode) {
+    if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
     redis_.append(projection::script_argv(sha_, mode, call, slot_, now_iso(), "0/0"));
     ++outstanding_;
     ++calls_;
@@ -50,6 +52,7 @@ class Sender {
   redis::SyncClient& redis_;
   const std::string& sha_;
   const std::string& slot_;
+  const std::atomic<bool>* cancel_;
   size_t outstanding_ = 0;
   uint64_t calls_ = 0;
 };
@@ -118,7 +121,8 @@ uint64_t wipe_read_models(redis::SyncClient& redis) {
 }
 
 CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
-                        const std::string& sha, const std::string& slot, uint64_t consistent_point, int chunk_events) {
+                        const std::string& sha, const std::string& slot, uint64_t consistent_point, int chunk_events,
+                        const std::atomic<bool>* cancel) {
   CopyStats stats;
   const std::string schema = extension_schema(conn);
   pqxx::nontransaction tx(conn);
@@ -130,7 +134,7 @@ CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name
   projection::AssemblerLimits limits;
   limits.max_events = static_cast<size_t>(chunk_events);
   projection::TransactionAssembler assembler(limits);
-  Sender sender(redis, sha, slot);
+  Sender sender(redis, sha, slot, cancel);
   std::vector<ScriptCall> calls;
   int64_t seq = 0;
 

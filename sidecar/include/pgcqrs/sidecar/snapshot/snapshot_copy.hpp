@@ -4,6 +4,7 @@
 // so a crash during the copy is detected at the next start and the copy starts over.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -21,9 +22,10 @@ struct CopyStats {
 uint64_t wipe_read_models(redis::SyncClient& redis);
 
 // conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
+// cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
 CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
                         const std::string& script_sha, const std::string& slot, uint64_t consistent_point,
-                        int chunk_events);
+                        int chunk_events, const std::atomic<bool>* cancel = nullptr);
 
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws if none.
 std::string extension_schema(pqxx::connection& conn);
