@@ -8,11 +8,18 @@ namespace {
 
 constexpr int max_digits = 36;  // keeps products with a 32-bit quantity inside 128 bits
 
-__int128 pow10(int n) {
-  __int128 r = 1;
-  while (n-- > 0) r *= 10;
-  return r;
+// 10^0 .. 10^38, computed once: rescaling runs for every item of every order.
+const __int128* powers_of_ten() {
+  static const auto table = [] {
+    static __int128 t[39];
+    t[0] = 1;
+    for (int i = 1; i < 39; ++i) t[i] = t[i - 1] * 10;
+    return t;
+  }();
+  return table;
 }
+
+__int128 pow10(int n) { return powers_of_ten()[n]; }
 
 }  // namespace
 
@@ -41,7 +48,8 @@ std::optional<Decimal> Decimal::parse(std::string_view text) {
 }
 
 std::optional<Decimal> Decimal::rescaled(int scale) const {
-  if (scale < scale_) return std::nullopt;
+  if (scale == scale_) return *this;
+  if (scale < scale_ || scale - scale_ > max_digits) return std::nullopt;
   __int128 factor = pow10(scale - scale_);
   __int128 limit = pow10(max_digits + 1);
   if (units_ > limit / factor || units_ < -limit / factor) return std::nullopt;

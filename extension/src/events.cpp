@@ -64,20 +64,23 @@ void EventWriter::begin(const TxnInfo& txn) {
   began_ = false;
   seq_ = 0;
   pending_ = false;
+  // Every message of the transaction carries the same xid and LSN: render them once.
+  txn_fields_.clear();
+  if (options_.include_xid) {
+    txn_fields_.append(",\"xid\":");
+    json::append_int(txn_fields_, txn_.xid);
+  }
+  if (options_.include_lsn) {
+    txn_fields_.append(",\"lsn\":");
+    json::append_string(txn_fields_, format_lsn(txn_.commit_lsn));
+  }
 }
 
 void EventWriter::open_event(std::string_view type) {
   if (!began_) {
     began_ = true;
     out_.append("{\"type\":\"begin\",\"v\":1");
-    if (options_.include_xid) {
-      json::append_key(out_, "xid");
-      json::append_int(out_, txn_.xid);
-    }
-    if (options_.include_lsn) {
-      json::append_key(out_, "lsn");
-      json::append_string(out_, format_lsn(txn_.commit_lsn));
-    }
+    out_.append(txn_fields_);
     if (options_.include_timestamps) {
       json::append_key(out_, "commit_time");
       json::append_string(out_, format_timestamp(txn_.commit_time));
@@ -86,14 +89,7 @@ void EventWriter::open_event(std::string_view type) {
   }
   out_.append("{\"type\":");
   json::append_string(out_, type);
-  if (options_.include_xid) {
-    json::append_key(out_, "xid");
-    json::append_int(out_, txn_.xid);
-  }
-  if (options_.include_lsn) {
-    json::append_key(out_, "lsn");
-    json::append_string(out_, format_lsn(txn_.commit_lsn));
-  }
+  out_.append(txn_fields_);
   json::append_key(out_, "seq");
   json::append_int(out_, static_cast<int64_t>(seq_++));
 }
@@ -371,14 +367,7 @@ void EventWriter::commit() {
   flush_pending_order();
   if (!began_) return;
   out_.append("{\"type\":\"commit\"");
-  if (options_.include_xid) {
-    json::append_key(out_, "xid");
-    json::append_int(out_, txn_.xid);
-  }
-  if (options_.include_lsn) {
-    json::append_key(out_, "lsn");
-    json::append_string(out_, format_lsn(txn_.commit_lsn));
-  }
+  out_.append(txn_fields_);
   json::append_key(out_, "events");
   json::append_int(out_, static_cast<int64_t>(seq_));
   close_message();

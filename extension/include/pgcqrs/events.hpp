@@ -103,6 +103,7 @@ class EventWriter {
 
   Options options_;
   TxnInfo txn_;
+  std::string txn_fields_;  // ,"xid":N,"lsn":"X/Y" as the options ask, for every message
   bool began_ = false;
   uint64_t seq_ = 0;
   std::string out_;
