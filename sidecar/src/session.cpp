@@ -11,6 +11,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -50,6 +51,15 @@ struct Failure : std::runtime_error {
 };
 
 std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
+
+// Connection attempts are bounded (10 s) unless the connection string or PGCONNECT_TIMEOUT
+// says otherwise; a URI is passed as it is.
+std::string with_connect_timeout(const std::string& conninfo) {
+  if (conninfo.rfind("postgres", 0) == 0 || conninfo.find("connect_timeout") != std::string::npos ||
+      std::getenv("PGCONNECT_TIMEOUT") != nullptr)
+    return conninfo;
+  return "connect_timeout=10 " + conninfo;
+}
 
 class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
@@ -153,7 +163,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       }
     }
 
-    query_conn_ = std::make_unique<pqxx::connection>(config_.pg);
+    query_conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(config_.pg));
     {
       // The idle heartbeat runs on the event loop: never let it hang there.
       pqxx::nontransaction tx(*query_conn_);
@@ -253,8 +263,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   PgConnPtr connect_replication() {
+    const std::string conninfo = with_connect_timeout(config_.pg);
     const char* keys[] = {"dbname", "replication", "application_name", nullptr};
-    const char* vals[] = {config_.pg.c_str(), "database", "pgcqrs-sidecar", nullptr};
+    const char* vals[] = {conninfo.c_str(), "database", "pgcqrs-sidecar", nullptr};
     PgConnPtr c(PQconnectdbParams(keys, vals, 1));
     if (!c || PQstatus(c.get()) != CONNECTION_OK)
       throw Failure(std::string("cannot open a replication connection to PostgreSQL: ") +
@@ -282,7 +293,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                  pgcqrs::format_lsn(*point), snapshot_name);
     auto t0 = mono_ms();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
-    pqxx::connection copy_conn(config_.pg);
+    pqxx::connection copy_conn(with_connect_timeout(config_.pg));
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, sha_, config_.slot, *point, config_.chunk_events,
                                          &cancel_);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
