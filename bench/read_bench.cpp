@@ -1,6 +1,9 @@
 // pgcqrs-bench-read-bench: "this user's 10 latest orders with items and names", read from the
 // Redis read models (ZREVRANGE + pipelined HGETALL) or from the write model with a prepared
 // SQL JOIN, by N client threads for a fixed time. Prints queries/s and latency percentiles.
+// Mode redis-lua reads the same page in one round trip with a read-only script; mode
+// redis-page reads a pre-rendered page (one GET of bench:page:{id}, written by bench/run.sh
+// for the purpose): what a per-user page read model would give.
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
@@ -85,6 +88,23 @@ void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& r
   redisFree(c);
 }
 
+void run_redis_page(int port, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+  std::mt19937_64 rng(seed);
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    std::string key = "bench:page:" + std::to_string(1 + rng() % users);
+    auto t0 = Clock::now();
+    auto* r = static_cast<redisReply*>(redisCommand(c, "GET %b", key.data(), key.size()));
+    if (!r || r->type != REDIS_REPLY_STRING) { std::fprintf(stderr, "read-bench: no page %s\n", key.c_str()); std::exit(1); }
+    res.rows += 10;
+    freeReplyObject(r);
+    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  redisFree(c);
+}
+
 void run_sql(const std::string& conninfo, int users, double seconds, uint64_t seed, Result& res) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (PQstatus(conn) != CONNECTION_OK) { std::fprintf(stderr, "read-bench: %s", PQerrorMessage(conn)); std::exit(1); }
@@ -126,6 +146,7 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       if (mode == "sql") run_sql(pg, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-page") run_redis_page(port, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-lua") run_redis_lua(port, users, seconds, 1000 + t, results[t]);
       else run_redis(port, users, seconds, 1000 + t, results[t]);
     });

@@ -248,8 +248,25 @@ rcli CONFIG SET hash-max-listpack-value "$listpack_value" >/dev/null
 log "Redis: $bytes_per_order bytes per order; order hash $order_encoding, $order_usage bytes ($compact_usage as $compact_encoding)"
 
 # --- 5. reads: Redis versus the SQL JOIN --------------------------------------------------------
+# For the redis-page mode: each user's page rendered once into one string (not a read model
+# the sidecar keeps; it shows what one would give). Removed after the reads.
+page_script="for u = tonumber(ARGV[1]), tonumber(ARGV[2]) do
+  local ids = redis.call('ZREVRANGE', 'user_orders:' .. u, 0, 9)
+  local page = {}
+  for i, id in ipairs(ids) do
+    local h = redis.call('HGETALL', 'order_details:' .. id)
+    local t = {}
+    for k = 1, #h, 2 do t[h[k]] = h[k + 1] end
+    page[i] = t
+  end
+  redis.call(ARGV[3], 'bench:page:' .. u, cjson.encode(page))
+end"
+for ((u = 1; u <= users; u += 1000)); do
+  rcli EVAL "$page_script" 0 $u $((u + 999 < users ? u + 999 : users)) SET >/dev/null
+done
+page_bytes=$(rcli STRLEN bench:page:1)
 for threads in 1 $clients; do
-  for mode in redis redis-lua sql; do
+  for mode in redis redis-lua redis-page sql; do
     q=() p99=() p50=()
     for _ in $(seq 1 $runs); do
       read -r a b c rows < <("$read_bin" --mode $mode --pg "$pg_conn" --redis-port "$redis_port" \
@@ -260,6 +277,8 @@ for threads in 1 $clients; do
     log "reads $mode x$threads: ${q[*]} q/s, p99 ${p99[*]} ms, $rows rows per page"
   done
 done
+
+rcli EVAL "for u = tonumber(ARGV[1]), tonumber(ARGV[2]) do redis.call('DEL', 'bench:page:' .. u) end" 0 1 $users >/dev/null
 
 # --- 6. write cost with the pipeline running; the write ceiling ------------------------------
 log "write cost: pipeline running"
@@ -363,7 +382,10 @@ export quick decode_orders decode_runs orders users products runs pgbench_secs e
   clients probe_rate load_secs snapshot_secs snapshot_peak_kb orders_now items_now redis_empty \
   redis_full redis_keys bytes_per_order order_encoding order_usage items_len zset_encoding \
   user_encoding listpack_value compact_usage mem_order_details mem_order_items mem_user_orders \
-  mem_product_orders mem_order_set mem_users compact_encoding ceiling e2e_peak_kb backlog_orders \
+  mem_product_orders mem_order_set mem_users page_bytes compact_encoding ceiling e2e_peak_kb backlog_orders \
   backlog_events backlog_txns backlog_wal drain_secs drain_peak_kb suite_secs drain_sidecar_cpu drain_redis_cpu
 export recv_times_list="${recv_times[*]}"
+# Kept so that bench/report.sh can be rerun alone (e.g. after editing bench/notes.md).
+export -p | grep -E '^declare -x (quick|decode_|orders|users|products|runs|pgbench_secs|e2e_secs|read_secs|clients|probe_rate|load_secs|snapshot_|items_now|redis_|bytes_per_order|order_|items_len|page_bytes|zset_encoding|user_encoding|listpack_value|compact_|mem_|ceiling|e2e_peak_kb|backlog_|drain_|suite_secs|recv_times_list)=' \
+  >"$out/vars.sh"
 bash bench/report.sh
