@@ -153,6 +153,11 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
       r.error = "--http must be HOST:PORT, e.g. 127.0.0.1:9187";
       return r;
     }
+    std::string host = c.http.substr(0, colon);
+    if (host.rfind("127.", 0) != 0 && host != "[::1]" && host != "::1") {
+      r.error = "--http " + c.http + ": /metrics and /healthz are served on a loopback address only (127.0.0.1:PORT)";
+      return r;
+    }
   }
   r.config = c;
   return r;

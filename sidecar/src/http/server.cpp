@@ -65,7 +65,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 Server::Server(asio::io_context& io, const std::string& host_port, const Metrics& metrics) {
   auto colon = host_port.rfind(':');
-  auto addr = asio::ip::make_address(host_port.substr(0, colon));
+  std::string host = host_port.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto addr = asio::ip::make_address(host);
   auto port = static_cast<unsigned short>(std::stoi(host_port.substr(colon + 1)));
   impl_ = std::make_shared<Impl>(io, tcp::endpoint(addr, port), metrics);
   impl_->accept();

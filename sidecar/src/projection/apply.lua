@@ -456,6 +456,7 @@ while i <= #ARGV and not stopped_at do
     elseif final == '1' then
       applied_tx = applied_tx + 1
       done_lsn, done_time = seg_lsn, commit_time
+      if mode == 'txn' then redis.call('PUBLISH', 'pgcqrs:applied', seg_lsn) end
       cp_lsn, p_lsn, p_seq = seg_lsn, nil, nil
     else
       p_lsn, p_seq = seg_lsn, last_seq
@@ -469,7 +470,6 @@ for o, at in pairs(dirty) do render(o, at) end
 if mode == 'txn' then
   if done_lsn then
     redis.call('HSET', CP, 'lsn', done_lsn, 'slot', slot, 'updated_at', now, 'commit_time', done_time)
-    redis.call('PUBLISH', 'pgcqrs:applied', done_lsn)
   end
   if p_lsn then
     redis.call('HSET', CP, 'partial_lsn', p_lsn, 'partial_seq', p_seq)

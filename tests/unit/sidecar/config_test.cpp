@@ -60,5 +60,6 @@ TEST(Config, NamesWhatIsWrong) {
   EXPECT_NE(parse({"run", "--max-inflight", "0"}).error.find("--max-inflight"), std::string::npos);
   EXPECT_NE(parse({"run", "--slot", "Bad-Name"}).error.find("slot names"), std::string::npos);
   EXPECT_NE(parse({"run", "--http", "nowhere"}).error.find("HOST:PORT"), std::string::npos);
+  EXPECT_NE(parse({"run", "--http", "0.0.0.0:9187"}).error.find("loopback"), std::string::npos);
   EXPECT_EQ(parse({"run", "--help"}).error, "help");
 }
