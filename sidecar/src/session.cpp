@@ -438,7 +438,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       default:
         break;
     }
-    if (m.kind == projection::MessageKind::Begin) last_commit_time_ = m.commit_time;
     std::vector<projection::ScriptCall> calls;
     std::string err = assembler_.feed(m, calls);
     if (!err.empty()) {
@@ -734,7 +733,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
-  std::string last_commit_time_, last_applied_commit_time_;
+  std::string last_applied_commit_time_;
   int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
   bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
   bool read_armed_ = false, write_armed_ = false;

@@ -191,6 +191,22 @@ expect product:3 revenue 0.00
 expect product:2 price 2.50
 check_against_sql
 
+step "every applied commit LSN is published on pgcqrs:applied"
+rc SUBSCRIBE pgcqrs:applied >"$WORK/applied.txt" &
+SUB_PID=$!
+deadline=$((SECONDS + 10))
+until [ "$(rc PUBSUB NUMSUB pgcqrs:applied | tail -1)" == 1 ]; do
+  [ $SECONDS -lt $deadline ] || fail "subscriber did not start"; sleep 0.05
+done
+sql "UPDATE products SET is_active = false WHERE id = 3"
+sql "UPDATE products SET is_active = true WHERE id = 3"
+wait_caught_up
+expect product:3 is_active true
+published=$(grep -c '^[0-9A-F]*/[0-9A-F]*$' "$WORK/applied.txt" || true)
+[ "$published" -ge 2 ] || fail "expected 2 commit LSNs on pgcqrs:applied, saw $published"
+grep -qx "$(rc HGET product:3 lsn)" "$WORK/applied.txt" || fail "the last commit LSN was not published"
+kill "$SUB_PID"; wait "$SUB_PID" 2>/dev/null || true
+
 step "metrics, healthz and status"
 metrics=$(http_get /metrics)
 grep -q '^pgcqrs_events_ignored_total{type="CartAbandoned"} 1$' <<<"$metrics" || fail "metrics: CartAbandoned not counted"
@@ -295,6 +311,12 @@ deadline=$((SECONDS + 30))
 until [ "$(sql "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")" == t ]; do
   [ $SECONDS -lt $deadline ] || fail "slot stayed behind $target: $(sql "SELECT confirmed_flush_lsn FROM pg_replication_slots")"
   sleep 0.1
+done
+
+step "an idle database gets heartbeats"
+deadline=$((SECONDS + 20))
+until grep -q '^pgcqrs_heartbeats_total [1-9]' <<<"$(http_get /metrics)"; do
+  [ $SECONDS -lt $deadline ] || fail "no heartbeat while idle"; sleep 0.2
 done
 
 step "a transaction larger than a chunk is applied exactly once"
