@@ -146,7 +146,7 @@ int status(const Config& config) {
     pqxx::nontransaction tx(conn);
     server_lsn = pgcqrs::parse_lsn(tx.exec("SELECT pg_catalog.pg_current_wal_lsn()::text")[0][0].as<std::string>());
     auto r = tx.exec_params(
-        "SELECT plugin, active, confirmed_flush_lsn::text, restart_lsn::text, wal_status, "
+        "SELECT plugin, CASE WHEN active THEN 'yes' ELSE 'no' END, confirmed_flush_lsn::text, restart_lsn::text, wal_status, "
         "pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint "
         "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
         config.slot);
