@@ -1,3 +1,4 @@
+#!lua
 -- pgcqrs projection: applies a batch of source transactions (or bounded chunks of a huge one)
 -- to the Redis read models and moves pgcqrs:checkpoint, all atomically. Layout and argument
 -- format: docs/read-models.md. ARGV: mode slot now floor budget, then per transaction segment:
