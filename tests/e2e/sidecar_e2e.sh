@@ -72,35 +72,45 @@ wait_caught_up() {
   done
 }
 
+# hmget_rows PREFIX FIELD...: reads ids on stdin, prints one |-joined row of the hash fields
+# per id, all in one pipelined redis-cli call.
+hmget_rows() {
+  local prefix=$1; shift
+  local cols=() _
+  for _ in "$@"; do cols+=(-); done
+  while read -r id; do if [ -n "$id" ]; then echo "HMGET $prefix$id $*"; fi; done | rc | paste -d'|' "${cols[@]}"
+}
+
+# same_rows WHAT WANT GOT: fails showing the first differences.
+same_rows() {
+  [ "$2" == "$3" ] || fail "$1 differ from SQL (< SQL, > Redis):
+$(diff <(echo "$2") <(echo "$3") | head -8)"
+}
+
 # Compares every read model with the write model (counters, totals, denormalized names).
 check_against_sql() {
-  local id name email active count ltv price units revenue status total items uname got want
-  while IFS='|' read -r id name email active count ltv; do
-    want="$id|$name|$email|$active|$count|$ltv"
-    got=$(rc HMGET "user:$id" user_id name email is_active order_count lifetime_value | paste -sd'|')
-    [ "$got" == "$want" ] || fail "user:$id is '$got', SQL says '$want'"
-  done < <(sql "SELECT u.id, u.name, u.email, u.is_active::text, count(o.id),
-                  coalesce(sum(t.total) FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(14,2)
-                FROM users u LEFT JOIN orders o ON o.user_id = u.id
-                LEFT JOIN LATERAL (SELECT coalesce(sum(quantity * unit_price), 0) AS total
-                                   FROM order_items i WHERE i.order_id = o.id) t ON true
-                GROUP BY u.id ORDER BY u.id")
-  while IFS='|' read -r id name price active units revenue; do
-    want="$id|$name|$price|$active|$units|$revenue"
-    got=$(rc HMGET "product:$id" product_id name price is_active units_sold revenue | paste -sd'|')
-    [ "$got" == "$want" ] || fail "product:$id is '$got', SQL says '$want'"
-  done < <(sql "SELECT p.id, p.name, p.price, p.is_active::text,
-                  coalesce(sum(i.quantity) FILTER (WHERE o.status <> 'cancelled'), 0),
-                  coalesce(sum(i.quantity * i.unit_price) FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(14,2)
-                FROM products p LEFT JOIN order_items i ON i.product_id = p.id
-                LEFT JOIN orders o ON o.id = i.order_id GROUP BY p.id ORDER BY p.id")
-  while IFS='|' read -r id uname status total items; do
-    want="$id|$uname|$status|$total|$items"
-    got=$(rc HMGET "order_details:$id" order_id user_name status total item_count | paste -sd'|')
-    [ "$got" == "$want" ] || fail "order_details:$id is '$got', SQL says '$want'"
-  done < <(sql "SELECT o.id, u.name, o.status, coalesce(sum(i.quantity * i.unit_price), 0)::numeric(14,2), count(i.product_id)
-                FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN order_items i ON i.order_id = o.id
-                GROUP BY o.id, u.name ORDER BY o.id")
+  local want got
+  want=$(sql "SELECT u.id, u.name, u.email, u.is_active::text, count(o.id),
+                coalesce(sum(t.total) FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(14,2)
+              FROM users u LEFT JOIN orders o ON o.user_id = u.id
+              LEFT JOIN LATERAL (SELECT coalesce(sum(quantity * unit_price), 0) AS total
+                                 FROM order_items i WHERE i.order_id = o.id) t ON true
+              GROUP BY u.id ORDER BY u.id")
+  got=$(cut -d'|' -f1 <<<"$want" | hmget_rows user: user_id name email is_active order_count lifetime_value)
+  same_rows users "$want" "$got"
+  want=$(sql "SELECT p.id, p.name, p.price, p.is_active::text,
+                coalesce(sum(i.quantity) FILTER (WHERE o.status <> 'cancelled'), 0),
+                coalesce(sum(i.quantity * i.unit_price) FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(14,2)
+              FROM products p LEFT JOIN order_items i ON i.product_id = p.id
+              LEFT JOIN orders o ON o.id = i.order_id GROUP BY p.id ORDER BY p.id")
+  got=$(cut -d'|' -f1 <<<"$want" | hmget_rows product: product_id name price is_active units_sold revenue)
+  same_rows products "$want" "$got"
+  want=$(sql "SELECT o.id, u.name, u.email, o.status, coalesce(sum(i.quantity * i.unit_price), 0)::numeric(14,2),
+                count(i.product_id)
+              FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN order_items i ON i.order_id = o.id
+              GROUP BY o.id, u.name, u.email ORDER BY o.id")
+  got=$(cut -d'|' -f1 <<<"$want" | hmget_rows order_details: order_id user_name user_email status total item_count)
+  same_rows orders "$want" "$got"
   want=$(sql "SELECT count(*) FROM orders")
   got=$(rc --scan --pattern 'order_details:*' | wc -l)
   [ "$got" == "$want" ] || fail "Redis has $got order_details keys, SQL has $want orders"
