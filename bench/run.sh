@@ -199,7 +199,7 @@ DROP FUNCTION order_read_order(), order_read_item();
 SQL
 
 # --- 3. the pipeline: the sidecar's initial copy of the whole dataset -------------------------
-redis_empty=$(rcli INFO memory | awk -F: '/^used_memory:/ {print $2+0}')
+redis_empty=$(rcli INFO memory | awk -F: '/^used_memory:/ { sub(/\r/, "", $2); print $2 }')
 orders_now=$(sql "SELECT count(*) FROM orders")
 items_now=$(sql "SELECT count(*) FROM order_items")
 log "starting the sidecar: initial copy of $orders_now orders"
@@ -213,7 +213,7 @@ snapshot_peak_kb=$(peak_kb "$sidecar_pid")
 log "initial copy done in ${snapshot_secs}s"
 
 # --- 4. memory: Redis bytes per order ----------------------------------------------------------
-redis_full=$(rcli INFO memory | awk -F: '/^used_memory:/ {print $2+0}')
+redis_full=$(rcli INFO memory | awk -F: '/^used_memory:/ { sub(/\r/, "", $2); print $2 }')
 redis_keys=$(rcli DBSIZE)
 bytes_per_order=$(( (redis_full - redis_empty) / orders_now ))
 sample_order=$((orders_now / 2))
