@@ -18,7 +18,7 @@ cleanup() {
   if [ $rc -ne 0 ] && [ -f "$WORK/sidecar.log" ]; then
     echo "---- sidecar log (last 60 lines)"; tail -60 "$WORK/sidecar.log"
   fi
-  pgcqrs_pg_stop "$WORK" immediate
+  pgcqrs_pg_remove "$WORK"   # the cluster's files may live outside $WORK (servers.sh)
   pgcqrs_redis_stop "$WORK"
   rm -rf "$WORK"
   exit $rc
@@ -305,8 +305,7 @@ check_against_sql
 grep -q "lost acknowledged writes" "$WORK/sidecar.log" || fail "a Redis behind the slot was not reported"
 
 step "PostgreSQL restarts: the sidecar reconnects and resumes"
-pgcqrs_pg_stop "$WORK" fast
-pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg-log/postgresql.log" -w -t 60 start >/dev/null
+pgcqrs_pg_restart "$WORK" fast
 sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":4}]')" >/dev/null
 wait_caught_up
 check_against_sql
