@@ -264,8 +264,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   PgConnPtr connect_replication() {
     const std::string conninfo = with_connect_timeout(config_.pg);
-    const char* keys[] = {"dbname", "replication", "application_name", nullptr};
-    const char* vals[] = {conninfo.c_str(), "database", "pgcqrs-sidecar", nullptr};
+    // TCP keepalives notice a vanished server within about a minute; the user's connection
+    // string (expanded at "dbname", after them) can override them.
+    const char* keys[] = {"keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", "replication",
+                          "application_name", nullptr};
+    const char* vals[] = {"30", "10", "3", conninfo.c_str(), "database", "pgcqrs-sidecar", nullptr};
     PgConnPtr c(PQconnectdbParams(keys, vals, 1));
     if (!c || PQstatus(c.get()) != CONNECTION_OK)
       throw Failure(std::string("cannot open a replication connection to PostgreSQL: ") +
@@ -495,6 +498,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   void send(const std::shared_ptr<Call>& call) {
     call->at = std::chrono::steady_clock::now();
+    sent_times_.push_back(call->at);
     // The floor is refreshed on every send: it is what the slot has confirmed by now.
     call->argv[6] = pgcqrs::format_lsn(tracker_.flushed());
     ++metrics_.chunks_sent;
@@ -509,6 +513,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void on_call_reply(redisReply* r, const std::shared_ptr<Call>& call) {
+    if (!sent_times_.empty()) sent_times_.pop_front();  // replies come in order
     metrics_.inflight = redis_.pending();
     double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - call->at).count();
     metrics_.redis_rtt_seconds_last = rtt;
@@ -590,6 +595,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void on_status_tick() {
+    // A Redis that stopped answering (hung, partitioned) would stall the stream for good:
+    // reconnect instead. Resending is safe, calls that did run are skipped.
+    if (!sent_times_.empty() && std::chrono::steady_clock::now() - sent_times_.front() > kRedisReplyTimeout)
+      return finish(false, false, "Redis has not answered a call for " +
+                                      std::to_string(kRedisReplyTimeout.count()) + " s; reconnecting");
     tracker_.tick(mono_ms());
     send_status(false);
     if (finished_) return;
@@ -743,6 +753,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::atomic<bool> cancel_{false};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::deque<std::shared_ptr<Call>> resend_;
+  std::deque<std::chrono::steady_clock::time_point> sent_times_;  // of the calls in flight
+  static constexpr std::chrono::seconds kRedisReplyTimeout{120};
 };
 
 }  // namespace

@@ -32,6 +32,9 @@ void AsyncClient::connect(const Endpoint& ep, EventHandler on_connected, EventHa
     return;
   }
   ac->data = this;
+  // TCP keepalive notices a vanished Redis without waiting for a reply (not for Unix sockets,
+  // where hiredis 0.14 would fail the setsockopt and mark the context broken).
+  if (!ep.is_unix) redisEnableKeepAlive(&ac->c);
   attach_asio(ac, io_);
   redisAsyncSetConnectCallback(ac, &AsyncClient::on_connect);
   redisAsyncSetDisconnectCallback(ac, &AsyncClient::on_disconnect);
