@@ -168,12 +168,13 @@ set ylabel "orders / s"
 plot "$out/drain.dat" using 2:xtic(1) title "orders/s"
 
 set logscale y
-set yrange [*:*]
+set yrange [0.1:*]
 set output "docs/bench-e2e.png"
 set title "Commit-to-visible-in-Redis latency (log scale; median of $runs runs)"
 set ylabel "ms"
 plot "$out/e2e.dat" using 2:xtic(1) title "p50", "" using 3 title "p99", "" using 4 title "max"
 
+set yrange [100:*]
 set output "docs/bench-reads.png"
 set title "10 latest orders with items and names: queries per second (log scale)"
 set ylabel "queries / s"
@@ -205,7 +206,7 @@ Benchmarks print figures; they are not tests and never fail on speed.$(git statu
 The working tree had uncommitted changes under extension/, sql/ or sidecar/ when this ran (work in progress by others); the figures are of that tree.")
 
 **Noise.** The machine has 2 cores that PostgreSQL, Redis, the sidecar and the load generators
-share, and other work (compilers) may run at the same time. Every figure is the median of
+share, and other work (compilers, other test runs) may run at the same time. Every figure is the median of
 $runs runs (decode: $decode_runs) with min and max beside it; compare ratios measured in the same
 run rather than absolute numbers across runs.
 
@@ -225,7 +226,7 @@ run rather than absolute numbers across runs.
 \`\`\`sh
 bash scripts/install-deps.sh        # as root: adds gnuplot-nox and postgresql-15-wal2json
 bash bench/run.sh                   # builds, installs the extension (as root), runs everything,
-                                    # writes docs/benchmarks.md and docs/bench-*.png (~20 min)
+                                    # writes docs/benchmarks.md and docs/bench-*.png (~20-30 min)
 bash bench/run.sh --quick           # the same at small sizes (a few minutes)
 bash bench/decode_stream.sh 20000 3 # the decode/stream comparison alone
 \`\`\`

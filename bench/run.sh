@@ -386,6 +386,6 @@ export quick decode_orders decode_runs orders users products runs pgbench_secs e
   backlog_events backlog_txns backlog_wal drain_secs drain_peak_kb suite_secs drain_sidecar_cpu drain_redis_cpu
 export recv_times_list="${recv_times[*]}"
 # Kept so that bench/report.sh can be rerun alone (e.g. after editing bench/notes.md).
-export -p | grep -E '^declare -x (quick|decode_|orders|users|products|runs|pgbench_secs|e2e_secs|read_secs|clients|probe_rate|load_secs|snapshot_|items_now|redis_|bytes_per_order|order_|items_len|page_bytes|zset_encoding|user_encoding|listpack_value|compact_|mem_|ceiling|e2e_peak_kb|backlog_|drain_|suite_secs|recv_times_list)=' \
+export -p | grep -E '^declare -x (quick|decode_[a-z_]+|orders|users|products|runs|pgbench_secs|e2e_secs|read_secs|clients|probe_rate|load_secs|snapshot_[a-z_]+|items_now|redis_[a-z_]+|bytes_per_order|order_[a-z_]+|orders_now|items_len|page_bytes|zset_encoding|user_encoding|listpack_value|compact_[a-z_]+|mem_[a-z_]+|ceiling|e2e_peak_kb|backlog_[a-z_]+|drain_[a-z_]+|suite_secs|recv_times_list)=' \
   >"$out/vars.sh"
 bash bench/report.sh
