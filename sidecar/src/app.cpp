@@ -15,6 +15,7 @@
 #include "pgcqrs/sidecar/http/server.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/session.hpp"
+#include "pgcqrs/sidecar/verify/verify.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar {
@@ -185,6 +186,15 @@ int status(const Config& config) {
   if (server_lsn && checkpoint)
     std::cout << "lag:         " << (*server_lsn > *checkpoint ? *server_lsn - *checkpoint : 0) << " bytes\n";
   return rc;
+}
+
+int run_verify(const Config& config) {
+  auto ep = endpoint_of(config);
+  if (!ep) return 2;
+  verify::Options options;
+  options.pg = config.pg;
+  options.redis = *ep;
+  return verify::run(options);
 }
 
 }  // namespace pgcqrs::sidecar

@@ -27,7 +27,9 @@ bool parse_bool(const std::string& s, bool& out) {
 }  // namespace
 
 std::string usage() {
-  return "usage: pgcqrs-sidecar run|status [options]\n"
+  return "usage: pgcqrs-sidecar run|status|verify [options]\n"
+         "  run: follow the slot into Redis; status: slot, checkpoint, lag;\n"
+         "  verify: compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
          "  --pg CONNINFO              libpq connection string (env PGCQRS_PG; PG* variables apply)\n"
          "  --redis URL                redis://host:port[/db], unix:///path.sock or /path.sock (env PGCQRS_REDIS)\n"
          "  --redis-user USER          Redis ACL user (env PGCQRS_REDIS_USER)\n"
@@ -67,8 +69,8 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     r.error = "help";
     return r;
   }
-  if (c.command != "run" && c.command != "status") {
-    r.error = "unknown command \"" + c.command + "\": use run or status\n" + usage();
+  if (c.command != "run" && c.command != "status" && c.command != "verify") {
+    r.error = "unknown command \"" + c.command + "\": use run, status or verify\n" + usage();
     return r;
   }
   for (i = 1; i < args.size(); ++i) {

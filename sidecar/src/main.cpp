@@ -38,5 +38,6 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   if (config.command == "status") return status(config);
+  if (config.command == "verify") return run_verify(config);
   return run(config);
 }

@@ -340,6 +340,9 @@ big=$(sql "SELECT max(id) FROM orders")
 expect "order_details:$big" item_count 1200
 grep -q "large fan-out" "$WORK/sidecar.log" || fail "the rename did not run as a bounded fan-out"
 
+step "the oracle (pgcqrs-sidecar verify) finds Redis identical to the write model"
+"$SIDECAR" verify >"$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "verify found differences"; }
+
 step "Redis over a Unix socket as an ACL user whose password comes from a file (never logged)"
 rc ACL SETUSER sidecar on '>s3cret-pw' '~*' '&*' '+@all' >/dev/null
 kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=

@@ -8,5 +8,7 @@ namespace pgcqrs::sidecar {
 // Exit codes: 0 stopped on request, 2 fatal configuration or data error.
 int run(const Config& config);
 int status(const Config& config);
+// The oracle (sidecar/src/verify): 0 identical, 1 differences, 2 could not read.
+int run_verify(const Config& config);
 
 }  // namespace pgcqrs::sidecar

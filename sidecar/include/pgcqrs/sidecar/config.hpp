@@ -9,7 +9,7 @@
 namespace pgcqrs::sidecar {
 
 struct Config {
-  std::string command;  // "run" or "status"
+  std::string command;  // "run", "status" or "verify"
   std::string pg;       // libpq connection string ("" = PG* environment variables)
   std::string redis = "redis://127.0.0.1:6379";
   std::string redis_user;
