@@ -87,6 +87,16 @@ kill_sidecar() {
   faults[sidecar_kill9]=$(( ${faults[sidecar_kill9]:-0} + 1 ))
 }
 checkpoint_lsn() { redis-cli -p "$redis_port" HGET pgcqrs:checkpoint lsn 2>/dev/null || true; }
+rebuild_seconds=()
+copies() { grep -c "snapshot copied" "$run_dir/sidecar.log" 2>/dev/null || true; }
+wait_rebuilt() {  # wait_rebuilt COPIES_BEFORE: a rebuild after the fault has completed
+  local start=$SECONDS deadline=$((SECONDS + 600))
+  until [ "$(copies)" -gt "$1" ] && [ -n "$(checkpoint_lsn)" ]; do
+    [ $SECONDS -lt $deadline ] || fail "no completed rebuild 600 s after the fault"
+    sleep 0.2
+  done
+  rebuild_seconds+=("$((SECONDS - start))")
+}
 wait_streaming() {  # the sidecar has a checkpoint and an active slot
   pgcqrs_wait_sql 120 "SELECT active FROM pg_replication_slots WHERE slot_name = 'pgcqrs'" || fail "sidecar not streaming"
 }
@@ -121,11 +131,14 @@ fault_round() {
   for k in 1 2 3 4; do pause; kill_sidecar; start_sidecar; done
 
   log "Redis restarted with its data gone"
+  local copied=$(copies)
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   pgcqrs_wait_gone "$run_dir/redis/redis.pid"
   rm -rf "$run_dir/redis/appendonlydir" "$run_dir/redis/"*.aof "$run_dir/redis/dump.rdb"
   redis-server "$run_dir/redis/redis.conf"; faults[redis_data_lost]=$(( ${faults[redis_data_lost]:-0} + 1 ))
-  pause; pause
+  # Let the rebuild finish before the next fault: kill -9 during a copy is phase 1's test,
+  # and a copy interrupted every second would never finish on a large write model.
+  wait_rebuilt "$copied"
 
   log "PostgreSQL restarted (fast, then immediate)"
   pgcqrs_pg_restart "$run_dir" fast; faults[pg_restart_fast]=$(( ${faults[pg_restart_fast]:-0} + 1 ))
@@ -150,6 +163,7 @@ fault_round() {
 
   log "slot invalidated by max_slot_wal_keep_size while the sidecar is down"
   kill_sidecar
+  copied=$(copies)
   psql -qAt -c "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'" -c "SELECT pg_reload_conf()" >/dev/null
   local tries=0
   until [ "$(psql -qAt -c "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")" = lost ]; do
@@ -161,7 +175,7 @@ fault_round() {
   psql -qAt -c "ALTER SYSTEM RESET max_slot_wal_keep_size" -c "SELECT pg_reload_conf()" >/dev/null
   faults[slot_invalidated]=$(( ${faults[slot_invalidated]:-0} + 1 ))
   start_sidecar
-  pause; pause
+  wait_rebuilt "$copied"
 }
 
 deadline=$((SECONDS + duration))
@@ -187,7 +201,8 @@ echo "== soak profile $profile, seed $seed"
 grep -E "^workload: [0-9]" "$run_dir/workload.log" "$run_dir/prefill.log" | sed 's/^[^:]*:/  /'
 grep -E "^  error" "$run_dir/workload.log" | sed 's/^/ /' | tr '\n' ';' | sed 's/;$/\n/'; echo
 for f in "${!faults[@]}"; do echo "  fault $f: ${faults[$f]}"; done | sort
-echo "  rebuilds logged by the sidecar: $rebuilds"
+echo "  write model at the end: $(psql -qAt -F ' ' -c "SELECT (SELECT count(*) FROM users) || ' users, ' || (SELECT count(*) FROM products) || ' products, ' || (SELECT count(*) FROM orders) || ' orders, ' || (SELECT count(*) FROM order_items) || ' items; ' || (SELECT max(id) FROM orders) || ' orders ever placed'")"
+echo "  rebuilds logged by the sidecar: $rebuilds (copy after data loss or slot loss: ${rebuild_seconds[*]} s)"
 echo "  $(tail -1 "$run_dir/verify.log")"
 echo "  WAL retained by the slot after catch-up: $((retained / 1024)) kB (bound ${wal_bound_mb} MB)"
 echo "  sidecar peak RSS: $((peak_kb / 1024)) MB"

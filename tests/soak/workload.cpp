@@ -74,6 +74,15 @@ class Writer {
       : s_(s), index_(index), stats_(stats), rng_(s.seed * 1000003 + index), conn_(std::make_unique<pqxx::connection>(s.pg)) {}
 
   void run() {
+    try {
+      run_ops();
+    } catch (const std::exception& e) {
+      stats_.error("writer", "exception", e.what());
+    }
+  }
+
+ private:
+  void run_ops() {
     auto deadline = Clock::now() + std::chrono::duration<double>(s_.duration_s);
     for (long n = 0; !stop; ++n) {
       if (s_.duration_s > 0 ? Clock::now() >= deadline : n >= s_.ops) break;
@@ -87,7 +96,6 @@ class Writer {
     }
   }
 
- private:
   int64_t pick(std::atomic<int64_t>& max) {
     int64_t m = max.load();
     return m <= 0 ? 1 : std::uniform_int_distribution<int64_t>(1, m)(rng_);
@@ -133,6 +141,10 @@ class Writer {
       reconnect();
     } catch (const pqxx::in_doubt_error& e) {
       stats_.error(kind, "in_doubt", e.what());
+      reconnect();
+    } catch (const pqxx::failure& e) {
+      // Any other libpq-level failure (a connection the server restart left unusable).
+      stats_.error(kind, "connection", e.what());
       reconnect();
     }
   }
