@@ -10,22 +10,13 @@
 namespace pgcqrs::sidecar::query {
 namespace {
 
-// Both scripts read only, and only the documented query keys.
-const char* user_orders_script = R"(
+// A page: the first ARGV[1] members of the sorted set KEYS[1], highest score first, each as
+// the hash ARGV[2] .. id. It reads only, and only the documented query keys.
+const char* page_script = R"(
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 local out = {}
 for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', 'order_details:' .. id)
-  if #h > 0 then out[#out + 1] = h end
-end
-return out
-)";
-
-const char* top_products_script = R"(
-local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-local out = {}
-for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', 'product:' .. id)
+  local h = redis.call('HGETALL', ARGV[2] .. id)
   if #h > 0 then out[#out + 1] = h end
 end
 return out
@@ -42,21 +33,19 @@ Hash hash_of(const redisReply* r) {
 
 Reader::Reader(const redis::Endpoint& ep) : ep_(ep), client_(ep, 5000) {}
 
-std::vector<Hash> Reader::page(const char* script, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"EVAL_RO", script};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto reply = client_.command(argv);
+std::vector<Hash> Reader::page(const std::string& index_key, int limit, const std::string& hash_prefix) {
+  auto reply = client_.command({"EVAL_RO", page_script, "1", index_key, std::to_string(limit), hash_prefix});
   std::vector<Hash> out;
   for (size_t i = 0; i < reply->elements; ++i) out.push_back(hash_of(reply->element[i]));
   return out;
 }
 
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
-  return page(user_orders_script, {"1", "user_orders:" + std::to_string(user_id), std::to_string(limit)});
+  return page("user_orders:" + std::to_string(user_id), limit, "order_details:");
 }
 
 std::vector<Hash> Reader::top_products(int limit) {
-  return page(top_products_script, {"1", "top_products", std::to_string(limit)});
+  return page("top_products", limit, "product:");
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {

@@ -29,7 +29,8 @@ class Reader {
   bool wait_for(uint64_t lsn, int timeout_ms);
 
  private:
-  std::vector<Hash> page(const char* script, const std::vector<std::string>& args);
+  // The first `limit` ids of the sorted set index_key, each read as the hash hash_prefix + id.
+  std::vector<Hash> page(const std::string& index_key, int limit, const std::string& hash_prefix);
 
   redis::Endpoint ep_;
   redis::SyncClient client_;
