@@ -226,6 +226,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void check_redis(redis::SyncClient& sync) {
     auto get = [&](const std::string& name) -> std::optional<std::string> {
       auto r = sync.command({"CONFIG", "GET", name}, true);
+      // Only a permission error means "refused"; LOADING (a restart reading its AOF) or BUSY
+      // (a script of the previous run still executing) pass: retry, never exit.
+      if (r->type == REDIS_REPLY_ERROR && redis::reply_string(r.get()).rfind("NOPERM", 0) != 0)
+        throw Failure("Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()), false);
       if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
       return redis::reply_string(r->element[1]);
     };
