@@ -1,6 +1,7 @@
 // pgcqrs-sidecar entry point: parses flags and environment, sets up logging, dispatches.
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -10,6 +11,9 @@
 #include "pgcqrs/sidecar/config.hpp"
 
 int main(int argc, char** argv) {
+  // hiredis writes to sockets without MSG_NOSIGNAL: a Redis that closes the connection
+  // must surface as an error to reconnect from, not a SIGPIPE that kills us silently.
+  std::signal(SIGPIPE, SIG_IGN);
   using namespace pgcqrs::sidecar;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto result = parse_config(

@@ -4,7 +4,7 @@
 # oracle (pgcqrs-sidecar verify) must find Redis exactly equal to what the write model
 # implies, readers must have seen no torn read, and the slot must hold little WAL.
 #
-#   tests/soak/run.sh [--profile short|long] [--seed N] [--build DIR]
+#   tests/soak/run.sh [--profile short|long] [--seed N] [--build DIR] [--duration SECONDS]
 #
 # short (the test command, ~2 minutes): 25 kill -9 of the sidecar (2 during the initial
 # snapshot), Redis killed and restarted on its AOF, Redis restarted with its data gone,
@@ -20,12 +20,14 @@ source scripts/lib/servers.sh
 profile=short
 seed=$(( $(date +%s) % 100000 ))
 build=$root/build
+duration_override=
 while [ $# -gt 0 ]; do
   case $1 in
     --profile) profile=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --build) build=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: $0 [--profile short|long] [--seed N] [--build DIR]" >&2; exit 2 ;;
+    --duration) duration_override=$2; shift 2 ;;
+    *) echo "usage: $0 [--profile short|long] [--seed N] [--build DIR] [--duration SECONDS]" >&2; exit 2 ;;
   esac
 done
 case $profile in
@@ -33,6 +35,7 @@ case $profile in
   long) rounds=40; writers=4; prefill_ops=50000; duration=1800 ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac
+[ -n "$duration_override" ] && duration=$duration_override
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
 workload_bin=$build/tests/soak/pgcqrs-workload
 verify_cmd=${PGCQRS_VERIFY_CMD:-"$sidecar_bin verify"}
@@ -80,6 +83,7 @@ start_sidecar() {
   sidecar=$!
 }
 kill_sidecar() {
+  sidecar_alive
   sample_peak
   kill -9 "$sidecar" 2>/dev/null || true
   wait "$sidecar" 2>/dev/null || true
@@ -89,9 +93,13 @@ kill_sidecar() {
 checkpoint_lsn() { redis-cli -p "$redis_port" HGET pgcqrs:checkpoint lsn 2>/dev/null || true; }
 rebuild_seconds=()
 copies() { grep -c "snapshot copied" "$run_dir/sidecar.log" 2>/dev/null || true; }
+sidecar_alive() {  # the sidecar must never exit on its own: it retries whatever happens
+  kill -0 "$sidecar" 2>/dev/null || fail "the sidecar exited on its own: $(tail -3 "$run_dir/sidecar.log")"
+}
 wait_rebuilt() {  # wait_rebuilt COPIES_BEFORE: a rebuild after the fault has completed
   local start=$SECONDS deadline=$((SECONDS + 600))
   until [ "$(copies)" -gt "$1" ] && [ -n "$(checkpoint_lsn)" ]; do
+    sidecar_alive
     [ $SECONDS -lt $deadline ] || fail "no completed rebuild 600 s after the fault"
     sleep 0.2
   done

@@ -1,5 +1,6 @@
 // pgcqrs-query: reads the read models (no JOINs) for people and scripts, and waits for a
 // write to be applied first when given the writer's token (--after).
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -47,6 +48,9 @@ int fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // hiredis writes to sockets without MSG_NOSIGNAL: a Redis that closes the connection
+  // must surface as an error to reconnect from, not a SIGPIPE that kills us silently.
+  std::signal(SIGPIPE, SIG_IGN);
   using namespace pgcqrs::sidecar;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
