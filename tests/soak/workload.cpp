@@ -263,6 +263,9 @@ class Writer {
         tx.abort();
       } catch (const pqxx::sql_error& e) {
         stats_.error("rolled_back", e.sqlstate(), e.what());
+      } catch (const pqxx::failure& e) {
+        stats_.error("rolled_back", "connection", e.what());
+        reconnect();
       }
       return;
     }
