@@ -1,22 +1,11 @@
 // Flag/environment parsing with errors that name the flag and the accepted values.
 #include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/parse.hpp"
 
 #include <map>
 
 namespace pgcqrs::sidecar {
 namespace {
-
-bool parse_int(const std::string& s, int lo, int hi, int& out) {
-  if (s.empty() || s.size() > 9) return false;
-  int v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) return false;
-  out = v;
-  return true;
-}
 
 bool parse_bool(const std::string& s, bool& out) {
   if (s == "1" || s == "true" || s == "yes" || s == "on") return out = true, true;

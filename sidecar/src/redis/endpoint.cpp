@@ -1,5 +1,6 @@
 // Redis URL parsing; percent-decoding for credentials.
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/parse.hpp"
 
 #include <cctype>
 
@@ -18,18 +19,6 @@ std::string percent_decode(const std::string& s) {
     }
   }
   return out;
-}
-
-bool parse_int(const std::string& s, int lo, int hi, int& out) {
-  if (s.empty() || s.size() > 6) return false;
-  int v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) return false;
-  out = v;
-  return true;
 }
 
 }  // namespace
