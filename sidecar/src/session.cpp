@@ -363,6 +363,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   // ---- WAL in ----------------------------------------------------------------------------
   void read_wal() {
+    bool read_again = false;
     while (!finished_ && !stopping_) {
       if (resync_ || redis_.pending() >= static_cast<size_t>(config_.max_inflight)) {
         paused_ = true;  // backpressure: resumed by a Redis reply
@@ -372,11 +373,23 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       int n = PQgetCopyData(repl_.get(), &raw, 1);
       replication::PgBufferPtr buf(raw);
       if (n > 0) {
+        read_again = false;
         if (!handle_copy_data(std::string_view(raw, static_cast<size_t>(n)))) return;
         continue;
       }
       if (n == 0) {
-        flush_batch();  // the socket is drained: send what this burst brought
+        // libpq's buffer is empty; the socket may not be. Read it dry before deciding.
+        if (!read_again) {
+          read_again = true;
+          if (PQconsumeInput(repl_.get()) == 0)
+            return finish(false, false, std::string("lost the PostgreSQL replication connection: ") +
+                                            PQerrorMessage(repl_.get()));
+          continue;
+        }
+        // Group commit: while a call is in flight the batch keeps growing (up to its size
+        // limits) and goes when the last reply arrives, so a backlog is applied in large calls,
+        // which cost Redis far less per event; an idle pipeline sends at once.
+        if (redis_.pending() == 0) flush_batch();
         return arm_read();
       }
       if (n == -1) {
@@ -584,6 +597,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         if (auto self = weak.lock(); self && !self->finished_) self->read_wal();
       });
     }
+    if (!resync_ && redis_.pending() == 0) flush_batch();  // what accumulated meanwhile
     if (stopping_) maybe_finish_stop();
   }
 

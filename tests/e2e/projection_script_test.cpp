@@ -220,3 +220,57 @@ TEST_F(ProjectionScript, LargeFanOutRunsInBoundedCallsAndBlocksWhatFollows) {
   for (int o = 1; o <= 5; ++o) EXPECT_EQ(hget("order_details:" + std::to_string(o), "user_email"), "b@x") << o;
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/300");
 }
+
+// An order's lines live only in its items JSON: the script reads them back from it, so the
+// sidecar's rendering (OrderPlaced) and the script's (after an item change) must be one text,
+// and a product name that looks like a line must not be read as one.
+TEST_F(ProjectionScript, ItemsJsonIsOneFormatAndNamesCannotForgeLines) {
+  mark("0/50");
+  const std::string tricky = R"(x\",\"quantity\":9,\"unit_price\":\"1.00\"} ,\"quantity\":7 \\)";
+  run(ScriptMode::Transaction,
+      calls({begin("0/100"),
+             ev("0/100", 0, "UserRegistered", R"("user_id":1,"name":"ann","email":"a@x","is_active":true)"),
+             ev("0/100", 1, "ProductAdded", R"("product_id":1,"name":")" + tricky + R"(","price":"1.50","is_active":true)"),
+             ev("0/100", 2, "ProductAdded", R"("product_id":10,"name":"ink","price":"9.99","is_active":true)"),
+             ev("0/100", 3, "OrderPlaced", R"("order_id":1,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00.000000Z","updated_at":"2026-01-01T00:00:00.000000Z","items":[{"product_id":10,"quantity":1,"unit_price":"9.99"},{"product_id":1,"quantity":2,"unit_price":"1.50"}],"total":"12.99")"),
+             commit("0/100", 4)}));
+  const std::string placed = hget("order_details:1", "items");
+  EXPECT_EQ(placed, R"([{"product_id":1,"product_name":")" + tricky +
+                        R"(","quantity":2,"unit_price":"1.50","line_total":"3.00"},)"
+                        R"({"product_id":10,"product_name":"ink","quantity":1,"unit_price":"9.99","line_total":"9.99"}])");
+  EXPECT_EQ(hget("order_details:1", "total"), "12.99");
+  // The same line written again: the script re-renders every line from what it read back.
+  EXPECT_EQ(run(ScriptMode::Transaction,
+                calls({begin("0/200"),
+                       ev("0/200", 0, "OrderItemChanged", R"("order_id":1,"product_id":10,"quantity":1,"unit_price":"9.99")"),
+                       commit("0/200", 1)}))[0],
+            "applied");
+  EXPECT_EQ(hget("order_details:1", "items"), placed);
+  EXPECT_EQ(hget("order_details:1", "item_count"), "2");
+  EXPECT_EQ(hget("order_details:1", "lsn"), "0/200");
+  // Removing a line subtracts what the order really held (2 x 1.50), whatever the name says.
+  run(ScriptMode::Transaction,
+      calls({begin("0/300"), ev("0/300", 0, "OrderItemRemoved", R"("order_id":1,"product_id":1)"), commit("0/300", 1)}));
+  EXPECT_EQ(hget("order_details:1", "total"), "9.99");
+  EXPECT_EQ(hget("order_details:1", "item_count"), "1");
+  EXPECT_EQ(hget("product:1", "units_sold"), "0");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "9.99");
+}
+
+TEST_F(ProjectionScript, TruncateOfItemsEmptiesEveryOrder) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  EXPECT_EQ(run(ScriptMode::Transaction,
+                calls({begin("0/200"), ev("0/200", 0, "Truncated", R"("tables":["order_items"])"), commit("0/200", 1)}))[0],
+            "applied");
+  EXPECT_EQ(hget("order_details:1", "items"), "[]");
+  EXPECT_EQ(hget("order_details:1", "item_count"), "0");
+  EXPECT_EQ(hget("order_details:1", "total"), "0.00");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
+  EXPECT_EQ(hget("product:1", "units_sold"), "0");
+  run(ScriptMode::Transaction,
+      calls({begin("0/300"), ev("0/300", 0, "Truncated", R"("tables":["orders","order_items"])"), commit("0/300", 1)}));
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user_orders:1"}).get()), "0");
+  EXPECT_EQ(hget("user:1", "order_count"), "0");
+}

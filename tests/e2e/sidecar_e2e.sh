@@ -201,7 +201,7 @@ expect product:3 revenue 0.00
 expect product:2 price 2.50
 check_against_sql
 
-step "every applied commit LSN is published on pgcqrs:applied"
+step "each call's last applied commit LSN is published on pgcqrs:applied"
 rc SUBSCRIBE pgcqrs:applied >"$WORK/applied.txt" &
 SUB_PID=$!
 deadline=$((SECONDS + 10))
@@ -213,7 +213,7 @@ sql "UPDATE products SET is_active = true WHERE id = 3"
 wait_caught_up
 expect product:3 is_active true
 published=$(grep -c '^[0-9A-F]*/[0-9A-F]*$' "$WORK/applied.txt" || true)
-[ "$published" -ge 2 ] || fail "expected 2 commit LSNs on pgcqrs:applied, saw $published"
+[ "$published" -ge 1 ] || fail "expected a commit LSN on pgcqrs:applied, saw $published"
 grep -qx "$(rc HGET product:3 lsn)" "$WORK/applied.txt" || fail "the last commit LSN was not published"
 kill "$SUB_PID"; wait "$SUB_PID" 2>/dev/null || true
 

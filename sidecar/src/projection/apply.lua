@@ -56,6 +56,9 @@ end
 
 local lsn          -- commit LSN of the transaction being applied: the `lsn` of what it writes
 local dirty = {}   -- order id -> lsn: items JSON and totals to render at the end
+-- An order's lines live in its `items` JSON only. Item events edit them here (order id ->
+-- product_id -> {q, c}), read once per call, and render() writes them back at the end.
+local ocache = {}
 -- Products and users touched by order events are read once per call (one HMGET), their
 -- counters summed in Lua and written once at the end (flush_counters): a hot product or user
 -- costs two commands per call, not per item. Handlers that change users or products directly
@@ -87,14 +90,22 @@ end
 
 local function od(o) return 'order_details:' .. o end
 
-local function get_items(o)
-  local flat = redis.call('HGETALL', 'order_items:' .. o)
-  local items = {}
-  for k = 1, #flat, 2 do
-    local q, c = string.match(flat[k + 1], '^(%d+):(%-?%d+)$')
-    items[#items + 1] = {pid = flat[k], q = tonumber(q), c = tonumber(c)}
+-- The lines of order o: product_id -> {q = quantity, c = unit price in cents}. Parsed from
+-- the items JSON, whose format this script and the sidecar write: a product name is a JSON
+-- string, in which every '"' is escaped, so ',"quantity":' only ever follows the name.
+local function lines(o)
+  local l = ocache[o]
+  if not l then
+    l = {}
+    local json = redis.call('HGET', od(o), 'items')
+    if json then
+      for pid, q, price in string.gmatch(json, '"product_id":(%d+),.-,"quantity":(%d+),"unit_price":"(%-?%d+%.%d%d)"') do
+        l[pid] = {q = tonumber(q), c = cents(price)}
+      end
+    end
+    ocache[o] = l
   end
-  return items
+  return l
 end
 
 local function product(pid)
@@ -102,6 +113,7 @@ local function product(pid)
   if not p then
     local h = redis.call('HMGET', 'product:' .. pid, 'name', 'units_sold', 'revenue')
     p = {exists = h[1] ~= false, name = h[1], units = tonumber(h[2]) or 0, rev = cents(h[3] or nil)}
+    p.json = p.exists and cjson.encode(p.name) or 'null'  -- the name as it appears in items
     pcache[pid] = p
   end
   return p
@@ -156,85 +168,77 @@ end
 -- the user's lifetime value: what an order that is not cancelled contributes.
 local function order_contribution(o, u, sign)
   local total = 0
-  for _, it in ipairs(get_items(o)) do
-    product_add(it.pid, sign * it.q, sign * it.q * it.c)
+  for pid, it in pairs(lines(o)) do
+    product_add(pid, sign * it.q, sign * it.q * it.c)
     total = total + it.q * it.c
   end
   user_add(u, 0, sign * total)
 end
 
 local function remove_item(o, u, status, pid)
-  local ik = 'order_items:' .. o
-  local prev = redis.call('HGET', ik, pid)
+  local l = lines(o)
+  local prev = l[pid]
   if not prev then return end
-  local q, c = string.match(prev, '^(%d+):(%-?%d+)$')
-  q, c = tonumber(q), tonumber(c)
-  redis.call('HDEL', ik, pid)
+  l[pid] = nil
   redis.call('ZREM', 'product_orders:' .. pid, o)
   if status ~= 'cancelled' then
-    product_add(pid, -q, -q * c)
-    user_add(u, 0, -q * c)
+    product_add(pid, -prev.q, -prev.q * prev.c)
+    user_add(u, 0, -prev.q * prev.c)
   end
+  dirty[o] = lsn
 end
 
-local function add_item(o, u, status, pid, q, c, fresh)
-  if not fresh then remove_item(o, u, status, pid) end
-  redis.call('HSET', 'order_items:' .. o, pid, q .. ':' .. c)
+local function add_item(o, u, status, pid, q, c)
+  remove_item(o, u, status, pid)
+  q, c = tonumber(q), tonumber(c)
+  lines(o)[pid] = {q = q, c = c}
   redis.call('ZADD', 'product_orders:' .. pid, o, o)
   if status ~= 'cancelled' then
-    q, c = tonumber(q), tonumber(c)
     product_add(pid, q, q * c)
     user_add(u, 0, q * c)
   end
+  dirty[o] = lsn
 end
 
 local function delete_order(o)
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
   local u = h[1]
-  local items = get_items(o)
-  if h[2] ~= 'cancelled' then
-    local total = 0
-    for _, it in ipairs(items) do
-      product_add(it.pid, -it.q, -it.q * it.c)
-      total = total + it.q * it.c
-    end
-    user_add(u, 0, -total)
-  end
+  if h[2] ~= 'cancelled' then order_contribution(o, u, -1) end
   user_add(u, -1, 0)
-  for _, it in ipairs(items) do redis.call('ZREM', 'product_orders:' .. it.pid, o) end
-  redis.call('DEL', 'order_items:' .. o, od(o))
+  for pid in pairs(lines(o)) do redis.call('ZREM', 'product_orders:' .. pid, o) end
+  redis.call('DEL', od(o))
   redis.call('ZREM', 'user_orders:' .. u, o)
-  redis.call('SREM', 'pgcqrs:orders', o)
-  dirty[o] = nil
+  ocache[o], dirty[o] = nil, nil
 end
 
-local function product_name(pid)
-  local p = product(pid)
-  return p.exists and p.name or nil
+-- The JSON of one line after its product name; the sidecar sends the same text for the
+-- lines of OrderPlaced (append_order_lines in sidecar/src/projection/event.cpp).
+local function line_tail(q, c)
+  return ',"quantity":' .. string.format('%d', q) .. ',"unit_price":"' .. money(c) ..
+    '","line_total":"' .. money(q * c) .. '"}'
 end
 
--- The `items` JSON (ordered by product_id) and the total in cents of an item list.
-local function items_json(items)
-  table.sort(items, function(x, y) return tonumber(x.pid) < tonumber(y.pid) end)
-  local parts, total = {}, 0
-  for k, it in ipairs(items) do
-    local name = product_name(it.pid)
-    local line = it.q * it.c
-    total = total + line
-    parts[k] = '{"product_id":' .. it.pid .. ',"product_name":' .. (name and cjson.encode(name) or 'null') ..
-      ',"quantity":' .. string.format('%d', it.q) .. ',"unit_price":"' .. money(it.c) ..
-      '","line_total":"' .. money(line) .. '"}'
-  end
-  return '[' .. table.concat(parts, ',') .. ']', total
+local function item_json(pid, tail)
+  return '{"product_id":' .. pid .. ',"product_name":' .. product(pid).json .. tail
 end
 
+-- Writes an order's items, item_count and total from its lines (ordered by product_id).
 local function render(o, at)
   local key = od(o)
   if redis.call('EXISTS', key) == 0 then return end
-  local items = get_items(o)
-  local json, total = items_json(items)
-  redis.call('HSET', key, 'items', json, 'item_count', #items, 'total', money(total), 'lsn', at)
+  local l = lines(o)
+  local pids = {}
+  for pid in pairs(l) do pids[#pids + 1] = pid end
+  table.sort(pids, function(x, y) return tonumber(x) < tonumber(y) end)
+  local parts, total = {}, 0
+  for k, pid in ipairs(pids) do
+    local it = l[pid]
+    total = total + it.q * it.c
+    parts[k] = item_json(pid, line_tail(it.q, it.c))
+  end
+  redis.call('HSET', key, 'items', '[' .. table.concat(parts, ',') .. ']', 'item_count', #pids,
+    'total', money(total), 'lsn', at)
 end
 
 local function set_user_field(u, field, value, order_field)
@@ -255,6 +259,16 @@ local function set_product_field(p, field, value)
 end
 
 local function members(set) return redis.call('SMEMBERS', set) end
+
+-- Calls f(order_id) for every order in Redis (TRUNCATE only: no index is kept for it).
+local function each_order(f)
+  local cursor = '0'
+  repeat
+    local r = redis.call('SCAN', cursor, 'MATCH', 'order_details:*', 'COUNT', 1000)
+    cursor = r[1]
+    for _, key in ipairs(r[2]) do f(string.sub(key, 15)) end
+  until cursor == '0'
+end
 
 local handlers = {}
 
@@ -307,42 +321,35 @@ handlers.ProductDeleted = function(a)
   redis.call('SREM', 'pgcqrs:products', p)
 end
 
--- The hot path: a new order is written with one HSET (its items JSON built here from the
--- event, not read back) plus its index entries.
+-- The hot path: a new order is one HSET, its items JSON spliced from the line tails the
+-- sidecar rendered and the product names, plus its index entries.
+-- a: order_id user_id status created_at updated_at created_ms total n {product_id q cents tail}*n
 handlers.OrderPlaced = function(a)
   local o, u, status = a[1], a[2], a[3]
   if redis.call('EXISTS', od(o)) == 1 then delete_order(o) end
   local uc = user(u)
-  local n = tonumber(a[7])
-  local items, lines = {}, {}
+  local n = tonumber(a[8])
+  local parts, total = {}, 0
   local counted = status ~= 'cancelled'
   for k = 0, n - 1 do
-    local pid, q, c = a[8 + 3 * k], a[9 + 3 * k], a[10 + 3 * k]
-    local qn, cn = tonumber(q), tonumber(c)
-    items[k + 1] = {pid = pid, q = qn, c = cn}
-    lines[#lines + 1] = pid
-    lines[#lines + 1] = q .. ':' .. c
+    local pid, q, c = a[9 + 4 * k], tonumber(a[10 + 4 * k]), tonumber(a[11 + 4 * k])
+    parts[k + 1] = item_json(pid, a[12 + 4 * k])
+    total = total + q * c
     redis.call('ZADD', 'product_orders:' .. pid, o, o)
-    if counted then product_add(pid, qn, qn * cn) end
+    if counted then product_add(pid, q, q * c) end
   end
-  for from = 1, #lines, 400 do  -- HSET in slices: unpack() has a stack limit
-    redis.call('HSET', 'order_items:' .. o, unpack(lines, from, math.min(from + 399, #lines)))
-  end
-  local json, total = items_json(items)
   redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uc.name or '', 'user_email', uc.email or '',
-    'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', n, 'total', money(total),
-    'items', json, 'lsn', lsn)
+    'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', n, 'total', a[7],
+    'items', '[' .. table.concat(parts, ',') .. ']', 'lsn', lsn)
   redis.call('ZADD', 'user_orders:' .. u, a[6], o)
-  redis.call('SADD', 'pgcqrs:orders', o)
   user_add(u, 1, counted and total or 0)
-  dirty[o] = nil
+  ocache[o], dirty[o] = nil, nil
 end
 handlers.OrderItemAdded = function(a)
   local o = a[1]
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
-  add_item(o, h[1], h[2], a[2], a[3], a[4], false)
-  dirty[o] = lsn
+  add_item(o, h[1], h[2], a[2], a[3], a[4])
 end
 handlers.OrderItemChanged = handlers.OrderItemAdded
 handlers.OrderItemRemoved = function(a)
@@ -350,7 +357,6 @@ handlers.OrderItemRemoved = function(a)
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
   remove_item(o, h[1], h[2], a[2])
-  dirty[o] = lsn
 end
 handlers.OrderStatusChanged = function(a)
   local o, to = a[1], a[2]
@@ -371,16 +377,14 @@ handlers.Truncated = function(a)
   for k = 2, 1 + tonumber(a[1]) do t[a[k]] = true end
   if t.users or t.orders or t.order_items then
     local orders_gone = t.users or t.orders
-    for _, o in ipairs(members('pgcqrs:orders')) do
+    each_order(function(o)
       if orders_gone then
-        redis.call('DEL', od(o), 'order_items:' .. o)
-        dirty[o] = nil
+        redis.call('DEL', od(o))
+        ocache[o], dirty[o] = nil, nil
       else
-        redis.call('DEL', 'order_items:' .. o)
-        dirty[o] = lsn
+        ocache[o], dirty[o] = {}, lsn
       end
-    end
-    if orders_gone then redis.call('DEL', 'pgcqrs:orders') end
+    end)
     for _, u in ipairs(members('pgcqrs:users')) do
       if orders_gone then
         redis.call('DEL', 'user_orders:' .. u)
@@ -457,7 +461,6 @@ while i <= #ARGV and not stopped_at do
     elseif final == '1' then
       applied_tx = applied_tx + 1
       done_lsn, done_time = seg_lsn, commit_time
-      if mode == 'txn' then redis.call('PUBLISH', 'pgcqrs:applied', seg_lsn) end
       cp_lsn, p_lsn, p_seq = seg_lsn, nil, nil
     else
       p_lsn, p_seq = seg_lsn, last_seq
@@ -471,6 +474,7 @@ for o, at in pairs(dirty) do render(o, at) end
 if mode == 'txn' then
   if done_lsn then
     redis.call('HSET', CP, 'lsn', done_lsn, 'slot', slot, 'updated_at', now, 'commit_time', done_time)
+    redis.call('PUBLISH', 'pgcqrs:applied', done_lsn)
   end
   if p_lsn then
     redis.call('HSET', CP, 'partial_lsn', p_lsn, 'partial_seq', p_seq)

@@ -1,6 +1,8 @@
 // JSON plugin messages -> Message, validated field by field against the event contract.
 #include "pgcqrs/sidecar/projection/event.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "pgcqrs/timestamp.hpp"
@@ -100,15 +102,20 @@ std::string encode_domain(const json& obj, const EventSpec& spec, std::vector<st
   if (std::string_view(spec.type) == "OrderPlaced") {
     auto it = obj.find("items");
     if (it == obj.end() || !it->is_array()) return "field \"items\" must be an array";
-    out.push_back(std::to_string(it->size()));
     static const FieldSpec item_fields[] = {{"product_id", F::Id}, {"quantity", F::Int}, {"unit_price", F::Money}};
+    std::vector<OrderLine> lines;
+    lines.reserve(it->size());
+    std::vector<std::string> f;
     size_t i = 0;
     for (const auto& item : *it) {
       if (!item.is_object()) return "items[" + std::to_string(i) + "] must be an object";
-      for (const auto& f : item_fields)
-        if (auto e = encode_field(item, f, out); !e.empty()) return "items[" + std::to_string(i) + "]: " + e;
+      f.clear();
+      for (const auto& spec_field : item_fields)
+        if (auto e = encode_field(item, spec_field, f); !e.empty()) return "items[" + std::to_string(i) + "]: " + e;
+      lines.push_back({std::stoll(f[0]), std::stoll(f[1]), std::stoll(f[2])});
       ++i;
     }
+    append_order_lines(std::move(lines), out);
   } else if (std::string_view(spec.type) == "Truncated") {
     auto it = obj.find("tables");
     if (it == obj.end() || !it->is_array()) return "field \"tables\" must be an array";
@@ -161,6 +168,21 @@ std::optional<int64_t> money_to_cents(std::string_view t) {
   }
   int64_t cents = units * 100 + frac;
   return neg ? -cents : cents;
+}
+
+void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out) {
+  std::sort(lines.begin(), lines.end(), [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; });
+  int64_t total = 0;
+  for (const auto& l : lines) total += l.quantity * l.unit_cents;
+  out.push_back(cents_to_money(total));
+  out.push_back(std::to_string(lines.size()));
+  for (const auto& l : lines) {
+    out.push_back(std::to_string(l.product_id));
+    out.push_back(std::to_string(l.quantity));
+    out.push_back(std::to_string(l.unit_cents));
+    out.push_back(",\"quantity\":" + std::to_string(l.quantity) + ",\"unit_price\":\"" + cents_to_money(l.unit_cents) +
+                  "\",\"line_total\":\"" + cents_to_money(l.quantity * l.unit_cents) + "\"}");
+  }
 }
 
 std::string cents_to_money(int64_t cents) {

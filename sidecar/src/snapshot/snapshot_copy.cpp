@@ -178,14 +178,14 @@ CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name
   // Orders with their items, one order at a time; an order's first chunk_events items ride
   // in its OrderPlaced, the rest follow as OrderItemAdded so every call stays bounded.
   std::string cur_order;
-  std::vector<std::string> placed;
-  size_t placed_items = 0;
+  std::vector<std::string> placed;  // the order's fixed arguments; its lines follow in `lines`
+  std::vector<projection::OrderLine> lines;
   auto flush_order = [&] {
     if (cur_order.empty() || placed.empty()) return;
-    placed[6] = std::to_string(placed_items);
+    projection::append_order_lines(std::move(lines), placed);
     feed(event("OrderPlaced", seq++, std::move(placed), consistent_point, lsn_text));
     placed.clear();
-    placed_items = 0;
+    lines.clear();
     ++stats.orders;
   };
   scan("pgcqrs_orders",
@@ -200,16 +200,13 @@ CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name
            std::string created = r[3].as<std::string>();
            auto score = projection::timestamp_score(created);
            if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
-           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, r[4].as<std::string>(), *score, "0"};
+           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, r[4].as<std::string>(), *score};
          }
          if (r[5].is_null()) return;
          ++stats.items;
          std::string pid = r[5].as<std::string>(), qty = r[6].as<std::string>(), cents = cents_of(r[7].as<std::string>());
-         if (placed_items < static_cast<size_t>(chunk_events) && !placed.empty()) {
-           placed.push_back(pid);
-           placed.push_back(qty);
-           placed.push_back(cents);
-           ++placed_items;
+         if (lines.size() < static_cast<size_t>(chunk_events) && !placed.empty()) {
+           lines.push_back({r[5].as<int64_t>(), r[6].as<int64_t>(), std::stoll(cents)});
          } else {
            if (!placed.empty()) flush_order();
            cur_order = oid;  // flush_order above cleared only the pending event

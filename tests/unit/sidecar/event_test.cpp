@@ -34,11 +34,14 @@ TEST(Event, ParsesBeginAndCommit) {
 TEST(Event, EncodesOrderPlacedWithItemsInCents) {
   auto m = ok(R"({"type":"OrderPlaced","xid":741,"lsn":"0/1A2B3C4","seq":0,"order_id":12,"user_id":1,)"
               R"("status":"pending","created_at":"2026-11-28T09:15:02.120001Z","updated_at":"2026-11-28T09:15:02.120001Z",)"
-              R"("items":[{"product_id":1,"quantity":2,"unit_price":"9.99"},{"product_id":2,"quantity":1,"unit_price":"5.00"}],"total":"24.98"})");
+              R"("items":[{"product_id":2,"quantity":1,"unit_price":"5.00"},{"product_id":1,"quantity":2,"unit_price":"9.99"}],"total":"24.98"})");
   EXPECT_EQ(m.kind, MessageKind::Domain);
   EXPECT_EQ(m.seq, 0);
-  EXPECT_EQ(m.tokens, toks({"OrderPlaced", "0", "13", "12", "1", "pending", "2026-11-28T09:15:02.120001Z",
-                            "2026-11-28T09:15:02.120001Z", "1795857302120", "2", "1", "2", "999", "2", "1", "500"}));
+  // Lines sorted by product_id, each with its JSON tail; the total is summed from the lines.
+  EXPECT_EQ(m.tokens, toks({"OrderPlaced", "0", "16", "12", "1", "pending", "2026-11-28T09:15:02.120001Z",
+                            "2026-11-28T09:15:02.120001Z", "1795857302120", "24.98", "2",
+                            "1", "2", "999", R"(,"quantity":2,"unit_price":"9.99","line_total":"19.98"})",
+                            "2", "1", "500", R"(,"quantity":1,"unit_price":"5.00","line_total":"5.00"})"}));
 }
 
 TEST(Event, EncodesEveryDomainEvent) {

@@ -38,6 +38,18 @@ ParseResult parse_message(std::string_view json);
 std::optional<int64_t> money_to_cents(std::string_view text);
 // 1998 -> "19.98", -5 -> "-0.05".
 std::string cents_to_money(int64_t cents);
+// One line of an order as the projection receives it.
+struct OrderLine {
+  int64_t product_id;
+  int64_t quantity;
+  int64_t unit_cents;
+};
+// Appends the variable part of OrderPlaced's arguments: the order's total, the line count,
+// then per line, ordered by product_id: product_id quantity unit_cents and the line's JSON
+// tail (`,"quantity":2,"unit_price":"9.99","line_total":"19.98"}`), so the script only
+// splices in the product name (docs/read-models.md). The script renders the same text when
+// it re-renders an order; tests/e2e/projection_script_test.cpp holds both to one format.
+void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out);
 // ISO-8601 UTC "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, the sorted-set
 // score); "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if malformed.
 std::optional<std::string> timestamp_score(std::string_view text);
