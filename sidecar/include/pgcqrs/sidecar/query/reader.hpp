@@ -1,5 +1,5 @@
-// pgcqrs-query's reads: each page is read with one read-only script (EVAL_RO), so what it
-// returns is one state of the read model; and the read-your-writes wait on the checkpoint.
+// pgcqrs-query's reads: each page is one read-only command, so what it returns is one state
+// of the read model; and the read-your-writes wait on the checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -29,11 +29,14 @@ class Reader {
   bool wait_for(uint64_t lsn, int timeout_ms);
 
  private:
-  // The first `limit` ids of the sorted set index_key, each read as the hash hash_prefix + id.
-  std::vector<Hash> page(const std::string& index_key, int limit, const std::string& hash_prefix);
+  // The first `limit` ids of the sorted set index_key, highest score first, each read as the
+  // hash hash_prefix + id (its documented fields).
+  std::vector<Hash> page(const std::string& index_key, int limit, const std::string& hash_prefix,
+                         const std::vector<std::string>& fields);
 
   redis::Endpoint ep_;
   redis::SyncClient client_;
+  bool sort_allowed_ = true;  // false once Redis refused SORT_RO's GET for this user's ACL
 };
 
 }  // namespace pgcqrs::sidecar::query
