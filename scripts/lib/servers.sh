@@ -147,6 +147,8 @@ pgcqrs_redis_start() {
       echo "logfile $dir/redis/redis.log"
       echo "save ''"
       echo "appendonly no"
+      # As docs/operations.md recommends: order hashes stay in the compact listpack encoding.
+      echo "hash-max-listpack-value 1024"
       local line
       for line in "$@"; do echo "$line"; done
     } >"$dir/redis/redis.conf"
