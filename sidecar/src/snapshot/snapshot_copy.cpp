@@ -98,6 +98,7 @@ std::string extension_schema(pqxx::connection& conn) {
 
 uint64_t wipe_read_models(redis::SyncClient& redis) {
   redis.command({"DEL", "pgcqrs:checkpoint"});
+  // order_items: and pgcqrs:orders are layout 1's; a rebuild deletes them too.
   static const char* prefixes[] = {"order_details:", "user_orders:", "user:", "product:", "order_items:",
                                    "product_orders:"};
   static const char* singles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"};
