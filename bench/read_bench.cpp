@@ -1,9 +1,14 @@
 // pgcqrs-bench-read-bench: "this user's 10 latest orders with items and names", read from the
-// Redis read models (ZREVRANGE + pipelined HGETALL) or from the write model with a prepared
-// SQL JOIN, by N client threads for a fixed time. Prints queries/s and latency percentiles.
-// Mode redis-lua reads the same page in one round trip with a read-only script; mode
-// redis-page reads a pre-rendered page (one GET of bench:page:{id}, written by bench/run.sh
-// for the purpose): what a per-user page read model would give.
+// Redis read models or from the write model with a prepared SQL JOIN, by N client threads for
+// a fixed time. Prints queries/s, latency percentiles and rows per page. Modes:
+//   redis       ZREVRANGE, then the 10 HGETALL pipelined (2 round trips)
+//   redis-sort  one SORT_RO ... BY nosort ... GET order_details:*->field: the command
+//               pgcqrs-query sends (11 values per order)
+//   redis-lua   the read-only script (EVAL_RO) pgcqrs-query falls back to for an ACL user
+//               limited to the read-model keys, who may not use SORT's GET
+//   redis-page  one GET of a pre-rendered page (bench:page:{id}, written by bench/run.sh for
+//               the purpose): what a per-user page read model would give
+//   sql         the JOIN
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
@@ -30,11 +35,21 @@ const char* kJoin =
     "  JOIN products p ON p.id = i.product_id "
     " ORDER BY o.created_at DESC, o.id, i.product_id";
 
-const char* kPageScript =
-    "local ids = redis.call('ZREVRANGE', KEYS[1], 0, 9) "
-    "local out = {} "
-    "for i, id in ipairs(ids) do out[i] = redis.call('HGETALL', 'order_details:' .. id) end "
-    "return out";
+// The fallback script of pgcqrs-query (sidecar/src/query/reader.cpp), sent the same way.
+const char* kPageScript = R"(
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HGETALL', ARGV[2] .. id)
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+)";
+
+// The fields pgcqrs-query reads with SORT_RO, in its order.
+const char* kOrderFields[] = {"order_id", "user_id", "user_name", "user_email", "status", "created_at",
+                              "updated_at", "item_count", "total", "items", "lsn"};
+const size_t kFieldCount = sizeof(kOrderFields) / sizeof(kOrderFields[0]);
 
 struct Result {
   std::vector<double> lat_ms;
@@ -67,20 +82,44 @@ void run_redis(int port, int users, double seconds, uint64_t seed, Result& res) 
   redisFree(c);
 }
 
-void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& res) {
+void run_redis_sort(int port, int users, double seconds, uint64_t seed, Result& res) {
   redisContext* c = redisConnect("127.0.0.1", port);
   if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
-  auto* l = static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", kPageScript));
-  if (!l || l->type != REDIS_REPLY_STRING) { std::fprintf(stderr, "read-bench: SCRIPT LOAD failed\n"); std::exit(1); }
-  std::string sha = l->str;
-  freeReplyObject(l);
+  std::string format = "SORT_RO %b BY nosort LIMIT 0 10 DESC";
+  for (const char* f : kOrderFields) format += std::string(" GET order_details:*->") + f;
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
     std::string key = "user_orders:" + std::to_string(1 + rng() % users);
     auto t0 = Clock::now();
-    auto* r = static_cast<redisReply*>(redisCommand(c, "EVALSHA %s 1 %b", sha.c_str(), key.data(), key.size()));
-    if (!r || r->type != REDIS_REPLY_ARRAY) { std::fprintf(stderr, "read-bench: EVALSHA failed\n"); std::exit(1); }
+    auto* r = static_cast<redisReply*>(redisCommand(c, format.c_str(), key.data(), key.size()));
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+      std::fprintf(stderr, "read-bench: SORT_RO %s failed: %s\n", key.c_str(),
+                   r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+      std::exit(1);
+    }
+    res.rows += long(r->elements / kFieldCount);
+    freeReplyObject(r);
+    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  redisFree(c);
+}
+
+void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+  std::mt19937_64 rng(seed);
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    std::string key = "user_orders:" + std::to_string(1 + rng() % users);
+    auto t0 = Clock::now();
+    auto* r = static_cast<redisReply*>(
+        redisCommand(c, "EVAL_RO %s 1 %b 10 order_details:", kPageScript, key.data(), key.size()));
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+      std::fprintf(stderr, "read-bench: EVAL_RO %s failed: %s\n", key.c_str(),
+                   r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+      std::exit(1);
+    }
     res.rows += long(r->elements);
     freeReplyObject(r);
     res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -140,6 +179,11 @@ int main(int argc, char** argv) {
     else if (k == "--duration") seconds = std::atof(v.c_str());
     else { std::fprintf(stderr, "read-bench: unknown option %s\n", k.c_str()); return 2; }
   }
+  if (mode != "redis" && mode != "redis-sort" && mode != "redis-lua" && mode != "redis-page" && mode != "sql") {
+    std::fprintf(stderr, "read-bench: unknown mode %s (redis, redis-sort, redis-lua, redis-page or sql)\n",
+                 mode.c_str());
+    return 2;
+  }
   std::vector<Result> results(threads);
   std::vector<std::thread> pool;
   auto t0 = Clock::now();
@@ -147,8 +191,9 @@ int main(int argc, char** argv) {
     pool.emplace_back([&, t] {
       if (mode == "sql") run_sql(pg, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-page") run_redis_page(port, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-sort") run_redis_sort(port, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-lua") run_redis_lua(port, users, seconds, 1000 + t, results[t]);
-      else run_redis(port, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis") run_redis(port, users, seconds, 1000 + t, results[t]);
     });
   for (auto& th : pool) th.join();
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
