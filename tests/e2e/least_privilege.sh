@@ -57,15 +57,15 @@ psql -qAt -c "SELECT pg_reload_conf()" >/dev/null
 rc() { redis-cli -p "$redis_port" --no-auth-warning "$@"; }
 rc ACL SETUSER admin on ">$admin_pw" '~*' '&*' '+@all' >/dev/null
 rc ACL SETUSER pgcqrs-sidecar on ">$sidecar_redis_pw" resetkeys \
-  '~order_details:*' '~user_orders:*' '~user:*' '~product:*' '~order_items:*' '~product_orders:*' \
-  '~top_products' '~pgcqrs:*' resetchannels '&pgcqrs:applied' nocommands \
+  '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~order_items:*' \
+  '~product_orders:*' '~top_products' '~pgcqrs:*' resetchannels '&pgcqrs:applied' nocommands \
   +ping +auth +hello +select +client\|setname +config\|get +script\|load +evalsha +eval \
   +hget +hgetall +hmget +hset +hdel +del +unlink +exists +type +scan +smembers +sadd +srem \
-  +zadd +zrem +zrange +publish >/dev/null
+  +zadd +zrem +zrange +zrevrange +zrevrank +lpush +rpush +ltrim +publish >/dev/null
 rc ACL SETUSER pgcqrs-reader on ">$reader_pw" resetkeys \
-  '~order_details:*' '~user_orders:*' '~user:*' '~product:*' '~top_products' '~pgcqrs:checkpoint' \
-  resetchannels '&pgcqrs:applied' nocommands \
-  +ping +auth +hello +eval_ro +hget +hgetall +zrevrange +zrange +subscribe >/dev/null
+  '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~top_products' \
+  '~pgcqrs:checkpoint' resetchannels '&pgcqrs:applied' nocommands \
+  +ping +auth +hello +lrange +sort_ro +eval_ro +hget +hgetall +zrevrange +zrange +subscribe >/dev/null
 rc ACL SETUSER default off >/dev/null
 admin() { rc --user admin --pass "$admin_pw" "$@"; }
 
@@ -97,6 +97,8 @@ check "the reader reads a user's orders after the writer's token" query user-ord
 check "the rename reached the read model (sidecar applied as its ACL user)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --after '$token2' --timeout 20000 --json | grep -q '\"user_name\":\"Ada L\"'"
 check "the reader reads top products" query top-products
+check "past user_latest's 10 orders the reader falls back to its read-only script" \
+  bash -c "'$build/sidecar/pgcqrs-query' user-orders 1 --limit 20 --json | grep -q '\"user_name\":\"Ada L\"'"
 check "the sidecar reports healthy on loopback" bash -c "exec 3<>/dev/tcp/127.0.0.1/$http_port && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && grep -q ok <&3"
 heartbeats() {
   exec 3<>"/dev/tcp/127.0.0.1/$http_port" || return 1
@@ -137,7 +139,7 @@ refused "the reader cannot delete" "NOPERM" reader DEL user:1
 refused "the reader cannot run write scripts" "NOPERM" reader EVAL "return redis.call('DEL', 'user:1')" 0
 refused "the reader cannot write from a read-only script" "can't run this command|Write commands are not allowed|NOPERM" \
   reader EVAL_RO "return redis.call('DEL', 'user:1')" 0
-refused "the reader cannot read auxiliary keys" "NOPERM" reader HGETALL order_items:1
+refused "the reader cannot read auxiliary keys" "NOPERM" reader ZRANGE product_orders:1 0 -1
 refused "anonymous access is refused" "NOAUTH|NOPERM|WRONGPASS|noauth" rc GET pgcqrs:checkpoint
 
 # Secrets never reach argv or logs.

@@ -59,6 +59,11 @@ local dirty = {}   -- order id -> lsn: items JSON and totals to render at the en
 -- An order's lines live in its `items` JSON only. Item events edit them here (order id ->
 -- product_id -> {q, c}), read once per call, and render() writes them back at the end.
 local ocache = {}
+-- user_latest:{u} is a list of the JSON of the user's PAGE newest orders. OrderPlaced of the
+-- newest order pushes onto it; anything else that changes the page marks the user here, and
+-- the page is rendered again from the hashes at the end of the call.
+local PAGE = 10
+local pages = {}   -- user id -> true
 -- Products and users touched by order events are read once per call (one HMGET), their
 -- counters summed in Lua and written once at the end (flush_counters): a hot product or user
 -- costs two commands per call, not per item. Handlers that change users or products directly
@@ -200,10 +205,18 @@ local function add_item(o, u, status, pid, q, c)
   dirty[o] = lsn
 end
 
+-- Marks u's page for rendering if order o is on it.
+local function page_touch(u, o)
+  if pages[u] then return end
+  local rank = redis.call('ZREVRANK', 'user_orders:' .. u, o)
+  if rank and rank < PAGE then pages[u] = true end
+end
+
 local function delete_order(o)
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
   local u = h[1]
+  page_touch(u, o)
   if h[2] ~= 'cancelled' then order_contribution(o, u, -1) end
   user_add(u, -1, 0)
   for pid in pairs(lines(o)) do redis.call('ZREM', 'product_orders:' .. pid, o) end
@@ -226,7 +239,9 @@ end
 -- Writes an order's items, item_count and total from its lines (ordered by product_id).
 local function render(o, at)
   local key = od(o)
-  if redis.call('EXISTS', key) == 0 then return end
+  local u = redis.call('HGET', key, 'user_id')
+  if not u then return end
+  page_touch(u, o)
   local l = lines(o)
   local pids = {}
   for pid in pairs(l) do pids[#pids + 1] = pid end
@@ -248,6 +263,7 @@ local function set_user_field(u, field, value, order_field)
   redis.call('HSET', key, field, value, 'lsn', lsn)
   if order_field then
     fan_out('user_orders:' .. u, function(o) redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end)
+    pages[u] = true
   end
 end
 
@@ -259,6 +275,27 @@ local function set_product_field(p, field, value)
 end
 
 local function members(set) return redis.call('SMEMBERS', set) end
+
+-- One order of a user_latest page: its order_details fields as a JSON object.
+local function page_entry(o, u, name, email, status, created, updated, n, total, items, at)
+  return '{"order_id":' .. o .. ',"user_id":' .. u .. ',"user_name":' .. cjson.encode(name) ..
+    ',"user_email":' .. cjson.encode(email) .. ',"status":' .. cjson.encode(status) ..
+    ',"created_at":"' .. created .. '","updated_at":"' .. updated .. '","item_count":' .. n ..
+    ',"total":"' .. total .. '","items":' .. items .. ',"lsn":"' .. at .. '"}'
+end
+
+-- Writes u's page again from its newest orders' hashes.
+local function render_page(u)
+  local lk = 'user_latest:' .. u
+  redis.call('DEL', lk)
+  local entries = {}
+  for _, o in ipairs(redis.call('ZREVRANGE', 'user_orders:' .. u, 0, PAGE - 1)) do
+    local h = redis.call('HMGET', od(o), 'user_name', 'user_email', 'status', 'created_at', 'updated_at',
+      'item_count', 'total', 'items', 'lsn')
+    if h[8] then entries[#entries + 1] = page_entry(o, u, h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]) end
+  end
+  if #entries > 0 then redis.call('RPUSH', lk, unpack(entries)) end
+end
 
 -- Calls f(order_id) for every order in Redis (TRUNCATE only: no index is kept for it).
 local function each_order(f)
@@ -289,7 +326,8 @@ handlers.UserDeleted = function(a)
   local u = a[1]
   for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do delete_order(o) end
   forget()
-  redis.call('DEL', 'user:' .. u, 'user_orders:' .. u)
+  redis.call('DEL', 'user:' .. u, 'user_orders:' .. u, 'user_latest:' .. u)
+  pages[u] = nil
   redis.call('SREM', 'pgcqrs:users', u)
 end
 
@@ -338,12 +376,23 @@ handlers.OrderPlaced = function(a)
     redis.call('ZADD', 'product_orders:' .. pid, o, o)
     if counted then product_add(pid, q, q * c) end
   end
+  local items = '[' .. table.concat(parts, ',') .. ']'
   redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uc.name or '', 'user_email', uc.email or '',
     'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', n, 'total', a[7],
-    'items', '[' .. table.concat(parts, ',') .. ']', 'lsn', lsn)
+    'items', items, 'lsn', lsn)
   redis.call('ZADD', 'user_orders:' .. u, a[6], o)
   user_add(u, 1, counted and total or 0)
   ocache[o], dirty[o] = nil, nil
+  if not pages[u] then
+    local rank = redis.call('ZREVRANK', 'user_orders:' .. u, o)
+    if rank == 0 then
+      local lk = 'user_latest:' .. u
+      redis.call('LPUSH', lk, page_entry(o, u, uc.name or '', uc.email or '', status, a[4], a[5], n, a[7], items, lsn))
+      redis.call('LTRIM', lk, 0, PAGE - 1)
+    elseif rank < PAGE then
+      pages[u] = true  -- an order placed with an older created_at: render the page again
+    end
+  end
 end
 handlers.OrderItemAdded = function(a)
   local o = a[1]
@@ -368,6 +417,7 @@ handlers.OrderStatusChanged = function(a)
     order_contribution(o, h[1], 1)
   end
   redis.call('HSET', od(o), 'status', to, 'updated_at', a[3], 'lsn', lsn)
+  page_touch(h[1], o)
 end
 handlers.OrderDeleted = function(a) delete_order(a[1]) end
 
@@ -387,7 +437,8 @@ handlers.Truncated = function(a)
     end)
     for _, u in ipairs(members('pgcqrs:users')) do
       if orders_gone then
-        redis.call('DEL', 'user_orders:' .. u)
+        redis.call('DEL', 'user_orders:' .. u, 'user_latest:' .. u)
+        pages[u] = nil
         redis.call('HSET', 'user:' .. u, 'order_count', 0, 'lifetime_value', '0.00', 'lsn', lsn)
       else
         redis.call('HSET', 'user:' .. u, 'lifetime_value', '0.00', 'lsn', lsn)
@@ -400,7 +451,10 @@ handlers.Truncated = function(a)
     end
   end
   if t.users then
-    for _, u in ipairs(members('pgcqrs:users')) do redis.call('DEL', 'user:' .. u, 'user_orders:' .. u) end
+    for _, u in ipairs(members('pgcqrs:users')) do
+      redis.call('DEL', 'user:' .. u, 'user_orders:' .. u, 'user_latest:' .. u)
+      pages[u] = nil
+    end
     redis.call('DEL', 'pgcqrs:users')
   end
   if t.products then
@@ -470,6 +524,7 @@ end
 
 flush_counters()
 for o, at in pairs(dirty) do render(o, at) end
+for u in pairs(pages) do render_page(u) end
 
 if mode == 'txn' then
   if done_lsn then

@@ -2,6 +2,7 @@
 #include "pgcqrs/sidecar/query/reader.hpp"
 
 #include <hiredis/hiredis.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 
@@ -9,6 +10,8 @@
 
 namespace pgcqrs::sidecar::query {
 namespace {
+
+using nlohmann::json;
 
 // A page in one command: SORT_RO ... BY nosort walks the sorted set in its own order (DESC:
 // highest score first) and GET fetches each id's hash fields, with no script and no second
@@ -24,6 +27,8 @@ for _, id in ipairs(ids) do
 end
 return out
 )";
+
+constexpr int kLatestPage = 10;  // orders kept in user_latest:{id} (docs/read-models.md)
 
 const std::vector<std::string> order_fields = {"order_id", "user_id", "user_name", "user_email", "status", "created_at",
                                                "updated_at", "item_count", "total", "items", "lsn"};
@@ -72,6 +77,23 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
 }
 
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
+  // Up to 10 orders: the pre-rendered page user_latest:{id}, one LRANGE.
+  if (limit <= kLatestPage) {
+    auto reply = client_.command({"LRANGE", "user_latest:" + std::to_string(user_id), "0", std::to_string(limit - 1)}, true);
+    if (reply->type == REDIS_REPLY_ARRAY) {
+      std::vector<Hash> out;
+      for (size_t i = 0; i < reply->elements; ++i) {
+        json o = json::parse(redis::reply_string(reply->element[i]), nullptr, false);
+        if (!o.is_object()) throw redis::RedisError("user_latest:" + std::to_string(user_id) + " holds an entry that is not a JSON object");
+        Hash h;
+        for (const auto& [k, v] : o.items()) h[k] = v.is_string() ? v.get<std::string>() : v.dump();
+        out.push_back(std::move(h));
+      }
+      return out;
+    }
+    if (redis::reply_string(reply.get()).rfind("NOPERM", 0) != 0)
+      throw redis::RedisError("LRANGE user_latest:" + std::to_string(user_id) + ": " + redis::describe_reply_error(reply.get()));
+  }
   return page("user_orders:" + std::to_string(user_id), limit, "order_details:", order_fields);
 }
 

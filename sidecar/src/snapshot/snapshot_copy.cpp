@@ -99,8 +99,8 @@ std::string extension_schema(pqxx::connection& conn) {
 uint64_t wipe_read_models(redis::SyncClient& redis) {
   redis.command({"DEL", "pgcqrs:checkpoint"});
   // order_items: and pgcqrs:orders are layout 1's; a rebuild deletes them too.
-  static const char* prefixes[] = {"order_details:", "user_orders:", "user:", "product:", "order_items:",
-                                   "product_orders:"};
+  static const char* prefixes[] = {"order_details:", "user_orders:", "user_latest:", "user:",
+                                   "product:",       "order_items:", "product_orders:"};
   static const char* singles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"};
   uint64_t deleted = 0;
   for (const char* s : singles) deleted += static_cast<uint64_t>(redis.command({"DEL", s})->integer);

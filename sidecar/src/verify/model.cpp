@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <unordered_map>
@@ -47,6 +48,7 @@ const char* type_name(KeyValue::Type t) {
     case KeyValue::Type::Hash: return "hash";
     case KeyValue::Type::ZSet: return "sorted set";
     case KeyValue::Type::Set: return "set";
+    case KeyValue::Type::List: return "list";
     default: return "other";
   }
 }
@@ -93,6 +95,8 @@ Model expected_model(const WriteModel& wm) {
   for (const auto& i : wm.items) lines[i.order_id][i.product_id] = &i;
 
   struct Totals { Decimal money = zero(); int64_t units = 0; int64_t count = 0; };
+  struct Newest { std::optional<int64_t> ms; std::string id; json entry; };
+  std::map<int64_t, std::vector<Newest>> newest;  // user id -> orders, for user_latest
   std::unordered_map<int64_t, Totals> user_totals, product_totals;
 
   for (const auto& o : wm.orders) {
@@ -129,12 +133,35 @@ Model expected_model(const WriteModel& wm) {
                                      {"item_count", std::to_string(lines[o.id].size())},
                                      {"total", total.to_string()},
                                      {"items", items.dump()}});
+    newest[o.user_id].push_back({o.created_ms, id,
+                                 json{{"order_id", o.id},
+                                      {"user_id", o.user_id},
+                                      {"user_name", u ? u->name : ""},
+                                      {"user_email", u ? u->email : ""},
+                                      {"status", o.status},
+                                      {"created_at", o.created_at},
+                                      {"updated_at", o.updated_at},
+                                      {"item_count", lines[o.id].size()},
+                                      {"total", total.to_string()},
+                                      {"items", items}}});
     auto& uo = m["user_orders:" + std::to_string(o.user_id)];
     uo.type = KeyValue::Type::ZSet;
     uo.zset[id] = o.created_ms ? std::to_string(*o.created_ms) : "inf";
     auto& ut = user_totals[o.user_id];
     ut.count += 1;
     if (counts) ut.money = add(ut.money, total);
+  }
+
+  // user_latest:{id}: the 10 orders ZREVRANGE user_orders:{id} 0 9 lists (highest score
+  // first, equal scores by member in reverse byte order), each as its JSON.
+  for (auto& [uid, orders] : newest) {
+    std::sort(orders.begin(), orders.end(), [](const Newest& a, const Newest& b) {
+      if (a.ms != b.ms) return !a.ms || (b.ms && *a.ms > *b.ms);  // no ms: +infinity
+      return a.id > b.id;
+    });
+    KeyValue page{KeyValue::Type::List};
+    for (size_t i = 0; i < orders.size() && i < 10; ++i) page.list.push_back(orders[i].entry.dump());
+    m["user_latest:" + std::to_string(uid)] = std::move(page);
   }
 
   KeyValue all_users{KeyValue::Type::Set}, all_products{KeyValue::Type::Set};
@@ -172,7 +199,7 @@ Model expected_model(const WriteModel& wm) {
 // order_items:{id} and pgcqrs:orders belonged to layout 1: still read-model keys (a rebuild
 // deletes them), but none should exist.
 bool is_read_model_key(const std::string& key) {
-  static const char* prefixes[] = {"order_details:", "user_orders:", "user:", "product:",
+  static const char* prefixes[] = {"order_details:", "user_orders:", "user_latest:", "user:", "product:",
                                    "order_items:", "product_orders:"};
   for (const char* p : prefixes) {
     std::string prefix(p);
@@ -240,6 +267,36 @@ std::vector<std::string> compare(const Model& expected, const Model& actual, con
           if (!have.set.count(member)) diffs.push_back(key + " member " + member + ": missing");
         for (const auto& member : have.set)
           if (!want.set.count(member)) diffs.push_back(key + " member " + member + ": should not exist");
+        break;
+      }
+      case KeyValue::Type::List: {
+        // Entries are order JSON; each one's lsn must be its order hash's.
+        for (size_t i = 0; i < std::max(want.list.size(), have.list.size()); ++i) {
+          std::string at = key + " entry " + std::to_string(i) + ": ";
+          if (i >= have.list.size()) {
+            diffs.push_back(at + "missing, expected " + want.list[i]);
+            continue;
+          }
+          if (i >= want.list.size()) {
+            diffs.push_back(at + "should not exist (" + have.list[i] + ")");
+            continue;
+          }
+          json entry = json::parse(have.list[i], nullptr, false);
+          std::string lsn;
+          if (entry.is_object() && entry.contains("lsn") && entry["lsn"].is_string()) {
+            lsn = entry["lsn"].get<std::string>();
+            entry.erase("lsn");
+          }
+          if (entry != json::parse(want.list[i])) {
+            diffs.push_back(at + "expected " + want.list[i] + ", found " + have.list[i]);
+            continue;
+          }
+          auto order = actual.find("order_details:" + std::to_string(entry.value("order_id", int64_t{0})));
+          const std::string order_lsn = order == actual.end() ? "" : order->second.hash.count("lsn") ? order->second.hash.at("lsn") : "";
+          const std::string& entry_lsn = lsn;
+          if (entry_lsn != order_lsn)
+            diffs.push_back(at + "lsn " + quoted(entry_lsn) + " is not its order's (" + quoted(order_lsn) + ")");
+        }
         break;
       }
       case KeyValue::Type::Other: break;

@@ -74,7 +74,7 @@ std::vector<std::string> scan(redis::SyncClient& r, const std::string& pattern) 
 
 Model read_read_model(redis::SyncClient& r) {
   std::vector<std::string> keys;
-  for (const char* pattern : {"order_details:*", "user_orders:*", "user:*", "product:*", "order_items:*",
+  for (const char* pattern : {"order_details:*", "user_orders:*", "user_latest:*", "user:*", "product:*", "order_items:*",
                               "product_orders:*", "top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"}) {
     auto found = scan(r, pattern);
     keys.insert(keys.end(), found.begin(), found.end());
@@ -91,12 +91,13 @@ Model read_read_model(redis::SyncClient& r) {
       if (t == "hash") r.append({"HGETALL", keys[i]});
       else if (t == "zset") r.append({"ZRANGE", keys[i], "0", "-1", "WITHSCORES"});
       else if (t == "set") r.append({"SMEMBERS", keys[i]});
+      else if (t == "list") r.append({"LRANGE", keys[i], "0", "-1"});
     }
     for (size_t i = start; i < end; ++i) {
       const std::string& t = types[i - start];
       KeyValue kv;
       if (t == "none") continue;  // deleted between SCAN and now
-      if (t != "hash" && t != "zset" && t != "set") {
+      if (t != "hash" && t != "zset" && t != "set" && t != "list") {
         m[keys[i]] = kv;
         continue;
       }
@@ -109,6 +110,9 @@ Model read_read_model(redis::SyncClient& r) {
         kv.type = KeyValue::Type::ZSet;
         for (size_t k = 0; k + 1 < reply->elements; k += 2)
           kv.zset[redis::reply_string(reply->element[k])] = redis::reply_string(reply->element[k + 1]);
+      } else if (t == "list") {
+        kv.type = KeyValue::Type::List;
+        for (size_t k = 0; k < reply->elements; ++k) kv.list.push_back(redis::reply_string(reply->element[k]));
       } else {
         kv.type = KeyValue::Type::Set;
         for (size_t k = 0; k < reply->elements; ++k) kv.set.insert(redis::reply_string(reply->element[k]));

@@ -1,6 +1,7 @@
 #include "pgcqrs/sidecar/verify/model.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pgcqrs/timestamp.hpp"
 
@@ -21,8 +22,10 @@ WriteModel small() {
 // Redis as a correct projection would leave it (lsn fields included).
 Model correct() {
   Model m = expected_model(small());
-  for (auto& [key, kv] : m)
+  for (auto& [key, kv] : m) {
     if (kv.type == KeyValue::Type::Hash) kv.hash["lsn"] = "0/100";
+    for (auto& e : kv.list) e.insert(e.size() - 1, R"(,"lsn":"0/100")");
+  }
   return m;
 }
 
@@ -97,4 +100,38 @@ TEST(VerifyModel, ItemsCompareAsJsonAndScoresAsNumbers) {
       R"( {"product_id":2,"product_name":"Ink","quantity":1,"unit_price":"9.99","line_total":"9.99"} ])";
   actual["top_products"].zset["2"] = "9.9900000000000002";
   EXPECT_TRUE(compare(expected_model(small()), actual, at("0/100")).empty());
+}
+
+TEST(VerifyModel, UserLatestHoldsTheNewestTenOrdersInSortedSetOrder) {
+  WriteModel wm;
+  wm.users = {{1, "Ada", "ada@example.com", true}};
+  for (int64_t id = 1; id <= 12; ++id)
+    wm.orders.push_back({id, 1, "pending", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z",
+                         1000 + (id == 10 ? 9 : id)});  // 9 and 10 tie: "9" > "10" as members
+  Model m = expected_model(wm);
+  const auto& page = m.at("user_latest:1");
+  EXPECT_EQ(page.type, KeyValue::Type::List);
+  std::vector<int64_t> ids;
+  for (const auto& e : page.list) ids.push_back(nlohmann::json::parse(e).at("order_id").get<int64_t>());
+  EXPECT_EQ(ids, (std::vector<int64_t>{12, 11, 9, 10, 8, 7, 6, 5, 4, 3}));
+  EXPECT_EQ(page.list[0],
+            R"({"created_at":"2026-01-01T00:00:00.000000Z","item_count":0,"items":[],"order_id":12,"status":"pending",)"
+            R"("total":"0.00","updated_at":"2026-01-01T00:00:00.000000Z","user_email":"ada@example.com","user_id":1,)"
+            R"("user_name":"Ada"})");
+
+  Model actual = m;
+  for (auto& [key, kv] : actual)
+    if (kv.type == KeyValue::Type::Hash) kv.hash["lsn"] = "0/100";
+  for (auto& e : actual["user_latest:1"].list) e.insert(e.size() - 1, R"(,"lsn":"0/100")");
+  EXPECT_TRUE(compare(m, actual, at("0/100")).empty());
+  actual["order_details:12"].hash["lsn"] = "0/F0";  // a page entry older than its order
+  EXPECT_EQ(compare(m, actual, at("0/100")),
+            (std::vector<std::string>{R"(user_latest:1 entry 0: lsn "0/100" is not its order's ("0/F0"))"}));
+  actual["order_details:12"].hash["lsn"] = "0/100";
+  std::swap(actual["user_latest:1"].list[2], actual["user_latest:1"].list[3]);
+  actual["user_latest:1"].list.pop_back();
+  auto diffs = compare(m, actual, at("0/100"));
+  ASSERT_EQ(diffs.size(), 3u);
+  EXPECT_EQ(diffs[0].rfind("user_latest:1 entry 2: expected ", 0), 0u) << diffs[0];
+  EXPECT_EQ(diffs[2].rfind("user_latest:1 entry 9: missing", 0), 0u) << diffs[2];
 }

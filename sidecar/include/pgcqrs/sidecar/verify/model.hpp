@@ -13,11 +13,12 @@
 namespace pgcqrs::sidecar::verify {
 
 struct KeyValue {
-  enum class Type { Hash, ZSet, Set, Other };
+  enum class Type { Hash, ZSet, Set, List, Other };
   Type type = Type::Other;
   std::map<std::string, std::string> hash;
   std::map<std::string, std::string> zset;  // member -> score, as Redis prints it
   std::set<std::string> set;
+  std::vector<std::string> list;  // JSON documents, compared as JSON
 };
 using Model = std::map<std::string, KeyValue>;
 
