@@ -1,13 +1,13 @@
 // pgcqrs-bench-read-bench: "this user's 10 latest orders with items and names", read from the
 // Redis read models or from the write model with a prepared SQL JOIN, by N client threads for
 // a fixed time. Prints queries/s, latency percentiles and rows per page. Modes:
+//   redis-latest  one LRANGE user_latest:{id} 0 9: the page read model, what pgcqrs-query
+//                 sends for up to 10 orders
 //   redis       ZREVRANGE, then the 10 HGETALL pipelined (2 round trips)
-//   redis-sort  one SORT_RO ... BY nosort ... GET order_details:*->field: the command
-//               pgcqrs-query sends (11 values per order)
+//   redis-sort  one SORT_RO ... BY nosort ... GET order_details:*->field: what pgcqrs-query
+//               sends past the first 10 orders (11 values per order)
 //   redis-lua   the read-only script (EVAL_RO) pgcqrs-query falls back to for an ACL user
 //               limited to the read-model keys, who may not use SORT's GET
-//   redis-page  one GET of a pre-rendered page (bench:page:{id}, written by bench/run.sh for
-//               the purpose): what a per-user page read model would give
 //   sql         the JOIN
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
@@ -127,17 +127,17 @@ void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& r
   redisFree(c);
 }
 
-void run_redis_page(int port, int users, double seconds, uint64_t seed, Result& res) {
+void run_redis_latest(int port, int users, double seconds, uint64_t seed, Result& res) {
   redisContext* c = redisConnect("127.0.0.1", port);
   if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
-    std::string key = "bench:page:" + std::to_string(1 + rng() % users);
+    std::string key = "user_latest:" + std::to_string(1 + rng() % users);
     auto t0 = Clock::now();
-    auto* r = static_cast<redisReply*>(redisCommand(c, "GET %b", key.data(), key.size()));
-    if (!r || r->type != REDIS_REPLY_STRING) { std::fprintf(stderr, "read-bench: no page %s\n", key.c_str()); std::exit(1); }
-    res.rows += 10;
+    auto* r = static_cast<redisReply*>(redisCommand(c, "LRANGE %b 0 9", key.data(), key.size()));
+    if (!r || r->type != REDIS_REPLY_ARRAY) { std::fprintf(stderr, "read-bench: LRANGE %s failed\n", key.c_str()); std::exit(1); }
+    res.rows += long(r->elements);
     freeReplyObject(r);
     res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
@@ -179,8 +179,8 @@ int main(int argc, char** argv) {
     else if (k == "--duration") seconds = std::atof(v.c_str());
     else { std::fprintf(stderr, "read-bench: unknown option %s\n", k.c_str()); return 2; }
   }
-  if (mode != "redis" && mode != "redis-sort" && mode != "redis-lua" && mode != "redis-page" && mode != "sql") {
-    std::fprintf(stderr, "read-bench: unknown mode %s (redis, redis-sort, redis-lua, redis-page or sql)\n",
+  if (mode != "redis" && mode != "redis-sort" && mode != "redis-lua" && mode != "redis-latest" && mode != "sql") {
+    std::fprintf(stderr, "read-bench: unknown mode %s (redis, redis-sort, redis-lua, redis-latest or sql)\n",
                  mode.c_str());
     return 2;
   }
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       if (mode == "sql") run_sql(pg, users, seconds, 1000 + t, results[t]);
-      else if (mode == "redis-page") run_redis_page(port, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-latest") run_redis_latest(port, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-sort") run_redis_sort(port, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-lua") run_redis_lua(port, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis") run_redis(port, users, seconds, 1000 + t, results[t]);

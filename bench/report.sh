@@ -111,25 +111,25 @@ reads_table() {
   echo "|---|---|---|---|---|---|"
   local t m b label
   for t in 1 "$clients"; do
-    for m in redis redis-sort redis-lua redis-page sql; do
+    for m in redis-latest redis-sort redis-lua redis sql; do
       case $m in
+        redis-latest) label="Redis: LRANGE user_latest, what pgcqrs-query sends for up to 10 orders (1 command)" ;;
         redis) label="Redis: ZREVRANGE, then 10 HGETALL pipelined (2 round trips)" ;;
-        redis-sort) label="Redis: SORT_RO with GET, what pgcqrs-query sends (1 command)" ;;
+        redis-sort) label="Redis: SORT_RO with GET, what pgcqrs-query sends past 10 orders (1 command)" ;;
         redis-lua) label="Redis: read-only script, pgcqrs-query's fallback for key-limited ACL users (1 round trip)" ;;
-        redis-page) label="Redis: one GET of a pre-rendered page (not maintained by the sidecar; see notes)" ;;
         sql) label="SQL JOIN (prepared)" ;;
       esac
       printf "| %s | %s | %.0f (%.0f-%.0f) | %.3f | %.3f (%.3f-%.3f) | %s |\n" "$label" "$t" \
         "$(rd $m "$t" 3)" "$(rd $m "$t" 4)" "$(rd $m "$t" 5)" "$(rd $m "$t" 6)" "$(rd $m "$t" 9)" "$(rd $m "$t" 10)" "$(rd $m "$t" 11)" "$(rd $m "$t" 12)"
     done
     # In bold: the path pgcqrs-query takes, the one the reads bar is measured on.
-    for m in redis-sort redis redis-lua redis-page; do
+    for m in redis-latest redis-sort redis-lua redis; do
       b=
       case $m in
-        redis-sort) label="ratio Redis (SORT_RO, pgcqrs-query) / SQL" b="**" ;;
+        redis-latest) label="ratio Redis (user_latest, pgcqrs-query) / SQL" b="**" ;;
+        redis-sort) label="ratio Redis (SORT_RO) / SQL" ;;
         redis) label="ratio Redis (2 round trips) / SQL" ;;
         redis-lua) label="ratio Redis (script fallback) / SQL" ;;
-        redis-page) label="ratio Redis (page GET) / SQL" ;;
       esac
       printf "| %s%s%s | %s | %s%s%s throughput | | %s%s%s lower p99 | |\n" "$b" "$label" "$b" "$t" \
         "$b" "$(ratio "$(rd $m "$t" 3)" "$(rd sql "$t" 3)")" "$b" "$b" "$(ratio "$(rd sql "$t" 9)" "$(rd $m "$t" 9)")" "$b"
@@ -138,14 +138,14 @@ reads_table() {
 }
 {
   for t in 1 "$clients"; do
-    echo "\"$t client(s)\" $(rd redis "$t" 3) $(rd redis-sort "$t" 3) $(rd redis-lua "$t" 3) $(rd redis-page "$t" 3) $(rd sql "$t" 3)"
+    echo "\"$t client(s)\" $(rd redis-latest "$t" 3) $(rd redis-sort "$t" 3) $(rd redis-lua "$t" 3) $(rd redis "$t" 3) $(rd sql "$t" 3)"
   done
 } >"$out/reads.dat"
-# The reads bar is measured on redis-sort: the path pgcqrs-query takes.
-read_q_ratio=$(awk -v a="$(rd redis-sort "$clients" 3)" -v b="$(rd sql "$clients" 3)" 'BEGIN { printf "%.2f", a / b }')
-read_p99_ratio=$(awk -v a="$(rd sql 1 9)" -v b="$(rd redis-sort 1 9)" 'BEGIN { printf "%.2f", a / b }')
-read_q_ratio1=$(awk -v a="$(rd redis-sort 1 3)" -v b="$(rd sql 1 3)" 'BEGIN { printf "%.2f", a / b }')
-read_p99_ratio_n=$(awk -v a="$(rd sql "$clients" 9)" -v b="$(rd redis-sort "$clients" 9)" 'BEGIN { printf "%.2f", a / b }')
+# The reads bar is measured on redis-latest: the path pgcqrs-query takes for the 10-latest page.
+read_q_ratio=$(awk -v a="$(rd redis-latest "$clients" 3)" -v b="$(rd sql "$clients" 3)" 'BEGIN { printf "%.2f", a / b }')
+read_p99_ratio=$(awk -v a="$(rd sql 1 9)" -v b="$(rd redis-latest 1 9)" 'BEGIN { printf "%.2f", a / b }')
+read_q_ratio1=$(awk -v a="$(rd redis-latest 1 3)" -v b="$(rd sql 1 3)" 'BEGIN { printf "%.2f", a / b }')
+read_p99_ratio_n=$(awk -v a="$(rd sql "$clients" 9)" -v b="$(rd redis-latest "$clients" 9)" 'BEGIN { printf "%.2f", a / b }')
 
 # --- plots ---
 plots=""
@@ -186,8 +186,8 @@ set yrange [100:*]
 set output "docs/bench-reads.png"
 set title "10 latest orders with items and names: queries per second (log scale)"
 set ylabel "queries / s"
-plot "$out/reads.dat" using 2:xtic(1) title "Redis, 2 round trips", "" using 3 title "Redis, SORT_RO (pgcqrs-query)", \
-  "" using 4 title "Redis, script (ACL fallback)", "" using 5 title "Redis, page GET", "" using 6 title "SQL JOIN"
+plot "$out/reads.dat" using 2:xtic(1) title "Redis, user_latest (pgcqrs-query)", "" using 3 title "Redis, SORT_RO", \
+  "" using 4 title "Redis, script (ACL fallback)", "" using 5 title "Redis, 2 round trips", "" using 6 title "SQL JOIN"
 EOF
   plots=yes
 fi
@@ -250,7 +250,7 @@ Raw results stay in \`bench/out/\` (not committed).
 | drain ≥ 3× the write ceiling (orders/s) | $drain_orders_s orders/s drained vs ceiling $ceiling TPS: $(ratio "$drain_orders_s" "$ceiling") | $bar_drain3 |
 | drain within 10% of receiving the stream | sidecar $drain_events_s events/s vs \`pg_recvlogical\` to /dev/null $recv_events_s events/s: $(ratio "$drain_events_s" "$recv_events_s") | $bar_drain_recv |
 | plugin streams at least as fast as wal2json and pgoutput | stream seconds: pgcqrs $(f1 "$(awk -v v="$stream_ours" 'BEGIN{print v*1000}')") ms vs fastest of wal2json-1/2, pgoutput $(f1 "$(awk -v v="$stream_best_peer" 'BEGIN{print v*1000}')") ms ($(ratio "$stream_best_peer" "$stream_ours") speed) | $bar_stream |
-| reads ≥ 5× JOIN throughput and 10× lower p99 (\`SORT_RO\`, what pgcqrs-query sends) | throughput $read_q_ratio× ($clients clients), $read_q_ratio1× (1 client); p99 $read_p99_ratio× lower (1 client), $read_p99_ratio_n× ($clients clients) | $bar_reads |
+| reads ≥ 5× JOIN throughput and 10× lower p99 (\`LRANGE user_latest\`, what pgcqrs-query sends) | throughput $read_q_ratio× ($clients clients), $read_q_ratio1× (1 client); p99 $read_p99_ratio× lower (1 client), $read_p99_ratio_n× ($clients clients) | $bar_reads |
 | Redis memory per order stated and small | $bytes_per_order bytes per order (all read models); order hash encoding \`$order_encoding\` | stated |
 
 ## Decode and stream
@@ -320,18 +320,17 @@ $([ -n "$plots" ] && echo "![drain](bench-drain.png)")
 
 "This user's 10 latest orders with items and names", for random users of $users (about
 $((orders_now / users)) orders each) with $orders_now orders in PostgreSQL and in Redis. Redis,
-as \`pgcqrs-query user-orders\` reads it: one \`SORT_RO user_orders:{id} BY nosort LIMIT 0 10 DESC\`
-with a \`GET order_details:*->field\` for each of the 11 fields (one command, no script; rows per
-page = values / 11). Redis lets only users that may read every key use \`SORT\`'s \`GET\`; for an
-ACL user limited to the read-model keys pgcqrs-query falls back to a read-only script
-(\`EVAL_RO\`: \`ZREVRANGE\` and an \`HGETALL\` per order), measured too, as is the plain
-\`ZREVRANGE\` then 10 \`HGETALL\` pipelined (2 round trips). SQL: one prepared statement joining
-the user's 10 latest orders (index \`orders (user_id, created_at)\`) with \`users\`,
-\`order_items\` and \`products\` (one row per item). The reads bar above is measured on
-\`SORT_RO\`, the path pgcqrs-query takes.
-$read_secs s per run; each client is a thread with its own connection. The page GET row reads a
-$page_bytes-byte JSON string per user that the suite renders once from the hashes for this
-purpose: it measures a layout the sidecar does not keep today.
+as \`pgcqrs-query user-orders\` reads it: one \`LRANGE user_latest:{id} 0 9\`, the page read model
+the projection keeps (a list of the JSON of the user's 10 newest orders, $page_bytes bytes for
+user 1). Past the first 10 orders pgcqrs-query sends one \`SORT_RO user_orders:{id} BY nosort
+LIMIT ... DESC\` with a \`GET order_details:*->field\` per field (one command, no script; rows per
+page = values / 11). Redis lets only users that may read every key use \`SORT\`'s \`GET\`; for
+an ACL user limited to the read-model keys pgcqrs-query falls back to a read-only script
+(\`EVAL_RO\`: \`ZREVRANGE\` and an \`HGETALL\` per order). The plain \`ZREVRANGE\` then 10
+\`HGETALL\` pipelined (2 round trips) is measured too. SQL: one prepared statement joining the
+user's 10 latest orders (index \`orders (user_id, created_at)\`) with \`users\`, \`order_items\`
+and \`products\` (one row per item). The reads bar above is measured on \`user_latest\`.
+$read_secs s per run; each client is a thread with its own connection.
 
 $(reads_table)
 
@@ -347,7 +346,7 @@ $([ -n "$plots" ] && echo "![reads](bench-reads.png)")
 | one \`order_details\` hash (3 items, items JSON $items_len bytes) | $order_usage bytes, encoding \`$order_encoding\` (\`hash-max-listpack-value\` $listpack_value) |
 | the same hash under Redis's default \`hash-max-listpack-value 64\` | $default_hash_usage bytes, encoding \`$default_hash_encoding\` |
 | bytes per order with the default limit (estimate: the difference above per order) | $((bytes_per_order - order_usage + default_hash_usage)) |
-| per order, sampled with \`MEMORY USAGE\`: \`order_details\` / \`user_orders\` / \`product_orders\` (auxiliary) / users | $mem_order_details / $mem_user_orders / $mem_product_orders / $mem_users bytes |
+| per order, sampled with \`MEMORY USAGE\`: \`order_details\` / \`user_orders\` / \`user_latest\` (10 per user) / \`product_orders\` (auxiliary) / users | $mem_order_details / $mem_user_orders / $mem_user_latest / $mem_product_orders / $mem_users bytes |
 | \`user_orders\` / \`user\` encodings | \`$zset_encoding\` / \`$user_encoding\` |
 | dataset load (bulk SQL) / sidecar initial copy | $load_secs s / $snapshot_secs s (sidecar peak $((snapshot_peak_kb / 1024)) MB) |
 

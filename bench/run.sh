@@ -236,6 +236,7 @@ mem_avg() {  # PATTERN_PREFIX COUNT MAXID: average MEMORY USAGE of COUNT random 
 }
 mem_order_details=$(mem_avg order_details: 100 "$orders")
 mem_user_orders=$(( $(mem_avg user_orders: 100 "$users") * users / orders_now ))
+mem_user_latest=$(( $(mem_avg user_latest: 100 "$users") * users / orders_now ))
 mem_product_orders=$(( $(mem_avg product_orders: 50 "$products") * products / orders_now ))
 mem_users=$(( ($(mem_avg user: 100 "$users") * users + $(rcli MEMORY USAGE pgcqrs:users)) / orders_now ))
 # What the recommended setting saves: the same order hash under Redis's default
@@ -251,25 +252,10 @@ rcli CONFIG SET hash-max-listpack-value "$listpack_value" >/dev/null
 log "Redis: $bytes_per_order bytes per order; order hash $order_encoding, $order_usage bytes ($default_hash_usage as $default_hash_encoding with the default limit)"
 
 # --- 5. reads: Redis versus the SQL JOIN --------------------------------------------------------
-# For the redis-page mode: each user's page rendered once into one string (not a read model
-# the sidecar keeps; it shows what one would give). Removed after the reads.
-page_script="for u = tonumber(ARGV[1]), tonumber(ARGV[2]) do
-  local ids = redis.call('ZREVRANGE', 'user_orders:' .. u, 0, 9)
-  local page = {}
-  for i, id in ipairs(ids) do
-    local h = redis.call('HGETALL', 'order_details:' .. id)
-    local t = {}
-    for k = 1, #h, 2 do t[h[k]] = h[k + 1] end
-    page[i] = t
-  end
-  redis.call(ARGV[3], 'bench:page:' .. u, cjson.encode(page))
-end"
-for ((u = 1; u <= users; u += 1000)); do
-  rcli EVAL "$page_script" 0 $u $((u + 999 < users ? u + 999 : users)) SET >/dev/null
-done
-page_bytes=$(rcli STRLEN bench:page:1)
+# The size of one page of the user_latest read model (the JSON of 10 orders).
+page_bytes=$(rcli EVAL "local n = 0 for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do n = n + #e end return n" 1 user_latest:1)
 for threads in 1 $clients; do
-  for mode in redis redis-sort redis-lua redis-page sql; do
+  for mode in redis-latest redis-sort redis-lua redis sql; do
     q=() p99=() p50=()
     for _ in $(seq 1 $runs); do
       read -r a b c rows < <("$read_bin" --mode $mode --pg "$pg_conn" --redis-port "$redis_port" \
@@ -281,7 +267,6 @@ for threads in 1 $clients; do
   done
 done
 
-rcli EVAL "for u = tonumber(ARGV[1]), tonumber(ARGV[2]) do redis.call('DEL', 'bench:page:' .. u) end" 0 1 $users >/dev/null
 
 # --- 6. write cost with the pipeline running; the write ceiling ------------------------------
 log "write cost: pipeline running"
@@ -384,7 +369,7 @@ echo "$suite_secs" >"$out/suite_secs"
 export quick decode_orders decode_runs orders users products runs pgbench_secs e2e_secs read_secs \
   clients probe_rate load_secs snapshot_secs snapshot_peak_kb orders_now items_now redis_empty \
   redis_full redis_keys bytes_per_order order_encoding order_usage items_len zset_encoding \
-  user_encoding listpack_value default_hash_usage default_hash_encoding mem_order_details mem_user_orders \
+  user_encoding listpack_value default_hash_usage default_hash_encoding mem_order_details mem_user_orders mem_user_latest \
   mem_product_orders mem_users page_bytes ceiling e2e_peak_kb backlog_orders \
   backlog_events backlog_txns backlog_wal drain_secs drain_peak_kb suite_secs drain_sidecar_cpu drain_redis_cpu
 export recv_times_list="${recv_times[*]}"
