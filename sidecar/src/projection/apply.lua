@@ -129,6 +129,8 @@ local function user(u)
   if not c then
     local h = redis.call('HMGET', 'user:' .. u, 'name', 'email', 'order_count', 'lifetime_value')
     c = {exists = h[1] ~= false, name = h[1], email = h[2], count = tonumber(h[3]) or 0, ltv = cents(h[4] or nil)}
+    -- Name and email as JSON strings, for user_latest pages.
+    c.jname, c.jemail = cjson.encode(c.name or ''), cjson.encode(c.email or '')
     ucache[u] = c
   end
   return c
@@ -147,13 +149,18 @@ local function user_add(u, dcount, dcents)
 end
 
 local function flush_counters()
+  local scores = {}  -- one ZADD top_products for every product changed
   for pid, p in pairs(pcache) do
     if p.dirty then
       local rev = money(p.rev)
       redis.call('HSET', 'product:' .. pid, 'units_sold', string.format('%d', p.units), 'revenue', rev, 'lsn', p.lsn)
-      redis.call('ZADD', 'top_products', rev, pid)
+      scores[#scores + 1] = rev
+      scores[#scores + 1] = pid
       p.dirty = false
     end
+  end
+  for from = 1, #scores, 400 do  -- in slices: unpack() has a stack limit
+    redis.call('ZADD', 'top_products', unpack(scores, from, math.min(from + 399, #scores)))
   end
   for u, c in pairs(ucache) do
     if c.dirty then
@@ -276,10 +283,11 @@ end
 
 local function members(set) return redis.call('SMEMBERS', set) end
 
--- One order of a user_latest page: its order_details fields as a JSON object.
-local function page_entry(o, u, name, email, status, created, updated, n, total, items, at)
-  return '{"order_id":' .. o .. ',"user_id":' .. u .. ',"user_name":' .. cjson.encode(name) ..
-    ',"user_email":' .. cjson.encode(email) .. ',"status":' .. cjson.encode(status) ..
+-- One order of a user_latest page: its order_details fields as a JSON object. Name and email
+-- come JSON-encoded; status is one of the write model's five words.
+local function page_entry(o, u, jname, jemail, status, created, updated, n, total, items, at)
+  return '{"order_id":' .. o .. ',"user_id":' .. u .. ',"user_name":' .. jname ..
+    ',"user_email":' .. jemail .. ',"status":"' .. status .. '"' ..
     ',"created_at":"' .. created .. '","updated_at":"' .. updated .. '","item_count":' .. n ..
     ',"total":"' .. total .. '","items":' .. items .. ',"lsn":"' .. at .. '"}'
 end
@@ -292,7 +300,10 @@ local function render_page(u)
   for _, o in ipairs(redis.call('ZREVRANGE', 'user_orders:' .. u, 0, PAGE - 1)) do
     local h = redis.call('HMGET', od(o), 'user_name', 'user_email', 'status', 'created_at', 'updated_at',
       'item_count', 'total', 'items', 'lsn')
-    if h[8] then entries[#entries + 1] = page_entry(o, u, h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]) end
+    if h[8] then
+      entries[#entries + 1] = page_entry(o, u, cjson.encode(h[1]), cjson.encode(h[2]), h[3], h[4], h[5], h[6], h[7],
+        h[8], h[9])
+    end
   end
   if #entries > 0 then redis.call('RPUSH', lk, unpack(entries)) end
 end
@@ -387,7 +398,7 @@ handlers.OrderPlaced = function(a)
     local rank = redis.call('ZREVRANK', 'user_orders:' .. u, o)
     if rank == 0 then
       local lk = 'user_latest:' .. u
-      redis.call('LPUSH', lk, page_entry(o, u, uc.name or '', uc.email or '', status, a[4], a[5], n, a[7], items, lsn))
+      redis.call('LPUSH', lk, page_entry(o, u, uc.jname, uc.jemail, status, a[4], a[5], n, a[7], items, lsn))
       redis.call('LTRIM', lk, 0, PAGE - 1)
     elseif rank < PAGE then
       pages[u] = true  -- an order placed with an older created_at: render the page again
