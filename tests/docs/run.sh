@@ -514,7 +514,8 @@ scenario_sidecar_cli() {
   [[ ${cmds[2]} == "pgcqrs-sidecar verify "* ]] || fail "the third command is not verify: ${cmds[2]}"
   status=0
   out=$(bash -c "${cmds[2]}" 2>&1) || status=$?
-  [ "$status" = 0 ] || fail "verify exited $status on an untouched read model: $(tail -5 <<<"$out")"
+  [ "$status" = 0 ] || fail "verify exited $status on an untouched read model:
+$(head -20 <<<"$out" | sed 's/^/    /')"
   scenario_end
 }
 
@@ -581,7 +582,8 @@ scenario_verify_rebuild() {
   doc_block verify-rebuild 1
   subst "$block"
   readme_verify=$cmd
-  out=$(bash -c "$readme_verify" 2>&1) || fail "verify exited $?: $(tail -3 <<<"$out")"
+  out=$(bash -c "$readme_verify" 2>&1) || fail "verify exited $?:
+$(head -20 <<<"$out" | sed 's/^/    /')"
   redis-cli -p "$redis_port" HSET order_details:1 total 999.00 >/dev/null
   doc_block verify-rebuild 2
   subst "$block"
@@ -600,9 +602,11 @@ scenario_verify_rebuild() {
   grep -q 'rebuilding the read models (Redis has no checkpoint)' "$dir/sidecar.log" ||
     fail "the sidecar did not say it rebuilds: $(tail -3 "$dir/sidecar.log")"
   doc_block verify-rebuild 2
-  out=$(bash -c "$ops_verify" 2>&1) || fail "verify exited $? after the rebuild: $(tail -3 <<<"$out")"
+  out=$(bash -c "$ops_verify" 2>&1) || fail "verify exited $? after the rebuild:
+$(head -20 <<<"$out" | sed 's/^/    /')"
   doc_block verify-rebuild 1
-  out=$(bash -c "$readme_verify" 2>&1) || fail "verify exited $? after the rebuild: $(tail -3 <<<"$out")"
+  out=$(bash -c "$readme_verify" 2>&1) || fail "verify exited $? after the rebuild:
+$(head -20 <<<"$out" | sed 's/^/    /')"
   scenario_end
 }
 
@@ -686,7 +690,8 @@ $(grep -i -m3 'rejected\|NOPERM' "$dir/sidecar.log" | sed 's/^/    /')"
   expect "the rename reached the order" "$out" 'Ada L <ada\.l@example\.com>'
   out=$(pgcqrs-sidecar verify --pg "host=127.0.0.1 port=$PGPORT dbname=$db user=postgres" \
         --redis "redis://admin:$admin_pw@127.0.0.1:$redis_port" 2>&1) ||
-    fail "verify finds differences after changes applied through the ACL: $(tail -5 <<<"$out")"
+    fail "verify finds differences after changes applied through the ACL:
+$(head -20 <<<"$out" | sed 's/^/    /')"
 
   # ...and nothing more.
   out=$(PGPASSWORD=$pg_pw psql -X -At -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d "$db" \
