@@ -162,6 +162,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         if (!checkpoint) throw Failure("pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(r.get()), true);
       }
     }
+    std::string dirty;  // set by a projection call that stopped midway (docs/read-models.md)
+    if (auto r = sync.command({"HGET", "pgcqrs:checkpoint", "dirty"}); r->type == REDIS_REPLY_STRING)
+      dirty = redis::reply_string(r.get());
 
     query_conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(config_.pg));
     {
@@ -193,11 +196,25 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                         "its changes are gone, rebuilding the read models from a new snapshot", config_.slot);
           rebuild_reason_ = "slot lost";
         }
+      } else {
+        // Slot names are unique per server, not per database.
+        auto other = tx.exec_params("SELECT coalesce(database::text, '(a physical slot)') FROM "
+                                    "pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                                    config_.slot);
+        if (!other.empty())
+          throw Failure("replication slot " + config_.slot + " belongs to database " + other[0][0].as<std::string>() +
+                            ": slot names are shared by the whole server, so give each database's sidecar its own "
+                            "--slot",
+                        true);
       }
     }
 
     if (!slot_exists) {
       rebuild_reason_ = "slot " + config_.slot + " does not exist";
+    } else if (rebuild_reason_.empty() && !dirty.empty()) {
+      spdlog::error("a projection call stopped midway (at {}) and Redis keeps what it had written: the read models "
+                    "may hold part of a transaction; rebuilding every read model from a new snapshot", dirty);
+      rebuild_reason_ = "a projection call stopped midway";
     } else if (rebuild_reason_.empty() && !checkpoint) {
       spdlog::error("Redis has no pgcqrs:checkpoint but slot {} exists: Redis lost its data (or a snapshot "
                     "copy was interrupted); rebuilding every read model from a new snapshot", config_.slot);
@@ -551,6 +568,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (status == "nocheckpoint") {
       spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
       return finish(false, false, "Redis lost its data");
+    }
+    if (status == "dirty") {
+      spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding",
+                    r->elements > 1 ? redis::reply_string(r->element[1]) : "?");
+      return finish(false, false, "the read models may hold part of a projection call");
     }
     if (status == "behind") {
       spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",

@@ -274,3 +274,34 @@ TEST_F(ProjectionScript, TruncateOfItemsEmptiesEveryOrder) {
   EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user_orders:1"}).get()), "0");
   EXPECT_EQ(hget("user:1", "order_count"), "0");
 }
+
+// Redis keeps what a script wrote before it failed. A call that fails midway leaves the
+// checkpoint marked dirty, and no later call applies anything on top of it.
+TEST_F(ProjectionScript, ACallThatFailsMidwayLeavesTheCheckpointDirty) {
+  mark("0/50");
+  auto cs = calls(setup_txn("0/100"));
+  ScriptCall bad;  // a second transaction whose event the script cannot apply
+  bad.lsn_text = "0/200";
+  bad.final = true;
+  bad.events = 1;
+  bad.tokens = {"NoSuchEvent", "0", "0"};
+  cs.push_back(bad);
+  projection::ScriptBatch batch;
+  for (auto& c : cs) batch.add(std::move(c));
+  auto r = redis_->command(batch.take_argv(sha_, ScriptMode::Transaction, "pgcqrs", "2026-01-01T00:00:00.000000Z", "0/0", 1000),
+                           true);
+  ASSERT_EQ(r->type, REDIS_REPLY_ERROR);
+  // The first transaction's order was written, its counters (flushed at the end) were not:
+  // an inconsistent read model, which only a rebuild repairs.
+  EXPECT_EQ(hget("order_details:1", "total"), "3.00");
+  EXPECT_EQ(hget("user:1", "order_count"), "0");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/50");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "dirty"), "0/100");
+  // A retry applies nothing on top of it.
+  EXPECT_EQ(run(ScriptMode::Transaction, calls(setup_txn("0/100"))), (std::vector<std::string>{"dirty", "0/100"}));
+  EXPECT_EQ(hget("user:1", "order_count"), "0");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/50");
+  // A finished rebuild (its mark) clears it.
+  mark("0/300");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "dirty"), "");
+}

@@ -304,6 +304,14 @@ wait_caught_up
 check_against_sql
 grep -q "lost acknowledged writes" "$WORK/sidecar.log" || fail "a Redis behind the slot was not reported"
 
+step "a projection call that stopped midway (checkpoint marked dirty): detected, rebuilt"
+rc HSET pgcqrs:checkpoint dirty 0/1 >/dev/null   # what a script failing after its first write leaves
+sql "UPDATE products SET name = 'Pad 2' WHERE id = 3"
+wait_caught_up
+check_against_sql
+grep -q "stopped midway" "$WORK/sidecar.log" || fail "a dirty checkpoint was not reported"
+[ "$(rc HEXISTS pgcqrs:checkpoint dirty)" == 0 ] || fail "the rebuild left the checkpoint dirty"
+
 step "PostgreSQL restarts: the sidecar reconnects and resumes"
 pgcqrs_pg_restart "$WORK" fast
 sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":4}]')" >/dev/null

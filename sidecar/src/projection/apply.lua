@@ -39,19 +39,33 @@ end
 
 if mode == 'mark' then
   redis.call('HSET', CP, 'lsn', ARGV[6], 'slot', slot, 'updated_at', now, 'commit_time', ARGV[8])
-  redis.call('HDEL', CP, 'partial_lsn', 'partial_seq', 'partial_cursor')
+  redis.call('HDEL', CP, 'partial_lsn', 'partial_seq', 'partial_cursor', 'dirty')
   redis.call('PUBLISH', 'pgcqrs:applied', ARGV[6])
   return {'marked', 0, 0, 0}
 end
 
 local cp_lsn, p_lsn, p_seq, p_cursor
 if mode == 'txn' then
-  local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq', 'partial_cursor')
+  local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq', 'partial_cursor', 'dirty')
   if not cp[1] then return {'nocheckpoint'} end
   if lsn_cmp(cp[1], floor) < 0 then return {'behind', cp[1]} end
+  if cp[5] then return {'dirty', cp[5]} end
   cp_lsn, p_lsn, p_seq, p_cursor = cp[1], cp[2], tonumber(cp[3]), tonumber(cp[4])
 elseif mode ~= 'snap' then
   error('pgcqrs: unknown mode ' .. tostring(mode))
+end
+
+-- Redis does not roll back a script that fails midway (a command refused, a bug): what it
+-- wrote stays, the checkpoint does not move, and a retry would apply it twice. So before its
+-- first write a call marks the checkpoint `dirty`, and clears the mark with the checkpoint
+-- at its end: a mark that survives means the read models may hold part of a call, and every
+-- later call answers `dirty` until the sidecar rebuilds them.
+local marked = false
+local function mark_dirty(at)
+  if mode == 'txn' and not marked then
+    redis.call('HSET', CP, 'dirty', at)
+    marked = true
+  end
 end
 
 local lsn          -- commit LSN of the transaction being applied: the `lsn` of what it writes
@@ -510,6 +524,7 @@ while i <= #ARGV and not stopped_at do
         if not h then error('pgcqrs: no projection for event type ' .. tostring(etype)) end
         local args = {}
         for k = 1, n do args[k] = ARGV[j + 2 + k] end
+        mark_dirty(seg_lsn)
         h(args)
         resume_cursor = nil
         applied_events = applied_events + 1
@@ -552,6 +567,7 @@ if mode == 'txn' then
   else
     redis.call('HDEL', CP, 'partial_cursor')
   end
+  if marked then redis.call('HDEL', CP, 'dirty') end
 end
 if stopped_at then return {'more', applied_tx, skipped_tx, applied_events} end
 return {'applied', applied_tx, skipped_tx, applied_events}
