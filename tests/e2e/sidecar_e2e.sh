@@ -377,4 +377,14 @@ check_against_sql
 left=$(rc --scan | { grep -v '^pgcqrs:checkpoint$' || true; } | wc -l)
 [ "$left" -eq 0 ] || fail "$left keys left after TRUNCATE of everything: $(rc --scan | head)"
 
+step "a slot name that belongs to another database is refused, naming it"
+sql "CREATE DATABASE other_app" >/dev/null
+psql -qAt -d other_app -c "CREATE EXTENSION pgcqrs" >/dev/null
+set +e
+PGDATABASE=other_app PGCQRS_HTTP= timeout 30 "$SIDECAR" run >"$WORK/other-db.log" 2>&1
+code=$?
+set -e
+[ $code -eq 2 ] || { cat "$WORK/other-db.log"; fail "a slot of another database gave exit code $code, not 2"; }
+grep -q "replication slot pgcqrs belongs to database" "$WORK/other-db.log" || fail "no clear message about the slot's database"
+
 echo "e2e_sidecar: all checks passed"
