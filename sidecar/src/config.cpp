@@ -30,7 +30,7 @@ std::string usage() {
          "  --heartbeat-interval SEC   idle WAL heartbeat period, 0 = off (default 10)\n"
          "  --status-interval-ms MS    standby status update period (default 1000)\n"
          "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
-         "  --chunk-events N           events per Redis call for huge transactions (default 500)\n"
+         "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
          "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
          "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n";
 }

@@ -20,7 +20,8 @@ struct Config {
   int heartbeat_interval_s = 10;    // 0 disables the idle heartbeat
   int status_interval_ms = 1000;    // standby status updates
   int max_inflight = 64;            // script calls awaiting Redis before WAL reading pauses
-  int chunk_events = 500;           // events per script call for huge transactions
+  int chunk_events = 100;           // events per script call (batches, chunks of huge transactions);
+                                    // 100 drained fastest in bench/drain.sh (docs/benchmarks.md)
   int fanout_budget = 1000;         // orders one script call updates for a rename
   std::string log_level = "info";
 };
