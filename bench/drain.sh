@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Backlog drain on its own, for profiling the projection: ORDERS orders of 3 items (and a
+# status change for every 10th) written while the sidecar is stopped, then received by
+# pg_recvlogical to /dev/null from a copy of the slot, then drained by a fresh sidecar.
+# Prints both times, the orders per second, the CPU of the sidecar, the walsender and Redis
+# each second of the drain (ticks of 1/100 s: 100 = one core) and Redis's per-command
+# accounting (the commands the projection script issued).
+# Usage: bench/drain.sh [ORDERS] [BUILD_DIR]   (needs the extension installed and a build)
+# Set PERF=1 to also record `perf record -g` profiles of the three processes for 5 s
+# (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/servers.sh
+source bench/lib.sh
+
+orders=${1:-60000}
+build=$(cd "${2:-build}" && pwd)
+users=5000 products=1000
+sidecar_bin=$build/sidecar/pgcqrs-sidecar
+out_dir=$(pwd)
+
+run_dir=$(mktemp -d /tmp/pgcqrs-bench-drain.XXXXXX)
+sidecar_pid=
+cleanup() {
+  [ -n "$sidecar_pid" ] && kill "$sidecar_pid" 2>/dev/null
+  wait 2>/dev/null || true
+  pgcqrs_redis_stop "$run_dir"
+  pgcqrs_pg_remove "$run_dir"
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" \
+  "wal_sender_timeout = 0" "fsync = off"
+pgcqrs_redis_start "$run_dir"
+redis_port=$PGCQRS_REDIS_PORT
+pg_conn="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
+rcli() { redis-cli -p "$redis_port" "$@"; }
+sql() { psql -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+lsn_num() { local l=${1:-0/0}; echo $(( (16#${l%/*} << 32) | 16#${l#*/} )); }
+wait_applied() {  # LSN: until the Redis checkpoint reaches it (10 minutes at most)
+  local target deadline=$((SECONDS + 600)) ck
+  target=$(lsn_num "$1")
+  while [ $SECONDS -lt $deadline ]; do
+    ck=$(rcli HGET pgcqrs:checkpoint lsn)
+    [ -n "$ck" ] && [ "$(lsn_num "$ck")" -ge "$target" ] && return 0
+    sleep 0.05
+  done
+  echo "drain: Redis checkpoint did not reach $1" >&2
+  return 1
+}
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+redis_cpu_secs() { rcli INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'; }
+
+psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE EXTENSION pgcqrs;
+INSERT INTO users (name, email) SELECT 'user ' || g, 'user' || g || '@example.com' FROM generate_series(1, $users) g;
+INSERT INTO products (name, price) SELECT 'product ' || g, (g % 100) + 0.99 FROM generate_series(1, $products) g;
+SQL
+# A first sidecar creates the slot and copies users and products, then stops.
+"$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" >"$run_dir/sidecar-1.log" 2>&1 &
+sidecar_pid=$!
+wait_applied "$(sql "SELECT pg_current_wal_lsn()")"
+kill -TERM "$sidecar_pid"
+wait "$sidecar_pid" || true
+sidecar_pid=
+
+half=$((orders / 2))
+for w in 0 1; do
+  psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
+SET synchronous_commit = off;
+DO \$\$
+DECLARE oid bigint; p bigint;
+BEGIN
+  FOR i IN 1..$half LOOP
+    p := 1 + (i * 2 + $w) % $products;
+    INSERT INTO orders (user_id) VALUES (1 + (i * 2 + $w) % $users) RETURNING id INTO oid;
+    INSERT INTO order_items (order_id, product_id, quantity)
+      VALUES (oid, p, 1), (oid, 1 + p % $products, 2), (oid, 1 + (p + 1) % $products, 3);
+    COMMIT;
+    IF i % 10 = 0 THEN
+      UPDATE orders SET status = 'paid' WHERE id = oid;
+      COMMIT;
+    END IF;
+  END LOOP;
+END \$\$;
+SQL
+done
+wait
+end_lsn=$(sql "SELECT pg_current_wal_lsn()")
+echo "backlog: $((half * 2)) orders, $((half * 2 / 10)) status changes"
+
+sql "SELECT 1 FROM pg_copy_logical_replication_slot('pgcqrs', 'drain_recv')" >/dev/null
+recv_secs=$(bench_time "$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot drain_recv --start \
+  --endpos "$end_lsn" -o format-version=1 -f /dev/null -s 10 -F 0)
+sql "SELECT pg_drop_replication_slot('drain_recv')" >/dev/null
+
+rcli CONFIG RESETSTAT >/dev/null
+rc0=$(redis_cpu_secs)
+t0=$(date +%s.%N)
+"$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" >"$run_dir/sidecar-2.log" 2>&1 &
+sidecar_pid=$!
+redis_pid=$(cat "$run_dir/redis/redis.pid")
+walsender=
+(
+  prev=
+  while kill -0 "$sidecar_pid" 2>/dev/null; do
+    [ -z "$walsender" ] && walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")
+    cur="$(ticks "$sidecar_pid") $(ticks "${walsender:-0}") $(ticks "$redis_pid")"
+    [ -n "$prev" ] && echo "$prev $cur" | awk '{ printf "  CPU this second: sidecar %3d  walsender %3d  Redis %3d\n", $4 - $1, $5 - $2, $6 - $3 }'
+    prev=$cur
+    sleep 1
+  done
+) >"$run_dir/cpu.log" 2>&1 &
+if [ "${PERF:-0}" = 1 ]; then
+  sleep 1
+  walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")
+  for p in "sidecar:$sidecar_pid" "walsender:$walsender" "redis:$redis_pid"; do
+    perf record -e cpu-clock -g -p "${p#*:}" -o "$out_dir/perf-${p%%:*}.data" -- sleep 5 >/dev/null 2>&1 &
+  done
+fi
+wait_applied "$end_lsn"
+t1=$(date +%s.%N)
+rc1=$(redis_cpu_secs)
+kill -TERM "$sidecar_pid"
+wait "$sidecar_pid" || true
+sidecar_pid=
+cat "$run_dir/cpu.log"
+awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$rc1" 'BEGIN {
+  d = b - a
+  printf "pg_recvlogical to /dev/null: %.2f s (%.0f orders/s)\n", r, n / r
+  printf "sidecar drain: %.2f s (%.0f orders/s), %.2fx of receiving; Redis CPU %.0f us per order\n",
+    d, n / d, r / d, 1e6 * (c1 - c0) / n }'
+echo "Redis commands (from the projection script), per order:"
+rcli INFO commandstats | awk -F'[:,=]' -v n="$orders" '/^cmdstat_/ {
+  sub("cmdstat_", "", $1); printf "  %-12s %6.2f calls, %8.2f us per call\n", $1, $3 / n, $7 }' | sort -k2 -gr
