@@ -409,8 +409,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
           continue;
         }
         // Group commit: while a call is in flight the batch keeps growing (up to its size
-        // limits) and goes when the last reply arrives, so a backlog is applied in large calls,
-        // which cost Redis far less per event; an idle pipeline sends at once.
+        // limits) and goes when the last reply arrives, so a backlog is applied in full calls
+        // rather than one per 16 kB burst; an idle pipeline sends at once.
         if (redis_.pending() == 0) flush_batch();
         return arm_read();
       }
