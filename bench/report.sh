@@ -232,12 +232,14 @@ run rather than absolute numbers across runs.
 
 ## How to run
 
+<!-- test: by-hand -->
 \`\`\`sh
 bash scripts/install-deps.sh        # as root: adds gnuplot-nox and postgresql-15-wal2json
 bash bench/run.sh                   # builds, installs the extension (as root), runs everything,
                                     # writes docs/benchmarks.md and docs/bench-*.png (~20-30 min)
 bash bench/run.sh --quick           # the same at small sizes (a few minutes)
 bash bench/decode_stream.sh 20000 3 # the decode/stream comparison alone
+bash bench/drain.sh 60000           # the backlog drain alone: CPU per process, Redis commands
 \`\`\`
 
 Raw results stay in \`bench/out/\` (not committed).
