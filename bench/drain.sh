@@ -64,30 +64,9 @@ kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=
 
-half=$((orders / 2))
-for w in 0 1; do
-  psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
-SET synchronous_commit = off;
-DO \$\$
-DECLARE oid bigint; p bigint;
-BEGIN
-  FOR i IN 1..$half LOOP
-    p := 1 + (i * 2 + $w) % $products;
-    INSERT INTO orders (user_id) VALUES (1 + (i * 2 + $w) % $users) RETURNING id INTO oid;
-    INSERT INTO order_items (order_id, product_id, quantity)
-      VALUES (oid, p, 1), (oid, 1 + p % $products, 2), (oid, 1 + (p + 1) % $products, 3);
-    COMMIT;
-    IF i % 10 = 0 THEN
-      UPDATE orders SET status = 'paid' WHERE id = oid;
-      COMMIT;
-    END IF;
-  END LOOP;
-END \$\$;
-SQL
-done
-wait
+bench_write_backlog "$orders" "$users" "$products"
 end_lsn=$(sql "SELECT pg_current_wal_lsn()")
-echo "backlog: $((half * 2)) orders, $((half * 2 / 10)) status changes"
+echo "backlog: $((orders / 2 * 2)) orders, $((orders / 2 * 2 / 10)) status changes"
 
 sql "SELECT 1 FROM pg_copy_logical_replication_slot('pgcqrs', 'drain_recv')" >/dev/null
 recv_secs=$(bench_time "$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot drain_recv --start \

@@ -16,3 +16,30 @@ bench_time() {
   end=$(date +%s.%N)
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", e - s }'
 }
+
+# bench_write_backlog ORDERS USERS PRODUCTS: the drain benchmarks' backlog. Two writers commit
+# ORDERS orders of 3 items, one per transaction, and a status change for every 10th order.
+bench_write_backlog() {
+  local half=$(($1 / 2)) users=$2 products=$3 w
+  for w in 0 1; do
+    psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
+SET synchronous_commit = off;
+DO \$\$
+DECLARE oid bigint; p bigint;
+BEGIN
+  FOR i IN 1..$half LOOP
+    p := 1 + (i * 2 + $w) % $products;
+    INSERT INTO orders (user_id) VALUES (1 + (i * 2 + $w) % $users) RETURNING id INTO oid;
+    INSERT INTO order_items (order_id, product_id, quantity)
+      VALUES (oid, p, 1), (oid, 1 + p % $products, 2), (oid, 1 + (p + 1) % $products, 3);
+    COMMIT;
+    IF i % 10 = 0 THEN
+      UPDATE orders SET status = 'paid' WHERE id = oid;
+      COMMIT;
+    END IF;
+  END LOOP;
+END \$\$;
+SQL
+  done
+  wait
+}

@@ -309,27 +309,7 @@ drain_orders=$((drain_events * 10 / 11))   # plus a status change for every 10th
 log "drain: writing a backlog of $drain_orders orders + $((drain_orders / 10)) status changes with the sidecar stopped"
 start_order=$(sql "SELECT max(id) FROM orders")
 half=$((drain_orders / 2))
-for w in 0 1; do
-  psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
-SET synchronous_commit = off;
-DO \$\$
-DECLARE oid bigint; p bigint;
-BEGIN
-  FOR i IN 1..$half LOOP
-    p := 1 + (i * 2 + $w) % $products;
-    INSERT INTO orders (user_id) VALUES (1 + (i * 2 + $w) % $users) RETURNING id INTO oid;
-    INSERT INTO order_items (order_id, product_id, quantity)
-      VALUES (oid, p, 1), (oid, 1 + p % $products, 2), (oid, 1 + (p + 1) % $products, 3);
-    COMMIT;
-    IF i % 10 = 0 THEN
-      UPDATE orders SET status = 'paid' WHERE id = oid;
-      COMMIT;
-    END IF;
-  END LOOP;
-END \$\$;
-SQL
-done
-wait
+bench_write_backlog "$drain_orders" "$users" "$products"
 backlog_end=$(sql "SELECT pg_current_wal_lsn()")
 backlog_orders=$(( $(sql "SELECT max(id) FROM orders") - start_order ))
 backlog_events=$((backlog_orders + 2 * (half / 10)))
