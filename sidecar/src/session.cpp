@@ -155,16 +155,16 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     sha_ = sync.command({"SCRIPT", "LOAD", std::string(projection::kApplyScript)})->str;
 
     std::optional<uint64_t> checkpoint;
-    {
-      auto r = sync.command({"HGET", "pgcqrs:checkpoint", "lsn"});
-      if (r->type == REDIS_REPLY_STRING) {
-        checkpoint = pgcqrs::parse_lsn(redis::reply_string(r.get()));
-        if (!checkpoint) throw Failure("pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(r.get()), true);
-      }
-    }
     std::string dirty;  // set by a projection call that stopped midway (docs/read-models.md)
-    if (auto r = sync.command({"HGET", "pgcqrs:checkpoint", "dirty"}); r->type == REDIS_REPLY_STRING)
-      dirty = redis::reply_string(r.get());
+    {
+      auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty"});
+      const redisReply* lsn = r->element[0];
+      if (lsn->type == REDIS_REPLY_STRING) {
+        checkpoint = pgcqrs::parse_lsn(redis::reply_string(lsn));
+        if (!checkpoint) throw Failure("pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(lsn), true);
+      }
+      if (r->element[1]->type == REDIS_REPLY_STRING) dirty = redis::reply_string(r->element[1]);
+    }
 
     query_conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(config_.pg));
     {
