@@ -4,7 +4,8 @@
 -- format: docs/read-models.md. ARGV: mode slot now floor budget, then per transaction segment:
 -- lsn final commit_time ntokens tokens..., the tokens being per event: type seq nargs args...
 -- Money is integer cents here, never floats; LSNs are compared as numbers.
-local mode, slot, now, floor, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local A = ARGV  -- handlers read their arguments in place: A[b + 1] .. A[b + n]
+local mode, slot, now, floor, budget = A[1], A[2], A[3], A[4], tonumber(A[5])
 local CP = 'pgcqrs:checkpoint'
 
 local function lsn_parts(s)
@@ -12,12 +13,10 @@ local function lsn_parts(s)
   if not hi then error('pgcqrs: malformed lsn ' .. tostring(s)) end
   return tonumber(hi, 16), tonumber(lo, 16)
 end
-local function lsn_cmp(a, b)
-  local ah, al = lsn_parts(a)
-  local bh, bl = lsn_parts(b)
-  if ah ~= bh then return ah < bh and -1 or 1 end
-  if al ~= bl then return al < bl and -1 or 1 end
-  return 0
+-- Whether lsn s is past (hi, lo), an LSN the caller parsed once.
+local function lsn_after(s, hi, lo)
+  local sh, sl = lsn_parts(s)
+  return sh > hi or (sh == hi and sl > lo)
 end
 
 local function money(c)
@@ -44,13 +43,14 @@ if mode == 'mark' then
   return {'marked', 0, 0, 0}
 end
 
-local cp_lsn, p_lsn, p_seq, p_cursor
+local cp_hi, cp_lo, p_lsn, p_seq, p_cursor
 if mode == 'txn' then
   local cp = redis.call('HMGET', CP, 'lsn', 'partial_lsn', 'partial_seq', 'partial_cursor', 'dirty')
   if not cp[1] then return {'nocheckpoint'} end
-  if lsn_cmp(cp[1], floor) < 0 then return {'behind', cp[1]} end
+  if lsn_after(floor, lsn_parts(cp[1])) then return {'behind', cp[1]} end
   if cp[5] then return {'dirty', cp[5]} end
-  cp_lsn, p_lsn, p_seq, p_cursor = cp[1], cp[2], tonumber(cp[3]), tonumber(cp[4])
+  cp_hi, cp_lo = lsn_parts(cp[1])
+  p_lsn, p_seq, p_cursor = cp[2], tonumber(cp[3]), tonumber(cp[4])
 elseif mode ~= 'snap' then
   error('pgcqrs: unknown mode ' .. tostring(mode))
 end
@@ -76,7 +76,7 @@ local ocache = {}
 -- user_latest:{u} is a list of the JSON of the user's PAGE newest orders. OrderPlaced of the
 -- newest order pushes onto it; anything else that changes the page marks the user here, and
 -- the page is rendered again from the hashes at the end of the call.
-local PAGE = 10
+local PAGE, PAGE_LAST = 10, '9'
 local pages = {}   -- user id -> true
 -- Products and users touched by order events are read once per call (one HMGET), their
 -- counters summed in Lua and written once at the end (flush_counters): a hot product or user
@@ -130,9 +130,12 @@ end
 local function product(pid)
   local p = pcache[pid]
   if not p then
-    local h = redis.call('HMGET', 'product:' .. pid, 'name', 'units_sold', 'revenue')
+    local key = 'product:' .. pid
+    local h = redis.call('HMGET', key, 'name', 'units_sold', 'revenue')
     p = {exists = h[1] ~= false, name = h[1], units = tonumber(h[2]) or 0, rev = cents(h[3] or nil)}
-    p.json = p.exists and cjson.encode(p.name) or 'null'  -- the name as it appears in items
+    p.key, p.okey = key, 'product_orders:' .. pid
+    -- An items line up to its quantity: id and name as they appear in the items JSON.
+    p.head = '{"product_id":' .. pid .. ',"product_name":' .. (p.exists and cjson.encode(p.name) or 'null')
     pcache[pid] = p
   end
   return p
@@ -167,7 +170,7 @@ local function flush_counters()
   for pid, p in pairs(pcache) do
     if p.dirty then
       local rev = money(p.rev)
-      redis.call('HSET', 'product:' .. pid, 'units_sold', string.format('%d', p.units), 'revenue', rev, 'lsn', p.lsn)
+      redis.call('HSET', p.key, 'units_sold', string.format('%d', p.units), 'revenue', rev, 'lsn', p.lsn)
       scores[#scores + 1] = rev
       scores[#scores + 1] = pid
       p.dirty = false
@@ -254,7 +257,7 @@ local function line_tail(q, c)
 end
 
 local function item_json(pid, tail)
-  return '{"product_id":' .. pid .. ',"product_name":' .. product(pid).json .. tail
+  return product(pid).head .. tail
 end
 
 -- Writes an order's items, item_count and total from its lines (ordered by product_id).
@@ -334,21 +337,21 @@ end
 
 local handlers = {}
 
-handlers.UserRegistered = function(a)
+handlers.UserRegistered = function(b)
   forget()
-  local u, key = a[1], 'user:' .. a[1]
+  local u, key = A[b + 1], 'user:' .. A[b + 1]
   local fresh = redis.call('EXISTS', key) == 0
-  redis.call('HSET', key, 'user_id', u, 'name', a[2], 'email', a[3], 'is_active', a[4], 'lsn', lsn)
+  redis.call('HSET', key, 'user_id', u, 'name', A[b + 2], 'email', A[b + 3], 'is_active', A[b + 4], 'lsn', lsn)
   if fresh then redis.call('HSET', key, 'order_count', 0, 'lifetime_value', '0.00') end
   redis.call('SADD', 'pgcqrs:users', u)
 end
-handlers.UserRenamed = function(a) set_user_field(a[1], 'name', a[2], 'user_name') end
-handlers.UserEmailChanged = function(a) set_user_field(a[1], 'email', a[2], 'user_email') end
-handlers.UserDeactivated = function(a) set_user_field(a[1], 'is_active', 'false') end
-handlers.UserReactivated = function(a) set_user_field(a[1], 'is_active', 'true') end
-handlers.UserDeleted = function(a)
+handlers.UserRenamed = function(b) set_user_field(A[b + 1], 'name', A[b + 2], 'user_name') end
+handlers.UserEmailChanged = function(b) set_user_field(A[b + 1], 'email', A[b + 2], 'user_email') end
+handlers.UserDeactivated = function(b) set_user_field(A[b + 1], 'is_active', 'false') end
+handlers.UserReactivated = function(b) set_user_field(A[b + 1], 'is_active', 'true') end
+handlers.UserDeleted = function(b)
   forget()
-  local u = a[1]
+  local u = A[b + 1]
   for _, o in ipairs(redis.call('ZRANGE', 'user_orders:' .. u, 0, -1)) do delete_order(o) end
   forget()
   redis.call('DEL', 'user:' .. u, 'user_orders:' .. u, 'user_latest:' .. u)
@@ -356,29 +359,29 @@ handlers.UserDeleted = function(a)
   redis.call('SREM', 'pgcqrs:users', u)
 end
 
-handlers.ProductAdded = function(a)
+handlers.ProductAdded = function(b)
   forget()
-  local p, key = a[1], 'product:' .. a[1]
+  local p, key = A[b + 1], 'product:' .. A[b + 1]
   local fresh = redis.call('EXISTS', key) == 0
-  redis.call('HSET', key, 'product_id', p, 'name', a[2], 'price', money(tonumber(a[3])), 'is_active', a[4], 'lsn', lsn)
+  redis.call('HSET', key, 'product_id', p, 'name', A[b + 2], 'price', money(tonumber(A[b + 3])), 'is_active', A[b + 4], 'lsn', lsn)
   if fresh then
     redis.call('HSET', key, 'units_sold', 0, 'revenue', '0.00')
     redis.call('ZADD', 'top_products', 0, p)
   end
   redis.call('SADD', 'pgcqrs:products', p)
 end
-handlers.ProductRenamed = function(a)
-  local p = a[1]
+handlers.ProductRenamed = function(b)
+  local p = A[b + 1]
   if redis.call('EXISTS', 'product:' .. p) == 0 then return end
-  set_product_field(p, 'name', a[2])
+  set_product_field(p, 'name', A[b + 2])
   fan_out('product_orders:' .. p, function(o) dirty[o] = lsn end)
 end
-handlers.ProductRepriced = function(a) set_product_field(a[1], 'price', money(tonumber(a[2]))) end
-handlers.ProductDeactivated = function(a) set_product_field(a[1], 'is_active', 'false') end
-handlers.ProductReactivated = function(a) set_product_field(a[1], 'is_active', 'true') end
-handlers.ProductDeleted = function(a)
+handlers.ProductRepriced = function(b) set_product_field(A[b + 1], 'price', money(tonumber(A[b + 2]))) end
+handlers.ProductDeactivated = function(b) set_product_field(A[b + 1], 'is_active', 'false') end
+handlers.ProductReactivated = function(b) set_product_field(A[b + 1], 'is_active', 'true') end
+handlers.ProductDeleted = function(b)
   forget()
-  local p = a[1]
+  local p = A[b + 1]
   redis.call('DEL', 'product:' .. p, 'product_orders:' .. p)
   redis.call('ZREM', 'top_products', p)
   redis.call('SREM', 'pgcqrs:products', p)
@@ -387,53 +390,55 @@ end
 -- The hot path: a new order is one HSET, its items JSON spliced from the line tails the
 -- sidecar rendered and the product names, plus its index entries.
 -- a: order_id user_id status created_at updated_at created_ms total n {product_id q cents tail}*n
-handlers.OrderPlaced = function(a)
-  local o, u, status = a[1], a[2], a[3]
+handlers.OrderPlaced = function(b)
+  local o, u, status = A[b + 1], A[b + 2], A[b + 3]
   if redis.call('EXISTS', od(o)) == 1 then delete_order(o) end
   local uc = user(u)
-  local n = tonumber(a[8])
+  local n = A[b + 8]
   local parts, total = {}, 0
   local counted = status ~= 'cancelled'
-  for k = 0, n - 1 do
-    local pid, q, c = a[9 + 4 * k], tonumber(a[10 + 4 * k]), tonumber(a[11 + 4 * k])
-    parts[k + 1] = item_json(pid, a[12 + 4 * k])
+  for k = 0, tonumber(n) - 1 do
+    local at = b + 9 + 4 * k
+    local pid, q, c = A[at], tonumber(A[at + 1]), tonumber(A[at + 2])
+    local p = product(pid)
+    parts[k + 1] = p.head .. A[at + 3]
     total = total + q * c
-    redis.call('ZADD', 'product_orders:' .. pid, o, o)
+    redis.call('ZADD', p.okey, o, o)
     if counted then product_add(pid, q, q * c) end
   end
   local items = '[' .. table.concat(parts, ',') .. ']'
   redis.call('HSET', od(o), 'order_id', o, 'user_id', u, 'user_name', uc.name or '', 'user_email', uc.email or '',
-    'status', status, 'created_at', a[4], 'updated_at', a[5], 'item_count', n, 'total', a[7],
+    'status', status, 'created_at', A[b + 4], 'updated_at', A[b + 5], 'item_count', n, 'total', A[b + 7],
     'items', items, 'lsn', lsn)
-  redis.call('ZADD', 'user_orders:' .. u, a[6], o)
+  redis.call('ZADD', 'user_orders:' .. u, A[b + 6], o)
   user_add(u, 1, counted and total or 0)
   ocache[o], dirty[o] = nil, nil
   if not pages[u] then
     local rank = redis.call('ZREVRANK', 'user_orders:' .. u, o)
     if rank == 0 then
       local lk = 'user_latest:' .. u
-      redis.call('LPUSH', lk, page_entry(o, u, uc.jname, uc.jemail, status, a[4], a[5], n, a[7], items, lsn))
-      redis.call('LTRIM', lk, 0, PAGE - 1)
+      local len = redis.call('LPUSH', lk, page_entry(o, u, uc.jname, uc.jemail, status, A[b + 4], A[b + 5], n, A[b + 7], items, lsn))
+      if len > PAGE then redis.call('LTRIM', lk, '0', PAGE_LAST) end
     elseif rank < PAGE then
       pages[u] = true  -- an order placed with an older created_at: render the page again
     end
   end
 end
-handlers.OrderItemAdded = function(a)
-  local o = a[1]
+handlers.OrderItemAdded = function(b)
+  local o = A[b + 1]
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
-  add_item(o, h[1], h[2], a[2], a[3], a[4])
+  add_item(o, h[1], h[2], A[b + 2], A[b + 3], A[b + 4])
 end
 handlers.OrderItemChanged = handlers.OrderItemAdded
-handlers.OrderItemRemoved = function(a)
-  local o = a[1]
+handlers.OrderItemRemoved = function(b)
+  local o = A[b + 1]
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
-  remove_item(o, h[1], h[2], a[2])
+  remove_item(o, h[1], h[2], A[b + 2])
 end
-handlers.OrderStatusChanged = function(a)
-  local o, to = a[1], a[2]
+handlers.OrderStatusChanged = function(b)
+  local o, to = A[b + 1], A[b + 2]
   local h = redis.call('HMGET', od(o), 'user_id', 'status')
   if not h[1] then return end
   if h[2] ~= 'cancelled' and to == 'cancelled' then
@@ -441,15 +446,15 @@ handlers.OrderStatusChanged = function(a)
   elseif h[2] == 'cancelled' and to ~= 'cancelled' then
     order_contribution(o, h[1], 1)
   end
-  redis.call('HSET', od(o), 'status', to, 'updated_at', a[3], 'lsn', lsn)
+  redis.call('HSET', od(o), 'status', to, 'updated_at', A[b + 3], 'lsn', lsn)
   page_touch(h[1], o)
 end
-handlers.OrderDeleted = function(a) delete_order(a[1]) end
+handlers.OrderDeleted = function(b) delete_order(A[b + 1]) end
 
-handlers.Truncated = function(a)
+handlers.Truncated = function(b)
   forget()
   local t = {}
-  for k = 2, 1 + tonumber(a[1]) do t[a[k]] = true end
+  for k = 2, 1 + tonumber(A[b + 1]) do t[A[b + k]] = true end
   if t.users or t.orders or t.order_items then
     local orders_gone = t.users or t.orders
     each_order(function(o)
@@ -491,15 +496,15 @@ end
 -- Walk the transaction segments; in txn mode skip what the checkpoint says is applied.
 local applied_tx, skipped_tx, applied_events = 0, 0, 0
 local done_lsn, done_time      -- last transaction completed by this call
-local i = 6
-while i <= #ARGV and not stopped_at do
-  local seg_lsn, final, commit_time, ntok = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+local i, nargs = 6, #A
+while i <= nargs and not stopped_at do
+  local seg_lsn, final, commit_time, ntok = A[i], A[i + 1], A[i + 2], tonumber(A[i + 3])
   local j, stop = i + 4, i + 3 + ntok
   i = stop + 1
   local skip_upto = -1
   local skip = false
   if mode == 'txn' then
-    if lsn_cmp(seg_lsn, cp_lsn) <= 0 then
+    if not lsn_after(seg_lsn, cp_hi, cp_lo) then
       skip = true
     elseif p_lsn == seg_lsn then
       skip_upto = p_seq
@@ -513,7 +518,7 @@ while i <= #ARGV and not stopped_at do
     lsn = seg_lsn
     local last_seq = skip_upto
     while j <= stop do
-      local etype, seq, n = ARGV[j], tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+      local etype, seq, n = A[j], tonumber(A[j + 1]), tonumber(A[j + 2])
       if seq > skip_upto then
         if p_cursor then
           -- Only the call holding the unfinished fan-out event may go on.
@@ -522,10 +527,8 @@ while i <= #ARGV and not stopped_at do
         end
         local h = handlers[etype]
         if not h then error('pgcqrs: no projection for event type ' .. tostring(etype)) end
-        local args = {}
-        for k = 1, n do args[k] = ARGV[j + 2 + k] end
         mark_dirty(seg_lsn)
-        h(args)
+        h(j + 2)
         resume_cursor = nil
         applied_events = applied_events + 1
         if stopped_at then
@@ -541,7 +544,8 @@ while i <= #ARGV and not stopped_at do
     elseif final == '1' then
       applied_tx = applied_tx + 1
       done_lsn, done_time = seg_lsn, commit_time
-      cp_lsn, p_lsn, p_seq = seg_lsn, nil, nil
+      cp_hi, cp_lo = lsn_parts(seg_lsn)
+      p_lsn, p_seq = nil, nil
     else
       p_lsn, p_seq = seg_lsn, last_seq
     end
