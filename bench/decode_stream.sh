@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Decode-and-stream benchmark: one recorded workload (orders with 3 items, renames, status
-# changes) decoded by pgcqrs, wal2json (formats 1 and 2), pgoutput and test_decoding, both
+# changes) decoded by pgcqrs (both framings), wal2json (formats 1 and 2), pgoutput and test_decoding, both
 # through pg_logical_slot_peek_changes (in the backend) and streamed over a replication
 # connection to pg_recvlogical (each run on a fresh copy of a slot that has not consumed
 # the workload). Prints a Markdown table: seconds as median (min-max) of RUNS runs, row
@@ -22,8 +22,11 @@ pgcqrs_pg_start "$run_dir" "shared_buffers = 512MB" "max_replication_slots = 64"
   "max_wal_size = 4GB" "wal_sender_timeout = 0"
 
 # plugin name | slot | peek SQL options | pg_recvlogical options | binary?
+# pgcqrs: with framing 'transaction', as the sidecar reads it (one message per transaction);
+# pgcqrs-msg: the default framing, one message per begin, event and commit.
 plugins=(
-  "pgcqrs|b_pgcqrs|||text"
+  "pgcqrs|b_pgcqrs|'framing','transaction'|-o framing=transaction|text"
+  "pgcqrs-msg|b_pgcqrs_m|||text"
   "wal2json-1|b_w2j1|'format-version','1'|-o format-version=1|text"
   "wal2json-2|b_w2j2|'format-version','2'|-o format-version=2|text"
   "pgoutput|b_pgo|'proto_version','1','publication_names','bench'|-o proto_version=1 -o publication_names=bench|binary"

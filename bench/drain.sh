@@ -70,7 +70,7 @@ echo "backlog: $((orders / 2 * 2)) orders, $((orders / 2 * 2 / 10)) status chang
 
 sql "SELECT 1 FROM pg_copy_logical_replication_slot('pgcqrs', 'drain_recv')" >/dev/null
 recv_secs=$(bench_time "$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot drain_recv --start \
-  --endpos "$end_lsn" -o format-version=1 -f /dev/null -s 10 -F 0)
+  --endpos "$end_lsn" -o format-version=1 -o framing=transaction -f /dev/null -s 10 -F 0)
 sql "SELECT pg_drop_replication_slot('drain_recv')" >/dev/null
 
 rcli CONFIG RESETSTAT >/dev/null

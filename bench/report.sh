@@ -32,7 +32,7 @@ decode_table() {
   done
 }
 {
-  for name in pgcqrs wal2json-1 wal2json-2 pgoutput test_decoding; do
+  for name in pgcqrs pgcqrs-msg wal2json-1 wal2json-2 pgoutput test_decoding; do
     echo "$name $(dec $name peek 6) $(dec $name stream 6)"
   done
 } >"$out/decode.dat"
@@ -261,7 +261,10 @@ The same recorded workload ($decode_orders orders of 3 items through \`place_ord
 every 10 orders, a user rename every 100: $changes row changes) decoded by each plugin from a
 slot created before it, through \`pg_logical_slot_peek_changes\` (inside the backend) and streamed
 to \`pg_recvlogical\` over a TCP replication connection (a fresh copy of the slot per run).
-"pgcqrs speed vs this" above 1 means pgcqrs is faster.
+\`pgcqrs\` is the plugin with \`framing 'transaction'\`, as the sidecar reads it: one replication
+message per transaction, its events one per line; \`pgcqrs-msg\` is the default framing, one
+message per \`begin\`, event and \`commit\` (the same lines). "pgcqrs speed vs this" above 1
+means pgcqrs (transaction framing) is faster.
 
 $(decode_table)
 

@@ -322,7 +322,7 @@ recv_times=()
 for r in $(seq 1 $runs); do
   sql "SELECT 1 FROM pg_copy_logical_replication_slot('pgcqrs', 'bench_recv_$r')" >/dev/null
   recv_times+=("$(bench_time "$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot "bench_recv_$r" --start \
-    --endpos "$backlog_end" -o format-version=1 -f /dev/null -s 10 -F 0)")
+    --endpos "$backlog_end" -o format-version=1 -o framing=transaction -f /dev/null -s 10 -F 0)")
   sql "SELECT pg_drop_replication_slot('bench_recv_$r')" >/dev/null
 done
 log "pg_recvlogical to /dev/null: ${recv_times[*]} s"

@@ -40,6 +40,16 @@ bool OptionParser::add(std::string_view name, const char* value) {
     }
     return true;
   }
+  if (name == "framing") {
+    if (!once(16u)) return false;
+    std::string_view v = value ? value : "";
+    if (v != "message" && v != "transaction") {
+      error_ = "framing \"" + std::string(v) + "\" is not one of message, transaction";
+      return false;
+    }
+    options_.transaction_framing = v == "transaction";
+    return true;
+  }
   for (unsigned k = 0; k < sizeof switches / sizeof switches[0]; ++k) {
     if (name != switches[k].name) continue;
     if (!once(2u << k)) return false;

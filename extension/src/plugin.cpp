@@ -28,6 +28,8 @@ struct PluginState {
   MemoryContext change_context;  // reset after every change
   EventWriter* writer;           // owned; deleted when the decoding context goes away
   int changes_since_progress;
+  bool transaction_framing;
+  StringInfo frame;              // transaction framing: messages not yet written
 };
 
 PluginState* state_of(LogicalDecodingContext* ctx) {
@@ -49,16 +51,36 @@ void report_progress(LogicalDecodingContext* ctx, PluginState* state, bool skipp
   }
 }
 
-// Copies the messages the writer finished into the decoding output, one write per message.
+// Writes one output message.
+void write_output(LogicalDecodingContext* ctx, const char* data, int len, bool last) {
+  OutputPluginPrepareWrite(ctx, last);
+  appendBinaryStringInfo(ctx->out, data, len);
+  OutputPluginWrite(ctx, last);
+}
+
+// Copies the messages the writer finished into the decoding output: one write per message,
+// or with transaction framing one write per transaction (per frame_bytes of it). Each
+// write costs the walsender a send and a clock read, and the consumer a message.
 void write_messages(LogicalDecodingContext* ctx, PluginState* state, bool ends_transaction) {
   EventWriter* writer = state->writer;
   size_t count = writer->message_count();
+  if (state->transaction_framing) {
+    StringInfo frame = state->frame;
+    for (size_t i = 0; i < count; ++i) {
+      std::string_view message = writer->message(i);
+      if (frame->len > 0) appendStringInfoChar(frame, '\n');  // messages never hold a raw newline
+      appendBinaryStringInfo(frame, message.data(), static_cast<int>(message.size()));
+    }
+    writer->clear();
+    if (frame->len > 0 && (ends_transaction || static_cast<size_t>(frame->len) >= frame_bytes)) {
+      write_output(ctx, frame->data, frame->len, ends_transaction);
+      resetStringInfo(frame);
+    }
+    return;
+  }
   for (size_t i = 0; i < count; ++i) {
     std::string_view message = writer->message(i);
-    bool last = ends_transaction && i + 1 == count;
-    OutputPluginPrepareWrite(ctx, last);
-    appendBinaryStringInfo(ctx->out, message.data(), static_cast<int>(message.size()));
-    OutputPluginWrite(ctx, last);
+    write_output(ctx, message.data(), static_cast<int>(message.size()), ends_transaction && i + 1 == count);
   }
   writer->clear();
 }
@@ -99,9 +121,13 @@ void startup_cb(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool) {
       }
     }
     state->writer = new EventWriter(parser.options());
+    state->transaction_framing = parser.options().transaction_framing;
   });
   if (error[0] != '\0')
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("pgcqrs: %s", error)));
+  MemoryContext previous = MemoryContextSwitchTo(ctx->context);
+  state->frame = makeStringInfo();
+  MemoryContextSwitchTo(previous);
 }
 
 void begin_cb(LogicalDecodingContext* ctx, ReorderBufferTXN* txn) {

@@ -333,7 +333,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   void start_replication() {
     std::string cmd = "START_REPLICATION SLOT " + quote_ident(config_.slot) + " LOGICAL " +
-                      pgcqrs::format_lsn(start_lsn_) + " (\"format-version\" '1')";
+                      pgcqrs::format_lsn(start_lsn_) + " (\"format-version\" '1', \"framing\" 'transaction')";
     PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH)
       throw Failure("START_REPLICATION on slot " + config_.slot + " failed: " + PQerrorMessage(repl_.get()), false);
@@ -457,10 +457,23 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     server_wal_end_ = std::max(server_wal_end_, x.wal_end);
     metrics_.received_lsn = server_wal_end_;
     tracker_.on_received(x.wal_start);
-    auto parsed = projection::parse_message(x.data);
+    // Transaction framing: one XLogData holds a transaction's messages, one per line (up to
+    // about 1 MB of them, so backpressure may overshoot max_inflight by one frame's calls).
+    std::string_view frame = x.data;
+    while (!frame.empty() && !finished_) {
+      size_t end = frame.find('\n');
+      if (!handle_message(x.wal_start, frame.substr(0, end))) return false;
+      frame = end == std::string_view::npos ? std::string_view() : frame.substr(end + 1);
+    }
+    return !finished_;
+  }
+
+  // One message of the plugin; returns false when the session ended.
+  bool handle_message(uint64_t wal_start, std::string_view text) {
+    auto parsed = projection::parse_message(text);
     if (!parsed.message) {
-      finish(false, true, "unreadable message from the pgcqrs plugin at " + pgcqrs::format_lsn(x.wal_start) + ": " +
-                              parsed.error + ": " + std::string(x.data.substr(0, 300)));
+      finish(false, true, "unreadable message from the pgcqrs plugin at " + pgcqrs::format_lsn(wal_start) + ": " +
+                              parsed.error + ": " + std::string(text.substr(0, 300)));
       return false;
     }
     const auto& m = *parsed.message;

@@ -12,7 +12,13 @@ struct Options {
   bool include_xid = true;
   bool include_lsn = true;
   bool include_timestamps = true;
+  // framing 'transaction': a transaction's messages go out newline-separated in one output
+  // message (several, for a large one), rather than one output message each.
+  bool transaction_framing = false;
 };
+
+// A transaction-framed output message is cut at the first message boundary past this size.
+constexpr size_t frame_bytes = 1u << 20;
 
 // Accumulates options one at a time; the first bad one leaves a message in error().
 class OptionParser {
@@ -23,7 +29,7 @@ class OptionParser {
   const std::string& error() const { return error_; }
 
   static constexpr const char* valid_names =
-      "format-version, include-xid, include-lsn, include-timestamps";
+      "format-version, include-xid, include-lsn, include-timestamps, framing";
 
  private:
   Options options_;

@@ -33,7 +33,7 @@ TEST(Options, UnknownOptionListsTheValidOnes) {
   EXPECT_FALSE(p.add("include-xids", "1"));
   EXPECT_EQ(p.error(),
             "unknown option \"include-xids\"; valid options are: format-version, include-xid, "
-            "include-lsn, include-timestamps");
+            "include-lsn, include-timestamps, framing");
 }
 
 TEST(Options, RejectsRepeatsBadBooleansAndOtherVersions) {
@@ -47,4 +47,22 @@ TEST(Options, RejectsRepeatsBadBooleansAndOtherVersions) {
   OptionParser c;
   EXPECT_FALSE(c.add("format-version", "2"));
   EXPECT_EQ(c.error(), "format-version \"2\" is not supported; this plugin speaks format-version 1");
+}
+
+TEST(Options, FramingIsMessageOrTransaction) {
+  OptionParser p;
+  EXPECT_FALSE(p.options().transaction_framing);
+  EXPECT_TRUE(p.add("framing", "transaction"));
+  EXPECT_TRUE(p.options().transaction_framing);
+  EXPECT_FALSE(p.add("framing", "message"));
+  EXPECT_EQ(p.error(), "option \"framing\" is given more than once");
+  OptionParser q;
+  EXPECT_TRUE(q.add("framing", "message"));
+  EXPECT_FALSE(q.options().transaction_framing);
+  OptionParser r;
+  EXPECT_FALSE(r.add("framing", "batch"));
+  EXPECT_EQ(r.error(), "framing \"batch\" is not one of message, transaction");
+  OptionParser s;
+  EXPECT_FALSE(s.add("framing", nullptr));
+  EXPECT_EQ(s.error(), "framing \"\" is not one of message, transaction");
 }
