@@ -156,14 +156,16 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
     std::optional<uint64_t> checkpoint;
     std::string dirty;  // set by a projection call that stopped midway (docs/read-models.md)
+    std::string layout = "2";  // the layouts before 3 did not record theirs; 1 and 2 differ in no type
     {
-      auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty"});
+      auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty", "layout"});
       const redisReply* lsn = r->element[0];
       if (lsn->type == REDIS_REPLY_STRING) {
         checkpoint = pgcqrs::parse_lsn(redis::reply_string(lsn));
         if (!checkpoint) throw Failure("pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(lsn), true);
       }
       if (r->element[1]->type == REDIS_REPLY_STRING) dirty = redis::reply_string(r->element[1]);
+      if (r->element[2]->type == REDIS_REPLY_STRING) layout = redis::reply_string(r->element[2]);
     }
 
     query_conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(config_.pg));
@@ -215,6 +217,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       spdlog::error("a projection call stopped midway (at {}) and Redis keeps what it had written: the read models "
                     "may hold part of a transaction; rebuilding every read model from a new snapshot", dirty);
       rebuild_reason_ = "a projection call stopped midway";
+    } else if (rebuild_reason_.empty() && checkpoint && layout != projection::kLayout) {
+      spdlog::error("the read models in Redis have key layout {} and this sidecar writes layout {} "
+                    "(product_orders became a set): rebuilding every read model from a new snapshot",
+                    layout, projection::kLayout);
+      rebuild_reason_ = "read models of layout " + layout;
     } else if (rebuild_reason_.empty() && !checkpoint) {
       spdlog::error("Redis has no pgcqrs:checkpoint but slot {} exists: Redis lost its data (or a snapshot "
                     "copy was interrupted); rebuilding every read model from a new snapshot", config_.slot);

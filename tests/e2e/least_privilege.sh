@@ -60,7 +60,7 @@ rc ACL SETUSER pgcqrs-sidecar on ">$sidecar_redis_pw" resetkeys \
   '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~order_items:*' \
   '~product_orders:*' '~top_products' '~pgcqrs:*' resetchannels '&pgcqrs:applied' nocommands \
   +ping +auth +hello +select +client\|setname +config\|get +script\|load +evalsha +eval \
-  +hget +hgetall +hmget +hset +hdel +del +unlink +exists +type +scan +smembers +sadd +srem \
+  +hget +hgetall +hmget +hset +hdel +del +unlink +exists +type +scan +smembers +sscan +sadd +srem \
   +zadd +zrem +zrange +zrevrange +zrevrank +lpush +rpush +ltrim +publish >/dev/null
 rc ACL SETUSER pgcqrs-reader on ">$reader_pw" resetkeys \
   '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~top_products' \
@@ -89,6 +89,7 @@ SQL
 token=$(psql -qAt -c "SELECT write_token()")
 psql -qAt -c "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"Hello\"}')" >/dev/null
 psql -qAt -c "UPDATE users SET name = 'Ada L' WHERE id = 1" >/dev/null
+psql -qAt -c "UPDATE products SET name = 'Fountain pen' WHERE id = 1" >/dev/null
 token2=$(psql -qAt -c "SELECT write_token()")
 
 export PGCQRS_REDIS="redis://127.0.0.1:$redis_port" PGCQRS_REDIS_USER=pgcqrs-reader PGCQRS_REDIS_PASSWORD=$reader_pw
@@ -96,6 +97,8 @@ query() { "$build/sidecar/pgcqrs-query" "$@"; }
 check "the reader reads a user's orders after the writer's token" query user-orders 1 --after "$token" --timeout 20000
 check "the rename reached the read model (sidecar applied as its ACL user)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --after '$token2' --timeout 20000 --json | grep -q '\"user_name\":\"Ada L\"'"
+check "the product rename reached the order's items (its fan-out reads product_orders)" \
+  bash -c "'$build/sidecar/pgcqrs-query' order 1 --json | grep -q '\"product_name\":\"Fountain pen\"'"
 check "the reader reads top products" query top-products
 check "past user_latest's 10 orders the reader falls back to its read-only script" \
   bash -c "'$build/sidecar/pgcqrs-query' user-orders 1 --limit 20 --json | grep -q '\"user_name\":\"Ada L\"'"

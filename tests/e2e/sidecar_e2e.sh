@@ -320,6 +320,22 @@ check_against_sql
 grep -q '^pgcqrs_reconnects_total{server="postgresql"} [1-9]' <<<"$(http_get /metrics)" || fail "PostgreSQL reconnect not counted"
 grep -q '^pgcqrs_reconnects_total{server="redis"} [1-9]' <<<"$(http_get /metrics)" || fail "Redis reconnect not counted"
 
+step "read models of layout 2 (product_orders a sorted set, no layout recorded): rebuilt at start"
+[ "$(rc HGET pgcqrs:checkpoint layout)" == 3 ] || fail "the checkpoint does not record layout 3"
+kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
+members=$(rc SMEMBERS product_orders:3)
+[ -n "$members" ] || fail "product_orders:3 is empty"
+rc DEL product_orders:3 >/dev/null
+for m in $members; do rc ZADD product_orders:3 "$m" "$m" >/dev/null; done
+rc HDEL pgcqrs:checkpoint layout >/dev/null
+start_sidecar
+sql "UPDATE products SET name = 'Pad 3' WHERE id = 3"
+wait_caught_up
+check_against_sql
+grep -q "have key layout 2" "$WORK/sidecar.log" || fail "read models of layout 2 were not reported"
+[ "$(rc TYPE product_orders:3)" == set ] || fail "product_orders:3 is a $(rc TYPE product_orders:3) after the rebuild"
+[ "$(rc HGET pgcqrs:checkpoint layout)" == 3 ] || fail "the rebuild did not record layout 3"
+
 step "an unrelated workload never makes PostgreSQL keep WAL for the slot"
 sql "CREATE TABLE unrelated (x int)"
 for _ in 1 2 3; do sql "INSERT INTO unrelated SELECT generate_series(1, 5000)"; done

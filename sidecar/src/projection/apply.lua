@@ -37,7 +37,8 @@ local function cents(s)
 end
 
 if mode == 'mark' then
-  redis.call('HSET', CP, 'lsn', ARGV[6], 'slot', slot, 'updated_at', now, 'commit_time', ARGV[8])
+  -- layout: the key layout this script writes (kLayout in projection/script.hpp).
+  redis.call('HSET', CP, 'lsn', ARGV[6], 'slot', slot, 'updated_at', now, 'commit_time', ARGV[8], 'layout', '3')
   redis.call('HDEL', CP, 'partial_lsn', 'partial_seq', 'partial_cursor', 'dirty')
   redis.call('PUBLISH', 'pgcqrs:applied', ARGV[6])
   return {'marked', 0, 0, 0}
@@ -50,7 +51,7 @@ if mode == 'txn' then
   if lsn_after(floor, lsn_parts(cp[1])) then return {'behind', cp[1]} end
   if cp[5] then return {'dirty', cp[5]} end
   cp_hi, cp_lo = lsn_parts(cp[1])
-  p_lsn, p_seq, p_cursor = cp[2], tonumber(cp[3]), tonumber(cp[4])
+  p_lsn, p_seq, p_cursor = cp[2], tonumber(cp[3]), cp[4]
 elseif mode ~= 'snap' then
   error('pgcqrs: unknown mode ' .. tostring(mode))
 end
@@ -84,15 +85,16 @@ local pages = {}   -- user id -> true
 -- call forget() first, so nothing cached is ever stale.
 local pcache, ucache = {}, {}
 -- Fan-out (renames) touches at most `budget` orders per call. An event that needs more stops
--- the call: its progress (the rank reached in the reverse index) goes into the checkpoint as
--- partial_cursor, and the sidecar sends the call again until the event is done.
+-- the call: its progress in the reverse index (a rank in user_orders, an SSCAN cursor in
+-- product_orders) goes into the checkpoint as partial_cursor, and the sidecar sends the call
+-- again until the event is done.
 local fan_used = 0
-local resume_cursor   -- rank to resume the current event's fan-out from
-local stopped_at      -- rank where this call's fan-out stopped, if it did
+local resume_cursor   -- where to resume the current event's fan-out (a string), if it stopped
+local stopped_at      -- where this call's fan-out stopped, if it did
 
--- Calls f(order_id) for the members of zset from the resume point, within the budget.
-local function fan_out(zset, f)
-  local start = resume_cursor or 0
+-- Calls f(order_id) for the members of zset from the resume rank, within the budget.
+local function fan_out_ranks(zset, f)
+  local start = tonumber(resume_cursor) or 0
   while true do
     local room = budget - fan_used
     if room <= 0 then
@@ -105,6 +107,24 @@ local function fan_out(zset, f)
     start = start + #ids
     if #ids < room then return end
   end
+end
+
+-- Calls f(order_id) for the members of set from the resume cursor, about within the budget:
+-- SSCAN's COUNT is a hint, and a small set (an intset of up to 512 ids) comes whole. An id
+-- may come twice; f must not mind.
+local function fan_out_set(set, f)
+  local cursor = resume_cursor or '0'
+  repeat
+    local room = budget - fan_used
+    if room <= 0 then
+      stopped_at = cursor
+      return
+    end
+    local r = redis.call('SSCAN', set, cursor, 'COUNT', room)
+    for _, o in ipairs(r[2]) do f(o) end
+    fan_used = fan_used + #r[2]
+    cursor = r[1]
+  until cursor == '0'
 end
 
 local function od(o) return 'order_details:' .. o end
@@ -209,7 +229,7 @@ local function remove_item(o, u, status, pid)
   local prev = l[pid]
   if not prev then return end
   l[pid] = nil
-  redis.call('ZREM', 'product_orders:' .. pid, o)
+  redis.call('SREM', 'product_orders:' .. pid, o)
   if status ~= 'cancelled' then
     product_add(pid, -prev.q, -prev.q * prev.c)
     user_add(u, 0, -prev.q * prev.c)
@@ -221,7 +241,7 @@ local function add_item(o, u, status, pid, q, c)
   remove_item(o, u, status, pid)
   q, c = tonumber(q), tonumber(c)
   lines(o)[pid] = {q = q, c = c}
-  redis.call('ZADD', 'product_orders:' .. pid, o, o)
+  redis.call('SADD', 'product_orders:' .. pid, o)
   if status ~= 'cancelled' then
     product_add(pid, q, q * c)
     user_add(u, 0, q * c)
@@ -243,7 +263,7 @@ local function delete_order(o)
   page_touch(u, o)
   if h[2] ~= 'cancelled' then order_contribution(o, u, -1) end
   user_add(u, -1, 0)
-  for pid in pairs(lines(o)) do redis.call('ZREM', 'product_orders:' .. pid, o) end
+  for pid in pairs(lines(o)) do redis.call('SREM', 'product_orders:' .. pid, o) end
   redis.call('DEL', od(o))
   redis.call('ZREM', 'user_orders:' .. u, o)
   ocache[o], dirty[o] = nil, nil
@@ -286,7 +306,7 @@ local function set_user_field(u, field, value, order_field)
   if redis.call('EXISTS', key) == 0 then return end
   redis.call('HSET', key, field, value, 'lsn', lsn)
   if order_field then
-    fan_out('user_orders:' .. u, function(o) redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end)
+    fan_out_ranks('user_orders:' .. u, function(o) redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end)
     pages[u] = true
   end
 end
@@ -374,7 +394,7 @@ handlers.ProductRenamed = function(b)
   local p = A[b + 1]
   if redis.call('EXISTS', 'product:' .. p) == 0 then return end
   set_product_field(p, 'name', A[b + 2])
-  fan_out('product_orders:' .. p, function(o) dirty[o] = lsn end)
+  fan_out_set('product_orders:' .. p, function(o) dirty[o] = lsn end)
 end
 handlers.ProductRepriced = function(b) set_product_field(A[b + 1], 'price', money(tonumber(A[b + 2]))) end
 handlers.ProductDeactivated = function(b) set_product_field(A[b + 1], 'is_active', 'false') end
@@ -403,7 +423,7 @@ handlers.OrderPlaced = function(b)
     local p = product(pid)
     parts[k + 1] = p.head .. A[at + 3]
     total = total + q * c
-    redis.call('ZADD', p.okey, o, o)
+    redis.call('SADD', p.okey, o)
     if counted then product_add(pid, q, q * c) end
   end
   local items = '[' .. table.concat(parts, ',') .. ']'

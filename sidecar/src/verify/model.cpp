@@ -114,8 +114,8 @@ Model expected_model(const WriteModel& wm) {
                        {"unit_price", add(dec(item->unit_price), zero()).to_string()},
                        {"line_total", add(line, zero()).to_string()}});
       auto& po = m["product_orders:" + std::to_string(pid)];
-      po.type = KeyValue::Type::ZSet;
-      po.zset[std::to_string(o.id)] = std::to_string(o.id);
+      po.type = KeyValue::Type::Set;
+      po.set.insert(std::to_string(o.id));
       if (counts) {
         auto& pt = product_totals[pid];
         pt.units += item->quantity;
