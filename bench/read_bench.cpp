@@ -9,6 +9,10 @@
 //   redis-lua   the read-only script (EVAL_RO) pgcqrs-query falls back to for an ACL user
 //               limited to the read-model keys, who may not use SORT's GET
 //   sql         the JOIN
+//   redis-ping, sql-ping  PING and a prepared SELECT 1: the round trip alone, the floor of
+//               every read over the same connection
+// Redis over loopback TCP (--redis-port) or a Unix socket (--redis-socket); PostgreSQL as
+// --pg's conninfo says (host=/dir for its Unix socket).
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
@@ -56,9 +60,24 @@ struct Result {
   long rows = 0;
 };
 
-void run_redis(int port, int users, double seconds, uint64_t seed, Result& res) {
-  redisContext* c = redisConnect("127.0.0.1", port);
-  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+// Where Redis listens: a loopback TCP port, or a Unix socket when socket is set.
+struct RedisAt {
+  int port = 6379;
+  std::string socket;
+};
+
+redisContext* connect_redis(const RedisAt& at) {
+  redisContext* c = at.socket.empty() ? redisConnect("127.0.0.1", at.port) : redisConnectUnix(at.socket.c_str());
+  if (!c || c->err) {
+    std::fprintf(stderr, "read-bench: cannot connect to Redis at %s\n",
+                 at.socket.empty() ? ("127.0.0.1:" + std::to_string(at.port)).c_str() : at.socket.c_str());
+    std::exit(1);
+  }
+  return c;
+}
+
+void run_redis(const RedisAt& at, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = connect_redis(at);
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
@@ -82,9 +101,8 @@ void run_redis(int port, int users, double seconds, uint64_t seed, Result& res) 
   redisFree(c);
 }
 
-void run_redis_sort(int port, int users, double seconds, uint64_t seed, Result& res) {
-  redisContext* c = redisConnect("127.0.0.1", port);
-  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+void run_redis_sort(const RedisAt& at, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = connect_redis(at);
   std::string format = "SORT_RO %b BY nosort LIMIT 0 10 DESC";
   for (const char* f : kOrderFields) format += std::string(" GET order_details:*->") + f;
   std::mt19937_64 rng(seed);
@@ -105,9 +123,8 @@ void run_redis_sort(int port, int users, double seconds, uint64_t seed, Result& 
   redisFree(c);
 }
 
-void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& res) {
-  redisContext* c = redisConnect("127.0.0.1", port);
-  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+void run_redis_lua(const RedisAt& at, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = connect_redis(at);
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
@@ -127,9 +144,8 @@ void run_redis_lua(int port, int users, double seconds, uint64_t seed, Result& r
   redisFree(c);
 }
 
-void run_redis_latest(int port, int users, double seconds, uint64_t seed, Result& res) {
-  redisContext* c = redisConnect("127.0.0.1", port);
-  if (!c || c->err) { std::fprintf(stderr, "read-bench: cannot connect to Redis\n"); std::exit(1); }
+void run_redis_latest(const RedisAt& at, int users, double seconds, uint64_t seed, Result& res) {
+  redisContext* c = connect_redis(at);
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
@@ -144,17 +160,31 @@ void run_redis_latest(int port, int users, double seconds, uint64_t seed, Result
   redisFree(c);
 }
 
-void run_sql(const std::string& conninfo, int users, double seconds, uint64_t seed, Result& res) {
+void run_redis_ping(const RedisAt& at, double seconds, Result& res) {
+  redisContext* c = connect_redis(at);
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    auto t0 = Clock::now();
+    auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
+    if (!r || r->type != REDIS_REPLY_STATUS) { std::fprintf(stderr, "read-bench: PING failed\n"); std::exit(1); }
+    freeReplyObject(r);
+    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  redisFree(c);
+}
+
+// ping: a prepared SELECT 1 instead of the JOIN (its parameter is then not sent).
+void run_sql(const std::string& conninfo, bool ping, int users, double seconds, uint64_t seed, Result& res) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (PQstatus(conn) != CONNECTION_OK) { std::fprintf(stderr, "read-bench: %s", PQerrorMessage(conn)); std::exit(1); }
-  PQclear(PQprepare(conn, "latest", kJoin, 1, nullptr));
+  PQclear(PQprepare(conn, "latest", ping ? "SELECT 1" : kJoin, ping ? 0 : 1, nullptr));
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
     std::string user = std::to_string(1 + rng() % users);
     const char* params[1] = {user.c_str()};
     auto t0 = Clock::now();
-    PGresult* r = PQexecPrepared(conn, "latest", 1, params, nullptr, nullptr, 0);
+    PGresult* r = PQexecPrepared(conn, "latest", ping ? 0 : 1, params, nullptr, nullptr, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) { std::fprintf(stderr, "read-bench: %s", PQerrorMessage(conn)); std::exit(1); }
     res.rows += PQntuples(r);
     PQclear(r);
@@ -167,20 +197,25 @@ void run_sql(const std::string& conninfo, int users, double seconds, uint64_t se
 
 int main(int argc, char** argv) {
   std::string mode = "redis", pg;
-  int port = 6379, users = 1000, threads = 1;
+  RedisAt at;
+  int users = 1000, threads = 1;
   double seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--mode") mode = v;
     else if (k == "--pg") pg = v;
-    else if (k == "--redis-port") port = std::atoi(v.c_str());
+    else if (k == "--redis-port") at.port = std::atoi(v.c_str());
+    else if (k == "--redis-socket") at.socket = v;
     else if (k == "--users") users = std::atoi(v.c_str());
     else if (k == "--threads") threads = std::atoi(v.c_str());
     else if (k == "--duration") seconds = std::atof(v.c_str());
     else { std::fprintf(stderr, "read-bench: unknown option %s\n", k.c_str()); return 2; }
   }
-  if (mode != "redis" && mode != "redis-sort" && mode != "redis-lua" && mode != "redis-latest" && mode != "sql") {
-    std::fprintf(stderr, "read-bench: unknown mode %s (redis, redis-sort, redis-lua, redis-latest or sql)\n",
+  if (mode != "redis" && mode != "redis-sort" && mode != "redis-lua" && mode != "redis-latest" && mode != "sql" &&
+      mode != "redis-ping" && mode != "sql-ping") {
+    std::fprintf(stderr,
+                 "read-bench: unknown mode %s (redis, redis-sort, redis-lua, redis-latest, sql, redis-ping or "
+                 "sql-ping)\n",
                  mode.c_str());
     return 2;
   }
@@ -189,11 +224,12 @@ int main(int argc, char** argv) {
   auto t0 = Clock::now();
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
-      if (mode == "sql") run_sql(pg, users, seconds, 1000 + t, results[t]);
-      else if (mode == "redis-latest") run_redis_latest(port, users, seconds, 1000 + t, results[t]);
-      else if (mode == "redis-sort") run_redis_sort(port, users, seconds, 1000 + t, results[t]);
-      else if (mode == "redis-lua") run_redis_lua(port, users, seconds, 1000 + t, results[t]);
-      else if (mode == "redis") run_redis(port, users, seconds, 1000 + t, results[t]);
+      if (mode == "sql" || mode == "sql-ping") run_sql(pg, mode == "sql-ping", users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-ping") run_redis_ping(at, seconds, results[t]);
+      else if (mode == "redis-latest") run_redis_latest(at, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-sort") run_redis_sort(at, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis-lua") run_redis_lua(at, users, seconds, 1000 + t, results[t]);
+      else if (mode == "redis") run_redis(at, users, seconds, 1000 + t, results[t]);
     });
   for (auto& th : pool) th.join();
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -111,8 +111,10 @@ reads_table() {
   echo "|---|---|---|---|---|---|"
   local t m b label
   for t in 1 "$clients"; do
-    for m in redis-latest redis-sort redis-lua redis sql; do
+    for m in redis-latest redis-sort redis-lua redis sql redis-latest@unix sql@unix; do
       case $m in
+        redis-latest@unix) label="Redis over a Unix socket: LRANGE user_latest" ;;
+        sql@unix) label="SQL JOIN (prepared) over a Unix socket" ;;
         redis-latest) label="Redis: LRANGE user_latest, what pgcqrs-query sends for up to 10 orders (1 command)" ;;
         redis) label="Redis: ZREVRANGE, then 10 HGETALL pipelined (2 round trips)" ;;
         redis-sort) label="Redis: SORT_RO with GET, what pgcqrs-query sends past 10 orders (1 command)" ;;
@@ -134,6 +136,18 @@ reads_table() {
       printf "| %s%s%s | %s | %s%s%s throughput | | %s%s%s lower p99 | |\n" "$b" "$label" "$b" "$t" \
         "$b" "$(ratio "$(rd $m "$t" 3)" "$(rd sql "$t" 3)")" "$b" "$b" "$(ratio "$(rd sql "$t" 9)" "$(rd $m "$t" 9)")" "$b"
     done
+    printf "| **ratio Redis (user_latest) / SQL, both over Unix sockets** | %s | **%s** throughput | | **%s** lower p99 | |\n" "$t" \
+      "$(ratio "$(rd redis-latest@unix "$t" 3)" "$(rd sql@unix "$t" 3)")" "$(ratio "$(rd sql@unix "$t" 9)" "$(rd redis-latest@unix "$t" 9)")"
+  done
+}
+# The round trip alone over each transport (1 client): what no read can go below.
+floor_table() {
+  echo "| round trip alone, 1 client | p50 ms | p99 ms, median (min-max) |"
+  echo "|---|---|---|"
+  local m
+  for m in redis-ping sql-ping redis-ping@unix sql-ping@unix; do
+    printf "| %s | %.3f | %.3f (%.3f-%.3f) |\n" "$(sed 's/redis-ping/Redis PING/; s/sql-ping/PostgreSQL prepared SELECT 1/; s/@unix/, Unix socket/' <<<"$m")" \
+      "$(rd $m 1 6)" "$(rd $m 1 9)" "$(rd $m 1 10)" "$(rd $m 1 11)"
   done
 }
 {
@@ -146,6 +160,9 @@ read_q_ratio=$(awk -v a="$(rd redis-latest "$clients" 3)" -v b="$(rd sql "$clien
 read_p99_ratio=$(awk -v a="$(rd sql 1 9)" -v b="$(rd redis-latest 1 9)" 'BEGIN { printf "%.2f", a / b }')
 read_q_ratio1=$(awk -v a="$(rd redis-latest 1 3)" -v b="$(rd sql 1 3)" 'BEGIN { printf "%.2f", a / b }')
 read_p99_ratio_n=$(awk -v a="$(rd sql "$clients" 9)" -v b="$(rd redis-latest "$clients" 9)" 'BEGIN { printf "%.2f", a / b }')
+read_q_ratio_unix=$(awk -v a="$(rd redis-latest@unix "$clients" 3)" -v b="$(rd sql@unix "$clients" 3)" 'BEGIN { printf "%.2f", a / b }')
+read_p99_ratio_unix=$(awk -v a="$(rd sql@unix 1 9)" -v b="$(rd redis-latest@unix 1 9)" 'BEGIN { printf "%.2f", a / b }')
+ping_p99_tcp=$(rd redis-ping 1 9)
 
 # --- plots ---
 plots=""
@@ -198,6 +215,7 @@ bar_drain3=$(passfail "$drain_orders_s >= 3 * $ceiling")
 bar_drain_recv=$(passfail "$drain_events_s >= 0.9 * $recv_events_s")
 bar_stream=$(passfail "$stream_ours <= $stream_best_peer")
 bar_reads=$(passfail "$read_q_ratio >= 5 && $read_p99_ratio >= 10")
+bar_reads_unix=$(passfail "$read_q_ratio_unix >= 5 && $read_p99_ratio_unix >= 10")
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -252,7 +270,7 @@ Raw results stay in \`bench/out/\` (not committed).
 | drain ≥ 3× the write ceiling (orders/s) | $drain_orders_s orders/s drained vs ceiling $ceiling TPS: $(ratio "$drain_orders_s" "$ceiling") | $bar_drain3 |
 | drain within 10% of receiving the stream | sidecar $drain_events_s events/s vs \`pg_recvlogical\` to /dev/null $recv_events_s events/s: $(ratio "$drain_events_s" "$recv_events_s") | $bar_drain_recv |
 | plugin streams at least as fast as wal2json and pgoutput | stream seconds: pgcqrs $(f1 "$(awk -v v="$stream_ours" 'BEGIN{print v*1000}')") ms vs fastest of wal2json-1/2, pgoutput $(f1 "$(awk -v v="$stream_best_peer" 'BEGIN{print v*1000}')") ms ($(ratio "$stream_best_peer" "$stream_ours") speed) | $bar_stream |
-| reads ≥ 5× JOIN throughput and 10× lower p99 (\`LRANGE user_latest\`, what pgcqrs-query sends) | throughput $read_q_ratio× ($clients clients), $read_q_ratio1× (1 client); p99 $read_p99_ratio× lower (1 client), $read_p99_ratio_n× ($clients clients) | $bar_reads |
+| reads ≥ 5× JOIN throughput and 10× lower p99 (\`LRANGE user_latest\`, what pgcqrs-query sends) | loopback TCP: throughput $read_q_ratio× ($clients clients), $read_q_ratio1× (1 client); p99 $read_p99_ratio× lower (1 client), $read_p99_ratio_n× ($clients clients); a bare \`PING\` has a p99 of $ping_p99_tcp ms here. Both over Unix sockets: throughput $read_q_ratio_unix× ($clients clients), p99 $read_p99_ratio_unix× lower (1 client) | TCP $bar_reads, Unix sockets $bar_reads_unix |
 | Redis memory per order stated and small | $bytes_per_order bytes per order (all read models); order hash encoding \`$order_encoding\` | stated |
 
 ## Decode and stream
@@ -335,9 +353,16 @@ an ACL user limited to the read-model keys pgcqrs-query falls back to a read-onl
 \`HGETALL\` pipelined (2 round trips) is measured too. SQL: one prepared statement joining the
 user's 10 latest orders (index \`orders (user_id, created_at)\`) with \`users\`, \`order_items\`
 and \`products\` (one row per item). The reads bar above is measured on \`user_latest\`.
-$read_secs s per run; each client is a thread with its own connection.
+$read_secs s per run; each client is a thread with its own connection, over loopback TCP unless the
+row says Unix socket (then both servers are read over their Unix sockets: an application on
+the same host as Redis and PostgreSQL).
 
 $(reads_table)
+
+The same connections doing nothing but a round trip (\`PING\`; a prepared \`SELECT 1\`): the
+floor under every read above, on this machine.
+
+$(floor_table)
 
 $([ -n "$plots" ] && echo "![reads](bench-reads.png)")
 

@@ -60,7 +60,7 @@ pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoi
 # Redis as docs/operations.md recommends deploying it: hash-max-listpack-value 1024 keeps an
 # order hash (its items JSON is longer than the default 64 bytes) in the compact listpack
 # encoding, so memory and read figures are those of the recommended setup.
-pgcqrs_redis_start "$run_dir" "hash-max-listpack-value 1024"
+pgcqrs_redis_start "$run_dir" "hash-max-listpack-value 1024" "unixsocket $run_dir/redis.sock" "unixsocketperm 700"
 redis_port=$PGCQRS_REDIS_PORT
 pg_conn="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
 rcli() { redis-cli -p "$redis_port" "$@"; }
@@ -254,17 +254,29 @@ log "Redis: $bytes_per_order bytes per order; order hash $order_encoding, $order
 # --- 5. reads: Redis versus the SQL JOIN --------------------------------------------------------
 # The size of one page of the user_latest read model (the JSON of 10 orders).
 page_bytes=$(rcli EVAL "local n = 0 for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do n = n + #e end return n" 1 user_latest:1)
+# Over loopback TCP every read path; over Unix sockets (both servers) the page and the JOIN.
+# The pings (1 client) are each connection's round trip alone: the floor of its reads.
+pg_unix="host=$PGCQRS_PG_SOCKET_DIR port=$PGPORT user=postgres dbname=postgres"
+read_run() {  # NAME THREADS read-bench-args...: median (min-max) of $runs runs into reads.tsv
+  local name=$1 threads=$2 q=() p99=() p50=() a b c rows; shift 2
+  for _ in $(seq 1 $runs); do
+    read -r a b c rows < <("$read_bin" "$@" --users $users --threads $threads --duration $read_secs)
+    q+=("$a"); p50+=("$b"); p99+=("$c")
+  done
+  echo -e "$name\t$threads\t$(bench_stats "${q[@]}" | tr ' ' '\t')\t$(bench_stats "${p50[@]}" | tr ' ' '\t')\t$(bench_stats "${p99[@]}" | tr ' ' '\t')\t$rows" >>"$out/reads.tsv"
+  log "reads $name x$threads: ${q[*]} q/s, p99 ${p99[*]} ms, $rows rows per page"
+}
 for threads in 1 $clients; do
   for mode in redis-latest redis-sort redis-lua redis sql; do
-    q=() p99=() p50=()
-    for _ in $(seq 1 $runs); do
-      read -r a b c rows < <("$read_bin" --mode $mode --pg "$pg_conn" --redis-port "$redis_port" \
-        --users $users --threads $threads --duration $read_secs)
-      q+=("$a"); p50+=("$b"); p99+=("$c")
-    done
-    echo -e "$mode\t$threads\t$(bench_stats "${q[@]}" | tr ' ' '\t')\t$(bench_stats "${p50[@]}" | tr ' ' '\t')\t$(bench_stats "${p99[@]}" | tr ' ' '\t')\t$rows" >>"$out/reads.tsv"
-    log "reads $mode x$threads: ${q[*]} q/s, p99 ${p99[*]} ms, $rows rows per page"
+    read_run "$mode" "$threads" --mode $mode --pg "$pg_conn" --redis-port "$redis_port"
   done
+  for mode in redis-latest sql; do
+    read_run "$mode@unix" "$threads" --mode $mode --pg "$pg_unix" --redis-socket "$run_dir/redis.sock"
+  done
+done
+for mode in redis-ping sql-ping; do
+  read_run "$mode" 1 --mode $mode --pg "$pg_conn" --redis-port "$redis_port"
+  read_run "$mode@unix" 1 --mode $mode --pg "$pg_unix" --redis-socket "$run_dir/redis.sock"
 done
 
 

@@ -58,7 +58,8 @@ pgcqrs_pg_log() {
 
 # pgcqrs_pg_start DIR [postgresql.conf line ...]
 # Creates and starts a cluster for DIR on a free port with wal_level=logical. Exports
-# PGHOST, PGPORT, PGUSER, PGDATABASE for the caller (database "postgres", user "postgres").
+# PGHOST, PGPORT, PGUSER, PGDATABASE for the caller (database "postgres", user "postgres"), and
+# PGCQRS_PG_SOCKET_DIR, the directory of its Unix socket.
 pgcqrs_pg_start() {
   local dir=$1; shift
   pgcqrs_ensure_owner
@@ -108,7 +109,7 @@ pgcqrs_pg_start() {
     cat "$base/pg-log/postgresql.log" >&2
     return 1
   done
-  export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+  export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres PGCQRS_PG_SOCKET_DIR=$base/pg-socket
   echo "$port" >"$dir/pg.port"
 }
 
