@@ -466,13 +466,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     tracker_.on_received(x.wal_start);
     // Transaction framing: one XLogData holds a transaction's messages, one per line (up to
     // about 1 MB of them, so backpressure may overshoot max_inflight by one frame's calls).
+    // An empty frame or line is unreadable like any other bad message.
     std::string_view frame = x.data;
-    while (!frame.empty() && !finished_) {
+    for (;;) {
       size_t end = frame.find('\n');
       if (!handle_message(x.wal_start, frame.substr(0, end))) return false;
-      frame = end == std::string_view::npos ? std::string_view() : frame.substr(end + 1);
+      if (end == std::string_view::npos) return !finished_;
+      frame = frame.substr(end + 1);
     }
-    return !finished_;
   }
 
   // One message of the plugin; returns false when the session ended.
