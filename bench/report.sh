@@ -217,7 +217,8 @@ bar_stream=$(passfail "$stream_ours <= $stream_best_peer")
 bar_reads=$(passfail "$read_q_ratio >= 5 && $read_p99_ratio >= 10")
 bar_reads_unix=$(passfail "$read_q_ratio_unix >= 5 && $read_p99_ratio_unix >= 10")
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The commit the suite ran on (a report rerun alone, after editing notes, keeps it).
+commit=${bench_commit:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem_gb=$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 pg_version=$(psql --version 2>/dev/null | awk '{ print $3 }')
@@ -258,6 +259,7 @@ bash bench/run.sh                   # builds, installs the extension (as root), 
 bash bench/run.sh --quick           # the same at small sizes (a few minutes)
 bash bench/decode_stream.sh 20000 3 # the decode/stream comparison alone
 bash bench/drain.sh 60000           # the backlog drain alone: CPU per process, Redis commands
+bash bench/redis_floor.sh 60000     # Redis's cost of the same writes as plain pipelined commands
 \`\`\`
 
 Raw results stay in \`bench/out/\` (not committed).
