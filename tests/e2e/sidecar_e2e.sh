@@ -367,6 +367,19 @@ grep -q "large fan-out" "$WORK/sidecar.log" || fail "the rename did not run as a
 step "the oracle (pgcqrs-sidecar verify) finds Redis identical to the write model"
 "$SIDECAR" verify >"$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "verify found differences"; }
 
+step "verify waits out a Redis busy with a long script (as a TRUNCATE of many orders makes it)"
+kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
+rc EVAL "local s = tonumber(redis.call('TIME')[1]) while tonumber(redis.call('TIME')[1]) < s + 8 do end return 1" 0 >/dev/null &
+busy_pid=$!
+deadline=$((SECONDS + 20))
+until rc HGET pgcqrs:checkpoint lsn 2>&1 | grep -q BUSY; do   # answered BUSY past lua-time-limit (5 s)
+  [ $SECONDS -lt $deadline ] || fail "Redis never answered BUSY"
+done
+"$SIDECAR" verify >"$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "verify did not wait out a busy Redis"; }
+wait "$busy_pid"
+start_sidecar
+wait_caught_up
+
 step "Redis over a Unix socket as an ACL user whose password comes from a file (never logged)"
 rc ACL SETUSER sidecar on '>s3cret-pw' '~*' '&*' '+@all' >/dev/null
 kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=

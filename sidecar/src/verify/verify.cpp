@@ -22,8 +22,18 @@ uint64_t lsn_or_throw(const std::string& text) {
   return *lsn;
 }
 
-std::optional<uint64_t> checkpoint_of(redis::SyncClient& r) {
-  auto reply = r.command({"HGET", "pgcqrs:checkpoint", "lsn"});
+// The checkpoint's LSN, or none. Redis answers BUSY while a long projection call runs (a
+// TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its data
+// after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
+std::optional<uint64_t> checkpoint_of(redis::SyncClient& r, bool* busy = nullptr) {
+  auto reply = r.command({"HGET", "pgcqrs:checkpoint", "lsn"}, busy != nullptr);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    std::string error = redis::reply_string(reply.get());
+    if (error.rfind("BUSY", 0) != 0 && error.rfind("LOADING", 0) != 0)
+      throw std::runtime_error("Redis HGET failed: " + redis::describe_reply_error(reply.get()));
+    *busy = true;
+    return std::nullopt;
+  }
   std::string text = redis::reply_string(reply.get());
   if (text.empty()) return std::nullopt;
   return parse_lsn(text);
@@ -137,12 +147,15 @@ int run(const Options& options) {
       target = lsn_or_throw(pqxx::nontransaction(conn).exec1("SELECT pg_current_wal_lsn()::text")[0].as<std::string>());
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
       std::optional<uint64_t> cp;
-      while (!(cp = checkpoint_of(r)) || *cp < target) {
+      bool busy = false;
+      while (!(cp = checkpoint_of(r, &busy)) || *cp < target) {
         if (std::chrono::steady_clock::now() > deadline) {
           std::cout << "verify: the read model has not caught up with " << format_lsn(target) << " within "
-                    << options.timeout_s << " s (checkpoint " << (cp ? format_lsn(*cp) : "none") << ")\n";
+                    << options.timeout_s << " s (checkpoint " << (cp ? format_lsn(*cp) : busy ? "unreadable, Redis busy" : "none")
+                    << ")\n";
           return 1;
         }
+        busy = false;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       checkpoint = *cp;
