@@ -49,7 +49,6 @@ wait_applied() {  # LSN: until the Redis checkpoint reaches it (10 minutes at mo
   return 1
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-redis_cpu_secs() { rcli INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'; }
 
 psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
 CREATE EXTENSION pgcqrs;
@@ -74,7 +73,7 @@ recv_secs=$(bench_time "$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot drai
 sql "SELECT pg_drop_replication_slot('drain_recv')" >/dev/null
 
 rcli CONFIG RESETSTAT >/dev/null
-rc0=$(redis_cpu_secs)
+rc0=$(bench_redis_cpu "$redis_port")
 t0=$(date +%s.%N)
 "$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" >"$run_dir/sidecar-2.log" 2>&1 &
 sidecar_pid=$!
@@ -99,7 +98,7 @@ if [ "${PERF:-0}" = 1 ]; then
 fi
 wait_applied "$end_lsn"
 t1=$(date +%s.%N)
-rc1=$(redis_cpu_secs)
+rc1=$(bench_redis_cpu "$redis_port")
 kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=

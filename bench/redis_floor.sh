@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/servers.sh
+source bench/lib.sh
 
 orders=${1:-60000}
 runs=${2:-3}
@@ -52,16 +53,15 @@ BEGIN {
   }
 }' >"$run_dir/commands.resp"
 
-redis_cpu_secs() { redis-cli -p "$PGCQRS_REDIS_PORT" INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'; }
 for r in $(seq 1 "$runs"); do
   redis_dir=$run_dir/r$r
   pgcqrs_redis_start "$redis_dir"
-  c0=$(redis_cpu_secs)
+  c0=$(bench_redis_cpu "$PGCQRS_REDIS_PORT")
   t0=$(date +%s.%N)
   redis-cli -p "$PGCQRS_REDIS_PORT" --pipe <"$run_dir/commands.resp" | grep -q "errors: 0, replies: $((orders * 11))$" ||
     { echo "redis-floor: Redis did not take all $((orders * 11)) commands" >&2; exit 1; }
   t1=$(date +%s.%N)
-  c1=$(redis_cpu_secs)
+  c1=$(bench_redis_cpu "$PGCQRS_REDIS_PORT")
   awk -v n="$orders" -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" 'BEGIN {
     printf "plain pipelined writes: %.2f s (%.0f orders/s); Redis CPU %.1f us per order\n", e - s, n / (e - s), 1e6 * (b - a) / n }'
   pgcqrs_redis_stop "$redis_dir"

@@ -92,7 +92,6 @@ sidecar_stop() {
   sidecar_pid=
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-redis_cpu_secs() { rcli INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'; }
 peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # --- the dataset: users, products and a million orders of 3 items, bulk SQL ------------------
@@ -291,7 +290,7 @@ for level in 50 100; do
   rate=$((ceiling * level / 100))
   for r in $(seq 1 $runs); do
     c0=$(cpu_ticks "$sidecar_pid")
-    rc0=$(redis_cpu_secs)
+    rc0=$(bench_redis_cpu "$redis_port")
     s0=$(date +%s.%N)
     "$probe_bin" --pg "$pg_conn" --redis-port "$redis_port" --rate $probe_rate --duration "$e2e_secs" \
       --users $users --products $products --out "$out/latency_${level}_$r.txt" >"$out/probe.out" &
@@ -302,7 +301,7 @@ for level in 50 100; do
     lag_bytes=$(( $(lsn_num "$lag_end") - $(lsn_num "$ck") ))
     wait "$probe"
     c1=$(cpu_ticks "$sidecar_pid")
-    rc1=$(redis_cpu_secs)
+    rc1=$(bench_redis_cpu "$redis_port")
     s1=$(date +%s.%N)
     rcpu=$(awk -v a="$rc0" -v b="$rc1" -v s="$s0" -v e="$s1" 'BEGIN { printf "%.1f", 100 * (b - a) / (e - s) }')
     cpu=$(awk -v a="$c0" -v b="$c1" -v s="$s0" -v e="$s1" -v hz="$(getconf CLK_TCK)" \
@@ -340,12 +339,12 @@ done
 log "pg_recvlogical to /dev/null: ${recv_times[*]} s"
 
 # Drain: start the sidecar and time it until the checkpoint reaches the end of the backlog.
-rc0=$(redis_cpu_secs)
+rc0=$(bench_redis_cpu "$redis_port")
 t0=$(date +%s.%N)
 sidecar_start
 wait_applied "$backlog_end" 3600
 t1=$(date +%s.%N)
-rc1=$(redis_cpu_secs)
+rc1=$(bench_redis_cpu "$redis_port")
 drain_sidecar_cpu=$(awk -v t="$(cpu_ticks "$sidecar_pid")" -v hz="$(getconf CLK_TCK)" -v s="$t0" -v e="$t1" \
   'BEGIN { printf "%.1f", 100 * t / hz / (e - s) }')
 drain_redis_cpu=$(awk -v a="$rc0" -v b="$rc1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", 100 * (b - a) / (e - s) }')
