@@ -53,6 +53,19 @@ SELECT m->>'type' AS type, count(*),
        min((m->>'seq')::int) AS min_seq, max((m->>'seq')::int) AS max_seq
   FROM (SELECT data::json AS m FROM changes()) c GROUP BY 1 ORDER BY 1;
 
+-- Two-phase commit: a prepared transaction is decoded when COMMIT PREPARED commits it, so it
+-- comes after what committed in between; one ended by ROLLBACK PREPARED emits nothing.
+BEGIN;
+UPDATE users SET name = 'Hal, prepared' WHERE email = 'hal@discovery.one';
+PREPARE TRANSACTION 'pgcqrs_committed';
+BEGIN;
+UPDATE users SET name = 'Never Committed' WHERE email = 'first@example.com';
+PREPARE TRANSACTION 'pgcqrs_rolled_back';
+UPDATE users SET name = 'Second, Committed Meanwhile' WHERE email = 'second@example.com';
+COMMIT PREPARED 'pgcqrs_committed';
+ROLLBACK PREPARED 'pgcqrs_rolled_back';
+SELECT * FROM changes();
+
 DROP TABLE unrelated;
 DROP EXTENSION dblink;
 SELECT 'dropped' FROM pg_drop_replication_slot('regress');
