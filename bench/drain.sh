@@ -3,12 +3,15 @@
 # status change for every 10th) written while the sidecar is stopped, then received by
 # pg_recvlogical to /dev/null from a copy of the slot, then drained by a fresh sidecar.
 # Prints both times, the orders per second, the CPU of the sidecar, the walsender and Redis
-# each second of the drain (ticks of 1/100 s: 100 = one core) and Redis's per-command
+# each second of the drain (ticks of 1/100 s: 100 = one core), the CPU per order of every
+# process while receiving and while draining, and Redis's per-command
 # accounting (the commands the projection script issued).
 # Usage: bench/drain.sh [ORDERS] [BUILD_DIR]   (needs the extension installed and a build)
+# Set SIDECAR_ARGS to pass the draining sidecar more options (SIDECAR_ARGS="--chunk-events 400").
 # Set PERF=1 to also record `perf record -g` profiles of the three processes for 5 s
 # (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory).
 set -euo pipefail
+out_dir=$(pwd)  # perf files go where the caller is
 cd "$(dirname "$0")/.."
 source scripts/lib/servers.sh
 source bench/lib.sh
@@ -17,7 +20,6 @@ orders=${1:-60000}
 build=$(cd "${2:-build}" && pwd)
 users=5000 products=1000
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
-out_dir=$(pwd)
 
 run_dir=$(mktemp -d /tmp/pgcqrs-bench-drain.XXXXXX)
 sidecar_pid=
@@ -67,15 +69,30 @@ bench_write_backlog "$orders" "$users" "$products"
 end_lsn=$(sql "SELECT pg_current_wal_lsn()")
 echo "backlog: $((orders / 2 * 2)) orders, $((orders / 2 * 2 / 10)) status changes"
 
+# Receiving alone, with the CPU of its two processes: the walsender exits with its client, so
+# its ticks are sampled while it runs (the last 0.1 s is lost, 1 tick at most).
 sql "SELECT 1 FROM pg_copy_logical_replication_slot('pgcqrs', 'drain_recv')" >/dev/null
-recv_secs=$(bench_time "$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot drain_recv --start \
-  --endpos "$end_lsn" -o format-version=1 -o framing=transaction -f /dev/null -s 10 -F 0)
+r0=$(date +%s.%N)
+"$PGCQRS_PG_BIN/pg_recvlogical" -d "$pg_conn" --slot drain_recv --start \
+  --endpos "$end_lsn" -o format-version=1 -o framing=transaction -f /dev/null -s 10 -F 0 &
+recv_pid=$!
+recv_walsender= recv_ws_ticks=0 recv_own_ticks=0
+while kill -0 "$recv_pid" 2>/dev/null; do
+  [ -z "$recv_walsender" ] && recv_walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pg_recvlogical'")
+  t=$(ticks "${recv_walsender:-0}"); [ "$t" -gt 0 ] && recv_ws_ticks=$t
+  t=$(ticks "$recv_pid"); [ "$t" -gt 0 ] && recv_own_ticks=$t
+  sleep 0.1
+done
+wait "$recv_pid"
+r1=$(date +%s.%N)
+recv_secs=$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.4f", b - a }')
 sql "SELECT pg_drop_replication_slot('drain_recv')" >/dev/null
 
 rcli CONFIG RESETSTAT >/dev/null
 rc0=$(bench_redis_cpu "$redis_port")
 t0=$(date +%s.%N)
-"$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" >"$run_dir/sidecar-2.log" 2>&1 &
+# shellcheck disable=SC2086  # SIDECAR_ARGS: extra options, split on spaces
+"$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" ${SIDECAR_ARGS:-} >"$run_dir/sidecar-2.log" 2>&1 &
 sidecar_pid=$!
 redis_pid=$(cat "$run_dir/redis/redis.pid")
 walsender=
@@ -99,15 +116,26 @@ fi
 wait_applied "$end_lsn"
 t1=$(date +%s.%N)
 rc1=$(bench_redis_cpu "$redis_port")
+drain_sidecar_ticks=$(ticks "$sidecar_pid")
+drain_ws_ticks=$(ticks "$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")")
 kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=
 cat "$run_dir/cpu.log"
-awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$rc1" 'BEGIN {
+# CPU per order of each process (a tick is 10 ms): the machine's cores bound the drain once
+# the walsender, the sidecar and Redis together need more than receiving leaves idle.
+awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$rc1" \
+    -v rw="$recv_ws_ticks" -v rr="$recv_own_ticks" -v dw="$drain_ws_ticks" -v ds="$drain_sidecar_ticks" \
+    -v cores="$(nproc)" 'BEGIN {
   d = b - a
+  redis_us = 1e6 * (c1 - c0) / n
   printf "pg_recvlogical to /dev/null: %.2f s (%.0f orders/s)\n", r, n / r
   printf "sidecar drain: %.2f s (%.0f orders/s), %.2fx of receiving; Redis CPU %.0f us per order\n",
-    d, n / d, r / d, 1e6 * (c1 - c0) / n }'
+    d, n / d, r / d, redis_us
+  printf "CPU per order, receiving: walsender %.0f us, pg_recvlogical %.0f us (%.0f us of %d cores in all)\n",
+    1e4 * rw / n, 1e4 * rr / n, 1e6 * r * cores / n, cores
+  printf "CPU per order, draining:  walsender %.0f us, sidecar %.0f us, Redis %.0f us (%.0f us of %d cores in all)\n",
+    1e4 * dw / n, 1e4 * ds / n, redis_us, 1e6 * d * cores / n, cores }'
 echo "Redis commands (from the projection script), per order:"
 rcli INFO commandstats | awk -F'[:,=]' -v n="$orders" '/^cmdstat_/ {
   sub("cmdstat_", "", $1); printf "  %-12s %6.2f calls, %8.2f us per call\n", $1, $3 / n, $7 }' | sort -k2 -gr
