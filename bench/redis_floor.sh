@@ -5,7 +5,11 @@
 # 11 commands, every value already rendered) sent as plain pipelined commands by
 # `redis-cli --pipe` to a throwaway Redis, RUNS times. No projection script, no reads, no
 # checkpoint: the floor under any projection design on this machine, to set beside the drain
-# (Redis CPU per order in bench/drain.sh). Prints Redis CPU per order and orders/s per run.
+# (Redis CPU per order in bench/drain.sh). Then the same commands again, passed to a script
+# that only runs them (`redis.call` for each, 90 orders per call), and in MULTI/EXEC blocks of
+# 90 orders: what a projection that renders everything outside Redis would cost Redis if it
+# kept one script for atomicity, or used transactions instead.
+# Prints Redis CPU per order and orders/s per run of each.
 # Usage: bench/redis_floor.sh [ORDERS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +26,35 @@ trap cleanup EXIT
 
 # The commands in RESP: the keys, shapes and sizes the projection writes for bench/drain.sh's
 # backlog, with stand-in values (product ids from the order id, counters not summed).
-awk -v n="$orders" -v users="$users" -v products="$products" '
+# The script of the second measurement: each command as its arity and its words.
+runner='local A, i = ARGV, 1
+while i <= #A do
+  local n = tonumber(A[i])
+  redis.call(unpack(A, i + 1, i + n))
+  i = i + n + 1
+end
+return 0'
+awk -v n="$orders" -v users="$users" -v products="$products" -v plain="$run_dir/commands.resp" \
+    -v scripted="$run_dir/scripted.resp" -v transactions="$run_dir/multi.resp" -v script="$runner" '
+function bulk(x) { return "$" length(x) "\r\n" x "\r\n" }
+# Writes one command to the plain stream and appends it (its arity, then its words) to the
+# arguments of the current script call.
 function cmd(nargs, a,   s, i) {
   s = "*" nargs "\r\n"
-  for (i = 1; i <= nargs; i++) s = s "$" length(a[i]) "\r\n" a[i] "\r\n"
-  printf "%s", s
+  for (i = 1; i <= nargs; i++) s = s bulk(a[i])
+  printf "%s", s > plain
+  multi = multi s
+  multi_cmds++
+  call = call bulk(nargs) substr(s, index(s, "\n") + 1)
+  call_args += nargs + 1
+}
+function flush_call() {
+  if (call_args == 0) return
+  printf "*%d\r\n%s%s%s%s", call_args + 3, bulk("EVAL"), bulk(script), bulk("0"), call > scripted
+  printf "*1\r\n%s%s*1\r\n%s", bulk("MULTI"), multi, bulk("EXEC") > transactions
+  replies += multi_cmds + 2
+  call = ""; call_args = 0; calls++
+  multi = ""; multi_cmds = 0
 }
 BEGIN {
   ts = "2026-01-01T00:00:00.000000Z"
@@ -50,20 +78,32 @@ BEGIN {
     split("LPUSH|user_latest:" u "|" entry, a, "|"); cmd(3, a)
     split("LTRIM|user_latest:" u "|0|9", a, "|"); cmd(4, a)
     split("HSET|user:" u "|order_count|" o "|lifetime_value|" o ".00|lsn|" lsn, a, "|"); cmd(8, a)
+    if (o % 90 == 0) flush_call()
   }
-}' >"$run_dir/commands.resp"
+  flush_call()
+  print calls > (scripted ".replies")
+  print replies > (transactions ".replies")
+}'
 
-for r in $(seq 1 "$runs"); do
-  redis_dir=$run_dir/r$r
+# measure LABEL FILE REPLIES: sends FILE to a fresh Redis and prints its cost per order.
+measure() {
+  local label=$1 file=$2 replies=$3 c0 c1 t0 t1
+  redis_dir=$run_dir/r
   pgcqrs_redis_start "$redis_dir"
   c0=$(bench_redis_cpu "$PGCQRS_REDIS_PORT")
   t0=$(date +%s.%N)
-  redis-cli -p "$PGCQRS_REDIS_PORT" --pipe <"$run_dir/commands.resp" | grep -q "errors: 0, replies: $((orders * 11))$" ||
-    { echo "redis-floor: Redis did not take all $((orders * 11)) commands" >&2; exit 1; }
+  redis-cli -p "$PGCQRS_REDIS_PORT" --pipe <"$file" | grep -q "errors: 0, replies: $replies$" ||
+    { echo "redis-floor: Redis did not take all $replies $label" >&2; exit 1; }
   t1=$(date +%s.%N)
   c1=$(bench_redis_cpu "$PGCQRS_REDIS_PORT")
-  awk -v n="$orders" -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" 'BEGIN {
-    printf "plain pipelined writes: %.2f s (%.0f orders/s); Redis CPU %.1f us per order\n", e - s, n / (e - s), 1e6 * (b - a) / n }'
+  awk -v l="$label" -v n="$orders" -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" 'BEGIN {
+    printf "%s: %.2f s (%.0f orders/s); Redis CPU %.1f us per order\n", l, e - s, n / (e - s), 1e6 * (b - a) / n }'
   pgcqrs_redis_stop "$redis_dir"
   redis_dir=
+  rm -rf "$run_dir/r"
+}
+for r in $(seq 1 "$runs"); do
+  measure "plain pipelined writes" "$run_dir/commands.resp" $((orders * 11))
+  measure "same writes run by a script" "$run_dir/scripted.resp" "$(cat "$run_dir/scripted.resp.replies")"
+  measure "same writes in MULTI/EXEC" "$run_dir/multi.resp" "$(cat "$run_dir/multi.resp.replies")"
 done
