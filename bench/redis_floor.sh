@@ -37,8 +37,8 @@ return 0'
 awk -v n="$orders" -v users="$users" -v products="$products" -v plain="$run_dir/commands.resp" \
     -v scripted="$run_dir/scripted.resp" -v transactions="$run_dir/multi.resp" -v script="$runner" '
 function bulk(x) { return "$" length(x) "\r\n" x "\r\n" }
-# Writes one command to the plain stream and appends it (its arity, then its words) to the
-# arguments of the current script call.
+# Writes one command to the plain stream, adds it to the current MULTI block, and appends it
+# (its arity, then its words) to the arguments of the current script call.
 function cmd(nargs, a,   s, i) {
   s = "*" nargs "\r\n"
   for (i = 1; i <= nargs; i++) s = s bulk(a[i])
