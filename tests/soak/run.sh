@@ -61,7 +61,8 @@ fail() {
 }
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
-pgcqrs_pg_start "$run_dir" "logical_decoding_work_mem = 64kB" "max_wal_size = 256MB" "wal_keep_size = 0"
+pgcqrs_pg_start "$run_dir" "logical_decoding_work_mem = 64kB" "max_wal_size = 256MB" "wal_keep_size = 0" \
+  "max_prepared_transactions = 8"
 pgcqrs_redis_start "$run_dir" "appendonly yes" "appendfsync everysec"
 redis_port=$PGCQRS_REDIS_PORT
 PG="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"

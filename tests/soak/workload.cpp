@@ -153,10 +153,50 @@ class Writer {
     for (int i = 0; i < 100 && !stop; ++i) {
       try {
         conn_ = std::make_unique<pqxx::connection>(s_.pg);
+        finish_prepared();
         return;
       } catch (const std::exception&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // server restarting
       }
+    }
+  }
+
+  // This writer's two-phase transaction names: soak-SEED-WRITER-N.
+  std::string gid_prefix() const { return "soak-" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-"; }
+
+  // A transaction left prepared by a cut connection or a restart holds its locks, and the
+  // slot's WAL, until someone ends it: commit it (the write model decides what happened).
+  void finish_prepared() {
+    pqxx::nontransaction nt(*conn_);
+    for (auto row : nt.exec_params("SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)", gid_prefix()))
+      nt.exec0("COMMIT PREPARED " + nt.quote(row[0].as<std::string>()));
+  }
+
+  // place_order in a two-phase transaction: PREPARE TRANSACTION, then COMMIT PREPARED (or, one
+  // time in four, ROLLBACK PREPARED, which must reach no read model).
+  void prepared_order() {
+    const std::string kind = "prepared_order";
+    stats_.op(kind);
+    const std::string gid = gid_prefix() + std::to_string(++prepared_);
+    const bool commit = roll(4) != 0;
+    try {
+      pqxx::nontransaction nt(*conn_);
+      nt.exec0("BEGIN");
+      try {
+        auto id = nt.exec_params1("SELECT place_order($1, $2::jsonb)", pick(max_user), items_json(1 + roll(4)));
+        bump(max_order, id[0].as<int64_t>());
+        nt.exec0("PREPARE TRANSACTION " + nt.quote(gid));
+      } catch (const pqxx::sql_error& e) {
+        stats_.error(kind, e.sqlstate(), e.what());
+        nt.exec0("ROLLBACK");
+        return;
+      }
+      nt.exec0((commit ? "COMMIT PREPARED " : "ROLLBACK PREPARED ") + nt.quote(gid));
+    } catch (const pqxx::sql_error& e) {
+      stats_.error(kind, e.sqlstate(), e.what());
+    } catch (const pqxx::failure& e) {
+      stats_.error(kind, "connection", e.what());
+      reconnect();
     }
   }
 
@@ -187,9 +227,18 @@ class Writer {
         }
       }
     });
-    if (r < 31) return attempt("add_item", [&](pqxx::work& tx) {
+    if (r < 29) return attempt("add_item", [&](pqxx::work& tx) {
       tx.exec_params0("INSERT INTO order_items (order_id, product_id, quantity) VALUES ($1, $2, $3)",
                       pick(max_order), pick(max_product), 1 + roll(9));
+    });
+    if (r < 31) return attempt("merge_item", [&](pqxx::work& tx) {
+      // MERGE: a line's quantity set if the order has the product, the line added if not.
+      tx.exec_params0(
+          "MERGE INTO order_items t USING (VALUES ($1::bigint, $2::bigint, $3::int)) AS s(o, p, q) "
+          "ON t.order_id = s.o AND t.product_id = s.p "
+          "WHEN MATCHED THEN UPDATE SET quantity = s.q "
+          "WHEN NOT MATCHED THEN INSERT (order_id, product_id, quantity) VALUES (s.o, s.p, s.q)",
+          pick(max_order), pick(max_product), 1 + roll(9));
     });
     if (r < 36) return attempt("change_item", [&](pqxx::work& tx) {
       tx.exec_params0(
@@ -216,10 +265,20 @@ class Writer {
     if (r < 57) return attempt("delete_order", [&](pqxx::work& tx) {
       tx.exec_params0("DELETE FROM orders WHERE id = $1", pick(max_order));
     });
-    if (r < 62) return attempt("register_user", [&](pqxx::work& tx) {
+    if (r < 60) return attempt("register_user", [&](pqxx::work& tx) {
       auto id = tx.exec_params1("INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id", odd_text("user"),
                                 "w" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" +
                                     std::to_string(++emails_) + "@example.com")[0].as<int64_t>();
+      bump(max_user, id);
+    });
+    if (r < 62) return attempt("upsert_user", [&](pqxx::work& tx) {
+      // INSERT ... ON CONFLICT: an existing user's email renames that user, a new one registers.
+      auto id = tx.exec_params1(
+          "INSERT INTO users (name, email) SELECT $2, coalesce((SELECT email FROM users WHERE id = $1), $3) "
+          "ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+          pick(max_user), odd_text("upserted"),
+          "u" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" + std::to_string(++emails_) +
+              "@example.com")[0].as<int64_t>();
       bump(max_user, id);
     });
     if (r < 66) return attempt("rename_user", [&](pqxx::work& tx) {
@@ -236,10 +295,20 @@ class Writer {
     if (r < 72) return attempt("delete_user", [&](pqxx::work& tx) {
       tx.exec_params0("DELETE FROM users WHERE id = $1", pick(max_user));
     });
-    if (r < 74) return attempt("add_product", [&](pqxx::work& tx) {
+    if (r < 73) return attempt("add_product", [&](pqxx::work& tx) {
       auto id = tx.exec_params1("INSERT INTO products (name, price) VALUES ($1, $2::numeric / 100) RETURNING id",
                                 odd_text("product"), roll(100000))[0].as<int64_t>();
       bump(max_product, id);
+    });
+    if (r < 74) return attempt("copy_products", [&](pqxx::work& tx) {
+      // COPY FROM: a few products in one statement, names with tabs, newlines and backslashes.
+      pqxx::stream_to copy(tx, "products", std::vector<std::string>{"name", "price"});
+      for (int i = 0, n = 1 + roll(3); i < n; ++i) {
+        std::string name = odd_text("copied");
+        copy << std::make_tuple(name, std::to_string(roll(100000)) + "e-2");
+      }
+      copy.complete();
+      bump(max_product, tx.exec1("SELECT max(id) FROM products")[0].as<int64_t>());
     });
     if (r < 77) return attempt("rename_product", [&](pqxx::work& tx) {
       tx.exec_params0("UPDATE products SET name = $2 WHERE id = $1", pick(max_product), odd_text("renamed"));
@@ -293,6 +362,7 @@ class Writer {
       tx.exec_params("SELECT pg_logical_emit_message(true, 'pgcqrs', $1)", std::string(payloads[roll(5)]));
       tx.exec_params0("UPDATE users SET name = $2 WHERE id = $1", pick(max_user), odd_text("messaged"));
     });
+    if (r < 99) return prepared_order();
     return attempt("multi_order_transaction", [&](pqxx::work& tx) {
       for (int i = 0; i < 2 + roll(4); ++i) place(tx);
     });
@@ -304,6 +374,7 @@ class Writer {
   std::mt19937_64 rng_;
   std::unique_ptr<pqxx::connection> conn_;  // replaced when the server restarts
   long emails_ = 0;
+  long prepared_ = 0;
 };
 
 // Torn-read checks: one atomic Redis read per check (a read-only script), so what it sees is
@@ -426,6 +497,19 @@ int main(int argc, char** argv) {
     });
   for (auto& t : threads) t.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // A writer whose server was down when it stopped may have left a transaction prepared.
+  for (int i = 0; i < 100; ++i) {
+    try {
+      pqxx::connection c(s.pg);
+      pqxx::nontransaction nt(c);
+      std::string prefix = "soak-" + std::to_string(s.seed) + "-";
+      for (auto row : nt.exec_params("SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)", prefix))
+        nt.exec0("COMMIT PREPARED " + nt.quote(row[0].as<std::string>()));
+      break;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // server restarting
+    }
+  }
   stop = true;
   for (auto& t : read_threads) t.join();
 
