@@ -215,7 +215,7 @@ class Writer {
     if (r < 25) return attempt("order_by_sql", [&](pqxx::work& tx) {
       auto o = tx.exec_params1("INSERT INTO orders (user_id) VALUES ($1) RETURNING id", pick(max_user))[0].as<int64_t>();
       bump(max_order, o);
-      for (int i = 0; i < 1 + roll(3); ++i) {
+      for (int i = 0, n = 1 + roll(3); i < n; ++i) {
         tx.exec0("SAVEPOINT item");
         try {
           tx.exec_params0("INSERT INTO order_items (order_id, product_id, quantity) VALUES ($1, $2, $3)", o,
@@ -364,7 +364,7 @@ class Writer {
     });
     if (r < 99) return prepared_order();
     return attempt("multi_order_transaction", [&](pqxx::work& tx) {
-      for (int i = 0; i < 2 + roll(4); ++i) place(tx);
+      for (int i = 0, n = 2 + roll(4); i < n; ++i) place(tx);
     });
   }
 
