@@ -66,6 +66,18 @@ struct Stats {
 };
 
 std::atomic<int64_t> max_user{0}, max_product{0}, max_order{0};
+
+// The names of this run's two-phase transactions start with soak-SEED-.
+std::string gid_seed_prefix(uint64_t seed) { return "soak-" + std::to_string(seed) + "-"; }
+
+// A transaction left prepared by a cut connection or a restart holds its locks, and the slot's
+// WAL, until someone ends it: commits those whose name starts with prefix (the write model
+// decides what happened).
+void commit_prepared(pqxx::connection& c, const std::string& prefix) {
+  pqxx::nontransaction nt(c);
+  for (auto row : nt.exec_params("SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)", prefix))
+    nt.exec0("COMMIT PREPARED " + nt.quote(row[0].as<std::string>()));
+}
 std::atomic<bool> stop{false};
 
 class Writer {
@@ -153,7 +165,7 @@ class Writer {
     for (int i = 0; i < 100 && !stop; ++i) {
       try {
         conn_ = std::make_unique<pqxx::connection>(s_.pg);
-        finish_prepared();
+        commit_prepared(*conn_, gid_prefix());
         return;
       } catch (const std::exception&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // server restarting
@@ -162,15 +174,7 @@ class Writer {
   }
 
   // This writer's two-phase transaction names: soak-SEED-WRITER-N.
-  std::string gid_prefix() const { return "soak-" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-"; }
-
-  // A transaction left prepared by a cut connection or a restart holds its locks, and the
-  // slot's WAL, until someone ends it: commit it (the write model decides what happened).
-  void finish_prepared() {
-    pqxx::nontransaction nt(*conn_);
-    for (auto row : nt.exec_params("SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)", gid_prefix()))
-      nt.exec0("COMMIT PREPARED " + nt.quote(row[0].as<std::string>()));
-  }
+  std::string gid_prefix() const { return gid_seed_prefix(s_.seed) + std::to_string(index_) + "-"; }
 
   // place_order in a two-phase transaction: PREPARE TRANSACTION, then COMMIT PREPARED (or, one
   // time in four, ROLLBACK PREPARED, which must reach no read model).
@@ -501,10 +505,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 100; ++i) {
     try {
       pqxx::connection c(s.pg);
-      pqxx::nontransaction nt(c);
-      std::string prefix = "soak-" + std::to_string(s.seed) + "-";
-      for (auto row : nt.exec_params("SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)", prefix))
-        nt.exec0("COMMIT PREPARED " + nt.quote(row[0].as<std::string>()));
+      commit_prepared(c, gid_seed_prefix(s.seed));
       break;
     } catch (const std::exception&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // server restarting
