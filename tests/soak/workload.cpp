@@ -66,6 +66,7 @@ struct Stats {
 };
 
 std::atomic<int64_t> max_user{0}, max_product{0}, max_order{0};
+std::atomic<bool> stop{false};
 
 // The names of this run's two-phase transactions start with soak-SEED-.
 std::string gid_seed_prefix(uint64_t seed) { return "soak-" + std::to_string(seed) + "-"; }
@@ -78,7 +79,6 @@ void commit_prepared(pqxx::connection& c, const std::string& prefix) {
   for (auto row : nt.exec_params("SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)", prefix))
     nt.exec0("COMMIT PREPARED " + nt.quote(row[0].as<std::string>()));
 }
-std::atomic<bool> stop{false};
 
 class Writer {
  public:
@@ -173,6 +173,11 @@ class Writer {
     }
   }
 
+  // An email no other writer or run uses: TAG SEED-WRITER-N @ DOMAIN.
+  std::string fresh_email(const char* tag, const char* domain) {
+    return tag + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" + std::to_string(++emails_) + "@" + domain;
+  }
+
   // This writer's two-phase transaction names: soak-SEED-WRITER-N.
   std::string gid_prefix() const { return gid_seed_prefix(s_.seed) + std::to_string(index_) + "-"; }
 
@@ -187,8 +192,7 @@ class Writer {
       pqxx::nontransaction nt(*conn_);
       nt.exec0("BEGIN");
       try {
-        auto id = nt.exec_params1("SELECT place_order($1, $2::jsonb)", pick(max_user), items_json(1 + roll(4)));
-        bump(max_order, id[0].as<int64_t>());
+        place(nt);
         nt.exec0("PREPARE TRANSACTION " + nt.quote(gid));
       } catch (const pqxx::sql_error& e) {
         stats_.error(kind, e.sqlstate(), e.what());
@@ -204,7 +208,7 @@ class Writer {
     }
   }
 
-  void place(pqxx::work& tx) {
+  void place(pqxx::transaction_base& tx) {
     auto r = tx.exec_params1("SELECT place_order($1, $2::jsonb)", pick(max_user), items_json(1 + roll(4)));
     bump(max_order, r[0].as<int64_t>());
   }
@@ -271,8 +275,7 @@ class Writer {
     });
     if (r < 60) return attempt("register_user", [&](pqxx::work& tx) {
       auto id = tx.exec_params1("INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id", odd_text("user"),
-                                "w" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" +
-                                    std::to_string(++emails_) + "@example.com")[0].as<int64_t>();
+                                fresh_email("w", "example.com"))[0].as<int64_t>();
       bump(max_user, id);
     });
     if (r < 62) return attempt("upsert_user", [&](pqxx::work& tx) {
@@ -280,18 +283,14 @@ class Writer {
       auto id = tx.exec_params1(
           "INSERT INTO users (name, email) SELECT $2, coalesce((SELECT email FROM users WHERE id = $1), $3) "
           "ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-          pick(max_user), odd_text("upserted"),
-          "u" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" + std::to_string(++emails_) +
-              "@example.com")[0].as<int64_t>();
+          pick(max_user), odd_text("upserted"), fresh_email("u", "example.com"))[0].as<int64_t>();
       bump(max_user, id);
     });
     if (r < 66) return attempt("rename_user", [&](pqxx::work& tx) {
       tx.exec_params0("UPDATE users SET name = $2 WHERE id = $1", pick(max_user), odd_text("renamed"));
     });
     if (r < 68) return attempt("change_email", [&](pqxx::work& tx) {
-      tx.exec_params0("UPDATE users SET email = $2 WHERE id = $1", pick(max_user),
-                      "e" + std::to_string(s_.seed) + "-" + std::to_string(index_) + "-" + std::to_string(++emails_) +
-                          "@example.org");
+      tx.exec_params0("UPDATE users SET email = $2 WHERE id = $1", pick(max_user), fresh_email("e", "example.org"));
     });
     if (r < 71) return attempt("toggle_user", [&](pqxx::work& tx) {
       tx.exec_params0("UPDATE users SET is_active = $2 WHERE id = $1", pick(max_user), roll(10) < 7);
