@@ -95,6 +95,149 @@ TEST(Event, RejectsMalformedInput) {
   EXPECT_NE(err(R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","items":[{"product_id":1}]})").find("items[0]"), std::string::npos);
 }
 
+namespace {
+const std::string kUserDeleted = R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1})";
+// A UserRenamed message whose name is the given JSON text (escapes and all).
+std::string renamed(const std::string& name_json) {
+  return R"({"type":"UserRenamed","lsn":"0/1","seq":0,"user_id":7,"name":)" + name_json + "}";
+}
+std::string user_deleted_with(const std::string& member) {
+  return R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1,)" + member + "}";
+}
+}  // namespace
+
+TEST(Event, DecodesStringEscapesAndSurrogatePairs) {
+  EXPECT_EQ(ok(renamed(R"("q\" b\\ s\/ \b\f\n\r\t")")).tokens,
+            toks({"UserRenamed", "0", "2", "7", "q\" b\\ s/ \b\f\n\r\t"}));
+  // \u escapes become UTF-8; a surrogate pair is one 4-byte character.
+  EXPECT_EQ(ok(renamed(R"("Zo\u00eb \u20AC \ud83d\ude00 \uDBFF\uDFFF")")).tokens,
+            toks({"UserRenamed", "0", "2", "7", "Zo\xC3\xAB \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"}));
+  EXPECT_EQ(ok(renamed(R"("a\u0000b")")).tokens, (std::vector<std::string>{"UserRenamed", "0", "2", "7", std::string("a\0b", 3)}));
+  // Raw UTF-8 passes through; keys are decoded before they are matched.
+  EXPECT_EQ(ok(R"({"t\u0079pe":"UserRenamed","lsn":"0/1","seq":0,"user_id":7,"name":"Zoë"})").tokens,
+            toks({"UserRenamed", "0", "2", "7", "Zoë"}));
+  EXPECT_EQ(ok(R"({"type":"Truncated","lsn":"0/1","seq":0,"tables":["us\u0065rs","\"x\""]})").tokens,
+            toks({"Truncated", "0", "3", "2", "users", "\"x\""}));
+}
+
+TEST(Event, SkipsUnknownNestedValues) {
+  EXPECT_EQ(ok(user_deleted_with(R"("extra":{"a":[1,{"b":null,"c":[true,false]}],"user_id":99,"s":"}]"})")).tokens,
+            toks({"UserDeleted", "0", "1", "1"}));
+  EXPECT_EQ(ok(user_deleted_with(R"("extra":[[],{},[{}],-1.5e-3,"]"])")).tokens, toks({"UserDeleted", "0", "1", "1"}));
+  // Unknown members of an item, and nested values in them, are skipped too.
+  auto m = ok(R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending",)"
+              R"("created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z",)"
+              R"("items":[{"note":{"product_id":5},"product_id":3,"tags":[1,[2]],"quantity":2,"unit_price":"1.50"}]})");
+  EXPECT_EQ(std::vector<std::string>(m.tokens.begin() + 9, m.tokens.end()),
+            toks({"3.00", "1", "3", "2", "150", R"(,"quantity":2,"unit_price":"1.50","line_total":"3.00"})"}));
+}
+
+TEST(Event, SkipsDeeplyNestedUnknownValues) {
+  const size_t depth = 200000;  // far deeper than a recursive reader's stack would allow
+  EXPECT_EQ(ok(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth, ']'))).tokens,
+            toks({"UserDeleted", "0", "1", "1"}));
+  std::string objects;
+  for (size_t i = 0; i < depth / 2; ++i) objects += R"({"a":[)";
+  objects += "1";
+  for (size_t i = 0; i < depth / 2; ++i) objects += "]}";
+  EXPECT_EQ(ok(user_deleted_with(R"("deep":)" + objects)).tokens, toks({"UserDeleted", "0", "1", "1"}));
+  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth - 1, ']'))),
+            "message is not valid JSON");
+  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth, '}'))),
+            "message is not valid JSON");
+}
+
+TEST(Event, LastDuplicateKeyWins) {
+  EXPECT_EQ(ok(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1,"user_id":2})").tokens,
+            toks({"UserDeleted", "0", "1", "2"}));
+  EXPECT_EQ(ok(R"({"type":"Nope","lsn":"0/1","seq":0,"user_id":"x","type":"UserDeleted","user_id":3})").tokens,
+            toks({"UserDeleted", "0", "1", "3"}));
+  EXPECT_NE(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1,"user_id":{}})").find("must be an integer"),
+            std::string::npos);
+  // A repeated "items" replaces the earlier list; a repeated item field replaces the earlier value.
+  auto m = ok(R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending",)"
+              R"("created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z",)"
+              R"("items":[{"product_id":1,"quantity":1,"unit_price":"1.00"},{"product_id":2}],)"
+              R"("items":[{"product_id":4,"quantity":1,"unit_price":"1.00","quantity":3}]})");
+  EXPECT_EQ(std::vector<std::string>(m.tokens.begin() + 9, m.tokens.end()),
+            toks({"3.00", "1", "4", "3", "100", R"(,"quantity":3,"unit_price":"1.00","line_total":"3.00"})"}));
+  EXPECT_EQ(err(R"({"type":"Truncated","lsn":"0/1","seq":0,"tables":["users"],"tables":"users"})"),
+            "Truncated event (lsn 0/1, seq 0): field \"tables\" must be an array");
+}
+
+TEST(Event, NumbersWithFractionOrExponentAreNotIntegers) {
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1.0})"),
+            "UserDeleted event (lsn 0/1, seq 0): field \"user_id\" must be an integer");
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1e2})"),
+            "UserDeleted event (lsn 0/1, seq 0): field \"user_id\" must be an integer");
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":-2E-1})"),
+            "UserDeleted event (lsn 0/1, seq 0): field \"user_id\" must be an integer");
+  // Too big for 64 bits: a double, so not an integer either.
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":-9223372036854775809})"),
+            "UserDeleted event (lsn 0/1, seq 0): field \"user_id\" must be an integer");
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0.0,"user_id":1})"),
+            "UserDeleted event has no non-negative integer \"seq\"");
+  EXPECT_EQ(err(R"({"type":"commit","lsn":"0/1","events":1.5})"), "commit message has no integer \"events\"");
+  EXPECT_NE(err(R"({"type":"begin","lsn":"0/1","v":1.0})").find("version"), std::string::npos);
+  EXPECT_EQ(err(R"({"type":"OrderItemAdded","lsn":"0/1","seq":2,"order_id":1,"product_id":1,"quantity":2.5,"unit_price":"1.00"})"),
+            "OrderItemAdded event (lsn 0/1, seq 2): field \"quantity\" must be an integer");
+  EXPECT_EQ(err(R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","items":[{"product_id":1,"quantity":1,"unit_price":"1.00"},{"product_id":2,"quantity":1e0,"unit_price":"1.00"}]})"),
+            "OrderPlaced event (lsn 0/1, seq 0): items[1]: field \"quantity\" must be an integer");
+  auto x = ok(R"({"type":"commit","lsn":"0/1","xid":1.5,"events":-0})");
+  EXPECT_EQ(x.xid, -1);  // a non-integer xid is ignored
+  EXPECT_EQ(x.events, 0);
+  EXPECT_EQ(ok(R"({"type":"commit","lsn":"0/1","xid":-9223372036854775808,"events":9223372036854775807})").xid, INT64_MIN);
+  // Parity with nlohmann: up to UINT64_MAX is an integer, and wraps when read as int64.
+  EXPECT_EQ(ok(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":18446744073709551615})").tokens,
+            toks({"UserDeleted", "0", "1", "-1"}));
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":18446744073709551616})"),
+            "UserDeleted event (lsn 0/1, seq 0): field \"user_id\" must be an integer");
+}
+
+TEST(Event, RejectsMalformedJson) {
+  // Every proper prefix of a valid message is truncated JSON.
+  for (size_t n = 0; n < kUserDeleted.size(); ++n)
+    EXPECT_EQ(err(kUserDeleted.substr(0, n)), "message is not valid JSON") << kUserDeleted.substr(0, n);
+  for (const std::string& bad : std::vector<std::string>{
+           kUserDeleted + "x", kUserDeleted + "{}", kUserDeleted + ",", kUserDeleted + "]", "{} {}", "1 2",
+           user_deleted_with(R"("x":01)"), user_deleted_with(R"("x":-01)"), user_deleted_with(R"("x":00)"),
+           user_deleted_with(R"("x":1.)"), user_deleted_with(R"("x":.5)"), user_deleted_with(R"("x":+1)"),
+           user_deleted_with(R"("x":-)"), user_deleted_with(R"("x":1e)"), user_deleted_with(R"("x":1e+)"),
+           user_deleted_with(R"("x":1e999)"), user_deleted_with(R"("x":-1e400)"),  // overflow to infinity
+           user_deleted_with(R"("x":tru)"), user_deleted_with(R"("x":nul)"), user_deleted_with(R"("x":True)"),
+           user_deleted_with(R"("x":'s')"), user_deleted_with(R"("x":[1,])"), user_deleted_with(R"("x":{"a":1,})"),
+           user_deleted_with(R"("x":{"a" 1})"), user_deleted_with(R"("x":{1:1})"), user_deleted_with(R"("x":[1 2])"),
+           user_deleted_with(R"("x")"), user_deleted_with(R"("x":)"), R"({"type":"UserDeleted",})", R"({,})",
+           renamed(R"("\x")"), renamed(R"("\'")"), renamed(R"("\u12")"), renamed(R"("\u12G4")"),
+           renamed(R"("\ud83d")"), renamed(R"("\ude00")"), renamed(R"("\ud83d\u0041")"), renamed(R"("\ud83dx")"),
+           renamed(R"("\ud83d\n")"), renamed("\"a\\\""),
+           renamed("\"a\tb\""), renamed("\"a\nb\""), renamed("\"a\x01\""), renamed("\"a\x1f\""),
+           renamed(std::string("\"a\0b\"", 5)),
+           renamed("\"\xff\""), renamed("\"\x80\""), renamed("\"\xC0\xAF\""), renamed("\"\xC3\""),
+           renamed("\"\xED\xA0\x80\""), renamed("\"\xF4\x90\x80\x80\""), renamed("\"\xE2\x82\""),
+           std::string("{\"a\":1}\x01"), "\xEF\xBB{}", " \xEF\xBB\xBF{}", "{\"a\":1} /* c */", "// c\n{}"})
+    EXPECT_EQ(err(bad), "message is not valid JSON") << bad;
+}
+
+TEST(Event, AcceptsWhitespaceWhereJsonAllowsIt) {
+  EXPECT_EQ(ok(" \t\r\n{ \"type\" :\t\"Truncated\" ,\n\"lsn\"\r: \"0/1\" , \"seq\" : 0 , \"tables\" : [ \"users\" , \"orders\" ] ,"
+               " \"x\" : { \"a\" : [ 1 , { } , [ ] ] } } \n")
+                .tokens,
+            toks({"Truncated", "0", "3", "2", "users", "orders"}));
+  EXPECT_EQ(err("{\"type\":\"UserDeleted\"\f}"), "message is not valid JSON");  // \f is not JSON whitespace
+}
+
+TEST(Event, KeepsTheReplacedParsersEdgeCases) {
+  // A UTF-8 byte order mark may start the input.
+  EXPECT_EQ(ok("\xEF\xBB\xBF" + kUserDeleted).tokens, toks({"UserDeleted", "0", "1", "1"}));
+  // nlohmann read a NUL byte as the end of input, so whatever follows one after the message is ignored.
+  EXPECT_EQ(ok(kUserDeleted + std::string(" \0garbage", 9)).tokens, toks({"UserDeleted", "0", "1", "1"}));
+  EXPECT_EQ(err(std::string("\0", 1)), "message is not valid JSON");
+  EXPECT_EQ(err("\"text\""), "message is not a JSON object");
+  EXPECT_EQ(err("[1,{\"a\":[]}]"), "message is not a JSON object");
+  EXPECT_EQ(err("null"), "message is not a JSON object");
+}
+
 TEST(Money, ConvertsToAndFromCents) {
   EXPECT_EQ(money_to_cents("19.98"), 1998);
   EXPECT_EQ(money_to_cents("0"), 0);
