@@ -9,7 +9,8 @@
 # Usage: bench/drain.sh [ORDERS] [BUILD_DIR]   (needs the extension installed and a build)
 # Set SIDECAR_ARGS to pass the draining sidecar more options (SIDECAR_ARGS="--chunk-events 400").
 # Set PERF=1 to also record `perf record -g` profiles of the three processes for 5 s
-# (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory).
+# (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory);
+# PERF_CALLGRAPH="--call-graph dwarf" gives call stacks through code built without frame pointers.
 set -euo pipefail
 out_dir=$(pwd)  # perf files go where the caller is
 cd "$(dirname "$0")/.."
@@ -110,7 +111,7 @@ if [ "${PERF:-0}" = 1 ]; then
   sleep 1
   walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")
   for p in "sidecar:$sidecar_pid" "walsender:$walsender" "redis:$redis_pid"; do
-    perf record -e cpu-clock -g -p "${p#*:}" -o "$out_dir/perf-${p%%:*}.data" -- sleep 5 >/dev/null 2>&1 &
+    perf record -e cpu-clock ${PERF_CALLGRAPH:--g} -p "${p#*:}" -o "$out_dir/perf-${p%%:*}.data" -- sleep 5 >/dev/null 2>&1 &
   done
 fi
 wait_applied "$end_lsn"

@@ -32,6 +32,8 @@ std::string usage() {
          "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
          "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
          "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
+         "  --apply MODE               script (default), or multi: batches that only place orders and\n"
+         "                             change their status go to Redis as MULTI/EXEC, rendered here\n"
          "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n";
 }
 
@@ -41,7 +43,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   std::map<std::string, std::string> values;
   static const std::vector<std::string> known = {
       "pg", "redis", "redis-user", "redis-password-file", "slot", "http", "allow-eviction",
-      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "log-level"};
+      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level"};
   // Environment first, flags override.
   for (const auto& name : known) {
     std::string var = "PGCQRS_";
@@ -110,6 +112,10 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "max-inflight") ok = parse_int(v, 1, 100000, c.max_inflight);
     else if (name == "chunk-events") ok = parse_int(v, 1, 1000000, c.chunk_events);
     else if (name == "fanout-budget") ok = parse_int(v, 1, 10000000, c.fanout_budget);
+    else if (name == "apply") {
+      ok = v == "script" || v == "multi";
+      c.apply_mode = v;
+    }
     else if (name == "redis-password-file") {
       auto content = read_file(v);
       if (!content) {

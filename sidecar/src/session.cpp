@@ -19,6 +19,7 @@
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/multi_batch.hpp"
 #include "pgcqrs/sidecar/projection/script.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
@@ -115,7 +116,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
     if (!streaming_) return finish(true, false, "");
     flush_batch();
-    spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", redis_.pending());
+    spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", inflight());
     boost::system::error_code ec;
     sd_.cancel(ec);
     stop_deadline_ms_ = mono_ms() + 10000;
@@ -394,7 +395,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void read_wal() {
     bool read_again = false;
     while (!finished_ && !stopping_) {
-      if (resync_ || redis_.pending() >= static_cast<size_t>(config_.max_inflight)) {
+      if (resync_ || inflight() >= static_cast<size_t>(config_.max_inflight) || (multi_ && batch_full())) {
         paused_ = true;  // backpressure: resumed by a Redis reply
         return;
       }
@@ -418,7 +419,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         // Group commit: while a call is in flight the batch keeps growing (up to its size
         // limits) and goes when the last reply arrives, so a backlog is applied in full calls
         // rather than one per 16 kB burst; an idle pipeline sends at once.
-        if (redis_.pending() == 0) flush_batch();
+        if (inflight() == 0) flush_batch();
         return arm_read();
       }
       if (n == -1) {
@@ -508,10 +509,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return false;
     }
     for (auto& c : calls) {
-      batch_.add(std::move(c));
-      if (batch_.events() >= static_cast<size_t>(config_.chunk_events) || batch_.bytes() >= (1u << 20) ||
-          batch_.segments() >= 1000)
-        flush_batch();
+      add_to_batch(std::move(c));
+      if (batch_full()) flush_batch();
     }
     return !finished_;
   }
@@ -519,14 +518,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
   // idle or unrelated workload never makes PostgreSQL keep WAL for us.
   void maybe_advance_idle(uint64_t wal_end) {
-    if (resync_ || assembler_.in_transaction() || !batch_.empty() || redis_.pending() > 0 ||
+    if (resync_ || assembler_.in_transaction() || !pending_.empty() || inflight() > 0 ||
         wal_end <= tracker_.applied())
       return;
     projection::ScriptCall call;
     call.lsn = wal_end;
     call.lsn_text = pgcqrs::format_lsn(wal_end);
     call.final = true;
-    batch_.add(std::move(call));
+    add_to_batch(std::move(call));
     flush_batch();
   }
 
@@ -543,20 +542,207 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     std::chrono::steady_clock::time_point at;
   };
 
+  // Calls wait here until flush_batch() sends them as one batch.
+  void add_to_batch(projection::ScriptCall&& call) {
+    pending_events_ += call.events;
+    pending_bytes_ += call.bytes;
+    if (!projection::multi_eligible(call)) pending_eligible_ = false;
+    pending_.push_back(std::move(call));
+  }
+
+  bool batch_full() const {
+    return pending_events_ >= static_cast<size_t>(config_.chunk_events) || pending_bytes_ >= (1u << 20) ||
+           pending_.size() >= 1000;
+  }
+
+  // Script calls and transaction batches in flight.
+  size_t inflight() const { return script_calls_ + multi_writing_ + (multi_ ? 1 : 0); }
+
   void flush_batch() {
-    if (batch_.empty() || finished_ || resync_) return;
+    // A transaction batch reads before it writes: nothing may reach Redis in between.
+    if (pending_.empty() || finished_ || resync_ || multi_) return;
+    std::vector<projection::ScriptCall> calls = std::move(pending_);
+    pending_.clear();
+    bool eligible = pending_eligible_;
+    pending_events_ = pending_bytes_ = 0;
+    pending_eligible_ = true;
+    if (config_.apply_mode == "multi" && eligible) return start_multi(std::move(calls));
+    send(script_call(std::move(calls)));
+  }
+
+  std::shared_ptr<Call> script_call(std::vector<projection::ScriptCall> calls) {
+    projection::ScriptBatch batch;
+    for (auto& c : calls) batch.add(std::move(c));
     auto call = std::make_shared<Call>();
-    call->has_final = batch_.has_final();
-    call->final_lsn = batch_.final_lsn();
-    call->commit_time = batch_.final_commit_time();
-    call->events = batch_.events();
-    call->types = batch_.event_types();
-    call->argv = batch_.take_argv(sha_, projection::ScriptMode::Transaction, config_.slot, now_iso(),
-                                  pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget);
-    send(call);
+    call->has_final = batch.has_final();
+    call->final_lsn = batch.final_lsn();
+    call->commit_time = batch.final_commit_time();
+    call->events = batch.events();
+    call->types = batch.event_types();
+    call->argv = batch.take_argv(sha_, projection::ScriptMode::Transaction, config_.slot, now_iso(),
+                                 pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget);
+    return call;
+  }
+
+  // ---- the transaction projection (--apply multi) ----------------------------------------
+  struct Multi {
+    projection::MultiBatch batch;
+    std::vector<std::pair<std::string, uint64_t>> types;
+    size_t events = 0;
+  };
+
+  void start_multi(std::vector<projection::ScriptCall> calls) {
+    auto m = std::make_shared<Multi>(Multi{projection::MultiBatch({}, nullptr), {}, 0});
+    for (const auto& c : calls) {
+      m->events += c.events;
+      for (size_t i = 0; i + 2 < c.tokens.size(); i += 3 + std::stoul(c.tokens[i + 2])) {
+        auto it = std::find_if(m->types.begin(), m->types.end(), [&](const auto& t) { return t.first == c.tokens[i]; });
+        if (it == m->types.end())
+          m->types.emplace_back(c.tokens[i], 1);
+        else
+          ++it->second;
+      }
+    }
+    m->batch = projection::MultiBatch(std::move(calls), &multi_cache_);
+    multi_ = m;
+    sent_times_.push_back(std::chrono::steady_clock::now());
+    ++metrics_.chunks_sent;
+    metrics_.inflight = inflight();
+    multi_read(m->batch.start().commands);
+  }
+
+  static projection::Reply copy_reply(const redisReply* r) {
+    projection::Reply out;
+    switch (r->type) {
+      case REDIS_REPLY_STRING:
+        out.kind = projection::Reply::Kind::String;
+        out.str.assign(r->str, r->len);
+        break;
+      case REDIS_REPLY_STATUS:
+        out.kind = projection::Reply::Kind::Status;
+        out.str.assign(r->str, r->len);
+        break;
+      case REDIS_REPLY_ERROR:
+        out.kind = projection::Reply::Kind::Error;
+        out.str.assign(r->str, r->len);
+        break;
+      case REDIS_REPLY_INTEGER:
+        out.kind = projection::Reply::Kind::Integer;
+        out.integer = r->integer;
+        break;
+      case REDIS_REPLY_ARRAY:
+        out.kind = projection::Reply::Kind::Array;
+        for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy_reply(r->element[i]));
+        break;
+      default:
+        break;  // nil
+    }
+    return out;
+  }
+
+  // Sends the reads pipelined; the last reply hands them all to the batch.
+  void multi_read(const std::vector<projection::Command>& cmds) {
+    auto replies = std::make_shared<std::vector<projection::Reply>>();
+    replies->reserve(cmds.size());
+    auto weak = weak_from_this();
+    for (size_t i = 0; i < cmds.size(); ++i) {
+      bool last = i + 1 == cmds.size();
+      bool ok = redis_.command(cmds[i], [weak, replies, last](redisReply* r) {
+        auto self = weak.lock();
+        if (!self || self->finished_) return;
+        if (!r) return self->finish(false, false, "Redis connection lost with calls in flight");
+        replies->push_back(copy_reply(r));
+        if (last) self->on_multi_read(*replies);
+      });
+      if (!ok) return finish(false, false, "Redis connection is not usable");
+    }
+  }
+
+  void on_multi_read(const std::vector<projection::Reply>& replies) {
+    auto m = multi_;
+    projection::MultiContext ctx{sha_, config_.slot, now_iso(), tracker_.flushed(),
+                                 pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget};
+    auto out = m->batch.advance(replies, ctx);
+    switch (out.step) {
+      case projection::MultiBatch::Step::Read:
+        return multi_read(out.commands);
+      case projection::MultiBatch::Step::Stop:
+        return stop_for(out.reason, "");
+      case projection::MultiBatch::Step::Fallback: {
+        spdlog::debug("transaction batch ending at {} goes to the projection script: {}",
+                      pgcqrs::format_lsn(m->batch.final_lsn()), out.reason);
+        ++metrics_.multi_fallbacks;
+        redis_.command({"UNWATCH"}, [](redisReply*) {});
+        end_multi();
+        auto call = script_call(m->batch.take_calls());
+        if (resync_) {
+          resend_.push_back(call);  // behind a fan-out that is being finished
+          return after_reply();
+        }
+        return send(call);
+      }
+      case projection::MultiBatch::Step::Write: {
+        // The next batch's reads may follow the EXEC at once: Redis runs them after it.
+        multi_.reset();
+        ++multi_writing_;
+        auto weak = weak_from_this();
+        bool ok = redis_.pipeline(out.commands, [weak, m](redisReply* r) {
+          auto self = weak.lock();
+          if (!self || self->finished_) return;
+          self->on_multi_exec(r, m);
+        });
+        if (!ok) return finish(false, false, "Redis connection is not usable");
+        if (!resync_) flush_batch();
+        return;
+      }
+    }
+  }
+
+  void end_multi() {
+    multi_.reset();
+    if (!sent_times_.empty()) sent_times_.pop_front();
+    metrics_.inflight = inflight();
+  }
+
+  void on_multi_exec(redisReply* r, const std::shared_ptr<Multi>& m) {
+    std::string lsn_text = pgcqrs::format_lsn(m->batch.final_lsn());
+    if (!r) return finish(false, false, "Redis connection lost with calls in flight");
+    if (r->type == REDIS_REPLY_ERROR)
+      return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + redis::describe_reply_error(r));
+    if (r->type == REDIS_REPLY_NIL)
+      return finish(false, false, "pgcqrs:checkpoint changed between the reads and the writes of the batch ending at " +
+                                      lsn_text + " (another writer?)");
+    if (r->type != REDIS_REPLY_ARRAY) return finish(false, true, "unexpected reply to EXEC (batch ending at " + lsn_text + ")");
+    for (size_t i = 0; i < r->elements; ++i) {
+      if (r->element[i]->type != REDIS_REPLY_ERROR) continue;
+      // Redis ran the rest of the transaction: the read models hold part of it. Mark the
+      // checkpoint dirty, as the script does, so that the next start rebuilds them.
+      std::string error = redis::describe_reply_error(r->element[i]);
+      spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", lsn_text, error);
+      auto weak = weak_from_this();
+      redis_.command({"HSET", "pgcqrs:checkpoint", "dirty", lsn_text}, [weak, error](redisReply*) {
+        if (auto self = weak.lock(); self && !self->finished_)
+          self->finish(false, false, "the read models may hold part of a transaction batch: " + error);
+      });
+      return;
+    }
+    --multi_writing_;
+    if (!sent_times_.empty()) sent_times_.pop_front();
+    metrics_.inflight = inflight();
+    m->batch.update_cache();
+    metrics_.transactions_applied += m->batch.applied_transactions();
+    metrics_.transactions_skipped += m->batch.skipped_transactions();
+    if (m->batch.applied_events() > 0)
+      for (const auto& [t, n] : m->types) metrics_.events_applied[t] += n;
+    tracker_.on_applied(m->batch.final_lsn(), mono_ms());
+    metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, m->batch.final_lsn());
+    if (!m->batch.final_commit_time().empty()) last_applied_commit_time_ = m->batch.final_commit_time();
+    after_reply();
   }
 
   void send(const std::shared_ptr<Call>& call) {
+    ++script_calls_;
+    multi_cache_.clear();  // the script writes users and products too
     call->at = std::chrono::steady_clock::now();
     sent_times_.push_back(call->at);
     // The floor is refreshed on every send: it is what the slot has confirmed by now.
@@ -569,12 +755,13 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       self->on_call_reply(r, call);
     });
     if (!ok) return finish(false, false, "Redis connection is not usable");
-    metrics_.inflight = redis_.pending();
+    metrics_.inflight = inflight();
   }
 
   void on_call_reply(redisReply* r, const std::shared_ptr<Call>& call) {
     if (!sent_times_.empty()) sent_times_.pop_front();  // replies come in order
-    metrics_.inflight = redis_.pending();
+    --script_calls_;
+    metrics_.inflight = inflight();
     double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - call->at).count();
     metrics_.redis_rtt_seconds_last = rtt;
     metrics_.redis_rtt_seconds_sum += rtt;
@@ -586,20 +773,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
       return finish(false, true, "unexpected reply from the projection script (batch ending at " + lsn_text + ")");
     std::string status = redis::reply_string(r->element[0]);
-    if (status == "nocheckpoint") {
-      spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
-      return finish(false, false, "Redis lost its data");
-    }
-    if (status == "dirty") {
-      spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding",
-                    r->elements > 1 ? redis::reply_string(r->element[1]) : "?");
-      return finish(false, false, "the read models may hold part of a projection call");
-    }
-    if (status == "behind") {
-      spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",
-                    r->elements > 1 ? redis::reply_string(r->element[1]) : "?", pgcqrs::format_lsn(tracker_.flushed()));
-      return finish(false, false, "Redis is behind the slot");
-    }
+    if (status == "nocheckpoint" || status == "dirty" || status == "behind")
+      return stop_for(status, r->elements > 1 ? redis::reply_string(r->element[1]) : "?");
     if ((status != "applied" && status != "more" && status != "blocked") || r->elements < 4)
       return finish(false, true, "unexpected reply \"" + status + "\" from the projection script");
     auto applied_tx = static_cast<uint64_t>(r->element[1]->integer);
@@ -628,7 +803,28 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         spdlog::trace("applied up to {} ({} events)", lsn_text, call->events);
       }
     }
-    if (resync_ && redis_.pending() == 0) {
+    after_reply();
+  }
+
+  // What the checkpoint's state means for the session (the script's words).
+  void stop_for(const std::string& status, const std::string& detail) {
+    if (status == "nocheckpoint") {
+      spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
+      return finish(false, false, "Redis lost its data");
+    }
+    if (status == "dirty") {
+      spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding", detail);
+      return finish(false, false, "the read models may hold part of a projection call");
+    }
+    spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",
+                  detail, pgcqrs::format_lsn(tracker_.flushed()));
+    finish(false, false, "Redis is behind the slot");
+  }
+
+  // After any call completes: resend what a fan-out held back, resume reading, send what
+  // accumulated meanwhile.
+  void after_reply() {
+    if (resync_ && inflight() == 0) {
       if (!resend_.empty()) {
         resending_ = true;
         auto next = resend_.front();
@@ -638,14 +834,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       resync_ = resending_ = false;
       paused_ = true;  // resumed just below
     }
-    if (paused_ && !resync_ && redis_.pending() <= static_cast<size_t>(config_.max_inflight) / 2) {
+    if (paused_ && !resync_ && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) {
       paused_ = false;
       auto weak = weak_from_this();
       asio::post(io_, [weak] {
         if (auto self = weak.lock(); self && !self->finished_) self->read_wal();
       });
     }
-    if (!resync_ && redis_.pending() == 0) flush_batch();  // what accumulated meanwhile
+    if (!resync_ && inflight() == 0) flush_batch();  // what accumulated meanwhile
     if (stopping_) maybe_finish_stop();
   }
 
@@ -678,7 +874,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   void update_lag() {
     uint64_t cp = tracker_.applied();
-    bool behind = server_wal_end_ > cp && (assembler_.in_transaction() || redis_.pending() > 0);
+    bool behind = server_wal_end_ > cp && (assembler_.in_transaction() || inflight() > 0);
     metrics_.lag_seconds = 0;
     if (behind && !last_applied_commit_time_.empty()) {
       auto score = projection::timestamp_score(last_applied_commit_time_);
@@ -691,7 +887,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       spdlog::info("checkpoint {} confirmed {} server {} lag {} bytes {:.1f} s, {} tx applied, {} in flight",
                    pgcqrs::format_lsn(cp), pgcqrs::format_lsn(tracker_.flushed()), pgcqrs::format_lsn(server_wal_end_),
                    server_wal_end_ > cp ? server_wal_end_ - cp : 0, metrics_.lag_seconds, metrics_.transactions_applied,
-                   redis_.pending());
+                   inflight());
     }
   }
 
@@ -744,7 +940,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (finished_) return;
     int64_t now = mono_ms();
     tracker_.tick(now);
-    bool drained = redis_.pending() == 0 && tracker_.all_flushed();
+    bool drained = inflight() == 0 && tracker_.all_flushed();
     if (!drained && now < stop_deadline_ms_) {
       // Wake at the next due confirmation or shortly, whichever comes first.
       int64_t due = tracker_.next_due_ms();
@@ -759,7 +955,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return;
     }
     if (!drained) spdlog::warn("stop deadline reached with {} Redis call(s) in flight; they replay on the next start",
-                               redis_.pending());
+                               inflight());
     send_status(false);
     if (finished_) return;
     PQputCopyEnd(repl_.get(), nullptr);
@@ -802,7 +998,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   PgConnPtr repl_;
   std::unique_ptr<pqxx::connection> query_conn_;
   projection::TransactionAssembler assembler_;
-  projection::ScriptBatch batch_;
+  // Calls not yet sent: the next batch.
+  std::vector<projection::ScriptCall> pending_;
+  size_t pending_events_ = 0, pending_bytes_ = 0;
+  bool pending_eligible_ = true;  // every pending call may go through the transaction projection
+  size_t script_calls_ = 0;       // script calls in flight
+  std::shared_ptr<Multi> multi_;  // the transaction batch reading, if any: nothing else is sent meanwhile
+  size_t multi_writing_ = 0;      // transaction batches whose MULTI/EXEC is in flight
+  projection::MultiCache multi_cache_;
   replication::LsnTracker tracker_{0, 0};
   std::string sha_;
   std::string rebuild_reason_;

@@ -1,14 +1,18 @@
 // The projection script against a real Redis (started by run_with_redis.sh): checkpoint
-// checks, replays skipped, a chunked transaction interrupted and replayed applies once.
+// checks, replays skipped, a chunked transaction interrupted and replayed applies once. Also the
+// transaction projection (--apply multi, MultiBatch) driven round by round against the same
+// Redis: what it refuses and where it hands a batch to the script.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <cstdlib>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/multi_batch.hpp"
 #include "pgcqrs/sidecar/projection/script.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/timestamp.hpp"
 
 using namespace pgcqrs::sidecar;
 using projection::ScriptCall;
@@ -55,6 +59,47 @@ class ProjectionScript : public ::testing::Test {
     c.lsn_text = lsn;
     c.final = true;
     run(ScriptMode::Mark, {c});
+  }
+
+  static projection::Reply copy(const redisReply* r) {
+    projection::Reply out;
+    using K = projection::Reply::Kind;
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR) {
+      out.kind = r->type == REDIS_REPLY_STRING ? K::String : r->type == REDIS_REPLY_STATUS ? K::Status : K::Error;
+      out.str.assign(r->str, r->len);
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+      out.kind = K::Integer;
+      out.integer = r->integer;
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+      out.kind = K::Array;
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy(r->element[i]));
+    }
+    return out;
+  }
+
+  // Drives a transaction batch to its end: "applied", "fallback: why" or "stop: word".
+  std::string run_multi(std::vector<ScriptCall> cs, projection::MultiCache* cache = nullptr,
+                        const std::string& floor = "0/0") {
+    projection::MultiBatch batch(std::move(cs), cache);
+    projection::MultiContext ctx{sha_, "pgcqrs", "2026-01-01T00:00:00.000000Z", *pgcqrs::parse_lsn(floor), floor, 1000};
+    auto out = batch.start();
+    while (out.step == projection::MultiBatch::Step::Read) {
+      std::vector<projection::Reply> replies;
+      for (const auto& c : out.commands) replies.push_back(copy(redis_->command(c, true).get()));
+      out = batch.advance(replies, ctx);
+    }
+    if (out.step == projection::MultiBatch::Step::Fallback) {
+      redis_->command({"UNWATCH"});
+      return "fallback: " + out.reason;
+    }
+    if (out.step == projection::MultiBatch::Step::Stop) return "stop: " + out.reason;
+    redis::ReplyPtr last;
+    for (const auto& c : out.commands) last = redis_->command(c, true);
+    EXPECT_EQ(last->type, REDIS_REPLY_ARRAY) << "EXEC did not run";
+    for (size_t i = 0; last->type == REDIS_REPLY_ARRAY && i < last->elements; ++i)
+      EXPECT_NE(last->element[i]->type, REDIS_REPLY_ERROR) << redis::reply_string(last->element[i]);
+    batch.update_cache();
+    return "applied";
   }
 
   std::string hget(const std::string& key, const std::string& field) {
@@ -353,4 +398,116 @@ TEST_F(ProjectionScript, ProductFanOutPagesThroughALargeSetWithSscan) {
     if (items.find("\"product_name\":\"Pen\"") != std::string::npos) ++renamed;
   }
   EXPECT_EQ(renamed, orders);
+}
+
+// An item change and then a status change of one order in one call: the order's `lsn` is
+// the status change's, the newest (the render at the end of the call used to write the item
+// change's).
+TEST_F(ProjectionScript, OrderLsnIsTheNewestChangeWithinOneCall) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  auto cs = calls({begin("0/110"),
+                   ev("0/110", 0, "OrderItemChanged", R"("order_id":1,"product_id":1,"quantity":3,"unit_price":"1.50")"),
+                   commit("0/110", 1), begin("0/120"),
+                   ev("0/120", 0, "OrderStatusChanged", R"("order_id":1,"to":"paid","updated_at":"2026-01-02T00:00:00.000000Z")"),
+                   commit("0/120", 1)});
+  EXPECT_EQ(run(ScriptMode::Transaction, cs)[1], "2");
+  EXPECT_EQ(hget("order_details:1", "lsn"), "0/120");
+  EXPECT_EQ(hget("order_details:1", "total"), "4.50");
+  auto page = redis_->command({"LINDEX", "user_latest:1", "0"});
+  EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"paid")"), std::string::npos);
+  EXPECT_NE(redis::reply_string(page.get()).find(R"("lsn":"0/120"})"), std::string::npos);
+}
+
+std::vector<std::string> place(const std::string& lsn, int order, const std::string& created) {
+  return {begin(lsn),
+          ev(lsn, 0, "OrderPlaced", R"("order_id":)" + std::to_string(order) + R"(,"user_id":1,"status":"pending","created_at":")" +
+                                       created + R"(","updated_at":")" + created +
+                                       R"(","items":[{"product_id":1,"quantity":1,"unit_price":"1.50"}],"total":"1.50")"),
+          commit(lsn, 1)};
+}
+
+TEST_F(ProjectionScript, MultiPlacesOrdersAndMovesTheCheckpoint) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  auto cs = calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z"));
+  auto more = calls(place("0/120", 3, "2026-01-04T00:00:00.000000Z"));
+  cs.insert(cs.end(), more.begin(), more.end());
+  ASSERT_TRUE(projection::multi_eligible(cs[0]));
+  EXPECT_EQ(run_multi(cs), "applied");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/120");
+  EXPECT_EQ(hget("order_details:3", "items"),
+            R"([{"product_id":1,"product_name":"pen","quantity":1,"unit_price":"1.50","line_total":"1.50"}])");
+  EXPECT_EQ(hget("order_details:3", "user_name"), "ann");
+  EXPECT_EQ(hget("user:1", "order_count"), "3");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "6.00");
+  EXPECT_EQ(hget("product:1", "units_sold"), "4");
+  EXPECT_EQ(hget("product:1", "revenue"), "6.00");
+  EXPECT_EQ(hget("product:1", "lsn"), "0/120");
+  auto page = redis_->command({"LRANGE", "user_latest:1", "0", "-1"});
+  ASSERT_EQ(page->elements, 3u);
+  EXPECT_EQ(redis::reply_string(page->element[0]).rfind(R"({"order_id":3,)", 0), 0u);
+  // A replay changes nothing.
+  EXPECT_EQ(run_multi(calls(place("0/120", 3, "2026-01-04T00:00:00.000000Z"))), "applied");
+  EXPECT_EQ(hget("user:1", "order_count"), "3");
+}
+
+TEST_F(ProjectionScript, MultiRefusesWhatTheScriptRefuses) {
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z"))), "stop: nocheckpoint");
+  mark("0/50");
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")), nullptr, "0/60"), "stop: behind");
+  redis_->command({"HSET", "pgcqrs:checkpoint", "dirty", "0/40"});
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z"))), "stop: dirty");
+  redis_->command({"HDEL", "pgcqrs:checkpoint", "dirty"});
+  redis_->command({"HSET", "pgcqrs:checkpoint", "partial_cursor", "5"});
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z"))),
+            "fallback: a transaction or fan-out is partly applied");
+  redis_->command({"HDEL", "pgcqrs:checkpoint", "partial_cursor"});
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:2"}).get()), "0");
+}
+
+TEST_F(ProjectionScript, MultiHandsTheScriptWhatItDoesNotRender) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  // Order 1 placed again (the script deletes the old one first).
+  EXPECT_EQ(run_multi(calls(place("0/110", 1, "2026-01-03T00:00:00.000000Z"))), "fallback: an order is placed again");
+  EXPECT_FALSE(projection::multi_eligible(calls(setup_txn("0/120"))[0]));
+}
+
+TEST_F(ProjectionScript, MultiCacheIsDroppedWhenSomeoneElseMovedTheCheckpoint) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  projection::MultiCache cache;
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")), &cache), "applied");
+  ASSERT_EQ(cache.users.count("1"), 1u);
+  // Another writer: the script renames the user and moves the checkpoint.
+  run(ScriptMode::Transaction,
+      calls({begin("0/120"), ev("0/120", 0, "UserRenamed", R"("user_id":1,"name":"bo")"), commit("0/120", 1)}));
+  EXPECT_EQ(run_multi(calls(place("0/130", 3, "2026-01-04T00:00:00.000000Z")), &cache),
+            "fallback: the checkpoint moved since the cache was filled");
+  EXPECT_TRUE(cache.users.empty());
+  EXPECT_EQ(run_multi(calls(place("0/130", 3, "2026-01-04T00:00:00.000000Z")), &cache), "applied");
+  EXPECT_EQ(hget("order_details:3", "user_name"), "bo");
+}
+
+TEST_F(ProjectionScript, MultiCancelSubtractsAndRendersThePage) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  projection::MultiCache cache;
+  EXPECT_EQ(run_multi(calls({begin("0/110"),
+                             ev("0/110", 0, "OrderStatusChanged", R"("order_id":1,"to":"cancelled","updated_at":"2026-01-02T00:00:00.000000Z")"),
+                             commit("0/110", 1)}),
+                      &cache),
+            "applied");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
+  EXPECT_EQ(hget("user:1", "order_count"), "1");
+  EXPECT_EQ(hget("product:1", "units_sold"), "0");
+  EXPECT_EQ(hget("product:1", "revenue"), "0.00");
+  EXPECT_EQ(hget("order_details:1", "lsn"), "0/110");
+  auto page = redis_->command({"LINDEX", "user_latest:1", "0"});
+  EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"cancelled")"), std::string::npos);
+}
+
+TEST(CjsonString, EscapesAsRedisCjsonDoes) {
+  EXPECT_EQ(projection::cjson_string("a\"b\\c/d\n\t\x01\x7f\xc3\xa9"), "\"a\\\"b\\\\c\\/d\\n\\t\\u0001\\u007f\xc3\xa9\"");
 }

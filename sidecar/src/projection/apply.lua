@@ -51,7 +51,7 @@ if mode == 'txn' then
   if cp[5] then return {'dirty', cp[5]} end
   cp_hi, cp_lo = lsn_parts(cp[1])
   p_lsn, p_seq, p_cursor = cp[2], tonumber(cp[3]), cp[4]
-elseif mode ~= 'snap' then
+elseif mode ~= 'snap' and mode ~= 'pages' then
   error('pgcqrs: unknown mode ' .. tostring(mode))
 end
 
@@ -305,7 +305,10 @@ local function set_user_field(u, field, value, order_field)
   if redis.call('EXISTS', key) == 0 then return end
   redis.call('HSET', key, field, value, 'lsn', lsn)
   if order_field then
-    fan_out_ranks('user_orders:' .. u, function(o) redis.call('HSET', od(o), order_field, value, 'lsn', lsn) end)
+    fan_out_ranks('user_orders:' .. u, function(o)
+      redis.call('HSET', od(o), order_field, value, 'lsn', lsn)
+      if dirty[o] then dirty[o] = lsn end  -- its render at the end writes the newest lsn
+    end)
     pages[u] = true
   end
 end
@@ -470,6 +473,9 @@ handlers.OrderStatusChanged = function(b)
     order_contribution(o, h[1], 1)
   end
   redis.call('HSET', od(o), 'status', to, 'updated_at', A[b + 3], 'lsn', lsn)
+  -- An item change earlier in this call renders the order at the end: with this lsn, the
+  -- newest, not the item change's.
+  if dirty[o] then dirty[o] = lsn end
   page_touch(h[1], o)
 end
 handlers.OrderDeleted = function(b) delete_order(A[b + 1]) end
@@ -514,6 +520,24 @@ handlers.Truncated = function(b)
     for _, p in ipairs(members('pgcqrs:products')) do redis.call('DEL', 'product:' .. p, 'product_orders:' .. p) end
     redis.call('DEL', 'pgcqrs:products', 'top_products')
   end
+end
+
+-- `pages` mode: the transaction projection (sidecar/src/projection/multi_batch.cpp) runs this
+-- inside its MULTI/EXEC, after its writes, with pairs `user order`: the user's page is rendered
+-- again if the order is on it (the rank check page_touch makes).
+if mode == 'pages' then
+  local rendered = {}
+  for k = 6, #A - 1, 2 do
+    local u, o = A[k], A[k + 1]
+    if not rendered[u] then
+      local rank = redis.call('ZREVRANK', 'user_orders:' .. u, o)
+      if rank and rank < PAGE then
+        rendered[u] = true
+        render_page(u)
+      end
+    end
+  end
+  return {'pages'}
 end
 
 -- Walk the transaction segments; in txn mode skip what the checkpoint says is applied.

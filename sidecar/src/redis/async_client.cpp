@@ -90,6 +90,46 @@ bool AsyncClient::command(const std::vector<std::string>& argv, ReplyHandler han
   return true;
 }
 
+void AsyncClient::on_ignored_reply(redisAsyncContext*, void*, void* privdata) {
+  --static_cast<AsyncClient*>(privdata)->pending_;
+}
+
+bool AsyncClient::pipeline(const std::vector<std::vector<std::string>>& cmds, ReplyHandler last) {
+  if (!connected() || cmds.empty()) return false;
+  // RESP, written here rather than by hiredis's formatter: one buffer for every command.
+  std::string buf;
+  std::vector<size_t> ends;
+  ends.reserve(cmds.size());
+  for (const auto& argv : cmds) {
+    buf += '*';
+    buf += std::to_string(argv.size());
+    buf += "\r\n";
+    for (const auto& a : argv) {
+      buf += '$';
+      buf += std::to_string(a.size());
+      buf += "\r\n";
+      buf += a;
+      buf += "\r\n";
+    }
+    ends.push_back(buf.size());
+  }
+  size_t begin = 0;
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    bool is_last = i + 1 == cmds.size();
+    Pending* p = is_last ? new Pending{this, std::move(last)} : nullptr;
+    int rc = is_last ? redisAsyncFormattedCommand(ac_, &AsyncClient::on_reply, p, buf.data() + begin, ends[i] - begin)
+                     : redisAsyncFormattedCommand(ac_, &AsyncClient::on_ignored_reply, this, buf.data() + begin,
+                                                  ends[i] - begin);
+    if (rc != REDIS_OK) {
+      delete p;
+      return false;
+    }
+    ++pending_;
+    begin = ends[i];
+  }
+  return true;
+}
+
 void AsyncClient::close() {
   if (!ac_) return;
   redisAsyncContext* ac = ac_;

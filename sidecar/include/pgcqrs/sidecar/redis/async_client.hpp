@@ -33,6 +33,10 @@ class AsyncClient {
   // Queues a command (binary-safe argument vector). Returns false if not connected.
   bool command(const std::vector<std::string>& argv, ReplyHandler handler);
 
+  // Queues commands whose replies only matter for the last one: cheaper per command than
+  // command() (one buffer, no handler each). The last handler sees only the last reply.
+  bool pipeline(const std::vector<std::vector<std::string>>& cmds, ReplyHandler last);
+
   size_t pending() const { return pending_; }
 
   // Frees the context now; pending handlers receive nullptr.
@@ -42,6 +46,7 @@ class AsyncClient {
   static void on_connect(const redisAsyncContext* ac, int status);
   static void on_disconnect(const redisAsyncContext* ac, int status);
   static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void on_ignored_reply(redisAsyncContext* ac, void* reply, void* privdata);
 
   boost::asio::io_context& io_;
   redisAsyncContext* ac_ = nullptr;

@@ -1,0 +1,488 @@
+// The transaction projection: reads, then one MULTI/EXEC, for batches of order placements and
+// status changes. It mirrors the script's OrderPlaced and OrderStatusChanged handlers
+// (apply.lua) command for command; tests/e2e/apply_modes.sh holds the two to the same result.
+#include "pgcqrs/sidecar/projection/multi_batch.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "pgcqrs/timestamp.hpp"
+
+namespace pgcqrs::sidecar::projection {
+namespace {
+
+const std::string kCheckpoint = "pgcqrs:checkpoint";
+constexpr int64_t kPage = 10;
+
+// Calls f(type, args, nargs) for each domain event of a call's tokens.
+template <typename F>
+void each_event(const ScriptCall& call, F&& f) {
+  const auto& t = call.tokens;
+  for (size_t i = 0; i + 2 < t.size();) {
+    size_t n = std::strtoull(t[i + 2].c_str(), nullptr, 10);
+    f(t[i], &t[i + 3], n);
+    i += 3 + n;
+  }
+}
+
+// Lua's tonumber(s) or 0, as an integer.
+int64_t count_of(const Reply& r) {
+  if (r.kind != Reply::Kind::String) return 0;
+  char* end = nullptr;
+  double v = std::strtod(r.str.c_str(), &end);
+  if (end == r.str.c_str() || *end != '\0') return 0;
+  return static_cast<int64_t>(v);
+}
+// The script's cents(): a money string as integer cents, 0 if absent or not a number.
+int64_t cents_of(const Reply& r) {
+  if (r.kind != Reply::Kind::String) return 0;
+  char* end = nullptr;
+  double v = std::strtod(r.str.c_str(), &end);
+  if (end == r.str.c_str() || *end != '\0') return 0;
+  return static_cast<int64_t>(std::floor(v * 100 + 0.5));
+}
+std::optional<std::string> str_of(const Reply& r) {
+  if (r.kind == Reply::Kind::String) return r.str;
+  return std::nullopt;
+}
+double score_of(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
+
+// The lines of an items JSON the projection wrote: product_id -> {quantity, unit cents}. A
+// product name is a JSON string (its '"' escaped), so `,"quantity":` only follows the name.
+void parse_items(const std::string& json, std::map<int64_t, std::pair<int64_t, int64_t>>& out) {
+  static const std::string kPid = "\"product_id\":", kQty = ",\"quantity\":", kPrice = ",\"unit_price\":\"";
+  size_t at = 0;
+  while ((at = json.find(kPid, at)) != std::string::npos) {
+    at += kPid.size();
+    char* end = nullptr;
+    int64_t pid = std::strtoll(json.c_str() + at, &end, 10);
+    size_t q_at = json.find(kQty, at);
+    if (q_at == std::string::npos) return;
+    q_at += kQty.size();
+    int64_t q = std::strtoll(json.c_str() + q_at, &end, 10);
+    if (json.compare(static_cast<size_t>(end - json.c_str()), kPrice.size(), kPrice) != 0) return;
+    size_t p_at = static_cast<size_t>(end - json.c_str()) + kPrice.size();
+    size_t p_end = json.find('"', p_at);
+    if (p_end == std::string::npos) return;
+    auto c = money_to_cents(std::string_view(json).substr(p_at, p_end - p_at));
+    out[pid] = {q, c.value_or(0)};
+    at = p_end;
+  }
+}
+
+}  // namespace
+
+bool multi_eligible(const ScriptCall& call) {
+  if (!call.final) return false;
+  bool ok = true;
+  each_event(call, [&](const std::string& type, const std::string*, size_t) {
+    if (type != "OrderPlaced" && type != "OrderStatusChanged") ok = false;
+  });
+  return ok;
+}
+
+std::string cjson_string(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '/': out += "\\/"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (ch < 0x20 || ch == 0x7f) {
+          out += "\\u00";
+          out += hex[ch >> 4];
+          out += hex[ch & 15];
+        } else {
+          out += static_cast<char>(ch);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+MultiBatch::MultiBatch(std::vector<ScriptCall> calls, MultiCache* cache) : calls_(std::move(calls)), cache_(cache) {
+  if (cache_) generation_ = cache_->generation;
+}
+
+void MultiBatch::update_cache() {
+  if (!cache_ || cache_->generation != generation_) return;
+  if (cache_->users.size() + cache_->products.size() > 500000) cache_->clear();  // bounded
+  for (auto& [id, u] : out_users_) {
+    // A page the script rendered again may have any length: read it next time.
+    if (paged_users_.count(id)) u.has_page_info = false;
+    cache_->users[id] = std::move(u);
+  }
+  for (auto& [id, p] : out_products_) cache_->products[id] = std::move(p);
+  cache_->lsn = out_lsn_;
+}
+
+MultiBatch::Outcome MultiBatch::read_round(std::vector<Command> cmds) {
+  ++round_;
+  Outcome o;
+  o.step = Step::Read;
+  o.commands = std::move(cmds);
+  return o;
+}
+
+void MultiBatch::read_user(const std::string& u, bool page_info, std::vector<Command>& cmds) {
+  cmds.push_back({"HMGET", "user:" + u, "name", "email", "order_count", "lifetime_value"});
+  expect_.emplace_back(Target::UserHash, u);
+  if (!page_info) return;
+  cmds.push_back({"ZREVRANGE", "user_orders:" + u, "0", "0", "WITHSCORES"});
+  expect_.emplace_back(Target::UserTop, u);
+  cmds.push_back({"LLEN", "user_latest:" + u});
+  expect_.emplace_back(Target::UserPageLen, u);
+}
+
+void MultiBatch::read_product(const std::string& p, std::vector<Command>& cmds) {
+  cmds.push_back({"HMGET", "product:" + p, "name", "units_sold", "revenue"});
+  expect_.emplace_back(Target::ProductHash, p);
+}
+
+bool MultiBatch::from_cache(const std::string& u, bool page_info) {
+  if (!cache_) return false;
+  auto it = cache_->users.find(u);
+  if (it == cache_->users.end() || (page_info && !it->second.has_page_info)) return false;
+  users_[u] = it->second;
+  used_cache_ = true;
+  return true;
+}
+
+bool MultiBatch::from_cache_product(const std::string& p) {
+  if (!cache_) return false;
+  auto it = cache_->products.find(p);
+  if (it == cache_->products.end()) return false;
+  products_[p] = it->second;
+  used_cache_ = true;
+  return true;
+}
+
+MultiBatch::Outcome MultiBatch::start() {
+  std::vector<Command> cmds;
+  expect_.clear();
+  cmds.push_back({"WATCH", kCheckpoint});
+  expect_.emplace_back(Target::Watch, "");
+  cmds.push_back({"HMGET", kCheckpoint, "lsn", "partial_lsn", "partial_seq", "partial_cursor", "dirty"});
+  expect_.emplace_back(Target::Checkpoint, "");
+  // What the cache holds is taken from it when the replies are in (render()): by then every
+  // batch sent before this one has updated it.
+  auto cached_user = [&](const std::string& u) {
+    if (!cache_) return false;
+    auto it = cache_->users.find(u);
+    return it != cache_->users.end() && it->second.has_page_info;
+  };
+  std::set<std::string> users, products, placed, status;
+  for (const auto& call : calls_) {
+    each_event(call, [&](const std::string& type, const std::string* a, size_t) {
+      if (type == "OrderPlaced") {
+        placed.insert(a[0]);
+        if (users.insert(a[1]).second) {
+          if (cached_user(a[1]))
+            cached_users_.insert(a[1]);
+          else
+            read_user(a[1], true, cmds);
+        }
+        size_t n = std::strtoull(a[7].c_str(), nullptr, 10);
+        for (size_t k = 0; k < n; ++k) {
+          const std::string& pid = a[8 + 4 * k];
+          if (!products.insert(pid).second) continue;
+          if (cache_ && cache_->products.count(pid))
+            cached_products_.insert(pid);
+          else
+            read_product(pid, cmds);
+        }
+        cmds.push_back({"EXISTS", "order_details:" + a[0]});
+        expect_.emplace_back(Target::OrderExists, a[0]);
+      } else if (!placed.count(a[0]) && status.insert(a[0]).second) {
+        cmds.push_back({"HMGET", "order_details:" + a[0], "user_id", "status", "items"});
+        expect_.emplace_back(Target::OrderHash, a[0]);
+      }
+    });
+  }
+  return read_round(std::move(cmds));
+}
+
+MultiBatch::Outcome MultiBatch::advance(const std::vector<Reply>& replies, const MultiContext& ctx) {
+  if (replies.size() != expect_.size()) return {Step::Fallback, {}, "reply count mismatch"};
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const Reply& r = replies[i];
+    if (r.kind == Reply::Kind::Error) return {Step::Fallback, {}, "a read was refused: " + r.str};
+    const std::string& id = expect_[i].second;
+    auto field = [&](size_t k) -> const Reply& {
+      static const Reply nil;
+      return r.kind == Reply::Kind::Array && k < r.elements.size() ? r.elements[k] : nil;
+    };
+    switch (expect_[i].first) {
+      case Target::Watch:
+        break;
+      case Target::Checkpoint:
+        cp_seen_ = true;
+        cp_lsn_ = str_of(field(0));
+        cp_partial_lsn_ = str_of(field(1));
+        cp_partial_seq_ = str_of(field(2));
+        cp_partial_cursor_ = str_of(field(3));
+        cp_dirty_ = str_of(field(4));
+        break;
+      case Target::UserHash: {
+        User& u = users_[id];
+        u.exists = field(0).kind == Reply::Kind::String;
+        u.name = field(0).str;
+        u.email = field(1).str;
+        u.count = count_of(field(2));
+        u.ltv = cents_of(field(3));
+        break;
+      }
+      case Target::UserTop: {
+        User& u = users_[id];
+        u.has_page_info = true;
+        if (r.kind == Reply::Kind::Array && r.elements.size() >= 2) {
+          u.has_top = true;
+          u.top_member = r.elements[0].str;
+          u.top_score = score_of(r.elements[1].str);
+        }
+        break;
+      }
+      case Target::UserPageLen:
+        users_[id].page_len = r.integer;
+        break;
+      case Target::ProductHash: {
+        Product& p = products_[id];
+        p.exists = field(0).kind == Reply::Kind::String;
+        p.name = field(0).str;
+        p.units = count_of(field(1));
+        p.rev = cents_of(field(2));
+        break;
+      }
+      case Target::OrderExists:
+        order_exists_[id] = r.integer != 0;
+        break;
+      case Target::OrderHash: {
+        Order& o = orders_[id];
+        o.exists = field(0).kind == Reply::Kind::String;
+        o.user = field(0).str;
+        o.status = field(1).str;
+        std::map<int64_t, std::pair<int64_t, int64_t>> lines;
+        if (field(2).kind == Reply::Kind::String) parse_items(field(2).str, lines);
+        for (const auto& [pid, qc] : lines) o.lines[pid] = Line{qc.first, qc.second};
+        break;
+      }
+    }
+  }
+  expect_.clear();
+  return render(ctx);
+}
+
+MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
+  if (!cp_seen_ || !cp_lsn_) return {Step::Stop, {}, "nocheckpoint"};
+  auto cp = pgcqrs::parse_lsn(*cp_lsn_);
+  if (!cp) return {Step::Fallback, {}, "malformed checkpoint"};
+  if (ctx.floor > *cp) return {Step::Stop, {}, "behind"};
+  if (cp_dirty_) return {Step::Stop, {}, "dirty"};
+  if (cp_partial_lsn_ || cp_partial_seq_ || cp_partial_cursor_)
+    return {Step::Fallback, {}, "a transaction or fan-out is partly applied"};
+
+  // Take what was not read from the cache; what it no longer holds is read after all.
+  std::vector<Command> reload;
+  for (const auto& u : cached_users_)
+    if (!from_cache(u, true)) read_user(u, true, reload);
+  for (const auto& p : cached_products_)
+    if (!from_cache_product(p)) read_product(p, reload);
+  cached_users_.clear();
+  cached_products_.clear();
+  if (used_cache_ && cache_->lsn != *cp) {
+    cache_->clear();  // someone else moved the checkpoint: what the cache holds may be stale
+    return {Step::Fallback, {}, "the checkpoint moved since the cache was filled"};
+  }
+  if (!reload.empty()) {
+    if (round_ >= 3) return {Step::Fallback, {}, "reads still missing after three rounds"};
+    return read_round(std::move(reload));
+  }
+
+  // Working copies: the walk may run twice (after a second round of reads).
+  auto users = users_;
+  auto products = products_;
+  auto orders = orders_;
+  std::map<std::string, std::string> dirty_users, dirty_products;  // id -> lsn of the last change
+  // (user, order): render the user's page again from the hashes at the end if the order is on
+  // it then (the script's rank check); an order placed below the newest lands here too.
+  std::vector<std::pair<std::string, std::string>> page_if;
+  std::set<std::string> missing_users, missing_products;
+  std::vector<Command> writes;
+  writes.push_back({"MULTI"});
+  uint64_t applied_tx = 0, skipped_tx = 0, applied_events = 0;
+  const ScriptCall* done = nullptr;
+
+  for (const auto& call : calls_) {
+    if (call.lsn <= *cp) {
+      ++skipped_tx;
+      continue;
+    }
+    const std::string& lsn = call.lsn_text;
+    bool again = false;
+    each_event(call, [&](const std::string& type, const std::string* a, size_t) {
+      ++applied_events;
+      if (type == "OrderPlaced") {
+        const std::string &o = a[0], &u = a[1], &status = a[2], &total = a[6], &n = a[7];
+        if (order_exists_[o] || orders[o].exists) {
+          again = true;  // placed again (the script deletes the old one first)
+          return;
+        }
+        bool counted = status != "cancelled";
+        User& uc = users[u];
+        Order& ord = orders[o];
+        ord.exists = true;
+        ord.user = u;
+        ord.status = status;
+        std::string items = "[";
+        size_t lines = std::strtoull(n.c_str(), nullptr, 10);
+        int64_t sum = 0;
+        for (size_t k = 0; k < lines; ++k) {
+          const std::string& pid = a[8 + 4 * k];
+          int64_t q = std::strtoll(a[9 + 4 * k].c_str(), nullptr, 10);
+          int64_t c = std::strtoll(a[10 + 4 * k].c_str(), nullptr, 10);
+          Product& p = products[pid];
+          if (k > 0) items += ',';
+          items += "{\"product_id\":" + pid + ",\"product_name\":" + (p.exists ? cjson_string(p.name) : "null");
+          items += a[11 + 4 * k];
+          sum += q * c;
+          writes.push_back({"SADD", "product_orders:" + pid, o});
+          if (counted && p.exists) {
+            p.units += q;
+            p.rev += q * c;
+            dirty_products[pid] = lsn;
+          }
+          ord.lines[std::strtoll(pid.c_str(), nullptr, 10)] = Line{q, c};
+        }
+        items += ']';
+        const std::string name = uc.exists ? uc.name : "", email = uc.exists ? uc.email : "";
+        writes.push_back({"HSET", "order_details:" + o, "order_id", o, "user_id", u, "user_name", name, "user_email",
+                          email, "status", status, "created_at", a[3], "updated_at", a[4], "item_count", n, "total",
+                          total, "items", items, "lsn", lsn});
+        writes.push_back({"ZADD", "user_orders:" + u, a[5], o});
+        if (uc.exists) {
+          uc.count += 1;
+          uc.ltv += counted ? sum : 0;
+          dirty_users[u] = lsn;
+        }
+        double score = score_of(a[5]);
+        bool newest = !uc.has_top || score > uc.top_score || (score == uc.top_score && o > uc.top_member);
+        if (!newest) {
+          page_if.emplace_back(u, o);
+          return;
+        }
+        uc.has_top = true;
+        uc.top_member = o;
+        uc.top_score = score;
+        writes.push_back({"LPUSH", "user_latest:" + u,
+                          "{\"order_id\":" + o + ",\"user_id\":" + u + ",\"user_name\":" + cjson_string(name) +
+                              ",\"user_email\":" + cjson_string(email) + ",\"status\":\"" + status +
+                              "\",\"created_at\":\"" + a[3] + "\",\"updated_at\":\"" + a[4] +
+                              "\",\"item_count\":" + n + ",\"total\":\"" + total + "\",\"items\":" + items +
+                              ",\"lsn\":\"" + lsn + "\"}"});
+        if (++uc.page_len > kPage) {
+          writes.push_back({"LTRIM", "user_latest:" + u, "0", std::to_string(kPage - 1)});
+          uc.page_len = kPage;
+        }
+      } else {  // OrderStatusChanged: order_id to updated_at
+        const std::string &o = a[0], &to = a[1];
+        Order& ord = orders[o];
+        if (!ord.exists) return;
+        int sign = 0;
+        if (ord.status != "cancelled" && to == "cancelled") sign = -1;
+        if (ord.status == "cancelled" && to != "cancelled") sign = 1;
+        if (sign != 0) {
+          int64_t sum = 0;
+          for (const auto& [pid_num, line] : ord.lines) {
+            std::string pid = std::to_string(pid_num);
+            sum += line.q * line.c;
+            auto it = products.find(pid);
+            if (it == products.end()) {
+              missing_products.insert(pid);
+              continue;
+            }
+            if (!it->second.exists) continue;
+            it->second.units += sign * line.q;
+            it->second.rev += sign * line.q * line.c;
+            dirty_products[pid] = lsn;
+          }
+          auto it = users.find(ord.user);
+          if (it == users.end()) {
+            missing_users.insert(ord.user);
+          } else if (it->second.exists) {
+            it->second.ltv += sign * sum;
+            dirty_users[ord.user] = lsn;
+          }
+        }
+        ord.status = to;
+        writes.push_back({"HSET", "order_details:" + o, "status", to, "updated_at", a[2], "lsn", lsn});
+        page_if.emplace_back(ord.user, o);
+      }
+    });
+    if (again) return {Step::Fallback, {}, "an order is placed again"};
+    ++applied_tx;
+    done = &call;
+  }
+
+  if (!missing_users.empty() || !missing_products.empty()) {
+    if (round_ >= 3) return {Step::Fallback, {}, "counters still missing after three rounds"};
+    std::vector<Command> cmds;
+    for (const auto& u : missing_users)
+      if (!from_cache(u, false)) read_user(u, false, cmds);
+    for (const auto& p : missing_products)
+      if (!from_cache_product(p)) read_product(p, cmds);
+    if (cmds.empty()) return render(ctx);  // the cache had them all
+    return read_round(std::move(cmds));
+  }
+
+  if (!dirty_products.empty()) {
+    Command top{"ZADD", "top_products"};
+    for (const auto& [pid, at] : dirty_products) {
+      const Product& p = products[pid];
+      std::string rev = cents_to_money(p.rev);
+      writes.push_back({"HSET", "product:" + pid, "units_sold", std::to_string(p.units), "revenue", rev, "lsn", at});
+      top.push_back(rev);
+      top.push_back(pid);
+    }
+    writes.push_back(std::move(top));
+  }
+  for (const auto& [u, at] : dirty_users) {
+    const User& uc = users[u];
+    writes.push_back({"HSET", "user:" + u, "order_count", std::to_string(uc.count), "lifetime_value",
+                      cents_to_money(uc.ltv), "lsn", at});
+  }
+  if (!page_if.empty()) {
+    Command pages{"EVALSHA", ctx.sha, "0", "pages", ctx.slot, ctx.now_iso, ctx.floor_text,
+                  std::to_string(ctx.fanout_budget)};
+    for (const auto& [u, o] : page_if) {
+      pages.push_back(u);
+      pages.push_back(o);
+    }
+    writes.push_back(std::move(pages));
+  }
+  if (done) {
+    writes.push_back({"HSET", kCheckpoint, "lsn", done->lsn_text, "slot", ctx.slot, "updated_at", ctx.now_iso,
+                      "commit_time", done->commit_time});
+    writes.push_back({"PUBLISH", "pgcqrs:applied", done->lsn_text});
+  }
+  writes.push_back({"EXEC"});
+  out_users_ = std::move(users);
+  out_products_ = std::move(products);
+  for (const auto& [u, o] : page_if) paged_users_.insert(u);
+  out_lsn_ = done ? done->lsn : *cp;
+  applied_tx_ = applied_tx;
+  skipped_tx_ = skipped_tx;
+  applied_events_ = applied_events;
+  return {Step::Write, std::move(writes), ""};
+}
+
+}  // namespace pgcqrs::sidecar::projection
