@@ -686,7 +686,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         multi_.reset();
         ++multi_writing_;
         auto weak = weak_from_this();
-        bool ok = redis_.pipeline(out.commands, [weak, m](redisReply* r) {
+        bool ok = redis_.pipeline(out.resp, out.starts, [weak, m](redisReply* r) {
           auto self = weak.lock();
           if (!self || self->finished_) return;
           self->on_multi_exec(r, m);

@@ -93,8 +93,9 @@ class ProjectionScript : public ::testing::Test {
       return "fallback: " + out.reason;
     }
     if (out.step == projection::MultiBatch::Step::Stop) return "stop: " + out.reason;
+    redis_->append_formatted(out.resp);
     redis::ReplyPtr last;
-    for (const auto& c : out.commands) last = redis_->command(c, true);
+    for (size_t i = 0; i < out.starts.size(); ++i) last = redis_->read_reply();
     EXPECT_EQ(last->type, REDIS_REPLY_ARRAY) << "EXEC did not run";
     for (size_t i = 0; last->type == REDIS_REPLY_ARRAY && i < last->elements; ++i)
       EXPECT_NE(last->element[i]->type, REDIS_REPLY_ERROR) << redis::reply_string(last->element[i]);

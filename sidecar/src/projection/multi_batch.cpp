@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "pgcqrs/sidecar/redis/resp.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar::projection {
@@ -317,8 +318,10 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
   // it then (the script's rank check); an order placed below the newest lands here too.
   std::vector<std::pair<std::string, std::string>> page_if;
   std::set<std::string> missing_users, missing_products;
-  std::vector<Command> writes;
-  writes.push_back({"MULTI"});
+  redis::RespWriter w;
+  w.cmd("MULTI");
+  std::string items, entry;                    // scratch, reused
+  std::map<std::string, std::string> heads;    // product id -> its line's JSON up to the quantity
   uint64_t applied_tx = 0, skipped_tx = 0, applied_events = 0;
   const ScriptCall* done = nullptr;
 
@@ -343,7 +346,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
         ord.exists = true;
         ord.user = u;
         ord.status = status;
-        std::string items = "[";
+        items.assign(1, '[');
         size_t lines = std::strtoull(n.c_str(), nullptr, 10);
         int64_t sum = 0;
         for (size_t k = 0; k < lines; ++k) {
@@ -351,11 +354,15 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
           int64_t q = std::strtoll(a[9 + 4 * k].c_str(), nullptr, 10);
           int64_t c = std::strtoll(a[10 + 4 * k].c_str(), nullptr, 10);
           Product& p = products[pid];
+          auto head = heads.find(pid);
+          if (head == heads.end())
+            head = heads.emplace(pid, "{\"product_id\":" + pid + ",\"product_name\":" +
+                                          (p.exists ? cjson_string(p.name) : "null")).first;
           if (k > 0) items += ',';
-          items += "{\"product_id\":" + pid + ",\"product_name\":" + (p.exists ? cjson_string(p.name) : "null");
+          items += head->second;
           items += a[11 + 4 * k];
           sum += q * c;
-          writes.push_back({"SADD", "product_orders:" + pid, o});
+          w.cmd("SADD", redis::Cat{"product_orders:", pid}, o);
           if (counted && p.exists) {
             p.units += q;
             p.rev += q * c;
@@ -364,11 +371,12 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
           ord.lines[std::strtoll(pid.c_str(), nullptr, 10)] = Line{q, c};
         }
         items += ']';
-        const std::string name = uc.exists ? uc.name : "", email = uc.exists ? uc.email : "";
-        writes.push_back({"HSET", "order_details:" + o, "order_id", o, "user_id", u, "user_name", name, "user_email",
-                          email, "status", status, "created_at", a[3], "updated_at", a[4], "item_count", n, "total",
-                          total, "items", items, "lsn", lsn});
-        writes.push_back({"ZADD", "user_orders:" + u, a[5], o});
+        const std::string_view name = uc.exists ? std::string_view(uc.name) : "";
+        const std::string_view email = uc.exists ? std::string_view(uc.email) : "";
+        w.cmd("HSET", redis::Cat{"order_details:", o}, "order_id", o, "user_id", u, "user_name", name, "user_email",
+              email, "status", status, "created_at", a[3], "updated_at", a[4], "item_count", n, "total", total,
+              "items", items, "lsn", lsn);
+        w.cmd("ZADD", redis::Cat{"user_orders:", u}, a[5], o);
         if (uc.exists) {
           uc.count += 1;
           uc.ltv += counted ? sum : 0;
@@ -383,14 +391,16 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
         uc.has_top = true;
         uc.top_member = o;
         uc.top_score = score;
-        writes.push_back({"LPUSH", "user_latest:" + u,
-                          "{\"order_id\":" + o + ",\"user_id\":" + u + ",\"user_name\":" + cjson_string(name) +
-                              ",\"user_email\":" + cjson_string(email) + ",\"status\":\"" + status +
-                              "\",\"created_at\":\"" + a[3] + "\",\"updated_at\":\"" + a[4] +
-                              "\",\"item_count\":" + n + ",\"total\":\"" + total + "\",\"items\":" + items +
-                              ",\"lsn\":\"" + lsn + "\"}"});
+        entry.assign("{\"order_id\":").append(o).append(",\"user_id\":").append(u);
+        entry.append(",\"user_name\":").append(cjson_string(name));
+        entry.append(",\"user_email\":").append(cjson_string(email));
+        entry.append(",\"status\":\"").append(status).append("\",\"created_at\":\"").append(a[3]);
+        entry.append("\",\"updated_at\":\"").append(a[4]).append("\",\"item_count\":").append(n);
+        entry.append(",\"total\":\"").append(total).append("\",\"items\":").append(items);
+        entry.append(",\"lsn\":\"").append(lsn).append("\"}");
+        w.cmd("LPUSH", redis::Cat{"user_latest:", u}, entry);
         if (++uc.page_len > kPage) {
-          writes.push_back({"LTRIM", "user_latest:" + u, "0", std::to_string(kPage - 1)});
+          w.cmd("LTRIM", redis::Cat{"user_latest:", u}, "0", kPage - 1);
           uc.page_len = kPage;
         }
       } else {  // OrderStatusChanged: order_id to updated_at
@@ -424,7 +434,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
           }
         }
         ord.status = to;
-        writes.push_back({"HSET", "order_details:" + o, "status", to, "updated_at", a[2], "lsn", lsn});
+        w.cmd("HSET", redis::Cat{"order_details:", o}, "status", to, "updated_at", a[2], "lsn", lsn);
         page_if.emplace_back(ord.user, o);
       }
     });
@@ -445,36 +455,41 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
   }
 
   if (!dirty_products.empty()) {
-    Command top{"ZADD", "top_products"};
+    std::vector<std::pair<std::string, const std::string*>> scores;  // revenue, product id
     for (const auto& [pid, at] : dirty_products) {
       const Product& p = products[pid];
       std::string rev = cents_to_money(p.rev);
-      writes.push_back({"HSET", "product:" + pid, "units_sold", std::to_string(p.units), "revenue", rev, "lsn", at});
-      top.push_back(rev);
-      top.push_back(pid);
+      w.cmd("HSET", redis::Cat{"product:", pid}, "units_sold", p.units, "revenue", rev, "lsn", at);
+      scores.emplace_back(std::move(rev), &pid);
     }
-    writes.push_back(std::move(top));
+    w.begin(2 + 2 * scores.size());
+    w.arg("ZADD");
+    w.arg("top_products");
+    for (const auto& [rev, pid] : scores) {
+      w.arg(rev);
+      w.arg(*pid);
+    }
   }
   for (const auto& [u, at] : dirty_users) {
     const User& uc = users[u];
-    writes.push_back({"HSET", "user:" + u, "order_count", std::to_string(uc.count), "lifetime_value",
-                      cents_to_money(uc.ltv), "lsn", at});
+    w.cmd("HSET", redis::Cat{"user:", u}, "order_count", uc.count, "lifetime_value", cents_to_money(uc.ltv), "lsn", at);
   }
   if (!page_if.empty()) {
-    Command pages{"EVALSHA", ctx.sha, "0", "pages", ctx.slot, ctx.now_iso, ctx.floor_text,
-                  std::to_string(ctx.fanout_budget)};
+    w.begin(8 + 2 * page_if.size());
+    for (const std::string& a : {std::string("EVALSHA"), ctx.sha, std::string("0"), std::string("pages"), ctx.slot,
+                                 ctx.now_iso, ctx.floor_text, std::to_string(ctx.fanout_budget)})
+      w.arg(a);
     for (const auto& [u, o] : page_if) {
-      pages.push_back(u);
-      pages.push_back(o);
+      w.arg(u);
+      w.arg(o);
     }
-    writes.push_back(std::move(pages));
   }
   if (done) {
-    writes.push_back({"HSET", kCheckpoint, "lsn", done->lsn_text, "slot", ctx.slot, "updated_at", ctx.now_iso,
-                      "commit_time", done->commit_time});
-    writes.push_back({"PUBLISH", "pgcqrs:applied", done->lsn_text});
+    w.cmd("HSET", kCheckpoint, "lsn", done->lsn_text, "slot", ctx.slot, "updated_at", ctx.now_iso, "commit_time",
+          done->commit_time);
+    w.cmd("PUBLISH", "pgcqrs:applied", done->lsn_text);
   }
-  writes.push_back({"EXEC"});
+  w.cmd("EXEC");
   out_users_ = std::move(users);
   out_products_ = std::move(products);
   for (const auto& [u, o] : page_if) paged_users_.insert(u);
@@ -482,7 +497,11 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
   applied_tx_ = applied_tx;
   skipped_tx_ = skipped_tx;
   applied_events_ = applied_events;
-  return {Step::Write, std::move(writes), ""};
+  Outcome out;
+  out.step = Step::Write;
+  out.starts = w.starts();
+  out.resp = std::move(w.buffer());
+  return out;
 }
 
 }  // namespace pgcqrs::sidecar::projection

@@ -94,38 +94,20 @@ void AsyncClient::on_ignored_reply(redisAsyncContext*, void*, void* privdata) {
   --static_cast<AsyncClient*>(privdata)->pending_;
 }
 
-bool AsyncClient::pipeline(const std::vector<std::vector<std::string>>& cmds, ReplyHandler last) {
-  if (!connected() || cmds.empty()) return false;
-  // RESP, written here rather than by hiredis's formatter: one buffer for every command.
-  std::string buf;
-  std::vector<size_t> ends;
-  ends.reserve(cmds.size());
-  for (const auto& argv : cmds) {
-    buf += '*';
-    buf += std::to_string(argv.size());
-    buf += "\r\n";
-    for (const auto& a : argv) {
-      buf += '$';
-      buf += std::to_string(a.size());
-      buf += "\r\n";
-      buf += a;
-      buf += "\r\n";
-    }
-    ends.push_back(buf.size());
-  }
-  size_t begin = 0;
-  for (size_t i = 0; i < cmds.size(); ++i) {
-    bool is_last = i + 1 == cmds.size();
+bool AsyncClient::pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last) {
+  if (!connected() || starts.empty()) return false;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    bool is_last = i + 1 == starts.size();
+    size_t end = is_last ? resp.size() : starts[i + 1];
     Pending* p = is_last ? new Pending{this, std::move(last)} : nullptr;
-    int rc = is_last ? redisAsyncFormattedCommand(ac_, &AsyncClient::on_reply, p, buf.data() + begin, ends[i] - begin)
-                     : redisAsyncFormattedCommand(ac_, &AsyncClient::on_ignored_reply, this, buf.data() + begin,
-                                                  ends[i] - begin);
+    int rc = is_last ? redisAsyncFormattedCommand(ac_, &AsyncClient::on_reply, p, resp.data() + starts[i], end - starts[i])
+                     : redisAsyncFormattedCommand(ac_, &AsyncClient::on_ignored_reply, this, resp.data() + starts[i],
+                                                  end - starts[i]);
     if (rc != REDIS_OK) {
       delete p;
       return false;
     }
     ++pending_;
-    begin = ends[i];
   }
   return true;
 }

@@ -76,6 +76,11 @@ void SyncClient::append(const std::vector<std::string>& argv) {
     throw RedisError(std::string("Redis command ") + argv[0] + " could not be queued: " + c_->errstr);
 }
 
+void SyncClient::append_formatted(const std::string& resp) {
+  if (redisAppendFormattedCommand(c_, resp.data(), resp.size()) != REDIS_OK)
+    throw RedisError(std::string("Redis commands could not be queued: ") + c_->errstr);
+}
+
 ReplyPtr SyncClient::read_reply() {
   void* reply = nullptr;
   if (redisGetReply(c_, &reply) != REDIS_OK || !reply)

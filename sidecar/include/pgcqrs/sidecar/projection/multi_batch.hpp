@@ -76,8 +76,10 @@ class MultiBatch {
   };
   struct Outcome {
     Step step = Step::Read;
-    std::vector<Command> commands;
-    std::string reason;
+    std::vector<Command> commands;  // Read
+    std::string reason;             // Fallback, Stop
+    std::string resp;               // Write: the commands in RESP, one buffer
+    std::vector<size_t> starts;     // Write: where each command starts in it
   };
 
   // cache: users and products as this sidecar last wrote them (may be null).

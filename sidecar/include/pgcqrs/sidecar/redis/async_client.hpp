@@ -33,9 +33,10 @@ class AsyncClient {
   // Queues a command (binary-safe argument vector). Returns false if not connected.
   bool command(const std::vector<std::string>& argv, ReplyHandler handler);
 
-  // Queues commands whose replies only matter for the last one: cheaper per command than
-  // command() (one buffer, no handler each). The last handler sees only the last reply.
-  bool pipeline(const std::vector<std::vector<std::string>>& cmds, ReplyHandler last);
+  // Queues commands already in RESP (resp.hpp), commands starting at `starts`, whose replies
+  // only matter for the last one: cheaper per command than command() (no argument vector, no
+  // handler each). `last` sees only the last reply.
+  bool pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last);
 
   size_t pending() const { return pending_; }
 

@@ -35,6 +35,7 @@ class SyncClient {
   ReplyPtr command(const std::vector<std::string>& argv, bool allow_error = false);
   // Pipelining: append, then read the replies in order.
   void append(const std::vector<std::string>& argv);
+  void append_formatted(const std::string& resp);  // commands already in RESP
   ReplyPtr read_reply();
 
  private:
