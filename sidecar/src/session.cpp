@@ -503,7 +503,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         break;
     }
     std::vector<projection::ScriptCall> calls;
-    std::string err = assembler_.feed(m, calls);
+    std::string err = assembler_.feed(std::move(*parsed.message), calls);
     if (!err.empty()) {
       finish(false, true, "replication stream framing error: " + err);
       return false;

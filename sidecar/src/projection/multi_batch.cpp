@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 
 #include "pgcqrs/sidecar/redis/resp.hpp"
 #include "pgcqrs/timestamp.hpp"
@@ -182,7 +183,8 @@ MultiBatch::Outcome MultiBatch::start() {
     auto it = cache_->users.find(u);
     return it != cache_->users.end() && it->second.has_page_info;
   };
-  std::set<std::string> users, products, placed, status;
+  std::unordered_set<std::string> users, products, placed;
+  Command exists{"EXISTS"};  // every new order at once: how many of them Redis already has
   for (const auto& call : calls_) {
     each_event(call, [&](const std::string& type, const std::string* a, size_t) {
       if (type == "OrderPlaced") {
@@ -202,13 +204,19 @@ MultiBatch::Outcome MultiBatch::start() {
           else
             read_product(pid, cmds);
         }
-        cmds.push_back({"EXISTS", "order_details:" + a[0]});
-        expect_.emplace_back(Target::OrderExists, a[0]);
-      } else if (!placed.count(a[0]) && status.insert(a[0]).second) {
-        cmds.push_back({"HMGET", "order_details:" + a[0], "user_id", "status", "items"});
-        expect_.emplace_back(Target::OrderHash, a[0]);
+        exists.push_back("order_details:" + a[0]);
+      } else {
+        if (a[1] == "cancelled") cancels_.insert(a[0]);
+        if (!placed.count(a[0]) && status_changes_.insert(a[0]).second) {
+          cmds.push_back({"HMGET", "order_details:" + a[0], "user_id", "status", "items"});
+          expect_.emplace_back(Target::OrderHash, a[0]);
+        }
       }
     });
+  }
+  if (exists.size() > 1) {
+    cmds.push_back(std::move(exists));
+    expect_.emplace_back(Target::OrdersExisting, "");
   }
   return read_round(std::move(cmds));
 }
@@ -264,8 +272,8 @@ MultiBatch::Outcome MultiBatch::advance(const std::vector<Reply>& replies, const
         p.rev = cents_of(field(2));
         break;
       }
-      case Target::OrderExists:
-        order_exists_[id] = r.integer != 0;
+      case Target::OrdersExisting:
+        orders_existing_ = r.integer;
         break;
       case Target::OrderHash: {
         Order& o = orders_[id];
@@ -304,24 +312,39 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
     cache_->clear();  // someone else moved the checkpoint: what the cache holds may be stale
     return {Step::Fallback, {}, "the checkpoint moved since the cache was filled"};
   }
+  // A status change into or out of `cancelled` moves its order's user and product counters:
+  // those must be read too (conservatively: whatever the order's status on the way).
+  for (const auto& [o, ord] : orders_) {
+    if (!ord.exists || !status_changes_.count(o)) continue;
+    if (ord.status != "cancelled" && !cancels_.count(o)) continue;
+    if (!users_.count(ord.user) && !from_cache(ord.user, false)) read_user(ord.user, false, reload);
+    for (const auto& [pid_num, line] : ord.lines) {
+      std::string pid = std::to_string(pid_num);
+      if (!products_.count(pid) && !from_cache_product(pid)) read_product(pid, reload);
+    }
+  }
+  if (used_cache_ && cache_->lsn != *cp) {
+    cache_->clear();
+    return {Step::Fallback, {}, "the checkpoint moved since the cache was filled"};
+  }
   if (!reload.empty()) {
     if (round_ >= 3) return {Step::Fallback, {}, "reads still missing after three rounds"};
     return read_round(std::move(reload));
   }
 
-  // Working copies: the walk may run twice (after a second round of reads).
-  auto users = users_;
-  auto products = products_;
-  auto orders = orders_;
-  std::map<std::string, std::string> dirty_users, dirty_products;  // id -> lsn of the last change
+  // From here on the walk changes users_, products_ and orders_ in place: it runs once.
+  auto& users = users_;
+  auto& products = products_;
+  auto& orders = orders_;
+  std::unordered_map<std::string, std::string> dirty_users, dirty_products;  // id -> lsn of the last change
   // (user, order): render the user's page again from the hashes at the end if the order is on
   // it then (the script's rank check); an order placed below the newest lands here too.
   std::vector<std::pair<std::string, std::string>> page_if;
-  std::set<std::string> missing_users, missing_products;
+  bool missing = false;  // a counter the pre-pass did not load: cannot happen
   redis::RespWriter w;
   w.cmd("MULTI");
   std::string items, entry;                    // scratch, reused
-  std::map<std::string, std::string> heads;    // product id -> its line's JSON up to the quantity
+  std::unordered_map<std::string, std::string> heads;  // product id -> its line's JSON up to the quantity
   uint64_t applied_tx = 0, skipped_tx = 0, applied_events = 0;
   const ScriptCall* done = nullptr;
 
@@ -336,7 +359,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
       ++applied_events;
       if (type == "OrderPlaced") {
         const std::string &o = a[0], &u = a[1], &status = a[2], &total = a[6], &n = a[7];
-        if (order_exists_[o] || orders[o].exists) {
+        if (orders_existing_ > 0 || orders[o].exists) {
           again = true;  // placed again (the script deletes the old one first)
           return;
         }
@@ -417,7 +440,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
             sum += line.q * line.c;
             auto it = products.find(pid);
             if (it == products.end()) {
-              missing_products.insert(pid);
+              missing = true;
               continue;
             }
             if (!it->second.exists) continue;
@@ -427,7 +450,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
           }
           auto it = users.find(ord.user);
           if (it == users.end()) {
-            missing_users.insert(ord.user);
+            missing = true;
           } else if (it->second.exists) {
             it->second.ltv += sign * sum;
             dirty_users[ord.user] = lsn;
@@ -443,16 +466,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
     done = &call;
   }
 
-  if (!missing_users.empty() || !missing_products.empty()) {
-    if (round_ >= 3) return {Step::Fallback, {}, "counters still missing after three rounds"};
-    std::vector<Command> cmds;
-    for (const auto& u : missing_users)
-      if (!from_cache(u, false)) read_user(u, false, cmds);
-    for (const auto& p : missing_products)
-      if (!from_cache_product(p)) read_product(p, cmds);
-    if (cmds.empty()) return render(ctx);  // the cache had them all
-    return read_round(std::move(cmds));
-  }
+  if (missing) return {Step::Fallback, {}, "a counter was not read"};
 
   if (!dirty_products.empty()) {
     std::vector<std::pair<std::string, const std::string*>> scores;  // revenue, product id
@@ -490,8 +504,8 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
     w.cmd("PUBLISH", "pgcqrs:applied", done->lsn_text);
   }
   w.cmd("EXEC");
-  out_users_ = std::move(users);
-  out_products_ = std::move(products);
+  out_users_ = std::move(users_);
+  out_products_ = std::move(products_);
   for (const auto& [u, o] : page_if) paged_users_.insert(u);
   out_lsn_ = done ? done->lsn : *cp;
   applied_tx_ = applied_tx;

@@ -3,7 +3,7 @@
 
 namespace pgcqrs::sidecar::projection {
 
-std::string TransactionAssembler::feed(const Message& m, std::vector<ScriptCall>& out) {
+std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) {
   switch (m.kind) {
     case MessageKind::Begin:
       if (in_txn_) return "begin of " + m.lsn_text + " inside the open transaction " + current_.lsn_text;
@@ -28,9 +28,9 @@ std::string TransactionAssembler::feed(const Message& m, std::vector<ScriptCall>
       if (m.lsn != current_.lsn) return m.type + " event lsn " + m.lsn_text + " does not match its transaction " + current_.lsn_text;
       ++events_seen_;
       if (m.kind != MessageKind::Domain) return {};
-      for (const auto& t : m.tokens) {
+      for (auto& t : m.tokens) {
         current_.bytes += t.size();
-        current_.tokens.push_back(t);
+        current_.tokens.push_back(std::move(t));
       }
       ++current_.events;
       if (current_.events >= limits_.max_events || current_.bytes >= limits_.max_bytes) flush(false, out);

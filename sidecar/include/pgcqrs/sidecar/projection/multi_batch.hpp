@@ -12,6 +12,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -121,23 +123,25 @@ class MultiBatch {
   std::vector<ScriptCall> calls_;
   MultiCache* cache_;
   uint64_t generation_ = 0;  // the cache's, when the batch started
-  std::set<std::string> cached_users_, cached_products_;  // taken from the cache, not read
+  std::unordered_set<std::string> cached_users_, cached_products_;  // taken from the cache, not read
+  std::unordered_set<std::string> status_changes_;  // orders read for a status change
+  std::unordered_set<std::string> cancels_;         // orders some event cancels
   bool used_cache_ = false;
   // After render: the working copies, for update_cache().
-  std::map<std::string, User> out_users_;
-  std::map<std::string, Product> out_products_;
-  std::set<std::string> paged_users_;  // pages the script may have rendered again
+  std::unordered_map<std::string, User> out_users_;
+  std::unordered_map<std::string, Product> out_products_;
+  std::unordered_set<std::string> paged_users_;  // pages the script may have rendered again
   uint64_t out_lsn_ = 0;
   int round_ = 0;
   // What each reply of the current round fills in.
-  enum class Target { Watch, Checkpoint, UserHash, UserTop, UserPageLen, ProductHash, OrderExists, OrderHash };
+  enum class Target { Watch, Checkpoint, UserHash, UserTop, UserPageLen, ProductHash, OrdersExisting, OrderHash };
   std::vector<std::pair<Target, std::string>> expect_;
   bool cp_seen_ = false;
   std::optional<std::string> cp_lsn_, cp_partial_lsn_, cp_partial_seq_, cp_partial_cursor_, cp_dirty_;
-  std::map<std::string, User> users_;
-  std::map<std::string, Product> products_;
-  std::map<std::string, bool> order_exists_;
-  std::map<std::string, Order> orders_;
+  std::unordered_map<std::string, User> users_;
+  std::unordered_map<std::string, Product> products_;
+  int64_t orders_existing_ = 0;  // of the orders this batch places, how many Redis has
+  std::unordered_map<std::string, Order> orders_;
   uint64_t applied_tx_ = 0, skipped_tx_ = 0, applied_events_ = 0;
 };
 
@@ -146,8 +150,8 @@ class MultiBatch {
 // clears it whenever it sends a script call, and a batch that finds the checkpoint elsewhere
 // than where the cache left it clears it and goes to the script.
 struct MultiCache {
-  std::map<std::string, MultiBatch::User> users;
-  std::map<std::string, MultiBatch::Product> products;
+  std::unordered_map<std::string, MultiBatch::User> users;
+  std::unordered_map<std::string, MultiBatch::Product> products;
   uint64_t lsn = 0;         // the checkpoint the cached values belong to
   uint64_t generation = 0;  // bumped by clear(): a batch started before it does not update it
   void clear() {

@@ -33,7 +33,8 @@ class TransactionAssembler {
 
   // Feeds one message; completed calls are appended to out. Returns an error text for a
   // message that breaks the framing (event outside a transaction, LSN mismatch, ...).
-  std::string feed(const Message& m, std::vector<ScriptCall>& out);
+  // Takes the message's tokens (pass an rvalue to move rather than copy them).
+  std::string feed(Message m, std::vector<ScriptCall>& out);
 
   bool in_transaction() const { return in_txn_; }
 
