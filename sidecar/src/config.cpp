@@ -32,8 +32,9 @@ std::string usage() {
          "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
          "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
          "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
-         "  --apply MODE               script (default), or multi: batches that only place orders and\n"
-         "                             change their status go to Redis as MULTI/EXEC, rendered here\n"
+         "  --apply MODE               multi (default): batches that only place orders and change their\n"
+         "                             status go to Redis as MULTI/EXEC, rendered here; script: every\n"
+         "                             batch goes through the projection script\n"
          "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n";
 }
 

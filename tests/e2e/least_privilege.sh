@@ -61,7 +61,7 @@ rc ACL SETUSER pgcqrs-sidecar on ">$sidecar_redis_pw" resetkeys \
   '~product_orders:*' '~top_products' '~pgcqrs:*' resetchannels '&pgcqrs:applied' nocommands \
   +ping +auth +hello +select +client\|setname +config\|get +script\|load +evalsha +eval \
   +hget +hgetall +hmget +hset +hdel +del +unlink +exists +type +scan +smembers +sscan +sadd +srem \
-  +zadd +zrem +zrange +zrevrange +zrevrank +lpush +rpush +ltrim +publish >/dev/null
+  +zadd +zrem +zrange +zrevrange +zrevrank +lpush +rpush +ltrim +llen +publish +multi +exec +watch +unwatch >/dev/null
 rc ACL SETUSER pgcqrs-reader on ">$reader_pw" resetkeys \
   '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~top_products' \
   '~pgcqrs:checkpoint' resetchannels '&pgcqrs:applied' nocommands \

@@ -23,8 +23,8 @@ struct Config {
   int chunk_events = 100;           // events per script call (batches, chunks of huge transactions);
                                     // 100 drained fastest in bench/drain.sh (docs/benchmarks.md)
   int fanout_budget = 1000;         // orders one script call updates for a rename
-  std::string apply_mode = "script";  // "script", or "multi": the transaction projection for
-                                      // batches of order placements and status changes
+  std::string apply_mode = "multi";  // "multi": the transaction projection for batches of order
+                                     // placements and status changes; "script": the script for all
   std::string log_level = "info";
 };
 
