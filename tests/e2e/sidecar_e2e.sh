@@ -375,9 +375,11 @@ deadline=$((SECONDS + 20))
 until rc HGET pgcqrs:checkpoint lsn 2>&1 | grep -q BUSY; do   # answered BUSY past lua-time-limit (5 s)
   [ $SECONDS -lt $deadline ] || fail "Redis never answered BUSY"
 done
+# The sidecar runs meanwhile (it retries while Redis is busy): WAL that PostgreSQL writes on
+# its own (a standby snapshot record) must reach the checkpoint for verify to start comparing.
+start_sidecar
 "$SIDECAR" verify >"$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "verify did not wait out a busy Redis"; }
 wait "$busy_pid"
-start_sidecar
 wait_caught_up
 
 step "Redis over a Unix socket as an ACL user whose password comes from a file (never logged)"
