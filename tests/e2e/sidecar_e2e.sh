@@ -312,6 +312,15 @@ check_against_sql
 grep -q "stopped midway" "$WORK/sidecar.log" || fail "a dirty checkpoint was not reported"
 [ "$(rc HEXISTS pgcqrs:checkpoint dirty)" == 0 ] || fail "the rebuild left the checkpoint dirty"
 
+step "a write refused inside a transaction batch's EXEC: checkpoint marked dirty, rebuilt"
+rc DEL product_orders:2 >/dev/null
+rc SET product_orders:2 not-a-set >/dev/null   # someone else's key of the wrong type: SADD fails
+sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":1}]')" >/dev/null
+wait_caught_up
+check_against_sql
+grep -q "marking the read models dirty" "$WORK/sidecar.log" || fail "the failed write was not reported"
+[ "$(rc TYPE product_orders:2)" == set ] || fail "the rebuild did not restore product_orders:2"
+
 step "PostgreSQL restarts: the sidecar reconnects and resumes"
 pgcqrs_pg_restart "$WORK" fast
 sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":4}]')" >/dev/null

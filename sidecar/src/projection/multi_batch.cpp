@@ -118,7 +118,8 @@ MultiBatch::MultiBatch(std::vector<ScriptCall> calls, MultiCache* cache) : calls
 
 void MultiBatch::update_cache() {
   if (!cache_ || cache_->generation != generation_) return;
-  if (cache_->users.size() + cache_->products.size() > 500000) cache_->clear();  // bounded
+  // Bounded (about 20 MB): past it, start over rather than track what is least used.
+  if (cache_->users.size() + cache_->products.size() > 100000) cache_->clear();
   for (auto& [id, u] : out_users_) {
     // A page the script rendered again may have any length: read it next time.
     if (paged_users_.count(id)) u.has_page_info = false;
