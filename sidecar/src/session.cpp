@@ -595,13 +595,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     auto m = std::make_shared<Multi>(Multi{projection::MultiBatch({}, nullptr), {}, 0});
     for (const auto& c : calls) {
       m->events += c.events;
-      for (size_t i = 0; i + 2 < c.tokens.size(); i += 3 + std::stoul(c.tokens[i + 2])) {
-        auto it = std::find_if(m->types.begin(), m->types.end(), [&](const auto& t) { return t.first == c.tokens[i]; });
-        if (it == m->types.end())
-          m->types.emplace_back(c.tokens[i], 1);
-        else
-          ++it->second;
-      }
+      projection::count_event_types(c, m->types);
     }
     m->batch = projection::MultiBatch(std::move(calls), &multi_cache_);
     multi_ = m;
@@ -609,35 +603,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     ++metrics_.chunks_sent;
     metrics_.inflight = inflight();
     multi_read(m->batch.start().commands);
-  }
-
-  static projection::Reply copy_reply(const redisReply* r) {
-    projection::Reply out;
-    switch (r->type) {
-      case REDIS_REPLY_STRING:
-        out.kind = projection::Reply::Kind::String;
-        out.str.assign(r->str, r->len);
-        break;
-      case REDIS_REPLY_STATUS:
-        out.kind = projection::Reply::Kind::Status;
-        out.str.assign(r->str, r->len);
-        break;
-      case REDIS_REPLY_ERROR:
-        out.kind = projection::Reply::Kind::Error;
-        out.str.assign(r->str, r->len);
-        break;
-      case REDIS_REPLY_INTEGER:
-        out.kind = projection::Reply::Kind::Integer;
-        out.integer = r->integer;
-        break;
-      case REDIS_REPLY_ARRAY:
-        out.kind = projection::Reply::Kind::Array;
-        for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy_reply(r->element[i]));
-        break;
-      default:
-        break;  // nil
-    }
-    return out;
   }
 
   // Sends the reads pipelined; the last reply hands them all to the batch.
@@ -651,7 +616,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         auto self = weak.lock();
         if (!self || self->finished_) return;
         if (!r) return self->finish(false, false, "Redis connection lost with calls in flight");
-        replies->push_back(copy_reply(r));
+        replies->push_back(projection::copy_reply(*r));
         if (last) self->on_multi_read(*replies);
       });
       if (!ok) return finish(false, false, "Redis connection is not usable");

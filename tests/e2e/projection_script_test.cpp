@@ -61,22 +61,6 @@ class ProjectionScript : public ::testing::Test {
     run(ScriptMode::Mark, {c});
   }
 
-  static projection::Reply copy(const redisReply* r) {
-    projection::Reply out;
-    using K = projection::Reply::Kind;
-    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR) {
-      out.kind = r->type == REDIS_REPLY_STRING ? K::String : r->type == REDIS_REPLY_STATUS ? K::Status : K::Error;
-      out.str.assign(r->str, r->len);
-    } else if (r->type == REDIS_REPLY_INTEGER) {
-      out.kind = K::Integer;
-      out.integer = r->integer;
-    } else if (r->type == REDIS_REPLY_ARRAY) {
-      out.kind = K::Array;
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy(r->element[i]));
-    }
-    return out;
-  }
-
   // Drives a transaction batch to its end: "applied", "fallback: why" or "stop: word".
   std::string run_multi(std::vector<ScriptCall> cs, projection::MultiCache* cache = nullptr,
                         const std::string& floor = "0/0") {
@@ -85,7 +69,7 @@ class ProjectionScript : public ::testing::Test {
     auto out = batch.start();
     while (out.step == projection::MultiBatch::Step::Read) {
       std::vector<projection::Reply> replies;
-      for (const auto& c : out.commands) replies.push_back(copy(redis_->command(c, true).get()));
+      for (const auto& c : out.commands) replies.push_back(projection::copy_reply(*redis_->command(c, true)));
       out = batch.advance(replies, ctx);
     }
     if (out.step == projection::MultiBatch::Step::Fallback) {

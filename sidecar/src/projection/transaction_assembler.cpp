@@ -55,16 +55,7 @@ void ScriptBatch::add(ScriptCall&& call) {
   argv_.push_back(call.final ? "1" : "0");
   argv_.push_back(call.commit_time);
   argv_.push_back(std::to_string(call.tokens.size()));
-  for (size_t i = 0; i + 2 < call.tokens.size();) {
-    const std::string& type = call.tokens[i];
-    auto it = types_.begin();
-    while (it != types_.end() && it->first != type) ++it;
-    if (it == types_.end())
-      types_.emplace_back(type, 1);
-    else
-      ++it->second;
-    i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
-  }
+  count_event_types(call, types_);
   for (auto& t : call.tokens) argv_.push_back(std::move(t));
   ++segments_;
   events_ += call.events;
@@ -91,6 +82,19 @@ std::vector<std::string> ScriptBatch::take_argv(const std::string& sha, ScriptMo
   std::vector<std::string> out = std::move(argv_);
   *this = ScriptBatch();
   return out;
+}
+
+void count_event_types(const ScriptCall& call, std::vector<std::pair<std::string, uint64_t>>& types) {
+  for (size_t i = 0; i + 2 < call.tokens.size();) {
+    const std::string& type = call.tokens[i];
+    auto it = types.begin();
+    while (it != types.end() && it->first != type) ++it;
+    if (it == types.end())
+      types.emplace_back(type, 1);
+    else
+      ++it->second;
+    i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
+  }
 }
 
 std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,

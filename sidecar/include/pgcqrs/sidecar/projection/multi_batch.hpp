@@ -17,20 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 
 namespace pgcqrs::sidecar::projection {
 
 using Command = std::vector<std::string>;
-
-// A Redis reply, copied out of hiredis.
-struct Reply {
-  enum class Kind { Nil, String, Integer, Array, Error, Status };
-  Kind kind = Kind::Nil;
-  std::string str;  // String, Error, Status
-  int64_t integer = 0;
-  std::vector<Reply> elements;
-};
 
 // Whether one call may go through the transaction projection: a whole transaction whose
 // domain events are only OrderPlaced and OrderStatusChanged (or none).

@@ -86,6 +86,9 @@ class ScriptBatch {
   std::vector<std::pair<std::string, uint64_t>> types_;
 };
 
+// Adds the call's domain events to per-type counts (for /metrics).
+void count_event_types(const ScriptCall& call, std::vector<std::pair<std::string, uint64_t>>& types);
+
 // One call as its own batch.
 std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
                                      const std::string& slot, const std::string& now_iso,
