@@ -602,7 +602,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     sent_times_.push_back(std::chrono::steady_clock::now());
     ++metrics_.chunks_sent;
     metrics_.inflight = inflight();
-    multi_read(m->batch.start().commands);
+    projection::MultiContext ctx{sha_, config_.slot, now_iso(), tracker_.flushed(),
+                                 pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget};
+    auto first = m->batch.start_prerendered(ctx);
+    multi_read(first ? first->commands : m->batch.start().commands);
   }
 
   // Sends the reads pipelined; the last reply hands them all to the batch.
@@ -694,7 +697,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     --multi_writing_;
     if (!sent_times_.empty()) sent_times_.pop_front();
     metrics_.inflight = inflight();
-    m->batch.update_cache();
     metrics_.transactions_applied += m->batch.applied_transactions();
     metrics_.transactions_skipped += m->batch.skipped_transactions();
     if (m->batch.applied_events() > 0)

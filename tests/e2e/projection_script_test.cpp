@@ -62,11 +62,14 @@ class ProjectionScript : public ::testing::Test {
   }
 
   // Drives a transaction batch to its end: "applied", "fallback: why" or "stop: word".
+  // prerendered: whether it was rendered from the cache before any read.
   std::string run_multi(std::vector<ScriptCall> cs, projection::MultiCache* cache = nullptr,
-                        const std::string& floor = "0/0") {
+                        const std::string& floor = "0/0", bool* prerendered = nullptr) {
     projection::MultiBatch batch(std::move(cs), cache);
     projection::MultiContext ctx{sha_, "pgcqrs", "2026-01-01T00:00:00.000000Z", *pgcqrs::parse_lsn(floor), floor, 1000};
-    auto out = batch.start();
+    auto first = batch.start_prerendered(ctx);
+    if (prerendered) *prerendered = first.has_value();
+    auto out = first ? *first : batch.start();
     while (out.step == projection::MultiBatch::Step::Read) {
       std::vector<projection::Reply> replies;
       for (const auto& c : out.commands) replies.push_back(projection::copy_reply(*redis_->command(c, true)));
@@ -83,7 +86,6 @@ class ProjectionScript : public ::testing::Test {
     EXPECT_EQ(last->type, REDIS_REPLY_ARRAY) << "EXEC did not run";
     for (size_t i = 0; last->type == REDIS_REPLY_ARRAY && i < last->elements; ++i)
       EXPECT_NE(last->element[i]->type, REDIS_REPLY_ERROR) << redis::reply_string(last->element[i]);
-    batch.update_cache();
     return "applied";
   }
 
@@ -469,7 +471,7 @@ TEST_F(ProjectionScript, MultiCacheIsDroppedWhenSomeoneElseMovedTheCheckpoint) {
   run(ScriptMode::Transaction,
       calls({begin("0/120"), ev("0/120", 0, "UserRenamed", R"("user_id":1,"name":"bo")"), commit("0/120", 1)}));
   EXPECT_EQ(run_multi(calls(place("0/130", 3, "2026-01-04T00:00:00.000000Z")), &cache),
-            "fallback: the checkpoint moved since the cache was filled");
+            "fallback: Redis is not where the batch rendered from the cache expected it");
   EXPECT_TRUE(cache.users.empty());
   EXPECT_EQ(run_multi(calls(place("0/130", 3, "2026-01-04T00:00:00.000000Z")), &cache), "applied");
   EXPECT_EQ(hget("order_details:3", "user_name"), "bo");
@@ -495,4 +497,43 @@ TEST_F(ProjectionScript, MultiCancelSubtractsAndRendersThePage) {
 
 TEST(CjsonString, EscapesAsRedisCjsonDoes) {
   EXPECT_EQ(projection::cjson_string("a\"b\\c/d\n\t\x01\x7f\xc3\xa9"), "\"a\\\"b\\\\c\\/d\\n\\t\\u0001\\u007f\xc3\xa9\"");
+}
+
+TEST_F(ProjectionScript, MultiRendersFromTheCacheAndConfirmsBeforeWriting) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  projection::MultiCache cache;
+  bool prerendered = true;
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")), &cache, "0/0", &prerendered), "applied");
+  EXPECT_FALSE(prerendered);  // an empty cache: reads first
+  EXPECT_EQ(run_multi(calls(place("0/120", 3, "2026-01-04T00:00:00.000000Z")), &cache, "0/0", &prerendered), "applied");
+  EXPECT_TRUE(prerendered);  // everything it needs is cached
+  EXPECT_EQ(hget("user:1", "order_count"), "3");
+  // Someone else moves the checkpoint: the rendered batch is not written, the cache is dropped.
+  redis_->command({"HSET", "pgcqrs:checkpoint", "lsn", "0/125"});
+  EXPECT_EQ(run_multi(calls(place("0/130", 4, "2026-01-05T00:00:00.000000Z")), &cache, "0/0", &prerendered),
+            "fallback: Redis is not where the batch rendered from the cache expected it");
+  EXPECT_TRUE(prerendered);
+  EXPECT_TRUE(cache.users.empty());
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:4"}).get()), "0");
+  EXPECT_EQ(hget("user:1", "order_count"), "3");
+  // Refilled by a batch that reads, the cache renders the next one: an order placed and
+  // cancelled in one batch.
+  EXPECT_EQ(run_multi(calls(place("0/130", 4, "2026-01-05T00:00:00.000000Z")), &cache, "0/0", &prerendered), "applied");
+  EXPECT_FALSE(prerendered);
+  auto cs = calls(place("0/140", 5, "2026-01-06T00:00:00.000000Z"));
+  auto cancel = calls({begin("0/150"),
+                       ev("0/150", 0, "OrderStatusChanged", R"("order_id":5,"to":"cancelled","updated_at":"2026-01-07T00:00:00.000000Z")"),
+                       commit("0/150", 1)});
+  cs.insert(cs.end(), cancel.begin(), cancel.end());
+  EXPECT_EQ(run_multi(cs, &cache, "0/0", &prerendered), "applied");
+  EXPECT_TRUE(prerendered);
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/150");
+  EXPECT_EQ(hget("order_details:5", "status"), "cancelled");
+  EXPECT_EQ(hget("user:1", "order_count"), "5");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "7.50");  // orders 1 to 4; 5 was cancelled
+  EXPECT_EQ(hget("product:1", "units_sold"), "5");
+  auto page = redis_->command({"LINDEX", "user_latest:1", "0"});
+  EXPECT_NE(redis::reply_string(page.get()).find(R"("order_id":5,)"), std::string::npos);
+  EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"cancelled")"), std::string::npos);
 }

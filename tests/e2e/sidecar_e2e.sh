@@ -59,13 +59,16 @@ start_sidecar() {
   SC_PID=$!
 }
 
-# Waits until Redis's checkpoint reaches the server's WAL position taken now.
+# Waits until Redis's checkpoint reaches the server's WAL position taken now, unmarked: a
+# `dirty` checkpoint means the read models are being rebuilt (docs/consistency.md).
 wait_caught_up() {
-  local target cp deadline=$((SECONDS + 60))
+  local target cp dirty deadline=$((SECONDS + 60))
   target=$(sql "SELECT pg_current_wal_lsn()")
   while :; do
-    cp=$(rc HGET pgcqrs:checkpoint lsn)
-    if [ -n "$cp" ] && [ "$(sql "SELECT '$cp'::pg_lsn >= '$target'::pg_lsn")" == t ]; then return 0; fi
+    { read -r cp; read -r dirty; } < <(rc HMGET pgcqrs:checkpoint lsn dirty)
+    if [ -n "$cp" ] && [ -z "$dirty" ] && [ "$(sql "SELECT '$cp'::pg_lsn >= '$target'::pg_lsn")" == t ]; then
+      return 0
+    fi
     [ $SECONDS -lt $deadline ] || fail "checkpoint '$cp' did not reach $target within 60 s"
     [ -z "$SC_PID" ] || kill -0 "$SC_PID" 2>/dev/null || fail "sidecar exited"
     sleep 0.1

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <unordered_set>
 
 #include "pgcqrs/sidecar/redis/resp.hpp"
@@ -289,6 +290,7 @@ MultiBatch::Outcome MultiBatch::advance(const std::vector<Reply>& replies, const
     }
   }
   expect_.clear();
+  if (prerendered_) return confirm(ctx);
   return render(ctx);
 }
 
@@ -309,10 +311,6 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
     if (!from_cache_product(p)) read_product(p, reload);
   cached_users_.clear();
   cached_products_.clear();
-  if (used_cache_ && cache_->lsn != *cp) {
-    cache_->clear();  // someone else moved the checkpoint: what the cache holds may be stale
-    return {Step::Fallback, {}, "the checkpoint moved since the cache was filled"};
-  }
   // A status change into or out of `cancelled` moves its order's user and product counters:
   // those must be read too (conservatively: whatever the order's status on the way).
   for (const auto& [o, ord] : orders_) {
@@ -325,15 +323,19 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
     }
   }
   if (used_cache_ && cache_->lsn != *cp) {
-    cache_->clear();
+    cache_->clear();  // someone else moved the checkpoint: what the cache holds may be stale
     return {Step::Fallback, {}, "the checkpoint moved since the cache was filled"};
   }
   if (!reload.empty()) {
     if (round_ >= 3) return {Step::Fallback, {}, "reads still missing after three rounds"};
     return read_round(std::move(reload));
   }
+  return walk(ctx, *cp);
+}
 
-  // From here on the walk changes users_, products_ and orders_ in place: it runs once.
+// The events in order, applied to users_, products_ and orders_ in place (it runs once), as
+// MULTI ... EXEC. cp: the checkpoint the batch applies on top of.
+MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
   auto& users = users_;
   auto& products = products_;
   auto& orders = orders_;
@@ -350,7 +352,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
   const ScriptCall* done = nullptr;
 
   for (const auto& call : calls_) {
-    if (call.lsn <= *cp) {
+    if (call.lsn <= cp) {
       ++skipped_tx;
       continue;
     }
@@ -508,15 +510,77 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
   out_users_ = std::move(users_);
   out_products_ = std::move(products_);
   for (const auto& [u, o] : page_if) paged_users_.insert(u);
-  out_lsn_ = done ? done->lsn : *cp;
+  out_lsn_ = done ? done->lsn : cp;
   applied_tx_ = applied_tx;
   skipped_tx_ = skipped_tx;
   applied_events_ = applied_events;
+  // The batch after this one may be rendered before this one's EXEC has run: the cache
+  // holds what this batch writes from now on (if the EXEC fails, the session ends).
+  update_cache();
   Outcome out;
   out.step = Step::Write;
   out.starts = w.starts();
   out.resp = std::move(w.buffer());
   return out;
+}
+
+std::optional<MultiBatch::Outcome> MultiBatch::start_prerendered(const MultiContext& ctx) {
+  if (!cache_ || cache_->lsn == 0) return std::nullopt;
+  std::unordered_set<std::string> placed;
+  std::vector<Command> exists_cmd{{"EXISTS"}};
+  bool ok = true;
+  for (const auto& call : calls_) {
+    each_event(call, [&](const std::string& type, const std::string* a, size_t) {
+      if (!ok) return;
+      if (type != "OrderPlaced") {
+        ok = placed.count(a[0]) > 0;  // a status change of an order this batch places
+        return;
+      }
+      placed.insert(a[0]);
+      exists_cmd[0].push_back("order_details:" + a[0]);
+      ok = users_.count(a[1]) || from_cache(a[1], true);
+      size_t n = std::strtoull(a[7].c_str(), nullptr, 10);
+      for (size_t k = 0; ok && k < n; ++k) ok = products_.count(a[8 + 4 * k]) || from_cache_product(a[8 + 4 * k]);
+    });
+    if (!ok) break;
+  }
+  if (ok) {
+    expected_cp_ = cache_->lsn;
+    prerendered_ = walk(ctx, expected_cp_);
+    ok = prerendered_->step == Step::Write;
+  }
+  if (!ok) {  // start over with reads
+    users_.clear();
+    products_.clear();
+    orders_.clear();
+    used_cache_ = false;
+    prerendered_.reset();
+    return std::nullopt;
+  }
+  std::vector<Command> cmds;
+  expect_.clear();
+  cmds.push_back({"WATCH", kCheckpoint});
+  expect_.emplace_back(Target::Watch, "");
+  cmds.push_back({"HMGET", kCheckpoint, "lsn", "partial_lsn", "partial_seq", "partial_cursor", "dirty"});
+  expect_.emplace_back(Target::Checkpoint, "");
+  if (exists_cmd[0].size() > 1) {
+    cmds.push_back(std::move(exists_cmd[0]));
+    expect_.emplace_back(Target::OrdersExisting, "");
+  }
+  return read_round(std::move(cmds));
+}
+
+MultiBatch::Outcome MultiBatch::confirm(const MultiContext& ctx) {
+  if (!cp_seen_ || !cp_lsn_) return {Step::Stop, {}, "nocheckpoint"};
+  auto cp = pgcqrs::parse_lsn(*cp_lsn_);
+  if (!cp) return {Step::Fallback, {}, "malformed checkpoint"};
+  if (ctx.floor > *cp) return {Step::Stop, {}, "behind"};
+  if (cp_dirty_) return {Step::Stop, {}, "dirty"};
+  if (cp_partial_lsn_ || cp_partial_seq_ || cp_partial_cursor_ || *cp != expected_cp_ || orders_existing_ > 0) {
+    cache_->clear();  // it holds this batch's writes, which will not happen
+    return {Step::Fallback, {}, "Redis is not where the batch rendered from the cache expected it"};
+  }
+  return std::move(*prerendered_);
 }
 
 }  // namespace pgcqrs::sidecar::projection

@@ -81,6 +81,11 @@ class MultiBatch {
 
   // The first round of reads, starting with the WATCH.
   Outcome start();
+  // Or, when the cache holds everything the batch needs (its users and products; it changes
+  // the status only of orders it places): the batch is rendered now, before any read, and
+  // the returned reads only confirm the checkpoint and that its orders are new. This lets the
+  // sidecar render a batch while Redis runs the previous one. nullopt: use start().
+  std::optional<Outcome> start_prerendered(const MultiContext& ctx);
   // The replies to the last Read, in order.
   Outcome advance(const std::vector<Reply>& replies, const MultiContext& ctx);
 
@@ -92,8 +97,6 @@ class MultiBatch {
   uint64_t applied_events() const { return applied_events_; }
   uint64_t final_lsn() const { return calls_.empty() ? 0 : calls_.back().lsn; }
   const std::string& final_commit_time() const { return calls_.back().commit_time; }
-  // After its EXEC succeeded: the users and products as the batch left them go to the cache.
-  void update_cache();
 
  private:
   struct Line {
@@ -111,6 +114,9 @@ class MultiBatch {
   bool from_cache(const std::string& u, bool page_info);
   bool from_cache_product(const std::string& p);
   Outcome render(const MultiContext& ctx);
+  Outcome walk(const MultiContext& ctx, uint64_t cp);
+  Outcome confirm(const MultiContext& ctx);
+  void update_cache();  // the users and products as the batch leaves them
 
   std::vector<ScriptCall> calls_;
   MultiCache* cache_;
@@ -125,6 +131,8 @@ class MultiBatch {
   std::unordered_set<std::string> paged_users_;  // pages the script may have rendered again
   uint64_t out_lsn_ = 0;
   int round_ = 0;
+  std::optional<Outcome> prerendered_;  // start_prerendered(): the writes, awaiting confirm()
+  uint64_t expected_cp_ = 0;            // the checkpoint they were rendered on top of
   // What each reply of the current round fills in.
   enum class Target { Watch, Checkpoint, UserHash, UserTop, UserPageLen, ProductHash, OrdersExisting, OrderHash };
   std::vector<std::pair<Target, std::string>> expect_;
