@@ -171,13 +171,27 @@ bool MultiBatch::from_cache_product(const std::string& p) {
   return true;
 }
 
-MultiBatch::Outcome MultiBatch::start() {
-  std::vector<Command> cmds;
+std::vector<Command> MultiBatch::watch_checkpoint() {
   expect_.clear();
-  cmds.push_back({"WATCH", kCheckpoint});
   expect_.emplace_back(Target::Watch, "");
-  cmds.push_back({"HMGET", kCheckpoint, "lsn", "partial_lsn", "partial_seq", "partial_cursor", "dirty"});
   expect_.emplace_back(Target::Checkpoint, "");
+  return {{"WATCH", kCheckpoint}, {"HMGET", kCheckpoint, "lsn", "partial_lsn", "partial_seq", "partial_cursor", "dirty"}};
+}
+
+std::optional<MultiBatch::Outcome> MultiBatch::check_checkpoint(const MultiContext& ctx, uint64_t& cp) const {
+  if (!cp_seen_ || !cp_lsn_) return Outcome{Step::Stop, {}, "nocheckpoint"};
+  auto parsed = pgcqrs::parse_lsn(*cp_lsn_);
+  if (!parsed) return Outcome{Step::Fallback, {}, "malformed checkpoint"};
+  cp = *parsed;
+  if (ctx.floor > cp) return Outcome{Step::Stop, {}, "behind"};
+  if (cp_dirty_) return Outcome{Step::Stop, {}, "dirty"};
+  if (cp_partial_lsn_ || cp_partial_seq_ || cp_partial_cursor_)
+    return Outcome{Step::Fallback, {}, "a transaction or fan-out is partly applied"};
+  return std::nullopt;
+}
+
+MultiBatch::Outcome MultiBatch::start() {
+  std::vector<Command> cmds = watch_checkpoint();
   // What the cache holds is taken from it when the replies are in (render()): by then every
   // batch sent before this one has updated it.
   auto cached_user = [&](const std::string& u) {
@@ -295,13 +309,8 @@ MultiBatch::Outcome MultiBatch::advance(const std::vector<Reply>& replies, const
 }
 
 MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
-  if (!cp_seen_ || !cp_lsn_) return {Step::Stop, {}, "nocheckpoint"};
-  auto cp = pgcqrs::parse_lsn(*cp_lsn_);
-  if (!cp) return {Step::Fallback, {}, "malformed checkpoint"};
-  if (ctx.floor > *cp) return {Step::Stop, {}, "behind"};
-  if (cp_dirty_) return {Step::Stop, {}, "dirty"};
-  if (cp_partial_lsn_ || cp_partial_seq_ || cp_partial_cursor_)
-    return {Step::Fallback, {}, "a transaction or fan-out is partly applied"};
+  uint64_t cp = 0;
+  if (auto stop = check_checkpoint(ctx, cp)) return std::move(*stop);
 
   // Take what was not read from the cache; what it no longer holds is read after all.
   std::vector<Command> reload;
@@ -322,7 +331,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
       if (!products_.count(pid) && !from_cache_product(pid)) read_product(pid, reload);
     }
   }
-  if (used_cache_ && cache_->lsn != *cp) {
+  if (used_cache_ && cache_->lsn != cp) {
     cache_->clear();  // someone else moved the checkpoint: what the cache holds may be stale
     return {Step::Fallback, {}, "the checkpoint moved since the cache was filled"};
   }
@@ -330,7 +339,7 @@ MultiBatch::Outcome MultiBatch::render(const MultiContext& ctx) {
     if (round_ >= 3) return {Step::Fallback, {}, "reads still missing after three rounds"};
     return read_round(std::move(reload));
   }
-  return walk(ctx, *cp);
+  return walk(ctx, cp);
 }
 
 // The events in order, applied to users_, products_ and orders_ in place (it runs once), as
@@ -557,12 +566,7 @@ std::optional<MultiBatch::Outcome> MultiBatch::start_prerendered(const MultiCont
     prerendered_.reset();
     return std::nullopt;
   }
-  std::vector<Command> cmds;
-  expect_.clear();
-  cmds.push_back({"WATCH", kCheckpoint});
-  expect_.emplace_back(Target::Watch, "");
-  cmds.push_back({"HMGET", kCheckpoint, "lsn", "partial_lsn", "partial_seq", "partial_cursor", "dirty"});
-  expect_.emplace_back(Target::Checkpoint, "");
+  std::vector<Command> cmds = watch_checkpoint();
   if (exists_cmd[0].size() > 1) {
     cmds.push_back(std::move(exists_cmd[0]));
     expect_.emplace_back(Target::OrdersExisting, "");
@@ -571,13 +575,11 @@ std::optional<MultiBatch::Outcome> MultiBatch::start_prerendered(const MultiCont
 }
 
 MultiBatch::Outcome MultiBatch::confirm(const MultiContext& ctx) {
-  if (!cp_seen_ || !cp_lsn_) return {Step::Stop, {}, "nocheckpoint"};
-  auto cp = pgcqrs::parse_lsn(*cp_lsn_);
-  if (!cp) return {Step::Fallback, {}, "malformed checkpoint"};
-  if (ctx.floor > *cp) return {Step::Stop, {}, "behind"};
-  if (cp_dirty_) return {Step::Stop, {}, "dirty"};
-  if (cp_partial_lsn_ || cp_partial_seq_ || cp_partial_cursor_ || *cp != expected_cp_ || orders_existing_ > 0) {
+  uint64_t cp = 0;
+  auto stop = check_checkpoint(ctx, cp);
+  if (stop || cp != expected_cp_ || orders_existing_ > 0) {
     cache_->clear();  // it holds this batch's writes, which will not happen
+    if (stop && stop->step == Step::Stop) return std::move(*stop);
     return {Step::Fallback, {}, "Redis is not where the batch rendered from the cache expected it"};
   }
   return std::move(*prerendered_);

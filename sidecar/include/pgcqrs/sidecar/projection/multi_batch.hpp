@@ -113,6 +113,9 @@ class MultiBatch {
   void read_product(const std::string& p, std::vector<Command>& cmds);
   bool from_cache(const std::string& u, bool page_info);
   bool from_cache_product(const std::string& p);
+  std::vector<Command> watch_checkpoint();  // the first reads of every batch
+  // What the checkpoint read says, as the script would answer: nullopt to go on (cp set).
+  std::optional<Outcome> check_checkpoint(const MultiContext& ctx, uint64_t& cp) const;
   Outcome render(const MultiContext& ctx);
   Outcome walk(const MultiContext& ctx, uint64_t cp);
   Outcome confirm(const MultiContext& ctx);
