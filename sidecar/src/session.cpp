@@ -588,15 +588,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   struct Multi {
     projection::MultiBatch batch;
     std::vector<std::pair<std::string, uint64_t>> types;
-    size_t events = 0;
   };
 
   void start_multi(std::vector<projection::ScriptCall> calls) {
-    auto m = std::make_shared<Multi>(Multi{projection::MultiBatch({}, nullptr), {}, 0});
-    for (const auto& c : calls) {
-      m->events += c.events;
-      projection::count_event_types(c, m->types);
-    }
+    auto m = std::make_shared<Multi>(Multi{projection::MultiBatch({}, nullptr), {}});
+    for (const auto& c : calls) projection::count_event_types(c, m->types);
     m->batch = projection::MultiBatch(std::move(calls), &multi_cache_);
     multi_ = m;
     sent_times_.push_back(std::chrono::steady_clock::now());
