@@ -656,6 +656,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
           self->on_multi_exec(r, m);
         });
         if (!ok) return finish(false, false, "Redis connection is not usable");
+        redis_.flush();  // Redis runs this EXEC while the next batch is rendered
         if (!resync_) flush_batch();
         return;
       }

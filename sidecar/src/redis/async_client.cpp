@@ -112,6 +112,12 @@ bool AsyncClient::pipeline(const std::string& resp, const std::vector<size_t>& s
   return true;
 }
 
+void AsyncClient::flush() {
+  if (!connected()) return;
+  int done = 0;
+  redisBufferWrite(&ac_->c, &done);
+}
+
 void AsyncClient::close() {
   if (!ac_) return;
   redisAsyncContext* ac = ac_;

@@ -38,6 +38,11 @@ class AsyncClient {
   // handler each). `last` sees only the last reply.
   bool pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last);
 
+  // Writes what is queued now, without waiting for the loop's next turn: Redis can start on a
+  // batch while this thread goes on to render the next one. An error is left to the write
+  // wait already armed, which reports it as a lost connection from the loop, not from here.
+  void flush();
+
   size_t pending() const { return pending_; }
 
   // Frees the context now; pending handlers receive nullptr.
