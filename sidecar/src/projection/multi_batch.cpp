@@ -352,6 +352,15 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
   // (user, order): render the user's page again from the hashes at the end if the order is on
   // it then (the script's rank check); an order placed below the newest lands here too.
   std::vector<std::pair<std::string, std::string>> page_if;
+  // The page entries of orders placed newest, pushed after the walk: a later status change of
+  // the same order in this batch updates its entry here instead of rendering the page again
+  // (the script's render would produce the same entry, from the hash this batch writes).
+  struct Push {
+    // The entry is head, status, mid, updated_at, tail, lsn, then "}: the three that change.
+    std::string user, head, status, mid, updated_at, tail, lsn;
+  };
+  std::vector<Push> pushes;
+  std::unordered_map<std::string, size_t> pushed;  // order id -> its index in pushes
   bool missing = false;  // a counter the pre-pass did not load: cannot happen
   redis::RespWriter w;
   w.cmd("MULTI");
@@ -426,18 +435,18 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
         uc.has_top = true;
         uc.top_member = o;
         uc.top_score = score;
-        entry.assign("{\"order_id\":").append(o).append(",\"user_id\":").append(u);
-        entry.append(",\"user_name\":").append(cjson_string(name));
-        entry.append(",\"user_email\":").append(cjson_string(email));
-        entry.append(",\"status\":\"").append(status).append("\",\"created_at\":\"").append(a[3]);
-        entry.append("\",\"updated_at\":\"").append(a[4]).append("\",\"item_count\":").append(n);
-        entry.append(",\"total\":\"").append(total).append("\",\"items\":").append(items);
-        entry.append(",\"lsn\":\"").append(lsn).append("\"}");
-        w.cmd("LPUSH", redis::Cat{"user_latest:", u}, entry);
-        if (++uc.page_len > kPage) {
-          w.cmd("LTRIM", redis::Cat{"user_latest:", u}, "0", kPage - 1);
-          uc.page_len = kPage;
-        }
+        pushed[o] = pushes.size();
+        Push& push = pushes.emplace_back();
+        push.user = u;
+        push.head.assign("{\"order_id\":").append(o).append(",\"user_id\":").append(u);
+        push.head.append(",\"user_name\":").append(cjson_string(name));
+        push.head.append(",\"user_email\":").append(cjson_string(email)).append(",\"status\":\"");
+        push.status = status;
+        push.mid.assign("\",\"created_at\":\"").append(a[3]).append("\",\"updated_at\":\"");
+        push.updated_at = a[4];
+        push.tail.assign("\",\"item_count\":").append(n).append(",\"total\":\"").append(total);
+        push.tail.append("\",\"items\":").append(items).append(",\"lsn\":\"");
+        push.lsn = lsn;
       } else {  // OrderStatusChanged: order_id to updated_at
         const std::string &o = a[0], &to = a[1];
         Order& ord = orders[o];
@@ -470,7 +479,15 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
         }
         ord.status = to;
         w.cmd("HSET", redis::Cat{"order_details:", o}, "status", to, "updated_at", a[2], "lsn", lsn);
-        page_if.emplace_back(ord.user, o);
+        auto p = pushed.find(o);
+        if (p == pushed.end()) {
+          page_if.emplace_back(ord.user, o);
+        } else {
+          Push& push = pushes[p->second];
+          push.status = to;
+          push.updated_at = a[2];
+          push.lsn = lsn;
+        }
       }
     });
     if (again) return {Step::Fallback, {}, "an order is placed again"};
@@ -479,6 +496,17 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
   }
 
   if (missing) return {Step::Fallback, {}, "a counter was not read"};
+
+  for (const Push& push : pushes) {
+    entry.assign(push.head).append(push.status).append(push.mid).append(push.updated_at);
+    entry.append(push.tail).append(push.lsn).append("\"}");
+    w.cmd("LPUSH", redis::Cat{"user_latest:", push.user}, entry);
+    User& uc = users[push.user];
+    if (++uc.page_len > kPage) {
+      w.cmd("LTRIM", redis::Cat{"user_latest:", push.user}, "0", kPage - 1);
+      uc.page_len = kPage;
+    }
+  }
 
   if (!dirty_products.empty()) {
     std::vector<std::pair<std::string, const std::string*>> scores;  // revenue, product id
