@@ -22,10 +22,12 @@ bench_time() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", e - s }'
 }
 
-# bench_write_backlog ORDERS USERS PRODUCTS: the drain benchmarks' backlog. Two writers commit
-# ORDERS orders of 3 items, one per transaction, and a status change for every 10th order.
+# bench_write_backlog ORDERS USERS PRODUCTS [REPRICE_EVERY]: the drain benchmarks' backlog. Two
+# writers commit ORDERS orders of 3 items, one per transaction, and a status change for every
+# 10th order; with REPRICE_EVERY=N also a product repriced after every Nth order of each writer
+# (an event only the projection script applies, mixed into the orders' batches).
 bench_write_backlog() {
-  local half=$(($1 / 2)) users=$2 products=$3 w
+  local half=$(($1 / 2)) users=$2 products=$3 reprice=${4:-0} w
   for w in 0 1; do
     psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
 SET synchronous_commit = off;
@@ -40,6 +42,10 @@ BEGIN
     COMMIT;
     IF i % 10 = 0 THEN
       UPDATE orders SET status = 'paid' WHERE id = oid;
+      COMMIT;
+    END IF;
+    IF $reprice > 0 AND i % GREATEST($reprice, 1) = 0 THEN
+      UPDATE products SET price = price + 0.01 WHERE id = p;
       COMMIT;
     END IF;
   END LOOP;

@@ -540,14 +540,27 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     size_t events;
     std::vector<std::pair<std::string, uint64_t>> types;
     std::chrono::steady_clock::time_point at;
+    bool cache_kept = false;  // MultiCache::keep_past() has made the cache right for this call
   };
 
   // Calls wait here until flush_batch() sends them as one batch.
   void add_to_batch(projection::ScriptCall&& call) {
     pending_events_ += call.events;
     pending_bytes_ += call.bytes;
-    if (!projection::multi_eligible(call)) pending_eligible_ = false;
     pending_.push_back(std::move(call));
+  }
+
+  // The first n pending calls, in order.
+  std::vector<projection::ScriptCall> take_pending(size_t n) {
+    std::vector<projection::ScriptCall> calls;
+    calls.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      pending_events_ -= pending_[i].events;
+      pending_bytes_ -= pending_[i].bytes;
+      calls.push_back(std::move(pending_[i]));
+    }
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+    return calls;
   }
 
   bool batch_full() const {
@@ -558,16 +571,29 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Script calls and transaction batches in flight.
   size_t inflight() const { return script_calls_ + multi_writing_ + (multi_ ? 1 : 0); }
 
+  // With --apply multi a batch goes in runs, in stream order: the transactions the transaction
+  // projection renders as one MULTI/EXEC, the others (renames, reprices, item changes, ...) as
+  // one script call, so that one rename does not send a batch of orders to the script.
   void flush_batch() {
-    // A transaction batch reads before it writes: nothing may reach Redis in between.
-    if (pending_.empty() || finished_ || resync_ || multi_) return;
-    std::vector<projection::ScriptCall> calls = std::move(pending_);
-    pending_.clear();
-    bool eligible = pending_eligible_;
-    pending_events_ = pending_bytes_ = 0;
-    pending_eligible_ = true;
-    if (config_.apply_mode == "multi" && eligible) return start_multi(std::move(calls));
-    send(script_call(std::move(calls)));
+    // A transaction batch reads before it writes: nothing may reach Redis in between (multi_).
+    while (!pending_.empty() && !finished_ && !resync_ && !multi_) {
+      size_t n = pending_.size();
+      bool eligible = false;
+      if (config_.apply_mode == "multi") {
+        eligible = projection::multi_eligible(pending_[0]);
+        n = 1;
+        while (n < pending_.size() && projection::multi_eligible(pending_[n]) == eligible) ++n;
+      }
+      if (eligible) {
+        start_multi(take_pending(n));
+      } else {
+        std::vector<projection::ScriptCall> calls = take_pending(n);
+        bool keep = config_.apply_mode == "multi" && multi_cache_.keep_past(calls);
+        auto call = script_call(std::move(calls));
+        call->cache_kept = keep;
+        send(call);
+      }
+    }
   }
 
   std::shared_ptr<Call> script_call(std::vector<projection::ScriptCall> calls) {
@@ -706,7 +732,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   void send(const std::shared_ptr<Call>& call) {
     ++script_calls_;
-    multi_cache_.clear();  // the script writes users and products too
+    // The script writes users and products too: the cache goes, unless flush_batch() has
+    // narrowed it to what this call leaves alone (a resend, a fan-out's next part, clears it).
+    if (!call->cache_kept) multi_cache_.clear();
+    call->cache_kept = false;
     call->at = std::chrono::steady_clock::now();
     sent_times_.push_back(call->at);
     // The floor is refreshed on every send: it is what the slot has confirmed by now.
@@ -965,7 +994,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Calls not yet sent: the next batch.
   std::vector<projection::ScriptCall> pending_;
   size_t pending_events_ = 0, pending_bytes_ = 0;
-  bool pending_eligible_ = true;  // every pending call may go through the transaction projection
   size_t script_calls_ = 0;       // script calls in flight
   std::shared_ptr<Multi> multi_;  // the transaction batch reading, if any: nothing else is sent meanwhile
   size_t multi_writing_ = 0;      // transaction batches whose MULTI/EXEC is in flight

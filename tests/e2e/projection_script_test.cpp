@@ -537,3 +537,54 @@ TEST_F(ProjectionScript, MultiRendersFromTheCacheAndConfirmsBeforeWriting) {
   EXPECT_NE(redis::reply_string(page.get()).find(R"("order_id":5,)"), std::string::npos);
   EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"cancelled")"), std::string::npos);
 }
+
+TEST_F(ProjectionScript, MultiCacheKeepsWhatAScriptCallLeavesAlone) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  projection::MultiCache cache;
+  bool prerendered = true;
+  EXPECT_EQ(run_multi(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")), &cache), "applied");
+  ASSERT_EQ(cache.users.count("1"), 1u);
+  ASSERT_EQ(cache.products.count("1"), 1u);
+
+  // A reprice writes only its product's hash: the product goes, the user stays.
+  auto reprice = calls({begin("0/120"), ev("0/120", 0, "ProductRepriced", R"("product_id":1,"price":"2.00")"),
+                        commit("0/120", 1)});
+  EXPECT_TRUE(cache.keep_past(reprice));
+  EXPECT_EQ(cache.products.count("1"), 0u);
+  EXPECT_EQ(cache.users.count("1"), 1u);
+  EXPECT_EQ(cache.lsn, *pgcqrs::parse_lsn("0/120"));
+  run(ScriptMode::Transaction, std::move(reprice));
+  EXPECT_EQ(run_multi(calls(place("0/130", 3, "2026-01-04T00:00:00.000000Z")), &cache, "0/0", &prerendered), "applied");
+  EXPECT_FALSE(prerendered);  // the product is read again
+  EXPECT_EQ(hget("user:1", "order_count"), "3");
+  EXPECT_EQ(hget("product:1", "units_sold"), "4");
+
+  // A registration of another user leaves everything this batch needs: rendered ahead.
+  auto other = calls({begin("0/140"),
+                      ev("0/140", 0, "UserRegistered", R"("user_id":2,"name":"cy","email":"c@x","is_active":true,"created_at":"2026-01-01T00:00:00Z")"),
+                      commit("0/140", 1)});
+  EXPECT_TRUE(cache.keep_past(other));
+  run(ScriptMode::Transaction, std::move(other));
+  EXPECT_EQ(run_multi(calls(place("0/150", 4, "2026-01-05T00:00:00.000000Z")), &cache, "0/0", &prerendered), "applied");
+  EXPECT_TRUE(prerendered);
+  EXPECT_EQ(hget("user:1", "order_count"), "4");
+
+  // A rename reaches the user's orders and page: the user goes, and the next order has the name.
+  auto rename = calls({begin("0/160"), ev("0/160", 0, "UserRenamed", R"("user_id":1,"name":"bo")"), commit("0/160", 1)});
+  EXPECT_TRUE(cache.keep_past(rename));
+  EXPECT_EQ(cache.users.count("1"), 0u);
+  run(ScriptMode::Transaction, std::move(rename));
+  EXPECT_EQ(run_multi(calls(place("0/170", 5, "2026-01-06T00:00:00.000000Z")), &cache, "0/0", &prerendered), "applied");
+  EXPECT_FALSE(prerendered);
+  EXPECT_EQ(hget("order_details:5", "user_name"), "bo");
+  EXPECT_EQ(hget("user:1", "order_count"), "5");
+
+  // Order events, a product renamed into orders' items, part of a transaction: not narrowed.
+  EXPECT_FALSE(cache.keep_past(calls(place("0/180", 6, "2026-01-07T00:00:00.000000Z"))));
+  EXPECT_FALSE(cache.keep_past(
+      calls({begin("0/190"), ev("0/190", 0, "ProductRenamed", R"("product_id":1,"name":"ink")"), commit("0/190", 1)})));
+  auto partial = calls({begin("0/200"), ev("0/200", 0, "UserRenamed", R"("user_id":1,"name":"di")"), commit("0/200", 1)});
+  partial[0].final = false;
+  EXPECT_FALSE(cache.keep_past(partial));
+}

@@ -84,6 +84,28 @@ bool multi_eligible(const ScriptCall& call) {
   return ok;
 }
 
+bool MultiCache::keep_past(const std::vector<ScriptCall>& calls) {
+  if (lsn == 0 || calls.empty()) return false;
+  bool ok = true;
+  for (const auto& call : calls) {
+    if (!call.final) return false;
+    each_event(call, [&](const std::string& type, const std::string* a, size_t) {
+      if (!ok) return;
+      if (type == "UserRegistered" || type == "UserRenamed" || type == "UserEmailChanged" ||
+          type == "UserDeactivated" || type == "UserReactivated")
+        users.erase(a[0]);
+      else if (type == "ProductAdded" || type == "ProductRepriced" || type == "ProductDeactivated" ||
+               type == "ProductReactivated")
+        products.erase(a[0]);
+      else
+        ok = false;
+    });
+    if (!ok) return false;
+  }
+  lsn = calls.back().lsn;
+  return true;
+}
+
 std::string cjson_string(std::string_view s) {
   static const char* hex = "0123456789abcdef";
   std::string out;

@@ -150,8 +150,8 @@ class MultiBatch {
 
 // Users and products as the transaction projection last wrote them, so that the next batch
 // need not read them again. Valid only while nothing else writes the read models: the session
-// clears it whenever it sends a script call, and a batch that finds the checkpoint elsewhere
-// than where the cache left it clears it and goes to the script.
+// narrows or clears it whenever it sends a script call, and a batch that finds the checkpoint
+// elsewhere than where the cache left it clears it and goes to the script.
 struct MultiCache {
   std::unordered_map<std::string, MultiBatch::User> users;
   std::unordered_map<std::string, MultiBatch::Product> products;
@@ -163,6 +163,12 @@ struct MultiCache {
     lsn = 0;
     ++generation;
   }
+  // Before `calls` go to the script: drops the users and products their events write and moves
+  // to their last LSN, when every event writes only its own user's or product's hash (a
+  // registration, a rename or an email change with its orders and page, a reprice, ...).
+  // false: some event reaches further (order events, deletions, a product renamed into
+  // orders' items), or a call is part of a transaction: the caller clears the cache.
+  bool keep_past(const std::vector<ScriptCall>& calls);
 };
 
 }  // namespace pgcqrs::sidecar::projection
