@@ -8,7 +8,9 @@
 # accounting (the commands the projection script issued).
 # Usage: bench/drain.sh [ORDERS] [BUILD_DIR]   (needs the extension installed and a build)
 # Set SIDECAR_ARGS to pass the draining sidecar more options (SIDECAR_ARGS="--chunk-events 400").
-# Set REPRICE_EVERY=N to mix in a product repriced after every Nth order of each writer.
+# Set REPRICE_EVERY=N to mix in a product repriced after every Nth order of each writer, and
+# STATUS_LAG=N (a multiple of 10) to change the status of orders placed N orders earlier rather
+# than right after them (bench/lib.sh, bench_write_backlog).
 # Set PERF=1 to also record `perf record -g` profiles of the three processes for 5 s
 # (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory);
 # PERF_CALLGRAPH="--call-graph dwarf" gives call stacks through code built without frame pointers.
@@ -67,9 +69,9 @@ kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=
 
-bench_write_backlog "$orders" "$users" "$products" "${REPRICE_EVERY:-0}"
+bench_write_backlog "$orders" "$users" "$products" "${REPRICE_EVERY:-0}" "${STATUS_LAG:-0}"
 end_lsn=$(sql "SELECT pg_current_wal_lsn()")
-echo "backlog: $((orders / 2 * 2)) orders, $((orders / 2 * 2 / 10)) status changes, reprice every ${REPRICE_EVERY:-0} orders per writer"
+echo "backlog: $((orders / 2 * 2)) orders, $((orders / 2 * 2 / 10)) status changes, reprice every ${REPRICE_EVERY:-0} orders per writer, status lag ${STATUS_LAG:-0}"
 
 # Receiving alone, with the CPU of its two processes: the walsender exits with its client, so
 # its ticks are sampled while it runs (the last 0.1 s is lost, 1 tick at most).

@@ -22,17 +22,19 @@ bench_time() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", e - s }'
 }
 
-# bench_write_backlog ORDERS USERS PRODUCTS [REPRICE_EVERY]: the drain benchmarks' backlog. Two
-# writers commit ORDERS orders of 3 items, one per transaction, and a status change for every
-# 10th order; with REPRICE_EVERY=N also a product repriced after every Nth order of each writer
-# (an event only the projection script applies, mixed into the orders' batches).
+# bench_write_backlog ORDERS USERS PRODUCTS [REPRICE_EVERY] [STATUS_LAG]: the drain benchmarks'
+# backlog. Two writers commit ORDERS orders of 3 items, one per transaction, and a status
+# change for every 10th order, right after it; with REPRICE_EVERY=N also a product repriced
+# after every Nth order of each writer (an event only the projection script applies, mixed into
+# the orders' batches); with STATUS_LAG=N (a multiple of 10) the status change goes instead to
+# the writer's order placed N orders earlier (as when orders are paid later, in other batches).
 bench_write_backlog() {
-  local half=$(($1 / 2)) users=$2 products=$3 reprice=${4:-0} w
+  local half=$(($1 / 2)) users=$2 products=$3 reprice=${4:-0} lag=${5:-0} w
   for w in 0 1; do
     psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
 SET synchronous_commit = off;
 DO \$\$
-DECLARE oid bigint; p bigint;
+DECLARE oid bigint; p bigint; ring bigint[] := array_fill(0::bigint, ARRAY[GREATEST($lag, 1)]); target bigint;
 BEGIN
   FOR i IN 1..$half LOOP
     p := 1 + (i * 2 + $w) % $products;
@@ -40,8 +42,13 @@ BEGIN
     INSERT INTO order_items (order_id, product_id, quantity)
       VALUES (oid, p, 1), (oid, 1 + p % $products, 2), (oid, 1 + (p + 1) % $products, 3);
     COMMIT;
-    IF i % 10 = 0 THEN
-      UPDATE orders SET status = 'paid' WHERE id = oid;
+    target := oid;
+    IF $lag > 0 THEN  -- ring: the order of iteration i - lag, replaced by this one
+      target := ring[i % GREATEST($lag, 1) + 1];
+      ring[i % GREATEST($lag, 1) + 1] := oid;
+    END IF;
+    IF i % 10 = 0 AND target > 0 THEN
+      UPDATE orders SET status = 'paid' WHERE id = target;
       COMMIT;
     END IF;
     IF $reprice > 0 AND i % GREATEST($reprice, 1) = 0 THEN

@@ -32,6 +32,9 @@ suite_start=$SECONDS
 
 # --- build and install ----------------------------------------------------------------------
 log "building"
+# What is built now is what gets measured: the commit, and whether the tree differed from it.
+bench_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+bench_dirty=$(git status --porcelain -- extension sql sidecar 2>/dev/null | grep -q . && echo 1 || echo 0)
 cmake -S . -B build >/dev/null
 cmake --build build -j2 >/dev/null
 if [ "$(id -u)" -eq 0 ]; then
@@ -354,7 +357,6 @@ log "drain: ${drain_secs}s, sidecar peak ${drain_peak_kb} kB, CPU sidecar $drain
 sidecar_stop
 
 suite_secs=$((SECONDS - suite_start))
-bench_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "$suite_secs" >"$out/suite_secs"
 
 # --- report -------------------------------------------------------------------------------------
@@ -363,9 +365,9 @@ export quick decode_orders decode_runs orders users products runs pgbench_secs e
   redis_full redis_keys bytes_per_order order_encoding order_usage items_len zset_encoding \
   user_encoding listpack_value default_hash_usage default_hash_encoding mem_order_details mem_user_orders mem_user_latest \
   mem_product_orders mem_users page_bytes ceiling e2e_peak_kb backlog_orders \
-  backlog_events backlog_txns backlog_wal drain_secs drain_peak_kb suite_secs drain_sidecar_cpu drain_redis_cpu bench_commit
+  backlog_events backlog_txns backlog_wal drain_secs drain_peak_kb suite_secs drain_sidecar_cpu drain_redis_cpu bench_commit bench_dirty
 export recv_times_list="${recv_times[*]}"
 # Kept so that bench/report.sh can be rerun alone (e.g. after editing bench/notes.md).
-export -p | grep -E '^declare -x (quick|decode_[a-z_]+|orders|users|products|runs|pgbench_secs|e2e_secs|read_secs|clients|probe_rate|load_secs|snapshot_[a-z_]+|items_now|redis_[a-z_]+|bytes_per_order|order_[a-z_]+|orders_now|items_len|page_bytes|zset_encoding|user_encoding|listpack_value|default_hash_[a-z_]+|mem_[a-z_]+|ceiling|e2e_peak_kb|backlog_[a-z_]+|drain_[a-z_]+|suite_secs|bench_commit|recv_times_list)=' \
+export -p | grep -E '^declare -x (quick|decode_[a-z_]+|orders|users|products|runs|pgbench_secs|e2e_secs|read_secs|clients|probe_rate|load_secs|snapshot_[a-z_]+|items_now|redis_[a-z_]+|bytes_per_order|order_[a-z_]+|orders_now|items_len|page_bytes|zset_encoding|user_encoding|listpack_value|default_hash_[a-z_]+|mem_[a-z_]+|ceiling|e2e_peak_kb|backlog_[a-z_]+|drain_[a-z_]+|suite_secs|bench_commit|bench_dirty|recv_times_list)=' \
   >"$out/vars.sh"
 bash bench/report.sh
