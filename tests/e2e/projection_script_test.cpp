@@ -588,3 +588,31 @@ TEST_F(ProjectionScript, MultiCacheKeepsWhatAScriptCallLeavesAlone) {
   partial[0].final = false;
   EXPECT_FALSE(cache.keep_past(partial));
 }
+
+TEST_F(ProjectionScript, MultiStatusChangeWritesTheEntryOrTheWholePage) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  run(ScriptMode::Transaction, calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")));
+  auto paid = [this](const std::string& lsn, int order) {
+    return calls({begin(lsn),
+                  ev(lsn, 0, "OrderStatusChanged",
+                     R"("order_id":)" + std::to_string(order) + R"(,"to":"paid","updated_at":"2026-01-08T00:00:00.000000Z")"),
+                  commit(lsn, 1)});
+  };
+  // The page holds order 1 under order 2: its entry is written again in place.
+  EXPECT_EQ(run_multi(paid("0/120", 1)), "applied");
+  auto page = redis_->command({"LRANGE", "user_latest:1", "0", "-1"});
+  ASSERT_EQ(page->elements, 2u);
+  std::string second = redis::reply_string(page->element[1]);
+  EXPECT_EQ(second.rfind(R"({"order_id":1,)", 0), 0u);
+  EXPECT_NE(second.find(R"("status":"paid","created_at":"2026-01-01T00:00:00.000000Z","updated_at":"2026-01-08T00:00:00.000000Z")"),
+            std::string::npos);
+  EXPECT_NE(second.find(R"("lsn":"0/120"})"), std::string::npos);
+  // A page that does not hold the order where its rank says is rendered whole.
+  redis_->command({"RPOP", "user_latest:1"});
+  EXPECT_EQ(run_multi(paid("0/130", 1)), "applied");
+  page = redis_->command({"LRANGE", "user_latest:1", "0", "-1"});
+  ASSERT_EQ(page->elements, 2u);
+  EXPECT_EQ(redis::reply_string(page->element[0]).rfind(R"({"order_id":2,)", 0), 0u);
+  EXPECT_NE(redis::reply_string(page->element[1]).find(R"("lsn":"0/130"})"), std::string::npos);
+}

@@ -372,8 +372,11 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
   auto& orders = orders_;
   std::unordered_map<std::string, std::string> dirty_users, dirty_products;  // id -> lsn of the last change
   // (user, order): render the user's page again from the hashes at the end if the order is on
-  // it then (the script's rank check); an order placed below the newest lands here too.
+  // it then (the script's rank check): an order placed below the newest.
   std::vector<std::pair<std::string, std::string>> page_if;
+  // (user, order): the order's status changed; its page entry, if it has one, is written again
+  // at the end (the script's `entries` mode).
+  std::vector<std::pair<std::string, std::string>> entry_if;
   // The page entries of orders placed newest, pushed after the walk: a later status change of
   // the same order in this batch updates its entry here instead of rendering the page again
   // (the script's render would produce the same entry, from the hash this batch writes).
@@ -503,7 +506,7 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
         w.cmd("HSET", redis::Cat{"order_details:", o}, "status", to, "updated_at", a[2], "lsn", lsn);
         auto p = pushed.find(o);
         if (p == pushed.end()) {
-          page_if.emplace_back(ord.user, o);
+          entry_if.emplace_back(ord.user, o);
         } else {
           Push& push = pushes[p->second];
           push.status = to;
@@ -550,12 +553,16 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
     const User& uc = users[u];
     w.cmd("HSET", redis::Cat{"user:", u}, "order_count", uc.count, "lifetime_value", cents_to_money(uc.ltv), "lsn", at);
   }
-  if (!page_if.empty()) {
-    w.begin(8 + 2 * page_if.size());
-    for (const std::string& a : {std::string("EVALSHA"), ctx.sha, std::string("0"), std::string("pages"), ctx.slot,
-                                 ctx.now_iso, ctx.floor_text, std::to_string(ctx.fanout_budget)})
+  // The script's page modes, after every write they read (entries first: a whole render of
+  // the same page after them writes the same entries again).
+  for (const auto* pairs : {&entry_if, &page_if}) {
+    if (pairs->empty()) continue;
+    w.begin(8 + 2 * pairs->size());
+    for (const std::string& a : {std::string("EVALSHA"), ctx.sha, std::string("0"),
+                                 std::string(pairs == &page_if ? "pages" : "entries"), ctx.slot, ctx.now_iso,
+                                 ctx.floor_text, std::to_string(ctx.fanout_budget)})
       w.arg(a);
-    for (const auto& [u, o] : page_if) {
+    for (const auto& [u, o] : *pairs) {
       w.arg(u);
       w.arg(o);
     }
@@ -569,6 +576,7 @@ MultiBatch::Outcome MultiBatch::walk(const MultiContext& ctx, uint64_t cp) {
   out_users_ = std::move(users_);
   out_products_ = std::move(products_);
   for (const auto& [u, o] : page_if) paged_users_.insert(u);
+  for (const auto& [u, o] : entry_if) paged_users_.insert(u);  // `entries` may render a page whole
   out_lsn_ = done ? done->lsn : cp;
   applied_tx_ = applied_tx;
   skipped_tx_ = skipped_tx;
