@@ -4,8 +4,9 @@
 # (the checkpoint's `slot` and `updated_at` aside), and `verify` must find Redis equal to the
 # write model. The workload covers what the transaction projection renders (orders placed,
 # newest and backdated, pages trimmed past 10, status changes and cancellations, several in
-# one transaction, names that need JSON escapes) and what sends a batch to the script and
-# clears its cache (renames, reprices, item changes, a product deleted) in between.
+# one transaction, names that need JSON escapes) and what goes to the script in between, in
+# runs with the orders (renames fanning out over several calls, reprices, item changes, a
+# product deleted).
 # Usage: apply_modes.sh PATH/TO/pgcqrs-sidecar
 set -euo pipefail
 SIDECAR=$(realpath "$1")
@@ -43,6 +44,7 @@ done
 export PGCQRS_PG=""   # PGHOST, PGPORT, PGUSER, PGDATABASE come from servers.sh
 export PGCQRS_STATUS_INTERVAL_MS=200
 export PGCQRS_CHUNK_EVENTS=20   # small batches: many of them, cache carried between them
+export PGCQRS_FANOUT_BUDGET=5   # renames fan out over several calls, with orders queued behind
 
 sql "CREATE EXTENSION pgcqrs"
 sql "INSERT INTO users (name, email) SELECT 'user ' || g, 'u' || g || '@example.com' FROM generate_series(1, 30) g"
@@ -122,6 +124,8 @@ for f in lsn commit_time layout; do
   b=$(redis-cli -p "${PORT[multi]}" HGET pgcqrs:checkpoint $f)
   [ "$a" == "$b" ] || fail "checkpoint $f: script '$a', multi '$b'"
 done
+
+grep -q "large fan-out" "$WORK/multi.log" || fail "--apply multi: no rename fanned out over several calls"
 
 # The transaction projection did the work (not only its fallback to the script).
 execs=$(redis-cli -p "${PORT[multi]}" INFO commandstats | sed -n 's/^cmdstat_exec:calls=\([0-9]*\),.*/\1/p' | tr -d '\r')
