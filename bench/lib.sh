@@ -34,7 +34,7 @@ bench_write_backlog() {
     psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL &
 SET synchronous_commit = off;
 DO \$\$
-DECLARE oid bigint; p bigint; ring bigint[] := array_fill(0::bigint, ARRAY[GREATEST($lag, 1)]); target bigint;
+DECLARE oid bigint; p bigint; n int := GREATEST($lag, 1); ring bigint[] := array_fill(0::bigint, ARRAY[n]); target bigint;
 BEGIN
   FOR i IN 1..$half LOOP
     p := 1 + (i * 2 + $w) % $products;
@@ -44,8 +44,8 @@ BEGIN
     COMMIT;
     target := oid;
     IF $lag > 0 THEN  -- ring: the order of iteration i - lag, replaced by this one
-      target := ring[i % GREATEST($lag, 1) + 1];
-      ring[i % GREATEST($lag, 1) + 1] := oid;
+      target := ring[i % n + 1];
+      ring[i % n + 1] := oid;
     END IF;
     IF i % 10 = 0 AND target > 0 THEN
       UPDATE orders SET status = 'paid' WHERE id = target;
