@@ -616,3 +616,36 @@ TEST_F(ProjectionScript, MultiStatusChangeWritesTheEntryOrTheWholePage) {
   EXPECT_EQ(redis::reply_string(page->element[0]).rfind(R"({"order_id":2,)", 0), 0u);
   EXPECT_NE(redis::reply_string(page->element[1]).find(R"("lsn":"0/130"})"), std::string::npos);
 }
+
+// The lost update of issue 19: after a kill -9 the stream replays from the confirmed position,
+// so one batch holds a placement at or below the checkpoint and a later status change of that
+// order. The batch must not count the status change as applied without writing it.
+TEST_F(ProjectionScript, MultiReplayedPlacementKeepsItsLaterStatusChange) {
+  mark("0/50");
+  run(ScriptMode::Transaction, calls(setup_txn("0/100")));
+  for (bool with_cache : {false, true}) {
+    SCOPED_TRACE(with_cache ? "rendered from the cache" : "rendered after reads");
+    const std::string order = with_cache ? "3" : "2", placed_at = with_cache ? "0/130" : "0/110",
+                paid_at = with_cache ? "0/140" : "0/120";
+    projection::MultiCache cache;
+    projection::MultiCache* c = with_cache ? &cache : nullptr;
+    auto placement = [&] { return calls(place(placed_at, std::stoi(order), "2026-01-03T00:00:00.000000Z")); };
+    EXPECT_EQ(run_multi(placement(), c), "applied");
+    ASSERT_EQ(hget("pgcqrs:checkpoint", "lsn"), placed_at);
+    auto replay = placement();
+    auto paid = calls({begin(paid_at),
+                       ev(paid_at, 0, "OrderStatusChanged",
+                          R"("order_id":)" + order + R"(,"to":"paid","updated_at":"2026-01-08T00:00:00.000000Z")"),
+                       commit(paid_at, 1)});
+    replay.insert(replay.end(), paid.begin(), paid.end());
+    // The session sends a batch the transaction projection hands back to the script.
+    EXPECT_EQ(run_multi(replay, c), "fallback: a replayed order changes status");
+    EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), placed_at);
+    EXPECT_EQ(run(ScriptMode::Transaction, std::move(replay)), (std::vector<std::string>{"applied", "1", "1", "1"}));
+    EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), paid_at);
+    EXPECT_EQ(hget("order_details:" + order, "status"), "paid");
+    EXPECT_EQ(hget("order_details:" + order, "lsn"), paid_at);
+    auto top = redis_->command({"LINDEX", "user_latest:1", "0"});
+    EXPECT_NE(redis::reply_string(top.get()).find(R"("status":"paid")"), std::string::npos);
+  }
+}
