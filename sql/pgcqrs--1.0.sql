@@ -251,14 +251,15 @@ COMMENT ON FUNCTION @extschema@.place_order(bigint, jsonb) IS
 
 -- Read-your-writes ----------------------------------------------------------------------
 
+-- The WAL insert position, flushed so that the slot can reach it even while another
+-- session's open transaction holds unflushed WAL after this session's commit.
 CREATE FUNCTION @extschema@.write_token() RETURNS pg_lsn
-LANGUAGE sql VOLATILE PARALLEL SAFE SET search_path = pg_catalog AS $$
-  SELECT pg_catalog.pg_current_wal_insert_lsn()
-$$;
+LANGUAGE c VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'pgcqrs_write_token';
 
 COMMENT ON FUNCTION @extschema@.write_token() IS
-  'Taken right after a commit: a WAL position at or past that commit. A read model whose '
-  'checkpoint has reached it shows the write (pgcqrs-query --after TOKEN).';
+  'Taken right after a commit: a flushed WAL position at or past that commit. A read model '
+  'whose checkpoint has reached it shows the write (pgcqrs-query --after TOKEN).';
 
 -- pg_dump keeps the rows of extension tables (and their identity sequences' positions) only
 -- when they are registered as configuration tables.
