@@ -10,7 +10,7 @@ packages=(
   libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   clang llvm
-  util-linux procps
+  util-linux procps valgrind
   gnuplot-nox postgresql-15-wal2json
 )
 

@@ -41,18 +41,21 @@ void AsyncClient::connect(const Endpoint& ep, EventHandler on_connected, EventHa
   ac_ = ac;
 }
 
+// hiredis (0.14) goes on using the context after its connect callback returns, and unlike a
+// reply callback it does not guard it against redisAsyncFree: a handler that closes or
+// destroys the client (a stream that fails right after Redis connects) would free it under
+// hiredis's feet. So the handler runs from the loop, after the callback.
 void AsyncClient::on_connect(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<AsyncClient*>(ac->data);
   if (!self) return;
+  std::string err;
   if (status != REDIS_OK) {
-    // hiredis frees the context after this callback returns.
-    std::string err = ac->errstr;
-    self->ac_ = nullptr;
-    self->on_connected_("cannot connect to Redis: " + err);
-    return;
+    err = std::string("cannot connect to Redis: ") + ac->errstr;
+    self->ac_ = nullptr;  // hiredis frees the context after this callback returns
+  } else {
+    self->connected_ = true;
   }
-  self->connected_ = true;
-  self->on_connected_("");
+  boost::asio::post(self->io_, [cb = self->on_connected_, err] { cb(err); });
 }
 
 void AsyncClient::on_disconnect(const redisAsyncContext* ac, int status) {
@@ -67,7 +70,9 @@ void AsyncClient::on_disconnect(const redisAsyncContext* ac, int status) {
 
 void AsyncClient::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
   std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
-  --p->client->pending_;
+  // After close() (ac->data cleared) the client may be gone: a handler may destroy it while
+  // hiredis still owes the other handlers their nullptr.
+  if (ac->data) --p->client->pending_;
   p->handler(static_cast<redisReply*>(reply));
 }
 
@@ -90,8 +95,8 @@ bool AsyncClient::command(const std::vector<std::string>& argv, ReplyHandler han
   return true;
 }
 
-void AsyncClient::on_ignored_reply(redisAsyncContext*, void*, void* privdata) {
-  --static_cast<AsyncClient*>(privdata)->pending_;
+void AsyncClient::on_ignored_reply(redisAsyncContext* ac, void*, void* privdata) {
+  if (ac->data) --static_cast<AsyncClient*>(privdata)->pending_;
 }
 
 bool AsyncClient::pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last) {
@@ -123,8 +128,9 @@ void AsyncClient::close() {
   redisAsyncContext* ac = ac_;
   ac_ = nullptr;
   connected_ = false;
-  ac->data = nullptr;  // no connect/disconnect callbacks into a closing client
-  redisAsyncFree(ac);  // pending reply handlers run with nullptr
+  pending_ = 0;
+  ac->data = nullptr;  // no callbacks into a closing client (it may be destroyed meanwhile)
+  redisAsyncFree(ac);  // pending reply handlers run with nullptr, now or after the current one
 }
 
 }  // namespace pgcqrs::sidecar::redis

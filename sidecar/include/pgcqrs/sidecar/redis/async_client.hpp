@@ -25,8 +25,9 @@ class AsyncClient {
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;
 
-  // Starts connecting; on_connected("") or on_connected(error) follows, then
-  // on_disconnected(error) once if an established connection is lost.
+  // Starts connecting; on_connected("") or on_connected(error) follows (from the loop, never
+  // inside hiredis, so it may close or destroy the client), then on_disconnected(error) once
+  // if an established connection is lost. Any handler may close or destroy the client.
   void connect(const Endpoint& ep, EventHandler on_connected, EventHandler on_disconnected);
   bool connected() const { return ac_ != nullptr && connected_; }
 
