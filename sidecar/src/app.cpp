@@ -1,5 +1,6 @@
 // The Runner owns the io_context, the signal handling and the retry loop around Sessions.
 #include "pgcqrs/sidecar/app.hpp"
+#include "pgcqrs/sidecar/backoff.hpp"
 
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
@@ -96,15 +97,14 @@ class Runner {
       io_.stop();
       return;
     }
-    if (end.streamed) backoff_ms_ = 250;
-    spdlog::warn("{}; reconnecting in {} ms", end.error, backoff_ms_);
+    int64_t delay_ms = backoff_.next(end.streamed_ms);
+    spdlog::warn("{}; reconnecting in {} ms", end.error, delay_ms);
     // Every error text names the server it came from.
     if (end.error.find("Redis") != std::string::npos)
       ++metrics_.reconnects_redis;
     else
       ++metrics_.reconnects_pg;
-    retry_.expires_after(std::chrono::milliseconds(backoff_ms_));
-    backoff_ms_ = std::min(backoff_ms_ * 2, 30000);
+    retry_.expires_after(std::chrono::milliseconds(delay_ms));
     retry_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) {
         if (stopping_) io_.stop();
@@ -123,7 +123,7 @@ class Runner {
   std::unique_ptr<http::Server> http_;
   std::shared_ptr<Session> session_;
   bool stopping_ = false;
-  int backoff_ms_ = 250;
+  Backoff backoff_;
   int exit_code_ = 0;
 };
 

@@ -377,6 +377,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       });
     }
     streaming_ = true;
+    streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
     last_data_ms_ = mono_ms();
     last_heartbeat_ms_ = mono_ms();
@@ -961,7 +962,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (finished_) return;
     finished_ = true;
     metrics_.streaming = false;
-    SessionEnd end{clean, fatal, streaming_, error};
+    SessionEnd end{clean, fatal, streaming_ ? mono_ms() - streaming_since_ms_ : 0, error};
     teardown();
     auto done = done_;
     asio::post(io_, [done, end] { done(end); });
@@ -1005,6 +1006,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
   std::string last_applied_commit_time_;
+  int64_t streaming_since_ms_ = 0;
   int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
   bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
   bool read_armed_ = false, write_armed_ = false;

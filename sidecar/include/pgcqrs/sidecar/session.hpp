@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,7 +18,7 @@ namespace pgcqrs::sidecar {
 struct SessionEnd {
   bool clean = false;   // stopped on request after confirming what was applied
   bool fatal = false;   // retrying cannot help (misconfiguration, poison message)
-  bool streamed = false;  // reached streaming before it ended (resets the backoff)
+  int64_t streamed_ms = 0;  // how long it streamed before it ended (0: it never did)
   std::string error;
 };
 
