@@ -489,15 +489,15 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     const auto& m = *parsed.message;
     switch (m.kind) {
       case projection::MessageKind::Application:
-        ++metrics_.events_ignored[m.type];
+        metrics_.count_ignored(m.type);
         spdlog::debug("application event {} at {} (seq {}): no read model changes", m.type, m.lsn_text, m.seq);
         break;
       case projection::MessageKind::Invalid:
-        ++metrics_.events_ignored["InvalidMessage"];
+        metrics_.count_ignored("InvalidMessage");
         spdlog::warn("InvalidMessage at {} (seq {}): {}", m.lsn_text, m.seq, m.reason);
         break;
       case projection::MessageKind::Unknown:
-        ++metrics_.events_ignored[m.type];
+        metrics_.count_ignored(m.type);
         spdlog::warn("event type {} at {} is unknown to this sidecar: ignored", m.type, m.lsn_text);
         break;
       default:

@@ -18,6 +18,22 @@ void line(std::string& out, const char* name, const char* type, const char* help
   out += '\n';
 }
 
+// A label value as the exposition format quotes it: a type name from an application message
+// may hold any byte, and an unescaped quote or newline would forge lines.
+std::string label(const std::string& v) {
+  std::string out;
+  out.reserve(v.size() + 2);
+  out += '"';
+  for (char ch : v) {
+    if (ch == '\\') out += "\\\\";
+    else if (ch == '"') out += "\\\"";
+    else if (ch == '\n') out += "\\n";
+    else out += ch;
+  }
+  out += '"';
+  return out;
+}
+
 std::string num(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -26,12 +42,17 @@ std::string num(double v) {
 
 }  // namespace
 
+void Metrics::count_ignored(const std::string& type) {
+  bool room = events_ignored.count(type) > 0 || events_ignored.size() < kMaxIgnoredTypes;
+  ++events_ignored[room ? type : "(other)"];
+}
+
 std::string Metrics::render() const {
   std::string o;
   line(o, "pgcqrs_events_applied_total", "counter", "Domain events applied to Redis, by type.");
-  for (const auto& [t, n] : events_applied) o += "pgcqrs_events_applied_total{type=\"" + t + "\"} " + std::to_string(n) + "\n";
+  for (const auto& [t, n] : events_applied) o += "pgcqrs_events_applied_total{type=" + label(t) + "} " + std::to_string(n) + "\n";
   line(o, "pgcqrs_events_ignored_total", "counter", "Events that change no read model (application, InvalidMessage), by type.");
-  for (const auto& [t, n] : events_ignored) o += "pgcqrs_events_ignored_total{type=\"" + t + "\"} " + std::to_string(n) + "\n";
+  for (const auto& [t, n] : events_ignored) o += "pgcqrs_events_ignored_total{type=" + label(t) + "} " + std::to_string(n) + "\n";
   line(o, "pgcqrs_transactions_applied_total", "counter", "Source transactions applied to Redis.");
   o += "pgcqrs_transactions_applied_total " + std::to_string(transactions_applied) + "\n";
   line(o, "pgcqrs_transactions_skipped_total", "counter", "Replayed transactions Redis already had.");

@@ -43,3 +43,19 @@ TEST(Metrics, LagIsNeverNegative) {
   m.received_lsn = 100;
   EXPECT_NE(m.render().find("pgcqrs_lag_bytes 0\n"), std::string::npos);
 }
+
+// A type name comes from whoever can write an application message: it must not forge lines,
+// and each new name must not add a series forever.
+TEST(Metrics, IgnoredTypesAreEscapedAndBounded) {
+  Metrics m;
+  m.count_ignored("A\"} 1\npgcqrs_up{x=\"\\");
+  std::string text = m.render();
+  EXPECT_NE(text.find("pgcqrs_events_ignored_total{type=\"A\\\"} 1\\npgcqrs_up{x=\\\"\\\\\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("\npgcqrs_up{"), std::string::npos);
+  for (size_t i = 0; i < 3 * Metrics::kMaxIgnoredTypes; ++i) m.count_ignored("type" + std::to_string(i));
+  m.count_ignored("type0");  // known: still its own series
+  EXPECT_EQ(m.events_ignored.size(), Metrics::kMaxIgnoredTypes + 1);
+  EXPECT_EQ(m.events_ignored["type0"], 2u);
+  EXPECT_EQ(m.events_ignored["(other)"], 2 * Metrics::kMaxIgnoredTypes + 1);
+}

@@ -9,7 +9,9 @@ namespace pgcqrs::sidecar::http {
 
 struct Metrics {
   std::map<std::string, uint64_t> events_applied;  // by event type (domain events)
-  std::map<std::string, uint64_t> events_ignored;  // application, InvalidMessage, unknown types
+  // Application, InvalidMessage and unknown types, through count_ignored(): their names come
+  // from any role that can write a message, so the series are bounded.
+  std::map<std::string, uint64_t> events_ignored;
   uint64_t transactions_applied = 0;
   uint64_t transactions_skipped = 0;  // replays already in Redis
   uint64_t chunks_sent = 0;
@@ -27,6 +29,10 @@ struct Metrics {
   double redis_rtt_seconds_last = 0;
   uint64_t inflight = 0;
   bool streaming = false;        // connected to both and following the slot
+
+  // Past kMaxIgnoredTypes distinct types, further ones are counted under "(other)".
+  static constexpr size_t kMaxIgnoredTypes = 64;
+  void count_ignored(const std::string& type);
 
   std::string render() const;
 };
