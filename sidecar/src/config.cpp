@@ -2,7 +2,13 @@
 #include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/parse.hpp"
 
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace pgcqrs::sidecar {
 namespace {
@@ -15,27 +21,92 @@ bool parse_bool(const std::string& s, bool& out) {
 
 }  // namespace
 
-std::string usage() {
-  return "usage: pgcqrs-sidecar run|status|verify [options]\n"
-         "  run: follow the slot into Redis; status: slot, checkpoint, lag;\n"
-         "  verify: compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
-         "  --pg CONNINFO              libpq connection string (env PGCQRS_PG; PG* variables apply)\n"
-         "  --redis URL                redis://host:port[/db], unix:///path.sock or /path.sock (env PGCQRS_REDIS)\n"
-         "  --redis-user USER          Redis ACL user (env PGCQRS_REDIS_USER)\n"
-         "  --redis-password-file F    file holding the Redis password (env PGCQRS_REDIS_PASSWORD_FILE;\n"
-         "                             or env PGCQRS_REDIS_PASSWORD)\n"
-         "  --slot NAME                replication slot (default pgcqrs; env PGCQRS_SLOT)\n"
-         "  --http 127.0.0.1:PORT      serve /metrics and /healthz (env PGCQRS_HTTP)\n"
-         "  --allow-eviction           accept a Redis maxmemory-policy that may evict keys\n"
-         "  --heartbeat-interval SEC   idle WAL heartbeat period, 0 = off (default 10)\n"
-         "  --status-interval-ms MS    standby status update period (default 1000)\n"
-         "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
-         "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
-         "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
-         "  --apply MODE               multi (default): batches that only place orders and change their\n"
-         "                             status go to Redis as MULTI/EXEC, rendered here; script: every\n"
-         "                             batch goes through the projection script\n"
-         "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n";
+namespace {
+
+const char* const kCommands =
+    "  run      follow the slot into Redis (the daemon)\n"
+    "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server is unreachable\n"
+    "  verify   compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
+    "  help [COMMAND]   this text, or one command's options\n";
+
+const char* const kConnectionOptions =
+    "  --pg CONNINFO              libpq connection string (env PGCQRS_PG; PG* variables apply)\n"
+    "  --redis URL                redis://host:port[/db], unix:///path.sock or /path.sock (env PGCQRS_REDIS)\n"
+    "  --redis-user USER          Redis ACL user (env PGCQRS_REDIS_USER)\n"
+    "  --redis-password-file F    file holding the Redis password, mode 0600 or stricter\n"
+    "                             (env PGCQRS_REDIS_PASSWORD_FILE; or env PGCQRS_REDIS_PASSWORD)\n"
+    "  --slot NAME                replication slot (default pgcqrs; env PGCQRS_SLOT)\n"
+    "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n"
+    "  --log-format FORMAT        text (default) or json: one object per line, on stderr\n";
+
+const char* const kRunOptions =
+    "  --http 127.0.0.1:PORT      serve /metrics and /healthz (env PGCQRS_HTTP)\n"
+    "  --allow-eviction           accept a Redis maxmemory-policy that may evict keys\n"
+    "  --heartbeat-interval SEC   idle WAL heartbeat period, 0 = off (default 10)\n"
+    "  --status-interval-ms MS    standby status update period (default 1000)\n"
+    "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
+    "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
+    "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
+    "  --apply MODE               multi (default): batches that only place orders and change their\n"
+    "                             status go to Redis as MULTI/EXEC, rendered here; script: every\n"
+    "                             batch goes through the projection script\n";
+
+bool is_command(const std::string& c) { return c == "run" || c == "status" || c == "verify"; }
+
+}  // namespace
+
+std::string usage(const std::string& command) {
+  if (command == "run")
+    return std::string("usage: pgcqrs-sidecar run [options]\nFollows the slot into Redis until SIGTERM.\n") +
+           kConnectionOptions + kRunOptions;
+  if (command == "status")
+    return std::string("usage: pgcqrs-sidecar status [options]\n"
+                       "Prints the slot, the Redis checkpoint and the lag; exit 1 if a server is unreachable.\n") +
+           kConnectionOptions;
+  if (command == "verify")
+    return std::string("usage: pgcqrs-sidecar verify [options]\n"
+                       "Compares Redis with the write model: exit 0 same, 1 differences (listed), 2 unreadable.\n") +
+           kConnectionOptions;
+  return std::string("usage: pgcqrs-sidecar COMMAND [options]   (pgcqrs-sidecar --version)\n") + kCommands +
+         "options of every command:\n" + kConnectionOptions + "options of run:\n" + kRunOptions;
+}
+
+std::string version() { return std::string("pgcqrs-sidecar ") + PGCQRS_VERSION; }
+
+std::optional<FileContent> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  struct stat st {};
+  if (!in || ::stat(path.c_str(), &st) != 0) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return FileContent{ss.str(), static_cast<unsigned>(st.st_mode & 07777)};
+}
+
+std::string secret_file_problem(const std::string& path, unsigned mode) {
+  if ((mode & 077) == 0) return "";
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", mode & 07777);
+  return "the password file " + path + " can be accessed by other users (mode " + octal + "): chmod 600 " + path;
+}
+
+bool holds_password(const std::string& s) {
+  // URL forms: scheme://user:password@host...
+  auto scheme = s.find("://");
+  if (scheme != std::string::npos) {
+    auto start = scheme + 3;
+    auto end = s.find_first_of("/?", start);
+    auto authority = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    auto at = authority.rfind('@');
+    if (at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos) return true;
+    return s.find("password=", end == std::string::npos ? s.size() : end) != std::string::npos;
+  }
+  // key=value form: a password keyword at the start or after white space.
+  for (auto at = s.find("password"); at != std::string::npos; at = s.find("password", at + 1)) {
+    if (at > 0 && !std::isspace(static_cast<unsigned char>(s[at - 1]))) continue;
+    auto eq = s.find_first_not_of(" \t", at + 8);
+    if (eq != std::string::npos && s[eq] == '=') return true;
+  }
+  return false;
 }
 
 ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& env, const ReadFile& read_file) {
@@ -44,7 +115,9 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   std::map<std::string, std::string> values;
   static const std::vector<std::string> known = {
       "pg", "redis", "redis-user", "redis-password-file", "slot", "http", "allow-eviction",
-      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level"};
+      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level",
+      "log-format"};
+  std::map<std::string, bool> from_flag;  // which values came from the command line
   // Environment first, flags override.
   for (const auto& name : known) {
     std::string var = "PGCQRS_";
@@ -57,11 +130,20 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     return r;
   }
   c.command = args[0];
-  if (c.command == "--help" || c.command == "-h" || c.command == "help") {
-    r.error = "help";
+  if (c.command == "--version" || c.command == "-V") {
+    r.error = "version";
     return r;
   }
-  if (c.command != "run" && c.command != "status" && c.command != "verify") {
+  if (c.command == "--help" || c.command == "-h" || c.command == "help") {
+    if (args.size() > 1 && !is_command(args[1])) {
+      r.error = "help: unknown command \"" + args[1] + "\": use run, status or verify";
+      return r;
+    }
+    r.error = "help";
+    if (args.size() > 1) r.help_command = args[1];
+    return r;
+  }
+  if (!is_command(c.command)) {
     r.error = "unknown command \"" + c.command + "\": use run, status or verify\n" + usage();
     return r;
   }
@@ -69,6 +151,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     std::string a = args[i];
     if (a == "--help" || a == "-h") {
       r.error = "help";
+      r.help_command = c.command;
       return r;
     }
     if (a.rfind("--", 0) != 0) {
@@ -98,6 +181,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
       value = args[++i];
     }
     values[name] = value;
+    from_flag[name] = true;
   }
   for (const auto& [name, v] : values) {
     bool ok = true;
@@ -106,7 +190,18 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "redis-user") c.redis_user = v;
     else if (name == "slot") c.slot = v;
     else if (name == "http") c.http = v;
-    else if (name == "log-level") c.log_level = v;
+    else if (name == "log-level") {
+      ok = v == "trace" || v == "debug" || v == "info" || v == "warn" || v == "error";
+      c.log_level = v;
+      if (!ok) {
+        r.error = "invalid value for --log-level: \"" + v + "\" (use trace, debug, info, warn or error)";
+        return r;
+      }
+    }
+    else if (name == "log-format") {
+      ok = v == "text" || v == "json";
+      c.log_format = v;
+    }
     else if (name == "allow-eviction") ok = parse_bool(v, c.allow_eviction);
     else if (name == "heartbeat-interval") ok = parse_int(v, 0, 86400, c.heartbeat_interval_s);
     else if (name == "status-interval-ms") ok = parse_int(v, 10, 600000, c.status_interval_ms);
@@ -123,7 +218,11 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
         r.error = "cannot read the Redis password file " + v;
         return r;
       }
-      std::string pw = *content;
+      if (auto problem = secret_file_problem(v, content->mode); !problem.empty()) {
+        r.error = problem;
+        return r;
+      }
+      std::string pw = content->text;
       while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
       c.redis_password = pw;
     }
@@ -134,6 +233,12 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   }
   if (c.redis_password.empty())
     if (auto pw = env("PGCQRS_REDIS_PASSWORD")) c.redis_password = *pw;
+  for (const char* name : {"pg", "redis"})
+    if (from_flag[name] && holds_password(values[name]))
+      r.warnings.push_back(std::string("--") + name + " holds a password, which other local users can read in the " +
+                           "process list: use " + (std::string(name) == "pg" ? "PGPASSWORD or ~/.pgpass"
+                                                                               : "--redis-password-file") +
+                           " instead");
   if (c.slot.empty() || c.slot.size() > 63) {
     r.error = "--slot must be 1 to 63 characters";
     return r;

@@ -3,12 +3,11 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "pgcqrs/sidecar/app.hpp"
 #include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/logging.hpp"
 
 int main(int argc, char** argv) {
   // hiredis writes to sockets without MSG_NOSIGNAL: a Redis that closes the connection
@@ -23,24 +22,22 @@ int main(int argc, char** argv) {
         if (!v) return std::nullopt;
         return std::string(v);
       },
-      [](const std::string& path) -> std::optional<std::string> {
-        std::ifstream in(path);
-        if (!in) return std::nullopt;
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-      });
+      read_file);
   if (!result.config) {
     if (result.error == "help") {
-      std::cout << usage();
+      std::cout << usage(result.help_command);
+      return 0;
+    }
+    if (result.error == "version") {
+      std::cout << version() << "\n";
       return 0;
     }
     std::cerr << "pgcqrs-sidecar: " << result.error << "\n";
     return 2;
   }
+  for (const auto& w : result.warnings) std::cerr << "pgcqrs-sidecar: warning: " << w << "\n";
   const Config& config = *result.config;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  setup_logging(config.log_level, config.log_format);
   if (config.command == "status") return status(config);
   if (config.command == "verify") return run_verify(config);
   return run(config);

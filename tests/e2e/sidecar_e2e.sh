@@ -398,6 +398,11 @@ step "Redis over a Unix socket as an ACL user whose password comes from a file (
 rc ACL SETUSER sidecar on '>s3cret-pw' '~*' '&*' '+@all' >/dev/null
 kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
 printf 's3cret-pw\n' >"$WORK/redis-password"
+chmod 644 "$WORK/redis-password"
+out=$(PGCQRS_REDIS_PASSWORD_FILE="$WORK/redis-password" "$SIDECAR" run 2>&1) && fail "a world-readable password file was accepted"
+[ "$out" == "pgcqrs-sidecar: the password file $WORK/redis-password can be accessed by other users (mode 0644): chmod 600 $WORK/redis-password" ] ||
+  fail "a world-readable password file: unexpected refusal '$out'"
+chmod 600 "$WORK/redis-password"
 PGCQRS_REDIS="unix://$WORK/redis/redis.sock" PGCQRS_REDIS_USER=sidecar \
   PGCQRS_REDIS_PASSWORD_FILE="$WORK/redis-password" "$SIDECAR" run >>"$WORK/sidecar.log" 2>&1 &
 SC_PID=$!

@@ -2,20 +2,19 @@
 // write to be applied first when given the writer's token (--after).
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/query/reader.hpp"
 #include "pgcqrs/sidecar/query/render.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace {
 
-const char* usage =
-    "usage: pgcqrs-query COMMAND [options]\n"
+const char* query_usage =
+    "usage: pgcqrs-query COMMAND [options]   (pgcqrs-query --version; help)\n"
     "  user-orders USER_ID [--limit N]   the user's orders, newest first, with items (default 10)\n"
     "  order ORDER_ID                    one order\n"
     "  top-products [--limit N]          products by revenue (default 10)\n"
@@ -26,7 +25,8 @@ const char* usage =
     "  --timeout MS                      how long --after waits (default 5000); exit 3 if not applied\n"
     "  --redis URL                       redis://host:port[/db] or a Unix socket path (env PGCQRS_REDIS)\n"
     "  --redis-user USER                 ACL user (env PGCQRS_REDIS_USER)\n"
-    "  --redis-password-file FILE        password file (env PGCQRS_REDIS_PASSWORD_FILE, or PGCQRS_REDIS_PASSWORD)\n"
+    "  --redis-password-file FILE        password file, mode 0600 or stricter (env PGCQRS_REDIS_PASSWORD_FILE,\n"
+    "                                    or PGCQRS_REDIS_PASSWORD)\n"
     "exit: 0 found, 1 not found, 2 usage or connection error, 3 --after timed out\n";
 
 std::string env(const char* name) {
@@ -53,9 +53,20 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   using namespace pgcqrs::sidecar;
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    std::cerr << query_usage;
+    return 2;
+  }
+  if (args[0] == "--version" || args[0] == "-V") {
+    std::cout << "pgcqrs-query " << PGCQRS_VERSION << "\n";
+    return 0;
+  }
+  // help, help COMMAND, --help, COMMAND --help: the commands share their options.
+  bool help = args[0] == "--help" || args[0] == "-h" || args[0] == "help";
+  for (const auto& a : args) help = help || a == "--help" || a == "-h";
+  if (help) {
+    std::cout << query_usage;
+    return 0;
   }
   std::string command = args[0], redis_url = env("PGCQRS_REDIS"), user = env("PGCQRS_REDIS_USER");
   std::string password = env("PGCQRS_REDIS_PASSWORD"), password_file = env("PGCQRS_REDIS_PASSWORD_FILE");
@@ -81,21 +92,24 @@ int main(int argc, char** argv) {
       if (!value(after) || !pgcqrs::parse_lsn(after)) return fail("--after needs an LSN such as 0/1A2B3C4");
     } else if (a == "--redis") {
       if (!value(redis_url)) return fail("--redis needs a URL");
+      if (holds_password(redis_url))
+        std::cerr << "pgcqrs-query: warning: --redis holds a password, which other local users can read in the "
+                     "process list: use --redis-password-file instead\n";
     } else if (a == "--redis-user") {
       if (!value(user)) return fail("--redis-user needs a name");
     } else if (a == "--redis-password-file") {
       if (!value(password_file)) return fail("--redis-password-file needs a file");
     } else if (a.rfind("--", 0) == 0) {
-      return fail("unknown option " + a + "\n" + usage);
+      return fail("unknown option " + a + "\n" + query_usage);
     } else {
       positional.push_back(a);
     }
   }
   bool needs_id = command == "user-orders" || command == "order";
   if (command != "user-orders" && command != "order" && command != "top-products")
-    return fail("unknown command \"" + command + "\"\n" + usage);
+    return fail("unknown command \"" + command + "\"\n" + query_usage);
   if (positional.size() != (needs_id ? 1u : 0u))
-    return fail(command + (needs_id ? " takes one id" : " takes no argument") + "\n" + usage);
+    return fail(command + (needs_id ? " takes one id" : " takes no argument") + "\n" + query_usage);
   if (needs_id && !to_int(positional[0], 1, 9223372036854775807LL, id))
     return fail("\"" + positional[0] + "\" is not an id");
 
@@ -105,9 +119,10 @@ int main(int argc, char** argv) {
   redis::Endpoint ep = *parsed.endpoint;
   if (!user.empty()) ep.user = user;
   if (!password_file.empty()) {
-    std::ifstream in(password_file);
-    if (!in) return fail("cannot read the Redis password file " + password_file);
-    std::getline(in, password);
+    auto file = read_file(password_file);
+    if (!file) return fail("cannot read the Redis password file " + password_file);
+    if (auto problem = secret_file_problem(password_file, file->mode); !problem.empty()) return fail(problem);
+    password = file->text.substr(0, file->text.find_first_of("\r\n"));
   }
   if (!password.empty()) ep.password = password;
 

@@ -9,7 +9,7 @@ using namespace pgcqrs::sidecar;
 
 namespace {
 ConfigResult parse(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-                   std::map<std::string, std::string> files = {}) {
+                   std::map<std::string, FileContent> files = {}) {
   return parse_config(
       args,
       [env](const std::string& k) -> std::optional<std::string> {
@@ -17,7 +17,7 @@ ConfigResult parse(std::vector<std::string> args, std::map<std::string, std::str
         if (it == env.end()) return std::nullopt;
         return it->second;
       },
-      [files](const std::string& k) -> std::optional<std::string> {
+      [files](const std::string& k) -> std::optional<FileContent> {
         auto it = files.find(k);
         if (it == files.end()) return std::nullopt;
         return it->second;
@@ -37,7 +37,7 @@ TEST(Config, FlagsOverrideEnvironment) {
 }
 
 TEST(Config, ReadsThePasswordFromAFileOrTheEnvironment) {
-  auto a = parse({"run", "--redis-password-file", "/pw"}, {}, {{"/pw", "secret\n"}}).config.value();
+  auto a = parse({"run", "--redis-password-file", "/pw"}, {}, {{"/pw", {"secret\n", 0600}}}).config.value();
   EXPECT_EQ(a.redis_password, "secret");
   auto b = parse({"status"}, {{"PGCQRS_REDIS_PASSWORD", "p2"}, {"PGCQRS_REDIS_USER", "u"}}).config.value();
   EXPECT_EQ(b.redis_password, "p2");
@@ -62,4 +62,56 @@ TEST(Config, NamesWhatIsWrong) {
   EXPECT_NE(parse({"run", "--http", "nowhere"}).error.find("HOST:PORT"), std::string::npos);
   EXPECT_NE(parse({"run", "--http", "0.0.0.0:9187"}).error.find("loopback"), std::string::npos);
   EXPECT_EQ(parse({"run", "--help"}).error, "help");
+}
+
+TEST(Config, RefusesAPasswordFileOthersCanRead) {
+  auto r = parse({"run", "--redis-password-file", "/pw"}, {}, {{"/pw", {"secret\n", 0644}}});
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.error, "the password file /pw can be accessed by other users (mode 0644): chmod 600 /pw");
+  EXPECT_TRUE(parse({"run", "--redis-password-file", "/pw"}, {}, {{"/pw", {"s", 0400}}}).config);
+  EXPECT_FALSE(parse({"run"}, {{"PGCQRS_REDIS_PASSWORD_FILE", "/pw"}}, {{"/pw", {"s", 0660}}}).config);
+}
+
+TEST(Config, ValidatesLogLevelAndFormat) {
+  auto r = parse({"run", "--log-level", "verbose"});
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.error, "invalid value for --log-level: \"verbose\" (use trace, debug, info, warn or error)");
+  EXPECT_EQ(parse({"run", "--log-level", "warn", "--log-format", "json"}).config->log_format, "json");
+  EXPECT_EQ(parse({"run", "--log-format", "xml"}).error, "invalid value for --log-format: \"xml\"");
+}
+
+TEST(Config, HelpPerCommandAndVersion) {
+  EXPECT_EQ(parse({"--version"}).error, "version");
+  auto h = parse({"help", "status"});
+  EXPECT_EQ(h.error, "help");
+  EXPECT_EQ(h.help_command, "status");
+  auto c = parse({"verify", "--help"});
+  EXPECT_EQ(c.error, "help");
+  EXPECT_EQ(c.help_command, "verify");
+  EXPECT_EQ(parse({"help", "bogus"}).error, "help: unknown command \"bogus\": use run, status or verify");
+  EXPECT_NE(usage("run").find("--apply MODE"), std::string::npos);
+  EXPECT_EQ(usage("status").find("--apply MODE"), std::string::npos);
+  EXPECT_EQ(version(), std::string("pgcqrs-sidecar ") + PGCQRS_VERSION);
+}
+
+TEST(Config, WarnsOfAPasswordOnTheCommandLine) {
+  EXPECT_EQ(parse({"run", "--redis", "redis://u:pw@h:1"}).warnings,
+            std::vector<std::string>{"--redis holds a password, which other local users can read in the process "
+                                     "list: use --redis-password-file instead"});
+  EXPECT_EQ(parse({"run", "--pg", "host=h password=x"}).warnings.size(), 1u);
+  // From the environment it is not on the command line: no warning.
+  EXPECT_TRUE(parse({"run"}, {{"PGCQRS_REDIS", "redis://u:pw@h:1"}}).warnings.empty());
+  EXPECT_TRUE(parse({"run", "--redis", "redis://u@h:1", "--pg", "host=h user=passwordless"}).warnings.empty());
+}
+
+TEST(Config, HoldsPassword) {
+  EXPECT_TRUE(holds_password("redis://:pw@127.0.0.1:6379"));
+  EXPECT_TRUE(holds_password("postgresql://app:pw@db/orders"));
+  EXPECT_TRUE(holds_password("postgresql://db/orders?password=pw"));
+  EXPECT_TRUE(holds_password("password=pw"));
+  EXPECT_TRUE(holds_password("host=db  password = pw"));
+  EXPECT_FALSE(holds_password("redis://user@127.0.0.1:6379/2"));
+  EXPECT_FALSE(holds_password("host=db passwordfile=/x"));
+  EXPECT_FALSE(holds_password("host=db user=nopassword"));
+  EXPECT_FALSE(holds_password("/run/redis.sock"));
 }

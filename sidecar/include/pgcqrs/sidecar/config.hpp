@@ -25,19 +25,42 @@ struct Config {
   int fanout_budget = 1000;         // orders one script call updates for a rename
   std::string apply_mode = "multi";  // "multi": the transaction projection for batches of order
                                      // placements and status changes; "script": the script for all
-  std::string log_level = "info";
+  std::string log_level = "info";   // trace, debug, info, warn, error
+  std::string log_format = "text";  // text, or json: one JSON object per line
 };
 
 struct ConfigResult {
   std::optional<Config> config;
-  std::string error;  // set when config is empty; "help" when usage was asked for
+  std::string error;  // set when config is empty; "help" or "version" when those were asked for
+  std::string help_command;           // with "help": the command whose help was asked for, or ""
+  std::vector<std::string> warnings;  // for stderr: the configuration works but is unsafe
+};
+
+// A file as read from disk: its text and its permission bits.
+struct FileContent {
+  std::string text;
+  unsigned mode = 0600;
 };
 
 using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
-using ReadFile = std::function<std::optional<std::string>(const std::string&)>;
+using ReadFile = std::function<std::optional<FileContent>(const std::string&)>;
 
 ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& env, const ReadFile& read_file);
 
-std::string usage();
+// The file at path, or nullopt if it cannot be read.
+std::optional<FileContent> read_file(const std::string& path);
+
+// Why a file holding a password must not be used ("" if it may): like libpq with ~/.pgpass,
+// a file that group or others can access is refused.
+std::string secret_file_problem(const std::string& path, unsigned mode);
+
+// Whether a Redis URL or a libpq connection string carries a password: on a command line
+// every local user can read it (ps, /proc/PID/cmdline).
+bool holds_password(const std::string& redis_url_or_conninfo);
+
+// "" for every command, or "run", "status", "verify".
+std::string usage(const std::string& command = "");
+
+std::string version();
 
 }  // namespace pgcqrs::sidecar
