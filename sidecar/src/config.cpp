@@ -32,6 +32,9 @@ std::string usage() {
          "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
          "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
          "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
+         "  --redis-reply-timeout SEC  reconnect to a Redis that leaves a call unanswered this long\n"
+         "                             (default 120)\n"
+         "  --verify-timeout SEC       verify: how long to wait for the read model to catch up (default 60)\n"
          "  --apply MODE               multi (default): batches that only place orders and change their\n"
          "                             status go to Redis as MULTI/EXEC, rendered here; script: every\n"
          "                             batch goes through the projection script\n"
@@ -44,7 +47,8 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   std::map<std::string, std::string> values;
   static const std::vector<std::string> known = {
       "pg", "redis", "redis-user", "redis-password-file", "slot", "http", "allow-eviction",
-      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level"};
+      "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level",
+      "redis-reply-timeout", "verify-timeout"};
   // Environment first, flags override.
   for (const auto& name : known) {
     std::string var = "PGCQRS_";
@@ -113,6 +117,8 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "max-inflight") ok = parse_int(v, 1, 100000, c.max_inflight);
     else if (name == "chunk-events") ok = parse_int(v, 1, 1000000, c.chunk_events);
     else if (name == "fanout-budget") ok = parse_int(v, 1, 10000000, c.fanout_budget);
+    else if (name == "redis-reply-timeout") ok = parse_int(v, 1, 86400, c.redis_reply_timeout_s);
+    else if (name == "verify-timeout") ok = parse_int(v, 1, 86400, c.verify_timeout_s);
     else if (name == "apply") {
       ok = v == "script" || v == "multi";
       c.apply_mode = v;
