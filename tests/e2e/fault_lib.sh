@@ -27,6 +27,9 @@ fault_cleanup() {
 trap fault_cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# A documented behaviour that is broken today and reported: said loudly on every run, not
+# skipped. When it is fixed, the check that calls this becomes a fail.
+known_broken() { echo "KNOWN BROKEN: $*"; }
 step() { echo "== $*"; }
 sql() { psql -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 rc() { redis-cli -p "$PGCQRS_REDIS_PORT" "$@"; }
