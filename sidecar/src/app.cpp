@@ -194,7 +194,6 @@ int run_verify(const Config& config) {
   verify::Options options;
   options.pg = config.pg;
   options.redis = *ep;
-  options.slot = config.slot;
   options.timeout_s = config.verify_timeout_s;
   return verify::run(options);
 }

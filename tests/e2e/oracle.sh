@@ -82,6 +82,9 @@ rc HDEL pgcqrs:checkpoint partial_lsn partial_seq >/dev/null
 rc HSET pgcqrs:checkpoint layout 2 >/dev/null
 expect_verify_fails "another layout" '^pgcqrs:checkpoint field layout: expected "3", found "2"$'
 rc HSET pgcqrs:checkpoint layout 3 >/dev/null
+rc HSET pgcqrs:checkpoint slot other >/dev/null
+expect_verify_fails "another slot" '^pgcqrs:checkpoint field slot: "other" is not a pgcqrs slot of this database$'
+rc HSET pgcqrs:checkpoint slot pgcqrs >/dev/null
 rc HSET pgcqrs:checkpoint owner someone >/dev/null
 expect_verify_fails "an undocumented checkpoint field" '^pgcqrs:checkpoint field owner: should not exist'
 rc HDEL pgcqrs:checkpoint owner >/dev/null

@@ -324,7 +324,7 @@ std::string checkpoint_unsettled(const Fields& checkpoint) {
   return "";
 }
 
-std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::string& slot) {
+std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots) {
   std::vector<std::string> diffs;
   const std::string key = "pgcqrs:checkpoint";
   if (checkpoint.empty()) return {key + ": missing (no valid read model)"};
@@ -340,7 +340,11 @@ std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::s
     else if (f->second != value)
       diffs.push_back(key + " field " + field + ": expected " + quoted(value) + ", found " + quoted(f->second));
   };
-  expect("slot", slot);
+  auto slot = checkpoint.find("slot");
+  if (slot == checkpoint.end())
+    diffs.push_back(key + " field slot: missing");
+  else if (!slots.count(slot->second))
+    diffs.push_back(key + " field slot: " + quoted(slot->second) + " is not a pgcqrs slot of this database");
   expect("layout", "3");
   if (!checkpoint.count("updated_at")) diffs.push_back(key + " field updated_at: missing");
   if (!checkpoint.count("commit_time")) diffs.push_back(key + " field commit_time: missing");

@@ -75,6 +75,16 @@ WriteModel read_write_model(pqxx::connection& conn) {
   return wm;
 }
 
+// The logical slots of this database that decode with pgcqrs: the checkpoint names one.
+std::set<std::string> pgcqrs_slots(pqxx::connection& conn) {
+  std::set<std::string> slots;
+  pqxx::nontransaction tx(conn);
+  for (auto row : tx.exec("SELECT slot_name FROM pg_catalog.pg_replication_slots "
+                          "WHERE plugin = 'pgcqrs' AND database = current_database()"))
+    slots.insert(row[0].as<std::string>());
+  return slots;
+}
+
 std::vector<std::string> scan(redis::SyncClient& r, const std::string& pattern) {
   std::vector<std::string> keys;
   std::string cursor = "0";
@@ -181,7 +191,7 @@ int run(const Options& options) {
       CompareOptions co;
       co.checkpoint = lsn_of(after);
       diffs = compare(expected, actual, co);
-      auto cp_diffs = check_checkpoint(after, options.slot);
+      auto cp_diffs = check_checkpoint(after, pgcqrs_slots(conn));
       diffs.insert(diffs.begin(), cp_diffs.begin(), cp_diffs.end());
       compared = expected.size();
       if (diffs.empty()) break;

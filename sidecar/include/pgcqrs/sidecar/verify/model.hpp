@@ -59,10 +59,11 @@ using Fields = std::map<std::string, std::string>;
 
 // The differences of pgcqrs:checkpoint (its fields, as HGETALL reads them) from a checkpoint
 // that has caught up and holds a valid read model (docs/read-models.md): an LSN, the slot
-// followed, the layout this oracle knows, when it was written; no `dirty` mark (a call
+// followed (one of `slots`, the pgcqrs slots of the database), the layout this oracle knows,
+// when it was written; no `dirty` mark (a call
 // stopped midway: the read models may hold part of a transaction) and no `partial_*` fields
 // (a transaction or a fan-out half applied); no field the layout does not document.
-std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::string& slot);
+std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots);
 
 // Why a checkpoint does not (yet) vouch for the read models: empty when it does. While the
 // sidecar streams, a `partial_*` field or a `dirty` mark is a state to wait out (the call

@@ -12,7 +12,6 @@ namespace pgcqrs::sidecar::verify {
 struct Options {
   std::string pg;  // libpq connection string ("" = PG* environment variables)
   redis::Endpoint redis;
-  std::string slot = "pgcqrs";  // the checkpoint must name it
   int timeout_s = 60;     // how long to wait for the read model to catch up
   int attempts = 3;       // reads to try while writes are still arriving
   int max_report = 100;   // difference lines printed
