@@ -64,11 +64,17 @@ stop_sidecar() {  # SIGTERM: must exit 0
 }
 sidecar_alive() { kill -0 "$SC_PID" 2>/dev/null || fail "the sidecar exited on its own"; }
 
-healthz() {  # prints the HTTP status of /healthz, 000 when nothing answers
-  curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/healthz" || true
+http_get() {  # http_get PATH: the response, headers and body (bash's /dev/tcp: no curl needed)
+  exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT" || return 0
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  timeout 5 cat <&3 || true
+  exec 3<&-
+}
+healthz() {  # prints the HTTP status of /healthz, empty when nothing answers
+  http_get /healthz 2>/dev/null | head -1 | awk '{ print $2 }'
 }
 metric() {  # metric NAME: its value on /metrics
-  curl -s -m 2 "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+  http_get /metrics | tr -d '\r' | awk -v n="$1" '$1 == n { print $2 }'
 }
 
 # The log from a byte offset on, and a wait for a line matching an extended regex there.
