@@ -194,6 +194,7 @@ int run_verify(const Config& config) {
   verify::Options options;
   options.pg = config.pg;
   options.redis = *ep;
+  options.timeout_s = config.verify_timeout_s;
   return verify::run(options);
 }
 

@@ -47,9 +47,14 @@ const char* const kRunOptions =
     "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
     "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
     "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
+    "  --redis-reply-timeout SEC  reconnect to a Redis that leaves a call unanswered this long\n"
+    "                             (default 120)\n"
     "  --apply MODE               multi (default): batches that only place orders and change their\n"
     "                             status go to Redis as MULTI/EXEC, rendered here; script: every\n"
     "                             batch goes through the projection script\n";
+
+const char* const kVerifyOptions =
+    "  --verify-timeout SEC       how long to wait for the read model to catch up (default 60)\n";
 
 bool is_command(const std::string& c) { return c == "run" || c == "status" || c == "verify"; }
 
@@ -66,9 +71,10 @@ std::string usage(const std::string& command) {
   if (command == "verify")
     return std::string("usage: pgcqrs-sidecar verify [options]\n"
                        "Compares Redis with the write model: exit 0 same, 1 differences (listed), 2 unreadable.\n") +
-           kConnectionOptions;
+           kConnectionOptions + kVerifyOptions;
   return std::string("usage: pgcqrs-sidecar COMMAND [options]   (pgcqrs-sidecar --version)\n") + kCommands +
-         "options of every command:\n" + kConnectionOptions + "options of run:\n" + kRunOptions;
+         "options of every command:\n" + kConnectionOptions + "options of run:\n" + kRunOptions +
+         "options of verify:\n" + kVerifyOptions;
 }
 
 std::string version() { return std::string("pgcqrs-sidecar ") + PGCQRS_VERSION; }
@@ -116,7 +122,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   static const std::vector<std::string> known = {
       "pg", "redis", "redis-user", "redis-password-file", "slot", "http", "allow-eviction",
       "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level",
-      "log-format"};
+      "log-format", "redis-reply-timeout", "verify-timeout"};
   std::map<std::string, bool> from_flag;  // which values came from the command line
   // Environment first, flags override.
   for (const auto& name : known) {
@@ -208,6 +214,8 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "max-inflight") ok = parse_int(v, 1, 100000, c.max_inflight);
     else if (name == "chunk-events") ok = parse_int(v, 1, 1000000, c.chunk_events);
     else if (name == "fanout-budget") ok = parse_int(v, 1, 10000000, c.fanout_budget);
+    else if (name == "redis-reply-timeout") ok = parse_int(v, 1, 86400, c.redis_reply_timeout_s);
+    else if (name == "verify-timeout") ok = parse_int(v, 1, 86400, c.verify_timeout_s);
     else if (name == "apply") {
       ok = v == "script" || v == "multi";
       c.apply_mode = v;

@@ -853,9 +853,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void on_status_tick() {
     // A Redis that stopped answering (hung, partitioned) would stall the stream for good:
     // reconnect instead. Resending is safe, calls that did run are skipped.
-    if (!sent_times_.empty() && std::chrono::steady_clock::now() - sent_times_.front() > kRedisReplyTimeout)
+    if (!sent_times_.empty() &&
+        std::chrono::steady_clock::now() - sent_times_.front() > std::chrono::seconds(config_.redis_reply_timeout_s))
       return finish(false, false, "Redis has not answered a call for " +
-                                      std::to_string(kRedisReplyTimeout.count()) + " s; reconnecting");
+                                      std::to_string(config_.redis_reply_timeout_s) + " s; reconnecting");
     tracker_.tick(mono_ms());
     send_status(false);
     if (finished_) return;
@@ -1017,7 +1018,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::deque<std::shared_ptr<Call>> resend_;
   std::deque<std::chrono::steady_clock::time_point> sent_times_;  // of the calls in flight
-  static constexpr std::chrono::seconds kRedisReplyTimeout{120};
 };
 
 }  // namespace

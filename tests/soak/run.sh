@@ -11,7 +11,10 @@
 # PostgreSQL restarted fast and immediate, the walsender terminated, Redis paused with
 # SIGSTOP, the slot invalidated by max_slot_wal_keep_size while the sidecar was down, and
 # malformed application messages. long: the same faults, repeated for 30 minutes.
-# A failure prints the seed that reproduces the workload's choices.
+# The seed drives the workload's choices and the faults' timing (a PRNG of this script, so
+# the same seed gives the same faults in the same order with the same pauses); each fault
+# is counted only once it is seen to have landed, and the counts are checked exactly.
+# A failure prints the seed that reproduces the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -38,10 +41,10 @@ esac
 [ -n "$duration_override" ] && duration=$duration_override
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
 workload_bin=$build/tests/soak/pgcqrs-workload
-verify_cmd=${PGCQRS_VERIFY_CMD:-"$sidecar_bin verify"}
 wal_bound_mb=64
 
 run_dir=$(mktemp -d /tmp/pgcqrs-soak.XXXXXX)
+: >"$run_dir/sidecar.log"
 sidecar= workload=
 cleanup() {
   [ -n "$workload" ] && kill "$workload" 2>/dev/null
@@ -55,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*"
-  echo "reproduce: tests/soak/run.sh --profile $profile --seed $seed   (logs: $run_dir, kept)"
+  echo "reproduce: tests/soak/run.sh --profile $profile --seed $seed${duration_override:+ --duration $duration_override}   (logs: $run_dir, kept)"
   PGCQRS_KEEP=1
   exit 1
 }
@@ -83,13 +86,15 @@ start_sidecar() {
   "$sidecar_bin" run --pg "$PG" --redis "$R" --log-level info >>"$run_dir/sidecar.log" 2>&1 &
   sidecar=$!
 }
-kill_sidecar() {
+kill_sidecar() {  # kill -9 of a running sidecar; counted once it has died of it
   sidecar_alive
   sample_peak
-  kill -9 "$sidecar" 2>/dev/null || true
-  wait "$sidecar" 2>/dev/null || true
+  kill -9 "$sidecar" || fail "kill -9 of the sidecar ($sidecar) failed"
+  local code=0
+  wait "$sidecar" 2>/dev/null || code=$?
+  [ $code -eq 137 ] || fail "the killed sidecar exited $code, not 137 (SIGKILL)"
   sidecar=
-  faults[sidecar_kill9]=$(( ${faults[sidecar_kill9]:-0} + 1 ))
+  count_fault sidecar_kill9
 }
 checkpoint_lsn() { redis-cli -p "$redis_port" HGET pgcqrs:checkpoint lsn 2>/dev/null || true; }
 rebuild_seconds=()
@@ -109,16 +114,58 @@ wait_rebuilt() {  # wait_rebuilt COPIES_BEFORE: a rebuild after the fault has co
 wait_streaming() {  # the sidecar has a checkpoint and an active slot
   pgcqrs_wait_sql 120 "SELECT active FROM pg_replication_slots WHERE slot_name = 'pgcqrs'" || fail "sidecar not streaming"
 }
-pause() { sleep "$(awk -v s="$seed$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.2 }')"; }
+# The faults' PRNG: a 31-bit linear congruential generator seeded with the seed (never
+# $RANDOM). next_random sets $random (0..32767) in this shell; no subshell may call it.
+rng_state=$(( (seed * 2654435761 + 1) % 2147483648 ))
+random=0
+next_random() {
+  rng_state=$(( (rng_state * 1103515245 + 12345) % 2147483648 ))
+  random=$(( rng_state / 65536 ))
+}
+# The gap between two faults: 0.30 to 1.49 s, from the seed.
+pause() {
+  next_random
+  local ms=$(( 300 + random % 1200 ))
+  sleep "$(printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10)))"
+}
+count_fault() { faults[$1]=$(( ${faults[$1]:-0} + 1 )); }
 
-# Phase 1: a write model to copy, then kill -9 during the initial snapshot.
+# The sidecar's log since an offset must hold no dirty mark, no refused call and no failed
+# write: faults cause reconnects, never those. (The shared log check replaces the body.)
+log_offset() { stat -c %s "$run_dir/sidecar.log"; }
+check_sidecar_log() {  # check_sidecar_log OFFSET
+  local bad
+  bad=$(tail -c +$(( $1 + 1 )) "$run_dir/sidecar.log" |
+        grep -E "marking the read models dirty|marked dirty|stopped midway|Redis rejected the batch|unexpected reply" || true)
+  [ -z "$bad" ] || fail "the sidecar log has lines no fault explains: $(head -3 <<<"$bad")"
+}
+
+# Phase 1: a write model to copy, then kill -9 during the initial snapshot: once the log
+# says the copy runs, after a pause from the seed (0 to 0.3 s); it counts only if the log
+# then shows the copy unfinished (otherwise the copy was faster: the next start copies again).
 "$workload_bin" --pg "$PG" --seed "$seed" --writers "$writers" --ops $((prefill_ops / writers)) \
   --big-every 1000 >"$run_dir/prefill.log" || fail "prefill workload: $(tail -3 "$run_dir/prefill.log")"
-for delay in 0.3 0.8; do
+misses=0
+while [ "${faults[kill9_in_snapshot]:-0}" -lt 2 ]; do
+  offset=$(log_offset)
   start_sidecar
-  sleep "$delay"
+  deadline=$((SECONDS + 120))
+  until tail -c +$((offset + 1)) "$run_dir/sidecar.log" | grep -q "copying the write model under snapshot"; do
+    sidecar_alive
+    [ $SECONDS -lt $deadline ] || fail "the sidecar started no copy within 120 s"
+    sleep 0.01
+  done
+  next_random
+  sleep "0.$(printf '%03d' $(( random % 300 )))"
   kill_sidecar
-  faults[kill9_in_snapshot]=$(( ${faults[kill9_in_snapshot]:-0} + 1 ))
+  if tail -c +$((offset + 1)) "$run_dir/sidecar.log" | grep -q "snapshot copied" || [ -n "$(checkpoint_lsn)" ]; then
+    misses=$((misses + 1))
+    [ $misses -lt 5 ] || fail "5 kills meant for the snapshot came after it"
+    # The next start resumes: clear the checkpoint so that it copies again.
+    redis-cli -p "$redis_port" DEL pgcqrs:checkpoint >/dev/null
+    continue
+  fi
+  count_fault kill9_in_snapshot
 done
 start_sidecar
 wait_streaming
@@ -128,13 +175,34 @@ wait_streaming
   --duration "$duration" --big-every 1500 --truncate-every 20000 >"$run_dir/workload.log" 2>&1 &
 workload=$!
 
+redis_start_again() {  # redis-server on the same port and files, answering PING
+  redis-server "$run_dir/redis/redis.conf"
+  local deadline=$((SECONDS + 60))
+  until redis-cli -p "$redis_port" ping 2>/dev/null | grep -qE 'PONG|LOADING'; do
+    [ $SECONDS -lt $deadline ] || fail "Redis did not start again"
+    sleep 0.05
+  done
+}
+pg_restart() {  # pg_restart MODE: counted once the postmaster is a new one
+  local before
+  before=$(head -1 "$(pgcqrs_pg_base "$run_dir")/pg/postmaster.pid")
+  pgcqrs_pg_restart "$run_dir" "$1"
+  [ "$(head -1 "$(pgcqrs_pg_base "$run_dir")/pg/postmaster.pid")" != "$before" ] || fail "PostgreSQL did not restart ($1)"
+  count_fault "pg_restart_$1"
+}
+
 fault_round() {
   local k
   for k in $(seq 1 10); do pause; kill_sidecar; start_sidecar; done
 
   log "Redis killed (-9) and restarted on its AOF"
-  kill -9 "$(cat "$run_dir/redis/redis.pid")"; sleep 0.2
-  redis-server "$run_dir/redis/redis.conf"; faults[redis_kill9_aof]=$(( ${faults[redis_kill9_aof]:-0} + 1 ))
+  local redis_pid
+  redis_pid=$(cat "$run_dir/redis/redis.pid")
+  kill -9 "$redis_pid" || fail "kill -9 of Redis ($redis_pid) failed"
+  pgcqrs_wait_gone "$run_dir/redis/redis.pid" || fail "Redis survived kill -9"
+  redis_start_again
+  [ "$(cat "$run_dir/redis/redis.pid")" != "$redis_pid" ] || fail "Redis did not restart"
+  count_fault redis_kill9_aof
   pause; pause
 
   for k in 1 2 3 4; do pause; kill_sidecar; start_sidecar; done
@@ -144,28 +212,36 @@ fault_round() {
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   pgcqrs_wait_gone "$run_dir/redis/redis.pid"
   rm -rf "$run_dir/redis/appendonlydir" "$run_dir/redis/"*.aof "$run_dir/redis/dump.rdb"
-  redis-server "$run_dir/redis/redis.conf"; faults[redis_data_lost]=$(( ${faults[redis_data_lost]:-0} + 1 ))
+  redis_start_again
   # Let the rebuild finish before the next fault: kill -9 during a copy is phase 1's test,
   # and a copy interrupted every second would never finish on a large write model.
   wait_rebuilt "$copied"
+  count_fault redis_data_lost
 
   log "PostgreSQL restarted (fast, then immediate)"
-  pgcqrs_pg_restart "$run_dir" fast; faults[pg_restart_fast]=$(( ${faults[pg_restart_fast]:-0} + 1 ))
+  pg_restart fast
   pause; pause
-  pgcqrs_pg_restart "$run_dir" immediate; faults[pg_restart_immediate]=$(( ${faults[pg_restart_immediate]:-0} + 1 ))
+  pg_restart immediate
   pause; pause
 
   log "walsender terminated"
-  pgcqrs_wait_sql 60 "SELECT active FROM pg_replication_slots WHERE slot_name = 'pgcqrs'" || true
-  psql -qAt -c "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'pgcqrs' AND active" >/dev/null
-  faults[walsender_terminated]=$(( ${faults[walsender_terminated]:-0} + 1 ))
+  local walsender
+  pgcqrs_wait_sql 60 "SELECT active FROM pg_replication_slots WHERE slot_name = 'pgcqrs'" || fail "no walsender to terminate"
+  walsender=$(psql -qAt -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")
+  [ "$(psql -qAt -c "SELECT pg_terminate_backend($walsender)")" = t ] || fail "walsender $walsender was not terminated"
+  pgcqrs_wait_sql 60 "SELECT active AND active_pid <> $walsender FROM pg_replication_slots WHERE slot_name = 'pgcqrs'" ||
+    fail "the sidecar did not stream again after walsender $walsender was terminated"
+  count_fault walsender_terminated
   pause
 
   log "Redis paused (SIGSTOP) for 5 s"
-  kill -STOP "$(cat "$run_dir/redis/redis.pid")"
-  sleep 5
+  redis_pid=$(cat "$run_dir/redis/redis.pid")
+  kill -STOP "$redis_pid"
+  [ "$(awk '{print $3}' "/proc/$redis_pid/stat")" = T ] || fail "Redis ($redis_pid) is not stopped"
+  sleep 5   # the fault itself: Redis answers nothing for 5 s
   sample_peak
-  kill -CONT "$(cat "$run_dir/redis/redis.pid")"; faults[redis_sigstop]=$(( ${faults[redis_sigstop]:-0} + 1 ))
+  kill -CONT "$redis_pid"
+  count_fault redis_sigstop
   pause
 
   for k in $(seq 1 8); do pause; kill_sidecar; start_sidecar; done
@@ -182,15 +258,21 @@ fault_round() {
     sleep 0.1
   done
   psql -qAt -c "ALTER SYSTEM RESET max_slot_wal_keep_size" -c "SELECT pg_reload_conf()" >/dev/null
-  faults[slot_invalidated]=$(( ${faults[slot_invalidated]:-0} + 1 ))
+  count_fault slot_invalidated
+  local offset
+  offset=$(log_offset)
   start_sidecar
   wait_rebuilt "$copied"
+  tail -c +$((offset + 1)) "$run_dir/sidecar.log" | grep -q "replication slot pgcqrs is invalidated" ||
+    fail "the sidecar did not report the invalidated slot"
 }
 
 deadline=$((SECONDS + duration))
+rounds_done=0
 for round in $(seq 1 "$rounds"); do
   log "fault round $round"
   fault_round
+  rounds_done=$round
   [ $SECONDS -lt $deadline ] || break
 done
 log "faults done; waiting for the workload to finish"
@@ -199,11 +281,27 @@ workload=
 
 # Phase 3: catch up, then the oracle.
 log "verifying"
-$verify_cmd --pg "$PG" --redis "$R" >"$run_dir/verify.log" 2>&1 || { cat "$run_dir/verify.log"; fail "the oracle found differences"; }
+"$sidecar_bin" verify --pg "$PG" --redis "$R" >"$run_dir/verify.log" 2>&1 ||
+  { cat "$run_dir/verify.log"; fail "the oracle found differences"; }
+grep -qE '^verify: [1-9][0-9]* keys expected, 0 differences' "$run_dir/verify.log" ||
+  { cat "$run_dir/verify.log"; fail "the oracle did not report 0 differences"; }
 sample_peak
 retained=$(psql -qAt -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")
-grep -q "rebuilding the read models" "$run_dir/sidecar.log" || fail "no rebuild was logged"
-rebuilds=$(grep -c "rebuilding the read models" "$run_dir/sidecar.log" || true)
+rebuilds=$(grep -c "rebuilding the read models (" "$run_dir/sidecar.log" || true)
+check_sidecar_log 0
+# Exactly the faults that were meant to land, and exactly the rebuilds they cause: the first
+# start and the two starts after a kill inside the snapshot, then one per data loss and per
+# invalidated slot. Any other rebuild (a dirty mark, Redis behind the slot) is a failure.
+declare -A want=([kill9_in_snapshot]=2 [sidecar_kill9]=$((2 + misses + 23 * rounds_done)) [redis_kill9_aof]=$rounds_done
+                 [redis_data_lost]=$rounds_done [pg_restart_fast]=$rounds_done [pg_restart_immediate]=$rounds_done
+                 [walsender_terminated]=$rounds_done [redis_sigstop]=$rounds_done [slot_invalidated]=$rounds_done)
+for f in "${!want[@]}"; do
+  [ "${faults[$f]:-0}" -eq "${want[$f]}" ] || fail "fault $f landed ${faults[$f]:-0} times, not ${want[$f]}"
+done
+[ "$rebuilds" -eq $((3 + misses + 2 * rounds_done)) ] ||
+  fail "$rebuilds rebuilds logged, expected $((3 + misses + 2 * rounds_done)): $(grep -E 'rebuilding the read models \(' "$run_dir/sidecar.log" | sed 's/.*(//' | sort | uniq -c | tr '\n' ';')"
+read -r _ _ checked _ torn _ rebuilding _ reconnects < <(grep -E '^reads: checked ' "$run_dir/workload.log") ||
+  fail "the workload printed no reads line"
 
 echo
 echo "== soak profile $profile, seed $seed"
@@ -215,6 +313,9 @@ echo "  rebuilds logged by the sidecar: $rebuilds (copy after data loss or slot 
 echo "  $(tail -1 "$run_dir/verify.log")"
 echo "  WAL retained by the slot after catch-up: $((retained / 1024)) kB (bound ${wal_bound_mb} MB)"
 echo "  sidecar peak RSS: $((peak_kb / 1024)) MB"
+echo "  readers: $checked checks, $torn torn, $rebuilding found a rebuild in progress, $reconnects reconnects"
 [ "$retained" -lt $((wal_bound_mb * 1048576)) ] || fail "the slot retains $retained bytes of WAL"
-grep -q " 0 torn" "$run_dir/workload.log" || fail "torn reads: $(grep TORN "$run_dir/workload.log" | head -3)"
+[ "$torn" -eq 0 ] || fail "torn reads: $(grep TORN "$run_dir/workload.log" | head -3)"
+# Readers must have checked throughout: at least 20 checks a second of the run.
+[ "$checked" -ge $((20 * duration)) ] || fail "readers made only $checked torn-read checks in $duration s"
 echo "soak: passed"

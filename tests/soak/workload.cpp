@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -56,6 +57,12 @@ struct Stats {
   std::map<std::string, std::string> unexpected;
   long torn = 0, reads = 0, rebuilding = 0;
   std::vector<std::string> torn_examples;
+  // Readers: Redis error replies by their first word (LOADING after a restart, BUSY during a
+  // long projection call are what the faults cause; anything else fails the run), and lost
+  // connections (Redis killed or restarted under the reader).
+  std::map<std::string, long> redis_errors;
+  std::map<std::string, std::string> unexpected_redis;
+  long reader_reconnects = 0;
 
   void op(const std::string& kind) { std::lock_guard l(mu); ++ops[kind]; }
   void error(const std::string& kind, const std::string& state, const std::string& what) {
@@ -394,20 +401,33 @@ end
 return {o[1] or '', o[2] or '', o[3] or '', table.concat(missing, ',')}
 )";
 
-void reader(const Settings& s, int index, Stats& stats) {
-  auto ep = pgcqrs::sidecar::redis::parse_endpoint(s.redis);
-  if (!ep.endpoint) return;
+void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int index, Stats& stats) {
+  namespace redis = pgcqrs::sidecar::redis;
   std::mt19937_64 rng(s.seed * 7919 + index);
-  std::optional<pgcqrs::sidecar::redis::SyncClient> r;
+  std::optional<redis::SyncClient> r;
   while (!stop) {
     try {
-      if (!r) r.emplace(*ep.endpoint, 2000);
+      if (!r) r.emplace(ep, 2000);
       int64_t o = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_order.load()))(rng);
       int64_t u = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_user.load()))(rng);
-      auto reply = r->command({"EVAL", check_script, "0", std::to_string(o), std::to_string(u)});
-      if (reply->elements < 4) {
+      auto reply = r->command({"EVAL", check_script, "0", std::to_string(o), std::to_string(u)}, true);
+      if (reply->type == REDIS_REPLY_ERROR) {
+        std::string error = redis::reply_string(reply.get());
+        std::string word = error.substr(0, error.find(' '));
+        std::lock_guard l(stats.mu);
+        ++stats.redis_errors[word];
+        if (word != "LOADING" && word != "BUSY") stats.unexpected_redis[word] = error;
+        continue;
+      }
+      if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+          redis::reply_string(reply->element[0]) == "rebuilding") {
         std::lock_guard l(stats.mu);
         ++stats.rebuilding;
+        continue;
+      }
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
+        std::lock_guard l(stats.mu);
+        stats.unexpected_redis["reply"] = "the check script answered something else than 4 values";
         continue;
       }
       std::string count = pgcqrs::sidecar::redis::reply_string(reply->element[0]);
@@ -437,9 +457,18 @@ void reader(const Settings& s, int index, Stats& stats) {
         ++stats.torn;
         if (stats.torn_examples.size() < 5) stats.torn_examples.push_back(problem);
       }
-    } catch (const std::exception&) {
-      r.reset();  // Redis restarting (a fault the caller injects): read again later
+    } catch (const redis::RedisError&) {
+      // Redis killed, restarting or paused (a fault the caller injects): counted, read again.
+      r.reset();
+      {
+        std::lock_guard l(stats.mu);
+        ++stats.reader_reconnects;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } catch (const std::exception& e) {
+      std::lock_guard l(stats.mu);
+      stats.unexpected_redis["exception"] = e.what();
+      return;
     }
   }
 }
@@ -464,7 +493,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (s.redis.empty()) s.readers = 0;
+  std::optional<pgcqrs::sidecar::redis::Endpoint> endpoint;
+  if (s.redis.empty()) {
+    s.readers = 0;
+  } else {
+    auto parsed = pgcqrs::sidecar::redis::parse_endpoint(s.redis);
+    if (!parsed.endpoint) {
+      std::cerr << "pgcqrs-workload: --redis " << s.redis << ": " << parsed.error << "\n";
+      return 2;
+    }
+    endpoint = *parsed.endpoint;
+  }
   std::cout << "workload: seed " << s.seed << ", " << s.writers << " writers, " << s.readers << " readers" << std::endl;
 
   try {
@@ -488,7 +527,7 @@ int main(int argc, char** argv) {
   Stats stats;
   std::vector<std::thread> threads;
   std::vector<std::thread> read_threads;
-  for (int i = 0; i < s.readers; ++i) read_threads.emplace_back(reader, std::cref(s), i, std::ref(stats));
+  for (int i = 0; i < s.readers; ++i) read_threads.emplace_back(reader, std::cref(s), std::cref(*endpoint), i, std::ref(stats));
   auto start = Clock::now();
   for (int i = 0; i < s.writers; ++i)
     threads.emplace_back([&, i] {
@@ -519,11 +558,16 @@ int main(int argc, char** argv) {
   std::cout << "workload: " << total << " operations in " << seconds << " s, " << errors
             << " refused with a clear error, " << stats.reads << " torn-read checks, " << stats.torn << " torn ("
             << stats.rebuilding << " reads found a rebuild in progress)\n";
+  // One line for the runner to check exactly: checks made, torn, rebuilding, reconnects.
+  std::cout << "reads: checked " << stats.reads << " torn " << stats.torn << " rebuilding " << stats.rebuilding
+            << " reconnects " << stats.reader_reconnects << "\n";
+  for (auto& [k, n] : stats.redis_errors) std::cout << "  redis error " << k << " " << n << "\n";
+  for (auto& [k, what] : stats.unexpected_redis) std::cout << "  UNEXPECTED redis " << k << ": " << what << "\n";
   for (auto& [k, n] : stats.ops) std::cout << "  op " << k << " " << n << "\n";
   for (auto& [k, n] : stats.errors) std::cout << "  error " << k << " " << n << "\n";
   for (auto& ex : stats.torn_examples) std::cout << "  TORN " << ex << "\n";
   for (auto& [k, what] : stats.unexpected) std::cout << "  UNEXPECTED " << k << ": " << what << "\n";
-  if (!stats.unexpected.empty() || stats.torn > 0) {
+  if (!stats.unexpected.empty() || !stats.unexpected_redis.empty() || stats.torn > 0) {
     std::cout << "workload: FAILED; reproduce with --seed " << s.seed << "\n";
     return 1;
   }

@@ -69,6 +69,8 @@ bool same_score(const std::string& a, const std::string& b) {
   char* eb = nullptr;
   double x = std::strtod(a.c_str(), &ea), y = std::strtod(b.c_str(), &eb);
   if (*ea != '\0' || *eb != '\0') return false;
+  // An infinite score equals only itself (the tolerance below would be infinite too).
+  if (!std::isfinite(x) || !std::isfinite(y)) return x == y;
   return std::fabs(x - y) <= 1e-9 * std::max(1.0, std::fabs(x));
 }
 
@@ -95,7 +97,8 @@ Model expected_model(const WriteModel& wm) {
   for (const auto& i : wm.items) lines[i.order_id][i.product_id] = &i;
 
   struct Totals { Decimal money = zero(); int64_t units = 0; int64_t count = 0; };
-  struct Newest { std::optional<int64_t> ms; std::string id; json entry; };
+  // Sorted-set order: +infinity first, then finite scores, then -infinity.
+  struct Newest { int infinite; int64_t ms; std::string id; json entry; };
   std::map<int64_t, std::vector<Newest>> newest;  // user id -> orders, for user_latest
   std::unordered_map<int64_t, Totals> user_totals, product_totals;
 
@@ -133,7 +136,9 @@ Model expected_model(const WriteModel& wm) {
                                      {"item_count", std::to_string(lines[o.id].size())},
                                      {"total", total.to_string()},
                                      {"items", items.dump()}});
-    newest[o.user_id].push_back({o.created_ms, id,
+    // An infinite created_at scores +inf or -inf, as its text says (docs/read-models.md).
+    const int infinite = o.created_ms ? 0 : o.created_at.rfind('-', 0) == 0 ? -1 : 1;
+    newest[o.user_id].push_back({infinite, o.created_ms.value_or(0), id,
                                  json{{"order_id", o.id},
                                       {"user_id", o.user_id},
                                       {"user_name", u ? u->name : ""},
@@ -146,7 +151,7 @@ Model expected_model(const WriteModel& wm) {
                                       {"items", items}}});
     auto& uo = m["user_orders:" + std::to_string(o.user_id)];
     uo.type = KeyValue::Type::ZSet;
-    uo.zset[id] = o.created_ms ? std::to_string(*o.created_ms) : "inf";
+    uo.zset[id] = infinite == 0 ? std::to_string(*o.created_ms) : infinite > 0 ? "inf" : "-inf";
     auto& ut = user_totals[o.user_id];
     ut.count += 1;
     if (counts) ut.money = add(ut.money, total);
@@ -156,7 +161,8 @@ Model expected_model(const WriteModel& wm) {
   // first, equal scores by member in reverse byte order), each as its JSON.
   for (auto& [uid, orders] : newest) {
     std::sort(orders.begin(), orders.end(), [](const Newest& a, const Newest& b) {
-      if (a.ms != b.ms) return !a.ms || (b.ms && *a.ms > *b.ms);  // no ms: +infinity
+      if (a.infinite != b.infinite) return a.infinite > b.infinite;
+      if (a.ms != b.ms) return a.ms > b.ms;
       return a.id > b.id;
     });
     KeyValue page{KeyValue::Type::List};
@@ -307,6 +313,51 @@ std::vector<std::string> compare(const Model& expected, const Model& actual, con
     // A malformed id under a read-model prefix is as wrong as a stale one.
     diffs.push_back(key + ": should not exist");
   }
+  return diffs;
+}
+
+std::string checkpoint_unsettled(const Fields& checkpoint) {
+  if (checkpoint.count("dirty"))
+    return "marked dirty at " + checkpoint.at("dirty") + " (a projection call stopped midway; a rebuild follows)";
+  for (const char* f : {"partial_lsn", "partial_seq", "partial_cursor"})
+    if (checkpoint.count(f)) return std::string("a call series is under way (") + f + " " + checkpoint.at(f) + ")";
+  return "";
+}
+
+std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots) {
+  std::vector<std::string> diffs;
+  const std::string key = "pgcqrs:checkpoint";
+  if (checkpoint.empty()) return {key + ": missing (no valid read model)"};
+  auto lsn = checkpoint.find("lsn");
+  if (lsn == checkpoint.end())
+    diffs.push_back(key + " field lsn: missing");
+  else if (!parse_lsn(lsn->second))
+    diffs.push_back(key + " field lsn: " + quoted(lsn->second) + " is not an LSN");
+  auto expect = [&](const std::string& field, const std::string& value) {
+    auto f = checkpoint.find(field);
+    if (f == checkpoint.end())
+      diffs.push_back(key + " field " + field + ": missing, expected " + quoted(value));
+    else if (f->second != value)
+      diffs.push_back(key + " field " + field + ": expected " + quoted(value) + ", found " + quoted(f->second));
+  };
+  auto slot = checkpoint.find("slot");
+  if (slot == checkpoint.end())
+    diffs.push_back(key + " field slot: missing");
+  else if (!slots.count(slot->second))
+    diffs.push_back(key + " field slot: " + quoted(slot->second) + " is not a pgcqrs slot of this database");
+  expect("layout", "3");
+  if (!checkpoint.count("updated_at")) diffs.push_back(key + " field updated_at: missing");
+  if (!checkpoint.count("commit_time")) diffs.push_back(key + " field commit_time: missing");
+  if (checkpoint.count("dirty"))
+    diffs.push_back(key + " field dirty: " + quoted(checkpoint.at("dirty")) +
+                    ": a projection call stopped midway, the read models may hold part of a transaction");
+  for (const char* f : {"partial_lsn", "partial_seq", "partial_cursor"})
+    if (checkpoint.count(f))
+      diffs.push_back(key + " field " + f + ": " + quoted(checkpoint.at(f)) + ": a transaction or fan-out is half applied");
+  static const std::set<std::string> documented = {"lsn", "slot", "layout", "updated_at", "commit_time",
+                                                   "dirty", "partial_lsn", "partial_seq", "partial_cursor"};
+  for (const auto& [field, value] : checkpoint)
+    if (!documented.count(field)) diffs.push_back(key + " field " + field + ": should not exist (" + quoted(value) + ")");
   return diffs;
 }
 

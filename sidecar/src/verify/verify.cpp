@@ -22,21 +22,27 @@ uint64_t lsn_or_throw(const std::string& text) {
   return *lsn;
 }
 
-// The checkpoint's LSN, or none. Redis answers BUSY while a long projection call runs (a
-// TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its data
-// after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
-std::optional<uint64_t> checkpoint_of(redis::SyncClient& r, bool* busy = nullptr) {
-  auto reply = r.command({"HGET", "pgcqrs:checkpoint", "lsn"}, busy != nullptr);
+// The checkpoint's fields (empty: none). Redis answers BUSY while a long projection call
+// runs (a TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its
+// data after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
+Fields checkpoint_of(redis::SyncClient& r, bool* busy = nullptr) {
+  auto reply = r.command({"HGETALL", "pgcqrs:checkpoint"}, busy != nullptr);
   if (reply->type == REDIS_REPLY_ERROR) {
     std::string error = redis::reply_string(reply.get());
     if (error.rfind("BUSY", 0) != 0 && error.rfind("LOADING", 0) != 0)
-      throw std::runtime_error("Redis HGET failed: " + redis::describe_reply_error(reply.get()));
+      throw std::runtime_error("Redis HGETALL pgcqrs:checkpoint failed: " + redis::describe_reply_error(reply.get()));
     *busy = true;
-    return std::nullopt;
+    return {};
   }
-  std::string text = redis::reply_string(reply.get());
-  if (text.empty()) return std::nullopt;
-  return parse_lsn(text);
+  Fields f;
+  for (size_t i = 0; i + 1 < reply->elements; i += 2)
+    f[redis::reply_string(reply->element[i])] = redis::reply_string(reply->element[i + 1]);
+  return f;
+}
+
+std::optional<uint64_t> lsn_of(const Fields& checkpoint) {
+  auto it = checkpoint.find("lsn");
+  return it == checkpoint.end() ? std::nullopt : parse_lsn(it->second);
 }
 
 WriteModel read_write_model(pqxx::connection& conn) {
@@ -67,6 +73,16 @@ WriteModel read_write_model(pqxx::connection& conn) {
     wm.items.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<std::string>()});
   tx.commit();
   return wm;
+}
+
+// The logical slots of this database that decode with pgcqrs: the checkpoint names one.
+std::set<std::string> pgcqrs_slots(pqxx::connection& conn) {
+  std::set<std::string> slots;
+  pqxx::nontransaction tx(conn);
+  for (auto row : tx.exec("SELECT slot_name FROM pg_catalog.pg_replication_slots "
+                          "WHERE plugin = 'pgcqrs' AND database = current_database()"))
+    slots.insert(row[0].as<std::string>());
+  return slots;
 }
 
 std::vector<std::string> scan(redis::SyncClient& r, const std::string& pattern) {
@@ -146,25 +162,37 @@ int run(const Options& options) {
       // Wait until Redis holds everything the write model had committed when we looked.
       target = lsn_or_throw(pqxx::nontransaction(conn).exec1("SELECT pg_current_wal_lsn()::text")[0].as<std::string>());
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
+      // Caught up: the checkpoint is at or past the target and vouches for the read models
+      // (no dirty mark, no call series under way).
+      Fields fields;
       std::optional<uint64_t> cp;
+      std::string unsettled;
       bool busy = false;
-      while (!(cp = checkpoint_of(r, &busy)) || *cp < target) {
+      while (!(cp = lsn_of(fields = checkpoint_of(r, &busy))) || *cp < target ||
+             !(unsettled = checkpoint_unsettled(fields)).empty()) {
         if (std::chrono::steady_clock::now() > deadline) {
           std::cout << "verify: the read model has not caught up with " << format_lsn(target) << " within "
-                    << options.timeout_s << " s (checkpoint " << (cp ? format_lsn(*cp) : busy ? "unreadable, Redis busy" : "none")
-                    << ")\n";
+                    << options.timeout_s << " s (checkpoint "
+                    << (cp ? format_lsn(*cp) : busy ? "unreadable, Redis busy" : "none")
+                    << (unsettled.empty() ? "" : ", " + unsettled) << ")\n";
           return 1;
         }
         busy = false;
+        unsettled.clear();
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       checkpoint = *cp;
       WriteModel wm = read_write_model(conn);
       Model expected = expected_model(wm);
       Model actual = read_read_model(r);
+      // Hashes may carry anything applied up to now; the checkpoint read now must still
+      // vouch for what was read.
+      Fields after = checkpoint_of(r);
       CompareOptions co;
-      co.checkpoint = checkpoint_of(r);  // hashes may carry anything applied up to now
+      co.checkpoint = lsn_of(after);
       diffs = compare(expected, actual, co);
+      auto cp_diffs = check_checkpoint(after, pgcqrs_slots(conn));
+      diffs.insert(diffs.begin(), cp_diffs.begin(), cp_diffs.end());
       compared = expected.size();
       if (diffs.empty()) break;
       // Differences can be writes that arrived between the two reads: look again.
