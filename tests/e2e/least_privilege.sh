@@ -213,6 +213,10 @@ check "status works with the sidecar's credentials" env PGPASSWORD=$sidecar_pg_p
   PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
   PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password \
   "$build/sidecar/pgcqrs-sidecar" status
+check "verify works with the sidecar's credentials" env PGPASSWORD=$sidecar_pg_pw \
+  PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
+  PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password \
+  "$build/sidecar/pgcqrs-sidecar" verify
 
 # ...and nothing more.
 sidecar_psql() { PGPASSWORD=$sidecar_pg_pw psql -qAt -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d postgres -c "$1"; }
