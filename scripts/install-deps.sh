@@ -5,12 +5,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
-  postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev
+  postgresql-15 postgresql-client-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev
   redis-server redis-tools libhiredis-dev
   libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   clang llvm
   util-linux procps valgrind
+  curl jq iproute2
   gnuplot-nox postgresql-15-wal2json
 )
 
@@ -19,11 +20,25 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# The commands the tests, the demo and the benchmarks call, beyond bash and coreutils: each
+# must come from a package above (checked at the end).
+commands=(psql pg_dump pg_recvlogical pg_config redis-server redis-cli curl jq ss runuser useradd
+          make cmake gnuplot awk sed grep diff ps)
+check_commands() {
+  local c lost=()
+  for c in "${commands[@]}"; do command -v "$c" >/dev/null || lost+=("$c"); done
+  if [ ${#lost[@]} -gt 0 ]; then
+    echo "install-deps: no ${lost[*]} after installing: add the package that has it" >&2
+    exit 1
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  check_commands
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
@@ -41,3 +56,4 @@ if command -v pg_lsclusters >/dev/null; then
   done
 fi
 redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true
+check_commands

@@ -2,11 +2,15 @@
 # Least privilege, working and tested (docs/security.md): the sidecar runs as a PostgreSQL
 # role with REPLICATION and SELECT on the write model only and as a Redis ACL user limited
 # to the read-model keys; query clients use a read-only Redis ACL user; passwords come from
-# the environment or files. Each can do its job and nothing more.
+# the environment or files. Each can do its job and nothing more. The Redis users are the
+# ones docs/security.md documents, read from it; the sidecar projects every kind of change
+# through them (status changes and item edits of orders applied earlier, fan-outs, deletes,
+# more than a page of orders for one user) without a rebuild, dirty mark or refused command.
 #   tests/e2e/least_privilege.sh BUILD_DIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/servers.sh
+source scripts/lib/sidecar_log.sh
 build=$(cd "${1:-build}" && pwd)
 
 run_dir=$(mktemp -d /tmp/pgcqrs-privilege.XXXXXX)
@@ -53,44 +57,118 @@ hba=$(pgcqrs_pg_base "$run_dir")/pg/pg_hba.conf
 cat "$hba.new" >"$hba" && rm "$hba.new"
 psql -qAt -c "SELECT pg_reload_conf()" >/dev/null
 
-# Redis: no anonymous access; an admin for this test, the sidecar, and a read-only reader.
+# Redis: no anonymous access; an admin for this test, then the users docs/security.md gives
+# (its redis blocks, PASSWORD replaced), the sidecar's and a read-only reader's.
 rc() { redis-cli -p "$redis_port" --no-auth-warning "$@"; }
 rc ACL SETUSER admin on ">$admin_pw" '~*' '&*' '+@all' >/dev/null
-rc ACL SETUSER pgcqrs-sidecar on ">$sidecar_redis_pw" resetkeys \
-  '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~order_items:*' \
-  '~product_orders:*' '~top_products' '~pgcqrs:*' resetchannels '&pgcqrs:applied' nocommands \
-  +ping +auth +hello +select +client\|setname +config\|get +script\|load +evalsha +eval \
-  +hget +hgetall +hmget +hset +hdel +del +unlink +exists +type +scan +smembers +sscan +sadd +srem \
-  +zadd +zrem +zrange +zrevrange +zrevrank +lpush +rpush +ltrim +llen +publish +multi +exec +watch +unwatch >/dev/null
-rc ACL SETUSER pgcqrs-reader on ">$reader_pw" resetkeys \
-  '~order_details:*' '~user_orders:*' '~user_latest:*' '~user:*' '~product:*' '~top_products' \
-  '~pgcqrs:checkpoint' resetchannels '&pgcqrs:applied' nocommands \
-  +ping +auth +hello +lrange +sort_ro +eval_ro +hget +hgetall +zrevrange +zrange +subscribe >/dev/null
-rc ACL SETUSER default off >/dev/null
 admin() { rc --user admin --pass "$admin_pw" "$@"; }
+# documented_acl USER PASSWORD: runs the ACL SETUSER line of docs/security.md for USER.
+documented_acl() {
+  local line words out
+  line=$(awk -v user="$1" '/^```redis$/ { block = 1; next } /^```/ { block = 0 }
+                            block && $1 == "ACL" && $2 == "SETUSER" && $3 == user' docs/security.md)
+  [ "$(grep -c . <<<"$line")" = 1 ] || { echo "FAIL: docs/security.md gives no single ACL SETUSER $1 line" >&2; exit 1; }
+  [ -z "$2" ] || [[ $line == *" >PASSWORD "* ]] || { echo "FAIL: the ACL of $1 has no >PASSWORD" >&2; exit 1; }
+  read -r -a words <<<"${line//>PASSWORD/>$2}"
+  out=$(admin "${words[@]}" 2>&1)
+  [ "$out" = OK ] || { echo "FAIL: the documented ACL of $1: $out" >&2; exit 1; }
+}
+documented_acl pgcqrs-sidecar "$sidecar_redis_pw"
+documented_acl pgcqrs-reader "$reader_pw"
+documented_acl default ""
 
 # The sidecar, with every secret from the environment or a file, none on its command line.
+# A small fan-out budget: renames run as bounded fan-outs, which read product_orders.
 echo -n "$sidecar_redis_pw" >"$run_dir/redis-password"
 chmod 600 "$run_dir/redis-password"
 http_port=$(pgcqrs_free_port)
+log=$run_dir/sidecar.log
+pgcqrs_log_begin "$log"
 PGPASSWORD=$sidecar_pg_pw \
 PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
 PGCQRS_REDIS="redis://127.0.0.1:$redis_port" PGCQRS_REDIS_USER=pgcqrs-sidecar \
 PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password PGCQRS_HTTP=127.0.0.1:$http_port \
-PGCQRS_HEARTBEAT_INTERVAL=1 "$build/sidecar/pgcqrs-sidecar" run >"$run_dir/sidecar.log" 2>&1 &
+PGCQRS_HEARTBEAT_INTERVAL=1 PGCQRS_FANOUT_BUDGET=4 "$build/sidecar/pgcqrs-sidecar" run >"$log" 2>&1 &
 sidecar=$!
 
-# The application writes as itself (here the superuser); the sidecar projects.
-psql -qAt -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-INSERT INTO users (name, email) VALUES ('Ada', 'ada@example.com');
-INSERT INTO products (name, price) VALUES ('Pen', 1.50);
-SELECT place_order(1, '[{"product_id": 1, "quantity": 2}]');
+alive() { kill -0 "$sidecar" 2>/dev/null || { echo "the sidecar exited: $(tail -3 "$log")"; return 1; }; }
+# applied: Redis's checkpoint (read as the admin) has reached the server's WAL position now,
+# unmarked; fails if the sidecar dies meanwhile.
+applied() {
+  local target cp dirty deadline=$((SECONDS + 60))
+  target=$(psql -qAt -c "SELECT pg_current_wal_lsn()")
+  while :; do
+    alive || return 1
+    { read -r cp; read -r dirty; } < <(admin HMGET pgcqrs:checkpoint lsn dirty)
+    if [ -n "$cp" ] && [ -z "$dirty" ] && [ "$(psql -qAt -c "SELECT '$cp'::pg_lsn >= '$target'::pg_lsn")" = t ]; then
+      return 0
+    fi
+    [ $SECONDS -lt $deadline ] || { echo "checkpoint '$cp' (dirty '$dirty') did not reach $target within 60 s"; return 1; }
+    sleep 0.1
+  done
+}
+verify_clean() {
+  env -u PGCQRS_REDIS_USER -u PGCQRS_REDIS_PASSWORD -u PGCQRS_REDIS_PASSWORD_FILE \
+    "$build/sidecar/pgcqrs-sidecar" verify --pg "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" \
+    --redis "redis://admin:$admin_pw@127.0.0.1:$redis_port"
+}
+# settle WHAT [EXPECTED...]: what was written has been applied as the limited users, the
+# oracle finds Redis equal to the write model, and the sidecar's log tells of no rebuild,
+# dirty mark, refused command or failed write but EXPECTED.
+settle() {
+  local before=$failed
+  check "$1: applied as the sidecar's users" applied
+  [ "$failed" = "$before" ] || return 0
+  check "$1: verify finds Redis equal to the write model" verify_clean
+  check "$1: nothing rebuilt, marked dirty or refused (sidecar log)" pgcqrs_log_check "$log" "${@:2}"
+}
+sql() { psql -qAt -v ON_ERROR_STOP=1 "$@" >/dev/null; }
+
+# The write model, and 12 orders of Ada (more than user_latest's page of 10: 6 in one
+# transaction, then 6 in one each) and one of Bob. Her page: orders 13 to 8 and 6 to 3.
+sql <<'SQL'
+INSERT INTO users (name, email) VALUES ('Ada', 'ada@example.com'), ('Bob', 'bob@example.com');
+INSERT INTO products (name, price) VALUES ('Pen', 1.50), ('Ink', 2.25), ('Pad', 4.00), ('Gone', 1.00);
+SELECT place_order(1, '[{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}]') FROM generate_series(1, 6);
+SELECT place_order(2, '[{"product_id": 1, "quantity": 1}]');
 SQL
+for _ in 1 2 3 4 5 6; do sql -c "SELECT place_order(1, '[{\"product_id\": 1, \"quantity\": 1}, {\"product_id\": 3, \"quantity\": 2}]')"; done
 token=$(psql -qAt -c "SELECT write_token()")
 psql -qAt -c "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"Hello\"}')" >/dev/null
-psql -qAt -c "UPDATE users SET name = 'Ada L' WHERE id = 1" >/dev/null
-psql -qAt -c "UPDATE products SET name = 'Fountain pen' WHERE id = 1" >/dev/null
+settle "orders placed" 'rebuilding the read models \(slot pgcqrs does not exist\)'
+
+# Later batches change what earlier ones applied, each change its own transaction: status
+# changes of orders on Ada's page and off it, a cancellation, item edits.
+sql <<'SQL'
+UPDATE orders SET status = 'paid' WHERE id = 13;
+UPDATE orders SET status = 'paid' WHERE id = 9;
+UPDATE orders SET status = 'shipped' WHERE id = 9;
+UPDATE orders SET status = 'cancelled' WHERE id = 1;
+UPDATE orders SET status = 'cancelled' WHERE id = 10;
+UPDATE order_items SET quantity = 5 WHERE order_id = 12 AND product_id = 1;
+INSERT INTO order_items (order_id, product_id, quantity) VALUES (11, 2, 3);
+DELETE FROM order_items WHERE order_id = 8 AND product_id = 3;
+UPDATE order_items SET quantity = 7 WHERE order_id = 2 AND product_id = 2;
+SQL
+settle "status changes and item edits of orders applied earlier"
+
+# Renames fanning out over Ada's orders (user_orders) and the pen's (product_orders), over
+# more orders than one call may touch.
+sql -c "UPDATE users SET name = 'Ada L' WHERE id = 1"
+sql -c "UPDATE products SET name = 'Fountain pen' WHERE id = 1"
+sql -c "UPDATE products SET price = 1.75 WHERE id = 1"
 token2=$(psql -qAt -c "SELECT write_token()")
+settle "renames fanned out" 'large fan-out at [0-9A-F]+/[0-9A-F]+: applying it in bounded calls'
+
+# Deletes: an order on the page and one off it, a product without orders, a user without orders.
+sql <<'SQL'
+DELETE FROM orders WHERE id = 11;
+DELETE FROM orders WHERE id = 2;
+DELETE FROM products WHERE id = 4;
+INSERT INTO users (name, email) VALUES ('Cy', 'cy@example.com');
+DELETE FROM users WHERE name = 'Cy';
+SQL
+settle "deletes"
 
 export PGCQRS_REDIS="redis://127.0.0.1:$redis_port" PGCQRS_REDIS_USER=pgcqrs-reader PGCQRS_REDIS_PASSWORD=$reader_pw
 query() { "$build/sidecar/pgcqrs-query" "$@"; }
@@ -100,8 +178,21 @@ check "the rename reached the read model (sidecar applied as its ACL user)" \
 check "the product rename reached the order's items (its fan-out reads product_orders)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --json | grep -q '\"product_name\":\"Fountain pen\"'"
 check "the reader reads top products" query top-products
-check "past user_latest's 10 orders the reader falls back to its read-only script" \
-  bash -c "'$build/sidecar/pgcqrs-query' user-orders 1 --limit 20 --json | grep -q '\"user_name\":\"Ada L\"'"
+# Ada has 10 orders left: make it 11, past the page, and read them through the fallback.
+sql -c "SELECT place_order(1, '[{\"product_id\": 3, \"quantity\": 1}]')"
+token3=$(psql -qAt -c "SELECT write_token()")
+# same_orders LIMIT: the reader's orders of Ada (after token3) are the write model's newest
+# LIMIT, all renamed.
+same_orders() {
+  local got want
+  got=$("$build/sidecar/pgcqrs-query" user-orders 1 --limit "$1" --after "$token3" --timeout 20000 --json |
+        jq -r '.[] | "\(.order_id) \(.user_name)"') || return 1
+  want=$(psql -qAt -c "SELECT id || ' Ada L' FROM orders WHERE user_id = 1 ORDER BY created_at DESC, id DESC LIMIT $1")
+  [ "$got" = "$want" ] || { echo "reader: $got"; echo "write model: $want"; return 1; }
+}
+check "the reader reads the 10 orders of Ada's page" same_orders 10
+check "past user_latest's 10 orders the reader falls back to its read-only script (11 of 11)" same_orders 20
+settle "an eleventh order"
 check "the sidecar reports healthy on loopback" bash -c "exec 3<>/dev/tcp/127.0.0.1/$http_port && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && grep -q ok <&3"
 heartbeats() {
   exec 3<>"/dev/tcp/127.0.0.1/$http_port" || return 1
@@ -122,6 +213,10 @@ check "status works with the sidecar's credentials" env PGPASSWORD=$sidecar_pg_p
   PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
   PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password \
   "$build/sidecar/pgcqrs-sidecar" status
+check "verify works with the sidecar's credentials" env PGPASSWORD=$sidecar_pg_pw \
+  PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
+  PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password \
+  "$build/sidecar/pgcqrs-sidecar" verify
 
 # ...and nothing more.
 sidecar_psql() { PGPASSWORD=$sidecar_pg_pw psql -qAt -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d postgres -c "$1"; }
@@ -148,8 +243,18 @@ refused "anonymous access is refused" "NOAUTH|NOPERM|WRONGPASS|noauth" rc GET pg
 # Secrets never reach argv or logs.
 check "no password on the sidecar's command line" \
   bash -c "! tr '\0' ' ' </proc/$sidecar/cmdline | grep -qE '$sidecar_pg_pw|$sidecar_redis_pw'"
-check "no password in the sidecar's log" bash -c "! grep -qE '$sidecar_pg_pw|$sidecar_redis_pw' '$run_dir/sidecar.log'"
-check "the sidecar listens on loopback only" bash -c "! ss -ltnp | grep 'pid=$sidecar,' | grep -v '127.0.0.1:'"
+check "no password in the sidecar's log" bash -c "! grep -qE '$sidecar_pg_pw|$sidecar_redis_pw' '$log'"
+# loopback_only: the sidecar listens (ss, from iproute2: scripts/install-deps.sh), and only
+# on 127.0.0.1.
+loopback_only() {
+  local sockets
+  sockets=$(ss -Hltnp) || return 1
+  sockets=$(grep "pid=$sidecar," <<<"$sockets") || { echo "ss shows no listening socket of the sidecar (pid $sidecar)"; return 1; }
+  if grep -v '127\.0\.0\.1:' <<<"$sockets"; then return 1; fi
+}
+check "the sidecar listens on loopback only" loopback_only
+check "the sidecar ran throughout" alive
+check "nothing rebuilt, marked dirty or refused to the end (sidecar log)" pgcqrs_log_check "$log"
 
 echo "least privilege: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 using pgcqrs::OptionParser;
 
 TEST(Options, DefaultsIncludeEverything) {
@@ -22,10 +24,22 @@ TEST(Options, SwitchesTakePostgresBooleans) {
   EXPECT_FALSE(p.options().include_timestamps);
 }
 
+// Every switch defaults to true, so a value-less switch's "true" cannot be told from the
+// default by the result alone: it must also be taken as given (a repeat is refused), for
+// each switch, and an explicit false beside it must stay false.
 TEST(Options, SwitchWithoutValueMeansTrue) {
-  OptionParser p;
-  EXPECT_TRUE(p.add("include-xid", nullptr));
-  EXPECT_TRUE(p.options().include_xid);
+  for (const char* name : {"include-xid", "include-lsn", "include-timestamps"}) {
+    OptionParser p;
+    EXPECT_TRUE(p.add("include-xid", name == std::string("include-xid") ? nullptr : "off"));
+    EXPECT_TRUE(p.add("include-lsn", name == std::string("include-lsn") ? nullptr : "off"));
+    EXPECT_TRUE(p.add("include-timestamps", name == std::string("include-timestamps") ? nullptr : "off"));
+    const auto& o = p.options();
+    EXPECT_EQ(o.include_xid, name == std::string("include-xid")) << name;
+    EXPECT_EQ(o.include_lsn, name == std::string("include-lsn")) << name;
+    EXPECT_EQ(o.include_timestamps, name == std::string("include-timestamps")) << name;
+    EXPECT_FALSE(p.add(name, nullptr)) << name;
+    EXPECT_EQ(p.error(), "option \"" + std::string(name) + "\" is given more than once");
+  }
 }
 
 TEST(Options, UnknownOptionListsTheValidOnes) {

@@ -22,13 +22,18 @@ TEST(Metrics, RendersCountersGaugesAndLabels) {
   EXPECT_NE(text.find("pgcqrs_reconnects_total{server=\"redis\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("pgcqrs_lag_bytes 50\n"), std::string::npos);
   EXPECT_NE(text.find("pgcqrs_up 1\n"), std::string::npos);
-  // Every sample line belongs to a declared metric family.
+  // Every line ends with a newline (the text format requires it) and every sample line
+  // belongs to a declared metric family.
+  ASSERT_FALSE(text.empty());
+  ASSERT_EQ(text.back(), '\n') << "the last line has no newline";
   std::string family;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
+    ASSERT_NE(end, std::string::npos) << "no newline after: " << text.substr(pos);
     std::string line = text.substr(pos, end - pos);
     pos = end + 1;
+    ASSERT_FALSE(line.empty()) << "an empty line at byte " << end;
     if (line.rfind("# TYPE ", 0) == 0) {
       family = line.substr(7, line.find(' ', 7) - 7);
     } else if (line[0] != '#') {
