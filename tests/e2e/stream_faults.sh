@@ -110,10 +110,7 @@ rc HSET pgcqrs:checkpoint lsn "$token" dirty "$token" >/dev/null
 code=0
 "$QUERY" user-orders $user --after "$token" --timeout 500 --json >"$WORK/q3.json" 2>"$WORK/q3.err" || code=$?
 if [ $code -eq 0 ]; then
-  # KNOWN BROKEN (reported to the lead): Reader::wait_for (sidecar/src/query/reader.cpp)
-  # compares only the checkpoint's lsn and ignores `dirty`, so a reader gets read models
-  # that may hold part of a transaction, with exit 0. Turn this into a failure once fixed.
-  echo "KNOWN BROKEN: --after returned the read models (exit 0) while the checkpoint is marked dirty"
+  fail "--after returned the read models (exit 0) while the checkpoint is marked dirty"
 elif [ $code -ne 3 ]; then
   fail "--after with a dirty checkpoint exited $code: $(cat "$WORK/q3.err")"
 fi

@@ -131,7 +131,8 @@ int main(int argc, char** argv) {
     if (!after.empty() && !reader.wait_for(*pgcqrs::parse_lsn(after), static_cast<int>(timeout_ms))) {
       auto cp = reader.checkpoint();
       std::cerr << "pgcqrs-query: the read model has not applied " << after << " within " << timeout_ms
-                << " ms (checkpoint " << (cp ? pgcqrs::format_lsn(*cp) : "none") << ")\n";
+                << " ms (checkpoint " << (cp ? pgcqrs::format_lsn(*cp) : "none or marked dirty: a rebuild is due")
+                << ")\n";
       return 3;
     }
     if (command == "order") {

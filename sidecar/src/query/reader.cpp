@@ -108,8 +108,16 @@ std::optional<Hash> Reader::order(int64_t order_id) {
 }
 
 std::optional<uint64_t> Reader::checkpoint() {
-  auto reply = client_.command({"HGET", "pgcqrs:checkpoint", "lsn"});
-  return parse_lsn(redis::reply_string(reply.get()));
+  // One read of the whole hash (the reader's ACL allows HGETALL): a `dirty` mark means the read
+  // models may hold part of a call and a rebuild is due, so they vouch for no position.
+  auto reply = client_.command({"HGETALL", "pgcqrs:checkpoint"});
+  std::optional<uint64_t> lsn;
+  for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+    std::string field = redis::reply_string(reply->element[i]);
+    if (field == "dirty") return std::nullopt;
+    if (field == "lsn") lsn = parse_lsn(redis::reply_string(reply->element[i + 1]));
+  }
+  return lsn;
 }
 
 bool Reader::wait_for(uint64_t lsn, int timeout_ms) {
@@ -127,7 +135,8 @@ bool Reader::wait_for(uint64_t lsn, int timeout_ms) {
         auto msg = sub.read_reply();  // ["message", channel, lsn]
         if (msg->type == REDIS_REPLY_ARRAY && msg->elements == 3) {
           auto applied = parse_lsn(redis::reply_string(msg->element[2]));
-          if (applied && *applied >= lsn) return true;
+          // The message says a call applied; the checkpoint says whether it left the models whole.
+          if (applied && *applied >= lsn && checkpoint().value_or(0) >= lsn) return true;
         }
       }
     } catch (const redis::RedisError&) {

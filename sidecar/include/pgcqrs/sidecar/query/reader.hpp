@@ -23,7 +23,7 @@ class Reader {
   // Products by revenue, highest first.
   std::vector<Hash> top_products(int limit);
 
-  // The read model's checkpoint, if it has one.
+  // The read model's checkpoint, if it has one and it is not marked dirty.
   std::optional<uint64_t> checkpoint();
   // Waits until the checkpoint reaches lsn; false when timeout_ms passed first.
   bool wait_for(uint64_t lsn, int timeout_ms);
