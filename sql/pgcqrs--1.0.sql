@@ -102,7 +102,9 @@ BEGIN
         USING ERRCODE = 'CQ001';
     END IF;
     IF NEW.status IS DISTINCT FROM 'pending' THEN
-      RAISE EXCEPTION 'order % must start as pending, not %', NEW.id, NEW.status
+      -- Messages quote at most 100 characters of what the writer sent.
+      RAISE EXCEPTION 'order % must start as pending, not %', NEW.id,
+        left(NEW.status, 100) || CASE WHEN length(NEW.status) > 100 THEN '...' ELSE '' END
         USING ERRCODE = 'CQ004';
     END IF;
     NEW.updated_at := NEW.created_at;
@@ -122,7 +124,8 @@ BEGIN
     IF NOT ((OLD.status = 'pending' AND NEW.status IN ('paid', 'cancelled'))
          OR (OLD.status = 'paid' AND NEW.status IN ('shipped', 'cancelled'))
          OR (OLD.status = 'shipped' AND NEW.status = 'delivered')) THEN
-      RAISE EXCEPTION 'order % cannot move from % to %', OLD.id, OLD.status, NEW.status
+      RAISE EXCEPTION 'order % cannot move from % to %', OLD.id, OLD.status,
+        left(NEW.status, 100) || CASE WHEN length(NEW.status) > 100 THEN '...' ELSE '' END
         USING ERRCODE = 'CQ004',
               HINT = 'Allowed: pending->paid->shipped->delivered, pending|paid->cancelled.';
     END IF;
@@ -199,14 +202,17 @@ CREATE TRIGGER order_items_guard BEFORE INSERT OR UPDATE OR DELETE ON @extschema
 
 -- The command handler ------------------------------------------------------------------
 
+-- At most 1000 items: the most one OrderPlaced event carries (further items of the same
+-- order go in with INSERT INTO order_items while it is pending). Each check is one pass over
+-- the items, and messages quote at most 100 characters of an item.
 CREATE FUNCTION @extschema@.place_order(user_id bigint, items jsonb) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
+  max_items CONSTANT integer := 1000;
+  item_count integer;
+  bad record;
+  shown text;
   new_order_id bigint;
-  item jsonb;
-  product bigint;
-  qty bigint;
-  seen bigint[] := '{}';
 BEGIN
   IF user_id IS NULL THEN
     RAISE EXCEPTION 'place_order: user_id is null' USING ERRCODE = 'CQ006';
@@ -216,33 +222,52 @@ BEGIN
       USING ERRCODE = 'CQ006',
             HINT = 'Example: [{"product_id": 1, "quantity": 2}]';
   END IF;
-  FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
-    IF jsonb_typeof(item) <> 'object'
-       OR jsonb_typeof(item -> 'product_id') IS DISTINCT FROM 'number'
-       OR jsonb_typeof(item -> 'quantity') IS DISTINCT FROM 'number'
-       OR (item ->> 'product_id') !~ '^[0-9]{1,18}$'
-       OR (item ->> 'quantity') !~ '^[0-9]{1,18}$' THEN
-      RAISE EXCEPTION 'place_order: item % needs integer "product_id" and "quantity" (user %)', item, user_id
-        USING ERRCODE = 'CQ006';
-    END IF;
-    product := (item ->> 'product_id')::numeric;
-    qty := (item ->> 'quantity')::numeric;
-    IF qty <= 0 OR qty > 2147483647 THEN
-      RAISE EXCEPTION 'place_order: quantity % of product % must be between 1 and 2147483647 (user %)',
-        qty, product, user_id USING ERRCODE = 'CQ006';
-    END IF;
-    IF product = ANY (seen) THEN
-      RAISE EXCEPTION 'place_order: product % appears more than once (user %)', product, user_id
-        USING ERRCODE = 'CQ006';
-    END IF;
-    seen := seen || product;
-  END LOOP;
+  item_count := jsonb_array_length(items);
+  IF item_count > max_items THEN
+    RAISE EXCEPTION 'place_order: % items, more than the % of one order (user %)',
+      item_count, max_items, user_id
+      USING ERRCODE = 'CQ006',
+            HINT = 'Add further items to the pending order with INSERT INTO order_items.';
+  END IF;
+
+  SELECT t.e INTO bad FROM jsonb_array_elements(items) WITH ORDINALITY AS t(e, n)
+   WHERE NOT coalesce(jsonb_typeof(t.e) = 'object'
+                      AND jsonb_typeof(t.e -> 'product_id') = 'number'
+                      AND jsonb_typeof(t.e -> 'quantity') = 'number'
+                      AND (t.e ->> 'product_id') ~ '^[0-9]{1,18}$'
+                      AND (t.e ->> 'quantity') ~ '^[0-9]{1,18}$', false)
+   ORDER BY t.n LIMIT 1;
+  IF FOUND THEN
+    shown := bad.e::text;
+    IF length(shown) > 100 THEN shown := left(shown, 100) || '...'; END IF;
+    RAISE EXCEPTION 'place_order: item % needs integer "product_id" and "quantity" (user %)', shown, user_id
+      USING ERRCODE = 'CQ006';
+  END IF;
+
+  SELECT (t.e ->> 'product_id')::bigint AS product, (t.e ->> 'quantity')::bigint AS qty INTO bad
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS t(e, n)
+   WHERE (t.e ->> 'quantity')::bigint NOT BETWEEN 1 AND 2147483647
+   ORDER BY t.n LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'place_order: quantity % of product % must be between 1 and 2147483647 (user %)',
+      bad.qty, bad.product, user_id USING ERRCODE = 'CQ006';
+  END IF;
+
+  -- Duplicates by hashing, not by comparing every pair.
+  SELECT (t.e ->> 'product_id')::bigint AS product INTO bad
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS t(e, n)
+   GROUP BY 1 HAVING count(*) > 1
+   ORDER BY min(t.n) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'place_order: product % appears more than once (user %)', bad.product, user_id
+      USING ERRCODE = 'CQ006';
+  END IF;
 
   INSERT INTO @extschema@.orders (user_id) VALUES (place_order.user_id) RETURNING id INTO new_order_id;
   INSERT INTO @extschema@.order_items (order_id, product_id, quantity)
-    SELECT new_order_id, (e ->> 'product_id')::bigint, (e ->> 'quantity')::int
+    SELECT new_order_id, (t.e ->> 'product_id')::bigint, (t.e ->> 'quantity')::int
       FROM jsonb_array_elements(items) WITH ORDINALITY AS t(e, n)
-     ORDER BY n;
+     ORDER BY t.n;
   RETURN new_order_id;
 END $$;
 
