@@ -3,7 +3,8 @@
 -- place_order() is the command handler that writes a whole order in one call.
 -- Errors (docs/write-model.md lists them): 23503 missing user/product/order,
 -- CQ001 inactive user, CQ002 inactive product, CQ003 order not pending, CQ004 invalid status
--- or transition, CQ005 immutable column, CQ006 invalid place_order command.
+-- or transition, CQ005 immutable column, CQ006 invalid place_order command, CQ007 DDL that
+-- would change the write model's shape.
 
 \echo Use "CREATE EXTENSION pgcqrs" to load this file. \quit
 
@@ -302,3 +303,113 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.order_items', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.users', 'id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.products', 'id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.orders', 'id'), '');
+
+-- The model's shape ---------------------------------------------------------------------
+-- The output plugin builds events from these tables and columns (matched by extension
+-- membership and name) and from the full old rows REPLICA IDENTITY FULL logs. DDL that changes
+-- any of that would make the events lie: a renamed table or column loses its events, a
+-- retyped column arrives as text, another replica identity loses old values (or, NOTHING,
+-- every delete), an unlogged table or an inheriting child writes rows no event reports. So an
+-- event trigger checks the model at the end of every command that touched it, and an error
+-- there rolls the command back. Columns added beside the model stay allowed: the plugin does
+-- not read them.
+--
+-- The extension's own scripts change the model freely (their commands are in_extension); the
+-- whole check still runs at the end of CREATE EXTENSION and ALTER EXTENSION pgcqrs UPDATE, so
+-- an upgrade script that changes the model replaces this function with the new column list.
+-- A superuser can still step around it (ALTER EVENT TRIGGER ... DISABLE, or
+-- session_replication_role = replica, which restores use).
+CREATE FUNCTION @extschema@.model_guard() RETURNS pg_catalog.event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  hint CONSTANT text := 'The write model changes only through ALTER EXTENSION pgcqrs UPDATE; '
+                        'columns added beside it may be changed freely.';
+  ext oid;
+  ext_schema oid;
+  members oid[];
+  tbl text;
+  col text;
+  typ text;
+  rel record;
+  found_type text;
+BEGIN
+  SELECT e.oid, e.extnamespace INTO ext, ext_schema FROM pg_extension e WHERE e.extname = 'pgcqrs';
+  SELECT coalesce(array_agg(d.objid), '{}') INTO members
+    FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
+     AND d.refobjid = ext AND d.deptype = 'e' AND c.relkind IN ('r', 'p');
+
+  -- Only commands outside the extension's scripts that touched the extension, one of its
+  -- tables, or a table inheriting from one.
+  IF NOT EXISTS (
+      SELECT FROM pg_event_trigger_ddl_commands() c
+       WHERE NOT c.in_extension
+         AND ((c.classid = 'pg_extension'::regclass AND c.objid = ext)
+           OR (c.classid = 'pg_class'::regclass
+               AND (c.objid = ANY (members)
+                    OR EXISTS (SELECT FROM pg_inherits i
+                                WHERE i.inhrelid = c.objid AND i.inhparent = ANY (members)))))) THEN
+    RETURN;
+  END IF;
+
+  FOREACH tbl IN ARRAY ARRAY['users', 'products', 'orders', 'order_items'] LOOP
+    SELECT c.oid, c.relreplident, c.relpersistence INTO rel
+      FROM pg_class c WHERE c.relnamespace = ext_schema AND c.relname = tbl AND c.oid = ANY (members);
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'pgcqrs: table %.% of the write model cannot be renamed, moved or dropped from the extension',
+        ext_schema::regnamespace, tbl USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    IF rel.relreplident <> 'f' THEN
+      RAISE EXCEPTION 'pgcqrs: table % must keep REPLICA IDENTITY FULL, not %: events carry old values from it',
+        rel.oid::regclass,
+        CASE rel.relreplident WHEN 'd' THEN 'DEFAULT' WHEN 'n' THEN 'NOTHING' ELSE 'USING INDEX' END
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    IF rel.relpersistence <> 'p' THEN
+      RAISE EXCEPTION 'pgcqrs: table % cannot be unlogged: its changes would reach no event', rel.oid::regclass
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    SELECT i.inhrelid::regclass::text INTO found_type FROM pg_inherits i WHERE i.inhparent = rel.oid LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'pgcqrs: table % cannot inherit from %: its rows would reach no event', found_type, rel.oid::regclass
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+  END LOOP;
+
+  SELECT c.oid::regclass::text INTO tbl FROM pg_class c
+   WHERE c.oid = ANY (members)
+     AND NOT (c.relnamespace = ext_schema AND c.relname IN ('users', 'products', 'orders', 'order_items'))
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: table % cannot join the extension: the plugin would take it for a write-model table', tbl
+      USING ERRCODE = 'CQ007', HINT = hint;
+  END IF;
+
+  -- The columns as the tables above create them.
+  FOR tbl, col, typ IN VALUES
+      ('users', 'id', 'bigint'), ('users', 'name', 'text'), ('users', 'email', 'text'),
+      ('users', 'is_active', 'boolean'), ('users', 'created_at', 'timestamp with time zone'),
+      ('products', 'id', 'bigint'), ('products', 'name', 'text'),
+      ('products', 'price', 'numeric(12,2)'), ('products', 'is_active', 'boolean'),
+      ('orders', 'id', 'bigint'), ('orders', 'user_id', 'bigint'), ('orders', 'status', 'text'),
+      ('orders', 'created_at', 'timestamp with time zone'),
+      ('orders', 'updated_at', 'timestamp with time zone'),
+      ('order_items', 'order_id', 'bigint'), ('order_items', 'product_id', 'bigint'),
+      ('order_items', 'quantity', 'integer'), ('order_items', 'unit_price', 'numeric(12,2)')
+  LOOP
+    SELECT format_type(a.atttypid, a.atttypmod) INTO found_type
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = ext_schema AND c.relname = tbl AND a.attname = col AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'pgcqrs: column %.% of the write model cannot be renamed or dropped', tbl, col
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    IF found_type <> typ THEN
+      RAISE EXCEPTION 'pgcqrs: column %.% of the write model must keep its type %, not %', tbl, col, typ, found_type
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+  END LOOP;
+END $$;
+
+CREATE EVENT TRIGGER pgcqrs_model_guard ON ddl_command_end
+  EXECUTE FUNCTION @extschema@.model_guard();

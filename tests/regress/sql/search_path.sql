@@ -54,8 +54,12 @@ CREATE FUNCTION shop.length(text) RETURNS integer LANGUAGE sql
   AS $$ SELECT shop.record('length(text)'); SELECT 1 $$;
 CREATE FUNCTION shop.left(text, integer) RETURNS text LANGUAGE sql
   AS $$ SELECT shop.record('left(text, integer)'); SELECT '' $$;
+CREATE FUNCTION shop.format_type(oid, integer) RETURNS text LANGUAGE sql
+  AS $$ SELECT shop.record('format_type(oid, integer)'); SELECT 'bigint' $$;
 CREATE FUNCTION shop.pg_current_wal_insert_lsn() RETURNS pg_lsn LANGUAGE sql
   AS $$ SELECT shop.record('pg_current_wal_insert_lsn()'); SELECT '0/0'::pg_lsn $$;
+CREATE FUNCTION shop.pg_event_trigger_ddl_commands() RETURNS SETOF record LANGUAGE sql
+  AS $$ SELECT shop.record('pg_event_trigger_ddl_commands()') $$;
 RESET ROLE;
 
 -- The superuser installs into that schema, with the usual search_path.
@@ -84,6 +88,9 @@ SELECT public.try($$UPDATE orders SET status = 'pending' WHERE id = 1$$);
 SELECT write_token() > '0/0' AS token;
 RESET ROLE;
 
+-- The superuser's DDL on the model runs the guard.
+SELECT public.try('ALTER TABLE users RENAME COLUMN email TO mail');
+ALTER TABLE users ADD COLUMN note text;
 RESET search_path;
 
 SELECT count(*) AS planted_calls FROM shop.planted_calls;
