@@ -32,7 +32,7 @@ export PATH=$build/sidecar:$PATH
 # why, and check what they can without running it.
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=3 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
-  [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=5
+  [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
 )
 scenario_order=(ci by-hand quick-start events write-model restore sidecar-cli consistency monitor
                 verify-rebuild retire security)
@@ -640,6 +640,136 @@ scenario_retire() {
   scenario_end
 }
 
+# docs/security.md, PostgreSQL side: the sidecar's role and pg_hba.conf line, the plugin list,
+# the pg_logical_emit_message grants and the writers' roles (blocks 1-6 of scenario security).
+# Sets hba; uses pg_pw (the sidecar's password).
+security_postgres_setup() {
+  local want got
+  password=$pg_pw
+  doc_block security 1
+  subst "$block"
+  run_sql "$cmd" >/dev/null
+  # The documented line first, and the test harness's own replication lines gone: nothing else
+  # admits the sidecar's role to a replication connection.
+  hba=$(pgcqrs_pg_base "$run_dir")/pg/pg_hba.conf
+  doc_block security 2
+  { echo "${block//mydb/$db}"; grep -vE '^(local|host)[[:space:]]+replication[[:space:]]' "$hba"; } >"$hba.new"
+  cat "$hba.new" >"$hba" && rm "$hba.new"
+  sql -c "SELECT pg_reload_conf()" >/dev/null
+  # The server runs with docs/write-model.md's plugin list; it must be the one shown here.
+  doc_block security 3
+  want=$(sed -nE "s/^output_plugin_libraries = '([^']*)'.*/\\1/p" <<<"$block")
+  [ -n "$want" ] || fail "no output_plugin_libraries line"
+  if pgcqrs_pg_has_plugin_allowlist; then
+    got=$(sql -c "SHOW output_plugin_libraries")
+    [ "$got" = "$want" ] || fail "the server runs with output_plugin_libraries = '$got', not '$want'"
+  fi
+  doc_block security 4
+  run_sql "$block" >/dev/null
+  password=app-$RANDOM
+  doc_block security 5
+  subst "$block"
+  run_sql "$cmd" >/dev/null
+  password=orders-$RANDOM
+  doc_block security 6
+  subst "$block"
+  run_sql "$cmd" >/dev/null
+  password=
+  block_at=
+}
+
+# as_role ROLE SQL: SQL run as ROLE over TCP (the sidecar's role with its password); prints
+# its rows or its error.
+as_role() {
+  local pw=
+  [ "$1" = pgcqrs_sidecar ] && pw=$pg_pw
+  PGPASSWORD=$pw psql -X -q -At -h 127.0.0.1 -p "$PGPORT" -U "$1" -d "$db" -c "$2" 2>&1 || true
+}
+
+# What docs/security.md says each PostgreSQL role can and cannot do, as that role.
+security_postgres_checks() {
+  local out repl="host=127.0.0.1 port=$PGPORT dbname=$db user=pgcqrs_sidecar replication=database"
+  # The sidecar's role: its heartbeat, and nothing more through SQL.
+  out=$(as_role pgcqrs_sidecar "SELECT pg_logical_emit_message(false, 'pgcqrs-heartbeat', '') IS NOT NULL")
+  [ "$out" = t ] || fail "the sidecar's role cannot write its heartbeat: $out"
+  expect "the sidecar's role cannot write" \
+    "$(as_role pgcqrs_sidecar "INSERT INTO users (name, email) VALUES ('x', 'x@x')")" 'permission denied for table users'
+  sql -c "CREATE TABLE payroll (name text, salary int)" >/dev/null
+  expect "the sidecar's role cannot read other tables" \
+    "$(as_role pgcqrs_sidecar "SELECT * FROM payroll")" 'permission denied for table payroll'
+  expect "the sidecar's role cannot create objects" \
+    "$(as_role pgcqrs_sidecar "CREATE TABLE mine (x int)")" 'permission denied for schema public'
+  if pgcqrs_pg_has_plugin_allowlist; then
+    expect "the sidecar's role cannot decode through test_decoding" \
+      "$(as_role pgcqrs_sidecar "SELECT pg_create_logical_replication_slot('peek', 'test_decoding')")" \
+      'library "test_decoding" may not be used as an output plugin'
+  fi
+  out=$(PGPASSWORD=wrong psql -X -At -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d "$db" -c "SELECT 1" 2>&1 || true)
+  expect "the sidecar's role needs its password" "$out" 'password authentication failed'
+  # It streamed with no replication line, and none admits it to physical replication...
+  out=$(PGPASSWORD=$pg_pw "$PGCQRS_PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar \
+        -D "$dir/basebackup" -Ft 2>&1 || true)
+  expect "no replication line admits the sidecar's role" "$out" 'no pg_hba.conf entry for replication connection'
+  # ...but REPLICATION reaches what the docs say: other consumers' slots of its database and
+  # slots of other databases, physical slots, BASE_BACKUP and physical streaming.
+  sql -c "SELECT pg_create_logical_replication_slot('docs_neighbour', 'pgcqrs')" >/dev/null
+  PGDATABASE=postgres sql -c "SELECT pg_create_logical_replication_slot('docs_elsewhere', 'pgcqrs')" >/dev/null
+  expect "the sidecar's role reads a neighbour's slot" \
+    "$(as_role pgcqrs_sidecar "SELECT count(*) >= 0 FROM pg_logical_slot_get_changes('docs_neighbour', NULL, NULL)")" '^t$'
+  expect "the sidecar's role drops a slot of another database" \
+    "$(as_role pgcqrs_sidecar "SELECT count(*) FROM (SELECT pg_drop_replication_slot('docs_elsewhere')) d")" '^1$'
+  [ "$(sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'docs_elsewhere'")" = 0 ] ||
+    fail "the slot of database postgres is still there"
+  expect "the sidecar's role creates physical slots" \
+    "$(as_role pgcqrs_sidecar "SELECT slot_name FROM pg_create_physical_replication_slot('docs_physical', false, true)")" \
+    '^docs_physical$'
+  PGPASSWORD=$pg_pw psql -X -At "$repl" -c "BASE_BACKUP (LABEL 'docs')" >"$dir/base_backup" 2>/dev/null || true
+  grep -aq 'PG_VERSION' "$dir/base_backup" ||
+    fail "BASE_BACKUP over the sidecar's logical replication connection sent no cluster files"
+  rm -f "$dir/base_backup"
+  out=$(PGPASSWORD=$pg_pw psql -X -At "$repl" -c "START_REPLICATION PHYSICAL $(sql -c "SELECT pg_current_wal_lsn()")" 2>&1 || true)
+  expect "physical streaming starts on the sidecar's logical connection (psql cannot follow it)" \
+    "$out" 'unexpected PQresultStatus: 8'
+
+  # The application: all of the write model, and application events.
+  expect "the application places an order" \
+    "$(as_role shop_app "SELECT place_order(1, '[{\"product_id\": 2, \"quantity\": 1}]') > 0")" '^t$'
+  expect "the application reprices" \
+    "$(as_role shop_app "UPDATE products SET price = 4.75 WHERE id = 2 RETURNING price")" '^4\.75$'
+  expect "the application registers users" \
+    "$(as_role shop_app "INSERT INTO users (name, email) VALUES ('Cy', 'cy@example.com') RETURNING name")" '^Cy$'
+  expect "the application deletes users" \
+    "$(as_role shop_app "DELETE FROM users WHERE email = 'cy@example.com' RETURNING name")" '^Cy$'
+  expect "the application emits application events" \
+    "$(as_role shop_app "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"Checked\"}') IS NOT NULL")" '^t$'
+
+  # The order-only role: place_order and nothing else.
+  expect "the order-only role places an order" \
+    "$(as_role shop_orders "SELECT place_order(1, '[{\"product_id\": 2, \"quantity\": 2}]') > 0")" '^t$'
+  expect "the order-only role cannot read emails" \
+    "$(as_role shop_orders "SELECT email FROM users")" 'permission denied for table users'
+  expect "the order-only role cannot rename a user" \
+    "$(as_role shop_orders "UPDATE users SET name = 'x' WHERE id = 1")" 'permission denied for table users'
+  expect "the order-only role cannot deactivate a user" \
+    "$(as_role shop_orders "UPDATE users SET is_active = false WHERE id = 1")" 'permission denied for table users'
+  expect "the order-only role cannot change an id" \
+    "$(as_role shop_orders "UPDATE users SET id = 99 WHERE id = 1")" 'users.id is immutable \(user 1\)'
+  expect "the order-only role cannot reprice" \
+    "$(as_role shop_orders "UPDATE products SET price = 0 WHERE id = 1")" 'permission denied for table products'
+  expect "the order-only role cannot change an order" \
+    "$(as_role shop_orders "UPDATE orders SET status = 'cancelled' WHERE id = 2")" 'permission denied for table orders'
+  expect "the order-only role cannot delete an order" \
+    "$(as_role shop_orders "DELETE FROM orders WHERE id = 2")" 'permission denied for table orders'
+  expect "the order-only role cannot emit a message" \
+    "$(as_role shop_orders "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"Forged\"}')")" \
+    'permission denied for function pg_logical_emit_message'
+  expect "the order-only role cannot use a slot" \
+    "$(as_role shop_orders "SELECT pg_logical_slot_peek_changes('docs_neighbour', NULL, NULL)")" \
+    'must be superuser or replication role'
+  expect "the order-only role cannot change the tables" \
+    "$(as_role shop_orders "ALTER TABLE users ADD COLUMN note text")" 'must be owner of table users'
+}
+
 # docs/security.md: the PostgreSQL role, the pg_hba.conf lines and the Redis ACL users of
 # the docs are enough for the pipeline, and refuse anything wider.
 scenario_security() {
@@ -647,28 +777,20 @@ scenario_security() {
   a_user_and_products
   local pg_pw=pg-$RANDOM$RANDOM sidecar_pw=rs-$RANDOM$RANDOM reader_pw=rd-$RANDOM$RANDOM
   local admin_pw=ad-$RANDOM$RANDOM hba out
-  password=$pg_pw
-  doc_block security 1
-  subst "$block"
-  run_sql "$cmd" >/dev/null
-  hba=$(pgcqrs_pg_base "$run_dir")/pg/pg_hba.conf
-  doc_block security 2
-  { echo "$block"; cat "$hba"; } >"$hba.new"
-  cat "$hba.new" >"$hba" && rm "$hba.new"
-  sql -c "SELECT pg_reload_conf()" >/dev/null
+  security_postgres_setup
 
   # An administrator for the test itself, then the users of the docs.
   redis-cli -p "$redis_port" ACL SETUSER admin on ">$admin_pw" '~*' '&*' '+@all' >/dev/null
   password=$sidecar_pw
-  doc_block security 3
+  doc_block security 7
   subst "$block"
   run_redis "$cmd"
   password=$reader_pw
-  doc_block security 4
+  doc_block security 8
   subst "$block"
   run_redis "$cmd"
   password=
-  doc_block security 5
+  doc_block security 9
   run_redis "$block"
   auth=(--user admin --pass "$admin_pw")
   block_at=
@@ -722,11 +844,7 @@ SQL
 $(head -20 <<<"$out" | sed 's/^/    /')"
 
   # ...and nothing more.
-  out=$(PGPASSWORD=$pg_pw psql -X -At -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d "$db" \
-        -c "INSERT INTO users (name, email) VALUES ('x', 'x@x')" 2>&1 || true)
-  expect "the sidecar's role cannot write" "$out" 'permission denied'
-  out=$(PGPASSWORD=wrong psql -X -At -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d "$db" -c "SELECT 1" 2>&1 || true)
-  expect "the sidecar's role needs its password" "$out" 'password authentication failed'
+  security_postgres_checks
   out=$(redis-cli -p "$redis_port" --no-auth-warning --user pgcqrs-reader --pass "$reader_pw" \
         HSET order_details:1 total 0 2>&1)
   expect "the reader cannot write" "$out" 'NOPERM'

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Least privilege, working and tested (docs/security.md): the sidecar runs as a PostgreSQL
-# role with REPLICATION and SELECT on the write model only and as a Redis ACL user limited
+# role with REPLICATION, SELECT on the write model and pg_logical_emit_message only, reached
+# through one pg_hba.conf line for its database, and as a Redis ACL user limited
 # to the read-model keys; query clients use a read-only Redis ACL user; passwords come from
 # the environment or files. Each can do its job and nothing more. The Redis users are the
 # ones docs/security.md documents, read from it; the sidecar projects every kind of change
@@ -49,11 +50,15 @@ CREATE EXTENSION pgcqrs;
 CREATE TABLE payroll (name text, salary int);
 CREATE ROLE pgcqrs_sidecar LOGIN REPLICATION PASSWORD '$sidecar_pg_pw';
 GRANT SELECT ON users, products, orders, order_items TO pgcqrs_sidecar;
+REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text),
+                           pg_logical_emit_message(boolean, text, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO pgcqrs_sidecar;
 SQL
+# One line for its database, which also admits its logical replication connection; the
+# cluster's own replication lines go, so that no replication line admits it.
 hba=$(pgcqrs_pg_base "$run_dir")/pg/pg_hba.conf
-{ echo "host all pgcqrs_sidecar 127.0.0.1/32 scram-sha-256"
-  echo "host replication pgcqrs_sidecar 127.0.0.1/32 scram-sha-256"
-  cat "$hba"; } >"$hba.new"
+{ echo "host postgres pgcqrs_sidecar 127.0.0.1/32 scram-sha-256"
+  grep -vE '^(local|host)[[:space:]]+replication[[:space:]]' "$hba"; } >"$hba.new"
 cat "$hba.new" >"$hba" && rm "$hba.new"
 psql -qAt -c "SELECT pg_reload_conf()" >/dev/null
 
@@ -223,6 +228,10 @@ sidecar_psql() { PGPASSWORD=$sidecar_pg_pw psql -qAt -h 127.0.0.1 -p "$PGPORT" -
 refused "the sidecar's role cannot write the write model" "permission denied" sidecar_psql "INSERT INTO users (name, email) VALUES ('x', 'x@x')"
 refused "the sidecar's role cannot read other tables" "permission denied" sidecar_psql "SELECT * FROM payroll"
 refused "the sidecar's role cannot create objects" "permission denied" sidecar_psql "CREATE TABLE public.mine (x int)"
+refused "the sidecar's role gets no physical replication connection" "no pg_hba.conf entry for replication connection" \
+  env PGPASSWORD=$sidecar_pg_pw "$PGCQRS_PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -D "$run_dir/basebackup" -Ft
+refused "a role without the grant cannot emit messages" "permission denied for function pg_logical_emit_message" \
+  psql -qAt -c "CREATE ROLE pgcqrs_nobody LOGIN" -c "SET ROLE pgcqrs_nobody" -c "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"Forged\"}')"
 refused "a wrong password is refused" "password authentication failed" \
   env PGPASSWORD=wrong psql -qAt -h 127.0.0.1 -p "$PGPORT" -U pgcqrs_sidecar -d postgres -c "SELECT 1"
 side() { rc --user pgcqrs-sidecar --pass "$sidecar_redis_pw" "$@"; }

@@ -2,7 +2,7 @@
 # The write model's rows are user data: pg_dump keeps them (pg_extension_config_dump), and a
 # restore as docs/write-model.md describes it (session_replication_role = replica, so that
 # insert-time rules do not reject history such as items of shipped orders) gives the same
-# rows, the same identity positions and working rules.
+# rows, the same identity positions, working rules and the guard on the model's shape.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/servers.sh
@@ -51,5 +51,11 @@ case $rule in
   *"order 1 cannot move from pending to delivered"*) ;;
   *) echo "FAIL: the status rule is missing after restore: $rule"; fail=1 ;;
 esac
-[ $fail -eq 0 ] && echo "pg_dump kept $rows rows, the identity positions and the rules"
+# ...and the guard against DDL that would make the events lie (CREATE EXTENSION made it).
+guard=$(psql -qAt -d restored -c "ALTER TABLE users REPLICA IDENTITY DEFAULT" 2>&1 || true)
+case $guard in
+  *"table public.users must keep REPLICA IDENTITY FULL"*) ;;
+  *) echo "FAIL: the model guard is missing after restore: $guard"; fail=1 ;;
+esac
+[ $fail -eq 0 ] && echo "pg_dump kept $rows rows, the identity positions, the rules and the model guard"
 exit $fail

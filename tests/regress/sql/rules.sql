@@ -83,4 +83,18 @@ SELECT place_order(2, '[{"product_id": 2, "quantity": 3}, {"product_id": 1, "qua
 SELECT o.user_id, o.status, i.product_id, i.quantity, i.unit_price
   FROM orders o JOIN order_items i ON i.order_id = o.id ORDER BY i.product_id;
 
+-- At most 1000 items, the most one OrderPlaced carries; a duplicate is found by hashing, here
+-- the last of 1000 items. Messages quote at most 100 characters of what the writer sent.
+INSERT INTO products (id, name, price) SELECT p, 'Bulk ' || p, 1.00 FROM generate_series(1001, 2000) p;
+SELECT try($$SELECT place_order(1, (SELECT jsonb_agg(jsonb_build_object('product_id', p, 'quantity', 1))
+                                      FROM generate_series(1001, 2001) p))$$);
+SELECT try($$SELECT place_order(1, (SELECT jsonb_agg(jsonb_build_object('product_id', p, 'quantity', 1))
+                                      FROM generate_series(1001, 1999) p) || '[{"product_id": 1500, "quantity": 1}]')$$);
+SELECT place_order(1, (SELECT jsonb_agg(jsonb_build_object('product_id', p, 'quantity', 1))
+                         FROM generate_series(1001, 2000) p)) > 0 AS placed_1000;
+SELECT count(*) AS items, sum(quantity * unit_price) AS total FROM order_items WHERE product_id > 1000;
+SELECT try(format($$SELECT place_order(1, '[{"product_id": "%s", "quantity": 1}]')$$, repeat('7', 100000)));
+SELECT try(format($$INSERT INTO orders (user_id, status) VALUES (1, %L)$$, repeat('x', 100000)));
+SELECT try(format($$UPDATE orders SET status = %L WHERE user_id = 2$$, repeat('y', 100000)));
+
 TRUNCATE users, products, orders, order_items RESTART IDENTITY;
