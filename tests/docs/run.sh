@@ -30,7 +30,7 @@ export PATH=$build/sidecar:$PATH
 # Scenarios and how many blocks of the docs each runs. ci and by-hand run nothing: they say
 # why, and check what they can without running it.
 declare -A scenario_blocks=(
-  [ci]=2 [by-hand]=3 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
+  [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=5
 )
 scenario_order=(ci by-hand quick-start events write-model restore sidecar-cli consistency monitor
@@ -327,7 +327,7 @@ scenario_by_hand() {
   usage=$(grep -m1 -E '^#   tests/soak/run.sh ' tests/soak/run.sh)
   grep -qE 'soak_short .*run.sh --profile short' tests/soak/CMakeLists.txt ||
     fail "ctest soak_short no longer runs tests/soak/run.sh --profile short"
-  for n in 1 2 3; do
+  for n in 1 2 3 4; do
     doc_block by-hand "$n"
     while IFS= read -r line; do
       line=$(sed -E 's/[[:space:]]+#.*$//' <<<"$line")
