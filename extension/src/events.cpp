@@ -15,6 +15,10 @@ bool same(const Value& a, const Value& b) {
     case Value::Kind::Timestamp: return a.i == b.i;
     case Value::Kind::Bool: return a.b == b.b;
     case Value::Kind::Text:
+      // Two values that differ only past the cut, or only in characters sent as U+FFFD,
+      // are still different values.
+      if (a.has_stored && b.has_stored) return a.stored == b.stored;
+      return a.s == b.s && a.cut == b.cut && a.sha256 == b.sha256;
     case Value::Kind::Decimal: return a.s == b.s;
     default: return true;
   }
@@ -95,6 +99,7 @@ void EventWriter::open_event(std::string_view type) {
 }
 
 void EventWriter::close_message() {
+  put_marks();
   out_.push_back('}');
   ends_.push_back(out_.size());
 }
@@ -109,6 +114,39 @@ void EventWriter::put(std::string_view key, const Value& v) {
     case Value::Kind::Decimal: json::append_string(out_, v.s); break;
     case Value::Kind::Timestamp: json::append_string(out_, format_timestamp(v.i)); break;
     default: out_.append("null");
+  }
+  if (v.kind != Value::Kind::Text) return;
+  if (v.cut) {
+    if (!truncated_.empty()) truncated_.push_back(',');
+    json::append_string(truncated_, key);
+    truncated_.append(":{\"bytes\":");
+    json::append_int(truncated_, static_cast<int64_t>(v.stored_bytes));
+    truncated_.append(",\"sha256\":");
+    json::append_string(truncated_, v.sha256);
+    truncated_.push_back('}');
+  }
+  if (v.replaced > 0) {
+    if (!replaced_.empty()) replaced_.push_back(',');
+    json::append_string(replaced_, key);
+    replaced_.push_back(':');
+    json::append_int(replaced_, static_cast<int64_t>(v.replaced));
+  }
+}
+
+void EventWriter::put_marks() {
+  if (!truncated_.empty()) {
+    json::append_key(out_, "truncated");
+    out_.push_back('{');
+    out_.append(truncated_);
+    out_.push_back('}');
+    truncated_.clear();
+  }
+  if (!replaced_.empty()) {
+    json::append_key(out_, "replaced");
+    out_.push_back('{');
+    out_.append(replaced_);
+    out_.push_back('}');
+    replaced_.clear();
   }
 }
 
@@ -208,6 +246,7 @@ void EventWriter::order_inserted(const OrderRow& row) {
   put("status", row.status);
   put("created_at", row.created_at);
   put("updated_at", row.updated_at);
+  put_marks();  // a cut or repaired status: marked among the head's fields
   std::swap(out_, head);
   pending_head_ = std::move(head);
   pending_items_.clear();
@@ -264,7 +303,7 @@ void EventWriter::order_deleted(const OrderRow& old_row) {
 void EventWriter::item_inserted(const ItemRow& row) {
   bool folds = pending_ && row.order_id.kind == Value::Kind::Int &&
                row.order_id.i == pending_order_id_;
-  if (folds && pending_count_ < max_folded_items) {
+  if (folds && pending_count_ < max_folded_items && pending_items_.size() < max_folded_bytes) {
     std::string& buf = pending_items_;  // put() renders into out_, so swap the buffer in
     if (pending_count_ > 0) buf.push_back(',');
     buf.push_back('{');
@@ -272,6 +311,7 @@ void EventWriter::item_inserted(const ItemRow& row) {
     put("product_id", row.product_id);
     put("quantity", row.quantity);
     put("unit_price", row.unit_price);
+    put_marks();
     std::swap(out_, buf);
     buf.push_back('}');
     ++pending_count_;
@@ -344,9 +384,15 @@ void EventWriter::truncated(bool users, bool products, bool orders, bool items) 
   close_message();
 }
 
-void EventWriter::app_message(std::string_view content) {
+void EventWriter::app_message(std::string_view content, const Value& raw) {
   flush_pending_order();
-  AppMessageCheck check = check_app_message(content);
+  AppMessageCheck check;
+  if (content.size() > max_message_bytes) {
+    check.reason = "payload is " + std::to_string(content.size()) + " bytes, over the limit of " +
+                   std::to_string(max_message_bytes);
+  } else {
+    check = check_app_message(content);
+  }
   if (check.valid) {
     open_event(check.type);
     json::append_key(out_, "app");
@@ -357,8 +403,7 @@ void EventWriter::app_message(std::string_view content) {
     open_event("InvalidMessage");
     json::append_key(out_, "reason");
     json::append_string(out_, check.reason);
-    json::append_key(out_, "raw");
-    json::append_string(out_, content);
+    put("raw", raw);
   }
   close_message();
 }

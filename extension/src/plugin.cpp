@@ -10,6 +10,7 @@
 #include "pg_headers.h"
 #include "relation_map.h"
 #include "row_image.h"
+#include "text_image.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -274,8 +275,12 @@ void message_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, XLogRecPtr, bool
   // A non-transactional message belongs to no commit, so it has no place in the stream.
   if (!transactional || strcmp(prefix, "pgcqrs") != 0) return;
   PluginState* state = state_of(ctx);
-  PGCQRS_CXX(state->writer->app_message(std::string_view(content, size)));
+  MemoryContext previous = MemoryContextSwitchTo(state->change_context);
+  Value raw = utf8_image(content, size);  // bounded: what an InvalidMessage shows of it
+  MemoryContextSwitchTo(previous);
+  PGCQRS_CXX(state->writer->app_message(std::string_view(content, size), raw));
   write_messages(ctx, state, false);
+  MemoryContextReset(state->change_context);
 }
 
 void commit_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, XLogRecPtr) {

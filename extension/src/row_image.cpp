@@ -1,21 +1,13 @@
 // PostgreSQL zone: datums to plain values, without depending on any session setting.
+#include "pgcqrs/limits.hpp"
+
 #include "row_image.h"
 
 #include "pg_headers.h"
+#include "text_image.h"
 
 namespace pgcqrs {
 namespace {
-
-Value text_value(const char* data, size_t len) {
-  int encoding = GetDatabaseEncoding();
-  if (encoding != PG_UTF8 && encoding != PG_SQL_ASCII) {
-    // The event contract is UTF-8; SQL_ASCII bytes are passed on and repaired while escaping.
-    char* converted = pg_server_to_any(data, static_cast<int>(len), PG_UTF8);
-    if (converted != data) len = strlen(converted);
-    data = converted;
-  }
-  return Value::text(std::string_view(data, len));
-}
 
 // A varlena an UPDATE left in TOAST storage untouched: the decoder cannot fetch it, but the
 // old row image (REPLICA IDENTITY FULL) holds the same value.
@@ -47,7 +39,7 @@ Value read_value(const RelationInfo& info, int column, TupleDesc desc, HeapTuple
     case ColumnType::Text:
       if (typid == TEXTOID || typid == VARCHAROID) {
         struct varlena* v = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
-        return text_value(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+        return text_image(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
       }
       break;
     case ColumnType::Numeric:
@@ -58,12 +50,17 @@ Value read_value(const RelationInfo& info, int column, TupleDesc desc, HeapTuple
       if (typid == TIMESTAMPTZOID || typid == TIMESTAMPOID) return Value::timestamp(DatumGetInt64(d));
       break;
   }
-  // A column whose type was altered: its own output function, as text.
+  // A column whose type was altered: its own output function, as text. A stored value over
+  // the text limit is not rendered: its text form could pass PostgreSQL's 1 GB limit.
+  if (attr->attlen == -1 && toast_raw_datum_size(d) - VARHDRSZ > max_text_bytes) {
+    struct varlena* v = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+    return unrendered_image(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+  }
   Oid output;
   bool varlena;
   getTypeOutputInfo(typid, &output, &varlena);
   const char* text = OidOutputFunctionCall(output, d);
-  return text_value(text, strlen(text));
+  return text_image(text, strlen(text));
 }
 
 }  // namespace

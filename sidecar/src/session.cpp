@@ -500,6 +500,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         metrics_.count_ignored(m.type);
         spdlog::warn("event type {} at {} is unknown to this sidecar: ignored", m.type, m.lsn_text);
         break;
+      case projection::MessageKind::Domain:
+        if (m.cut)
+          spdlog::warn("{} at {} (seq {}) has a text value over the plugin's 1 MiB limit: the read model "
+                       "keeps its first 1 MiB (docs/events.md, Limits and encodings)", m.type, m.lsn_text, m.seq);
+        break;
       default:
         break;
     }

@@ -31,7 +31,7 @@ export PATH=$build/sidecar:$PATH
 # Scenarios and how many blocks of the docs each runs. ci and by-hand run nothing: they say
 # why, and check what they can without running it.
 declare -A scenario_blocks=(
-  [ci]=2 [by-hand]=3 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
+  [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
 )
 scenario_order=(ci by-hand quick-start events write-model restore sidecar-cli consistency monitor
@@ -333,16 +333,16 @@ scenario_ci() {
   echo "ok   ci (not run here)"
 }
 
-# The 30-minute soak and the benchmarks: run by hand, for the reasons printed. The soak's
-# options must be ones tests/soak/run.sh accepts; the test command runs that script as ctest
-# soak_short with --profile short.
+# The 30-minute soak, the long plugin fuzz run and the benchmarks: run by hand, for the
+# reasons printed. The soak's and the fuzz run's options must be ones their scripts accept;
+# the test command runs those scripts as ctest soak_short (--profile short) and fuzz_plugin.
 scenario_by_hand() {
   scenario=by-hand
-  local n line word script usage
+  local n line word script usage fuzz_usage
   usage=$(grep -m1 -E '^#   tests/soak/run.sh ' tests/soak/run.sh)
   grep -qE 'soak_short .*run.sh --profile short' tests/soak/CMakeLists.txt ||
     fail "ctest soak_short no longer runs tests/soak/run.sh --profile short"
-  for n in 1 2 3; do
+  for n in 1 2 3 4; do
     doc_block by-hand "$n"
     while IFS= read -r line; do
       line=$(sed -E 's/[[:space:]]+#.*$//' <<<"$line")
@@ -356,6 +356,16 @@ scenario_by_hand() {
             esac
           done
           echo "     not run: $line: 30 minutes; ctest soak_short runs the same script with --profile short" ;;
+        "bash tests/fuzz/run.sh "*)
+          fuzz_usage=$(grep -m1 -E '^#   bash tests/fuzz/run.sh ' tests/fuzz/run.sh)
+          for word in ${line#bash tests/fuzz/run.sh }; do
+            case $word in
+              --*) grep -qF -- "[$word " <<<"$fuzz_usage" || fail "tests/fuzz/run.sh has no option $word" ;;
+              *[!0-9A-Z_,]*) fail "'$word' in '$line' is not a value tests/fuzz/run.sh takes" ;;
+            esac
+          done
+          grep -qE 'fuzz_plugin .*/run\.sh' tests/fuzz/CMakeLists.txt || fail "ctest fuzz_plugin no longer runs tests/fuzz/run.sh"
+          echo "     not run: $line: minutes; ctest fuzz_plugin runs the same script's short form" ;;
         "bash scripts/install-deps.sh")
           grep -qF "bash scripts/install-deps.sh" scripts/test.sh || fail "scripts/test.sh no longer runs $line"
           echo "     not run here: $line: scripts/test.sh runs it first" ;;

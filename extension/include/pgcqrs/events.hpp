@@ -4,6 +4,7 @@
 #include "pgcqrs/pure.hpp"
 
 #include "pgcqrs/decimal.hpp"
+#include "pgcqrs/limits.hpp"
 #include "pgcqrs/options.hpp"
 
 #include <cstddef>
@@ -29,7 +30,15 @@ struct Value {
   Kind kind = Kind::Missing;
   bool b = false;
   int64_t i = 0;
-  std::string_view s;
+  std::string_view s;  // Text: valid UTF-8 of at most max_text_bytes, as it is sent
+
+  // Text only, set by the plugin's row reader (docs/events.md, "Limits and encodings").
+  bool has_stored = false;
+  std::string_view stored;    // the value as stored (database encoding): what equality compares
+  bool cut = false;           // s is a prefix: the value was longer than max_text_bytes
+  uint64_t stored_bytes = 0;  // when cut: the stored value's length in bytes
+  std::string_view sha256;    // when cut: hex SHA-256 of the stored bytes
+  uint64_t replaced = 0;      // characters sent as U+FFFD (no UTF-8 equivalent, or invalid)
 
   static Value null() { return {Kind::Null}; }
   static Value integer(int64_t v) { return {Kind::Int, false, v}; }
@@ -72,7 +81,9 @@ class EventWriter {
   void item_updated(const ItemRow* old_row, const ItemRow& new_row);
   void item_deleted(const ItemRow& old_row);
   void truncated(bool users, bool products, bool orders, bool items);
-  void app_message(std::string_view content);
+  // content: the message as sent; raw: the same bytes as text (valid UTF-8, cut to
+  // max_text_bytes, with its marks), which an InvalidMessage carries.
+  void app_message(std::string_view content, const Value& raw);
 
   // Ends the transaction: flushes a pending OrderPlaced and, if anything was emitted,
   // the commit message (always the last message out).
@@ -96,6 +107,7 @@ class EventWriter {
   void open_event(std::string_view type);  // writes begin if needed, opens the object
   void close_message();
   void put(std::string_view key, const Value& v);
+  void put_marks();  // the truncated/replaced members of the object being written
   void put_diff_event(std::string_view type, std::string_view id_key, const Value& id,
                       std::string_view old_key, const Value* old_v, std::string_view key,
                       const Value& new_v);
@@ -108,6 +120,8 @@ class EventWriter {
   uint64_t seq_ = 0;
   std::string out_;
   std::vector<std::size_t> ends_;
+  std::string truncated_;  // "key":{"bytes":N,"sha256":"..."},... of the object being written
+  std::string replaced_;   // "key":N,... of the object being written
 
   // The OrderPlaced being assembled while its items arrive.
   bool pending_ = false;

@@ -21,12 +21,12 @@ namespace {
 enum class K : uint8_t {
   type, lsn, xid, v, commit_time, events, seq, app, reason, items, tables,
   user_id, name, email, is_active, product_id, price, order_id, status, created_at, updated_at,
-  quantity, unit_price, to, count
+  quantity, unit_price, to, truncated, count
 };
 constexpr std::array<std::string_view, static_cast<size_t>(K::count)> kKeyNames = {
     "type", "lsn", "xid", "v", "commit_time", "events", "seq", "app", "reason", "items", "tables",
     "user_id", "name", "email", "is_active", "product_id", "price", "order_id", "status", "created_at",
-    "updated_at", "quantity", "unit_price", "to"};
+    "updated_at", "quantity", "unit_price", "to", "truncated"};
 
 K key_of(std::string_view s) {
   for (size_t i = 0; i < kKeyNames.size(); ++i) {
@@ -763,6 +763,7 @@ ParseResult parse_message(std::string_view text) {
     return r;
   }
   m.kind = MessageKind::Domain;
+  m.cut = doc[K::truncated].kind == Kind::Object;
   std::vector<std::string> args;
   if (auto e = encode_domain(doc, *spec, args); !e.empty()) {
     r.error = m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + e;

@@ -9,7 +9,9 @@
 #include <unordered_map>
 
 #include "pgcqrs/decimal.hpp"
+#include "pgcqrs/limits.hpp"
 #include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/utf8.hpp"
 
 namespace pgcqrs::sidecar::verify {
 namespace {
@@ -81,9 +83,25 @@ bool same_json(const std::string& a, const std::string& b) {
   return x == y;
 }
 
+// Text as the plugin sends it (docs/events.md, "Limits and encodings"): valid UTF-8 cut at
+// max_text_bytes, which is what the sidecar stores. Exact for the UTF8 and SQL_ASCII
+// databases, whose text the oracle reads as stored.
+std::string as_sent(const std::string& s) {
+  std::string out(std::min(s.size() * 3, max_text_bytes), '\0');
+  out.resize(utf8::copy_valid(s, out.data(), out.size()).written);
+  return out;
+}
+
 }  // namespace
 
-Model expected_model(const WriteModel& wm) {
+Model expected_model(const WriteModel& stored) {
+  WriteModel wm = stored;
+  for (auto& u : wm.users) {
+    u.name = as_sent(u.name);
+    u.email = as_sent(u.email);
+  }
+  for (auto& p : wm.products) p.name = as_sent(p.name);
+  for (auto& o : wm.orders) o.status = as_sent(o.status);
   Model m;
   std::unordered_map<int64_t, const UserRow*> users;
   std::unordered_map<int64_t, const ProductRow*> products;

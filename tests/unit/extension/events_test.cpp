@@ -29,6 +29,23 @@ Value i(int64_t v) { return Value::integer(v); }
 Value t(const char* v) { return Value::text(v); }
 Value d(const char* v) { return Value::decimal(v); }
 
+// An application message whose raw text is its own bytes (the plugin repairs and cuts it).
+void app(EventWriter& w, std::string_view content) { w.app_message(content, Value::text(content)); }
+
+// A text value as the plugin's row reader makes it: identity bytes, maybe cut or repaired.
+Value stored(std::string_view sent, std::string_view identity, bool cut = false, uint64_t replaced = 0) {
+  Value v = Value::text(sent);
+  v.has_stored = true;
+  v.stored = identity;
+  v.cut = cut;
+  v.replaced = replaced;
+  if (cut) {
+    v.stored_bytes = identity.size();
+    v.sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+  }
+  return v;
+}
+
 ItemRow item(int64_t order, int64_t product, int64_t qty, const char* price) {
   return {i(order), i(product), i(qty), d(price)};
 }
@@ -205,9 +222,9 @@ TEST(EventWriter, TruncatedListsTablesInFixedOrder) {
 TEST(EventWriter, ApplicationEventsPassThroughOnOneLine) {
   EventWriter w(stable());
   w.begin({});
-  w.app_message("{ \"type\" : \"CartAbandoned\",\n \"note\": \"a b\\n\" }");
-  w.app_message("{\"type\":\"OrderPlaced\"}");
-  w.app_message("not json");
+  app(w, "{ \"type\" : \"CartAbandoned\",\n \"note\": \"a b\\n\" }");
+  app(w, "{\"type\":\"OrderPlaced\"}");
+  app(w, "not json");
   w.commit();
   EXPECT_EQ(drain(w), (std::vector<std::string>{
       R"({"type":"begin","v":1})",
@@ -227,4 +244,77 @@ TEST(EventWriter, WriterIsReusableAcrossTransactions) {
     ASSERT_EQ(out.size(), 3u);
     EXPECT_EQ(out[1], R"({"type":"OrderPlaced","seq":0,"order_id":1,"user_id":1,"status":"pending","items":[],"total":"0.00"})");
   }
+}
+
+TEST(EventWriter, CutAndReplacedTextIsMarkedInItsObject) {
+  EventWriter w(stable());
+  w.begin({});
+  w.user_inserted({i(1), stored("ab", "abcdef", true), stored("x\xEF\xBF\xBDy", "x\x81y", false, 1),
+                   Value::boolean(true), Value::null()});
+  w.commit();
+  EXPECT_EQ(std::string(w.message(1)),
+            R"({"type":"UserRegistered","seq":0,"user_id":1,"name":"ab","email":"x)" "\xEF\xBF\xBD" R"(y","is_active":true,"created_at":null,)"
+            R"("truncated":{"name":{"bytes":6,"sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}},)"
+            R"("replaced":{"email":1}})");
+}
+
+TEST(EventWriter, MarksOfAnOrderAndItsItemsStayInTheirObjects) {
+  EventWriter w(stable());
+  w.begin({});
+  w.order_inserted({i(1), i(1), stored("p", "pending", true), Value::timestamp(0), Value::timestamp(0)});
+  w.item_inserted({i(1), i(2), i(3), stored("1\xEF\xBF\xBD", "1\x81", false, 1)});
+  w.commit();
+  EXPECT_EQ(std::string(w.message(1)),
+            R"({"type":"OrderPlaced","seq":0,"order_id":1,"user_id":1,"status":"p",)"
+            R"("truncated":{"status":{"bytes":7,"sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}},)"
+            R"("items":[{"product_id":2,"quantity":3,"unit_price":"1)" "\xEF\xBF\xBD" R"(","replaced":{"unit_price":1}}],"total":null})");
+}
+
+TEST(EventWriter, ValuesEqualUpToTheCutAreStillARename) {
+  EventWriter w(stable());
+  w.begin({});
+  UserRow old_row{i(1), stored("ab", "abc", true), t("e"), Value::boolean(true), Value::null()};
+  UserRow new_row{i(1), stored("ab", "abd", true), t("e"), Value::boolean(true), Value::null()};
+  w.user_updated(&old_row, new_row);
+  UserRow same_row{i(1), stored("ab", "abd", true), t("e"), Value::boolean(true), Value::null()};
+  w.user_updated(&new_row, same_row);
+  w.commit();
+  auto out = drain(w);
+  ASSERT_EQ(out.size(), 3u);  // begin, one UserRenamed, commit
+  EXPECT_NE(out[1].find(R"("type":"UserRenamed")"), std::string::npos);
+  EXPECT_NE(out[1].find(R"("truncated":{"old_name":{"bytes":3,)"), std::string::npos);
+  EXPECT_NE(out[1].find(R"(,"name":{"bytes":3,)"), std::string::npos);
+}
+
+TEST(EventWriter, MessagesOverTheLimitAreInvalidWithABoundedRaw) {
+  EventWriter w(stable());
+  w.begin({});
+  std::string at_limit = "{\"type\":\"Big\",\"s\":\"" + std::string(max_message_bytes - 21, 'x') + "\"}";
+  ASSERT_EQ(at_limit.size(), max_message_bytes);
+  app(w, at_limit);
+  std::string over = "{\"type\":\"Big\",\"s\":\"" + std::string(max_message_bytes - 20, 'x') + "\"}";
+  w.app_message(over, stored(std::string_view(over).substr(0, 10), over, true));
+  w.commit();
+  auto out = drain(w);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[1].substr(0, 43), R"({"type":"Big","seq":0,"app":true,"payload":)");
+  EXPECT_EQ(out[2], R"({"type":"InvalidMessage","seq":1,"reason":"payload is 1048577 bytes, over the limit of 1048576",)"
+                    R"("raw":"{\"type\":\"B",)"
+                    R"("truncated":{"raw":{"bytes":1048577,"sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}}})");
+}
+
+TEST(EventWriter, OrderPlacedFoldsItemsUpToItsByteBudget) {
+  EventWriter w(stable());
+  w.begin({});
+  w.order_inserted({i(1), i(1), t("pending"), Value::timestamp(0), Value::timestamp(0)});
+  std::string big(300000, '7');
+  for (int k = 0; k < 5; ++k) w.item_inserted({i(1), i(k), i(1), d(big.c_str())});
+  w.commit();
+  auto out = drain(w);
+  // 4 items of ~300 kB reach the 1 MiB budget; the fifth arrives as OrderItemAdded.
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_NE(out[1].find(R"("type":"OrderPlaced")"), std::string::npos);
+  EXPECT_NE(out[1].find(R"({"product_id":3,)"), std::string::npos);
+  EXPECT_EQ(out[1].find(R"({"product_id":4,)"), std::string::npos);
+  EXPECT_NE(out[2].find(R"("type":"OrderItemAdded","seq":1,"order_id":1,"product_id":4,)"), std::string::npos);
 }

@@ -269,3 +269,19 @@ TEST(Timestamp, ScoresInUnixMilliseconds) {
   EXPECT_FALSE(timestamp_score("2026-11-28T09:15:02"));
   EXPECT_FALSE(timestamp_score("2026-11-28T09:15:02.Z"));
 }
+
+TEST(Event, TakesCutAndReplacedValuesAsTheyArrive) {
+  auto m = ok(R"({"type":"UserRegistered","xid":1,"lsn":"0/10","seq":0,"user_id":7,"name":"aa","email":"x)"
+              "\xEF\xBF\xBD"
+              R"(","is_active":true,"created_at":"2026-01-01T00:00:00.000000Z",)"
+              R"("truncated":{"name":{"bytes":180000000,"sha256":"00ff"}},"replaced":{"email":1}})");
+  EXPECT_EQ(m.kind, MessageKind::Domain);
+  EXPECT_TRUE(m.cut);
+  EXPECT_EQ(m.tokens, toks({"UserRegistered", "0", "4", "7", "aa", "x\xEF\xBF\xBD", "true"}));
+  auto plain = ok(R"({"type":"UserRenamed","lsn":"0/10","seq":1,"user_id":7,"old_name":"a","name":"b","replaced":{"name":1}})");
+  EXPECT_FALSE(plain.cut);
+  auto invalid = ok(R"({"type":"InvalidMessage","lsn":"0/10","seq":2,"reason":"payload is 180000000 bytes, over the limit of 1048576",)"
+                    R"("raw":"x","truncated":{"raw":{"bytes":180000000,"sha256":"00ff"}}})");
+  EXPECT_EQ(invalid.kind, MessageKind::Invalid);
+  EXPECT_EQ(invalid.reason, "payload is 180000000 bytes, over the limit of 1048576");
+}

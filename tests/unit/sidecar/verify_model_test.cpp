@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pgcqrs/limits.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 using namespace pgcqrs::sidecar::verify;
@@ -134,4 +135,17 @@ TEST(VerifyModel, UserLatestHoldsTheNewestTenOrdersInSortedSetOrder) {
   ASSERT_EQ(diffs.size(), 3u);
   EXPECT_EQ(diffs[0].rfind("user_latest:1 entry 2: expected ", 0), 0u) << diffs[0];
   EXPECT_EQ(diffs[2].rfind("user_latest:1 entry 9: missing", 0), 0u) << diffs[2];
+}
+
+TEST(VerifyModel, ExpectsTextAsThePluginSendsIt) {
+  // Over the plugin's limit a name arrives cut to its first max_text_bytes (at a character
+  // boundary); bytes that are not UTF-8 (a SQL_ASCII database) arrive as U+FFFD.
+  WriteModel wm;
+  std::string huge = std::string(pgcqrs::max_text_bytes - 1, 'a') + "\xE6\x97\xA5" + "tail";
+  wm.users = {{1, huge, "x\x81y@example.com", true}};
+  wm.products = {{1, std::string(pgcqrs::max_text_bytes, 'p') + "q", "1.00", true}};
+  Model m = expected_model(wm);
+  EXPECT_EQ(m.at("user:1").hash.at("name"), std::string(pgcqrs::max_text_bytes - 1, 'a'));
+  EXPECT_EQ(m.at("user:1").hash.at("email"), "x\xEF\xBF\xBDy@example.com");
+  EXPECT_EQ(m.at("product:1").hash.at("name"), std::string(pgcqrs::max_text_bytes, 'p'));
 }

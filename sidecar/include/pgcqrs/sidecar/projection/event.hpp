@@ -23,6 +23,9 @@ struct Message {
   int64_t events = -1;      // commit only
   std::string commit_time;  // begin only
   std::string reason;       // InvalidMessage only
+  // Domain events: a text value was over the plugin's 1 MiB limit and arrives cut (its
+  // "truncated" member, docs/events.md); the read model holds what arrived.
+  bool cut = false;
   // Domain events: type, seq, argument count, arguments (see docs/read-models.md).
   std::vector<std::string> tokens;
 };
