@@ -149,7 +149,7 @@ std::optional<Sent> predict(const std::string& enc, const std::string& stored) {
 
 struct Stats {
   uint64_t inputs = 0, committed = 0, failed = 0, rolled_back = 0, messages = 0, events = 0, cut = 0,
-           replaced = 0, largest = 0, ddl = 0;
+           replaced = 0, largest = 0, ddl = 0, ddl_refused = 0;
 };
 
 // What one committed transaction must have produced, in order.
@@ -399,14 +399,29 @@ class Fuzzer {
     return true;
   }
 
-  // HOOK (issue 14, the SQL half): random DDL on the write model's tables. Only DDL that is
-  // safe today (ADD COLUMN) runs here; once the DDL event trigger lands, add what it allows
-  // and what it refuses (the refused statements must fail and change nothing).
+  // Random DDL on the write model's tables: a safe change (an added column) goes through; one
+  // that would make the events lie must be refused by the extension's guard (CQ007), inside a
+  // block that catches just that refusal, so an accepted one fails the run and changes nothing.
   void random_ddl() {
     const char* tables[] = {"users", "products", "orders", "order_items"};
-    std::string sql = std::string("ALTER TABLE ") + tables[pick(4)] + " ADD COLUMN IF NOT EXISTS fuzz_extra_" +
-                      std::to_string(pick(3)) + " text";
-    if (conn_.run(sql)) ++stats_.ddl;
+    if (chance(50)) {
+      std::string sql = std::string("ALTER TABLE ") + tables[pick(4)] + " ADD COLUMN IF NOT EXISTS fuzz_extra_" +
+                        std::to_string(pick(3)) + " text";
+      if (conn_.run(sql)) ++stats_.ddl;
+      return;
+    }
+    const char* lying[] = {"ALTER TABLE users REPLICA IDENTITY DEFAULT",
+                           "ALTER TABLE orders REPLICA IDENTITY NOTHING",
+                           "ALTER TABLE products RENAME TO products_renamed",
+                           "ALTER TABLE users RENAME COLUMN name TO full_name",
+                           "ALTER TABLE order_items ALTER COLUMN quantity TYPE bigint",
+                           "ALTER TABLE orders DROP COLUMN status"};
+    std::string stmt = lying[pick(6)];
+    std::string sql = "DO $fuzz$ BEGIN EXECUTE '" + stmt +
+                      "'; RAISE EXCEPTION 'accepted'; EXCEPTION WHEN SQLSTATE 'CQ007' THEN NULL; END $fuzz$";
+    if (!conn_.run(sql)) fail("DDL that would make the events lie was not refused with CQ007: " + stmt + ": " + conn_.last_error());
+    ++stats_.ddl;
+    ++stats_.ddl_refused;
   }
 
 
@@ -589,13 +604,13 @@ int main(int argc, char** argv) {
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("plugin fuzz: seed %llu, %d rounds x %zu encodings, %llu inputs (%llu transactions committed, "
-              "%llu failed, %llu rolled back; %llu messages, %llu DDL), %llu events checked (%llu cut values, "
+              "%llu failed, %llu rolled back; %llu messages, %llu DDL of which %llu refused), %llu events checked (%llu cut values, "
               "%llu with replacements), largest value %llu bytes, slot errors: 0, restarts: 0, %.0f s\n",
               static_cast<unsigned long long>(o.seed), o.rounds, o.encodings.size(),
               static_cast<unsigned long long>(stats.inputs), static_cast<unsigned long long>(stats.committed),
               static_cast<unsigned long long>(stats.failed), static_cast<unsigned long long>(stats.rolled_back),
               static_cast<unsigned long long>(stats.messages), static_cast<unsigned long long>(stats.ddl),
-              static_cast<unsigned long long>(stats.events), static_cast<unsigned long long>(stats.cut),
+              static_cast<unsigned long long>(stats.ddl_refused), static_cast<unsigned long long>(stats.events), static_cast<unsigned long long>(stats.cut),
               static_cast<unsigned long long>(stats.replaced), static_cast<unsigned long long>(stats.largest), seconds);
   return 0;
 }
