@@ -1,7 +1,9 @@
 // A strict RFC 8259 checker for application events; it keeps only the top-level "type".
 #include "pgcqrs/app_message.hpp"
+#include "pgcqrs/utf8.hpp"
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace pgcqrs {
@@ -163,24 +165,6 @@ class Checker {
     return v;
   }
 
-  static void put_utf8(std::string& out, unsigned long cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   void string(std::string* capture) {
     ++pos_;  // opening quote
     while (pos_ < s_.size()) {
@@ -216,7 +200,7 @@ class Checker {
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
               return fail("unpaired surrogate");
             }
-            if (capture) put_utf8(*capture, static_cast<unsigned long>(cp));
+            if (capture) utf8::append(*capture, static_cast<std::uint32_t>(cp));
             continue;
           }
           default:

@@ -91,23 +91,6 @@ constexpr uint32_t win1252_high[32] = {
     0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
     0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178};
 
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 struct Sent {
   std::string text;      // what the event must carry
@@ -133,7 +116,7 @@ std::optional<Sent> predict(const std::string& enc, const std::string& stored) {
     if (cp == 0) {
       piece = pgcqrs::utf8::replacement;
     } else {
-      put_utf8(piece, cp);
+      pgcqrs::utf8::append(piece, cp);
     }
     if (s.text.size() + piece.size() > limit) {
       s.cut = true;
@@ -221,7 +204,7 @@ class Fuzzer {
     if (enc_ == "UTF8") {
       uint32_t ranges[][2] = {{0x80, 0x7FF}, {0x800, 0xD7FF}, {0xE000, 0xFFFD}, {0x10000, 0x10FFFF}};
       auto& range = ranges[pick(4)];
-      return put_utf8(out, static_cast<uint32_t>(range[0] + pick(range[1] - range[0] + 1)));
+      return pgcqrs::utf8::append(out, static_cast<uint32_t>(range[0] + pick(range[1] - range[0] + 1)));
     }
     if (enc_ == "EUC_JP") {
       auto k = pick(10);

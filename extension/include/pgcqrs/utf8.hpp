@@ -4,6 +4,8 @@
 #include "pgcqrs/pure.hpp"
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace pgcqrs::utf8 {
@@ -18,6 +20,9 @@ std::size_t sequence_length(std::string_view s, std::size_t i) noexcept;
 // The longest prefix of the valid UTF-8 string s that is at most limit bytes and ends on a
 // character boundary.
 std::size_t cut(std::string_view s, std::size_t limit) noexcept;
+
+// Appends the code point cp (at most U+10FFFF) to out as UTF-8.
+void append(std::string& out, std::uint32_t cp);
 
 struct CopyResult {
   std::size_t consumed = 0;  // bytes of the input copied (or replaced)

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <string>
 
 using namespace pgcqrs;
@@ -65,4 +67,16 @@ TEST(Utf8, CopyStopsBeforeTheFirstCharacterThatDoesNotFit) {
   EXPECT_EQ(replacement.text, "ab");
   EXPECT_EQ(replacement.r.replaced, 0u);
   EXPECT_EQ(replacement.r.consumed, 2u);
+}
+
+TEST(Utf8, AppendWritesEachLengthOfSequence) {
+  std::string out;
+  for (uint32_t cp : {0x41u, 0xE9u, 0x20ACu, 0x1F600u}) pgcqrs::utf8::append(out, cp);
+  EXPECT_EQ(out, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  std::vector<size_t> lengths;
+  for (size_t i = 0; i < out.size(); i += lengths.back()) {
+    lengths.push_back(pgcqrs::utf8::sequence_length(out, i));
+    if (lengths.back() == 0) break;  // not well formed: the check below names it
+  }
+  EXPECT_EQ(lengths, (std::vector<size_t>{1, 2, 3, 4}));
 }
