@@ -456,6 +456,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
     if (auto* k = std::get_if<replication::Keepalive>(&msg)) {
       server_wal_end_ = std::max(server_wal_end_, k->wal_end);
+      keepalive_end_ = std::max(keepalive_end_, k->wal_end);
       metrics_.received_lsn = server_wal_end_;
       maybe_advance_idle(k->wal_end);
       if (k->reply_requested) send_status(false);
@@ -841,6 +842,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       });
     }
     if (!resync_ && inflight() == 0) flush_batch();  // what accumulated meanwhile
+    // A keepalive that came while calls were in flight could not move the checkpoint: do it
+    // now, so a reader's token past unrelated WAL is reached without waiting for another one
+    // (the walsender sends the next only after our next status update, a second later).
+    if (!resync_ && inflight() == 0) maybe_advance_idle(keepalive_end_);
     if (stopping_) maybe_finish_stop();
   }
 
@@ -1011,6 +1016,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
+  // The newest keepalive's position: every transaction committed before it has been received.
+  uint64_t keepalive_end_ = 0;
   std::string last_applied_commit_time_;
   int64_t streaming_since_ms_ = 0;
   int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
