@@ -1,11 +1,11 @@
 // Logger setup: stderr, UTC timestamps, text or JSON lines.
 #include "pgcqrs/sidecar/logging.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <memory>
 
 namespace pgcqrs::sidecar {
@@ -15,35 +15,15 @@ namespace {
 class JsonMessage : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    std::string quoted = json_string(std::string(msg.payload.data(), msg.payload.size()));
+    // nlohmann's escaping, as pgcqrs-query's JSON; a server error may hold invalid UTF-8.
+    std::string quoted = nlohmann::json(std::string(msg.payload.data(), msg.payload.size()))
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessage>(); }
 };
 
 }  // namespace
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (ch < 0x20 || ch == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 void setup_logging(const std::string& level, const std::string& format) {
   auto logger = spdlog::stderr_color_mt("pgcqrs-sidecar");

@@ -11,6 +11,7 @@
 #include <list>
 
 #include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/utf8.hpp"
 
 namespace pgcqrs::sidecar::projection {
 namespace {
@@ -122,23 +123,6 @@ bool read_integer(const char* b, const char* e, bool negative, int64_t& out) {
   return true;
 }
 
-void append_utf8(std::string& s, uint32_t cp) {
-  if (cp < 0x80) {
-    s.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    s.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 constexpr char closer(char open) { return open == '{' ? '}' : ']'; }
 
@@ -410,7 +394,7 @@ class Reader {
       if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
       cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
     }
-    if (out) append_utf8(*out, cp);
+    if (out) pgcqrs::utf8::append(*out, cp);
     return true;
   }
 
