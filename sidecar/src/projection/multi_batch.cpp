@@ -106,35 +106,6 @@ bool MultiCache::keep_past(const std::vector<ScriptCall>& calls) {
   return true;
 }
 
-std::string cjson_string(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '/': out += "\\/"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (ch < 0x20 || ch == 0x7f) {
-          out += "\\u00";
-          out += hex[ch >> 4];
-          out += hex[ch & 15];
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 MultiBatch::MultiBatch(std::vector<ScriptCall> calls, MultiCache* cache) : calls_(std::move(calls)), cache_(cache) {
   if (cache_) generation_ = cache_->generation;
 }

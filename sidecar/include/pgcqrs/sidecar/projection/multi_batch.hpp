@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 
@@ -28,9 +29,6 @@ using Command = std::vector<std::string>;
 // domain events are only OrderPlaced and OrderStatusChanged (or none).
 bool multi_eligible(const ScriptCall& call);
 
-// JSON string literal as Redis's cjson.encode writes it ('/' escaped, other bytes >= 0x80 as
-// they are), so a name renders identically whichever path wrote it.
-std::string cjson_string(std::string_view s);
 
 struct MultiContext {
   std::string sha;        // the projection script (its `pages` mode renders user_latest pages)

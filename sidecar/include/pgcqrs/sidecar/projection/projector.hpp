@@ -1,0 +1,115 @@
+// The projection: what each domain event changes in the Redis read models
+// (docs/read-models.md), for a batch of transactions applied atomically with the checkpoint.
+// Network-free: a batch runs against a RedisView; when the view lacks something, the step
+// says what to read, and the batch runs again once the replies are in. Its writes go out as
+// one MULTI/EXEC after a WATCH of pgcqrs:checkpoint, so a batch and the checkpoint move
+// together, and a replay skips what the checkpoint says is applied.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgcqrs/sidecar/projection/redis_view.hpp"
+#include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+// JSON string literal as the read models hold it ('/' escaped, other bytes >= 0x80 as they
+// are): the format older layouts wrote through Redis's cjson, kept byte for byte.
+std::string cjson_string(std::string_view s);
+
+struct ProjectorContext {
+  std::string slot;
+  std::string now_iso;
+  uint64_t floor = 0;       // confirmed to the slot: a checkpoint below it means Redis lost writes
+  int fanout_budget = 1000;  // orders one batch updates for a rename; the rest in later batches
+};
+
+class Projector {
+ public:
+  enum class Mode {
+    Transaction,  // checked against and advancing the checkpoint
+    Snapshot,     // rows of the initial copy: no checkpoint yet
+    Mark,         // sets the checkpoint at the end of the copy
+  };
+  struct Step {
+    enum class Kind { Read, Write, Stop } kind = Kind::Read;
+    std::vector<Command> reads;  // Read: send them (pipelined), then advance() with the replies
+    redis::RespWriter writes;    // Write: MULTI ... EXEC; the EXEC reply says whether it ran
+    std::string reason;          // Stop: nocheckpoint, behind or dirty
+    std::string detail;          // Stop: the checkpoint's lsn or dirty mark
+  };
+  // What the last written batch did.
+  struct Outcome {
+    uint64_t applied_transactions = 0, skipped_transactions = 0, applied_events = 0;
+    bool more = false;  // a fan-out stopped at its budget: run the same calls again
+  };
+
+  Step start(std::vector<ScriptCall> calls, Mode mode, const ProjectorContext& ctx);
+  Step advance(std::vector<Reply> replies, const ProjectorContext& ctx);
+  const Outcome& outcome() const { return outcome_; }
+  std::vector<ScriptCall> take_calls() { return std::move(calls_); }
+  const std::vector<ScriptCall>& calls() const { return calls_; }
+  // After a failed write or a lost connection: what the view knew may be wrong.
+  void forget() { view_.forget(); }
+  RedisView& view() { return view_; }
+
+ private:
+  struct Line {
+    int64_t quantity = 0, cents = 0;
+  };
+  using Lines = std::map<int64_t, Line>;  // by product_id
+  // One run of the batch over the view.
+  struct Run {
+    std::string lsn;                            // of the transaction being applied
+    std::map<std::string, std::string> dirty;   // order -> lsn: items and totals to render
+    std::map<std::string, Lines> lines;         // order -> its lines as this batch edits them
+    std::set<std::string> pages;                // users whose user_latest is rendered again
+    int fan_used = 0;
+    std::optional<std::string> resume_cursor;   // where the current event's fan-out resumes
+    std::optional<std::string> stopped_at;      // where this batch's fan-out stopped
+    bool missing = false;
+    Outcome outcome;
+  };
+
+  Step run(const ProjectorContext& ctx);
+  void mark(const ProjectorContext& ctx, Step& step);
+  void apply(Run& r, std::string_view type, const std::string* a, size_t n);
+
+  // The rules.
+  Lines& lines(Run& r, const std::string& order);
+  void product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc);
+  void user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents);
+  void contribution(Run& r, const std::string& order, const std::string& user, int sign);
+  void remove_item(Run& r, const std::string& order, const std::string& user, const std::string& status, int64_t pid);
+  void page_touch(Run& r, const std::string& user, const std::string& order);
+  void delete_order(Run& r, const std::string& order);
+  void render(Run& r, const std::string& order, const std::string& at);
+  void render_page(Run& r, const std::string& user);
+  void set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
+                      const char* order_field);
+  void set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value);
+  void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
+  void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f);
+  void truncate(Run& r, const std::string* a, size_t n);
+  std::string item_head(const std::string& pid);
+  std::string page_entry(const std::string& order, const std::string& user);
+
+  RedisView view_;
+  std::vector<ScriptCall> calls_;
+  Mode mode_ = Mode::Transaction;
+  int budget_ = 1000;
+  bool first_round_ = false;
+  std::optional<std::map<std::string, std::string>> expected_cp_;  // the view's, at start
+  std::optional<Step> speculative_;  // run on the view before the checkpoint was confirmed
+  std::vector<Command> last_reads_;  // what the replies to advance() answer
+  Outcome outcome_, run_outcome_, speculative_outcome_;
+};
+
+}  // namespace pgcqrs::sidecar::projection

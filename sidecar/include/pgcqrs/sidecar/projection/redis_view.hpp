@@ -1,0 +1,152 @@
+// What the projector knows of the Redis read models, and what a batch changes in them.
+// Sans-I/O: reading a key the view does not know throws Missing after recording the read it
+// needs (take_reads()); the caller runs those reads, hands the replies to absorb(), and the
+// projector starts the batch again. Changes go to a working copy over that knowledge, which
+// becomes the knowledge of the next batch once its writes are sent (commit()), so a hot
+// user or product is read once, not once per batch. Only the sidecar writes the read models:
+// a checkpoint that is not where the view left it makes the caller forget() everything.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "pgcqrs/sidecar/projection/reply.hpp"
+#include "pgcqrs/sidecar/redis/resp.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+using Command = std::vector<std::string>;
+
+// Thrown when a read is needed; the read is already recorded.
+struct Missing {};
+
+class RedisView {
+ public:
+  // A member of a sorted set, in Redis's order: by score, then by member bytes.
+  struct Scored {
+    double score = 0;
+    std::string member;
+  };
+
+  // ---- reads ----------------------------------------------------------------------------
+  // Reads recorded since the last call, deduplicated, in the order they were first needed.
+  std::vector<Command> take_reads();
+  // A reply to one of them (the knowledge is of Redis before the batch's writes).
+  void absorb(const Command& read, Reply reply);
+  // A one-off read whose reply is kept for the rest of the batch (SSCAN, SCAN pages).
+  const Reply& fetch(const Command& read);
+  // Asks for reads without waiting for them: for a handler to gather all it needs at once.
+  void prefetch_hash(const std::string& key);
+  void prefetch_exists(const std::string& key);
+  void prefetch_top(const std::string& key, long n);
+
+  // ---- the batch ------------------------------------------------------------------------
+  void begin_batch();  // drops the working copy and the one-off reads of the last batch
+  void begin_run();    // drops the working copy: a run of the batch starts over
+  // Appends the batch's writes (net, per key, in the order keys were first changed), then
+  // keeps the working copy as knowledge for the next batch.
+  void commit(redis::RespWriter& out);
+  void forget();  // drops all knowledge (someone else moved the checkpoint, a new session)
+  void forget_key(const std::string& key);
+  size_t known_keys() const { return base_.size(); }
+  // Knowledge kept between batches is bounded: past this many keys, order hashes go first.
+  void set_key_limit(size_t n) { key_limit_ = n; }
+
+  // A hash's fields, when the view knows all of them.
+  std::optional<std::map<std::string, std::string>> known_hash(const std::string& key) const;
+  // Hashes. Absent hash = no fields.
+  bool exists(const std::string& key);
+  std::optional<std::string> hget(const std::string& key, std::string_view field);
+  void hset(const std::string& key, std::string_view field, std::string value);
+  void hdel(const std::string& key, std::string_view field);
+  // Sorted sets (any key type: del() removes it).
+  void zadd(const std::string& key, std::string score_text, const std::string& member);
+  void zrem(const std::string& key, const std::string& member);
+  // The member's rank from the top if it is below `limit`, else -1 (also when absent).
+  long zrevrank_below(const std::string& key, const std::string& member, long limit);
+  // The first n members from the top (fewer if the set is smaller).
+  std::vector<Scored> ztop(const std::string& key, long n);
+  // Every member, lowest first (ZRANGE 0 -1 order).
+  std::vector<Scored> zall_ascending(const std::string& key);
+  // Sets.
+  void sadd(const std::string& key, const std::string& member);
+  void srem(const std::string& key, const std::string& member);
+  std::vector<std::string> smembers(const std::string& key);
+  // This batch's own changes to a set: added (true) or removed (false) members.
+  const std::map<std::string, bool>* set_changes(const std::string& key) const;
+  // Whether this run deleted the key (what Redis holds of it no longer counts).
+  bool deleted_in_run(const std::string& key) const;
+  // Lists (written blind: user_latest pages are rendered from the hashes and sorted sets).
+  void lpush_trim(const std::string& key, std::string entry, long keep);
+  void lreplace(const std::string& key, std::vector<std::string> entries);
+  void publish(std::string channel, std::string message);
+  void del(const std::string& key);
+  // Keys this run has created or changed and that still exist, with the given prefix.
+  std::vector<std::string> touched_hashes(std::string_view prefix) const;
+
+ private:
+  struct HashState {
+    bool whole = false;                    // every field is known (an absent one is absent)
+    std::optional<bool> exists;            // when known
+    std::map<std::string, std::optional<std::string>, std::less<>> fields;  // nullopt: absent
+  };
+  struct ZsetState {
+    bool known = false;     // `top` holds the first top.size() members exactly
+    bool complete = false;  // and nothing else
+    std::vector<Scored> top;  // highest first
+  };
+  struct SetState {
+    bool complete = false;
+    std::map<std::string, bool> members;  // complete: those with true are the set
+  };
+  enum class Kind { Unknown, Hash, Zset, Set, List };
+  struct Entry {
+    Kind kind = Kind::Unknown;
+    HashState hash;
+    ZsetState zset;
+    SetState set;
+  };
+  struct ListOp {
+    enum class Op { Push, Replace } op;
+    std::vector<std::string> entries;
+    long keep = 0;
+  };
+  struct Change {
+    size_t order = 0;
+    bool deleted = false;  // DEL first
+    std::map<std::string, std::optional<std::string>, std::less<>> hash;  // HSET value, nullopt: HDEL
+    std::map<std::string, std::optional<std::string>> zset;  // ZADD score text, nullopt: ZREM
+    std::map<std::string, bool> set;                          // SADD true, SREM false
+    std::vector<ListOp> list;
+  };
+  struct Work {
+    Entry now;
+    Change change;
+  };
+
+  [[noreturn]] void need(Command read);
+  Work& work(const std::string& key, Kind kind);
+  const Entry* known(const std::string& key) const;
+  static bool before(const Scored& a, const Scored& b);  // a sorts above b (ZREVRANGE order)
+
+  std::unordered_map<std::string, Entry> base_;
+  std::unordered_map<std::string, Work> work_;
+  std::vector<std::string> work_order_;
+  std::vector<std::pair<std::string, std::string>> publish_;
+  std::map<Command, Reply> fetched_;  // one-off reads of this batch
+  std::vector<Command> reads_;
+  std::map<Command, bool> asked_;  // true once answered
+  size_t key_limit_ = 50000;
+};
+
+// Parses a score as Redis prints it ("12.5", "inf", "-inf").
+double parse_score(std::string_view text);
+
+}  // namespace pgcqrs::sidecar::projection
