@@ -19,7 +19,7 @@
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
-#include "pgcqrs/sidecar/projection/multi_batch.hpp"
+#include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/script.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
@@ -153,7 +153,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void prepare(Prepared& out) {
     redis::SyncClient sync(ep_, 5000);
     check_redis(sync);
-    sha_ = sync.command({"SCRIPT", "LOAD", std::string(projection::kApplyScript)})->str;
 
     std::optional<uint64_t> checkpoint;
     std::string dirty;  // set by a projection call that stopped midway (docs/read-models.md)
@@ -331,7 +330,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     auto t0 = mono_ms();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
     pqxx::connection copy_conn(with_connect_timeout(config_.pg));
-    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, sha_, config_.slot, *point, config_.chunk_events,
+    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, config_.slot, *point, config_.chunk_events,
                                          &cancel_);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
                  mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
@@ -396,7 +395,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void read_wal() {
     bool read_again = false;
     while (!finished_ && !stopping_) {
-      if (resync_ || inflight() >= static_cast<size_t>(config_.max_inflight) || (multi_ && batch_full())) {
+      if (inflight() >= static_cast<size_t>(config_.max_inflight) || batch_full()) {
         paused_ = true;  // backpressure: resumed by a Redis reply
         return;
       }
@@ -525,7 +524,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
   // idle or unrelated workload never makes PostgreSQL keep WAL for us.
   void maybe_advance_idle(uint64_t wal_end) {
-    if (resync_ || assembler_.in_transaction() || !pending_.empty() || inflight() > 0 ||
+    if (assembler_.in_transaction() || !pending_.empty() || !unfinished_.empty() || inflight() > 0 ||
         wal_end <= tracker_.applied())
       return;
     projection::ScriptCall call;
@@ -537,37 +536,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   // ---- Redis out -------------------------------------------------------------------------
-  // A projection call in flight; kept until its reply so it can be sent again when a
-  // fan-out needs more than one call.
-  struct Call {
-    std::vector<std::string> argv;
-    bool has_final;
-    uint64_t final_lsn;
-    std::string commit_time;
-    size_t events;
-    std::vector<std::pair<std::string, uint64_t>> types;
-    std::chrono::steady_clock::time_point at;
-    bool cache_kept = false;  // MultiCache::keep_past() has made the cache right for this call
-  };
-
-  // Calls wait here until flush_batch() sends them as one batch.
+  // Calls wait here until flush_batch() hands them to the projector as one batch.
   void add_to_batch(projection::ScriptCall&& call) {
     pending_events_ += call.events;
     pending_bytes_ += call.bytes;
     pending_.push_back(std::move(call));
-  }
-
-  // The first n pending calls, in order.
-  std::vector<projection::ScriptCall> take_pending(size_t n) {
-    std::vector<projection::ScriptCall> calls;
-    calls.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      pending_events_ -= pending_[i].events;
-      pending_bytes_ -= pending_[i].bytes;
-      calls.push_back(std::move(pending_[i]));
-    }
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
-    return calls;
   }
 
   bool batch_full() const {
@@ -575,72 +548,66 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
            pending_.size() >= 1000;
   }
 
-  // Script calls and transaction batches in flight.
-  size_t inflight() const { return script_calls_ + multi_writing_ + (multi_ ? 1 : 0); }
+  // Batches reading (at most one) and writing (their MULTI/EXEC in flight).
+  size_t inflight() const { return writing_ + (reading_ ? 1 : 0); }
 
-  // With --apply multi a batch goes in runs, in stream order: the transactions the transaction
-  // projection renders as one MULTI/EXEC, the others (renames, reprices, item changes, ...) as
-  // one script call, so that one rename does not send a batch of orders to the script.
+  projection::ProjectorContext context() const {
+    return {config_.slot, now_iso(), tracker_.flushed(), config_.fanout_budget};
+  }
+
+  // A batch reads before it writes, and nothing else reaches Redis in between; its MULTI/EXEC
+  // may still be running when the next batch's reads follow it (Redis runs them after it).
   void flush_batch() {
-    // A transaction batch reads before it writes: nothing may reach Redis in between (multi_).
-    while (!pending_.empty() && !finished_ && !resync_ && !multi_) {
-      size_t n = pending_.size();
-      bool eligible = false;
-      if (config_.apply_mode == "multi") {
-        eligible = projection::multi_eligible(pending_[0]);
-        n = 1;
-        while (n < pending_.size() && projection::multi_eligible(pending_[n]) == eligible) ++n;
+    if (reading_ || finished_) return;
+    std::vector<projection::ScriptCall> calls;
+    if (!unfinished_.empty()) {
+      calls = std::move(unfinished_);  // a fan-out stopped at its budget: the same calls again
+      unfinished_.clear();
+    } else if (!pending_.empty()) {
+      calls = std::move(pending_);
+      pending_.clear();
+      pending_events_ = pending_bytes_ = 0;
+    } else {
+      return;
+    }
+    batch_types_.clear();
+    for (const auto& c : calls) projection::count_event_types(c, batch_types_);
+    batch_final_lsn_ = 0;
+    batch_commit_time_.clear();
+    for (const auto& c : calls)
+      if (c.final) {
+        batch_final_lsn_ = c.lsn;
+        batch_commit_time_ = c.commit_time;
       }
-      if (eligible) {
-        start_multi(take_pending(n));
-      } else {
-        std::vector<projection::ScriptCall> calls = take_pending(n);
-        bool keep = config_.apply_mode == "multi" && multi_cache_.keep_past(calls);
-        auto call = script_call(std::move(calls));
-        call->cache_kept = keep;
-        send(call);
-      }
+    reading_ = true;
+    ++metrics_.chunks_sent;
+    metrics_.inflight = inflight();
+    projection::Projector::Step step;
+    try {
+      step = projector_.start(std::move(calls), projection::Projector::Mode::Transaction, context());
+    } catch (const std::exception& e) {
+      return finish(false, false, std::string("projection failed: ") + e.what());
+    }
+    on_step(std::move(step));
+  }
+
+  void on_step(projection::Projector::Step step) {
+    using Kind = projection::Projector::Step::Kind;
+    switch (step.kind) {
+      case Kind::Read:
+        return send_reads(step.reads);
+      case Kind::Stop:
+        return stop_for(step.reason, step.detail);
+      case Kind::Write:
+        return send_writes(step);
     }
   }
 
-  std::shared_ptr<Call> script_call(std::vector<projection::ScriptCall> calls) {
-    projection::ScriptBatch batch;
-    for (auto& c : calls) batch.add(std::move(c));
-    auto call = std::make_shared<Call>();
-    call->has_final = batch.has_final();
-    call->final_lsn = batch.final_lsn();
-    call->commit_time = batch.final_commit_time();
-    call->events = batch.events();
-    call->types = batch.event_types();
-    call->argv = batch.take_argv(sha_, projection::ScriptMode::Transaction, config_.slot, now_iso(),
-                                 pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget);
-    return call;
-  }
-
-  // ---- the transaction projection (--apply multi) ----------------------------------------
-  struct Multi {
-    projection::MultiBatch batch;
-    std::vector<std::pair<std::string, uint64_t>> types;
-  };
-
-  void start_multi(std::vector<projection::ScriptCall> calls) {
-    auto m = std::make_shared<Multi>(Multi{projection::MultiBatch({}, nullptr), {}});
-    for (const auto& c : calls) projection::count_event_types(c, m->types);
-    m->batch = projection::MultiBatch(std::move(calls), &multi_cache_);
-    multi_ = m;
-    sent_times_.push_back(std::chrono::steady_clock::now());
-    ++metrics_.chunks_sent;
-    metrics_.inflight = inflight();
-    projection::MultiContext ctx{sha_, config_.slot, now_iso(), tracker_.flushed(),
-                                 pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget};
-    auto first = m->batch.start_prerendered(ctx);
-    multi_read(first ? first->commands : m->batch.start().commands);
-  }
-
-  // Sends the reads pipelined; the last reply hands them all to the batch.
-  void multi_read(const std::vector<projection::Command>& cmds) {
+  // Sends the reads pipelined; the last reply hands them all to the projector.
+  void send_reads(const std::vector<projection::Command>& cmds) {
     auto replies = std::make_shared<std::vector<projection::Reply>>();
     replies->reserve(cmds.size());
+    sent_times_.push_back(std::chrono::steady_clock::now());
     auto weak = weak_from_this();
     for (size_t i = 0; i < cmds.size(); ++i) {
       bool last = i + 1 == cmds.size();
@@ -649,64 +616,75 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         if (!self || self->finished_) return;
         if (!r) return self->finish(false, false, "Redis connection lost with calls in flight");
         replies->push_back(projection::copy_reply(*r));
-        if (last) self->on_multi_read(*replies);
+        if (last) self->on_reads(std::move(*replies));
       });
       if (!ok) return finish(false, false, "Redis connection is not usable");
     }
   }
 
-  void on_multi_read(const std::vector<projection::Reply>& replies) {
-    auto m = multi_;
-    projection::MultiContext ctx{sha_, config_.slot, now_iso(), tracker_.flushed(),
-                                 pgcqrs::format_lsn(tracker_.flushed()), config_.fanout_budget};
-    auto out = m->batch.advance(replies, ctx);
-    switch (out.step) {
-      case projection::MultiBatch::Step::Read:
-        return multi_read(out.commands);
-      case projection::MultiBatch::Step::Stop:
-        return stop_for(out.reason, "");
-      case projection::MultiBatch::Step::Fallback: {
-        spdlog::debug("transaction batch ending at {} goes to the projection script: {}",
-                      pgcqrs::format_lsn(m->batch.final_lsn()), out.reason);
-        ++metrics_.multi_fallbacks;
-        redis_.command({"UNWATCH"}, [](redisReply*) {});
-        end_multi();
-        auto call = script_call(m->batch.take_calls());
-        if (resync_) {
-          resend_.push_back(call);  // behind a fan-out that is being finished
-          return after_reply();
-        }
-        return send(call);
-      }
-      case projection::MultiBatch::Step::Write: {
-        // The next batch's reads may follow the EXEC at once: Redis runs them after it.
-        multi_.reset();
-        ++multi_writing_;
-        auto weak = weak_from_this();
-        bool ok = redis_.pipeline(out.resp, out.starts, [weak, m](redisReply* r) {
-          auto self = weak.lock();
-          if (!self || self->finished_) return;
-          self->on_multi_exec(r, m);
-        });
-        if (!ok) return finish(false, false, "Redis connection is not usable");
-        redis_.flush();  // Redis runs this EXEC while the next batch is rendered
-        if (!resync_) flush_batch();
-        return;
-      }
-    }
-  }
-
-  void end_multi() {
-    multi_.reset();
+  void on_reads(std::vector<projection::Reply> replies) {
     if (!sent_times_.empty()) sent_times_.pop_front();
-    metrics_.inflight = inflight();
+    projection::Projector::Step step;
+    try {
+      step = projector_.advance(std::move(replies), context());
+    } catch (const std::exception& e) {
+      return finish(false, false, std::string("projection failed: ") + e.what());
+    }
+    on_step(std::move(step));
   }
 
-  void on_multi_exec(redisReply* r, const std::shared_ptr<Multi>& m) {
-    std::string lsn_text = pgcqrs::format_lsn(m->batch.final_lsn());
+  void send_writes(projection::Projector::Step& step) {
+    reading_ = false;
+    ++writing_;
+    const auto outcome = projector_.outcome();
+    const auto& calls = projector_.calls();
+    auto batch = std::make_shared<Written>(Written{outcome, outcome.more ? 0 : batch_final_lsn_,
+                                                   calls.empty() ? "0/0" : calls.back().lsn_text, batch_commit_time_,
+                                                   std::move(batch_types_), std::chrono::steady_clock::now()});
+    if (outcome.more) {
+      unfinished_ = projector_.take_calls();
+      if (!fanning_out_) spdlog::info("large fan-out at {}: applying it in bounded calls", batch->lsn_text);
+    }
+    fanning_out_ = outcome.more;
+    sent_times_.push_back(batch->at);
+    auto weak = weak_from_this();
+    bool ok = redis_.pipeline(step.writes.buffer(), step.writes.starts(), [weak, batch](redisReply* r) {
+      auto self = weak.lock();
+      if (!self || self->finished_) return;
+      self->on_exec(r, *batch);
+    });
+    if (!ok) return finish(false, false, "Redis connection is not usable");
+    redis_.flush();  // Redis runs this EXEC while the next batch is projected
+    metrics_.inflight = inflight();
+    if (inflight() < static_cast<size_t>(config_.max_inflight)) flush_batch();
+  }
+
+  // A batch whose MULTI/EXEC is in flight.
+  struct Written {
+    projection::Projector::Outcome outcome;
+    uint64_t final_lsn;  // the last transaction it completes (0: none, or a fan-out goes on)
+    std::string lsn_text;  // of its last call
+    std::string commit_time;
+    std::vector<std::pair<std::string, uint64_t>> types;
+    std::chrono::steady_clock::time_point at;
+  };
+
+  void on_exec(redisReply* r, const Written& w) {
+    if (!sent_times_.empty()) sent_times_.pop_front();  // replies come in order
+    --writing_;
+    metrics_.inflight = inflight();
+    double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - w.at).count();
+    metrics_.redis_rtt_seconds_last = rtt;
+    metrics_.redis_rtt_seconds_sum += rtt;
+    ++metrics_.redis_rtt_count;
+    const std::string& lsn_text = w.lsn_text;
     if (!r) return finish(false, false, "Redis connection lost with calls in flight");
-    if (r->type == REDIS_REPLY_ERROR)
-      return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + redis::describe_reply_error(r));
+    if (r->type == REDIS_REPLY_ERROR) {
+      // EXECABORT: a queued command was refused (OOM, READONLY, NOPERM); its error says why.
+      std::string cause = redis_.queued_error().empty() ? redis::describe_reply_error(r)
+                                                        : redis_.queued_error() + " (" + redis::describe_reply_error(r) + ")";
+      return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + cause);
+    }
     if (r->type == REDIS_REPLY_NIL)
       return finish(false, false, "pgcqrs:checkpoint changed between the reads and the writes of the batch ending at " +
                                       lsn_text + " (another writer?)");
@@ -714,7 +692,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     for (size_t i = 0; i < r->elements; ++i) {
       if (r->element[i]->type != REDIS_REPLY_ERROR) continue;
       // Redis ran the rest of the transaction: the read models hold part of it. Mark the
-      // checkpoint dirty, as the script does, so that the next start rebuilds them.
+      // checkpoint dirty so that the next start rebuilds them.
       std::string error = redis::describe_reply_error(r->element[i]);
       spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", lsn_text, error);
       auto weak = weak_from_this();
@@ -724,84 +702,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       });
       return;
     }
-    --multi_writing_;
-    if (!sent_times_.empty()) sent_times_.pop_front();
-    metrics_.inflight = inflight();
-    metrics_.transactions_applied += m->batch.applied_transactions();
-    metrics_.transactions_skipped += m->batch.skipped_transactions();
-    if (m->batch.applied_events() > 0)
-      for (const auto& [t, n] : m->types) metrics_.events_applied[t] += n;
-    tracker_.on_applied(m->batch.final_lsn(), mono_ms());
-    metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, m->batch.final_lsn());
-    if (!m->batch.final_commit_time().empty()) last_applied_commit_time_ = m->batch.final_commit_time();
-    after_reply();
-  }
-
-  void send(const std::shared_ptr<Call>& call) {
-    ++script_calls_;
-    // The script writes users and products too: the cache goes, unless flush_batch() has
-    // narrowed it to what this call leaves alone (a resend, a fan-out's next part, clears it).
-    if (!call->cache_kept) multi_cache_.clear();
-    call->cache_kept = false;
-    call->at = std::chrono::steady_clock::now();
-    sent_times_.push_back(call->at);
-    // The floor is refreshed on every send: it is what the slot has confirmed by now.
-    call->argv[6] = pgcqrs::format_lsn(tracker_.flushed());
-    ++metrics_.chunks_sent;
-    auto weak = weak_from_this();
-    bool ok = redis_.command(call->argv, [weak, call](redisReply* r) {
-      auto self = weak.lock();
-      if (!self || self->finished_) return;
-      self->on_call_reply(r, call);
-    });
-    if (!ok) return finish(false, false, "Redis connection is not usable");
-    metrics_.inflight = inflight();
-  }
-
-  void on_call_reply(redisReply* r, const std::shared_ptr<Call>& call) {
-    if (!sent_times_.empty()) sent_times_.pop_front();  // replies come in order
-    --script_calls_;
-    metrics_.inflight = inflight();
-    double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - call->at).count();
-    metrics_.redis_rtt_seconds_last = rtt;
-    metrics_.redis_rtt_seconds_sum += rtt;
-    ++metrics_.redis_rtt_count;
-    std::string lsn_text = pgcqrs::format_lsn(call->final_lsn);
-    if (!r) return finish(false, false, "Redis connection lost with calls in flight");
-    if (r->type == REDIS_REPLY_ERROR)
-      return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + redis::describe_reply_error(r));
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
-      return finish(false, true, "unexpected reply from the projection script (batch ending at " + lsn_text + ")");
-    std::string status = redis::reply_string(r->element[0]);
-    if (status == "nocheckpoint" || status == "dirty" || status == "behind")
-      return stop_for(status, r->elements > 1 ? redis::reply_string(r->element[1]) : "?");
-    if ((status != "applied" && status != "more" && status != "blocked") || r->elements < 4)
-      return finish(false, true, "unexpected reply \"" + status + "\" from the projection script");
-    auto applied_tx = static_cast<uint64_t>(r->element[1]->integer);
-    auto skipped_tx = static_cast<uint64_t>(r->element[2]->integer);
-    auto applied_events = static_cast<uint64_t>(r->element[3]->integer);
-    metrics_.transactions_applied += applied_tx;
-    metrics_.transactions_skipped += skipped_tx;
-
-    if (status != "applied") {
-      // A rename fans out over more orders than one call may touch ("more"), and the calls
-      // pipelined behind it refused to run ahead of it ("blocked"): send them again, one at a
-      // time and in order, until the fan-out is done.
-      if (resending_)
-        resend_.push_front(call);
-      else
-        resend_.push_back(call);
-      if (!resync_) spdlog::info("large fan-out at {}: applying it in bounded calls", lsn_text);
-      resync_ = true;
-    } else {
-      if (applied_events > 0)
-        for (const auto& [t, n] : call->types) metrics_.events_applied[t] += n;
-      if (call->has_final) {
-        tracker_.on_applied(call->final_lsn, mono_ms());
-        metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, call->final_lsn);
-        if (!call->commit_time.empty()) last_applied_commit_time_ = call->commit_time;
-        spdlog::trace("applied up to {} ({} events)", lsn_text, call->events);
-      }
+    metrics_.transactions_applied += w.outcome.applied_transactions;
+    metrics_.transactions_skipped += w.outcome.skipped_transactions;
+    if (w.outcome.applied_events > 0 && !w.outcome.more)
+      for (const auto& [t, n] : w.types) metrics_.events_applied[t] += n;
+    if (w.final_lsn != 0) {
+      tracker_.on_applied(w.final_lsn, mono_ms());
+      metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, w.final_lsn);
+      if (!w.commit_time.empty()) last_applied_commit_time_ = w.commit_time;
     }
     after_reply();
   }
@@ -821,31 +729,20 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     finish(false, false, "Redis is behind the slot");
   }
 
-  // After any call completes: resend what a fan-out held back, resume reading, send what
-  // accumulated meanwhile.
+  // After a batch is written: resume reading, send what accumulated meanwhile.
   void after_reply() {
-    if (resync_ && inflight() == 0) {
-      if (!resend_.empty()) {
-        resending_ = true;
-        auto next = resend_.front();
-        resend_.pop_front();
-        return send(next);
-      }
-      resync_ = resending_ = false;
-      paused_ = true;  // resumed just below
-    }
-    if (paused_ && !resync_ && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) {
+    if (paused_ && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) {
       paused_ = false;
       auto weak = weak_from_this();
       asio::post(io_, [weak] {
         if (auto self = weak.lock(); self && !self->finished_) self->read_wal();
       });
     }
-    if (!resync_ && inflight() == 0) flush_batch();  // what accumulated meanwhile
-    // A keepalive that came while calls were in flight could not move the checkpoint: do it
+    if (inflight() == 0) flush_batch();  // what accumulated meanwhile
+    // A keepalive that came while batches were in flight could not move the checkpoint: do it
     // now, so a reader's token past unrelated WAL is reached without waiting for another one
     // (the walsender sends the next only after our next status update, a second later).
-    if (!resync_ && inflight() == 0) maybe_advance_idle(keepalive_end_);
+    if (inflight() == 0) maybe_advance_idle(keepalive_end_);
     if (stopping_) maybe_finish_stop();
   }
 
@@ -1006,12 +903,17 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Calls not yet sent: the next batch.
   std::vector<projection::ScriptCall> pending_;
   size_t pending_events_ = 0, pending_bytes_ = 0;
-  size_t script_calls_ = 0;       // script calls in flight
-  std::shared_ptr<Multi> multi_;  // the transaction batch reading, if any: nothing else is sent meanwhile
-  size_t multi_writing_ = 0;      // transaction batches whose MULTI/EXEC is in flight
-  projection::MultiCache multi_cache_;
+  projection::Projector projector_;
+  bool reading_ = false;  // a batch is in its read rounds: nothing else is sent meanwhile
+  size_t writing_ = 0;    // batches whose MULTI/EXEC is in flight
+  // A fan-out stopped at its budget: these calls go again before anything else.
+  std::vector<projection::ScriptCall> unfinished_;
+  bool fanning_out_ = false;
+  // The batch being read: what its write will report.
+  std::vector<std::pair<std::string, uint64_t>> batch_types_;
+  uint64_t batch_final_lsn_ = 0;
+  std::string batch_commit_time_;
   replication::LsnTracker tracker_{0, 0};
-  std::string sha_;
   std::string rebuild_reason_;
   int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
@@ -1023,12 +925,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
   bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
   bool read_armed_ = false, write_armed_ = false;
-  bool resync_ = false, resending_ = false;  // a fan-out is being applied in several calls
   bool preparing_ = false;
   std::thread worker_;
   std::atomic<bool> cancel_{false};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::deque<std::shared_ptr<Call>> resend_;
   std::deque<std::chrono::steady_clock::time_point> sent_times_;  // of the calls in flight
 };
 

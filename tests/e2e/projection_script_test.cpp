@@ -10,6 +10,7 @@
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/multi_batch.hpp"
 #include "pgcqrs/sidecar/projection/script.hpp"
+#include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/timestamp.hpp"

@@ -4,7 +4,7 @@
 # nothing confirmed that Redis does not hold). Each case: the fault, writes meanwhile, a clear
 # log line naming it, the slot never confirmed past the checkpoint, recovery without a
 # rebuild, and the oracle finding 0 differences.
-#   out of memory under noeviction (a small maxmemory); NOSCRIPT after SCRIPT FLUSH;
+#   out of memory under noeviction (a small maxmemory); SCRIPT FLUSH (harmless, no scripts);
 #   READONLY (Redis made a replica); stalled (SIGSTOP) longer than wal_sender_timeout but
 #   shorter than the reply timeout (the stream survives); stalled longer than the reply
 #   timeout (the sidecar reconnects and resends).
@@ -60,25 +60,14 @@ lsn_ge "$(checkpoint)" "$token" && fail "the checkpoint reached $token while Red
 rc CONFIG SET maxmemory 0 >/dev/null
 recovered "$offset" "out of memory"
 
-step "NOSCRIPT after SCRIPT FLUSH: the call is refused, the script loaded again, nothing lost"
-offset=$(log_size)
-rc SCRIPT FLUSH >/dev/null
-sql "UPDATE products SET name = 'renamed after SCRIPT FLUSH' WHERE id = 3"   # a script call
-wait_log "$offset" "Redis rejected the batch ending at .*NOSCRIPT" 30
-recovered "$offset" "NOSCRIPT"
-[ "$(rc HGET product:3 name)" == "renamed after SCRIPT FLUSH" ] || fail "the rename was lost"
-
-step "NOSCRIPT inside a transaction batch (a status change rewrites a page entry with EVALSHA)"
+step "SCRIPT FLUSH changes nothing: the projection sends plain commands (a status change rewrites a page entry)"
 offset=$(log_size)
 older=$(sql "SELECT min(id) FROM orders WHERE user_id = 3 AND status = 'pending'")
 rc SCRIPT FLUSH >/dev/null
 sql "UPDATE orders SET status = 'paid' WHERE id = $older"
 wait_caught_up 60
 if log_since "$offset" | grep -qE 'marking the read models dirty|rebuilding'; then
-  # EVALSHA inside MULTI/EXEC fails alone; the rest of the batch ran, so the sidecar marks
-  # the read models dirty and rebuilds them all. docs/read-models.md says a dirty mark needs
-  # a key rewritten with another type by someone else. Reported.
-  known_broken "SCRIPT FLUSH makes the next transaction batch that rewrites a page entry fail inside EXEC: full rebuild"
+  fail "SCRIPT FLUSH made the sidecar mark the read models dirty or rebuild them"
 fi
 assert_not_confirmed_ahead
 verify_clean
@@ -90,12 +79,7 @@ rc REPLICAOF 127.0.0.1 "$(pgcqrs_free_port)" >/dev/null
 place_orders 20
 sql "UPDATE users SET name = 'renamed while read-only' WHERE id = 2"
 token=$(sql "SELECT write_token()")
-wait_log "$offset" "Redis rejected the batch ending at .*(READONLY|EXECABORT)" 30
-if ! log_since "$offset" | grep -q "READONLY"; then
-  # The transaction projection reports EXEC's EXECABORT and drops the queued command's
-  # error, which names the cause (READONLY, OOM): session.cpp, on_multi_exec. Reported.
-  known_broken "a MULTI/EXEC refused by a read-only Redis is logged as EXECABORT, without READONLY"
-fi
+wait_log "$offset" "Redis rejected the batch ending at .*READONLY" 30
 during 1
 lsn_ge "$(checkpoint)" "$token" && fail "the checkpoint reached $token while Redis was read-only"
 rc REPLICAOF NO ONE >/dev/null

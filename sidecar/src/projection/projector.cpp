@@ -5,7 +5,6 @@
 #include <stdexcept>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
-#include "pgcqrs/sidecar/projection/script.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar::projection {

@@ -95,12 +95,17 @@ bool AsyncClient::command(const std::vector<std::string>& argv, ReplyHandler han
   return true;
 }
 
-void AsyncClient::on_ignored_reply(redisAsyncContext* ac, void*, void* privdata) {
-  if (ac->data) --static_cast<AsyncClient*>(privdata)->pending_;
+void AsyncClient::on_ignored_reply(redisAsyncContext* ac, void* reply, void* privdata) {
+  if (!ac->data) return;
+  auto* self = static_cast<AsyncClient*>(privdata);
+  --self->pending_;
+  auto* r = static_cast<redisReply*>(reply);
+  if (r && r->type == REDIS_REPLY_ERROR && self->queued_error_.empty()) self->queued_error_.assign(r->str, r->len);
 }
 
 bool AsyncClient::pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last) {
   if (!connected() || starts.empty()) return false;
+  queued_error_.clear();
   for (size_t i = 0; i < starts.size(); ++i) {
     bool is_last = i + 1 == starts.size();
     size_t end = is_last ? resp.size() : starts[i + 1];

@@ -8,6 +8,8 @@
 #include <deque>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/projector.hpp"
+#include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/timestamp.hpp"
 
@@ -19,22 +21,35 @@ using projection::MessageKind;
 using projection::ScriptCall;
 
 constexpr int kFetch = 2000;
-constexpr size_t kPipeline = 32;
+constexpr size_t kPipeline = 2048;  // write replies awaited at most (MULTI, QUEUED..., EXEC)
 
 std::string now_iso() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return pgcqrs::format_timestamp(us - 946684800LL * 1000000LL);
 }
 
-// Sends calls with at most kPipeline awaiting replies.
+// Sends the copy's calls through the projector, without a checkpoint (Snapshot mode). Writes
+// are pipelined; a call's reads wait for the replies to the writes before them.
 class Sender {
  public:
-  Sender(redis::SyncClient& r, const std::string& sha, const std::string& slot, const std::atomic<bool>* cancel)
-      : redis_(r), sha_(sha), slot_(slot), cancel_(cancel) {}
-  void send(const ScriptCall& call, projection::ScriptMode mode) {
+  Sender(redis::SyncClient& r, const std::string& slot, const std::atomic<bool>* cancel)
+      : redis_(r), slot_(slot), cancel_(cancel) {}
+  void send(const ScriptCall& call, projection::Projector::Mode mode) {
     if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
-    redis_.append(projection::script_argv(sha_, mode, call, slot_, now_iso(), "0/0"));
-    ++outstanding_;
+    projection::ProjectorContext ctx{slot_, now_iso(), 0, projection::kDefaultFanoutBudget};
+    auto step = projector_.start({call}, mode, ctx);
+    while (step.kind == projection::Projector::Step::Kind::Read) {
+      for (const auto& c : step.reads) redis_.append(c);
+      drain();
+      std::vector<projection::Reply> replies;
+      replies.reserve(step.reads.size());
+      for (size_t i = 0; i < step.reads.size(); ++i) replies.push_back(projection::copy_reply(*redis_.read_reply()));
+      step = projector_.advance(std::move(replies), ctx);
+    }
+    if (step.kind != projection::Projector::Step::Kind::Write)
+      throw std::runtime_error("snapshot: the projection stopped (" + step.reason + ")");
+    redis_.append_formatted(step.writes.buffer());
+    outstanding_ += step.writes.starts().size();
     ++calls_;
     if (outstanding_ >= kPipeline) drain(kPipeline / 2);
   }
@@ -44,15 +59,19 @@ class Sender {
       --outstanding_;
       if (r->type == REDIS_REPLY_ERROR)
         throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r.get()));
+      if (r->type == REDIS_REPLY_NIL) throw redis::RedisError("Redis did not run a snapshot write (EXEC)");
+      for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
+        if (r->element[i]->type == REDIS_REPLY_ERROR)
+          throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r->element[i]));
     }
   }
   uint64_t calls() const { return calls_; }
 
  private:
   redis::SyncClient& redis_;
-  const std::string& sha_;
   const std::string& slot_;
   const std::atomic<bool>* cancel_;
+  projection::Projector projector_;
   size_t outstanding_ = 0;
   uint64_t calls_ = 0;
 };
@@ -122,7 +141,7 @@ uint64_t wipe_read_models(redis::SyncClient& redis) {
 }
 
 CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
-                        const std::string& sha, const std::string& slot, uint64_t consistent_point, int chunk_events,
+                        const std::string& slot, uint64_t consistent_point, int chunk_events,
                         const std::atomic<bool>* cancel) {
   CopyStats stats;
   const std::string schema = extension_schema(conn);
@@ -135,14 +154,14 @@ CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name
   projection::AssemblerLimits limits;
   limits.max_events = static_cast<size_t>(chunk_events);
   projection::TransactionAssembler assembler(limits);
-  Sender sender(redis, sha, slot, cancel);
+  Sender sender(redis, slot, cancel);
   std::vector<ScriptCall> calls;
   int64_t seq = 0;
 
   auto feed = [&](const Message& m) {
     std::string err = assembler.feed(m, calls);
     if (!err.empty()) throw std::runtime_error("snapshot framing: " + err);
-    for (const auto& c : calls) sender.send(c, projection::ScriptMode::Snapshot);
+    for (const auto& c : calls) sender.send(c, projection::Projector::Mode::Snapshot);
     calls.clear();
   };
   Message begin;
@@ -230,7 +249,7 @@ CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name
   mark.lsn = consistent_point;
   mark.lsn_text = lsn_text;
   mark.final = true;
-  sender.send(mark, projection::ScriptMode::Mark);
+  sender.send(mark, projection::Projector::Mode::Mark);
   sender.drain();
   stats.calls = sender.calls();
   return stats;

@@ -20,6 +20,10 @@
 
 namespace pgcqrs::sidecar::projection {
 
+// The version of the key layout the projector writes, recorded as pgcqrs:checkpoint `layout` at
+// the end of a copy. Read models of another layout are rebuilt at start (docs/read-models.md).
+inline constexpr const char* kLayout = "3";
+
 // JSON string literal as the read models hold it ('/' escaped, other bytes >= 0x80 as they
 // are): the format older layouts wrote through Redis's cjson, kept byte for byte.
 std::string cjson_string(std::string_view s);

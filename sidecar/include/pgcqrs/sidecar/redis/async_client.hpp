@@ -36,8 +36,10 @@ class AsyncClient {
 
   // Queues commands already in RESP (resp.hpp), commands starting at `starts`, whose replies
   // only matter for the last one: cheaper per command than command() (no argument vector, no
-  // handler each). `last` sees only the last reply.
+  // handler each). `last` sees only the last reply; the first error among the others is
+  // kept as queued_error() (inside MULTI it names what made EXEC answer EXECABORT).
   bool pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last);
+  const std::string& queued_error() const { return queued_error_; }
 
   // Writes what is queued now, without waiting for the loop's next turn: Redis can start on a
   // batch while this thread goes on to render the next one. An error is left to the write
@@ -59,6 +61,7 @@ class AsyncClient {
   redisAsyncContext* ac_ = nullptr;
   bool connected_ = false;
   size_t pending_ = 0;
+  std::string queued_error_;
   EventHandler on_connected_, on_disconnected_;
 };
 

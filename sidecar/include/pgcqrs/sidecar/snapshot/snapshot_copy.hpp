@@ -1,5 +1,5 @@
 // The initial snapshot: copies the write model, as seen by the snapshot exported with the
-// slot, into Redis through the same projection script the stream uses ("snap" mode), then
+// slot, into Redis through the same projector the stream uses (Snapshot mode), then
 // sets pgcqrs:checkpoint to the slot's consistent point. Until then Redis has no checkpoint,
 // so a crash during the copy is detected at the next start and the copy starts over.
 #pragma once
@@ -24,7 +24,7 @@ uint64_t wipe_read_models(redis::SyncClient& redis);
 // conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
 // cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
 CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
-                        const std::string& script_sha, const std::string& slot, uint64_t consistent_point,
+                        const std::string& slot, uint64_t consistent_point,
                         int chunk_events, const std::atomic<bool>* cancel = nullptr);
 
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws if none.
