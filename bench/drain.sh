@@ -5,7 +5,7 @@
 # Prints both times, the orders per second, the CPU of the sidecar, the walsender and Redis
 # each second of the drain (ticks of 1/100 s: 100 = one core), the CPU per order of every
 # process while receiving and while draining, and Redis's per-command
-# accounting (the commands the projection script issued).
+# accounting (the commands the projector issued).
 # Usage: bench/drain.sh [ORDERS] [BUILD_DIR]   (needs the extension installed and a build)
 # Set SIDECAR_ARGS to pass the draining sidecar more options (SIDECAR_ARGS="--chunk-events 400").
 # Set REPRICE_EVERY=N to mix in a product repriced after every Nth order of each writer, and
@@ -140,6 +140,6 @@ awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$
     1e4 * rw / n, 1e4 * rr / n, 1e6 * r * cores / n, cores
   printf "CPU per order, draining:  walsender %.0f us, sidecar %.0f us, Redis %.0f us (%.0f us of %d cores in all)\n",
     1e4 * dw / n, 1e4 * ds / n, redis_us, 1e6 * d * cores / n, cores }'
-echo "Redis commands (from the projection script), per order:"
+echo "Redis commands (from the projector), per order:"
 rcli INFO commandstats | awk -F'[:,=]' -v n="$orders" '/^cmdstat_/ {
   sub("cmdstat_", "", $1); printf "  %-12s %6.2f calls, %8.2f us per call\n", $1, $3 / n, $7 }' | sort -k2 -gr

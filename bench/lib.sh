@@ -25,7 +25,7 @@ bench_time() {
 # bench_write_backlog ORDERS USERS PRODUCTS [REPRICE_EVERY] [STATUS_LAG]: the drain benchmarks'
 # backlog. Two writers commit ORDERS orders of 3 items, one per transaction, and a status
 # change for every 10th order, right after it; with REPRICE_EVERY=N also a product repriced
-# after every Nth order of each writer (an event only the projection script applies, mixed into
+# after every Nth order of each writer (an event that is not an order placement, mixed into
 # the orders' batches); with STATUS_LAG=N (a multiple of 10) the status change goes instead to
 # the writer's order placed N orders earlier (as when orders are paid later, in other batches).
 bench_write_backlog() {

@@ -132,7 +132,7 @@ class Runner {
 int run(const Config& config) {
   auto ep = endpoint_of(config);
   if (!ep) return 2;
-  spdlog::info("pgcqrs-sidecar: slot {}, Redis {}, apply {}", config.slot, ep->redacted(), config.apply_mode);
+  spdlog::info("pgcqrs-sidecar: slot {}, Redis {}", config.slot, ep->redacted());
   Runner runner(config, *ep);
   return runner.run();
 }

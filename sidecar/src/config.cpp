@@ -44,14 +44,11 @@ const char* const kRunOptions =
     "  --allow-eviction           accept a Redis maxmemory-policy that may evict keys\n"
     "  --heartbeat-interval SEC   idle WAL heartbeat period, 0 = off (default 10)\n"
     "  --status-interval-ms MS    standby status update period (default 1000)\n"
-    "  --max-inflight N           Redis calls in flight before WAL reading pauses (default 64)\n"
-    "  --chunk-events N           events per Redis call: batches, huge transactions (default 100)\n"
-    "  --fanout-budget N          orders one Redis call updates for a rename (default 1000)\n"
+    "  --max-inflight N           Redis batches in flight before WAL reading pauses (default 64)\n"
+    "  --chunk-events N           events per Redis batch, and per chunk of a huge transaction (default 100)\n"
+    "  --fanout-budget N          orders one Redis batch updates for a rename (default 1000)\n"
     "  --redis-reply-timeout SEC  reconnect to a Redis that leaves a call unanswered this long\n"
-    "                             (default 120)\n"
-    "  --apply MODE               multi (default): batches that only place orders and change their\n"
-    "                             status go to Redis as MULTI/EXEC, rendered here; script: every\n"
-    "                             batch goes through the projection script\n";
+    "                             (default 120)\n";
 
 const char* const kVerifyOptions =
     "  --verify-timeout SEC       how long to wait for the read model to catch up (default 60)\n";
@@ -216,10 +213,6 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "fanout-budget") ok = parse_int(v, 1, 10000000, c.fanout_budget);
     else if (name == "redis-reply-timeout") ok = parse_int(v, 1, 86400, c.redis_reply_timeout_s);
     else if (name == "verify-timeout") ok = parse_int(v, 1, 86400, c.verify_timeout_s);
-    else if (name == "apply") {
-      ok = v == "script" || v == "multi";
-      c.apply_mode = v;
-    }
     else if (name == "redis-password-file") {
       auto content = read_file(v);
       if (!content) {

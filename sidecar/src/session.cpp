@@ -20,7 +20,6 @@
 
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
-#include "pgcqrs/sidecar/projection/script.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"

@@ -469,10 +469,6 @@ TEST_F(Projection, CancelSubtractsAndRendersThePage) {
   EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"cancelled")"), std::string::npos);
 }
 
-TEST(CjsonString, EscapesAsRedisCjsonDoes) {
-  EXPECT_EQ(projection::cjson_string("a\"b\\c/d\n\t\x01\x7f\xc3\xa9"), "\"a\\\"b\\\\c\\/d\\n\\t\\u0001\\u007f\xc3\xa9\"");
-}
-
 // The lost update of issue 19: after a kill -9 the stream replays from the confirmed position,
 // so one batch holds a placement at or below the checkpoint and a later status change of that
 // order. The status change must be written, with or without the view's knowledge.

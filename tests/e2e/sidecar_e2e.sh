@@ -368,7 +368,7 @@ expect "order_details:$big" item_count 1200
 # The rename of user 1 (over 70 orders, budget 7) runs as a bounded fan-out in this step.
 step_done 'large fan-out at [0-9A-F]+/[0-9A-F]+: applying it in bounded calls'
 
-step "verify waits out a Redis busy with a long script (as a TRUNCATE of many orders makes it)"
+step "verify waits out a Redis busy with another client's long script"
 kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
 rc EVAL "local s = tonumber(redis.call('TIME')[1]) while tonumber(redis.call('TIME')[1]) < s + 8 do end return 1" 0 >/dev/null &
 busy_pid=$!

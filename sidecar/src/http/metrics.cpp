@@ -57,10 +57,8 @@ std::string Metrics::render() const {
   o += "pgcqrs_transactions_applied_total " + std::to_string(transactions_applied) + "\n";
   line(o, "pgcqrs_transactions_skipped_total", "counter", "Replayed transactions Redis already had.");
   o += "pgcqrs_transactions_skipped_total " + std::to_string(transactions_skipped) + "\n";
-  line(o, "pgcqrs_redis_calls_total", "counter", "Projection calls sent to Redis (script calls and transaction batches).");
+  line(o, "pgcqrs_redis_calls_total", "counter", "Batches sent to Redis (each: its reads, then one MULTI/EXEC).");
   o += "pgcqrs_redis_calls_total " + std::to_string(chunks_sent) + "\n";
-  line(o, "pgcqrs_multi_fallbacks_total", "counter", "Transaction batches (--apply multi) sent to the script instead.");
-  o += "pgcqrs_multi_fallbacks_total " + std::to_string(multi_fallbacks) + "\n";
   line(o, "pgcqrs_reconnects_total", "counter", "Reconnections, by server.");
   o += "pgcqrs_reconnects_total{server=\"postgresql\"} " + std::to_string(reconnects_pg) + "\n";
   o += "pgcqrs_reconnects_total{server=\"redis\"} " + std::to_string(reconnects_redis) + "\n";

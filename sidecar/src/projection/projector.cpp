@@ -203,15 +203,17 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   std::optional<std::string> p_lsn, p_cursor;
   int64_t p_seq = -1;
   Step step;
-  if (txn) {
-    std::optional<std::string> cp_lsn;
-    try {
-      cp_lsn = view_.hget(kCheckpoint, "lsn");
-    } catch (const Missing&) {
-      step.reads = view_.take_reads();
-      last_reads_ = step.reads;
-      return step;
-    }
+  bool cp_known = true;
+  try {
+    if (txn) view_.hget(kCheckpoint, "lsn");
+  } catch (const Missing&) {
+    // Not known yet (a first batch): the run goes on as if nothing were applied, only to
+    // gather the reads it will need, which go with the checkpoint's in one round.
+    cp_known = false;
+    r.missing = true;
+  }
+  if (txn && cp_known) {
+    std::optional<std::string> cp_lsn = view_.hget(kCheckpoint, "lsn");
     auto stop = [&](const char* reason, std::string detail) {
       step.kind = Step::Kind::Stop;
       step.reason = reason;
@@ -459,8 +461,12 @@ std::string Projector::page_entry(const std::string& order, const std::string& u
 
 void Projector::render_page(Run& r, const std::string& user) {
   (void)r;
+  auto top = view_.ztop(user_orders(user), kPage);
+  bool unknown = false;
+  for (const auto& m : top) unknown |= view_.prefetch_hash(od(m.member));
+  if (unknown) throw Missing{};
   std::vector<std::string> entries;
-  for (const auto& m : view_.ztop(user_orders(user), kPage))
+  for (const auto& m : top)
     if (view_.hget(od(m.member), "items")) entries.push_back(page_entry(m.member, user));
   view_.lreplace(user_latest(user), std::move(entries));
 }
@@ -611,10 +617,11 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     const std::string key = od(o), okey = user_orders(u), ukey = user_key(u);
     size_t count = static_cast<size_t>(to_int(arg(7)));
     // Everything it reads, asked for at once.
-    view_.prefetch_exists(key);
-    view_.prefetch_hash(ukey);
-    view_.prefetch_top(okey, kPage + 1);
-    for (size_t k = 0; k < count; ++k) view_.prefetch_hash(product_key(arg(8 + 4 * k)));
+    bool unknown = view_.prefetch_exists(key);
+    unknown |= view_.prefetch_hash(ukey);
+    unknown |= view_.prefetch_top(okey, kPage + 1);
+    for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(product_key(arg(8 + 4 * k)));
+    if (unknown) throw Missing{};
     if (view_.exists(key)) delete_order(r, o);
     bool user_exists = view_.exists(ukey);
     std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";
@@ -715,7 +722,11 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     set_user_field(r, arg(0), "is_active", "true", nullptr);
   } else if (type == "UserDeleted") {
     const std::string& u = arg(0);
-    for (const auto& m : view_.zall_ascending(user_orders(u))) delete_order(r, m.member);
+    auto orders = view_.zall_ascending(user_orders(u));
+    bool unknown = false;
+    for (const auto& m : orders) unknown |= view_.prefetch_hash(od(m.member));
+    if (unknown) throw Missing{};
+    for (const auto& m : orders) delete_order(r, m.member);
     view_.del(user_key(u));
     view_.del(user_orders(u));
     view_.del(user_latest(u));

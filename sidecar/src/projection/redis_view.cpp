@@ -99,24 +99,27 @@ const Reply& RedisView::fetch(const Command& read) {
   need(read);
 }
 
-void RedisView::prefetch_hash(const std::string& key) {
+bool RedisView::prefetch_hash(const std::string& key) {
   const Entry* e = known(key);
-  if (e && e->kind == Kind::Hash && e->hash.whole) return;
+  if (e && e->kind == Kind::Hash && e->hash.whole) return false;
   if (asked_.emplace(Command{"HGETALL", key}, false).second) reads_.push_back({"HGETALL", key});
+  return true;
 }
 
-void RedisView::prefetch_exists(const std::string& key) {
+bool RedisView::prefetch_exists(const std::string& key) {
   const Entry* e = known(key);
-  if (e && e->kind == Kind::Hash && e->hash.exists) return;
+  if (e && e->kind == Kind::Hash && e->hash.exists) return false;
   if (asked_.emplace(Command{"EXISTS", key}, false).second) reads_.push_back({"EXISTS", key});
+  return true;
 }
 
-void RedisView::prefetch_top(const std::string& key, long n) {
+bool RedisView::prefetch_top(const std::string& key, long n) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Zset && e->zset.known && (e->zset.complete || static_cast<long>(e->zset.top.size()) >= n))
-    return;
+    return false;
   Command read{"ZREVRANGE", key, "0", std::to_string(std::max(n, kDefaultTop) - 1), "WITHSCORES"};
   if (asked_.emplace(read, false).second) reads_.push_back(std::move(read));
+  return true;
 }
 
 // ---- the batch --------------------------------------------------------------------------

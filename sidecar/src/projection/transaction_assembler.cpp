@@ -48,42 +48,6 @@ void TransactionAssembler::flush(bool final, std::vector<ScriptCall>& out) {
   current_ = std::move(next);
 }
 
-ScriptBatch::ScriptBatch() { argv_.resize(8); }
-
-void ScriptBatch::add(ScriptCall&& call) {
-  argv_.push_back(call.lsn_text);
-  argv_.push_back(call.final ? "1" : "0");
-  argv_.push_back(call.commit_time);
-  argv_.push_back(std::to_string(call.tokens.size()));
-  count_event_types(call, types_);
-  for (auto& t : call.tokens) argv_.push_back(std::move(t));
-  ++segments_;
-  events_ += call.events;
-  bytes_ += call.bytes;
-  if (call.final) {
-    has_final_ = true;
-    ++transactions_;
-    final_lsn_ = call.lsn;
-    final_commit_time_ = call.commit_time;
-  }
-}
-
-std::vector<std::string> ScriptBatch::take_argv(const std::string& sha, ScriptMode mode, const std::string& slot,
-                                                const std::string& now_iso, const std::string& floor_lsn_text,
-                                                int fanout_budget) {
-  argv_[0] = "EVALSHA";
-  argv_[1] = sha;
-  argv_[2] = "0";
-  argv_[3] = mode == ScriptMode::Transaction ? "txn" : mode == ScriptMode::Snapshot ? "snap" : "mark";
-  argv_[4] = slot;
-  argv_[5] = now_iso;
-  argv_[6] = floor_lsn_text;
-  argv_[7] = std::to_string(fanout_budget);
-  std::vector<std::string> out = std::move(argv_);
-  *this = ScriptBatch();
-  return out;
-}
-
 void count_event_types(const ScriptCall& call, std::vector<std::pair<std::string, uint64_t>>& types) {
   for (size_t i = 0; i + 2 < call.tokens.size();) {
     const std::string& type = call.tokens[i];
@@ -95,15 +59,6 @@ void count_event_types(const ScriptCall& call, std::vector<std::pair<std::string
       ++it->second;
     i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
   }
-}
-
-std::vector<std::string> script_argv(const std::string& sha, ScriptMode mode, const ScriptCall& call,
-                                     const std::string& slot, const std::string& now_iso,
-                                     const std::string& floor_lsn_text, int fanout_budget) {
-  ScriptBatch batch;
-  ScriptCall copy = call;
-  batch.add(std::move(copy));
-  return batch.take_argv(sha, mode, slot, now_iso, floor_lsn_text, fanout_budget);
 }
 
 }  // namespace pgcqrs::sidecar::projection

@@ -89,8 +89,8 @@ TEST(Config, HelpPerCommandAndVersion) {
   EXPECT_EQ(c.error, "help");
   EXPECT_EQ(c.help_command, "verify");
   EXPECT_EQ(parse({"help", "bogus"}).error, "help: unknown command \"bogus\": use run, status or verify");
-  EXPECT_NE(usage("run").find("--apply MODE"), std::string::npos);
-  EXPECT_EQ(usage("status").find("--apply MODE"), std::string::npos);
+  EXPECT_NE(usage("run").find("--fanout-budget N"), std::string::npos);
+  EXPECT_EQ(usage("status").find("--fanout-budget N"), std::string::npos);
   EXPECT_EQ(version(), std::string("pgcqrs-sidecar ") + PGCQRS_VERSION);
 }
 

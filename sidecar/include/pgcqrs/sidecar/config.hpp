@@ -22,11 +22,9 @@ struct Config {
   int max_inflight = 64;            // script calls awaiting Redis before WAL reading pauses
   int chunk_events = 100;           // events per script call (batches, chunks of huge transactions);
                                     // 100 drained fastest in bench/drain.sh (docs/benchmarks.md)
-  int fanout_budget = 1000;         // orders one script call updates for a rename
+  int fanout_budget = 1000;         // orders one batch updates for a rename
   int redis_reply_timeout_s = 120;  // a Redis that leaves a call unanswered this long is reconnected
   int verify_timeout_s = 60;        // verify: how long to wait for the read model to catch up
-  std::string apply_mode = "multi";  // "multi": the transaction projection for batches of order
-                                     // placements and status changes; "script": the script for all
   std::string log_level = "info";   // trace, debug, info, warn, error
   std::string log_format = "text";  // text, or json: one JSON object per line
 };

@@ -15,7 +15,6 @@ struct Metrics {
   uint64_t transactions_applied = 0;
   uint64_t transactions_skipped = 0;  // replays already in Redis
   uint64_t chunks_sent = 0;
-  uint64_t multi_fallbacks = 0;  // transaction batches sent to the script instead (--apply multi)
   uint64_t reconnects_pg = 0;
   uint64_t reconnects_redis = 0;
   uint64_t rebuilds = 0;

@@ -42,10 +42,11 @@ class RedisView {
   void absorb(const Command& read, Reply reply);
   // A one-off read whose reply is kept for the rest of the batch (SSCAN, SCAN pages).
   const Reply& fetch(const Command& read);
-  // Asks for reads without waiting for them: for a handler to gather all it needs at once.
-  void prefetch_hash(const std::string& key);
-  void prefetch_exists(const std::string& key);
-  void prefetch_top(const std::string& key, long n);
+  // Asks for reads without waiting for them, so that a handler gathers all it needs in one
+  // round. Each returns whether the key is still unknown (its read asked for, or pending).
+  bool prefetch_hash(const std::string& key);
+  bool prefetch_exists(const std::string& key);
+  bool prefetch_top(const std::string& key, long n);
 
   // ---- the batch ------------------------------------------------------------------------
   void begin_batch();  // drops the working copy and the one-off reads of the last batch

@@ -1,0 +1,194 @@
+// The projector without Redis: the reads it asks for, the writes it makes from the replies
+// it is given, the checkpoint's verdicts, and what its view saves the next batch.
+#include "pgcqrs/sidecar/projection/projector.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pgcqrs/sidecar/projection/event.hpp"
+
+using namespace pgcqrs::sidecar::projection;
+
+namespace {
+
+const ProjectorContext kCtx{"pgcqrs", "2026-01-01T00:00:00.000000Z", 0, 1000};
+
+Reply str(std::string s) {
+  Reply r;
+  r.kind = Reply::Kind::String;
+  r.str = std::move(s);
+  return r;
+}
+Reply integer(int64_t v) {
+  Reply r;
+  r.kind = Reply::Kind::Integer;
+  r.integer = v;
+  return r;
+}
+Reply array(std::vector<std::string> items) {
+  Reply r;
+  r.kind = Reply::Kind::Array;
+  for (auto& s : items) r.elements.push_back(str(std::move(s)));
+  return r;
+}
+Reply ok() {
+  Reply r;
+  r.kind = Reply::Kind::Status;
+  r.str = "OK";
+  return r;
+}
+
+// One transaction placing order 7 of user 1: two pens at 1.50.
+ScriptCall placement(const std::string& lsn_text, uint64_t lsn, const std::string& order = "7") {
+  ScriptCall c;
+  c.lsn = lsn;
+  c.lsn_text = lsn_text;
+  c.commit_time = "2026-01-01T00:00:01.000000Z";
+  c.final = true;
+  c.events = 1;
+  c.tokens = {"OrderPlaced", "0", "12", order, "1", "pending", "2026-01-01T00:00:01.000000Z",
+              "2026-01-01T00:00:01.000000Z", "1767225601000", "3.00", "1", "1", "2", "150",
+              R"(,"quantity":2,"unit_price":"1.50","line_total":"3.00"})"};
+  return c;
+}
+
+// The commands of a Write step, one string each ("HSET k f v ...").
+std::vector<std::string> commands(Projector::Step& step) {
+  const std::string& b = step.writes.buffer();
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < b.size()) {
+    size_t eol = b.find("\r\n", i);
+    size_t n = std::stoul(b.substr(i + 1, eol - i - 1));
+    i = eol + 2;
+    std::string cmd;
+    for (size_t k = 0; k < n; ++k) {
+      eol = b.find("\r\n", i);
+      size_t len = std::stoul(b.substr(i + 1, eol - i - 1));
+      i = eol + 2;
+      if (k > 0) cmd += ' ';
+      cmd += b.substr(i, len);
+      i += len + 2;
+    }
+    out.push_back(cmd);
+  }
+  return out;
+}
+
+const Reply kCheckpoint = array({"lsn", "0/50", "slot", "pgcqrs", "layout", "3"});
+
+TEST(Projector, AsksForEverythingAnOrderNeedsInTheFirstRound) {
+  Projector p;
+  auto step = p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
+  EXPECT_EQ(step.reads, (std::vector<Command>{{"WATCH", "pgcqrs:checkpoint"},
+                                              {"HGETALL", "pgcqrs:checkpoint"},
+                                              {"EXISTS", "order_details:7"},
+                                              {"HGETALL", "user:1"},
+                                              {"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"},
+                                              {"HGETALL", "product:1"}}));
+}
+
+TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
+  Projector p;
+  p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, kCtx);
+  auto step = p.advance({ok(), kCheckpoint, integer(0),
+                         array({"user_id", "1", "name", "ann", "email", "a@x", "order_count", "2",
+                                "lifetime_value", "10.00", "is_active", "true", "lsn", "0/40"}),
+                         array({}), array({"product_id", "1", "name", "pen", "units_sold", "4", "revenue", "6.00"})},
+                        kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
+  const std::string items = R"([{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"}])";
+  EXPECT_EQ(commands(step),
+            (std::vector<std::string>{
+                "MULTI",
+                "SADD product_orders:1 7",
+                "HSET product:1 lsn 0/100 revenue 9.00 units_sold 6",
+                "ZADD top_products 9.00 1",
+                "HSET order_details:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 items " + items +
+                    " lsn 0/100 order_id 7 status pending total 3.00 updated_at 2026-01-01T00:00:01.000000Z user_email "
+                    "a@x user_id 1 user_name ann",
+                "ZADD user_orders:1 1767225601000 7",
+                "HSET user:1 lifetime_value 13.00 lsn 0/100 order_count 3",
+                R"(LPUSH user_latest:1 {"order_id":7,"user_id":1,"user_name":"ann","user_email":"a@x","status":"pending","created_at":"2026-01-01T00:00:01.000000Z","updated_at":"2026-01-01T00:00:01.000000Z","item_count":1,"total":"3.00","items":)" +
+                    items + R"(,"lsn":"0/100"})",
+                "LTRIM user_latest:1 0 9",
+                "HSET pgcqrs:checkpoint commit_time 2026-01-01T00:00:01.000000Z lsn 0/100 slot pgcqrs updated_at "
+                "2026-01-01T00:00:00.000000Z",
+                "PUBLISH pgcqrs:applied 0/100",
+                "EXEC"}));
+  EXPECT_EQ(p.outcome().applied_transactions, 1u);
+  EXPECT_EQ(p.outcome().applied_events, 1u);
+  EXPECT_FALSE(p.outcome().more);
+
+  // The next order of the same user and product: decided on the view, confirmed in one round.
+  auto next = p.start({placement("0/110", 0x110, "8")}, Projector::Mode::Transaction, kCtx);
+  EXPECT_EQ(next.reads, (std::vector<Command>{{"WATCH", "pgcqrs:checkpoint"},
+                                              {"HGETALL", "pgcqrs:checkpoint"},
+                                              {"EXISTS", "order_details:8"}}));
+}
+
+TEST(Projector, StopsWithoutWritingWhenTheCheckpointSaysSo) {
+  auto verdict = [](Reply cp, uint64_t floor) {
+    Projector p;
+    ProjectorContext ctx = kCtx;
+    ctx.floor = floor;
+    p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, ctx);
+    auto step = p.advance({ok(), std::move(cp), integer(0), array({}), array({}), array({})}, ctx);
+    if (step.kind != Projector::Step::Kind::Stop) return std::string("no stop");
+    return step.reason + " " + step.detail;
+  };
+  EXPECT_EQ(verdict(array({}), 0), "nocheckpoint ");
+  EXPECT_EQ(verdict(kCheckpoint, 0x60), "behind 0/50");
+  EXPECT_EQ(verdict(array({"lsn", "0/50", "dirty", "0/48"}), 0), "dirty 0/48");
+}
+
+TEST(Projector, SkipsWhatTheCheckpointCovers) {
+  Projector p;
+  p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, kCtx);
+  auto step = p.advance({ok(), array({"lsn", "0/100"}), integer(1), array({}), array({}), array({})}, kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
+  EXPECT_EQ(commands(step), (std::vector<std::string>{"MULTI", "EXEC"}));
+  EXPECT_EQ(p.outcome().skipped_transactions, 1u);
+  EXPECT_EQ(p.outcome().applied_transactions, 0u);
+}
+
+// A rename over more orders than the budget stops there and says where to resume.
+TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
+  Projector p;
+  ProjectorContext ctx = kCtx;
+  ctx.fanout_budget = 2;
+  ScriptCall rename;
+  rename.lsn = 0x200;
+  rename.lsn_text = "0/200";
+  rename.final = true;
+  rename.events = 1;
+  rename.tokens = {"UserRenamed", "0", "2", "1", "bo"};
+  p.start({rename}, Projector::Mode::Transaction, ctx);
+  auto step = p.advance({ok(), kCheckpoint, array({"user_id", "1", "name", "ann"})}, ctx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
+  EXPECT_EQ(step.reads, (std::vector<Command>{{"ZREVRANGE", "user_orders:1", "0", "-1", "WITHSCORES"}}));
+  step = p.advance({array({"9", "3", "8", "2", "7", "1"})}, ctx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Read);  // the page's orders
+  std::vector<Reply> orders;
+  for (const auto& r : step.reads) {
+    ASSERT_EQ(r[0], "HGETALL");
+    orders.push_back(array({"user_id", "1", "items", "[]", "status", "paid"}));
+  }
+  step = p.advance(std::move(orders), ctx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write) << (step.reads.empty() ? "" : step.reads[0][0] + " " + step.reads[0][1]);
+  auto cmds = commands(step);
+  EXPECT_TRUE(p.outcome().more);
+  EXPECT_EQ(p.outcome().applied_transactions, 0u);
+  // The two oldest orders (ranks 0 and 1 from the bottom) now, the rest in the next batch.
+  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET order_details:7 lsn 0/200 user_name bo"), cmds.end());
+  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET order_details:8 lsn 0/200 user_name bo"), cmds.end());
+  EXPECT_EQ(std::find(cmds.begin(), cmds.end(), "HSET order_details:9 lsn 0/200 user_name bo"), cmds.end());
+  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET pgcqrs:checkpoint partial_cursor 2 partial_lsn 0/200 partial_seq -1"),
+            cmds.end());
+}
+
+TEST(CjsonString, EscapesAsRedisCjsonDid) {
+  EXPECT_EQ(cjson_string("a\"b\\c/d\n\t\x01\x7f\xc3\xa9"), "\"a\\\"b\\\\c\\/d\\n\\t\\u0001\\u007f\xc3\xa9\"");
+}
+
+}  // namespace
