@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/servers.sh
 source scripts/lib/sidecar_log.sh
+source scripts/lib/documented_roles.sh
 build=$(cd "${1:-build}" && pwd)
 
 run_dir=$(mktemp -d /tmp/pgcqrs-privilege.XXXXXX)
@@ -45,15 +46,10 @@ pgcqrs_redis_start "$run_dir"
 redis_port=$PGCQRS_REDIS_PORT
 
 # PostgreSQL: the sidecar's role authenticates with a password (scram) from the environment.
-psql -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
-CREATE EXTENSION pgcqrs;
-CREATE TABLE payroll (name text, salary int);
-CREATE ROLE pgcqrs_sidecar LOGIN REPLICATION PASSWORD '$sidecar_pg_pw';
-GRANT SELECT ON users, products, orders, order_items TO pgcqrs_sidecar;
-REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text),
-                           pg_logical_emit_message(boolean, text, bytea) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO pgcqrs_sidecar;
-SQL
+# The role and its grants are docs/security.md's own blocks.
+psql -qAt -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pgcqrs" -c "CREATE TABLE payroll (name text, salary int)" >/dev/null
+pgcqrs_documented_sql "CREATE ROLE pgcqrs_sidecar" "$sidecar_pg_pw" || exit 1
+pgcqrs_documented_sql "GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO pgcqrs_sidecar" "" || exit 1
 # One line for its database, which also admits its logical replication connection; the
 # cluster's own replication lines go, so that no replication line admits it.
 hba=$(pgcqrs_pg_base "$run_dir")/pg/pg_hba.conf
@@ -67,17 +63,7 @@ psql -qAt -c "SELECT pg_reload_conf()" >/dev/null
 rc() { redis-cli -p "$redis_port" --no-auth-warning "$@"; }
 rc ACL SETUSER admin on ">$admin_pw" '~*' '&*' '+@all' >/dev/null
 admin() { rc --user admin --pass "$admin_pw" "$@"; }
-# documented_acl USER PASSWORD: runs the ACL SETUSER line of docs/security.md for USER.
-documented_acl() {
-  local line words out
-  line=$(awk -v user="$1" '/^```redis$/ { block = 1; next } /^```/ { block = 0 }
-                            block && $1 == "ACL" && $2 == "SETUSER" && $3 == user' docs/security.md)
-  [ "$(grep -c . <<<"$line")" = 1 ] || { echo "FAIL: docs/security.md gives no single ACL SETUSER $1 line" >&2; exit 1; }
-  [ -z "$2" ] || [[ $line == *" >PASSWORD "* ]] || { echo "FAIL: the ACL of $1 has no >PASSWORD" >&2; exit 1; }
-  read -r -a words <<<"${line//>PASSWORD/>$2}"
-  out=$(admin "${words[@]}" 2>&1)
-  [ "$out" = OK ] || { echo "FAIL: the documented ACL of $1: $out" >&2; exit 1; }
-}
+documented_acl() { pgcqrs_documented_acl "$1" "$2" admin || exit 1; }
 documented_acl pgcqrs-sidecar "$sidecar_redis_pw"
 documented_acl pgcqrs-reader "$reader_pw"
 documented_acl default ""

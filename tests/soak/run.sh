@@ -3,6 +3,8 @@
 # PostgreSQL and a real Redis while faults are injected into the pipeline; afterwards the
 # oracle (pgcqrs-sidecar verify) must find Redis exactly equal to what the write model
 # implies, readers must have seen no torn read, and the slot must hold little WAL.
+# The sidecar and the oracle run as the least-privileged PostgreSQL role and Redis user of
+# docs/security.md (scripts/lib/documented_roles.sh creates them from its blocks).
 #
 #   tests/soak/run.sh [--profile short|long] [--seed N] [--build DIR] [--duration SECONDS]
 #
@@ -19,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 source scripts/lib/servers.sh
+source scripts/lib/documented_roles.sh
 
 profile=short
 seed=$(( $(date +%s) % 100000 ))
@@ -66,11 +69,23 @@ log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
 pgcqrs_pg_start "$run_dir" "logical_decoding_work_mem = 64kB" "max_wal_size = 256MB" "wal_keep_size = 0" \
   "max_prepared_transactions = 8"
-pgcqrs_redis_start "$run_dir" "appendonly yes" "appendfsync everysec"
+: >"$run_dir/users.acl"  # the ACL users outlive Redis restarts, as on a real host
+pgcqrs_redis_start "$run_dir" "appendonly yes" "appendfsync everysec" "aclfile $run_dir/users.acl"
 redis_port=$PGCQRS_REDIS_PORT
 PG="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
 R="redis://127.0.0.1:$redis_port"
 psql -qAt -c "CREATE EXTENSION pgcqrs"
+# The sidecar (and verify) run as docs/security.md's least-privileged PostgreSQL role and
+# Redis user; the workload is the application, and reads Redis as the default user.
+sidecar_pg_pw=pg-$RANDOM$RANDOM
+pgcqrs_documented_sql "CREATE ROLE pgcqrs_sidecar" "$sidecar_pg_pw"
+pgcqrs_documented_sql "GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO pgcqrs_sidecar" ""
+SIDECAR_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres"
+echo -n "rs-$RANDOM$RANDOM" >"$run_dir/redis-password"
+chmod 600 "$run_dir/redis-password"
+pgcqrs_documented_acl pgcqrs-sidecar "$(cat "$run_dir/redis-password")" redis-cli -p "$redis_port"
+[ "$(redis-cli -p "$redis_port" ACL SAVE)" = OK ] || { echo "FAIL: ACL SAVE"; exit 1; }
+sidecar_auth=(--redis-user pgcqrs-sidecar --redis-password-file "$run_dir/redis-password")
 log "soak profile $profile, seed $seed, PostgreSQL :$PGPORT, Redis :$redis_port"
 
 declare -A faults
@@ -83,7 +98,8 @@ sample_peak() {
   return 0
 }
 start_sidecar() {
-  "$sidecar_bin" run --pg "$PG" --redis "$R" --log-level info >>"$run_dir/sidecar.log" 2>&1 &
+  PGPASSWORD=$sidecar_pg_pw "$sidecar_bin" run --pg "$SIDECAR_PG" --redis "$R" "${sidecar_auth[@]}" --log-level info \
+    >>"$run_dir/sidecar.log" 2>&1 &
   sidecar=$!
 }
 kill_sidecar() {  # kill -9 of a running sidecar; counted once it has died of it
@@ -282,7 +298,7 @@ workload=
 
 # Phase 3: catch up, then the oracle.
 log "verifying"
-"$sidecar_bin" verify --pg "$PG" --redis "$R" >"$run_dir/verify.log" 2>&1 ||
+PGPASSWORD=$sidecar_pg_pw "$sidecar_bin" verify --pg "$SIDECAR_PG" --redis "$R" "${sidecar_auth[@]}" >"$run_dir/verify.log" 2>&1 ||
   { cat "$run_dir/verify.log"; fail "the oracle found differences"; }
 grep -qE '^verify: [1-9][0-9]* keys expected, 0 differences' "$run_dir/verify.log" ||
   { cat "$run_dir/verify.log"; fail "the oracle did not report 0 differences"; }
