@@ -19,6 +19,7 @@
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/batch_applier.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
@@ -374,6 +375,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
           self->finish(false, false, "Redis authentication failed: " + redis::describe_reply_error(r));
       });
     }
+    make_applier();
     streaming_ = true;
     streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
@@ -514,7 +516,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return false;
     }
     for (auto& c : calls) {
-      add_to_batch(std::move(c));
+      applier_->add(std::move(c));
       if (batch_full()) flush_batch();
     }
     return !finished_;
@@ -523,194 +525,52 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
   // idle or unrelated workload never makes PostgreSQL keep WAL for us.
   void maybe_advance_idle(uint64_t wal_end) {
-    if (assembler_.in_transaction() || !pending_.empty() || !unfinished_.empty() || inflight() > 0 ||
-        wal_end <= tracker_.applied())
+    if (!applier_ || assembler_.in_transaction() || !applier_->idle() || wal_end <= tracker_.applied())
       return;
     projection::ScriptCall call;
     call.lsn = wal_end;
     call.lsn_text = pgcqrs::format_lsn(wal_end);
     call.final = true;
-    add_to_batch(std::move(call));
+    applier_->add(std::move(call));
     flush_batch();
   }
 
   // ---- Redis out -------------------------------------------------------------------------
-  // Calls wait here until flush_batch() hands them to the projector as one batch.
-  void add_to_batch(projection::ScriptCall&& call) {
-    pending_events_ += call.events;
-    pending_bytes_ += call.bytes;
-    pending_.push_back(std::move(call));
+  size_t inflight() const { return applier_ ? applier_->inflight() : 0; }
+  bool batch_full() const { return applier_ && applier_->full(); }
+  void flush_batch() {
+    if (applier_) applier_->flush();
   }
-
-  bool batch_full() const {
-    return pending_events_ >= static_cast<size_t>(config_.chunk_events) || pending_bytes_ >= (1u << 20) ||
-           pending_.size() >= 1000;
-  }
-
-  // Batches reading (at most one) and writing (their MULTI/EXEC in flight).
-  size_t inflight() const { return writing_ + (reading_ ? 1 : 0); }
 
   projection::ProjectorContext context() const {
     return {config_.slot, now_iso(), tracker_.flushed(), config_.fanout_budget};
   }
 
-  // A batch reads before it writes, and nothing else reaches Redis in between; its MULTI/EXEC
-  // may still be running when the next batch's reads follow it (Redis runs them after it).
-  void flush_batch() {
-    if (reading_ || finished_) return;
-    std::vector<projection::ScriptCall> calls;
-    if (!unfinished_.empty()) {
-      calls = std::move(unfinished_);  // a fan-out stopped at its budget: the same calls again
-      unfinished_.clear();
-    } else if (!pending_.empty()) {
-      calls = std::move(pending_);
-      pending_.clear();
-      pending_events_ = pending_bytes_ = 0;
-    } else {
-      return;
-    }
-    batch_types_.clear();
-    for (const auto& c : calls) projection::count_event_types(c, batch_types_);
-    batch_final_lsn_ = 0;
-    batch_commit_time_.clear();
-    for (const auto& c : calls)
-      if (c.final) {
-        batch_final_lsn_ = c.lsn;
-        batch_commit_time_ = c.commit_time;
-      }
-    reading_ = true;
-    ++metrics_.chunks_sent;
-    metrics_.inflight = inflight();
-    projection::Projector::Step step;
-    try {
-      step = projector_.start(std::move(calls), projection::Projector::Mode::Transaction, context());
-    } catch (const std::exception& e) {
-      return finish(false, false, std::string("projection failed: ") + e.what());
-    }
-    on_step(std::move(step));
-  }
-
-  void on_step(projection::Projector::Step step) {
-    using Kind = projection::Projector::Step::Kind;
-    switch (step.kind) {
-      case Kind::Read:
-        return send_reads(step.reads);
-      case Kind::Stop:
-        return stop_for(step.reason, step.detail);
-      case Kind::Write:
-        return send_writes(step);
-    }
-  }
-
-  // Sends the reads pipelined; the last reply hands them all to the projector.
-  void send_reads(const std::vector<projection::Command>& cmds) {
-    auto replies = std::make_shared<std::vector<projection::Reply>>();
-    replies->reserve(cmds.size());
-    sent_times_.push_back(std::chrono::steady_clock::now());
+  void make_applier() {
     auto weak = weak_from_this();
-    for (size_t i = 0; i < cmds.size(); ++i) {
-      bool last = i + 1 == cmds.size();
-      bool ok = redis_.command(cmds[i], [weak, replies, last](redisReply* r) {
-        auto self = weak.lock();
-        if (!self || self->finished_) return;
-        if (!r) return self->finish(false, false, "Redis connection lost with calls in flight");
-        replies->push_back(projection::copy_reply(*r));
-        if (last) self->on_reads(std::move(*replies));
-      });
-      if (!ok) return finish(false, false, "Redis connection is not usable");
-    }
-  }
-
-  void on_reads(std::vector<projection::Reply> replies) {
-    if (!sent_times_.empty()) sent_times_.pop_front();
-    projection::Projector::Step step;
-    try {
-      step = projector_.advance(std::move(replies), context());
-    } catch (const std::exception& e) {
-      return finish(false, false, std::string("projection failed: ") + e.what());
-    }
-    on_step(std::move(step));
-  }
-
-  void send_writes(projection::Projector::Step& step) {
-    reading_ = false;
-    ++writing_;
-    const auto outcome = projector_.outcome();
-    const auto& calls = projector_.calls();
-    auto batch = std::make_shared<Written>(Written{outcome, outcome.more ? 0 : batch_final_lsn_,
-                                                   calls.empty() ? "0/0" : calls.back().lsn_text, batch_commit_time_,
-                                                   std::move(batch_types_), std::chrono::steady_clock::now()});
-    if (outcome.more) {
-      unfinished_ = projector_.take_calls();
-      if (!fanning_out_) spdlog::info("large fan-out at {}: applying it in bounded calls", batch->lsn_text);
-    }
-    fanning_out_ = outcome.more;
-    sent_times_.push_back(batch->at);
-    auto weak = weak_from_this();
-    bool ok = redis_.pipeline(step.writes.buffer(), step.writes.starts(), [weak, batch](redisReply* r) {
+    BatchApplier::Events events;
+    events.applied = [weak](const BatchApplier::Applied& a) {
       auto self = weak.lock();
       if (!self || self->finished_) return;
-      self->on_exec(r, *batch);
+      if (a.final_lsn != 0) {
+        self->tracker_.on_applied(a.final_lsn, mono_ms());
+        if (!a.commit_time.empty()) self->last_applied_commit_time_ = a.commit_time;
+      }
+      self->after_reply();
+    };
+    events.refused = [weak](const std::string& verdict, const std::string& detail) {
+      if (auto self = weak.lock(); self && !self->finished_) self->stop_for(verdict, detail);
+    };
+    events.failed = [weak](const std::string& error, bool fatal) {
+      if (auto self = weak.lock(); self && !self->finished_) self->finish(false, fatal, error);
+    };
+    BatchApplier::Limits limits;
+    limits.events = static_cast<size_t>(config_.chunk_events);
+    limits.inflight = static_cast<size_t>(config_.max_inflight);
+    applier_ = std::make_shared<BatchApplier>(redis_, metrics_, limits, std::move(events), [weak] {
+      auto self = weak.lock();
+      return self ? self->context() : projection::ProjectorContext{};
     });
-    if (!ok) return finish(false, false, "Redis connection is not usable");
-    redis_.flush();  // Redis runs this EXEC while the next batch is projected
-    metrics_.inflight = inflight();
-    if (inflight() < static_cast<size_t>(config_.max_inflight)) flush_batch();
-  }
-
-  // A batch whose MULTI/EXEC is in flight.
-  struct Written {
-    projection::Projector::Outcome outcome;
-    uint64_t final_lsn;  // the last transaction it completes (0: none, or a fan-out goes on)
-    std::string lsn_text;  // of its last call
-    std::string commit_time;
-    std::vector<std::pair<std::string, uint64_t>> types;
-    std::chrono::steady_clock::time_point at;
-  };
-
-  void on_exec(redisReply* r, const Written& w) {
-    if (!sent_times_.empty()) sent_times_.pop_front();  // replies come in order
-    --writing_;
-    metrics_.inflight = inflight();
-    double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - w.at).count();
-    metrics_.redis_rtt_seconds_last = rtt;
-    metrics_.redis_rtt_seconds_sum += rtt;
-    ++metrics_.redis_rtt_count;
-    const std::string& lsn_text = w.lsn_text;
-    if (!r) return finish(false, false, "Redis connection lost with calls in flight");
-    if (r->type == REDIS_REPLY_ERROR) {
-      // EXECABORT: a queued command was refused (OOM, READONLY, NOPERM); its error says why.
-      std::string cause = redis_.queued_error().empty() ? redis::describe_reply_error(r)
-                                                        : redis_.queued_error() + " (" + redis::describe_reply_error(r) + ")";
-      return finish(false, false, "Redis rejected the batch ending at " + lsn_text + ": " + cause);
-    }
-    if (r->type == REDIS_REPLY_NIL)
-      return finish(false, false, "pgcqrs:checkpoint changed between the reads and the writes of the batch ending at " +
-                                      lsn_text + " (another writer?)");
-    if (r->type != REDIS_REPLY_ARRAY) return finish(false, true, "unexpected reply to EXEC (batch ending at " + lsn_text + ")");
-    for (size_t i = 0; i < r->elements; ++i) {
-      if (r->element[i]->type != REDIS_REPLY_ERROR) continue;
-      // Redis ran the rest of the transaction: the read models hold part of it. Mark the
-      // checkpoint dirty so that the next start rebuilds them.
-      std::string error = redis::describe_reply_error(r->element[i]);
-      spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", lsn_text, error);
-      auto weak = weak_from_this();
-      redis_.command({"HSET", "pgcqrs:checkpoint", "dirty", lsn_text}, [weak, error](redisReply*) {
-        if (auto self = weak.lock(); self && !self->finished_)
-          self->finish(false, false, "the read models may hold part of a transaction batch: " + error);
-      });
-      return;
-    }
-    metrics_.transactions_applied += w.outcome.applied_transactions;
-    metrics_.transactions_skipped += w.outcome.skipped_transactions;
-    if (w.outcome.applied_events > 0 && !w.outcome.more)
-      for (const auto& [t, n] : w.types) metrics_.events_applied[t] += n;
-    if (w.final_lsn != 0) {
-      tracker_.on_applied(w.final_lsn, mono_ms());
-      metrics_.checkpoint_lsn = std::max(metrics_.checkpoint_lsn, w.final_lsn);
-      if (!w.commit_time.empty()) last_applied_commit_time_ = w.commit_time;
-    }
-    after_reply();
   }
 
   // What the checkpoint's state means for the session (the script's words).
@@ -759,8 +619,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void on_status_tick() {
     // A Redis that stopped answering (hung, partitioned) would stall the stream for good:
     // reconnect instead. Resending is safe, calls that did run are skipped.
-    if (!sent_times_.empty() &&
-        std::chrono::steady_clock::now() - sent_times_.front() > std::chrono::seconds(config_.redis_reply_timeout_s))
+    auto oldest = applier_ ? applier_->oldest_unanswered() : std::nullopt;
+    if (oldest && std::chrono::steady_clock::now() - *oldest > std::chrono::seconds(config_.redis_reply_timeout_s))
       return finish(false, false, "Redis has not answered a call for " +
                                       std::to_string(config_.redis_reply_timeout_s) + " s; reconnecting");
     tracker_.tick(mono_ms());
@@ -883,6 +743,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       sd_.cancel(ec);
       sd_.release();  // libpq owns the socket
     }
+    if (applier_) applier_->close();
     redis_.close();
     repl_.reset();
     query_conn_.reset();
@@ -899,19 +760,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   PgConnPtr repl_;
   std::unique_ptr<pqxx::connection> query_conn_;
   projection::TransactionAssembler assembler_;
-  // Calls not yet sent: the next batch.
-  std::vector<projection::ScriptCall> pending_;
-  size_t pending_events_ = 0, pending_bytes_ = 0;
-  projection::Projector projector_;
-  bool reading_ = false;  // a batch is in its read rounds: nothing else is sent meanwhile
-  size_t writing_ = 0;    // batches whose MULTI/EXEC is in flight
-  // A fan-out stopped at its budget: these calls go again before anything else.
-  std::vector<projection::ScriptCall> unfinished_;
-  bool fanning_out_ = false;
-  // The batch being read: what its write will report.
-  std::vector<std::pair<std::string, uint64_t>> batch_types_;
-  uint64_t batch_final_lsn_ = 0;
-  std::string batch_commit_time_;
+  std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
   std::string rebuild_reason_;
   int64_t hold_ms_ = 0;
@@ -928,7 +777,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::thread worker_;
   std::atomic<bool> cancel_{false};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::deque<std::chrono::steady_clock::time_point> sent_times_;  // of the calls in flight
 };
 
 }  // namespace
