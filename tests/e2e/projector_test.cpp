@@ -497,3 +497,22 @@ TEST_F(Projection, ReplayedPlacementKeepsItsLaterStatusChange) {
     EXPECT_NE(redis::reply_string(top.get()).find(R"("status":"paid")"), std::string::npos);
   }
 }
+
+// The view takes an order it places to be new and checks that in the checkpoint's round; an
+// order Redis already holds (placed again) makes the batch read it and run again.
+TEST_F(Projection, AnOrderPlacedAgainIsReadAndReplaced) {
+  mark("0/50");
+  run(calls(setup_txn("0/100")));
+  EXPECT_EQ(run(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")))[0], "applied");
+  EXPECT_EQ(rounds_, 1);  // the view knew the user and product; order 2 was new
+  EXPECT_EQ(hget("user:1", "order_count"), "2");
+  // Order 2 placed again, its hash dropped from the view (as past the view's key limit): the
+  // speculation fails, the order is read, subtracted and written anew.
+  projector_.view().forget_key("order_details:2");
+  EXPECT_EQ(run(calls(place("0/120", 2, "2026-01-05T00:00:00.000000Z"))), (std::vector<std::string>{"applied", "1", "0", "1"}));
+  EXPECT_GT(rounds_, 1);
+  EXPECT_EQ(hget("order_details:2", "created_at"), "2026-01-05T00:00:00.000000Z");
+  EXPECT_EQ(hget("user:1", "order_count"), "2");
+  EXPECT_EQ(hget("user:1", "lifetime_value"), "4.50");
+  EXPECT_EQ(hget("product:1", "units_sold"), "3");
+}

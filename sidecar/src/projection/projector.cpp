@@ -133,15 +133,22 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   if (mode == Mode::Snapshot) return run(ctx);
   // The checkpoint is read afresh under WATCH in the first round; meanwhile the batch runs on
   // what the view believes it is, and stands if Redis agrees.
+  // It also takes the orders it places to be new (checked by EXISTS in the same round).
   expected_cp_ = view_.known_hash(kCheckpoint);
+  view_.set_speculating(true);
   Step step = run(ctx);
+  view_.set_speculating(false);
   Step read;
   read.reads.push_back({"WATCH", kCheckpoint});
   read.reads.push_back({"HGETALL", kCheckpoint});
   if (step.kind == Step::Kind::Read) {
     for (auto& r : step.reads)
       if (r != read.reads[1]) read.reads.push_back(std::move(r));
+    for (auto& c : view_.take_checks()) read.reads.push_back(std::move(c));  // read, not assumed
+    view_.drop_assumptions();
   } else {
+    checks_ = std::move(step.checks);
+    for (const auto& c : checks_) read.reads.push_back(c);
     speculative_ = std::move(step);
     speculative_outcome_ = run_outcome_;
   }
@@ -164,7 +171,10 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
     std::map<std::string, std::string> fresh;
     for (size_t i = 0; i + 1 < replies[1].elements.size(); i += 2)
       fresh[replies[1].elements[i].str] = replies[1].elements[i + 1].str;
-    if (expected_cp_ && *expected_cp_ == fresh && speculative_) {
+    bool new_orders = true;  // every order the speculation took to be new is
+    for (size_t i = 2; i < replies.size(); ++i)
+      new_orders = new_orders && replies[i].kind == Reply::Kind::Integer && replies[i].integer == 0;
+    if (expected_cp_ && *expected_cp_ == fresh && speculative_ && new_orders) {
       // Redis is where the view left it: what the batch wrote from the view stands (the view
       // already holds the checkpoint it moves to).
       Step step = std::move(*speculative_);
@@ -172,9 +182,10 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
       if (step.kind == Step::Kind::Write) outcome_ = speculative_outcome_;
       return step;
     }
-    if (!expected_cp_ || *expected_cp_ != fresh) {
-      // A first batch, a restart, another writer: nothing the view knows can be trusted.
-      if (expected_cp_) view_.forget();
+    if (expected_cp_ && (*expected_cp_ != fresh || (speculative_ && !new_orders))) {
+      // Another writer, or an order placed again: what the view holds (and what the
+      // speculation folded into it) cannot be trusted.
+      view_.forget();
     }
     speculative_.reset();
     view_.absorb(last_reads_[1], std::move(replies[1]));
@@ -340,6 +351,12 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   run_outcome_ = r.outcome;
   outcome_ = r.outcome;
   step.kind = Step::Kind::Write;
+  step.checks = view_.take_checks();
+  // Sized once: grown by doubling, the buffer was copied over and over (a batch of orders
+  // writes about 2 kB and 12 commands per event).
+  size_t events = 0;
+  for (const auto& c : calls_) events += c.events;
+  step.writes.reserve(4096 + 2048 * events, 16 + 16 * events);
   step.writes.cmd("MULTI");
   view_.commit(step.writes);
   step.writes.cmd("EXEC");
@@ -423,7 +440,7 @@ void Projector::delete_order(Run& r, const std::string& order) {
 
 std::string Projector::item_head(const std::string& pid) {
   const std::string key = product_key(pid);
-  auto name = view_.exists(key) ? view_.hget(key, "name") : std::nullopt;
+  const std::string* name = view_.exists(key) ? view_.hget_ref(key, "name") : nullptr;
   return "{\"product_id\":" + pid + ",\"product_name\":" + (name ? cjson_string(*name) : std::string("null"));
 }
 
@@ -451,7 +468,11 @@ void Projector::render(Run& r, const std::string& order, const std::string& at) 
 // One order of a user_latest page: its order_details fields as a JSON object.
 std::string Projector::page_entry(const std::string& order, const std::string& user) {
   const std::string key = od(order);
-  auto f = [&](const char* field) { return view_.hget(key, field).value_or(""); };
+  static const std::string none;
+  auto f = [&](const char* field) -> const std::string& {
+    const std::string* v = view_.hget_ref(key, field);
+    return v ? *v : none;
+  };
   return "{\"order_id\":" + order + ",\"user_id\":" + user + ",\"user_name\":" + cjson_string(f("user_name")) +
          ",\"user_email\":" + cjson_string(f("user_email")) + ",\"status\":\"" + f("status") + "\"" +
          ",\"created_at\":\"" + f("created_at") + "\",\"updated_at\":\"" + f("updated_at") +

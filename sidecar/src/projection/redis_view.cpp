@@ -19,6 +19,15 @@ void check(const Command& read, const Reply& r) {
 
 }  // namespace
 
+namespace {
+// Adds a field to the names a batch changed, once.
+void note(std::vector<std::string>& changed, std::string_view field) {
+  for (const auto& f : changed)
+    if (f == field) return;
+  changed.emplace_back(field);
+}
+}  // namespace
+
 double parse_score(std::string_view text) {
   std::string s(text);
   if (s == "inf" || s == "+inf") return HUGE_VAL;
@@ -52,6 +61,7 @@ std::vector<Command> RedisView::take_reads() {
 
 void RedisView::absorb(const Command& read, Reply reply) {
   check(read, reply);
+  memo_entry_ = nullptr;
   if (auto it = asked_.find(read); it != asked_.end()) it->second = true;
   const std::string& cmd = read[0];
   const std::string& key = read[1];
@@ -60,8 +70,9 @@ void RedisView::absorb(const Command& read, Reply reply) {
     e.kind = Kind::Hash;
     e.hash = HashState{};
     e.hash.whole = true;
+    e.hash.fields.reserve(reply.elements.size() / 2);
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2)
-      e.hash.fields.emplace(std::move(reply.elements[i].str), std::move(reply.elements[i + 1].str));
+      e.hash.fields.set(reply.elements[i].str, std::move(reply.elements[i + 1].str));
     e.hash.exists = !e.hash.fields.empty();
   } else if (cmd == "EXISTS") {
     Entry& e = base_[key];
@@ -109,6 +120,10 @@ bool RedisView::prefetch_hash(const std::string& key) {
 bool RedisView::prefetch_exists(const std::string& key) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Hash && e->hash.exists) return false;
+  if (speculating_) {
+    assumed_absent_.emplace(key, false);
+    return false;
+  }
   if (asked_.emplace(Command{"EXISTS", key}, false).second) reads_.push_back({"EXISTS", key});
   return true;
 }
@@ -124,14 +139,26 @@ bool RedisView::prefetch_top(const std::string& key, long n) {
 
 // ---- the batch --------------------------------------------------------------------------
 
+std::vector<Command> RedisView::take_checks() {
+  std::vector<Command> out;
+  for (auto& [key, taken] : assumed_absent_)
+    if (!taken) {
+      taken = true;
+      out.push_back({"EXISTS", key});
+    }
+  return out;
+}
+
 void RedisView::begin_batch() {
   begin_run();
+  assumed_absent_.clear();
   fetched_.clear();
   asked_.clear();
   reads_.clear();
 }
 
 void RedisView::begin_run() {
+  memo_entry_ = nullptr;
   work_.clear();
   work_order_.clear();
   publish_.clear();
@@ -142,11 +169,33 @@ void RedisView::forget() {
   begin_batch();
 }
 
-void RedisView::forget_key(const std::string& key) { base_.erase(key); }
+void RedisView::forget_key(const std::string& key) {
+  memo_entry_ = nullptr;
+  base_.erase(key);
+}
+
+RedisView::Entry RedisView::absent_hash() {
+  Entry e;
+  e.kind = Kind::Hash;
+  e.hash.whole = true;
+  e.hash.exists = false;
+  return e;
+}
 
 const RedisView::Entry* RedisView::known(const std::string& key) const {
-  if (auto it = work_.find(key); it != work_.end()) return &it->second.now;
-  if (auto it = base_.find(key); it != base_.end()) return &it->second;
+  if (memo_entry_ && key == memo_key_) return memo_entry_;
+  if (auto it = work_.find(key); it != work_.end()) {
+    memo_key_ = key;
+    return memo_entry_ = &it->second.now;
+  }
+  if (auto it = base_.find(key); it != base_.end()) {
+    memo_key_ = key;
+    return memo_entry_ = &it->second;
+  }
+  if (!assumed_absent_.empty() && assumed_absent_.count(key)) {
+    static const Entry absent = absent_hash();
+    return &absent;
+  }
   return nullptr;
 }
 
@@ -154,11 +203,16 @@ RedisView::Work& RedisView::work(const std::string& key, Kind kind) {
   auto it = work_.find(key);
   if (it == work_.end()) {
     it = work_.emplace(key, Work{}).first;
-    if (auto b = base_.find(key); b != base_.end()) it->second.now = b->second;
+    if (auto b = base_.find(key); b != base_.end())
+      it->second.now = b->second;
+    else if (!assumed_absent_.empty() && assumed_absent_.count(key))
+      it->second.now = absent_hash();
     it->second.change.order = work_order_.size();
     work_order_.push_back(key);
   }
   if (it->second.now.kind == Kind::Unknown) it->second.now.kind = kind;
+  memo_key_ = key;
+  memo_entry_ = &it->second.now;
   return it->second;
 }
 
@@ -168,13 +222,14 @@ void RedisView::commit(redis::RespWriter& out) {
     Change& c = w.change;
     if (c.deleted) out.cmd("DEL", key);
     size_t sets = 0, dels = 0;
-    for (const auto& [f, v] : c.hash) (v ? sets : dels)++;
+    std::sort(c.hash.begin(), c.hash.end());
+    for (const auto& f : c.hash) (w.now.hash.fields.find(f)->has_value() ? sets : dels)++;
     if (sets > 0) {
       out.begin(2 + 2 * sets);
       out.arg("HSET");
       out.arg(key);
-      for (const auto& [f, v] : c.hash)
-        if (v) {
+      for (const auto& f : c.hash)
+        if (const auto& v = *w.now.hash.fields.find(f)) {
           out.arg(f);
           out.arg(*v);
         }
@@ -183,8 +238,8 @@ void RedisView::commit(redis::RespWriter& out) {
       out.begin(2 + dels);
       out.arg("HDEL");
       out.arg(key);
-      for (const auto& [f, v] : c.hash)
-        if (!v) out.arg(f);
+      for (const auto& f : c.hash)
+        if (!w.now.hash.fields.find(f)->has_value()) out.arg(f);
     }
     size_t adds = 0, rems = 0;
     for (const auto& [m, s] : c.zset) (s ? adds : rems)++;
@@ -239,6 +294,7 @@ void RedisView::commit(redis::RespWriter& out) {
   for (const auto& [channel, message] : publish_) out.cmd("PUBLISH", channel, message);
 
   // What the batch leaves becomes what the next one knows.
+  memo_entry_ = nullptr;
   for (auto& [key, w] : work_) {
     Entry& now = w.now;
     bool keep = (now.kind == Kind::Hash && (now.hash.whole || now.hash.exists || !now.hash.fields.empty())) ||
@@ -283,26 +339,32 @@ bool RedisView::exists(const std::string& key) {
 }
 
 std::optional<std::string> RedisView::hget(const std::string& key, std::string_view field) {
+  const std::string* v = hget_ref(key, field);
+  if (!v) return std::nullopt;
+  return *v;
+}
+
+const std::string* RedisView::hget_ref(const std::string& key, std::string_view field) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Hash) {
-    if (auto it = e->hash.fields.find(field); it != e->hash.fields.end()) return it->second;
-    if (e->hash.whole || (e->hash.exists && !*e->hash.exists)) return std::nullopt;
+    if (const auto* v = e->hash.fields.find(field)) return v->has_value() ? &**v : nullptr;
+    if (e->hash.whole || (e->hash.exists && !*e->hash.exists)) return nullptr;
   }
   need({"HGETALL", key});
 }
 
 void RedisView::hset(const std::string& key, std::string_view field, std::string value) {
   Work& w = work(key, Kind::Hash);
-  w.now.hash.fields.insert_or_assign(std::string(field), value);
+  w.now.hash.fields.set(field, std::move(value));
   w.now.hash.exists = true;
-  w.change.hash.insert_or_assign(std::string(field), std::move(value));
+  note(w.change.hash, field);
 }
 
 void RedisView::hdel(const std::string& key, std::string_view field) {
   Work& w = work(key, Kind::Hash);
   HashState& h = w.now.hash;
-  h.fields.insert_or_assign(std::string(field), std::nullopt);
-  w.change.hash.insert_or_assign(std::string(field), std::nullopt);
+  h.fields.set(field, std::nullopt);
+  note(w.change.hash, field);
   bool any = false;
   for (const auto& [f, v] : h.fields) any = any || v.has_value();
   if (any)

@@ -48,6 +48,7 @@ class Projector {
     redis::RespWriter writes;    // Write: MULTI ... EXEC; the EXEC reply says whether it ran
     std::string reason;          // Stop: nocheckpoint, behind or dirty
     std::string detail;          // Stop: the checkpoint's lsn or dirty mark
+    std::vector<Command> checks;  // Write: EXISTS reads that must answer 0 (speculation)
   };
   // What the last written batch did.
   struct Outcome {
@@ -113,6 +114,7 @@ class Projector {
   std::optional<std::map<std::string, std::string>> expected_cp_;  // the view's, at start
   std::optional<Step> speculative_;  // run on the view before the checkpoint was confirmed
   std::vector<Command> last_reads_;  // what the replies to advance() answer
+  std::vector<Command> checks_;      // of the speculative step
   Outcome outcome_, run_outcome_, speculative_outcome_;
 };
 

@@ -48,6 +48,13 @@ class RedisView {
   bool prefetch_exists(const std::string& key);
   bool prefetch_top(const std::string& key, long n);
 
+  // While speculating, a hash whose existence is asked for (prefetch_exists) and unknown is
+  // taken to be absent, as a new order's is; take_checks() gives the EXISTS reads that must
+  // answer 0 for what was decided on it to stand.
+  void set_speculating(bool on) { speculating_ = on; }
+  std::vector<Command> take_checks();
+  void drop_assumptions() { assumed_absent_.clear(); }
+
   // ---- the batch ------------------------------------------------------------------------
   void begin_batch();  // drops the working copy and the one-off reads of the last batch
   void begin_run();    // drops the working copy: a run of the batch starts over
@@ -65,6 +72,8 @@ class RedisView {
   // Hashes. Absent hash = no fields.
   bool exists(const std::string& key);
   std::optional<std::string> hget(const std::string& key, std::string_view field);
+  // The same without a copy: null when absent; valid until the view changes.
+  const std::string* hget_ref(const std::string& key, std::string_view field);
   void hset(const std::string& key, std::string_view field, std::string value);
   void hdel(const std::string& key, std::string_view field);
   // Sorted sets (any key type: del() removes it).
@@ -93,10 +102,37 @@ class RedisView {
   std::vector<std::string> touched_hashes(std::string_view prefix) const;
 
  private:
+  // A hash's fields as far as known (nullopt: known absent). A read-model hash has at most a
+  // dozen, so a vector searched in order costs less than a tree.
+  class Fields {
+   public:
+    using Item = std::pair<std::string, std::optional<std::string>>;
+    const std::optional<std::string>* find(std::string_view f) const {
+      for (const auto& it : items_)
+        if (it.first == f) return &it.second;
+      return nullptr;
+    }
+    void set(std::string_view f, std::optional<std::string> v) {
+      for (auto& it : items_)
+        if (it.first == f) {
+          it.second = std::move(v);
+          return;
+        }
+      items_.emplace_back(std::string(f), std::move(v));
+    }
+    bool empty() const { return items_.empty(); }
+    void clear() { items_.clear(); }
+    void reserve(size_t n) { items_.reserve(n); }
+    std::vector<Item>::const_iterator begin() const { return items_.begin(); }
+    std::vector<Item>::const_iterator end() const { return items_.end(); }
+
+   private:
+    std::vector<Item> items_;
+  };
   struct HashState {
     bool whole = false;                    // every field is known (an absent one is absent)
     std::optional<bool> exists;            // when known
-    std::map<std::string, std::optional<std::string>, std::less<>> fields;  // nullopt: absent
+    Fields fields;
   };
   struct ZsetState {
     bool known = false;     // `top` holds the first top.size() members exactly
@@ -122,7 +158,7 @@ class RedisView {
   struct Change {
     size_t order = 0;
     bool deleted = false;  // DEL first
-    std::map<std::string, std::optional<std::string>, std::less<>> hash;  // HSET value, nullopt: HDEL
+    std::vector<std::string> hash;  // fields set or deleted (their values: the Entry's)
     std::map<std::string, std::optional<std::string>> zset;  // ZADD score text, nullopt: ZREM
     std::map<std::string, bool> set;                          // SADD true, SREM false
     std::vector<ListOp> list;
@@ -133,6 +169,7 @@ class RedisView {
   };
 
   [[noreturn]] void need(Command read);
+  static Entry absent_hash();
   Work& work(const std::string& key, Kind kind);
   const Entry* known(const std::string& key) const;
   static bool before(const Scored& a, const Scored& b);  // a sorts above b (ZREVRANGE order)
@@ -144,6 +181,11 @@ class RedisView {
   std::map<Command, Reply> fetched_;  // one-off reads of this batch
   std::vector<Command> reads_;
   std::map<Command, bool> asked_;  // true once answered
+  bool speculating_ = false;
+  // The last key looked up and its entry: a handler reads one hash field after another.
+  mutable std::string memo_key_;
+  mutable const Entry* memo_entry_ = nullptr;
+  std::unordered_map<std::string, bool> assumed_absent_;  // key -> its check taken
   size_t key_limit_ = 50000;
 };
 

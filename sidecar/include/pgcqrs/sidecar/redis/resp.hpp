@@ -48,6 +48,10 @@ class RespWriter {
     arg(std::string_view(tmp, static_cast<size_t>(r.ptr - tmp)));
   }
 
+  void reserve(size_t bytes, size_t commands) {
+    buf_.reserve(bytes);
+    starts_.reserve(commands);
+  }
   size_t commands() const { return starts_.size(); }
   std::string& buffer() { return buf_; }
   const std::vector<size_t>& starts() const { return starts_; }
