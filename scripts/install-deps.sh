@@ -13,7 +13,7 @@ packages=(
   util-linux procps valgrind
   curl jq iproute2
   gnuplot-nox postgresql-15-wal2json
-  prometheus
+  dpkg-dev systemd prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,7 +25,7 @@ fi
 # must come from a package above (checked at the end).
 commands=(psql pg_dump pg_recvlogical pg_config redis-server redis-cli curl jq ss runuser useradd
           make cmake gnuplot awk sed grep diff ps
-          prometheus promtool)
+          cpack dpkg-deb dpkg-shlibdeps setpriv systemd-analyze prometheus promtool)
 check_commands() {
   local c lost=()
   for c in "${commands[@]}"; do command -v "$c" >/dev/null || lost+=("$c"); done
