@@ -41,8 +41,9 @@ trap cleanup EXIT
 
 step "build the packages (scripts/package.sh)"
 bash "$ROOT/scripts/package.sh" "$BUILD" >"$WORK/package.out" 2>&1 || { cat "$WORK/package.out"; fail "scripts/package.sh failed"; }
-EXT_DEB=$BUILD/packages/postgresql-$PG_MAJOR-pgcqrs_1.0-1_amd64.deb
-SC_DEB=$BUILD/packages/pgcqrs-sidecar_1.0-1_amd64.deb
+ARCH=$(dpkg --print-architecture)
+EXT_DEB=$BUILD/packages/postgresql-$PG_MAJOR-pgcqrs_1.0-1_$ARCH.deb
+SC_DEB=$BUILD/packages/pgcqrs-sidecar_1.0-1_$ARCH.deb
 for deb in "$EXT_DEB" "$SC_DEB"; do
   grep -qxF "$deb" "$WORK/package.out" || fail "scripts/package.sh did not print $deb:
 $(cat "$WORK/package.out")"
