@@ -13,6 +13,7 @@ packages=(
   util-linux procps valgrind
   curl jq iproute2
   gnuplot-nox postgresql-15-wal2json
+  dpkg-dev systemd prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -23,7 +24,8 @@ fi
 # The commands the tests, the demo and the benchmarks call, beyond bash and coreutils: each
 # must come from a package above (checked at the end).
 commands=(psql pg_dump pg_recvlogical pg_config redis-server redis-cli curl jq ss runuser useradd
-          make cmake gnuplot awk sed grep diff ps)
+          make cmake gnuplot awk sed grep diff ps
+          cpack dpkg-deb dpkg-shlibdeps setpriv systemd-analyze prometheus promtool)
 check_commands() {
   local c lost=()
   for c in "${commands[@]}"; do command -v "$c" >/dev/null || lost+=("$c"); done
@@ -56,4 +58,11 @@ if command -v pg_lsclusters >/dev/null; then
   done
 fi
 redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true
+# Likewise Debian's prometheus package starts a system service on port 9090; the monitoring
+# test runs its own Prometheus on a free port.
+if [ -d /run/systemd/system ]; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+elif [ -x /etc/init.d/prometheus ]; then
+  /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+fi
 check_commands

@@ -38,7 +38,10 @@ std::optional<redis::Endpoint> endpoint_of(const Config& config) {
 
 class Runner {
  public:
-  Runner(const Config& config, const redis::Endpoint& ep) : config_(config), ep_(ep), signals_(io_, SIGINT, SIGTERM), retry_(io_) {}
+  Runner(const Config& config, const redis::Endpoint& ep) : config_(config), ep_(ep), signals_(io_, SIGINT, SIGTERM), retry_(io_) {
+    metrics_.start_time_seconds =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
 
   int run() {
     if (!config_.http.empty()) {

@@ -33,8 +33,9 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
+  [packages]=2
 )
-scenario_order=(ci by-hand quick-start events write-model restore sidecar-cli consistency monitor
+scenario_order=(ci by-hand packages quick-start events write-model restore sidecar-cli consistency monitor
                 verify-rebuild retire security)
 # Files whose blocks another change owns for now: their untagged blocks are reported, not
 # failed (none today).
@@ -380,6 +381,46 @@ scenario_by_hand() {
     done < <(commands "$block")
   done
   echo "ok   by-hand (not run here)"
+}
+
+# The Debian packages and their service: building and installing them changes this machine
+# (apt, systemd), so nothing runs here; ctest packaging_debian builds them with the same
+# command, unpacks them into a scratch root and sets up the password files as the docs say.
+# Every command must be one that test stands for.
+scenario_packages() {
+  scenario=packages
+  local n line file debs
+  debs=$(grep -oE '"?\$BUILD/packages/[^"]+\.deb' tests/packaging/debian_packages.sh | tr -d '"' |
+         sed 's#\$BUILD/#./build/#; s#\$PG_MAJOR#15#; s#\$ARCH#amd64#' | sort | tr '\n' ' ')
+  for n in 1 2; do
+    doc_block packages "$n"
+    while IFS= read -r line; do
+      line=$(sed -E 's/[[:space:]]+#.*$//' <<<"$line")
+      case $line in
+        "bash scripts/package.sh")
+          grep -qF 'bash "$ROOT/scripts/package.sh" "$BUILD"' tests/packaging/debian_packages.sh ||
+            fail "ctest packaging_debian no longer builds the packages with scripts/package.sh"
+          echo "     not run: $line: ctest packaging_debian runs it" ;;
+        "apt install "*)
+          [ "$(tr ' ' '\n' <<<"${line#apt install }" | sort | tr '\n' ' ')" == "$debs" ] ||
+            fail "'$line' does not install the packages ctest packaging_debian builds: $debs"
+          echo "     not run: apt install: it installs on this machine; ctest packaging_debian unpacks the packages into a scratch root" ;;
+        "install -m 600 -o pgcqrs-sidecar -g pgcqrs-sidecar /dev/null /etc/pgcqrs/"*)
+          file=${line##* }
+          grep -qE "^(PGPASSFILE|PGCQRS_REDIS_PASSWORD_FILE)=$file\$" deploy/debian/pgcqrs-sidecar.default ||
+            fail "/etc/default/pgcqrs-sidecar names no password file $file"
+          grep -qF "install -m 600 -o \"\$secrets_owner\" /dev/null \"\$SECRETS/${file##*/}\"" tests/packaging/debian_packages.sh ||
+            fail "ctest packaging_debian does not set up $file so"
+          echo "     not run: $line: ctest packaging_debian does so under its scratch root" ;;
+        "systemctl enable --now pgcqrs-sidecar"|"journalctl -u pgcqrs-sidecar -f")
+          grep -qx 'WantedBy=multi-user.target' deploy/systemd/pgcqrs-sidecar.service ||
+            fail "the unit cannot be enabled: no WantedBy="
+          echo "     not run: $line: no systemd here; ctest packaging_debian verifies the unit" ;;
+        *) fail "'$line' is not a known packaging command: give it a scenario" ;;
+      esac
+    done < <(commands "$block")
+  done
+  echo "ok   packages (not run here)"
 }
 
 # README: the plugin used directly, then streamed with pg_recvlogical.

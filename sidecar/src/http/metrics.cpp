@@ -83,6 +83,12 @@ std::string Metrics::render() const {
   o += "pgcqrs_inflight_calls " + std::to_string(inflight) + "\n";
   line(o, "pgcqrs_up", "gauge", "1 while following the slot with Redis connected.");
   o += std::string("pgcqrs_up ") + (streaming ? "1" : "0") + "\n";
+  if (start_time_seconds > 0) {
+    line(o, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.");
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", start_time_seconds);  // %g would round to 10 s
+    o += std::string("process_start_time_seconds ") + buf + "\n";
+  }
   return o;
 }
 

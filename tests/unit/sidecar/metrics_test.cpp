@@ -42,6 +42,18 @@ TEST(Metrics, RendersCountersGaugesAndLabels) {
   }
 }
 
+// The standard process metric, to the millisecond: rounded like the other gauges (%g) it would
+// be a multiple of 10 s, and an alert's time() - process_start_time_seconds would be wrong.
+TEST(Metrics, StartTimeKeepsItsSecondsWhenSet) {
+  Metrics m;
+  EXPECT_EQ(m.render().find("process_start_time_seconds"), std::string::npos);
+  m.start_time_seconds = 1764900007.25;
+  std::string text = m.render();
+  EXPECT_NE(text.find("# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1764900007.250\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(Metrics, LagIsNeverNegative) {
   Metrics m;
   m.checkpoint_lsn = 200;

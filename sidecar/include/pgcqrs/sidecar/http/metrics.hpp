@@ -28,6 +28,9 @@ struct Metrics {
   double redis_rtt_seconds_last = 0;
   uint64_t inflight = 0;
   bool streaming = false;        // connected to both and following the slot
+  // Unix time the process started, rendered as process_start_time_seconds (0: not rendered):
+  // with it, an alert sees a rebuild done before the first scrape of a new process.
+  double start_time_seconds = 0;
 
   // Past kMaxIgnoredTypes distinct types, further ones are counted under "(other)".
   static constexpr size_t kMaxIgnoredTypes = 64;
