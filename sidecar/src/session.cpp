@@ -220,9 +220,12 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         }
       } else {
         // Slot names are unique per server, not per database.
-        auto other = tx.exec_params("SELECT coalesce(database::text, '(a physical slot)') FROM "
-                                    "pg_catalog.pg_replication_slots WHERE slot_name = $1",
+        auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
                                     config_.slot);
+        if (!other.empty() && other[0][0].is_null())
+          throw Failure(Server::postgresql, ErrorKind::permanent,
+                        "replication slot " + config_.slot + " is a physical slot, not pgcqrs: choose another --slot "
+                        "or drop it");
         if (!other.empty())
           throw Failure(Server::postgresql, ErrorKind::permanent,
                         "replication slot " + config_.slot + " belongs to database " + other[0][0].as<std::string>() +
