@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # tests/extension and the plugin fuzz test of tests/fuzz; e2e: tests/e2e; docs: tests/docs; soak:
 # tests/soak). Change a number with
 # the tests it counts.
-declare -A expected_tests=([unit]=134 [extension]=5 [e2e]=10 [docs]=1 [soak]=1)
+declare -A expected_tests=([unit]=135 [extension]=5 [e2e]=10 [docs]=1 [soak]=1)
 
 # Tests see only what they set themselves: no pgcqrs-sidecar, libpq or redis-cli settings
 # from the caller's environment (PATH is kept: it finds pg_config).

@@ -22,8 +22,8 @@ bool is_sqlstate(std::string_view s) {
 
 // The seconds one attempt may take: connect_timeout as libpq reads it (the connection string,
 // else PGCONNECT_TIMEOUT), else ours; 0 or less waits for ever, as in libpq.
-int timeout_of(PGconn* conn) {
-  int seconds = kConnectTimeoutS;
+int timeout_of(PGconn* conn, int default_s) {
+  int seconds = default_s;
   PQconninfoOption* opts = PQconninfo(conn);
   for (PQconninfoOption* o = opts; o && o->keyword; ++o)
     if (std::string_view(o->keyword) == "connect_timeout" && o->val && *o->val) {
@@ -77,7 +77,8 @@ Failure connect_failure(const ConnectError& e, bool options_invalid) {
                           sqlstate_fix(e.sqlstate)));
 }
 
-replication::PgConnPtr pg_connect(const std::string& conninfo, const PgParams& before, const PgParams& after) {
+replication::PgConnPtr pg_connect(const std::string& conninfo, const PgParams& before, const PgParams& after,
+                                  int default_timeout_s) {
   std::vector<const char*> keys, vals;
   for (const auto& [k, v] : before) keys.push_back(k.c_str()), vals.push_back(v.c_str());
   keys.push_back("dbname");
@@ -95,7 +96,7 @@ replication::PgConnPtr pg_connect(const std::string& conninfo, const PgParams& b
     bool invalid = PQpingParams(keys.data(), vals.data(), 1) == PQPING_NO_ATTEMPT;
     throw connect_failure(parse_connect_error(PQerrorMessage(conn.get())), invalid);
   }
-  const int timeout_s = timeout_of(conn.get());
+  const int timeout_s = timeout_of(conn.get(), default_timeout_s);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK && state != PGRES_POLLING_FAILED) {

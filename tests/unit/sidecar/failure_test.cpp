@@ -1,6 +1,20 @@
 #include "pgcqrs/sidecar/failure.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <thread>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include "pgcqrs/sidecar/failure_run.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
@@ -109,6 +123,75 @@ TEST(PgConnect, AnInvalidConnectionStringIsRefusedBeforeAnyServer) {
       EXPECT_EQ(std::string(f.what()).rfind("invalid PostgreSQL connection string: ", 0), 0u) << f.what();
     }
   }
+}
+
+namespace {
+
+// A TCP port that accepts connections (the kernel does, into the backlog) and never answers.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot listen");
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1, port_ = 0;
+};
+
+// How long pg_connect took to give up on a server that never answers, and its message; an
+// attempt still waiting after 20 s is left behind as a failure.
+std::pair<double, std::string> give_up(const std::string& conninfo, int default_timeout_s) {
+  auto result = std::make_shared<std::promise<std::pair<double, std::string>>>();
+  auto answer = result->get_future();
+  std::thread([=] {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string what = "connected";
+    try {
+      pg_connect(conninfo, {}, {}, default_timeout_s);
+    } catch (const Failure& f) {
+      what = std::string(f.permanent() ? "(permanent) " : "") + f.what();
+    }
+    result->set_value({std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), what});
+  }).detach();
+  if (answer.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << conninfo << ": still waiting after 20 s";
+    return {20, "still waiting"};
+  }
+  return answer.get();
+}
+
+}  // namespace
+
+// The timeout bounds every attempt, a URI's too (libpq's own connect_timeout is per host and
+// only where the string sets it).
+TEST(PgConnect, AServerThatNeverAnswersTimesOut) {
+  SilentServer server;
+  std::string port = std::to_string(server.port());
+  auto [seconds, what] = give_up("postgresql://postgres@127.0.0.1:" + port + "/shop", 2);
+  EXPECT_GE(seconds, 1.9);
+  EXPECT_LT(seconds, 6);
+  EXPECT_EQ(what, "cannot reach PostgreSQL: no answer within 2 s (connect_timeout)");
+  // The connection string's own connect_timeout wins, in either form...
+  std::tie(seconds, what) = give_up("host=127.0.0.1 port=" + port + " user=postgres connect_timeout=3", 60);
+  EXPECT_EQ(what, "cannot reach PostgreSQL: no answer within 3 s (connect_timeout)");
+  EXPECT_GE(seconds, 2.9);
+  std::tie(seconds, what) = give_up("postgresql://postgres@127.0.0.1:" + port + "/shop?connect_timeout=2", 60);
+  EXPECT_EQ(what, "cannot reach PostgreSQL: no answer within 2 s (connect_timeout)");
+  // ...and so does PGCONNECT_TIMEOUT.
+  ::setenv("PGCONNECT_TIMEOUT", "2", 1);
+  std::tie(seconds, what) = give_up("postgresql://postgres@127.0.0.1:" + port + "/shop", 60);
+  ::unsetenv("PGCONNECT_TIMEOUT");
+  EXPECT_EQ(what, "cannot reach PostgreSQL: no answer within 2 s (connect_timeout)");
 }
 
 TEST(FailureRun, SaysARunOfTheSameFailureOnceAndItsEnd) {

@@ -21,10 +21,10 @@ inline constexpr int kConnectTimeoutS = 10;
 using PgParams = std::vector<std::pair<std::string, std::string>>;
 
 // Opens a connection with conninfo (a key=value string or a URI; "" = the PG* variables).
-// `before` are defaults the connection string may override, `after` override it. Throws
-// Failure (Server::postgresql).
+// `before` are defaults the connection string may override, `after` override it;
+// default_timeout_s applies unless connect_timeout is set. Throws Failure (Server::postgresql).
 replication::PgConnPtr pg_connect(const std::string& conninfo, const PgParams& before = {},
-                                  const PgParams& after = {});
+                                  const PgParams& after = {}, int default_timeout_s = kConnectTimeoutS);
 
 // A libpqxx connection opened by pg_connect.
 class PgConnectPolicy : public pqxx::connectionpolicy {
