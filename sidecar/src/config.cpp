@@ -25,7 +25,7 @@ namespace {
 
 const char* const kCommands =
     "  run      follow the slot into Redis (the daemon)\n"
-    "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server is unreachable\n"
+    "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server cannot be asked\n"
     "  verify   compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
     "  help [COMMAND]   this text, or one command's options\n";
 
@@ -66,11 +66,13 @@ std::string usage(const std::string& command) {
            kConnectionOptions + kRunOptions;
   if (command == "status")
     return std::string("usage: pgcqrs-sidecar status [options]\n"
-                       "Prints the slot, the Redis checkpoint and the lag; exit 1 if a server is unreachable.\n") +
+                       "Prints the slot, the Redis checkpoint and the lag; exit 1 if a server cannot be asked\n"
+                       "(it says why) or Redis has no checkpoint.\n") +
            kConnectionOptions;
   if (command == "verify")
     return std::string("usage: pgcqrs-sidecar verify [options]\n"
-                       "Compares Redis with the write model: exit 0 same, 1 differences (listed), 2 unreadable.\n") +
+                       "Compares Redis with the write model: exit 0 same, 1 differences (the first 100 listed),\n"
+                       "2 unreadable.\n") +
            kConnectionOptions + kVerifyOptions;
   return std::string("usage: pgcqrs-sidecar COMMAND [options]   (pgcqrs-sidecar --version)\n") + kCommands +
          "options of every command:\n" + kConnectionOptions + "options of run:\n" + kRunOptions +

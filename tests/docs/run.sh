@@ -620,6 +620,17 @@ $(head -20 <<<"$out" | sed 's/^/    /')"
   out=$(bash -c "$ops_verify" 2>&1) || status=$?
   [ "$status" = 1 ] || fail "verify exited $status after a manual edit in Redis (documented: 1)"
   expect "verify names the edited field" "$out" 'order_details:1.*total'
+  # 105 fields more that should not exist: the first 100 differences are listed, then a count.
+  local n fields=()
+  for n in $(seq 1 105); do fields+=("extra$n" x); done
+  redis-cli -p "$redis_port" HSET order_details:1 "${fields[@]}" >/dev/null
+  status=0
+  out=$(bash -c "$ops_verify" 2>&1) || status=$?
+  [ "$status" = 1 ] || fail "verify exited $status with 106 differences (documented: 1)"
+  [ "$(grep -cE '^order_details:1 field ' <<<"$out")" = 100 ] ||
+    fail "verify listed $(grep -cE '^order_details:1 field ' <<<"$out") differences, not the documented first 100"
+  expect "verify counts the rest" "$out" '^\.\.\. and 6 more$'
+  expect "verify counts them all" "$out" '^verify: [0-9]+ keys expected, 106 differences '
 
   stop_sidecar
   doc_block verify-rebuild 3
