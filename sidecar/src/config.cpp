@@ -152,7 +152,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     return r;
   }
   if (!is_command(c.command)) {
-    r.error = "unknown command \"" + c.command + "\": use run, status or verify\n" + usage();
+    r.error = "unknown command \"" + c.command + "\": use run, status or verify (pgcqrs-sidecar help)";
     return r;
   }
   for (i = 1; i < args.size(); ++i) {
@@ -163,7 +163,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
       return r;
     }
     if (a.rfind("--", 0) != 0) {
-      r.error = "unexpected argument \"" + a + "\"\n" + usage();
+      r.error = "unexpected argument \"" + a + "\": options start with -- (pgcqrs-sidecar help " + c.command + ")";
       return r;
     }
     std::string name = a.substr(2), value;
@@ -176,7 +176,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     bool found = false;
     for (const auto& k : known) found = found || k == name;
     if (!found) {
-      r.error = "unknown option --" + name + "\n" + usage();
+      r.error = "unknown option --" + name + ": pgcqrs-sidecar help " + c.command + " lists the options";
       return r;
     }
     if (name == "allow-eviction" && !has_value) {

@@ -1061,8 +1061,9 @@ scenario_failures() {
       2)
         if [ "$name" = "invalid flag" ]; then
           [ "$got_status" = 2 ] || fail "$name: exit $got_status (documented: 2)"
-          # Before the log starts: the first line on stderr (the usage follows it).
-          expect "$name: the first line" "$(head -1 "$dir/failure.log")" "^$pattern\$"
+          # Before the log starts: the one line on stderr.
+          [ "$(grep -c . "$dir/failure.log")" = 1 ] || fail "$name: not one line on stderr: $(head -3 "$dir/failure.log")"
+          expect "$name: the line" "$(cat "$dir/failure.log")" "^$pattern\$"
           continue
         fi
         [ "$got_status" = 2 ] || fail "$name: the sidecar exited $got_status (documented: 2); its output:
