@@ -13,7 +13,10 @@
 #include <iostream>
 #include <pqxx/pqxx>
 
+#include "pgcqrs/sidecar/failure.hpp"
+#include "pgcqrs/sidecar/failure_run.hpp"
 #include "pgcqrs/sidecar/http/server.hpp"
+#include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/session.hpp"
 #include "pgcqrs/sidecar/verify/verify.hpp"
@@ -23,6 +26,10 @@ namespace pgcqrs::sidecar {
 namespace {
 
 namespace asio = boost::asio;
+
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 std::optional<redis::Endpoint> endpoint_of(const Config& config) {
   auto parsed = redis::parse_endpoint(config.redis);
@@ -80,33 +87,45 @@ class Runner {
 
   void start_session() {
     if (stopping_) return io_.stop();
-    session_ = Session::create(io_, config_, ep_, metrics_, [this](const SessionEnd& end) { on_session_end(end); });
+    session_ = Session::create(
+        io_, config_, ep_, metrics_, [this](const SessionEnd& end) { on_session_end(end); },
+        [this] { on_streaming(); });
     session_->start();
+  }
+
+  void on_streaming() {
+    if (auto r = failures_.on_streaming(mono_ms()))
+      spdlog::info("recovered after {} failed attempt(s) in {:.1f} s: streaming again", r->attempts,
+                   r->failing_ms / 1000.0);
   }
 
   void on_session_end(const SessionEnd& end) {
     session_.reset();
     if (end.clean || stopping_) {
-      if (!end.clean && !end.error.empty()) spdlog::warn("stopped after: {}", end.error);
+      if (!end.clean) spdlog::warn("stopped after: {}", end.failure->what());
       exit_code_ = 0;
       http_.reset();
       io_.stop();
       return;
     }
-    if (end.fatal) {
-      spdlog::critical("{}", end.error);
+    const Failure& failure = *end.failure;
+    if (failure.permanent()) {
+      spdlog::critical("{}", failure.what());
       exit_code_ = 2;
       http_.reset();
       io_.stop();
       return;
     }
-    int64_t delay_ms = backoff_.next(end.streamed_ms);
-    spdlog::warn("{}; reconnecting in {} ms", end.error, delay_ms);
-    // Every error text names the server it came from.
-    if (end.error.find("Redis") != std::string::npos)
+    if (failure.server == Server::redis)
       ++metrics_.reconnects_redis;
     else
       ++metrics_.reconnects_pg;
+    int64_t delay_ms = backoff_.next(end.streamed_ms);
+    if (failures_.on_failure(failure.what(), mono_ms()) == FailureRun::Say::warning)
+      spdlog::warn("{}; reconnecting in {} ms (retries that fail the same way are logged at debug level)",
+                   failure.what(), delay_ms);
+    else
+      spdlog::debug("{}; attempt {} failed, reconnecting in {} ms", failure.what(), failures_.attempts(), delay_ms);
     retry_.expires_after(std::chrono::milliseconds(delay_ms));
     retry_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) {
@@ -127,6 +146,7 @@ class Runner {
   std::shared_ptr<Session> session_;
   bool stopping_ = false;
   Backoff backoff_;
+  FailureRun failures_;
   int exit_code_ = 0;
 };
 
@@ -140,13 +160,21 @@ int run(const Config& config) {
   return runner.run();
 }
 
+// What status prints for a server it could not ask: the cause, and for a permanent one the fix.
+std::string cause_of(const std::exception& e) {
+  if (auto* f = dynamic_cast<const Failure*>(&e)) return f->what();
+  if (auto* r = dynamic_cast<const redis::RedisError*>(&e)) return failure_of(*r).what();
+  if (auto* q = dynamic_cast<const pqxx::sql_error*>(&e)) return failure_of(*q).what();
+  return one_line(e.what());
+}
+
 int status(const Config& config) {
   auto ep = endpoint_of(config);
   if (!ep) return 2;
   int rc = 0;
   std::optional<uint64_t> server_lsn, checkpoint;
   try {
-    pqxx::connection conn(config.pg);
+    PgConnection conn(config.pg);
     pqxx::nontransaction tx(conn);
     server_lsn = pgcqrs::parse_lsn(tx.exec("SELECT pg_catalog.pg_current_wal_lsn()::text")[0][0].as<std::string>());
     auto r = tx.exec_params(
@@ -166,7 +194,7 @@ int status(const Config& config) {
                 << "restart:     " << txt(3) << " (" << txt(5) << " bytes of WAL retained)\n";
     }
   } catch (const std::exception& e) {
-    std::cout << "PostgreSQL:  unreachable: " << e.what() << "\n";
+    std::cout << "PostgreSQL:  " << cause_of(e) << "\n";
     rc = 1;
   }
   try {
@@ -183,7 +211,7 @@ int status(const Config& config) {
       std::cout << "checkpoint:  " << f["lsn"] << " (slot " << f["slot"] << ", updated " << f["updated_at"] << ")\n";
     }
   } catch (const std::exception& e) {
-    std::cout << "Redis:       unreachable: " << e.what() << "\n";
+    std::cout << "Redis:       " << cause_of(e) << "\n";
     rc = 1;
   }
   if (server_lsn && checkpoint)

@@ -25,7 +25,7 @@ namespace {
 
 const char* const kCommands =
     "  run      follow the slot into Redis (the daemon)\n"
-    "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server is unreachable\n"
+    "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server cannot be asked\n"
     "  verify   compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
     "  help [COMMAND]   this text, or one command's options\n";
 
@@ -63,11 +63,13 @@ std::string usage(const std::string& command) {
            kConnectionOptions + kRunOptions;
   if (command == "status")
     return std::string("usage: pgcqrs-sidecar status [options]\n"
-                       "Prints the slot, the Redis checkpoint and the lag; exit 1 if a server is unreachable.\n") +
+                       "Prints the slot, the Redis checkpoint and the lag; exit 1 if a server cannot be asked\n"
+                       "(it says why) or Redis has no checkpoint.\n") +
            kConnectionOptions;
   if (command == "verify")
     return std::string("usage: pgcqrs-sidecar verify [options]\n"
-                       "Compares Redis with the write model: exit 0 same, 1 differences (listed), 2 unreadable.\n") +
+                       "Compares Redis with the write model: exit 0 same, 1 differences (the first 100 listed),\n"
+                       "2 unreadable.\n") +
            kConnectionOptions + kVerifyOptions;
   return std::string("usage: pgcqrs-sidecar COMMAND [options]   (pgcqrs-sidecar --version)\n") + kCommands +
          "options of every command:\n" + kConnectionOptions + "options of run:\n" + kRunOptions +
@@ -147,7 +149,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     return r;
   }
   if (!is_command(c.command)) {
-    r.error = "unknown command \"" + c.command + "\": use run, status or verify\n" + usage();
+    r.error = "unknown command \"" + c.command + "\": use run, status or verify (pgcqrs-sidecar help)";
     return r;
   }
   for (i = 1; i < args.size(); ++i) {
@@ -158,7 +160,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
       return r;
     }
     if (a.rfind("--", 0) != 0) {
-      r.error = "unexpected argument \"" + a + "\"\n" + usage();
+      r.error = "unexpected argument \"" + a + "\": options start with -- (pgcqrs-sidecar help " + c.command + ")";
       return r;
     }
     std::string name = a.substr(2), value;
@@ -171,7 +173,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     bool found = false;
     for (const auto& k : known) found = found || k == name;
     if (!found) {
-      r.error = "unknown option --" + name + "\n" + usage();
+      r.error = "unknown option --" + name + ": pgcqrs-sidecar help " + c.command + " lists the options";
       return r;
     }
     if (name == "allow-eviction" && !has_value) {

@@ -25,8 +25,9 @@ class JsonMessage : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
-void setup_logging(const std::string& level, const std::string& format) {
-  auto logger = spdlog::stderr_color_mt("pgcqrs-sidecar");
+std::shared_ptr<spdlog::logger> make_logger(const std::string& level, const std::string& format,
+                                            spdlog::sink_ptr sink) {
+  auto logger = std::make_shared<spdlog::logger>("pgcqrs-sidecar", std::move(sink));
   if (format == "json") {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<JsonMessage>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%*"})");
@@ -35,7 +36,11 @@ void setup_logging(const std::string& level, const std::string& format) {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   }
   logger->set_level(spdlog::level::from_str(level));
-  spdlog::set_default_logger(std::move(logger));
+  return logger;
+}
+
+void setup_logging(const std::string& level, const std::string& format) {
+  spdlog::set_default_logger(make_logger(level, format, std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
 }
 
 }  // namespace pgcqrs::sidecar

@@ -15,9 +15,11 @@
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <set>
 #include <thread>
 #include <pqxx/pqxx>
 
+#include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/batch_applier.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
@@ -46,26 +48,34 @@ int64_t unix_us() {
 }
 std::string now_iso() { return pgcqrs::format_timestamp(replication::pg_micros_from_unix(unix_us())); }
 
-struct Failure : std::runtime_error {
-  Failure(const std::string& m, bool fatal) : std::runtime_error(m), fatal(fatal) {}
-  bool fatal;
-};
-
 std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
 
-// Connection attempts are bounded (10 s) unless the connection string or PGCONNECT_TIMEOUT
-// says otherwise; a URI is passed as it is.
-std::string with_connect_timeout(const std::string& conninfo) {
-  if (conninfo.rfind("postgres", 0) == 0 || conninfo.find("connect_timeout") != std::string::npos ||
-      std::getenv("PGCONNECT_TIMEOUT") != nullptr)
-    return conninfo;
-  return "connect_timeout=10 " + conninfo;
+// What the start-up checks find about Redis's settings is said once per process, not again
+// on every reconnect. Sessions run their start-up one after another.
+template <typename... Args>
+void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> format, Args&&... args) {
+  static std::set<std::string> said;
+  std::string text = fmt::format(format, std::forward<Args>(args)...);
+  if (said.insert(text).second) spdlog::log(level, "{}", text);
+}
+
+// A failed command of the replication connection.
+Failure command_failure(const std::string& what, PGconn* conn, const PGresult* r) {
+  const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = code ? code : "";
+  ErrorKind kind = sqlstate_kind(sqlstate);
+  std::string fix = kind == ErrorKind::permanent ? sqlstate_fix(sqlstate) : "";
+  std::string message = what + ": " + one_line(PQerrorMessage(conn));
+  if (!sqlstate.empty()) message += " (SQLSTATE " + sqlstate + ")";
+  return Failure(Server::postgresql, kind, with_fix(message, fix));
 }
 
 class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
-  SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics, Done done)
-      : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)), redis_(io), sd_(io),
+  SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics, Done done,
+              Streaming streaming)
+      : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)),
+        on_streaming_(std::move(streaming)), redis_(io), sd_(io),
         status_timer_(io), stop_timer_(io) {
     projection::AssemblerLimits limits;
     limits.max_events = static_cast<size_t>(config.chunk_events);
@@ -95,12 +105,16 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         self->prepare(*result);
         result->ok = true;
       } catch (const Failure& f) {
-        result->error = f.what();
-        result->fatal = f.fatal;
+        result->failure = f;
+      } catch (const redis::RedisError& e) {
+        result->failure = failure_of(e);
       } catch (const pqxx::broken_connection& e) {
-        result->error = std::string("PostgreSQL connection failed: ") + e.what();
+        result->failure = Failure(Server::postgresql, ErrorKind::transient,
+                                  std::string("PostgreSQL connection failed: ") + e.what());
+      } catch (const pqxx::sql_error& e) {
+        result->failure = failure_of(e);
       } catch (const std::exception& e) {
-        result->error = e.what();
+        result->failure = Failure(Server::postgresql, ErrorKind::transient, e.what());
       }
       asio::post(self->io_, [self, result] { self->after_prepare(*result); });
     });
@@ -114,7 +128,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       spdlog::info("stopping: waiting for the start-up step in progress");
       return;
     }
-    if (!streaming_) return finish(true, false, "");
+    if (!streaming_) return finish_clean();
     flush_batch();
     spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", inflight());
     boost::system::error_code ec;
@@ -125,8 +139,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
  private:
   struct Prepared {
-    bool ok = false, fatal = false, rebuilt = false;
-    std::string error;
+    bool ok = false, rebuilt = false;
+    std::optional<Failure> failure;
     uint64_t checkpoint = 0;
   };
 
@@ -137,15 +151,15 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (p.rebuilt) ++metrics_.rebuilds;
     if (finished_) return;
     if (!p.ok) {
-      if (stopping_) return finish(true, false, "");
-      return finish(false, p.fatal, p.error);
+      if (stopping_) return finish_clean();
+      return fail(*p.failure);
     }
     metrics_.checkpoint_lsn = std::max(p.checkpoint, start_lsn_);
     metrics_.confirmed_lsn = start_lsn_;
-    if (stopping_) return finish(true, false, "");  // nothing streamed yet: nothing to confirm
+    if (stopping_) return finish_clean();  // nothing streamed yet: nothing to confirm
     boost::system::error_code ec;
     sd_.assign(PQsocket(repl_.get()), ec);
-    if (ec) return finish(false, false, "cannot watch the replication socket: " + ec.message());
+    if (ec) return fail(Server::postgresql, "cannot watch the replication socket: " + ec.message());
     connect_redis_async();
   }
 
@@ -162,13 +176,16 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       const redisReply* lsn = r->element[0];
       if (lsn->type == REDIS_REPLY_STRING) {
         checkpoint = pgcqrs::parse_lsn(redis::reply_string(lsn));
-        if (!checkpoint) throw Failure("pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(lsn), true);
+        if (!checkpoint)
+          throw Failure(Server::redis, ErrorKind::permanent,
+                        "pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(lsn) +
+                            ": rebuild the read models (docs/operations.md, Verify and rebuild)");
       }
       if (r->element[1]->type == REDIS_REPLY_STRING) dirty = redis::reply_string(r->element[1]);
       if (r->element[2]->type == REDIS_REPLY_STRING) layout = redis::reply_string(r->element[2]);
     }
 
-    query_conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(config_.pg));
+    query_conn_ = std::make_unique<PgConnection>(config_.pg);
     {
       // The idle heartbeat runs on the event loop: never let it hang there.
       pqxx::nontransaction tx(*query_conn_);
@@ -186,12 +203,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       if (!r.empty()) {
         slot_exists = true;
         if (r[0][0].is_null() || r[0][0].as<std::string>() != "pgcqrs")
-          throw Failure("replication slot " + config_.slot + " uses plugin " +
+          throw Failure(Server::postgresql, ErrorKind::permanent,
+                        "replication slot " + config_.slot + " uses plugin " +
                             (r[0][0].is_null() ? std::string("(physical)") : r[0][0].as<std::string>()) +
-                            ", not pgcqrs: choose another --slot or drop it", true);
+                            ", not pgcqrs: choose another --slot or drop it");
         if (!r[0][3].is_null() && r[0][3].as<bool>())
-          throw Failure("replication slot " + config_.slot + " is in use by another consumer (another sidecar?); "
-                        "waiting for it to be released", false);
+          throw Failure(Server::postgresql, ErrorKind::transient,
+                        "replication slot " + config_.slot + " is in use by another consumer (another sidecar?); "
+                        "waiting for it to be released");
         if (!r[0][1].is_null()) confirmed = pgcqrs::parse_lsn(r[0][1].as<std::string>());
         if (!r[0][2].is_null() && r[0][2].as<std::string>() == "lost") {
           spdlog::error("replication slot {} is invalidated (wal_status lost, max_slot_wal_keep_size?): "
@@ -200,14 +219,17 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         }
       } else {
         // Slot names are unique per server, not per database.
-        auto other = tx.exec_params("SELECT coalesce(database::text, '(a physical slot)') FROM "
-                                    "pg_catalog.pg_replication_slots WHERE slot_name = $1",
+        auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
                                     config_.slot);
+        if (!other.empty() && other[0][0].is_null())
+          throw Failure(Server::postgresql, ErrorKind::permanent,
+                        "replication slot " + config_.slot + " is a physical slot, not pgcqrs: choose another --slot "
+                        "or drop it");
         if (!other.empty())
-          throw Failure("replication slot " + config_.slot + " belongs to database " + other[0][0].as<std::string>() +
+          throw Failure(Server::postgresql, ErrorKind::permanent,
+                        "replication slot " + config_.slot + " belongs to database " + other[0][0].as<std::string>() +
                             ": slot names are shared by the whole server, so give each database's sidecar its own "
-                            "--slot",
-                        true);
+                            "--slot");
       }
     }
 
@@ -250,63 +272,64 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void check_redis(redis::SyncClient& sync) {
     auto get = [&](const std::string& name) -> std::optional<std::string> {
       auto r = sync.command({"CONFIG", "GET", name}, true);
-      // Only a permission error means "refused"; LOADING (a restart reading its AOF) or BUSY
-      // (a script of the previous run still executing) pass: retry, never exit.
-      if (r->type == REDIS_REPLY_ERROR && redis::reply_string(r.get()).rfind("NOPERM", 0) != 0)
-        throw Failure("Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()), false);
+      // A permission error means "refused", NOAUTH a missing password; LOADING (a restart
+      // reading its AOF) or BUSY (a script of the previous run still executing) pass: retry.
+      std::string code = redis::reply_error_code(r.get());
+      if (code == "NOAUTH")
+        throw Failure(Server::redis, ErrorKind::permanent,
+                      with_fix("Redis refused CONFIG GET " + name + ": " + redis::describe_reply_error(r.get()),
+                               redis_fix(code)));
+      if (r->type == REDIS_REPLY_ERROR && code != "NOPERM")
+        throw Failure(Server::redis, ErrorKind::transient,
+                      "Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()));
       if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
       return redis::reply_string(r->element[1]);
     };
     auto policy = get("maxmemory-policy");
     if (!policy) {
       if (!config_.allow_eviction)
-        throw Failure("cannot read Redis maxmemory-policy (CONFIG GET refused): allow the sidecar's user "
-                      "+config|get, or pass --allow-eviction if you know keys are never evicted", true);
+        throw Failure(Server::redis, ErrorKind::permanent,
+                      "cannot read Redis maxmemory-policy (CONFIG GET refused): allow the sidecar's user "
+                      "+config|get, or pass --allow-eviction if you know keys are never evicted");
     } else if (policy->rfind("allkeys-", 0) == 0) {
       if (!config_.allow_eviction)
-        throw Failure("Redis maxmemory-policy is " + *policy + ": it may evict read-model keys and lose data "
-                      "silently; set it to noeviction, or pass --allow-eviction to accept that", true);
-      spdlog::warn("Redis maxmemory-policy is {}: keys may be evicted (--allow-eviction)", *policy);
+        throw Failure(Server::redis, ErrorKind::permanent,
+                      "Redis maxmemory-policy is " + *policy + ": it may evict read-model keys and lose data "
+                      "silently; set it to noeviction, or pass --allow-eviction to accept that");
+      say_once(spdlog::level::warn, "Redis maxmemory-policy is {}: keys may be evicted (--allow-eviction)", *policy);
     }
     // An order hash (its items JSON) fits Redis's compact listpack encoding only when values
     // of about 1 kB are allowed; otherwise it takes about a sixth more memory.
     if (auto v = get("hash-max-listpack-value"); v && std::atoll(v->c_str()) < 1024)
-      spdlog::warn("Redis hash-max-listpack-value is {}: order hashes will use the larger hashtable encoding; "
+      say_once(spdlog::level::warn, "Redis hash-max-listpack-value is {}: order hashes will use the larger hashtable encoding; "
                    "1024 is recommended", *v);
     auto aof = get("appendonly");
     auto fsync = get("appendfsync");
     if (!aof || !fsync) {
       hold_ms_ = 2000;
-      spdlog::warn("cannot read Redis persistence settings: holding confirmations {} ms as for appendfsync everysec", hold_ms_);
+      say_once(spdlog::level::warn, "cannot read Redis persistence settings: holding confirmations {} ms as for appendfsync everysec", hold_ms_);
     } else if (*aof != "yes") {
       hold_ms_ = 0;
-      spdlog::warn("Redis has no append-only file: a Redis restart loses data and forces a full rebuild; "
+      say_once(spdlog::level::warn, "Redis has no append-only file: a Redis restart loses data and forces a full rebuild; "
                    "confirming positions as soon as Redis acknowledges");
     } else if (*fsync == "always") {
       hold_ms_ = 0;
-      spdlog::info("Redis appendfsync always: confirming positions once Redis acknowledges");
+      say_once(spdlog::level::info, "Redis appendfsync always: confirming positions once Redis acknowledges");
     } else if (*fsync == "everysec") {
       hold_ms_ = 2000;
-      spdlog::info("Redis appendfsync everysec: confirming positions {} ms after Redis acknowledges", hold_ms_);
+      say_once(spdlog::level::info, "Redis appendfsync everysec: confirming positions {} ms after Redis acknowledges", hold_ms_);
     } else {
       hold_ms_ = 35000;
-      spdlog::warn("Redis appendfsync {}: the OS decides when data reaches disk; holding confirmations {} ms",
+      say_once(spdlog::level::warn, "Redis appendfsync {}: the OS decides when data reaches disk; holding confirmations {} ms",
                    *fsync, hold_ms_);
     }
   }
 
   PgConnPtr connect_replication() {
-    const std::string conninfo = with_connect_timeout(config_.pg);
     // TCP keepalives notice a vanished server within about a minute; the user's connection
-    // string (expanded at "dbname", after them) can override them.
-    const char* keys[] = {"keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", "replication",
-                          "application_name", nullptr};
-    const char* vals[] = {"30", "10", "3", conninfo.c_str(), "database", "pgcqrs-sidecar", nullptr};
-    PgConnPtr c(PQconnectdbParams(keys, vals, 1));
-    if (!c || PQstatus(c.get()) != CONNECTION_OK)
-      throw Failure(std::string("cannot open a replication connection to PostgreSQL: ") +
-                        (c ? PQerrorMessage(c.get()) : "out of memory"), false);
-    return c;
+    // string (expanded after them) can override them.
+    return pg_connect(config_.pg, {{"keepalives_idle", "30"}, {"keepalives_interval", "10"}, {"keepalives_count", "3"}},
+                      {{"replication", "database"}, {"application_name", "pgcqrs-sidecar"}});
   }
 
   void rebuild(redis::SyncClient& sync, bool slot_exists) {
@@ -321,15 +344,17 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     std::string cmd = "CREATE_REPLICATION_SLOT " + quote_ident(config_.slot) + " LOGICAL pgcqrs (SNAPSHOT 'export')";
     PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-      throw Failure("cannot create replication slot " + config_.slot + ": " + PQerrorMessage(repl_.get()), false);
+      throw command_failure("cannot create replication slot " + config_.slot, repl_.get(), r.get());
     auto point = pgcqrs::parse_lsn(PQgetvalue(r.get(), 0, 1));
     std::string snapshot_name = PQgetvalue(r.get(), 0, 2);
-    if (!point) throw Failure("CREATE_REPLICATION_SLOT returned a malformed consistent point", false);
+    if (!point)
+      throw Failure(Server::postgresql, ErrorKind::transient,
+                    "CREATE_REPLICATION_SLOT returned a malformed consistent point");
     spdlog::info("created slot {} at consistent point {}, copying the write model under snapshot {}", config_.slot,
                  pgcqrs::format_lsn(*point), snapshot_name);
     auto t0 = mono_ms();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
-    pqxx::connection copy_conn(with_connect_timeout(config_.pg));
+    PgConnection copy_conn(config_.pg);
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, config_.slot, *point, config_.chunk_events,
                                          &cancel_);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
@@ -343,8 +368,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                       pgcqrs::format_lsn(start_lsn_) + " (\"format-version\" '1', \"framing\" 'transaction')";
     PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH)
-      throw Failure("START_REPLICATION on slot " + config_.slot + " failed: " + PQerrorMessage(repl_.get()), false);
-    if (PQsetnonblocking(repl_.get(), 1) != 0) throw Failure("cannot make the replication connection non-blocking", false);
+      throw command_failure("START_REPLICATION on slot " + config_.slot + " failed", repl_.get(), r.get());
+    if (PQsetnonblocking(repl_.get(), 1) != 0)
+      throw Failure(Server::postgresql, ErrorKind::transient, "cannot make the replication connection non-blocking");
   }
 
   // ---- Redis (async) --------------------------------------------------------------------
@@ -355,13 +381,13 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         [weak](const std::string& err) {
           auto self = weak.lock();
           if (!self || self->finished_) return;
-          if (!err.empty()) return self->finish(false, false, err);
+          if (!err.empty()) return self->fail(Server::redis, err);
           self->on_redis_connected();
         },
         [weak](const std::string& err) {
           auto self = weak.lock();
           if (!self || self->finished_) return;
-          self->finish(false, false, err);
+          self->fail(Server::redis, err);
         });
   }
 
@@ -372,7 +398,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         auto self = weak.lock();
         if (!self || self->finished_) return;
         if (!r || r->type == REDIS_REPLY_ERROR)
-          self->finish(false, false, "Redis authentication failed: " + redis::describe_reply_error(r));
+          self->fail(Server::redis, "Redis authentication failed: " + redis::describe_reply_error(r));
       });
     }
     make_applier();
@@ -382,6 +408,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     last_data_ms_ = mono_ms();
     last_heartbeat_ms_ = mono_ms();
     spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
+    if (on_streaming_) on_streaming_();
     if (stopping_) return stop_now_streaming();
     arm_status_timer();
     read_wal();
@@ -413,7 +440,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         if (!read_again) {
           read_again = true;
           if (PQconsumeInput(repl_.get()) == 0)
-            return finish(false, false, std::string("lost the PostgreSQL replication connection: ") +
+            return fail(Server::postgresql, std::string("lost the PostgreSQL replication connection: ") +
                                             PQerrorMessage(repl_.get()));
           continue;
         }
@@ -425,9 +452,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       }
       if (n == -1) {
         PgResultPtr res(PQgetResult(repl_.get()));
-        return finish(false, false, std::string("PostgreSQL ended the replication stream: ") + PQerrorMessage(repl_.get()));
+        return fail(Server::postgresql, std::string("PostgreSQL ended the replication stream: ") + PQerrorMessage(repl_.get()));
       }
-      return finish(false, false, std::string("replication stream read failed: ") + PQerrorMessage(repl_.get()));
+      return fail(Server::postgresql, std::string("replication stream read failed: ") + PQerrorMessage(repl_.get()));
     }
   }
 
@@ -441,7 +468,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       self->read_armed_ = false;
       if (ec || self->finished_ || self->stopping_) return;
       if (PQconsumeInput(self->repl_.get()) == 0)
-        return self->finish(false, false, std::string("lost the PostgreSQL replication connection: ") +
+        return self->fail(Server::postgresql, std::string("lost the PostgreSQL replication connection: ") +
                                               PQerrorMessage(self->repl_.get()));
       self->read_wal();
     });
@@ -451,7 +478,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   bool handle_copy_data(std::string_view bytes) {
     auto msg = replication::decode_server_message(bytes);
     if (auto* e = std::get_if<replication::DecodeError>(&msg)) {
-      finish(false, false, "bad replication message: " + e->message);
+      fail(Server::postgresql, "bad replication message: " + e->message);
       return false;
     }
     if (auto* k = std::get_if<replication::Keepalive>(&msg)) {
@@ -483,8 +510,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   bool handle_message(uint64_t wal_start, std::string_view text) {
     auto parsed = projection::parse_message(text);
     if (!parsed.message) {
-      finish(false, true, "unreadable message from the pgcqrs plugin at " + pgcqrs::format_lsn(wal_start) + ": " +
-                              parsed.error + ": " + std::string(text.substr(0, 300)));
+      fail(Server::postgresql, ErrorKind::permanent,
+           "unreadable message from the pgcqrs plugin at " + pgcqrs::format_lsn(wal_start) + ": " + parsed.error +
+               ": " + std::string(text.substr(0, 300)));
       return false;
     }
     const auto& m = *parsed.message;
@@ -512,7 +540,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     std::vector<projection::ScriptCall> calls;
     std::string err = assembler_.feed(std::move(*parsed.message), calls);
     if (!err.empty()) {
-      finish(false, true, "replication stream framing error: " + err);
+      fail(Server::postgresql, ErrorKind::permanent, "replication stream framing error: " + err);
       return false;
     }
     for (auto& c : calls) {
@@ -562,7 +590,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       if (auto self = weak.lock(); self && !self->finished_) self->stop_for(verdict, detail);
     };
     events.failed = [weak](const std::string& error, bool fatal) {
-      if (auto self = weak.lock(); self && !self->finished_) self->finish(false, fatal, error);
+      if (auto self = weak.lock(); self && !self->finished_)
+        self->fail(Server::redis, fatal ? ErrorKind::permanent : ErrorKind::transient, error);
     };
     BatchApplier::Limits limits;
     limits.events = static_cast<size_t>(config_.chunk_events);
@@ -577,15 +606,15 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void stop_for(const std::string& status, const std::string& detail) {
     if (status == "nocheckpoint") {
       spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
-      return finish(false, false, "Redis lost its data");
+      return fail(Server::redis, "Redis lost its data");
     }
     if (status == "dirty") {
       spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding", detail);
-      return finish(false, false, "the read models may hold part of a projection call");
+      return fail(Server::redis, "the read models may hold part of a projection call");
     }
     spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",
                   detail, pgcqrs::format_lsn(tracker_.flushed()));
-    finish(false, false, "Redis is behind the slot");
+    fail(Server::redis, "Redis is behind the slot");
   }
 
   // After a batch is written: resume reading, send what accumulated meanwhile.
@@ -621,7 +650,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     // reconnect instead. Resending is safe, calls that did run are skipped.
     auto oldest = applier_ ? applier_->oldest_unanswered() : std::nullopt;
     if (oldest && std::chrono::steady_clock::now() - *oldest > std::chrono::seconds(config_.redis_reply_timeout_s))
-      return finish(false, false, "Redis has not answered a call for " +
+      return fail(Server::redis, "Redis has not answered a call for " +
                                       std::to_string(config_.redis_reply_timeout_s) + " s; reconnecting");
     tracker_.tick(mono_ms());
     send_status(false);
@@ -673,7 +702,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     auto msg = replication::encode_status_update(std::max(tracker_.written(), flushed), flushed, flushed,
                                                  replication::pg_micros_from_unix(unix_us()), reply_requested);
     if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) != 1)
-      return finish(false, false, std::string("cannot send a status update to PostgreSQL: ") + PQerrorMessage(repl_.get()));
+      return fail(Server::postgresql, std::string("cannot send a status update to PostgreSQL: ") + PQerrorMessage(repl_.get()));
     flush_pg();
     if (flushed != metrics_.confirmed_lsn) {
       metrics_.confirmed_lsn = flushed;
@@ -683,7 +712,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   void flush_pg() {
     int r = PQflush(repl_.get());
-    if (r < 0) return finish(false, false, std::string("cannot write to PostgreSQL: ") + PQerrorMessage(repl_.get()));
+    if (r < 0) return fail(Server::postgresql, std::string("cannot write to PostgreSQL: ") + PQerrorMessage(repl_.get()));
     if (r == 0 || write_armed_) return;
     write_armed_ = true;
     auto weak = weak_from_this();
@@ -722,14 +751,20 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     PQputCopyEnd(repl_.get(), nullptr);
     PQflush(repl_.get());
     spdlog::info("stopped: confirmed {} to slot {}", pgcqrs::format_lsn(tracker_.flushed()), config_.slot);
-    finish(true, false, "");
+    finish_clean();
   }
 
-  void finish(bool clean, bool fatal, const std::string& error) {
+  // The session ends: stopped on request, or after a failure of one server, by its kind.
+  void finish_clean() { finish(std::nullopt); }
+  void fail(Server server, const std::string& error) { finish(Failure(server, ErrorKind::transient, error)); }
+  void fail(Server server, ErrorKind kind, const std::string& error) { finish(Failure(server, kind, error)); }
+  void fail(const Failure& failure) { finish(failure); }
+
+  void finish(std::optional<Failure> failure) {
     if (finished_) return;
     finished_ = true;
     metrics_.streaming = false;
-    SessionEnd end{clean, fatal, streaming_ ? mono_ms() - streaming_since_ms_ : 0, error};
+    SessionEnd end{!failure, std::move(failure), streaming_ ? mono_ms() - streaming_since_ms_ : 0};
     teardown();
     auto done = done_;
     asio::post(io_, [done, end] { done(end); });
@@ -754,11 +789,12 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   redis::Endpoint ep_;
   http::Metrics& metrics_;
   Done done_;
+  Streaming on_streaming_;
   redis::AsyncClient redis_;
   asio::posix::stream_descriptor sd_;
   asio::steady_timer status_timer_, stop_timer_;
   PgConnPtr repl_;
-  std::unique_ptr<pqxx::connection> query_conn_;
+  std::unique_ptr<PgConnection> query_conn_;
   projection::TransactionAssembler assembler_;
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
@@ -782,8 +818,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 }  // namespace
 
 std::shared_ptr<Session> Session::create(asio::io_context& io, const Config& config, const redis::Endpoint& endpoint,
-                                         http::Metrics& metrics, Done done) {
-  return std::make_shared<SessionImpl>(io, config, endpoint, metrics, std::move(done));
+                                         http::Metrics& metrics, Done done, Streaming streaming) {
+  return std::make_shared<SessionImpl>(io, config, endpoint, metrics, std::move(done), std::move(streaming));
 }
 
 }  // namespace pgcqrs::sidecar

@@ -33,10 +33,10 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2
+  [packages]=2 [failures]=0
 )
 scenario_order=(ci by-hand packages quick-start events write-model restore sidecar-cli consistency monitor
-                verify-rebuild retire security)
+                verify-rebuild retire failures security)
 # Files whose blocks another change owns for now: their untagged blocks are reported, not
 # failed (none today).
 pending_files=()
@@ -660,6 +660,17 @@ $(head -20 <<<"$out" | sed 's/^/    /')"
   out=$(bash -c "$ops_verify" 2>&1) || status=$?
   [ "$status" = 1 ] || fail "verify exited $status after a manual edit in Redis (documented: 1)"
   expect "verify names the edited field" "$out" 'order_details:1.*total'
+  # 105 fields more that should not exist: the first 100 differences are listed, then a count.
+  local n fields=()
+  for n in $(seq 1 105); do fields+=("extra$n" x); done
+  redis-cli -p "$redis_port" HSET order_details:1 "${fields[@]}" >/dev/null
+  status=0
+  out=$(bash -c "$ops_verify" 2>&1) || status=$?
+  [ "$status" = 1 ] || fail "verify exited $status with 106 differences (documented: 1)"
+  [ "$(grep -cE '^order_details:1 field ' <<<"$out")" = 100 ] ||
+    fail "verify listed $(grep -cE '^order_details:1 field ' <<<"$out") differences, not the documented first 100"
+  expect "verify counts the rest" "$out" '^\.\.\. and 6 more$'
+  expect "verify counts them all" "$out" '^verify: [0-9]+ keys expected, 106 differences '
 
   stop_sidecar
   doc_block verify-rebuild 3
@@ -903,6 +914,218 @@ $(head -20 <<<"$out" | sed 's/^/    /')"
   expect "the sidecar's Redis user cannot write other keys" "$out" 'NOPERM'
   out=$(redis-cli -p "$redis_port" GET pgcqrs:checkpoint 2>&1)
   expect "the default user is off" "$out" 'NOAUTH|NOPERM|WRONGPASS'
+  scenario_end
+}
+
+# docs/operations.md, "When it stops, and when it retries": each row of the table provoked
+# against this scenario's servers. A row of exit 2 must end the documented run command with
+# status 2 and exactly one critical line, the row's; a retried row must keep it running with
+# the row's warning said once while the retries are debug lines, and (where the cause can be
+# removed here) the recovery said once. The table and the cases below must name the same errors.
+errors_table() {
+  awk '/^\| error \| the log line says \| exit \| fix \|$/ { t = 1; next }
+       t && /^\|---/ { next }
+       t && /^\|/ { print; next }
+       t { exit }' docs/operations.md
+}
+# doc_pattern TEXT: the extended regex a documented message stands for: "..." and the
+# upper-case placeholders are any text.
+doc_pattern() {
+  sed -E 's/[][\\.*^$+?(){}|/]/\\&/g' <<<"$1" |
+    sed -E 's/\\\.\\\.\\\./.*/g; s/\b(ROLE|DB|SLOT|PLUGIN|URL|OPTION|POLICY|COMMAND|N)\b/.*/g'
+}
+# failing_run [VAR=VALUE...]: the documented run command with this scenario's values (and the
+# environment given) until it exits, 30 s at most; sets got_status, its output in failure.log.
+failing_run() {
+  http_port=$(pgcqrs_free_port)
+  sidecar_run_command
+  got_status=0
+  env "$@" timeout 30 bash -c "exec $cmd" >"$dir/failure.log" 2>&1 || got_status=$?
+}
+# retrying_start [VAR=VALUE...]: the documented run command in the background, logging at debug
+# level; retrying_wait waits for its second retry. Sets retry_pid.
+retrying_start() {
+  http_port=$(pgcqrs_free_port)
+  sidecar_run_command
+  : >"$dir/failure.log"
+  env PGCQRS_LOG_LEVEL=debug "$@" bash -c "exec $cmd" >>"$dir/failure.log" 2>&1 &
+  retry_pid=$!
+}
+retries_seen() { [ "$(grep -cE ' debug .*; attempt [0-9]+ failed, reconnecting in [0-9]+ ms$' "$dir/failure.log")" -ge 2 ]; }
+retrying_wait() { wait_for 30 "two retries logged at debug level" retries_seen; }
+retrying_stop() {
+  local status=0
+  kill -0 "$retry_pid" 2>/dev/null || fail "the sidecar exited while retrying: $(tail -3 "$dir/failure.log")"
+  kill -TERM "$retry_pid"
+  wait "$retry_pid" || status=$?
+  [ "$status" = 0 ] || fail "the retrying sidecar exited $status on SIGTERM (documented: 0)"
+}
+recovered() { grep -qE ' info recovered after [0-9]+ failed attempt\(s\) in [0-9.]+ s: streaming again$' "$dir/failure.log"; }
+redis_up() { redis-cli -p "$redis_port" ping 2>/dev/null | grep -qx PONG; }
+plugins_are() { [ "$(sql -c "SHOW output_plugin_libraries")" = "$1" ]; }
+hba_file() { echo "$(pgcqrs_pg_base "$run_dir")/pg/pg_hba.conf"; }
+
+# provoke ERROR: brings about the error of the table's row ERROR, and checks what only the
+# case knows; the caller checks the row's message and exit status in failure.log.
+provoke() {
+  local base="host=127.0.0.1 port=$PGPORT dbname=$db"
+  case $1 in
+    "wrong PostgreSQL password")
+      sql -c "CREATE ROLE pgcqrs_pw LOGIN PASSWORD 'right'" >/dev/null
+      { echo "host all pgcqrs_pw 127.0.0.1/32 scram-sha-256"; cat "$(hba_file)"; } >"$dir/hba"
+      cat "$dir/hba" >"$(hba_file)"
+      sql -c "SELECT pg_reload_conf()" >/dev/null
+      conninfo="$base user=pgcqrs_pw"
+      failing_run PGPASSWORD=wrong
+      # status names the same cause, not "unreachable".
+      local out status=0
+      out=$(PGPASSWORD=wrong pgcqrs-sidecar status --pg "$conninfo" --redis "$redis_url" 2>&1) || status=$?
+      [ "$status" = 1 ] || fail "status exited $status with a wrong password (documented: 1)"
+      expect "status names the cause" "$out" '^PostgreSQL: +PostgreSQL refused the connection: .*password authentication failed for user "pgcqrs_pw" \(SQLSTATE 28P01\)'
+      grep -v pgcqrs_pw "$(hba_file)" >"$dir/hba"
+      cat "$dir/hba" >"$(hba_file)"
+      sql -c "SELECT pg_reload_conf()" -c "DROP ROLE pgcqrs_pw" >/dev/null ;;
+    "PostgreSQL role missing")
+      conninfo="$base user=pgcqrs_nobody"
+      failing_run ;;
+    "database missing")
+      conninfo="host=127.0.0.1 port=$PGPORT dbname=pgcqrs_nodb user=postgres"
+      failing_run ;;
+    "role without \`REPLICATION\`")
+      sql -c "CREATE ROLE pgcqrs_norepl LOGIN" >/dev/null
+      conninfo="$base user=pgcqrs_norepl"
+      failing_run
+      sql -c "DROP ROLE pgcqrs_norepl" >/dev/null ;;
+    "invalid connection string")
+      conninfo="$base user=postgres pgcqrs_bogus=1"
+      failing_run ;;
+    "database without the extension")
+      PGDATABASE=postgres sql -c "CREATE DATABASE docs_failures_noext" >/dev/null
+      conninfo="host=127.0.0.1 port=$PGPORT dbname=docs_failures_noext user=postgres"
+      failing_run
+      # verify says so at once, not after --verify-timeout (60 s).
+      local out status=0 t0=$SECONDS
+      out=$(pgcqrs-sidecar verify --pg "$conninfo" --redis "$redis_url" 2>&1) || status=$?
+      [ "$status" = 2 ] || fail "verify exited $status on a database without the extension (documented: 2)"
+      [ $((SECONDS - t0)) -lt 10 ] || fail "verify took $((SECONDS - t0)) s to find the extension missing"
+      expect "verify names the cause" "$out" '^verify: could not read: extension pgcqrs is not installed in database docs_failures_noext'
+      PGDATABASE=postgres sql -c "DROP DATABASE docs_failures_noext" >/dev/null ;;
+    "slot of another plugin")
+      # The documented output_plugin_libraries admits pgcqrs only: test_decoding for a moment.
+      if pgcqrs_pg_has_plugin_allowlist; then
+        sql -c "ALTER SYSTEM SET output_plugin_libraries = 'pgcqrs', 'test_decoding'" -c "SELECT pg_reload_conf()" >/dev/null
+        wait_for 30 "the server admits test_decoding" plugins_are 'pgcqrs, test_decoding'
+      fi
+      sql -c "SELECT pg_create_logical_replication_slot('pgcqrs', 'test_decoding')" >/dev/null
+      if pgcqrs_pg_has_plugin_allowlist; then
+        sql -c "ALTER SYSTEM RESET output_plugin_libraries" -c "SELECT pg_reload_conf()" >/dev/null
+        wait_for 30 "the server admits pgcqrs only again" plugins_are pgcqrs
+      fi
+      failing_run
+      sql -c "SELECT pg_drop_replication_slot('pgcqrs')" >/dev/null ;;
+    "slot of another database")
+      PGDATABASE=postgres sql -c "SELECT pg_create_logical_replication_slot('pgcqrs', 'pgcqrs')" >/dev/null
+      failing_run
+      PGDATABASE=postgres sql -c "SELECT pg_drop_replication_slot('pgcqrs')" >/dev/null ;;
+    "wrong Redis password or user")
+      redis-cli -p "$redis_port" ACL SETUSER pgcqrs-failing on '>right' '~*' '&*' '+@all' >/dev/null
+      # With --log-format json each line is one object of the documented fields.
+      failing_run PGCQRS_REDIS_USER=pgcqrs-failing PGCQRS_REDIS_PASSWORD=wrong PGCQRS_LOG_FORMAT=json
+      jq -e -s 'length > 0 and all(.[]; (keys == ["level", "message", "time"]) and (.time | test("^[0-9-]+T[0-9:.]+Z$")))' \
+        "$dir/failure.log" >/dev/null || fail "--log-format json wrote other lines: $(head -3 "$dir/failure.log")"
+      jq -r '"\(.time) \(.level) \(.message)"' "$dir/failure.log" >"$dir/failure.text"
+      mv "$dir/failure.text" "$dir/failure.log" ;;
+    "Redis needs a password")
+      redis-cli -p "$redis_port" CONFIG SET requirepass pgcqrs-secret >/dev/null
+      failing_run
+      redis-cli -p "$redis_port" --no-auth-warning -a pgcqrs-secret CONFIG SET requirepass '' >/dev/null ;;
+    "Redis ACL refuses a command")
+      redis-cli -p "$redis_port" ACL SETUSER pgcqrs-nohmget on '>pw' '~*' '&*' '+@all' '-hmget' >/dev/null
+      failing_run PGCQRS_REDIS_USER=pgcqrs-nohmget PGCQRS_REDIS_PASSWORD=pw ;;
+    "Redis may evict keys")
+      redis-cli -p "$redis_port" CONFIG SET maxmemory-policy allkeys-lru >/dev/null
+      failing_run
+      redis-cli -p "$redis_port" CONFIG SET maxmemory-policy noeviction >/dev/null ;;
+    "invalid flag")
+      got_status=0
+      pgcqrs-sidecar run --pgcqrs-bogus 1 >/dev/null 2>"$dir/failure.log" || got_status=$? ;;
+    "PostgreSQL unreachable")
+      conninfo="host=127.0.0.1 port=$(pgcqrs_free_port) dbname=$db user=postgres"
+      retrying_start
+      retrying_wait
+      retrying_stop ;;
+    "Redis unreachable")
+      pgcqrs_redis_stop "$dir"
+      retrying_start
+      retrying_wait
+      redis-server "$dir/redis/redis.conf"
+      wait_for 30 "Redis is back" redis_up
+      wait_for 60 "the sidecar says it recovered" recovered
+      retrying_stop
+      # The next case starts as a first start: no slot.
+      wait_for 30 "the slots of $db are released" slots_released
+      drop_slots ;;
+    "slot in use")
+      start_sidecar
+      retrying_start
+      retrying_wait
+      stop_sidecar
+      wait_for 60 "the second sidecar says it recovered" recovered
+      retrying_stop ;;
+    *) fail "docs/operations.md lists the error \"$1\", which this test does not provoke" ;;
+  esac
+}
+
+scenario_failures() {
+  scenario_begin failures
+  a_user_and_products
+  local row name message exit_status pattern lines n=0 saved_conninfo=$conninfo
+  local -A provoked=()
+  local known=("wrong PostgreSQL password" "PostgreSQL role missing" "database missing"
+    "role without \`REPLICATION\`" "invalid connection string" "database without the extension"
+    "slot of another plugin" "slot of another database" "wrong Redis password or user"
+    "Redis needs a password" "Redis ACL refuses a command" "Redis may evict keys" "invalid flag"
+    "PostgreSQL unreachable" "Redis unreachable" "slot in use")
+  block_at=docs/operations.md
+  while IFS= read -r row; do
+    IFS='|' read -r _ name message exit_status _ <<<"$row"
+    name=$(sed -E 's/^ +| +$//g' <<<"$name")
+    message=$(sed -E 's/^ *`//; s/`.*$//' <<<"$message")
+    exit_status=$(sed -E 's/^ +| +$//g' <<<"$exit_status")
+    pattern=$(doc_pattern "$message")
+    conninfo=$saved_conninfo
+    provoke "$name"
+    provoked[$name]=1
+    n=$((n + 1))
+    case $exit_status in
+      2)
+        if [ "$name" = "invalid flag" ]; then
+          [ "$got_status" = 2 ] || fail "$name: exit $got_status (documented: 2)"
+          # Before the log starts: the one line on stderr.
+          [ "$(grep -c . "$dir/failure.log")" = 1 ] || fail "$name: not one line on stderr: $(head -3 "$dir/failure.log")"
+          expect "$name: the line" "$(cat "$dir/failure.log")" "^$pattern\$"
+          continue
+        fi
+        [ "$got_status" = 2 ] || fail "$name: the sidecar exited $got_status (documented: 2); its output:
+$(head -5 "$dir/failure.log" | sed 's/^/    /')"
+        lines=$(grep -E '^[0-9T:.-]+Z (critical|error) ' "$dir/failure.log" || true)
+        [ "$(grep -c . <<<"$lines")" = 1 ] || fail "$name: not one critical line but:
+$(sed 's/^/    /' <<<"$lines")"
+        expect "$name: the critical line" "$lines" "^[0-9T:.-]+Z critical $pattern\$" ;;
+      retried)
+        lines=$(grep -E '^[0-9T:.-]+Z warning .*; reconnecting in ' "$dir/failure.log" || true)
+        [ "$(grep -c . <<<"$lines")" = 1 ] || fail "$name: not said once as a warning but:
+$(sed 's/^/    /' <<<"$lines")"
+        expect "$name: the warning" "$lines" "^[0-9T:.-]+Z warning $pattern\$" ;;
+      *) fail "$name: exit '$exit_status' is neither 2 nor retried" ;;
+    esac
+  done < <(errors_table)
+  [ "$n" -gt 0 ] || fail "no table of errors under \"When it stops, and when it retries\""
+  for name in "${known[@]}"; do
+    [ -n "${provoked[$name]:-}" ] || fail "the table no longer lists \"$name\", which this test provokes"
+  done
+  block_at=
+  conninfo=$saved_conninfo
   scenario_end
 }
 

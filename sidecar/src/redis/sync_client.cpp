@@ -42,6 +42,12 @@ std::string describe_reply_error(const redisReply* r) {
   return {};
 }
 
+std::string reply_error_code(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ERROR) return {};
+  std::string text(r->str, r->len);
+  return text.substr(0, text.find(' '));
+}
+
 SyncClient::SyncClient(const Endpoint& ep, int timeout_ms) {
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   c_ = ep.is_unix ? redisConnectUnixWithTimeout(ep.path.c_str(), tv) : redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
@@ -56,7 +62,8 @@ SyncClient::SyncClient(const Endpoint& ep, int timeout_ms) {
     auto r = command(cmd, true);
     if (r->type == REDIS_REPLY_ERROR) {
       std::string what = cmd[0] == "AUTH" ? "authentication" : "SELECT";
-      throw RedisError("Redis " + what + " failed at " + ep.redacted() + ": " + describe_reply_error(r.get()));
+      throw RedisError("Redis " + what + " failed at " + ep.redacted() + ": " + describe_reply_error(r.get()),
+                       reply_error_code(r.get()), true);
     }
   }
 }
@@ -92,7 +99,7 @@ ReplyPtr SyncClient::command(const std::vector<std::string>& argv, bool allow_er
   append(argv);
   auto r = read_reply();
   if (!allow_error && r->type == REDIS_REPLY_ERROR)
-    throw RedisError("Redis " + argv[0] + " failed: " + describe_reply_error(r.get()));
+    throw RedisError("Redis " + argv[0] + " failed: " + describe_reply_error(r.get()), reply_error_code(r.get()));
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 
+#include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
@@ -58,11 +59,13 @@ class Sender {
       auto r = redis_.read_reply();
       --outstanding_;
       if (r->type == REDIS_REPLY_ERROR)
-        throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r.get()));
+        throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r.get()),
+                                redis::reply_error_code(r.get()));
       if (r->type == REDIS_REPLY_NIL) throw redis::RedisError("Redis did not run a snapshot write (EXEC)");
       for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
         if (r->element[i]->type == REDIS_REPLY_ERROR)
-          throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r->element[i]));
+          throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r->element[i]),
+                                  redis::reply_error_code(r->element[i]));
     }
   }
   uint64_t calls() const { return calls_; }
@@ -104,14 +107,15 @@ std::string ts_sql(const std::string& col) {
 
 }  // namespace
 
-std::string extension_schema(pqxx::connection& conn) {
+std::string extension_schema(pqxx::connection_base& conn) {
   pqxx::nontransaction tx(conn);
   auto r = tx.exec(
       "SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
       "WHERE e.extname = 'pgcqrs'");
   if (r.empty())
-    throw std::runtime_error("extension pgcqrs is not installed in database " + std::string(conn.dbname()) +
-                             ": run CREATE EXTENSION pgcqrs there, or point --pg at the right database");
+    throw Failure(Server::postgresql, ErrorKind::permanent,
+                  "extension pgcqrs is not installed in database " + std::string(conn.dbname()) +
+                      ": run CREATE EXTENSION pgcqrs there, or point --pg at the right database");
   return r[0][0].as<std::string>();
 }
 
@@ -140,7 +144,7 @@ uint64_t wipe_read_models(redis::SyncClient& redis) {
   return deleted;
 }
 
-CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
                         const std::string& slot, uint64_t consistent_point, int chunk_events,
                         const std::atomic<bool>* cancel) {
   CopyStats stats;

@@ -9,7 +9,10 @@
 #include <iostream>
 #include <thread>
 
+#include "pgcqrs/sidecar/failure.hpp"
+#include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/verify/model.hpp"
 #include "pgcqrs/timestamp.hpp"
 
@@ -45,7 +48,7 @@ std::optional<uint64_t> lsn_of(const Fields& checkpoint) {
   return it == checkpoint.end() ? std::nullopt : parse_lsn(it->second);
 }
 
-WriteModel read_write_model(pqxx::connection& conn) {
+WriteModel read_write_model(pqxx::connection_base& conn) {
   WriteModel wm;
   pqxx::work tx(conn);
   tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -76,7 +79,7 @@ WriteModel read_write_model(pqxx::connection& conn) {
 }
 
 // The logical slots of this database that decode with pgcqrs: the checkpoint names one.
-std::set<std::string> pgcqrs_slots(pqxx::connection& conn) {
+std::set<std::string> pgcqrs_slots(pqxx::connection_base& conn) {
   std::set<std::string> slots;
   pqxx::nontransaction tx(conn);
   for (auto row : tx.exec("SELECT slot_name FROM pg_catalog.pg_replication_slots "
@@ -156,7 +159,8 @@ int run(const Options& options) {
   size_t compared = 0;
   uint64_t target = 0, checkpoint = 0;
   try {
-    pqxx::connection conn(options.pg);
+    PgConnection conn(options.pg);
+    snapshot::extension_schema(conn);  // a database without it has nothing to wait for
     redis::SyncClient r(options.redis, 10000);
     for (int attempt = 1; attempt <= options.attempts; ++attempt) {
       // Wait until Redis holds everything the write model had committed when we looked.
@@ -199,8 +203,11 @@ int run(const Options& options) {
       if (attempt < options.attempts)
         std::cout << "verify: " << diffs.size() << " differences on attempt " << attempt << ", reading again\n";
     }
+  } catch (const redis::RedisError& e) {
+    std::cout << "verify: could not read: " << failure_of(e).what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
-    std::cout << "verify: could not read: " << e.what() << "\n";
+    std::cout << "verify: could not read: " << one_line(e.what()) << "\n";
     return 2;
   }
   for (size_t i = 0; i < diffs.size() && static_cast<int>(i) < options.max_report; ++i) std::cout << diffs[i] << "\n";

@@ -5,7 +5,7 @@
 
 namespace pgcqrs::sidecar {
 
-// Exit codes: 0 stopped on request, 2 fatal configuration or data error.
+// Exit codes: 0 stopped on request, 2 an error retrying cannot cure (a permanent Failure).
 int run(const Config& config);
 int status(const Config& config);
 // The oracle (sidecar/src/verify): 0 identical, 1 differences, 2 could not read.

@@ -7,26 +7,30 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/http/metrics.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 
 namespace pgcqrs::sidecar {
 
 struct SessionEnd {
-  bool clean = false;   // stopped on request after confirming what was applied
-  bool fatal = false;   // retrying cannot help (misconfiguration, poison message)
-  int64_t streamed_ms = 0;  // how long it streamed before it ended (0: it never did)
-  std::string error;
+  bool clean = false;              // stopped on request after confirming what was applied
+  std::optional<Failure> failure;  // why it ended, unless clean: the server, and whether to retry
+  int64_t streamed_ms = 0;         // how long it streamed before it ended (0: it never did)
 };
 
 class Session {
  public:
   using Done = std::function<void(const SessionEnd&)>;
+  using Streaming = std::function<void()>;
+  // streaming is called when the session starts streaming (its start-up succeeded).
   static std::shared_ptr<Session> create(boost::asio::io_context& io, const Config& config,
-                                         const redis::Endpoint& endpoint, http::Metrics& metrics, Done done);
+                                         const redis::Endpoint& endpoint, http::Metrics& metrics, Done done,
+                                         Streaming streaming);
   virtual ~Session() = default;
   virtual void start() = 0;
   // Stop reading WAL, wait (bounded) for Redis, confirm, end the stream.

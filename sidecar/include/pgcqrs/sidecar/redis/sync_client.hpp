@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
@@ -15,8 +16,14 @@ struct redisReply;
 namespace pgcqrs::sidecar::redis {
 
 struct RedisError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit RedisError(const std::string& what, std::string code = "", bool handshake = false)
+      : std::runtime_error(what), code(std::move(code)), handshake(handshake) {}
+  std::string code;        // an error reply's first word (WRONGPASS, NOPERM, LOADING...); "" for I/O
+  bool handshake = false;  // refused by AUTH or SELECT on connecting
 };
+
+// The code of an error reply: its first word.
+std::string reply_error_code(const redisReply* r);
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const;

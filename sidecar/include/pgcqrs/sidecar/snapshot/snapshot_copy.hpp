@@ -23,11 +23,12 @@ uint64_t wipe_read_models(redis::SyncClient& redis);
 
 // conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
 // cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
-CopyStats copy_snapshot(pqxx::connection& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
                         const std::string& slot, uint64_t consistent_point,
                         int chunk_events, const std::atomic<bool>* cancel = nullptr);
 
-// The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws if none.
-std::string extension_schema(pqxx::connection& conn);
+// The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws a
+// permanent Failure if there is none.
+std::string extension_schema(pqxx::connection_base& conn);
 
 }  // namespace pgcqrs::sidecar::snapshot
