@@ -14,19 +14,12 @@ namespace {
 using nlohmann::json;
 
 // A page in one command: SORT_RO ... BY nosort walks the sorted set in its own order (DESC:
-// highest score first) and GET fetches each id's hash fields, with no script and no second
-// round trip. Redis allows GET patterns only to users that may read every key (%R~*); for a
-// user limited to the read-model keys the same page is read by a read-only script, a little
-// slower (docs/security.md).
-const char* page_script = R"(
-local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-local out = {}
-for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', ARGV[2] .. id)
-  if #h > 0 then out[#out + 1] = h end
-end
-return out
-)";
+// highest score first) and GET fetches each id's hash fields, with no second round trip.
+// Redis allows GET patterns only to users that may read every key (%R~*); a user limited to
+// the read-model keys reads the ids, then their hashes in one MULTI/EXEC, under a WATCH of
+// the checkpoint, which every batch the sidecar writes moves: an EXEC that runs read one
+// state, one that does not is tried again. No script: a reader cannot block Redis.
+constexpr int kAttempts = 100;
 
 constexpr int kLatestPage = 10;  // orders kept in user_latest:{id} (docs/read-models.md)
 
@@ -71,9 +64,30 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
       throw redis::RedisError("SORT_RO " + index_key + ": " + redis::describe_reply_error(reply.get()));
     sort_allowed_ = false;
   }
-  auto reply = client_.command({"EVAL_RO", page_script, "1", index_key, std::to_string(limit), hash_prefix});
-  for (size_t i = 0; i < reply->elements; ++i) out.push_back(hash_of(reply->element[i]));
-  return out;
+  auto checked = [&](redis::ReplyPtr r, const std::string& what) {
+    if (r->type == REDIS_REPLY_ERROR)
+      throw redis::RedisError("Redis " + what + " failed: " + redis::describe_reply_error(r.get()),
+                              redis::reply_error_code(r.get()));
+    return r;
+  };
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    client_.append({"WATCH", "pgcqrs:checkpoint"});
+    client_.append({"ZREVRANGE", index_key, "0", std::to_string(limit - 1)});
+    checked(client_.read_reply(), "WATCH");
+    auto ids = checked(client_.read_reply(), "ZREVRANGE " + index_key);
+    client_.append({"MULTI"});
+    for (size_t i = 0; i < ids->elements; ++i) client_.append({"HGETALL", hash_prefix + redis::reply_string(ids->element[i])});
+    client_.append({"EXEC"});
+    checked(client_.read_reply(), "MULTI");
+    for (size_t i = 0; i < ids->elements; ++i) checked(client_.read_reply(), "HGETALL");
+    auto hashes = checked(client_.read_reply(), "EXEC");
+    if (hashes->type != REDIS_REPLY_ARRAY) continue;  // the sidecar wrote meanwhile: read again
+    for (size_t i = 0; i < hashes->elements; ++i)
+      if (hashes->element[i]->elements > 0) out.push_back(hash_of(hashes->element[i]));
+    return out;
+  }
+  throw redis::RedisError("the read models changed under " + std::to_string(kAttempts) + " reads of " + index_key +
+                          " in a row");
 }
 
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {

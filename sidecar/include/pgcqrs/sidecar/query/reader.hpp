@@ -1,5 +1,6 @@
-// pgcqrs-query's reads: each page is one read-only command, so what it returns is one state
-// of the read model; and the read-your-writes wait on the checkpoint.
+// pgcqrs-query's reads: each page is one state of the read model (one read-only command, or
+// one MULTI/EXEC fenced by a WATCH of the checkpoint); and the read-your-writes wait on the
+// checkpoint.
 #pragma once
 
 #include <cstdint>
