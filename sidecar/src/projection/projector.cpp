@@ -123,6 +123,7 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   outcome_ = {};
   speculative_.reset();
   first_round_ = false;
+  checks_round_ = false;
   view_.begin_batch();
   if (mode == Mode::Mark) {
     Step step;
@@ -130,7 +131,27 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
     mark(ctx, step);
     return step;
   }
-  if (mode == Mode::Snapshot) return run(ctx);
+  if (mode == Mode::Snapshot) {
+    // The copy writes into wiped read models: what it creates is taken to be new and checked
+    // by EXISTS in one round, as a stream's new orders are.
+    view_.set_speculating(true);
+    Step step = run(ctx);
+    view_.set_speculating(false);
+    if (step.kind == Step::Kind::Read) {
+      for (auto& c : view_.take_checks()) step.reads.push_back(std::move(c));
+      view_.drop_assumptions();
+      last_reads_ = step.reads;
+      return step;
+    }
+    if (step.checks.empty()) return step;
+    Step read;
+    read.reads = step.checks;
+    speculative_ = std::move(step);
+    speculative_outcome_ = run_outcome_;
+    checks_round_ = true;
+    last_reads_ = read.reads;
+    return read;
+  }
   // The checkpoint is read afresh under WATCH in the first round; meanwhile the batch runs on
   // what the view believes it is, and stands if Redis agrees.
   // It also takes the orders it places to be new (checked by EXISTS in the same round).
@@ -162,6 +183,19 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
     throw std::logic_error("projection: " + std::to_string(replies.size()) + " replies to " +
                            std::to_string(last_reads_.size()) + " reads");
   size_t from = 0;
+  if (checks_round_) {
+    checks_round_ = false;
+    bool all_new = true;
+    for (const auto& r : replies) all_new = all_new && r.kind == Reply::Kind::Integer && r.integer == 0;
+    if (all_new) {
+      Step step = std::move(*speculative_);
+      speculative_.reset();
+      outcome_ = speculative_outcome_;
+      return step;
+    }
+    view_.forget();  // something it took to be new is not: what the speculation folded goes
+    speculative_.reset();
+  }
   if (first_round_) {
     first_round_ = false;
     from = 2;
@@ -722,6 +756,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
   } else if (type == "UserRegistered") {
     const std::string& u = arg(0);
     const std::string key = user_key(u);
+    if (view_.prefetch_exists(key)) throw Missing{};
     bool fresh = !view_.exists(key);
     view_.hset(key, "user_id", u);
     view_.hset(key, "name", arg(1));
@@ -756,6 +791,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
   } else if (type == "ProductAdded") {
     const std::string& p = arg(0);
     const std::string key = product_key(p);
+    if (view_.prefetch_exists(key)) throw Missing{};
     bool fresh = !view_.exists(key);
     view_.hset(key, "product_id", p);
     view_.hset(key, "name", arg(1));

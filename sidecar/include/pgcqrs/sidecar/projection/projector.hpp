@@ -111,6 +111,7 @@ class Projector {
   Mode mode_ = Mode::Transaction;
   int budget_ = 1000;
   bool first_round_ = false;
+  bool checks_round_ = false;  // the copy's speculation awaits its EXISTS checks
   std::optional<std::map<std::string, std::string>> expected_cp_;  // the view's, at start
   std::optional<Step> speculative_;  // run on the view before the checkpoint was confirmed
   std::vector<Command> last_reads_;  // what the replies to advance() answer
