@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <set>
 #include <thread>

@@ -168,8 +168,7 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
     for (auto& c : view_.take_checks()) read.reads.push_back(std::move(c));  // read, not assumed
     view_.drop_assumptions();
   } else {
-    checks_ = std::move(step.checks);
-    for (const auto& c : checks_) read.reads.push_back(c);
+    for (const auto& c : step.checks) read.reads.push_back(c);
     speculative_ = std::move(step);
     speculative_outcome_ = run_outcome_;
   }
@@ -347,7 +346,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   }
   for (const auto& u : std::set<std::string>(r.pages)) {
     try {
-      render_page(r, u);
+      render_page(u);
     } catch (const Missing&) {
       r.missing = true;
     }
@@ -514,8 +513,7 @@ std::string Projector::page_entry(const std::string& order, const std::string& u
          ",\"lsn\":\"" + f("lsn") + "\"}";
 }
 
-void Projector::render_page(Run& r, const std::string& user) {
-  (void)r;
+void Projector::render_page(const std::string& user) {
   auto top = view_.ztop(user_orders(user), kPage);
   bool unknown = false;
   for (const auto& m : top) unknown |= view_.prefetch_hash(od(m.member));

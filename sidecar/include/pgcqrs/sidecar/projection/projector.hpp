@@ -96,7 +96,7 @@ class Projector {
   void page_touch(Run& r, const std::string& user, const std::string& order);
   void delete_order(Run& r, const std::string& order);
   void render(Run& r, const std::string& order, const std::string& at);
-  void render_page(Run& r, const std::string& user);
+  void render_page(const std::string& user);
   void set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
                       const char* order_field);
   void set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value);
@@ -115,7 +115,6 @@ class Projector {
   std::optional<std::map<std::string, std::string>> expected_cp_;  // the view's, at start
   std::optional<Step> speculative_;  // run on the view before the checkpoint was confirmed
   std::vector<Command> last_reads_;  // what the replies to advance() answer
-  std::vector<Command> checks_;      // of the speculative step
   Outcome outcome_, run_outcome_, speculative_outcome_;
 };
 
