@@ -46,7 +46,8 @@ const char* const kRunOptions =
     "  --status-interval-ms MS    standby status update period (default 1000)\n"
     "  --max-inflight N           Redis batches in flight before WAL reading pauses (default 64)\n"
     "  --chunk-events N           events per Redis batch, and per chunk of a huge transaction (default 100)\n"
-    "  --fanout-budget N          orders one Redis batch updates for a rename (default 1000)\n"
+    "  --fanout-budget N          orders one Redis batch updates for a rename, a user's\n"
+    "                             deletion or a TRUNCATE (default 1000)\n"
     "  --redis-reply-timeout SEC  reconnect to a Redis that leaves a call unanswered this long\n"
     "                             (default 120)\n";
 

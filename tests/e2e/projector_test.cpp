@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
@@ -515,4 +516,139 @@ TEST_F(Projection, AnOrderPlacedAgainIsReadAndReplaced) {
   EXPECT_EQ(hget("user:1", "order_count"), "2");
   EXPECT_EQ(hget("user:1", "lifetime_value"), "4.50");
   EXPECT_EQ(hget("product:1", "units_sold"), "3");
+}
+
+
+// 3 users, 2 products, 12 orders (order o of user o % 3 + 1, product o % 2 + 1, o units),
+// applied at 0/100; then the truncation given, sent again while it says "more". Returns the
+// statuses and each partial_cursor left between them.
+static std::vector<std::string> placed_12(const std::string& lsn) {
+  std::vector<std::string> m{begin(lsn)};
+  int s = 0;
+  for (int u = 1; u <= 3; ++u)
+    m.push_back(ev(lsn, s++, "UserRegistered", R"("user_id":)" + std::to_string(u) + R"(,"name":"u","email":"e","is_active":true,"created_at":"2026-01-01T00:00:00Z")"));
+  for (int p = 1; p <= 2; ++p)
+    m.push_back(ev(lsn, s++, "ProductAdded", R"("product_id":)" + std::to_string(p) + R"(,"name":"p","price":"1.00","is_active":true)"));
+  for (int o = 1; o <= 12; ++o) {
+    char at[40];
+    snprintf(at, sizeof at, "2026-01-01T00:00:%02d.000000Z", o);
+    m.push_back(ev(lsn, s++, "OrderPlaced", R"("order_id":)" + std::to_string(o) + R"(,"user_id":)" + std::to_string(o % 3 + 1) +
+                   R"(,"status":"pending","created_at":")" + at + R"(","updated_at":")" + at + R"(","items":[{"product_id":)" +
+                   std::to_string(o % 2 + 1) + R"(,"quantity":)" + std::to_string(o) + R"(,"unit_price":"1.00"}],"total":")" +
+                   std::to_string(o) + R"(.00")"));
+  }
+  m.push_back(commit(lsn, s));
+  return m;
+}
+
+// TRUNCATE reaches every order, so it runs in chunks of the fan-out budget like a rename:
+// orders first (SCAN), then users and products (SSCAN), the phase named in partial_cursor;
+// what follows waits for the last chunk.
+TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
+  mark("0/50");
+  ASSERT_EQ(run(calls(placed_12("0/100")))[0], "applied");
+  auto truncate = calls({begin("0/200"), ev("0/200", 0, "Truncated", R"("tables":["order_items"])"), commit("0/200", 1)});
+  auto after = calls({begin("0/300"), ev("0/300", 0, "UserDeactivated", R"("user_id":1)"), commit("0/300", 1)});
+  const int budget = 4;
+  std::vector<std::string> phases;
+  std::string status;
+  for (int k = 0; k < 40; ++k) {
+    status = run(truncate, "0/0", budget)[0];
+    if (status != "more") break;
+    std::string cursor = hget("pgcqrs:checkpoint", "partial_cursor");
+    phases.push_back(cursor.substr(0, cursor.find(':')));
+    if (k == 0) {
+      EXPECT_EQ(run(after, "0/0", budget)[0], "error") << "overtook the unfinished TRUNCATE";
+    }
+  }
+  ASSERT_EQ(status, "applied");
+  // 12 orders in chunks of 4 (SCAN's COUNT is a hint: at least 2 chunks), then the users: a
+  // set this small is an intset, which SSCAN returns whole, and their pages (10 each) spend
+  // the budget, so the products come in a chunk of their own.
+  std::vector<std::string> order{"orders", "users", "products"};
+  ASSERT_GE(phases.size(), 3u);
+  EXPECT_EQ(phases.front(), "orders");
+  EXPECT_EQ(phases.back(), "products");
+  EXPECT_TRUE(std::is_sorted(phases.begin(), phases.end(), [&](const std::string& a, const std::string& b) {
+    return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
+  }));
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "");
+  for (int o = 1; o <= 12; ++o) {
+    const std::string key = "order_details:" + std::to_string(o);
+    EXPECT_EQ(hget(key, "items"), "[]") << o;
+    EXPECT_EQ(hget(key, "item_count"), "0") << o;
+    EXPECT_EQ(hget(key, "total"), "0.00") << o;
+    EXPECT_EQ(hget(key, "lsn"), "0/200") << o;
+    EXPECT_EQ(hget(key, "status"), "pending") << o;
+  }
+  for (int u = 1; u <= 3; ++u) {
+    const std::string id = std::to_string(u);
+    EXPECT_EQ(hget("user:" + id, "lifetime_value"), "0.00") << u;
+    EXPECT_EQ(hget("user:" + id, "order_count"), "4") << u;
+    auto page = redis_->command({"LRANGE", "user_latest:" + id, "0", "-1"});
+    ASSERT_EQ(page->elements, 4u) << u;
+    for (size_t i = 0; i < page->elements; ++i) {
+      std::string entry = redis::reply_string(page->element[i]);
+      EXPECT_NE(entry.find(R"("item_count":0,"total":"0.00","items":[])"), std::string::npos) << entry;
+    }
+  }
+  for (int p = 1; p <= 2; ++p) {
+    EXPECT_EQ(hget("product:" + std::to_string(p), "units_sold"), "0") << p;
+    EXPECT_EQ(hget("product:" + std::to_string(p), "revenue"), "0.00") << p;
+    EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "product_orders:" + std::to_string(p)}).get()), "0") << p;
+  }
+  auto top = redis_->command({"ZRANGE", "top_products", "0", "-1", "WITHSCORES"});
+  ASSERT_EQ(top->elements, 4u);
+  EXPECT_EQ(redis::reply_string(top->element[1]), "0");
+  EXPECT_EQ(redis::reply_string(top->element[3]), "0");
+  EXPECT_EQ(run(after, "0/0", budget)[0], "applied");
+  EXPECT_EQ(hget("user:1", "is_active"), "false");
+}
+
+// TRUNCATE users CASCADE in chunks: every order, user and page gone, the sets too; products
+// stay, reset. An order placed earlier in the same batch (Redis has none of it yet) goes too.
+TEST_F(Projection, TruncateOfUsersAndOrdersInChunksLeavesNoneOfThem) {
+  mark("0/50");
+  ASSERT_EQ(run(calls(placed_12("0/100")))[0], "applied");
+  auto truncate = calls({begin("0/200"),
+                         ev("0/200", 0, "OrderPlaced", R"("order_id":13,"user_id":1,"status":"pending","created_at":"2026-01-01T00:01:00.000000Z","updated_at":"2026-01-01T00:01:00.000000Z","items":[{"product_id":1,"quantity":1,"unit_price":"1.00"}],"total":"1.00")"),
+                         ev("0/200", 1, "Truncated", R"("tables":["users","orders","order_items"])"),
+                         commit("0/200", 2)});
+  std::string status;
+  int batches = 0;
+  do {
+    status = run(truncate, "0/0", 3)[0];
+    ++batches;
+  } while (status == "more" && batches < 40);
+  ASSERT_EQ(status, "applied");
+  EXPECT_GE(batches, 5);  // 13 orders, 3 users, 2 products at 3 a chunk
+  auto keys = redis_->command({"KEYS", "*"});
+  std::vector<std::string> left;
+  for (size_t i = 0; i < keys->elements; ++i) left.push_back(redis::reply_string(keys->element[i]));
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint", "pgcqrs:products", "product:1", "product:2", "top_products"}));
+  EXPECT_EQ(hget("product:1", "units_sold"), "0");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
+}
+
+// A user's deletion takes its orders in chunks of the budget, then the user.
+TEST_F(Projection, UserDeletedTakesItsOrdersInChunks) {
+  mark("0/50");
+  ASSERT_EQ(run(calls(placed_12("0/100")))[0], "applied");
+  auto del = calls({begin("0/200"), ev("0/200", 0, "UserDeleted", R"("user_id":1)"), commit("0/200", 1)});
+  // User 1 has orders 3, 6, 9 and 12: two chunks of 2 orders, the second also removes the user.
+  EXPECT_EQ(run(del, "0/0", 2)[0], "more");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"ZCARD", "user_orders:1"}).get()), "2");
+  EXPECT_EQ(hget("user:1", "order_count"), "2");
+  EXPECT_EQ(run(del, "0/0", 2)[0], "applied");
+  for (int o : {3, 6, 9, 12})
+    EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:" + std::to_string(o)}).get()), "0") << o;
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"SISMEMBER", "pgcqrs:users", "1"}).get()), "0");
+  // Product 1 (odd orders) keeps 1+5+7+11 units, product 2 (even) 2+4+8+10.
+  EXPECT_EQ(hget("product:1", "units_sold"), "24");
+  EXPECT_EQ(hget("product:2", "units_sold"), "24");
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
 }

@@ -542,7 +542,8 @@ void Projector::fan_out_ranks(Run& r, const std::string& zset, const std::functi
   }
 }
 
-void Projector::fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f) {
+void Projector::fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f,
+                            int cost) {
   std::string cursor = r.resume_cursor.value_or("0");
   const auto* changes = view_.set_changes(set);
   if (!r.resume_cursor && changes) {
@@ -550,12 +551,13 @@ void Projector::fan_out_set(Run& r, const std::string& set, const std::function<
     for (const auto& [m, in] : *changes)
       if (in) {
         f(m);
-        ++r.fan_used;
+        r.fan_used += cost;
       }
   }
   if (view_.deleted_in_run(set)) return;  // what Redis holds of it is gone
   do {
-    int room = budget_ - r.fan_used;
+    int room = (budget_ - r.fan_used) / cost;
+    if (room <= 0 && r.fan_used == 0) room = 1;  // a member dearer than the budget still goes
     if (room <= 0) {
       r.stopped_at = cursor;
       return;
@@ -569,7 +571,7 @@ void Projector::fan_out_set(Run& r, const std::string& set, const std::function<
       }
       f(m.str);
     }
-    r.fan_used += static_cast<int>(page.elements[1].elements.size());
+    r.fan_used += cost * static_cast<int>(page.elements[1].elements.size());
     cursor = page.elements[0].str;
   } while (cursor != "0");
 }
@@ -596,64 +598,129 @@ void Projector::set_product_field(Run& r, const std::string& pid, const char* fi
   view_.hset(key, "lsn", r.lsn);
 }
 
+// A chunk of every order: at the start (cursor "0") those this batch wrote, which Redis may
+// not have yet, then what SCAN finds from `cursor`, until the budget is spent. SCAN returns every key present for
+// the whole scan at least once, and the events that follow wait for the last chunk, so nothing
+// is missed; an order met twice gets the same result. Returns where the next chunk starts
+// ("0": done).
+std::string Projector::orders_chunk(Run& r, std::string cursor, const std::function<void(const std::string&)>& f) {
+  static constexpr size_t kPrefix = sizeof("order_details:") - 1;
+  if (cursor == "0")
+    for (const auto& key : view_.touched_hashes("order_details:")) {
+      f(key.substr(kPrefix));
+      ++r.fan_used;
+    }
+  for (;;) {
+    int room = budget_ - r.fan_used;
+    if (room <= 0) return cursor;
+    const Reply& page = view_.fetch({"SCAN", cursor, "MATCH", "order_details:*", "COUNT", std::to_string(room)});
+    if (page.elements.size() != 2) throw std::runtime_error("unexpected SCAN reply");
+    for (const auto& k : page.elements[1].elements) f(k.str.substr(kPrefix));
+    r.fan_used += static_cast<int>(page.elements[1].elements.size());
+    cursor = page.elements[0].str;
+    if (cursor == "0") return cursor;
+  }
+}
+
+// TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
+// phases: the orders (SCAN) and the users and the products (SSCAN of their sets); the cursor
+// the checkpoint keeps names the phase ("orders:17", "users:0"). Deleted orders go last, so
+// that between chunks every order an index lists still exists; emptied orders go first, so
+// that the pages rendered in the users' phase show them empty.
 void Projector::truncate(Run& r, const std::string* a, size_t n) {
   std::set<std::string> t;
   size_t count = n > 0 ? static_cast<size_t>(to_int(a[0])) : 0;
   for (size_t k = 1; k <= count && k < n; ++k) t.insert(a[k]);
   const bool orders_gone = t.count("users") || t.count("orders");
-  if (orders_gone || t.count("order_items")) {
-    // Every order: those Redis has (SCAN) and those this batch wrote.
-    std::set<std::string> orders;
-    std::string cursor = "0";
-    do {
-      const Reply& page = view_.fetch({"SCAN", cursor, "MATCH", "order_details:*", "COUNT", "1000"});
-      if (page.elements.size() != 2) throw std::runtime_error("unexpected SCAN reply");
-      for (const auto& k : page.elements[1].elements) orders.insert(k.str.substr(14));
-      cursor = page.elements[0].str;
-    } while (cursor != "0");
-    for (const auto& k : view_.touched_hashes("order_details:")) orders.insert(k.substr(14));
-    for (const auto& o : orders) {
-      if (orders_gone) {
-        view_.del(od(o));
+  const bool items_gone = orders_gone || t.count("order_items");
+  const bool users_gone = t.count("users") > 0, products_gone = t.count("products") > 0;
+
+  std::vector<std::string> phases;
+  if (items_gone && !orders_gone) phases.push_back("orders");
+  if (items_gone || users_gone) phases.push_back("users");
+  if (items_gone || products_gone) phases.push_back("products");
+  if (orders_gone) phases.push_back("orders");
+
+  size_t at = 0;
+  std::string cursor = "0";
+  if (r.resume_cursor) {
+    size_t colon = r.resume_cursor->find(':');
+    auto it = colon == std::string::npos ? phases.end()
+                                         : std::find(phases.begin(), phases.end(), r.resume_cursor->substr(0, colon));
+    if (it == phases.end())
+      throw std::runtime_error("the checkpoint's TRUNCATE cursor " + *r.resume_cursor + " names no phase of it");
+    at = static_cast<size_t>(it - phases.begin());
+    cursor = r.resume_cursor->substr(colon + 1);
+  }
+  r.resume_cursor.reset();
+  // A user's page is rendered from its newest orders: it costs as many orders as it shows.
+  const bool pages = items_gone && !orders_gone;
+  for (; at < phases.size(); ++at, cursor = "0") {
+    const std::string& phase = phases[at];
+    if (phase == "orders") {
+      cursor = orders_chunk(r, cursor, [&](const std::string& o) {
         r.lines.erase(o);
         r.dirty.erase(o);
-      } else {
+        const std::string key = od(o);
+        if (orders_gone) {
+          view_.del(key);
+          return;
+        }
+        // SCAN found it in Redis, where nobody else writes: it exists unless this batch
+        // deleted it, so its fields are set without reading it.
+        if (view_.known_absent(key)) return;
         r.lines[o] = {};
-        r.dirty[o] = r.lsn;
+        view_.hset(key, "items", "[]");
+        view_.hset(key, "item_count", "0");
+        view_.hset(key, "total", "0.00");
+        view_.hset(key, "lsn", r.lsn);
+      });
+      if (cursor != "0") r.stopped_at = cursor;
+    } else {
+      // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.
+      if (cursor != "0") r.resume_cursor = cursor;
+      if (phase == "users") {
+        fan_out_set(
+            r, kUsers,
+            [&](const std::string& u) {
+              if (users_gone) {
+                view_.del(user_key(u));
+              } else {
+                if (orders_gone) view_.hset(user_key(u), "order_count", "0");
+                view_.hset(user_key(u), "lifetime_value", "0.00");
+                view_.hset(user_key(u), "lsn", r.lsn);
+              }
+              if (orders_gone) {
+                view_.del(user_orders(u));
+                view_.del(user_latest(u));
+                r.pages.erase(u);
+              } else {
+                r.pages.insert(u);
+              }
+            },
+            pages ? kPage : 1);
+      } else {
+        fan_out_set(r, kProducts, [&](const std::string& p) {
+          view_.del(product_orders(p));
+          if (products_gone) {
+            view_.del(product_key(p));
+            return;
+          }
+          view_.hset(product_key(p), "units_sold", "0");
+          view_.hset(product_key(p), "revenue", "0.00");
+          view_.hset(product_key(p), "lsn", r.lsn);
+          view_.zadd(kTopProducts, "0", p);
+        });
       }
+      r.resume_cursor.reset();
     }
-    for (const auto& u : view_.smembers(kUsers)) {
-      if (orders_gone) {
-        view_.del(user_orders(u));
-        view_.del(user_latest(u));
-        r.pages.erase(u);
-        view_.hset(user_key(u), "order_count", "0");
-      }
-      view_.hset(user_key(u), "lifetime_value", "0.00");
-      view_.hset(user_key(u), "lsn", r.lsn);
-    }
-    for (const auto& p : view_.smembers(kProducts)) {
-      view_.del(product_orders(p));
-      view_.hset(product_key(p), "units_sold", "0");
-      view_.hset(product_key(p), "revenue", "0.00");
-      view_.hset(product_key(p), "lsn", r.lsn);
-      view_.zadd(kTopProducts, "0", p);
+    if (r.stopped_at) {
+      r.stopped_at = phase + ":" + *r.stopped_at;
+      return;
     }
   }
-  if (t.count("users")) {
-    for (const auto& u : view_.smembers(kUsers)) {
-      view_.del(user_key(u));
-      view_.del(user_orders(u));
-      view_.del(user_latest(u));
-      r.pages.erase(u);
-    }
-    view_.del(kUsers);
-  }
-  if (t.count("products")) {
-    for (const auto& p : view_.smembers(kProducts)) {
-      view_.del(product_key(p));
-      view_.del(product_orders(p));
-    }
+  if (users_gone) view_.del(kUsers);
+  if (products_gone) {
     view_.del(kProducts);
     view_.del(kTopProducts);
   }
@@ -776,11 +843,19 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     set_user_field(r, arg(0), "is_active", "true", nullptr);
   } else if (type == "UserDeleted") {
     const std::string& u = arg(0);
+    // Its orders go in chunks of the budget, the oldest left first: a chunk removes what it
+    // takes from user_orders, so the next one starts again at the front.
     auto orders = view_.zall_ascending(user_orders(u));
+    size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
     bool unknown = false;
-    for (const auto& m : orders) unknown |= view_.prefetch_hash(od(m.member));
+    for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(od(orders[k].member));
     if (unknown) throw Missing{};
-    for (const auto& m : orders) delete_order(r, m.member);
+    for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
+    r.fan_used += static_cast<int>(take);
+    if (take < orders.size()) {
+      r.stopped_at = "0";
+      return;
+    }
     view_.del(user_key(u));
     view_.del(user_orders(u));
     view_.del(user_latest(u));

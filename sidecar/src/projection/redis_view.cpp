@@ -490,6 +490,11 @@ bool RedisView::deleted_in_run(const std::string& key) const {
   return w != work_.end() && w->second.change.deleted;
 }
 
+bool RedisView::known_absent(const std::string& key) const {
+  const Entry* e = known(key);
+  return e && e->kind == Kind::Hash && e->hash.exists == false;
+}
+
 // ---- lists, channels --------------------------------------------------------------------
 
 void RedisView::lpush_trim(const std::string& key, std::string entry, long keep) {

@@ -93,6 +93,8 @@ class RedisView {
   const std::map<std::string, bool>* set_changes(const std::string& key) const;
   // Whether this run deleted the key (what Redis holds of it no longer counts).
   bool deleted_in_run(const std::string& key) const;
+  // The view knows the hash does not exist (it may not know that it does).
+  bool known_absent(const std::string& key) const;
   // Lists (written blind: user_latest pages are rendered from the hashes and sorted sets).
   void lpush_trim(const std::string& key, std::string entry, long keep);
   void lreplace(const std::string& key, std::vector<std::string> entries);
