@@ -562,13 +562,11 @@ TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
     }
   }
   ASSERT_EQ(status, "applied");
-  // 12 orders in chunks of 4 (SCAN's COUNT is a hint: at least 2 chunks), then the users: a
-  // set this small is an intset, which SSCAN returns whole, and their pages (10 each) spend
-  // the budget, so the products come in a chunk of their own.
+  // 12 orders in chunks of 4 (SCAN's COUNT is a hint: at least 3 chunks), then the users and
+  // the products, never back.
   std::vector<std::string> order{"orders", "users", "products"};
-  ASSERT_GE(phases.size(), 3u);
+  EXPECT_GE(std::count(phases.begin(), phases.end(), "orders"), 2);
   EXPECT_EQ(phases.front(), "orders");
-  EXPECT_EQ(phases.back(), "products");
   EXPECT_TRUE(std::is_sorted(phases.begin(), phases.end(), [&](const std::string& a, const std::string& b) {
     return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
   }));

@@ -542,8 +542,7 @@ void Projector::fan_out_ranks(Run& r, const std::string& zset, const std::functi
   }
 }
 
-void Projector::fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f,
-                            int cost) {
+void Projector::fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f) {
   std::string cursor = r.resume_cursor.value_or("0");
   const auto* changes = view_.set_changes(set);
   if (!r.resume_cursor && changes) {
@@ -551,13 +550,12 @@ void Projector::fan_out_set(Run& r, const std::string& set, const std::function<
     for (const auto& [m, in] : *changes)
       if (in) {
         f(m);
-        r.fan_used += cost;
+        ++r.fan_used;
       }
   }
   if (view_.deleted_in_run(set)) return;  // what Redis holds of it is gone
   do {
-    int room = (budget_ - r.fan_used) / cost;
-    if (room <= 0 && r.fan_used == 0) room = 1;  // a member dearer than the budget still goes
+    int room = budget_ - r.fan_used;
     if (room <= 0) {
       r.stopped_at = cursor;
       return;
@@ -571,7 +569,7 @@ void Projector::fan_out_set(Run& r, const std::string& set, const std::function<
       }
       f(m.str);
     }
-    r.fan_used += cost * static_cast<int>(page.elements[1].elements.size());
+    r.fan_used += static_cast<int>(page.elements[1].elements.size());
     cursor = page.elements[0].str;
   } while (cursor != "0");
 }
@@ -653,8 +651,6 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
     cursor = r.resume_cursor->substr(colon + 1);
   }
   r.resume_cursor.reset();
-  // A user's page is rendered from its newest orders: it costs as many orders as it shows.
-  const bool pages = items_gone && !orders_gone;
   for (; at < phases.size(); ++at, cursor = "0") {
     const std::string& phase = phases[at];
     if (phase == "orders") {
@@ -680,25 +676,24 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
       // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.
       if (cursor != "0") r.resume_cursor = cursor;
       if (phase == "users") {
-        fan_out_set(
-            r, kUsers,
-            [&](const std::string& u) {
-              if (users_gone) {
-                view_.del(user_key(u));
-              } else {
-                if (orders_gone) view_.hset(user_key(u), "order_count", "0");
-                view_.hset(user_key(u), "lifetime_value", "0.00");
-                view_.hset(user_key(u), "lsn", r.lsn);
-              }
-              if (orders_gone) {
-                view_.del(user_orders(u));
-                view_.del(user_latest(u));
-                r.pages.erase(u);
-              } else {
-                r.pages.insert(u);
-              }
-            },
-            pages ? kPage : 1);
+        // A page rendered again reads up to 10 orders, yet counts as one: a chunk's cost is
+        // mostly its rounds, and 10,000 hashes are still a bounded batch.
+        fan_out_set(r, kUsers, [&](const std::string& u) {
+          if (users_gone) {
+            view_.del(user_key(u));
+          } else {
+            if (orders_gone) view_.hset(user_key(u), "order_count", "0");
+            view_.hset(user_key(u), "lifetime_value", "0.00");
+            view_.hset(user_key(u), "lsn", r.lsn);
+          }
+          if (orders_gone) {
+            view_.del(user_orders(u));
+            view_.del(user_latest(u));
+            r.pages.erase(u);
+          } else {
+            r.pages.insert(u);
+          }
+        });
       } else {
         fan_out_set(r, kProducts, [&](const std::string& p) {
           view_.del(product_orders(p));

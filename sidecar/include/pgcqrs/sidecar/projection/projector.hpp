@@ -101,9 +101,7 @@ class Projector {
                       const char* order_field);
   void set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value);
   void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
-  // cost: what one member counts against the budget.
-  void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f,
-                   int cost = 1);
+  void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f);
   std::string orders_chunk(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::string* a, size_t n);
   std::string item_head(const std::string& pid);
