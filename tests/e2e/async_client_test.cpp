@@ -1,6 +1,6 @@
 // redis::AsyncClient against a real Redis (started by run_with_redis.sh), run under valgrind
-// by ctest: the client may be closed or destroyed from any of its handlers, as the session
-// does when the stream fails right after Redis connects.
+// by ctest: the client may be closed or destroyed from any of its handlers (as the session
+// does when the stream fails right after Redis connects), and pipelines keep their order.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -72,4 +72,83 @@ TEST(AsyncClient, ClosedFromAReplyHandler) {
   io.run();
   EXPECT_EQ(connected, "");
   EXPECT_EQ(seen, (std::vector<std::string>{"PONG", "null"}));
+}
+
+TEST(AsyncClient, DestroyedFromAFailedConnectHandler) {
+  boost::asio::io_context io;
+  redis::Endpoint ep;
+  ep.port = 1;  // nothing listens there
+  for (int round = 0; round < 20; ++round) {
+    auto client = std::make_unique<redis::AsyncClient>(io);
+    std::string connected = "never";
+    client->connect(ep, [&](const std::string& err) {
+      connected = err;
+      EXPECT_FALSE(client->command({"PING"}, [](redisReply*) { ADD_FAILURE() << "a refused call was answered"; }));
+      client.reset();
+    }, [](const std::string&) { ADD_FAILURE() << "never connected, so never disconnected"; });
+    io.run();
+    io.restart();
+    EXPECT_NE(connected.find("cannot connect to Redis"), std::string::npos) << connected;
+    EXPECT_EQ(client, nullptr);
+  }
+}
+
+// QUIT: Redis answers, then closes; the calls behind it get nullptr, and the first of them
+// destroys the client, so on_disconnected must not run.
+TEST(AsyncClient, DestroyedWhileTheConnectionIsLost) {
+  boost::asio::io_context io;
+  auto client = std::make_unique<redis::AsyncClient>(io);
+  std::vector<std::string> seen;
+  bool disconnected = false;
+  client->connect(endpoint(), [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    client->command({"QUIT"}, [&](redisReply* r) { seen.push_back(r ? r->str : "null"); });
+    client->command({"PING"}, [&](redisReply* r) {
+      seen.push_back(r ? r->str : "null");
+      client.reset();
+    });
+    client->command({"PING"}, [&](redisReply* r) { seen.push_back(r ? r->str : "null"); });
+  }, [&](const std::string&) { disconnected = true; });
+  io.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"OK", "null", "null"}));
+  EXPECT_FALSE(disconnected);
+  EXPECT_EQ(client, nullptr);
+}
+
+// A transaction written as one pipeline: the queued error reaches the EXEC handler, and the
+// replies of a big pipeline (more than one read's worth) arrive in order.
+TEST(AsyncClient, PipelinesAgainstARealRedis) {
+  boost::asio::io_context io;
+  redis::AsyncClient client(io);
+  std::string exec_reply, queued;
+  long long incr = 0;
+  client.connect(endpoint(), [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    std::string bytes;
+    std::vector<size_t> starts;
+    for (const auto& argv : std::vector<std::vector<std::string>>{{"MULTI"}, {"SET", "k"}, {"SET", "k", "v"}, {"EXEC"}}) {
+      starts.push_back(bytes.size());
+      bytes += "*" + std::to_string(argv.size()) + "\r\n";
+      for (const auto& a : argv) bytes += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+    }
+    client.pipeline(bytes, starts, [&](redisReply* r) {
+      exec_reply = r ? std::string(r->str, r->len) : "null";
+      queued = client.queued_error();
+    });
+    bytes.clear();
+    starts.clear();
+    for (int i = 0; i < 20000; ++i) {
+      starts.push_back(bytes.size());
+      bytes += "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n";
+    }
+    client.pipeline(bytes, starts, [&](redisReply* r) {
+      incr = r ? r->integer : -1;
+      client.close();
+    });
+    client.flush();
+  }, [](const std::string&) {});
+  io.run();
+  EXPECT_EQ(exec_reply.rfind("EXECABORT", 0), 0u) << exec_reply;
+  EXPECT_EQ(queued, "ERR wrong number of arguments for 'set' command");
+  EXPECT_EQ(incr, 20000);
 }

@@ -1,141 +1,192 @@
-// hiredis async context lifecycle; hiredis frees the context itself after a disconnect.
+// The async client's connection (async_client.hpp): one read always pending, one write at a
+// time from a double buffer, a timer for the oldest call in flight. Its state is shared with
+// the I/O it started, and every completion checks the state first: a client closed or
+// destroyed from a handler leaves completions that find a closed connection, not freed memory.
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include "pgcqrs/sidecar/redis/asio_adapter.hpp"
-
+#include <array>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "pgcqrs/sidecar/redis/call_ledger.hpp"
+#include "pgcqrs/sidecar/redis/reply_reader.hpp"
+#include "pgcqrs/sidecar/redis/resp.hpp"
+#include "pgcqrs/sidecar/redis/stream.hpp"
 
 namespace pgcqrs::sidecar::redis {
 
-namespace {
-struct Pending {
-  AsyncClient* client;
-  AsyncClient::ReplyHandler handler;
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Connection> {
+  enum class State { connecting, connected, closed };
+
+  Connection(asio::io_context& io, std::chrono::milliseconds timeout)
+      : io(io), stream(io), timer(io), reply_timeout(timeout) {}
+
+  void start(const Endpoint& ep) {
+    stream.async_connect(ep, [self = shared_from_this()](const std::string& error) {
+      if (self->state != State::connecting) return;  // closed meanwhile
+      auto cb = self->on_connected;
+      if (!error.empty()) {
+        self->state = State::closed;
+        self->stream.close();
+        return cb(error);
+      }
+      self->state = State::connected;
+      self->read();
+      cb("");
+    });
+  }
+
+  void queued(uint32_t replies, ReplyHandler handler) {
+    ledger.push(replies, std::move(handler), CallLedger::Clock::now());
+    arm_timer();
+    if (!writing && !write_posted) {  // commands queued in this turn of the loop go together
+      write_posted = true;
+      asio::post(io, [self = shared_from_this()] {
+        self->write_posted = false;
+        if (self->state == State::connected && !self->writing) self->write();
+      });
+    }
+  }
+
+  void write() {
+    if (out.empty()) return;
+    std::swap(out, writing_buf);  // both keep their capacity
+    out.clear();
+    writing = true;
+    stream.async_write(asio::buffer(writing_buf), [self = shared_from_this()](const error_code& ec, size_t) {
+      self->writing = false;
+      if (self->state != State::connected) return;
+      if (ec) return self->lost("Redis connection lost: " + ec.message());
+      self->writing_buf.clear();
+      self->write();
+    });
+  }
+
+  void read() {
+    stream.async_read_some(asio::buffer(in), [self = shared_from_this()](const error_code& ec, size_t n) {
+      if (self->state != State::connected) return;
+      if (ec == asio::error::eof) return self->lost("Redis connection closed");
+      if (ec) return self->lost("Redis connection lost: " + ec.message());
+      self->on_bytes(n);
+    });
+  }
+
+  void on_bytes(size_t n) {
+    reader.feed(in.data(), n);
+    while (redisReply* r = reader.next()) {
+      if (ledger.empty()) return lost("Redis sent a reply that no call was waiting for");
+      auto done = ledger.take(*r);
+      if (!done) continue;
+      queued_error = std::move(done->queued_error);
+      done->handler(r);
+      if (state != State::connected) return;  // the handler closed (or destroyed) the client
+    }
+    if (!reader.error().empty()) return lost("Redis sent bytes that are not RESP: " + reader.error());
+    read();
+  }
+
+  void arm_timer() {
+    if (reply_timeout.count() == 0 || timer_armed) return;
+    auto oldest = ledger.oldest();
+    if (!oldest) return;
+    timer_armed = true;
+    timer.expires_at(*oldest + reply_timeout);
+    timer.async_wait([self = shared_from_this()](const error_code& ec) {
+      self->timer_armed = false;
+      if (ec || self->state != State::connected) return;
+      auto oldest = self->ledger.oldest();
+      if (oldest && CallLedger::Clock::now() - *oldest >= self->reply_timeout)
+        return self->lost("Redis has not answered a call for " + std::to_string(self->reply_timeout.count()) + " ms");
+      self->arm_timer();  // the call it waited for was answered: wait for the next oldest
+    });
+  }
+
+  // Ends the connection: pending handlers get nullptr, then on_disconnected (unless one of
+  // them closed the client).
+  void lost(const std::string& error) {
+    bool was_connected = state == State::connected;
+    shut();
+    for (auto& h : ledger.drain()) h(nullptr);
+    if (was_connected && !closed_by_user && on_disconnected) {
+      auto cb = on_disconnected;
+      cb(error);
+    }
+  }
+
+  void close() {
+    closed_by_user = true;
+    shut();
+    for (auto& h : ledger.drain()) h(nullptr);
+  }
+
+  void shut() {
+    state = State::closed;
+    stream.close();
+    timer.cancel();
+    out.clear();
+  }
+
+  asio::io_context& io;
+  Stream stream;
+  asio::steady_timer timer;
+  std::chrono::milliseconds reply_timeout;
+  State state = State::connecting;
+  bool closed_by_user = false;
+  CallLedger ledger;
+  ReplyReader reader;
+  std::array<char, 64 * 1024> in{};
+  std::string out, writing_buf;
+  bool writing = false, write_posted = false, timer_armed = false;
+  std::string queued_error;
+  EventHandler on_connected, on_disconnected;
 };
-}  // namespace
 
 AsyncClient::~AsyncClient() { close(); }
 
 void AsyncClient::connect(const Endpoint& ep, EventHandler on_connected, EventHandler on_disconnected) {
-  on_connected_ = std::move(on_connected);
-  on_disconnected_ = std::move(on_disconnected);
-  redisAsyncContext* ac = ep.is_unix ? redisAsyncConnectUnix(ep.path.c_str())
-                                     : redisAsyncConnect(ep.host.c_str(), ep.port);
-  if (ac == nullptr || ac->err) {
-    std::string err = ac ? ac->errstr : "out of memory";
-    if (ac) redisAsyncFree(ac);
-    auto cb = on_connected_;
-    boost::asio::post(io_, [cb, err] { cb("cannot connect to Redis: " + err); });
-    return;
-  }
-  ac->data = this;
-  // TCP keepalive notices a vanished Redis without waiting for a reply (not for Unix sockets,
-  // where hiredis 0.14 would fail the setsockopt and mark the context broken).
-  if (!ep.is_unix) redisEnableKeepAlive(&ac->c);
-  attach_asio(ac, io_);
-  redisAsyncSetConnectCallback(ac, &AsyncClient::on_connect);
-  redisAsyncSetDisconnectCallback(ac, &AsyncClient::on_disconnect);
-  ac_ = ac;
+  close();
+  conn_ = std::make_shared<Connection>(io_, reply_timeout_);
+  conn_->on_connected = std::move(on_connected);
+  conn_->on_disconnected = std::move(on_disconnected);
+  conn_->start(ep);
 }
 
-// hiredis (0.14) goes on using the context after its connect callback returns, and unlike a
-// reply callback it does not guard it against redisAsyncFree: a handler that closes or
-// destroys the client (a stream that fails right after Redis connects) would free it under
-// hiredis's feet. So the handler runs from the loop, after the callback.
-void AsyncClient::on_connect(const redisAsyncContext* ac, int status) {
-  auto* self = static_cast<AsyncClient*>(ac->data);
-  if (!self) return;
-  std::string err;
-  if (status != REDIS_OK) {
-    err = std::string("cannot connect to Redis: ") + ac->errstr;
-    self->ac_ = nullptr;  // hiredis frees the context after this callback returns
-  } else {
-    self->connected_ = true;
-  }
-  boost::asio::post(self->io_, [cb = self->on_connected_, err] { cb(err); });
-}
-
-void AsyncClient::on_disconnect(const redisAsyncContext* ac, int status) {
-  auto* self = static_cast<AsyncClient*>(ac->data);
-  if (!self) return;
-  bool was_connected = self->connected_;
-  self->ac_ = nullptr;
-  self->connected_ = false;
-  if (was_connected && self->on_disconnected_)
-    self->on_disconnected_(status == REDIS_OK ? "Redis connection closed" : std::string("Redis connection lost: ") + ac->errstr);
-}
-
-void AsyncClient::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
-  std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
-  // After close() (ac->data cleared) the client may be gone: a handler may destroy it while
-  // hiredis still owes the other handlers their nullptr.
-  if (ac->data) --p->client->pending_;
-  p->handler(static_cast<redisReply*>(reply));
-}
+bool AsyncClient::connected() const { return conn_ && conn_->state == Connection::State::connected; }
 
 bool AsyncClient::command(const std::vector<std::string>& argv, ReplyHandler handler) {
   if (!connected()) return false;
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (const auto& a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  auto* p = new Pending{this, std::move(handler)};
-  if (redisAsyncCommandArgv(ac_, &AsyncClient::on_reply, p, static_cast<int>(argv.size()), ptrs.data(), lens.data()) != REDIS_OK) {
-    delete p;
-    return false;
-  }
-  ++pending_;
+  append_command(conn_->out, argv);
+  conn_->queued(1, std::move(handler));
   return true;
-}
-
-void AsyncClient::on_ignored_reply(redisAsyncContext* ac, void* reply, void* privdata) {
-  if (!ac->data) return;
-  auto* self = static_cast<AsyncClient*>(privdata);
-  --self->pending_;
-  auto* r = static_cast<redisReply*>(reply);
-  if (r && r->type == REDIS_REPLY_ERROR && self->queued_error_.empty()) self->queued_error_.assign(r->str, r->len);
 }
 
 bool AsyncClient::pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last) {
   if (!connected() || starts.empty()) return false;
-  queued_error_.clear();
-  for (size_t i = 0; i < starts.size(); ++i) {
-    bool is_last = i + 1 == starts.size();
-    size_t end = is_last ? resp.size() : starts[i + 1];
-    Pending* p = is_last ? new Pending{this, std::move(last)} : nullptr;
-    int rc = is_last ? redisAsyncFormattedCommand(ac_, &AsyncClient::on_reply, p, resp.data() + starts[i], end - starts[i])
-                     : redisAsyncFormattedCommand(ac_, &AsyncClient::on_ignored_reply, this, resp.data() + starts[i],
-                                                  end - starts[i]);
-    if (rc != REDIS_OK) {
-      delete p;
-      return false;
-    }
-    ++pending_;
-  }
+  conn_->out.append(resp, starts.front());
+  conn_->queued(static_cast<uint32_t>(starts.size()), std::move(last));
   return true;
 }
 
-void AsyncClient::flush() {
-  if (!connected()) return;
-  int done = 0;
-  redisBufferWrite(&ac_->c, &done);
+const std::string& AsyncClient::queued_error() const {
+  static const std::string none;
+  return conn_ ? conn_->queued_error : none;
 }
 
+void AsyncClient::flush() {
+  if (connected() && !conn_->writing) conn_->write();
+}
+
+size_t AsyncClient::pending() const { return conn_ ? conn_->ledger.replies_pending() : 0; }
+
 void AsyncClient::close() {
-  if (!ac_) return;
-  redisAsyncContext* ac = ac_;
-  ac_ = nullptr;
-  connected_ = false;
-  pending_ = 0;
-  ac->data = nullptr;  // no callbacks into a closing client (it may be destroyed meanwhile)
-  redisAsyncFree(ac);  // pending reply handlers run with nullptr, now or after the current one
+  if (!conn_) return;
+  auto conn = std::move(conn_);  // a handler that destroys the client finds nothing to close
+  conn->close();
 }
 
 }  // namespace pgcqrs::sidecar::redis

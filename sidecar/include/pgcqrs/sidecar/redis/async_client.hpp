@@ -1,23 +1,27 @@
-// One asynchronous Redis connection on the Asio loop (hiredis async + the Asio adapter).
-// Replies arrive in command order; every pending callback runs exactly once, with nullptr
-// when the connection is lost.
+// One asynchronous Redis connection on the Asio loop: the command bytes are formatted once
+// into a reused buffer and written to a Stream (TCP or Unix socket; stream.hpp is where TLS
+// goes); replies are parsed by hiredis's reply reader into a reused arena and handed to the
+// calls in flight (call_ledger.hpp) in command order. Every pending callback runs exactly
+// once, with nullptr when the connection is lost or closed.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 
-struct redisAsyncContext;
 struct redisReply;
 
 namespace pgcqrs::sidecar::redis {
 
 class AsyncClient {
  public:
-  using ReplyHandler = std::function<void(redisReply*)>;  // nullptr: connection lost
+  // The reply is valid only while the handler runs; nullptr: connection lost or closed.
+  using ReplyHandler = std::function<void(redisReply*)>;
   using EventHandler = std::function<void(const std::string& error)>;
 
   explicit AsyncClient(boost::asio::io_context& io) : io_(io) {}
@@ -25,11 +29,16 @@ class AsyncClient {
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;
 
-  // Starts connecting; on_connected("") or on_connected(error) follows (from the loop, never
-  // inside hiredis, so it may close or destroy the client), then on_disconnected(error) once
-  // if an established connection is lost. Any handler may close or destroy the client.
+  // Starts connecting; on_connected("") or on_connected(error) follows (from the loop, so it
+  // may close or destroy the client), then on_disconnected(error) once if an established
+  // connection is lost (after the pending handlers got nullptr). Any handler may close or
+  // destroy the client. A client may connect again after close().
   void connect(const Endpoint& ep, EventHandler on_connected, EventHandler on_disconnected);
-  bool connected() const { return ac_ != nullptr && connected_; }
+  bool connected() const;
+
+  // A call that has waited longer than this for its reply ends the connection (handlers get
+  // nullptr, on_disconnected says so); zero (the default) waits for ever.
+  void set_reply_timeout(std::chrono::milliseconds timeout) { reply_timeout_ = timeout; }
 
   // Queues a command (binary-safe argument vector). Returns false if not connected.
   bool command(const std::vector<std::string>& argv, ReplyHandler handler);
@@ -37,32 +46,26 @@ class AsyncClient {
   // Queues commands already in RESP (resp.hpp), commands starting at `starts`, whose replies
   // only matter for the last one: cheaper per command than command() (no argument vector, no
   // handler each). `last` sees only the last reply; the first error among the others is
-  // kept as queued_error() (inside MULTI it names what made EXEC answer EXECABORT).
+  // queued_error() while `last` runs (inside MULTI it names what made EXEC answer EXECABORT).
   bool pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last);
-  const std::string& queued_error() const { return queued_error_; }
+  const std::string& queued_error() const;
 
   // Writes what is queued now, without waiting for the loop's next turn: Redis can start on a
-  // batch while this thread goes on to render the next one. An error is left to the write
-  // wait already armed, which reports it as a lost connection from the loop, not from here.
+  // batch while this thread goes on to render the next one. A write error is reported from
+  // the loop as a lost connection, never from here.
   void flush();
 
-  size_t pending() const { return pending_; }
+  // Replies still owed (a pipeline counts each of its commands).
+  size_t pending() const;
 
-  // Frees the context now; pending handlers receive nullptr.
+  // Closes the connection now; pending handlers receive nullptr, on_disconnected is not called.
   void close();
 
  private:
-  static void on_connect(const redisAsyncContext* ac, int status);
-  static void on_disconnect(const redisAsyncContext* ac, int status);
-  static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
-  static void on_ignored_reply(redisAsyncContext* ac, void* reply, void* privdata);
-
+  struct Connection;
   boost::asio::io_context& io_;
-  redisAsyncContext* ac_ = nullptr;
-  bool connected_ = false;
-  size_t pending_ = 0;
-  std::string queued_error_;
-  EventHandler on_connected_, on_disconnected_;
+  std::chrono::milliseconds reply_timeout_{0};
+  std::shared_ptr<Connection> conn_;  // also held by its pending I/O, so it outlives the client
 };
 
 }  // namespace pgcqrs::sidecar::redis

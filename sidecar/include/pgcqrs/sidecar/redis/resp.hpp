@@ -1,5 +1,6 @@
-// Commands written straight into one RESP buffer: for the transaction projection's writes,
-// where building an argument vector per command cost more than Redis spent running it.
+// Commands written straight into RESP bytes: for the transaction projection's writes, where
+// building an argument vector per command cost more than Redis spent running it, and for the
+// async client, which formats each argument vector once into its reused output buffer.
 #pragma once
 
 #include <charconv>
@@ -9,6 +10,27 @@
 #include <vector>
 
 namespace pgcqrs::sidecar::redis {
+
+// "*3\r\n" (kind '*', an array of 3) or "$5\r\n" (kind '$', a bulk string of 5 bytes).
+inline void append_header(std::string& out, char kind, size_t n) {
+  char tmp[24];
+  auto r = std::to_chars(tmp, tmp + sizeof tmp, n);
+  out.push_back(kind);
+  out.append(tmp, static_cast<size_t>(r.ptr - tmp));
+  out.append("\r\n", 2);
+}
+
+inline void append_bulk(std::string& out, std::string_view a) {
+  append_header(out, '$', a.size());
+  out.append(a);
+  out.append("\r\n", 2);
+}
+
+// Appends argv as one command (an array of bulk strings; binary-safe).
+inline void append_command(std::string& out, const std::vector<std::string>& argv) {
+  append_header(out, '*', argv.size());
+  for (const auto& a : argv) append_bulk(out, a);
+}
 
 // Two pieces sent as one argument: "order_details:" + id without building the string.
 struct Cat {
@@ -21,23 +43,19 @@ class RespWriter {
   template <typename... Args>
   void cmd(const Args&... args) {
     starts_.push_back(buf_.size());
-    header('*', sizeof...(args));
+    append_header(buf_, '*', sizeof...(args));
     (arg(args), ...);
   }
   // A command whose argument count is known only at run time: begin(n), then n arg() calls.
   void begin(size_t argc) {
     starts_.push_back(buf_.size());
-    header('*', argc);
+    append_header(buf_, '*', argc);
   }
-  void arg(std::string_view a) {
-    header('$', a.size());
-    buf_.append(a);
-    buf_.append("\r\n", 2);
-  }
+  void arg(std::string_view a) { append_bulk(buf_, a); }
   void arg(const std::string& a) { arg(std::string_view(a)); }
   void arg(const char* a) { arg(std::string_view(a)); }
   void arg(Cat c) {
-    header('$', c.a.size() + c.b.size());
+    append_header(buf_, '$', c.a.size() + c.b.size());
     buf_.append(c.a);
     buf_.append(c.b);
     buf_.append("\r\n", 2);
@@ -57,14 +75,6 @@ class RespWriter {
   const std::vector<size_t>& starts() const { return starts_; }
 
  private:
-  void header(char kind, size_t n) {
-    char tmp[24];
-    auto r = std::to_chars(tmp, tmp + sizeof tmp, n);
-    buf_.push_back(kind);
-    buf_.append(tmp, static_cast<size_t>(r.ptr - tmp));
-    buf_.append("\r\n", 2);
-  }
-
   std::string buf_;
   std::vector<size_t> starts_;
 };

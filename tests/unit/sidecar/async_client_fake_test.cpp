@@ -1,5 +1,5 @@
-// The hiredis adapter on Asio against an in-process fake Redis (a loopback socket that
-// answers RESP by hand): replies in order, and every pending callback runs on a disconnect.
+// The async client against an in-process fake Redis (a loopback socket that answers RESP by
+// hand): replies in order, pipelines, timeouts, and every pending callback runs on a disconnect.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -49,7 +49,7 @@ std::string resp(std::initializer_list<std::string> args) {
 
 }  // namespace
 
-TEST(AsioAdapter, RepliesArriveInOrder) {
+TEST(AsyncClientFake, RepliesArriveInOrder) {
   asio::io_context io;
   FakeRedis fake(io);
   std::string req = resp({"PING"}) + resp({"SET", "k", std::string("a\0b", 3)});
@@ -72,7 +72,7 @@ TEST(AsioAdapter, RepliesArriveInOrder) {
   EXPECT_EQ(client.pending(), 0u);
 }
 
-TEST(AsioAdapter, PendingCallbacksSeeTheDisconnect) {
+TEST(AsyncClientFake, PendingCallbacksSeeTheDisconnect) {
   asio::io_context io;
   FakeRedis fake(io);
   fake.serve("", resp({"PING"}).size(), true);
@@ -94,7 +94,7 @@ TEST(AsioAdapter, PendingCallbacksSeeTheDisconnect) {
   EXPECT_FALSE(client.connected());
 }
 
-TEST(AsioAdapter, ConnectFailureIsReported) {
+TEST(AsyncClientFake, ConnectFailureIsReported) {
   asio::io_context io;
   unsigned short port;
   {
@@ -113,7 +113,7 @@ TEST(AsioAdapter, ConnectFailureIsReported) {
   EXPECT_NE(error.find("cannot connect"), std::string::npos);
 }
 
-TEST(AsioAdapter, CloseRunsPendingCallbacks) {
+TEST(AsyncClientFake, CloseRunsPendingCallbacks) {
   asio::io_context io;
   FakeRedis fake(io);
   fake.serve("", 1 << 20, false);  // never answers
@@ -133,4 +133,102 @@ TEST(AsioAdapter, CloseRunsPendingCallbacks) {
   io.run_for(std::chrono::seconds(5));
   EXPECT_EQ(nulls, 2);
   EXPECT_EQ(client.pending(), 0u);
+}
+
+TEST(AsyncClientFake, APipelineWritesItsBytesAndItsLastHandlerSeesTheFirstError) {
+  asio::io_context io;
+  FakeRedis fake(io);
+  std::string bytes = resp({"PING"}) + resp({"MULTI"}) + resp({"SET", "k", "v"}) + resp({"INCR", "k"}) + resp({"EXEC"});
+  size_t first = resp({"PING"}).size();
+  std::vector<size_t> starts{first, first + resp({"MULTI"}).size(), first + resp({"MULTI"}).size() + resp({"SET", "k", "v"}).size(),
+                             bytes.size() - resp({"EXEC"}).size()};
+  fake.serve("+OK\r\n-OOM no memory\r\n-ERR later\r\n-EXECABORT Transaction discarded\r\n", bytes.size() - first, false);
+  AsyncClient client(io);
+  Endpoint ep;
+  ep.port = fake.port();
+  std::string last, queued;
+  size_t pending_while_waiting = 0;
+  client.connect(ep, [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    ASSERT_TRUE(client.pipeline(bytes, starts, [&](redisReply* r) {
+      last = r ? std::string(r->str, r->len) : "null";
+      queued = client.queued_error();
+      io.stop();
+    }));
+    pending_while_waiting = client.pending();
+    client.flush();
+  }, [](const std::string&) {});
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(fake.received, bytes.substr(first));  // from the first start on, as given
+  EXPECT_EQ(pending_while_waiting, 4u);
+  EXPECT_EQ(last, "EXECABORT Transaction discarded");
+  EXPECT_EQ(queued, "OOM no memory");
+  EXPECT_EQ(client.pending(), 0u);
+}
+
+TEST(AsyncClientFake, AReplyTimeoutEndsTheConnection) {
+  asio::io_context io;
+  FakeRedis fake(io);
+  fake.serve("", 1 << 20, false);  // never answers
+  AsyncClient client(io);
+  client.set_reply_timeout(std::chrono::milliseconds(100));
+  Endpoint ep;
+  ep.port = fake.port();
+  std::string reply = "never", disconnected;
+  auto sent = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration waited{};
+  client.connect(ep, [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    sent = std::chrono::steady_clock::now();
+    client.command({"PING"}, [&](redisReply* r) { reply = r ? "reply" : "null"; });
+  }, [&](const std::string& err) {
+    waited = std::chrono::steady_clock::now() - sent;
+    disconnected = err;
+    io.stop();
+  });
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(reply, "null");
+  EXPECT_EQ(disconnected, "Redis has not answered a call for 100 ms");
+  EXPECT_GE(waited, std::chrono::milliseconds(100));
+  EXPECT_FALSE(client.connected());
+}
+
+TEST(AsyncClientFake, AnsweredCallsDoNotTimeOut) {
+  asio::io_context io;
+  FakeRedis fake(io);
+  fake.serve("+PONG\r\n", resp({"PING"}).size(), false);
+  AsyncClient client(io);
+  client.set_reply_timeout(std::chrono::milliseconds(50));
+  Endpoint ep;
+  ep.port = fake.port();
+  std::string reply, disconnected = "never";
+  client.connect(ep, [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    client.command({"PING"}, [&](redisReply* r) { reply = r ? r->str : "null"; });
+  }, [&](const std::string& err) { disconnected = err; });
+  io.run_for(std::chrono::milliseconds(300));  // well past the timeout, nothing owed
+  EXPECT_EQ(reply, "PONG");
+  EXPECT_EQ(disconnected, "never");
+  EXPECT_TRUE(client.connected());
+}
+
+TEST(AsyncClientFake, AReplyToNoCallEndsTheConnection) {
+  asio::io_context io;
+  FakeRedis fake(io);
+  fake.serve("+PONG\r\n+EXTRA\r\n", resp({"PING"}).size(), false);
+  AsyncClient client(io);
+  Endpoint ep;
+  ep.port = fake.port();
+  std::string reply, disconnected;
+  client.connect(ep, [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    client.command({"PING"}, [&](redisReply* r) { reply = r ? r->str : "null"; });
+  }, [&](const std::string& err) {
+    disconnected = err;
+    io.stop();
+  });
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(reply, "PONG");
+  EXPECT_EQ(disconnected, "Redis sent a reply that no call was waiting for");
+  EXPECT_FALSE(client.connected());
 }
