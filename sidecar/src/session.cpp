@@ -29,6 +29,7 @@
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
 #include "pgcqrs/sidecar/replication/protocol.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
+#include "pgcqrs/sidecar/startup_decision.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar {
@@ -167,21 +168,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     redis::SyncClient sync(ep_, 5000);
     check_redis(sync);
 
-    std::optional<uint64_t> checkpoint;
-    std::string dirty;  // set by a projection call that stopped midway (docs/read-models.md)
-    std::string layout = "2";  // the layouts before 3 did not record theirs; 1 and 2 differ in no type
+    CheckpointFound checkpoint;
     {
       auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty", "layout"});
-      const redisReply* lsn = r->element[0];
-      if (lsn->type == REDIS_REPLY_STRING) {
-        checkpoint = pgcqrs::parse_lsn(redis::reply_string(lsn));
-        if (!checkpoint)
-          throw Failure(Server::redis, ErrorKind::permanent,
-                        "pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(lsn) +
-                            ": rebuild the read models (docs/operations.md, Verify and rebuild)");
-      }
-      if (r->element[1]->type == REDIS_REPLY_STRING) dirty = redis::reply_string(r->element[1]);
-      if (r->element[2]->type == REDIS_REPLY_STRING) layout = redis::reply_string(r->element[2]);
+      auto field = [&](size_t i) -> std::optional<std::string> {
+        if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
+        return redis::reply_string(r->element[i]);
+      };
+      checkpoint = {field(0), field(1), field(2)};
     }
 
     query_conn_ = std::make_unique<PgConnection>(config_.pg);
@@ -191,79 +185,20 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       tx.exec("SET statement_timeout = '5s'");
     }
     snapshot::extension_schema(*query_conn_);
-    std::optional<uint64_t> confirmed;
-    bool slot_exists = false;
-    {
-      pqxx::nontransaction tx(*query_conn_);
-      auto r = tx.exec_params(
-          "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
-          "WHERE slot_name = $1 AND database = current_database()",
-          config_.slot);
-      if (!r.empty()) {
-        slot_exists = true;
-        if (r[0][0].is_null() || r[0][0].as<std::string>() != "pgcqrs")
-          throw Failure(Server::postgresql, ErrorKind::permanent,
-                        "replication slot " + config_.slot + " uses plugin " +
-                            (r[0][0].is_null() ? std::string("(physical)") : r[0][0].as<std::string>()) +
-                            ", not pgcqrs: choose another --slot or drop it");
-        if (!r[0][3].is_null() && r[0][3].as<bool>())
-          throw Failure(Server::postgresql, ErrorKind::transient,
-                        "replication slot " + config_.slot + " is in use by another consumer (another sidecar?); "
-                        "waiting for it to be released");
-        if (!r[0][1].is_null()) confirmed = pgcqrs::parse_lsn(r[0][1].as<std::string>());
-        if (!r[0][2].is_null() && r[0][2].as<std::string>() == "lost") {
-          spdlog::error("replication slot {} is invalidated (wal_status lost, max_slot_wal_keep_size?): "
-                        "its changes are gone, rebuilding the read models from a new snapshot", config_.slot);
-          rebuild_reason_ = "slot lost";
-        }
-      } else {
-        // Slot names are unique per server, not per database.
-        auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                                    config_.slot);
-        if (!other.empty() && other[0][0].is_null())
-          throw Failure(Server::postgresql, ErrorKind::permanent,
-                        "replication slot " + config_.slot + " is a physical slot, not pgcqrs: choose another --slot "
-                        "or drop it");
-        if (!other.empty())
-          throw Failure(Server::postgresql, ErrorKind::permanent,
-                        "replication slot " + config_.slot + " belongs to database " + other[0][0].as<std::string>() +
-                            ": slot names are shared by the whole server, so give each database's sidecar its own "
-                            "--slot");
-      }
-    }
-
-    if (!slot_exists) {
-      rebuild_reason_ = "slot " + config_.slot + " does not exist";
-    } else if (rebuild_reason_.empty() && !dirty.empty()) {
-      spdlog::error("a projection call stopped midway (at {}) and Redis keeps what it had written: the read models "
-                    "may hold part of a transaction; rebuilding every read model from a new snapshot", dirty);
-      rebuild_reason_ = "a projection call stopped midway";
-    } else if (rebuild_reason_.empty() && checkpoint && layout != projection::kLayout) {
-      spdlog::error("the read models in Redis have key layout {} and this sidecar writes layout {} "
-                    "(product_orders became a set): rebuilding every read model from a new snapshot",
-                    layout, projection::kLayout);
-      rebuild_reason_ = "read models of layout " + layout;
-    } else if (rebuild_reason_.empty() && !checkpoint) {
-      spdlog::error("Redis has no pgcqrs:checkpoint but slot {} exists: Redis lost its data (or a snapshot "
-                    "copy was interrupted); rebuilding every read model from a new snapshot", config_.slot);
-      rebuild_reason_ = "Redis has no checkpoint";
-    } else if (rebuild_reason_.empty() && confirmed && *checkpoint < *confirmed) {
-      spdlog::error("Redis is behind slot {}: its checkpoint {} is older than the confirmed position {}, so it "
-                    "lost acknowledged writes; rebuilding every read model from a new snapshot",
-                    config_.slot, pgcqrs::format_lsn(*checkpoint), pgcqrs::format_lsn(*confirmed));
-      rebuild_reason_ = "Redis behind the slot";
-    }
+    auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
+    if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
+    if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
 
     repl_ = connect_replication();
-    if (!rebuild_reason_.empty()) {
-      out.rebuilt = true;
-      rebuild(sync, slot_exists);
-    } else {
-      start_lsn_ = *confirmed;
+    if (verdict.action == StartupVerdict::Action::resume) {
+      start_lsn_ = verdict.resume_lsn;
       spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(start_lsn_),
-                   pgcqrs::format_lsn(*checkpoint));
+                   pgcqrs::format_lsn(verdict.checkpoint_lsn));
+    } else {
+      out.rebuilt = true;
+      rebuild(sync, verdict);
     }
-    out.checkpoint = checkpoint.value_or(0);
+    out.checkpoint = verdict.checkpoint_lsn;
     tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
     start_replication();
   }
@@ -331,11 +266,40 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                       {{"replication", "database"}, {"application_name", "pgcqrs-sidecar"}});
   }
 
-  void rebuild(redis::SyncClient& sync, bool slot_exists) {
-    spdlog::warn("rebuilding the read models ({})", rebuild_reason_);
+  // What pg_replication_slots says of the slot (the start-up decision's input).
+  SlotFound read_slot() {
+    SlotFound slot;
+    pqxx::nontransaction tx(*query_conn_);
+    auto r = tx.exec_params(
+        "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
+        "WHERE slot_name = $1 AND database = current_database()",
+        config_.slot);
+    auto text = [](const pqxx::field& f) -> std::optional<std::string> {
+      if (f.is_null()) return std::nullopt;
+      return f.as<std::string>();
+    };
+    if (!r.empty()) {
+      slot.exists = true;
+      slot.plugin = text(r[0][0]);
+      slot.confirmed = text(r[0][1]);
+      slot.wal_status = text(r[0][2]);
+      slot.active = !r[0][3].is_null() && r[0][3].as<bool>();
+      return slot;
+    }
+    auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                                config_.slot);
+    if (!other.empty()) {
+      slot.exists_elsewhere = true;
+      slot.other_database = text(other[0][0]);
+    }
+    return slot;
+  }
+
+  void rebuild(redis::SyncClient& sync, const StartupVerdict& verdict) {
+    spdlog::warn("rebuilding the read models ({})", verdict.reason);
     uint64_t deleted = snapshot::wipe_read_models(sync);
     spdlog::info("deleted {} read-model keys from Redis", deleted);
-    if (slot_exists) {
+    if (verdict.action == StartupVerdict::Action::rebuild) {
       pqxx::nontransaction tx(*query_conn_);
       tx.exec_params("SELECT pg_catalog.pg_drop_replication_slot($1)", config_.slot);
       spdlog::info("dropped replication slot {}", config_.slot);
@@ -797,7 +761,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   projection::TransactionAssembler assembler_;
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
-  std::string rebuild_reason_;
   int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
