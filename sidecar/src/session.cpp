@@ -18,6 +18,7 @@
 #include <thread>
 #include <pqxx/pqxx>
 
+#include "pgcqrs/sidecar/heartbeat.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/batch_applier.hpp"
@@ -28,6 +29,7 @@
 #include "pgcqrs/sidecar/replication/lsn_tracker.hpp"
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
 #include "pgcqrs/sidecar/replication/protocol.hpp"
+#include "pgcqrs/sidecar/replication/query_channel.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/startup_decision.hpp"
 #include "pgcqrs/timestamp.hpp"
@@ -76,7 +78,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
               Streaming streaming)
       : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)),
         on_streaming_(std::move(streaming)), redis_(io), sd_(io),
-        status_timer_(io), stop_timer_(io) {
+        status_timer_(io), stop_timer_(io), heartbeat_channel_(std::make_shared<replication::QueryChannel>(io)) {
     projection::AssemblerLimits limits;
     limits.max_events = static_cast<size_t>(config.chunk_events);
     assembler_ = projection::TransactionAssembler(limits);
@@ -160,6 +162,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     boost::system::error_code ec;
     sd_.assign(PQsocket(repl_.get()), ec);
     if (ec) return fail(Server::postgresql, "cannot watch the replication socket: " + ec.message());
+    if (auto err = heartbeat_channel_->open(std::move(heartbeat_conn_)); !err.empty())
+      return fail(Server::postgresql, err);
     connect_redis_async();
   }
 
@@ -179,11 +183,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
 
     query_conn_ = std::make_unique<PgConnection>(config_.pg);
-    {
-      // The idle heartbeat runs on the event loop: never let it hang there.
-      pqxx::nontransaction tx(*query_conn_);
-      tx.exec("SET statement_timeout = '5s'");
-    }
     snapshot::extension_schema(*query_conn_);
     auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
     if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
@@ -201,6 +200,13 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     out.checkpoint = verdict.checkpoint_lsn;
     tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
     start_replication();
+    query_conn_.reset();
+    // The heartbeat's connection, handed to the loop as a non-blocking QueryChannel: a query
+    // that hangs only delays the next one, and the server ends it after 5 s.
+    heartbeat_conn_ = pg_connect(config_.pg);
+    PgResultPtr r(PQexec(heartbeat_conn_.get(), "SET statement_timeout = '5s'"));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      throw command_failure("cannot set statement_timeout on the heartbeat connection", heartbeat_conn_.get(), r.get());
   }
 
   void check_redis(redis::SyncClient& sync) {
@@ -368,8 +374,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     streaming_ = true;
     streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
-    last_data_ms_ = mono_ms();
-    last_heartbeat_ms_ = mono_ms();
+    heartbeat_.emplace(heartbeat_channel_, metrics_, config_.slot,
+                       static_cast<int64_t>(config_.heartbeat_interval_s) * 1000, mono_ms());
     spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
     if (on_streaming_) on_streaming_();
     if (stopping_) return stop_now_streaming();
@@ -453,7 +459,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return !finished_;
     }
     auto& x = std::get<replication::XLogData>(msg);
-    last_data_ms_ = mono_ms();
+    if (heartbeat_) heartbeat_->data_seen(mono_ms());
     server_wal_end_ = std::max(server_wal_end_, x.wal_end);
     metrics_.received_lsn = server_wal_end_;
     tracker_.on_received(x.wal_start);
@@ -619,8 +625,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     send_status(false);
     if (finished_) return;
     update_lag();
-    maybe_heartbeat();
-    if (finished_) return;
+    if (heartbeat_) heartbeat_->tick(mono_ms(), stopping_);
     if (stopping_) maybe_finish_stop();
     if (!finished_) arm_status_timer();
   }
@@ -641,21 +646,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                    pgcqrs::format_lsn(cp), pgcqrs::format_lsn(tracker_.flushed()), pgcqrs::format_lsn(server_wal_end_),
                    server_wal_end_ > cp ? server_wal_end_ - cp : 0, metrics_.lag_seconds, metrics_.transactions_applied,
                    inflight());
-    }
-  }
-
-  void maybe_heartbeat() {
-    if (config_.heartbeat_interval_s <= 0 || stopping_) return;
-    int64_t now = mono_ms();
-    int64_t period = static_cast<int64_t>(config_.heartbeat_interval_s) * 1000;
-    if (now - last_data_ms_ < period || now - last_heartbeat_ms_ < period) return;
-    last_heartbeat_ms_ = now;
-    try {
-      pqxx::nontransaction tx(*query_conn_);
-      tx.exec("SELECT pg_catalog.pg_logical_emit_message(false, 'pgcqrs-heartbeat', '')");
-      ++metrics_.heartbeats;
-    } catch (const std::exception& e) {
-      spdlog::warn("idle heartbeat failed: {}", e.what());
     }
   }
 
@@ -743,8 +733,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
     if (applier_) applier_->close();
     redis_.close();
+    heartbeat_channel_->close();
     repl_.reset();
-    query_conn_.reset();
   }
 
   asio::io_context& io_;
@@ -757,7 +747,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   asio::posix::stream_descriptor sd_;
   asio::steady_timer status_timer_, stop_timer_;
   PgConnPtr repl_;
-  std::unique_ptr<PgConnection> query_conn_;
+  std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries (worker thread)
+  PgConnPtr heartbeat_conn_;                  // opened by the start-up, then the channel's
+  std::shared_ptr<replication::QueryChannel> heartbeat_channel_;
+  std::optional<Heartbeat> heartbeat_;        // made when streaming starts
   projection::TransactionAssembler assembler_;
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
@@ -768,7 +761,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   uint64_t keepalive_end_ = 0;
   std::string last_applied_commit_time_;
   int64_t streaming_since_ms_ = 0;
-  int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
+  int64_t last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
   bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
   bool read_armed_ = false, write_armed_ = false;
   bool preparing_ = false;

@@ -54,6 +54,14 @@ TEST(Metrics, StartTimeKeepsItsSecondsWhenSet) {
       << text;
 }
 
+TEST(Metrics, SlotRetainedWalOnceRead) {
+  Metrics m;
+  EXPECT_EQ(m.render().find("pgcqrs_slot_wal_retained_bytes"), std::string::npos);
+  m.slot_wal_retained_bytes = 123456;
+  EXPECT_NE(m.render().find("\n# TYPE pgcqrs_slot_wal_retained_bytes gauge\npgcqrs_slot_wal_retained_bytes 123456\n"),
+            std::string::npos);
+}
+
 TEST(Metrics, LagIsNeverNegative) {
   Metrics m;
   m.checkpoint_lsn = 200;
