@@ -30,6 +30,7 @@
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
 #include "pgcqrs/sidecar/replication/protocol.hpp"
 #include "pgcqrs/sidecar/replication/query_channel.hpp"
+#include "pgcqrs/sidecar/replication/wal_source.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/startup_decision.hpp"
 #include "pgcqrs/timestamp.hpp"
@@ -61,24 +62,13 @@ void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> 
   if (said.insert(text).second) spdlog::log(level, "{}", text);
 }
 
-// A failed command of the replication connection.
-Failure command_failure(const std::string& what, PGconn* conn, const PGresult* r) {
-  const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = code ? code : "";
-  ErrorKind kind = sqlstate_kind(sqlstate);
-  std::string fix = kind == ErrorKind::permanent ? sqlstate_fix(sqlstate) : "";
-  std::string message = what + ": " + one_line(PQerrorMessage(conn));
-  if (!sqlstate.empty()) message += " (SQLSTATE " + sqlstate + ")";
-  return Failure(Server::postgresql, kind, with_fix(message, fix));
-}
-
 class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
   SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics, Done done,
               Streaming streaming)
       : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)),
-        on_streaming_(std::move(streaming)), redis_(io), sd_(io),
-        status_timer_(io), stop_timer_(io), heartbeat_channel_(std::make_shared<replication::QueryChannel>(io)) {
+        on_streaming_(std::move(streaming)), redis_(io),
+        status_timer_(io), stop_timer_(io), wal_(std::make_shared<replication::WalSource>(io)), heartbeat_channel_(std::make_shared<replication::QueryChannel>(io)) {
     projection::AssemblerLimits limits;
     limits.max_events = static_cast<size_t>(config.chunk_events);
     assembler_ = projection::TransactionAssembler(limits);
@@ -133,8 +123,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (!streaming_) return finish_clean();
     flush_batch();
     spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", inflight());
-    boost::system::error_code ec;
-    sd_.cancel(ec);
+    wal_->stop_reading();
     stop_deadline_ms_ = mono_ms() + 10000;
     maybe_finish_stop();
   }
@@ -159,9 +148,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     metrics_.checkpoint_lsn = std::max(p.checkpoint, start_lsn_);
     metrics_.confirmed_lsn = start_lsn_;
     if (stopping_) return finish_clean();  // nothing streamed yet: nothing to confirm
-    boost::system::error_code ec;
-    sd_.assign(PQsocket(repl_.get()), ec);
-    if (ec) return fail(Server::postgresql, "cannot watch the replication socket: " + ec.message());
+    if (auto err = wal_->open(std::move(repl_), wal_consumer()); !err.empty()) return fail(Server::postgresql, err);
     if (auto err = heartbeat_channel_->open(std::move(heartbeat_conn_)); !err.empty())
       return fail(Server::postgresql, err);
     connect_redis_async();
@@ -188,7 +175,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
     if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
 
-    repl_ = connect_replication();
+    repl_ = replication::connect_replication(config_.pg);
     if (verdict.action == StartupVerdict::Action::resume) {
       start_lsn_ = verdict.resume_lsn;
       spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(start_lsn_),
@@ -199,14 +186,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
     out.checkpoint = verdict.checkpoint_lsn;
     tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
-    start_replication();
+    replication::start_replication(repl_.get(), config_.slot, start_lsn_);
     query_conn_.reset();
     // The heartbeat's connection, handed to the loop as a non-blocking QueryChannel: a query
     // that hangs only delays the next one, and the server ends it after 5 s.
     heartbeat_conn_ = pg_connect(config_.pg);
     PgResultPtr r(PQexec(heartbeat_conn_.get(), "SET statement_timeout = '5s'"));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
-      throw command_failure("cannot set statement_timeout on the heartbeat connection", heartbeat_conn_.get(), r.get());
+      throw replication::command_failure("cannot set statement_timeout on the heartbeat connection", heartbeat_conn_.get(), r.get());
   }
 
   void check_redis(redis::SyncClient& sync) {
@@ -265,13 +252,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
   }
 
-  PgConnPtr connect_replication() {
-    // TCP keepalives notice a vanished server within about a minute; the user's connection
-    // string (expanded after them) can override them.
-    return pg_connect(config_.pg, {{"keepalives_idle", "30"}, {"keepalives_interval", "10"}, {"keepalives_count", "3"}},
-                      {{"replication", "database"}, {"application_name", "pgcqrs-sidecar"}});
-  }
-
   // What pg_replication_slots says of the slot (the start-up decision's input).
   SlotFound read_slot() {
     SlotFound slot;
@@ -313,7 +293,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     std::string cmd = "CREATE_REPLICATION_SLOT " + quote_ident(config_.slot) + " LOGICAL pgcqrs (SNAPSHOT 'export')";
     PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-      throw command_failure("cannot create replication slot " + config_.slot, repl_.get(), r.get());
+      throw replication::command_failure("cannot create replication slot " + config_.slot, repl_.get(), r.get());
     auto point = pgcqrs::parse_lsn(PQgetvalue(r.get(), 0, 1));
     std::string snapshot_name = PQgetvalue(r.get(), 0, 2);
     if (!point)
@@ -330,16 +310,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                  mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
                  pgcqrs::format_lsn(*point));
     start_lsn_ = *point;
-  }
-
-  void start_replication() {
-    std::string cmd = "START_REPLICATION SLOT " + quote_ident(config_.slot) + " LOGICAL " +
-                      pgcqrs::format_lsn(start_lsn_) + " (\"format-version\" '1', \"framing\" 'transaction')";
-    PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
-    if (PQresultStatus(r.get()) != PGRES_COPY_BOTH)
-      throw command_failure("START_REPLICATION on slot " + config_.slot + " failed", repl_.get(), r.get());
-    if (PQsetnonblocking(repl_.get(), 1) != 0)
-      throw Failure(Server::postgresql, ErrorKind::transient, "cannot make the replication connection non-blocking");
   }
 
   // ---- Redis (async) --------------------------------------------------------------------
@@ -380,7 +350,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (on_streaming_) on_streaming_();
     if (stopping_) return stop_now_streaming();
     arm_status_timer();
-    read_wal();
+    wal_->read();
   }
 
   void stop_now_streaming() {
@@ -389,76 +359,45 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   // ---- WAL in ----------------------------------------------------------------------------
-  void read_wal() {
-    bool read_again = false;
-    while (!finished_ && !stopping_) {
-      if (inflight() >= static_cast<size_t>(config_.max_inflight) || batch_full()) {
-        paused_ = true;  // backpressure: resumed by a Redis reply
-        return;
-      }
-      char* raw = nullptr;
-      int n = PQgetCopyData(repl_.get(), &raw, 1);
-      replication::PgBufferPtr buf(raw);
-      if (n > 0) {
-        read_again = false;
-        if (!handle_copy_data(std::string_view(raw, static_cast<size_t>(n)))) return;
-        continue;
-      }
-      if (n == 0) {
-        // libpq's buffer is empty; the socket may not be. Read it dry before deciding.
-        if (!read_again) {
-          read_again = true;
-          if (PQconsumeInput(repl_.get()) == 0)
-            return fail(Server::postgresql, std::string("lost the PostgreSQL replication connection: ") +
-                                            PQerrorMessage(repl_.get()));
-          continue;
-        }
-        // Group commit: while a call is in flight the batch keeps growing (up to its size
-        // limits) and goes when the last reply arrives, so a backlog is applied in full calls
-        // rather than one per 16 kB burst; an idle pipeline sends at once.
-        if (inflight() == 0) flush_batch();
-        return arm_read();
-      }
-      if (n == -1) {
-        PgResultPtr res(PQgetResult(repl_.get()));
-        return fail(Server::postgresql, std::string("PostgreSQL ended the replication stream: ") + PQerrorMessage(repl_.get()));
-      }
-      return fail(Server::postgresql, std::string("replication stream read failed: ") + PQerrorMessage(repl_.get()));
-    }
-  }
-
-  void arm_read() {
-    if (read_armed_) return;
-    read_armed_ = true;
+  replication::WalSource::Consumer wal_consumer() {
     auto weak = weak_from_this();
-    sd_.async_wait(asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& ec) {
+    replication::WalSource::Consumer c;
+    c.can_take = [weak] {
+      auto self = weak.lock();  // backpressure: a Redis reply resumes the source (after_reply)
+      return self && self->inflight() < static_cast<size_t>(self->config_.max_inflight) && !self->batch_full();
+    };
+    c.data = [weak](const replication::XLogData& x) {
       auto self = weak.lock();
-      if (!self) return;
-      self->read_armed_ = false;
-      if (ec || self->finished_ || self->stopping_) return;
-      if (PQconsumeInput(self->repl_.get()) == 0)
-        return self->fail(Server::postgresql, std::string("lost the PostgreSQL replication connection: ") +
-                                              PQerrorMessage(self->repl_.get()));
-      self->read_wal();
-    });
+      return self && !self->finished_ && self->on_wal_data(x);
+    };
+    c.keepalive = [weak](const replication::Keepalive& k) {
+      auto self = weak.lock();
+      return self && !self->finished_ && self->on_keepalive(k);
+    };
+    // Group commit: while a call is in flight the batch keeps growing (up to its size limits)
+    // and goes when the last reply arrives, so a backlog is applied in full calls rather than
+    // one per 16 kB burst; an idle pipeline sends at once.
+    c.drained = [weak] {
+      if (auto self = weak.lock(); self && !self->finished_ && self->inflight() == 0) self->flush_batch();
+    };
+    c.failed = [weak](const Failure& f) {
+      if (auto self = weak.lock(); self && !self->finished_) self->fail(f);
+    };
+    return c;
   }
 
   // Returns false when the session ended.
-  bool handle_copy_data(std::string_view bytes) {
-    auto msg = replication::decode_server_message(bytes);
-    if (auto* e = std::get_if<replication::DecodeError>(&msg)) {
-      fail(Server::postgresql, "bad replication message: " + e->message);
-      return false;
-    }
-    if (auto* k = std::get_if<replication::Keepalive>(&msg)) {
-      server_wal_end_ = std::max(server_wal_end_, k->wal_end);
-      keepalive_end_ = std::max(keepalive_end_, k->wal_end);
-      metrics_.received_lsn = server_wal_end_;
-      maybe_advance_idle(k->wal_end);
-      if (k->reply_requested) send_status(false);
-      return !finished_;
-    }
-    auto& x = std::get<replication::XLogData>(msg);
+  bool on_keepalive(const replication::Keepalive& k) {
+    server_wal_end_ = std::max(server_wal_end_, k.wal_end);
+    keepalive_end_ = std::max(keepalive_end_, k.wal_end);
+    metrics_.received_lsn = server_wal_end_;
+    maybe_advance_idle(k.wal_end);
+    if (k.reply_requested) send_status(false);
+    return !finished_;
+  }
+
+  // Returns false when the session ended.
+  bool on_wal_data(const replication::XLogData& x) {
     if (heartbeat_) heartbeat_->data_seen(mono_ms());
     server_wal_end_ = std::max(server_wal_end_, x.wal_end);
     metrics_.received_lsn = server_wal_end_;
@@ -588,13 +527,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   // After a batch is written: resume reading, send what accumulated meanwhile.
   void after_reply() {
-    if (paused_ && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) {
-      paused_ = false;
-      auto weak = weak_from_this();
-      asio::post(io_, [weak] {
-        if (auto self = weak.lock(); self && !self->finished_) self->read_wal();
-      });
-    }
+    if (wal_->paused() && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) wal_->resume();
     if (inflight() == 0) flush_batch();  // what accumulated meanwhile
     // A keepalive that came while batches were in flight could not move the checkpoint: do it
     // now, so a reader's token past unrelated WAL is reached without waiting for another one
@@ -650,32 +583,15 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void send_status(bool reply_requested) {
-    if (!repl_ || finished_) return;
+    if (!wal_->connected() || finished_) return;
     uint64_t flushed = tracker_.flushed();
-    auto msg = replication::encode_status_update(std::max(tracker_.written(), flushed), flushed, flushed,
-                                                 replication::pg_micros_from_unix(unix_us()), reply_requested);
-    if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) != 1)
-      return fail(Server::postgresql, std::string("cannot send a status update to PostgreSQL: ") + PQerrorMessage(repl_.get()));
-    flush_pg();
+    wal_->send_status(std::max(tracker_.written(), flushed), flushed, flushed,
+                      replication::pg_micros_from_unix(unix_us()), reply_requested);
+    if (finished_) return;
     if (flushed != metrics_.confirmed_lsn) {
       metrics_.confirmed_lsn = flushed;
       spdlog::debug("confirmed {} to slot {}", pgcqrs::format_lsn(flushed), config_.slot);
     }
-  }
-
-  void flush_pg() {
-    int r = PQflush(repl_.get());
-    if (r < 0) return fail(Server::postgresql, std::string("cannot write to PostgreSQL: ") + PQerrorMessage(repl_.get()));
-    if (r == 0 || write_armed_) return;
-    write_armed_ = true;
-    auto weak = weak_from_this();
-    sd_.async_wait(asio::posix::stream_descriptor::wait_write, [weak](const boost::system::error_code& ec) {
-      auto self = weak.lock();
-      if (!self) return;
-      self->write_armed_ = false;
-      if (ec || self->finished_) return;
-      self->flush_pg();
-    });
   }
 
   // ---- shutdown --------------------------------------------------------------------------
@@ -701,8 +617,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                                inflight());
     send_status(false);
     if (finished_) return;
-    PQputCopyEnd(repl_.get(), nullptr);
-    PQflush(repl_.get());
+    wal_->end_copy();
     spdlog::info("stopped: confirmed {} to slot {}", pgcqrs::format_lsn(tracker_.flushed()), config_.slot);
     finish_clean();
   }
@@ -724,13 +639,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void teardown() {
-    boost::system::error_code ec;
     status_timer_.cancel();
     stop_timer_.cancel();
-    if (sd_.is_open()) {
-      sd_.cancel(ec);
-      sd_.release();  // libpq owns the socket
-    }
+    wal_->close();
     if (applier_) applier_->close();
     redis_.close();
     heartbeat_channel_->close();
@@ -744,9 +655,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   Done done_;
   Streaming on_streaming_;
   redis::AsyncClient redis_;
-  asio::posix::stream_descriptor sd_;
   asio::steady_timer status_timer_, stop_timer_;
-  PgConnPtr repl_;
+  PgConnPtr repl_;  // the start-up's, until the WAL source takes it
+  std::shared_ptr<replication::WalSource> wal_;
   std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries (worker thread)
   PgConnPtr heartbeat_conn_;                  // opened by the start-up, then the channel's
   std::shared_ptr<replication::QueryChannel> heartbeat_channel_;
@@ -762,8 +673,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::string last_applied_commit_time_;
   int64_t streaming_since_ms_ = 0;
   int64_t last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
-  bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
-  bool read_armed_ = false, write_armed_ = false;
+  bool streaming_ = false, stopping_ = false, finished_ = false;
   bool preparing_ = false;
   std::thread worker_;
   std::atomic<bool> cancel_{false};
