@@ -88,7 +88,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // loop keeps serving /metrics and signals; the worker owns the connections it opens until it
   // hands them to the loop thread (after_prepare), and the loop never touches them before.
   void start() override {
-    preparing_ = true;
+    phase_ = Phase::starting;
     work_.emplace(io_.get_executor());
     auto self = shared_from_this();
     worker_ = std::thread([self] {
@@ -113,14 +113,22 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void stop() override {
-    if (finished_ || stopping_) return;
-    stopping_ = true;
-    if (preparing_) {
-      cancel_ = true;  // an initial copy stops at its next batch; after_prepare finishes
-      spdlog::info("stopping: waiting for the start-up step in progress");
-      return;
+    switch (phase_) {
+      case Phase::starting:
+        phase_ = Phase::start_cancelled;
+        cancel_ = true;  // an initial copy stops at its next batch; after_prepare finishes
+        spdlog::info("stopping: waiting for the start-up step in progress");
+        return;
+      case Phase::connecting:
+        return finish_clean();  // nothing streamed yet: nothing to confirm
+      case Phase::streaming:
+        break;
+      case Phase::start_cancelled:
+      case Phase::stopping:
+      case Phase::finished:
+        return;
     }
-    if (!streaming_) return finish_clean();
+    phase_ = Phase::stopping;
     flush_batch();
     spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", inflight());
     wal_->stop_reading();
@@ -138,16 +146,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void after_prepare(const Prepared& p) {
     if (worker_.joinable()) worker_.join();
     work_.reset();
-    preparing_ = false;
     if (p.rebuilt) ++metrics_.rebuilds;
-    if (finished_) return;
-    if (!p.ok) {
-      if (stopping_) return finish_clean();
-      return fail(*p.failure);
-    }
+    if (phase_ == Phase::finished) return;
+    bool cancelled = phase_ == Phase::start_cancelled;
+    if (!p.ok) return cancelled ? finish_clean() : fail(*p.failure);
     metrics_.checkpoint_lsn = std::max(p.checkpoint, start_lsn_);
     metrics_.confirmed_lsn = start_lsn_;
-    if (stopping_) return finish_clean();  // nothing streamed yet: nothing to confirm
+    if (cancelled) return finish_clean();  // nothing streamed yet: nothing to confirm
+    phase_ = Phase::connecting;
     if (auto err = wal_->open(std::move(repl_), wal_consumer()); !err.empty()) return fail(Server::postgresql, err);
     if (auto err = heartbeat_channel_->open(std::move(heartbeat_conn_)); !err.empty())
       return fail(Server::postgresql, err);
@@ -319,13 +325,13 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         ep_,
         [weak](const std::string& err) {
           auto self = weak.lock();
-          if (!self || self->finished_) return;
+          if (!self || self->finished()) return;
           if (!err.empty()) return self->fail(Server::redis, err);
           self->on_redis_connected();
         },
         [weak](const std::string& err) {
           auto self = weak.lock();
-          if (!self || self->finished_) return;
+          if (!self || self->finished()) return;
           self->fail(Server::redis, err);
         });
   }
@@ -335,27 +341,21 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     for (const auto& cmd : redis::hello_commands(ep_)) {
       redis_.command(cmd, [weak](redisReply* r) {
         auto self = weak.lock();
-        if (!self || self->finished_) return;
+        if (!self || self->finished()) return;
         if (!r || r->type == REDIS_REPLY_ERROR)
           self->fail(Server::redis, "Redis authentication failed: " + redis::describe_reply_error(r));
       });
     }
     make_applier();
-    streaming_ = true;
+    phase_ = Phase::streaming;
     streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
     heartbeat_.emplace(heartbeat_channel_, metrics_, config_.slot,
                        static_cast<int64_t>(config_.heartbeat_interval_s) * 1000, mono_ms());
     spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
     if (on_streaming_) on_streaming_();
-    if (stopping_) return stop_now_streaming();
     arm_status_timer();
     wal_->read();
-  }
-
-  void stop_now_streaming() {
-    stop_deadline_ms_ = mono_ms() + 10000;
-    maybe_finish_stop();
   }
 
   // ---- WAL in ----------------------------------------------------------------------------
@@ -368,20 +368,20 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     };
     c.data = [weak](const replication::XLogData& x) {
       auto self = weak.lock();
-      return self && !self->finished_ && self->on_wal_data(x);
+      return self && !self->finished() && self->on_wal_data(x);
     };
     c.keepalive = [weak](const replication::Keepalive& k) {
       auto self = weak.lock();
-      return self && !self->finished_ && self->on_keepalive(k);
+      return self && !self->finished() && self->on_keepalive(k);
     };
     // Group commit: while a call is in flight the batch keeps growing (up to its size limits)
     // and goes when the last reply arrives, so a backlog is applied in full calls rather than
     // one per 16 kB burst; an idle pipeline sends at once.
     c.drained = [weak] {
-      if (auto self = weak.lock(); self && !self->finished_ && self->inflight() == 0) self->flush_batch();
+      if (auto self = weak.lock(); self && !self->finished() && self->inflight() == 0) self->flush_batch();
     };
     c.failed = [weak](const Failure& f) {
-      if (auto self = weak.lock(); self && !self->finished_) self->fail(f);
+      if (auto self = weak.lock(); self && !self->finished()) self->fail(f);
     };
     return c;
   }
@@ -393,7 +393,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     metrics_.received_lsn = server_wal_end_;
     maybe_advance_idle(k.wal_end);
     if (k.reply_requested) send_status(false);
-    return !finished_;
+    return !finished();
   }
 
   // Returns false when the session ended.
@@ -409,7 +409,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     for (;;) {
       size_t end = frame.find('\n');
       if (!handle_message(x.wal_start, frame.substr(0, end))) return false;
-      if (end == std::string_view::npos) return !finished_;
+      if (end == std::string_view::npos) return !finished();
       frame = frame.substr(end + 1);
     }
   }
@@ -455,7 +455,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       applier_->add(std::move(c));
       if (batch_full()) flush_batch();
     }
-    return !finished_;
+    return !finished();
   }
 
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
@@ -487,7 +487,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     BatchApplier::Events events;
     events.applied = [weak](const BatchApplier::Applied& a) {
       auto self = weak.lock();
-      if (!self || self->finished_) return;
+      if (!self || self->finished()) return;
       if (a.final_lsn != 0) {
         self->tracker_.on_applied(a.final_lsn, mono_ms());
         if (!a.commit_time.empty()) self->last_applied_commit_time_ = a.commit_time;
@@ -495,10 +495,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       self->after_reply();
     };
     events.refused = [weak](const std::string& verdict, const std::string& detail) {
-      if (auto self = weak.lock(); self && !self->finished_) self->stop_for(verdict, detail);
+      if (auto self = weak.lock(); self && !self->finished()) self->stop_for(verdict, detail);
     };
     events.failed = [weak](const std::string& error, bool fatal) {
-      if (auto self = weak.lock(); self && !self->finished_)
+      if (auto self = weak.lock(); self && !self->finished())
         self->fail(Server::redis, fatal ? ErrorKind::permanent : ErrorKind::transient, error);
     };
     BatchApplier::Limits limits;
@@ -533,7 +533,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     // now, so a reader's token past unrelated WAL is reached without waiting for another one
     // (the walsender sends the next only after our next status update, a second later).
     if (inflight() == 0) maybe_advance_idle(keepalive_end_);
-    if (stopping_) maybe_finish_stop();
+    if (phase_ == Phase::stopping) maybe_finish_stop();
   }
 
   // ---- status, heartbeat, lag ------------------------------------------------------------
@@ -542,7 +542,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     auto weak = weak_from_this();
     status_timer_.async_wait([weak](const boost::system::error_code& ec) {
       auto self = weak.lock();
-      if (!self || ec || self->finished_) return;
+      if (!self || ec || self->finished()) return;
       self->on_status_tick();
     });
   }
@@ -556,11 +556,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                                       std::to_string(config_.redis_reply_timeout_s) + " s; reconnecting");
     tracker_.tick(mono_ms());
     send_status(false);
-    if (finished_) return;
+    if (finished()) return;
     update_lag();
-    if (heartbeat_) heartbeat_->tick(mono_ms(), stopping_);
-    if (stopping_) maybe_finish_stop();
-    if (!finished_) arm_status_timer();
+    if (heartbeat_) heartbeat_->tick(mono_ms(), phase_ == Phase::stopping);
+    if (phase_ == Phase::stopping) maybe_finish_stop();
+    if (!finished()) arm_status_timer();
   }
 
   void update_lag() {
@@ -583,11 +583,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void send_status(bool reply_requested) {
-    if (!wal_->connected() || finished_) return;
+    if (!wal_->connected() || finished()) return;
     uint64_t flushed = tracker_.flushed();
     wal_->send_status(std::max(tracker_.written(), flushed), flushed, flushed,
                       replication::pg_micros_from_unix(unix_us()), reply_requested);
-    if (finished_) return;
+    if (finished()) return;
     if (flushed != metrics_.confirmed_lsn) {
       metrics_.confirmed_lsn = flushed;
       spdlog::debug("confirmed {} to slot {}", pgcqrs::format_lsn(flushed), config_.slot);
@@ -596,7 +596,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   // ---- shutdown --------------------------------------------------------------------------
   void maybe_finish_stop() {
-    if (finished_) return;
+    if (finished()) return;
     int64_t now = mono_ms();
     tracker_.tick(now);
     bool drained = inflight() == 0 && tracker_.all_flushed();
@@ -608,7 +608,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       auto weak = weak_from_this();
       stop_timer_.async_wait([weak](const boost::system::error_code& ec) {
         auto self = weak.lock();
-        if (!self || ec || self->finished_) return;
+        if (!self || ec || self->finished()) return;
         self->maybe_finish_stop();
       });
       return;
@@ -616,7 +616,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (!drained) spdlog::warn("stop deadline reached with {} Redis call(s) in flight; they replay on the next start",
                                inflight());
     send_status(false);
-    if (finished_) return;
+    if (finished()) return;
     wal_->end_copy();
     spdlog::info("stopped: confirmed {} to slot {}", pgcqrs::format_lsn(tracker_.flushed()), config_.slot);
     finish_clean();
@@ -629,10 +629,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void fail(const Failure& failure) { finish(failure); }
 
   void finish(std::optional<Failure> failure) {
-    if (finished_) return;
-    finished_ = true;
+    if (finished()) return;
+    phase_ = Phase::finished;
     metrics_.streaming = false;
-    SessionEnd end{!failure, std::move(failure), streaming_ ? mono_ms() - streaming_since_ms_ : 0};
+    SessionEnd end{!failure, std::move(failure), streaming_since_ms_ != 0 ? mono_ms() - streaming_since_ms_ : 0};
     teardown();
     auto done = done_;
     asio::post(io_, [done, end] { done(end); });
@@ -673,8 +673,17 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::string last_applied_commit_time_;
   int64_t streaming_since_ms_ = 0;
   int64_t last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
-  bool streaming_ = false, stopping_ = false, finished_ = false;
-  bool preparing_ = false;
+  // The session's one lifecycle state.
+  enum class Phase {
+    starting,         // the start-up runs on the worker thread
+    start_cancelled,  // stop() came during the start-up: the session ends when it returns
+    connecting,       // the start-up is done; Redis is being connected
+    streaming,        // following the slot into Redis
+    stopping,         // reading no more WAL: waiting (bounded) for Redis, then the last confirmation
+    finished,
+  };
+  Phase phase_ = Phase::starting;
+  bool finished() const { return phase_ == Phase::finished; }
   std::thread worker_;
   std::atomic<bool> cancel_{false};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
