@@ -147,6 +147,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (worker_.joinable()) worker_.join();
     work_.reset();
     if (p.rebuilt) ++metrics_.rebuilds;
+    if (p.ok) metrics_.checkpoint_dirty = false;  // resumed without the mark, or rebuilt
     if (phase_ == Phase::finished) return;
     bool cancelled = phase_ == Phase::start_cancelled;
     if (!p.ok) return cancelled ? finish_clean() : fail(*p.failure);
@@ -179,6 +180,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     snapshot::extension_schema(*query_conn_);
     auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
     if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
+    if (checkpoint.dirty) {
+      http::Metrics* metrics = &metrics_;  // the loop's to touch: said there, while the rebuild runs
+      asio::post(io_, [metrics] { metrics->checkpoint_dirty = true; });
+    }
     if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
 
     repl_ = replication::connect_replication(config_.pg);
@@ -517,6 +522,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return fail(Server::redis, "Redis lost its data");
     }
     if (status == "dirty") {
+      metrics_.checkpoint_dirty = true;
       spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding", detail);
       return fail(Server::redis, "the read models may hold part of a projection call");
     }

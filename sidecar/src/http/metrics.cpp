@@ -76,6 +76,8 @@ std::string Metrics::render() const {
     line(o, "pgcqrs_slot_wal_retained_bytes", "gauge", "WAL PostgreSQL keeps for the slot (current WAL position - restart_lsn).");
     o += "pgcqrs_slot_wal_retained_bytes " + std::to_string(*slot_wal_retained_bytes) + "\n";
   }
+  line(o, "pgcqrs_checkpoint_dirty", "gauge", "1 while pgcqrs:checkpoint is marked dirty and a rebuild is due, else 0.");
+  o += std::string("pgcqrs_checkpoint_dirty ") + (checkpoint_dirty ? "1" : "0") + "\n";
   line(o, "pgcqrs_lag_seconds", "gauge", "Age of the last applied commit while behind, 0 when caught up.");
   o += "pgcqrs_lag_seconds " + num(lag_seconds) + "\n";
   line(o, "pgcqrs_redis_round_trip_seconds", "summary", "Round trip of projection calls to Redis.");

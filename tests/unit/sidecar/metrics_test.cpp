@@ -62,6 +62,13 @@ TEST(Metrics, SlotRetainedWalOnceRead) {
             std::string::npos);
 }
 
+TEST(Metrics, CheckpointDirtyIsZeroOrOne) {
+  Metrics m;
+  EXPECT_NE(m.render().find("\n# TYPE pgcqrs_checkpoint_dirty gauge\npgcqrs_checkpoint_dirty 0\n"), std::string::npos);
+  m.checkpoint_dirty = true;
+  EXPECT_NE(m.render().find("\npgcqrs_checkpoint_dirty 1\n"), std::string::npos);
+}
+
 TEST(Metrics, LagIsNeverNegative) {
   Metrics m;
   m.checkpoint_lsn = 200;
