@@ -1,6 +1,8 @@
-// The streaming session: libpq CopyBoth on an Asio descriptor (released, never closed),
-// projection calls pipelined on an async Redis connection, confirmations driven by the
-// LsnTracker. Startup steps are blocking and happen before the loop streams.
+// The session wires the sidecar's units for one run (docs/architecture.md, "Inside the
+// sidecar"): the start-up on a worker thread (Redis's settings, the start-up verdict, a
+// rebuild's copy), then on the loop the WalSource into the TransactionAssembler and the
+// BatchApplier, applied batches into the LsnTracker and back as status updates, and the
+// Heartbeat; one lifecycle Phase, and shutdown in order.
 #include "pgcqrs/sidecar/session.hpp"
 
 #include <hiredis/hiredis.h>
@@ -24,6 +26,7 @@
 #include "pgcqrs/sidecar/batch_applier.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/sidecar/redis_settings.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/replication/lsn_tracker.hpp"
@@ -223,44 +226,12 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
       return redis::reply_string(r->element[1]);
     };
-    auto policy = get("maxmemory-policy");
-    if (!policy) {
-      if (!config_.allow_eviction)
-        throw Failure(Server::redis, ErrorKind::permanent,
-                      "cannot read Redis maxmemory-policy (CONFIG GET refused): allow the sidecar's user "
-                      "+config|get, or pass --allow-eviction if you know keys are never evicted");
-    } else if (policy->rfind("allkeys-", 0) == 0) {
-      if (!config_.allow_eviction)
-        throw Failure(Server::redis, ErrorKind::permanent,
-                      "Redis maxmemory-policy is " + *policy + ": it may evict read-model keys and lose data "
-                      "silently; set it to noeviction, or pass --allow-eviction to accept that");
-      say_once(spdlog::level::warn, "Redis maxmemory-policy is {}: keys may be evicted (--allow-eviction)", *policy);
-    }
-    // An order hash (its items JSON) fits Redis's compact listpack encoding only when values
-    // of about 1 kB are allowed; otherwise it takes about a sixth more memory.
-    if (auto v = get("hash-max-listpack-value"); v && std::atoll(v->c_str()) < 1024)
-      say_once(spdlog::level::warn, "Redis hash-max-listpack-value is {}: order hashes will use the larger hashtable encoding; "
-                   "1024 is recommended", *v);
-    auto aof = get("appendonly");
-    auto fsync = get("appendfsync");
-    if (!aof || !fsync) {
-      hold_ms_ = 2000;
-      say_once(spdlog::level::warn, "cannot read Redis persistence settings: holding confirmations {} ms as for appendfsync everysec", hold_ms_);
-    } else if (*aof != "yes") {
-      hold_ms_ = 0;
-      say_once(spdlog::level::warn, "Redis has no append-only file: a Redis restart loses data and forces a full rebuild; "
-                   "confirming positions as soon as Redis acknowledges");
-    } else if (*fsync == "always") {
-      hold_ms_ = 0;
-      say_once(spdlog::level::info, "Redis appendfsync always: confirming positions once Redis acknowledges");
-    } else if (*fsync == "everysec") {
-      hold_ms_ = 2000;
-      say_once(spdlog::level::info, "Redis appendfsync everysec: confirming positions {} ms after Redis acknowledges", hold_ms_);
-    } else {
-      hold_ms_ = 35000;
-      say_once(spdlog::level::warn, "Redis appendfsync {}: the OS decides when data reaches disk; holding confirmations {} ms",
-                   *fsync, hold_ms_);
-    }
+    auto verdict = judge_redis_settings(
+        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync")},
+        config_.allow_eviction);
+    if (verdict.refusal) throw *verdict.refusal;
+    for (const auto& note : verdict.notes) say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);
+    hold_ms_ = verdict.hold_ms;
   }
 
   // What pg_replication_slots says of the slot (the start-up decision's input).
