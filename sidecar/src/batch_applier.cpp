@@ -172,6 +172,7 @@ void BatchApplier::on_exec(redisReply* r, const Written& w) {
     // checkpoint dirty so that the next start rebuilds them.
     std::string error = redis::describe_reply_error(r->element[i]);
     spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", w.lsn_text, error);
+    metrics_.checkpoint_dirty = true;
     auto weak = weak_from_this();
     redis_.command({"HSET", "pgcqrs:checkpoint", "dirty", w.lsn_text}, [weak, error](redisReply*) {
       if (auto self = weak.lock()) self->fail("the read models may hold part of a transaction batch: " + error);

@@ -1,6 +1,8 @@
-// The streaming session: libpq CopyBoth on an Asio descriptor (released, never closed),
-// projection calls pipelined on an async Redis connection, confirmations driven by the
-// LsnTracker. Startup steps are blocking and happen before the loop streams.
+// The session wires the sidecar's units for one run (docs/architecture.md, "Inside the
+// sidecar"): the start-up on a worker thread (Redis's settings, the start-up verdict, a
+// rebuild's copy), then on the loop the WalSource into the TransactionAssembler and the
+// BatchApplier, applied batches into the LsnTracker and back as status updates, and the
+// Heartbeat; one lifecycle Phase, and shutdown in order.
 #include "pgcqrs/sidecar/session.hpp"
 
 #include <hiredis/hiredis.h>
@@ -18,17 +20,22 @@
 #include <thread>
 #include <pqxx/pqxx>
 
+#include "pgcqrs/sidecar/heartbeat.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/batch_applier.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/sidecar/redis_settings.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/replication/lsn_tracker.hpp"
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
 #include "pgcqrs/sidecar/replication/protocol.hpp"
+#include "pgcqrs/sidecar/replication/query_channel.hpp"
+#include "pgcqrs/sidecar/replication/wal_source.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
+#include "pgcqrs/sidecar/startup_decision.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar {
@@ -58,24 +65,13 @@ void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> 
   if (said.insert(text).second) spdlog::log(level, "{}", text);
 }
 
-// A failed command of the replication connection.
-Failure command_failure(const std::string& what, PGconn* conn, const PGresult* r) {
-  const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = code ? code : "";
-  ErrorKind kind = sqlstate_kind(sqlstate);
-  std::string fix = kind == ErrorKind::permanent ? sqlstate_fix(sqlstate) : "";
-  std::string message = what + ": " + one_line(PQerrorMessage(conn));
-  if (!sqlstate.empty()) message += " (SQLSTATE " + sqlstate + ")";
-  return Failure(Server::postgresql, kind, with_fix(message, fix));
-}
-
 class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
   SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics, Done done,
               Streaming streaming)
       : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)),
-        on_streaming_(std::move(streaming)), redis_(io), sd_(io),
-        status_timer_(io), stop_timer_(io) {
+        on_streaming_(std::move(streaming)), redis_(io),
+        status_timer_(io), stop_timer_(io), wal_(std::make_shared<replication::WalSource>(io)), heartbeat_channel_(std::make_shared<replication::QueryChannel>(io)) {
     projection::AssemblerLimits limits;
     limits.max_events = static_cast<size_t>(config.chunk_events);
     assembler_ = projection::TransactionAssembler(limits);
@@ -95,7 +91,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // loop keeps serving /metrics and signals; the worker owns the connections it opens until it
   // hands them to the loop thread (after_prepare), and the loop never touches them before.
   void start() override {
-    preparing_ = true;
+    phase_ = Phase::starting;
     work_.emplace(io_.get_executor());
     auto self = shared_from_this();
     worker_ = std::thread([self] {
@@ -120,18 +116,25 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void stop() override {
-    if (finished_ || stopping_) return;
-    stopping_ = true;
-    if (preparing_) {
-      cancel_ = true;  // an initial copy stops at its next batch; after_prepare finishes
-      spdlog::info("stopping: waiting for the start-up step in progress");
-      return;
+    switch (phase_) {
+      case Phase::starting:
+        phase_ = Phase::start_cancelled;
+        cancel_ = true;  // an initial copy stops at its next batch; after_prepare finishes
+        spdlog::info("stopping: waiting for the start-up step in progress");
+        return;
+      case Phase::connecting:
+        return finish_clean();  // nothing streamed yet: nothing to confirm
+      case Phase::streaming:
+        break;
+      case Phase::start_cancelled:
+      case Phase::stopping:
+      case Phase::finished:
+        return;
     }
-    if (!streaming_) return finish_clean();
+    phase_ = Phase::stopping;
     flush_batch();
     spdlog::info("stopping: reading no more WAL, waiting for {} Redis call(s) in flight", inflight());
-    boost::system::error_code ec;
-    sd_.cancel(ec);
+    wal_->stop_reading();
     stop_deadline_ms_ = mono_ms() + 10000;
     maybe_finish_stop();
   }
@@ -146,19 +149,18 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void after_prepare(const Prepared& p) {
     if (worker_.joinable()) worker_.join();
     work_.reset();
-    preparing_ = false;
     if (p.rebuilt) ++metrics_.rebuilds;
-    if (finished_) return;
-    if (!p.ok) {
-      if (stopping_) return finish_clean();
-      return fail(*p.failure);
-    }
+    if (p.ok) metrics_.checkpoint_dirty = false;  // resumed without the mark, or rebuilt
+    if (phase_ == Phase::finished) return;
+    bool cancelled = phase_ == Phase::start_cancelled;
+    if (!p.ok) return cancelled ? finish_clean() : fail(*p.failure);
     metrics_.checkpoint_lsn = std::max(p.checkpoint, start_lsn_);
     metrics_.confirmed_lsn = start_lsn_;
-    if (stopping_) return finish_clean();  // nothing streamed yet: nothing to confirm
-    boost::system::error_code ec;
-    sd_.assign(PQsocket(repl_.get()), ec);
-    if (ec) return fail(Server::postgresql, "cannot watch the replication socket: " + ec.message());
+    if (cancelled) return finish_clean();  // nothing streamed yet: nothing to confirm
+    phase_ = Phase::connecting;
+    if (auto err = wal_->open(std::move(repl_), wal_consumer()); !err.empty()) return fail(Server::postgresql, err);
+    if (auto err = heartbeat_channel_->open(std::move(heartbeat_conn_)); !err.empty())
+      return fail(Server::postgresql, err);
     connect_redis_async();
   }
 
@@ -167,105 +169,45 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     redis::SyncClient sync(ep_, 5000);
     check_redis(sync);
 
-    std::optional<uint64_t> checkpoint;
-    std::string dirty;  // set by a projection call that stopped midway (docs/read-models.md)
-    std::string layout = "2";  // the layouts before 3 did not record theirs; 1 and 2 differ in no type
+    CheckpointFound checkpoint;
     {
       auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty", "layout"});
-      const redisReply* lsn = r->element[0];
-      if (lsn->type == REDIS_REPLY_STRING) {
-        checkpoint = pgcqrs::parse_lsn(redis::reply_string(lsn));
-        if (!checkpoint)
-          throw Failure(Server::redis, ErrorKind::permanent,
-                        "pgcqrs:checkpoint has a malformed lsn: " + redis::reply_string(lsn) +
-                            ": rebuild the read models (docs/operations.md, Verify and rebuild)");
-      }
-      if (r->element[1]->type == REDIS_REPLY_STRING) dirty = redis::reply_string(r->element[1]);
-      if (r->element[2]->type == REDIS_REPLY_STRING) layout = redis::reply_string(r->element[2]);
+      auto field = [&](size_t i) -> std::optional<std::string> {
+        if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
+        return redis::reply_string(r->element[i]);
+      };
+      checkpoint = {field(0), field(1), field(2)};
     }
 
     query_conn_ = std::make_unique<PgConnection>(config_.pg);
-    {
-      // The idle heartbeat runs on the event loop: never let it hang there.
-      pqxx::nontransaction tx(*query_conn_);
-      tx.exec("SET statement_timeout = '5s'");
-    }
     snapshot::extension_schema(*query_conn_);
-    std::optional<uint64_t> confirmed;
-    bool slot_exists = false;
-    {
-      pqxx::nontransaction tx(*query_conn_);
-      auto r = tx.exec_params(
-          "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
-          "WHERE slot_name = $1 AND database = current_database()",
-          config_.slot);
-      if (!r.empty()) {
-        slot_exists = true;
-        if (r[0][0].is_null() || r[0][0].as<std::string>() != "pgcqrs")
-          throw Failure(Server::postgresql, ErrorKind::permanent,
-                        "replication slot " + config_.slot + " uses plugin " +
-                            (r[0][0].is_null() ? std::string("(physical)") : r[0][0].as<std::string>()) +
-                            ", not pgcqrs: choose another --slot or drop it");
-        if (!r[0][3].is_null() && r[0][3].as<bool>())
-          throw Failure(Server::postgresql, ErrorKind::transient,
-                        "replication slot " + config_.slot + " is in use by another consumer (another sidecar?); "
-                        "waiting for it to be released");
-        if (!r[0][1].is_null()) confirmed = pgcqrs::parse_lsn(r[0][1].as<std::string>());
-        if (!r[0][2].is_null() && r[0][2].as<std::string>() == "lost") {
-          spdlog::error("replication slot {} is invalidated (wal_status lost, max_slot_wal_keep_size?): "
-                        "its changes are gone, rebuilding the read models from a new snapshot", config_.slot);
-          rebuild_reason_ = "slot lost";
-        }
-      } else {
-        // Slot names are unique per server, not per database.
-        auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                                    config_.slot);
-        if (!other.empty() && other[0][0].is_null())
-          throw Failure(Server::postgresql, ErrorKind::permanent,
-                        "replication slot " + config_.slot + " is a physical slot, not pgcqrs: choose another --slot "
-                        "or drop it");
-        if (!other.empty())
-          throw Failure(Server::postgresql, ErrorKind::permanent,
-                        "replication slot " + config_.slot + " belongs to database " + other[0][0].as<std::string>() +
-                            ": slot names are shared by the whole server, so give each database's sidecar its own "
-                            "--slot");
-      }
+    auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
+    if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
+    if (checkpoint.dirty) {
+      http::Metrics* metrics = &metrics_;  // the loop's to touch: said there, while the rebuild runs
+      asio::post(io_, [metrics] { metrics->checkpoint_dirty = true; });
     }
+    if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
 
-    if (!slot_exists) {
-      rebuild_reason_ = "slot " + config_.slot + " does not exist";
-    } else if (rebuild_reason_.empty() && !dirty.empty()) {
-      spdlog::error("a projection call stopped midway (at {}) and Redis keeps what it had written: the read models "
-                    "may hold part of a transaction; rebuilding every read model from a new snapshot", dirty);
-      rebuild_reason_ = "a projection call stopped midway";
-    } else if (rebuild_reason_.empty() && checkpoint && layout != projection::kLayout) {
-      spdlog::error("the read models in Redis have key layout {} and this sidecar writes layout {} "
-                    "(product_orders became a set): rebuilding every read model from a new snapshot",
-                    layout, projection::kLayout);
-      rebuild_reason_ = "read models of layout " + layout;
-    } else if (rebuild_reason_.empty() && !checkpoint) {
-      spdlog::error("Redis has no pgcqrs:checkpoint but slot {} exists: Redis lost its data (or a snapshot "
-                    "copy was interrupted); rebuilding every read model from a new snapshot", config_.slot);
-      rebuild_reason_ = "Redis has no checkpoint";
-    } else if (rebuild_reason_.empty() && confirmed && *checkpoint < *confirmed) {
-      spdlog::error("Redis is behind slot {}: its checkpoint {} is older than the confirmed position {}, so it "
-                    "lost acknowledged writes; rebuilding every read model from a new snapshot",
-                    config_.slot, pgcqrs::format_lsn(*checkpoint), pgcqrs::format_lsn(*confirmed));
-      rebuild_reason_ = "Redis behind the slot";
-    }
-
-    repl_ = connect_replication();
-    if (!rebuild_reason_.empty()) {
-      out.rebuilt = true;
-      rebuild(sync, slot_exists);
-    } else {
-      start_lsn_ = *confirmed;
+    repl_ = replication::connect_replication(config_.pg);
+    if (verdict.action == StartupVerdict::Action::resume) {
+      start_lsn_ = verdict.resume_lsn;
       spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(start_lsn_),
-                   pgcqrs::format_lsn(*checkpoint));
+                   pgcqrs::format_lsn(verdict.checkpoint_lsn));
+    } else {
+      out.rebuilt = true;
+      rebuild(sync, verdict);
     }
-    out.checkpoint = checkpoint.value_or(0);
+    out.checkpoint = verdict.checkpoint_lsn;
     tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
-    start_replication();
+    replication::start_replication(repl_.get(), config_.slot, start_lsn_);
+    query_conn_.reset();
+    // The heartbeat's connection, handed to the loop as a non-blocking QueryChannel: a query
+    // that hangs only delays the next one, and the server ends it after 5 s.
+    heartbeat_conn_ = pg_connect(config_.pg);
+    PgResultPtr r(PQexec(heartbeat_conn_.get(), "SET statement_timeout = '5s'"));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      throw replication::command_failure("cannot set statement_timeout on the heartbeat connection", heartbeat_conn_.get(), r.get());
   }
 
   void check_redis(redis::SyncClient& sync) {
@@ -284,58 +226,48 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
       return redis::reply_string(r->element[1]);
     };
-    auto policy = get("maxmemory-policy");
-    if (!policy) {
-      if (!config_.allow_eviction)
-        throw Failure(Server::redis, ErrorKind::permanent,
-                      "cannot read Redis maxmemory-policy (CONFIG GET refused): allow the sidecar's user "
-                      "+config|get, or pass --allow-eviction if you know keys are never evicted");
-    } else if (policy->rfind("allkeys-", 0) == 0) {
-      if (!config_.allow_eviction)
-        throw Failure(Server::redis, ErrorKind::permanent,
-                      "Redis maxmemory-policy is " + *policy + ": it may evict read-model keys and lose data "
-                      "silently; set it to noeviction, or pass --allow-eviction to accept that");
-      say_once(spdlog::level::warn, "Redis maxmemory-policy is {}: keys may be evicted (--allow-eviction)", *policy);
-    }
-    // An order hash (its items JSON) fits Redis's compact listpack encoding only when values
-    // of about 1 kB are allowed; otherwise it takes about a sixth more memory.
-    if (auto v = get("hash-max-listpack-value"); v && std::atoll(v->c_str()) < 1024)
-      say_once(spdlog::level::warn, "Redis hash-max-listpack-value is {}: order hashes will use the larger hashtable encoding; "
-                   "1024 is recommended", *v);
-    auto aof = get("appendonly");
-    auto fsync = get("appendfsync");
-    if (!aof || !fsync) {
-      hold_ms_ = 2000;
-      say_once(spdlog::level::warn, "cannot read Redis persistence settings: holding confirmations {} ms as for appendfsync everysec", hold_ms_);
-    } else if (*aof != "yes") {
-      hold_ms_ = 0;
-      say_once(spdlog::level::warn, "Redis has no append-only file: a Redis restart loses data and forces a full rebuild; "
-                   "confirming positions as soon as Redis acknowledges");
-    } else if (*fsync == "always") {
-      hold_ms_ = 0;
-      say_once(spdlog::level::info, "Redis appendfsync always: confirming positions once Redis acknowledges");
-    } else if (*fsync == "everysec") {
-      hold_ms_ = 2000;
-      say_once(spdlog::level::info, "Redis appendfsync everysec: confirming positions {} ms after Redis acknowledges", hold_ms_);
-    } else {
-      hold_ms_ = 35000;
-      say_once(spdlog::level::warn, "Redis appendfsync {}: the OS decides when data reaches disk; holding confirmations {} ms",
-                   *fsync, hold_ms_);
-    }
+    auto verdict = judge_redis_settings(
+        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync")},
+        config_.allow_eviction);
+    if (verdict.refusal) throw *verdict.refusal;
+    for (const auto& note : verdict.notes) say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);
+    hold_ms_ = verdict.hold_ms;
   }
 
-  PgConnPtr connect_replication() {
-    // TCP keepalives notice a vanished server within about a minute; the user's connection
-    // string (expanded after them) can override them.
-    return pg_connect(config_.pg, {{"keepalives_idle", "30"}, {"keepalives_interval", "10"}, {"keepalives_count", "3"}},
-                      {{"replication", "database"}, {"application_name", "pgcqrs-sidecar"}});
+  // What pg_replication_slots says of the slot (the start-up decision's input).
+  SlotFound read_slot() {
+    SlotFound slot;
+    pqxx::nontransaction tx(*query_conn_);
+    auto r = tx.exec_params(
+        "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
+        "WHERE slot_name = $1 AND database = current_database()",
+        config_.slot);
+    auto text = [](const pqxx::field& f) -> std::optional<std::string> {
+      if (f.is_null()) return std::nullopt;
+      return f.as<std::string>();
+    };
+    if (!r.empty()) {
+      slot.exists = true;
+      slot.plugin = text(r[0][0]);
+      slot.confirmed = text(r[0][1]);
+      slot.wal_status = text(r[0][2]);
+      slot.active = !r[0][3].is_null() && r[0][3].as<bool>();
+      return slot;
+    }
+    auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                                config_.slot);
+    if (!other.empty()) {
+      slot.exists_elsewhere = true;
+      slot.other_database = text(other[0][0]);
+    }
+    return slot;
   }
 
-  void rebuild(redis::SyncClient& sync, bool slot_exists) {
-    spdlog::warn("rebuilding the read models ({})", rebuild_reason_);
+  void rebuild(redis::SyncClient& sync, const StartupVerdict& verdict) {
+    spdlog::warn("rebuilding the read models ({})", verdict.reason);
     uint64_t deleted = snapshot::wipe_read_models(sync);
     spdlog::info("deleted {} read-model keys from Redis", deleted);
-    if (slot_exists) {
+    if (verdict.action == StartupVerdict::Action::rebuild) {
       pqxx::nontransaction tx(*query_conn_);
       tx.exec_params("SELECT pg_catalog.pg_drop_replication_slot($1)", config_.slot);
       spdlog::info("dropped replication slot {}", config_.slot);
@@ -343,7 +275,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     std::string cmd = "CREATE_REPLICATION_SLOT " + quote_ident(config_.slot) + " LOGICAL pgcqrs (SNAPSHOT 'export')";
     PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-      throw command_failure("cannot create replication slot " + config_.slot, repl_.get(), r.get());
+      throw replication::command_failure("cannot create replication slot " + config_.slot, repl_.get(), r.get());
     auto point = pgcqrs::parse_lsn(PQgetvalue(r.get(), 0, 1));
     std::string snapshot_name = PQgetvalue(r.get(), 0, 2);
     if (!point)
@@ -362,16 +294,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     start_lsn_ = *point;
   }
 
-  void start_replication() {
-    std::string cmd = "START_REPLICATION SLOT " + quote_ident(config_.slot) + " LOGICAL " +
-                      pgcqrs::format_lsn(start_lsn_) + " (\"format-version\" '1', \"framing\" 'transaction')";
-    PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
-    if (PQresultStatus(r.get()) != PGRES_COPY_BOTH)
-      throw command_failure("START_REPLICATION on slot " + config_.slot + " failed", repl_.get(), r.get());
-    if (PQsetnonblocking(repl_.get(), 1) != 0)
-      throw Failure(Server::postgresql, ErrorKind::transient, "cannot make the replication connection non-blocking");
-  }
-
   // ---- Redis (async) --------------------------------------------------------------------
   void connect_redis_async() {
     auto weak = weak_from_this();
@@ -379,13 +301,13 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         ep_,
         [weak](const std::string& err) {
           auto self = weak.lock();
-          if (!self || self->finished_) return;
+          if (!self || self->finished()) return;
           if (!err.empty()) return self->fail(Server::redis, err);
           self->on_redis_connected();
         },
         [weak](const std::string& err) {
           auto self = weak.lock();
-          if (!self || self->finished_) return;
+          if (!self || self->finished()) return;
           self->fail(Server::redis, err);
         });
   }
@@ -395,101 +317,64 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     for (const auto& cmd : redis::hello_commands(ep_)) {
       redis_.command(cmd, [weak](redisReply* r) {
         auto self = weak.lock();
-        if (!self || self->finished_) return;
+        if (!self || self->finished()) return;
         if (!r || r->type == REDIS_REPLY_ERROR)
           self->fail(Server::redis, "Redis authentication failed: " + redis::describe_reply_error(r));
       });
     }
     make_applier();
-    streaming_ = true;
+    phase_ = Phase::streaming;
     streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
-    last_data_ms_ = mono_ms();
-    last_heartbeat_ms_ = mono_ms();
+    heartbeat_.emplace(heartbeat_channel_, metrics_, config_.slot,
+                       static_cast<int64_t>(config_.heartbeat_interval_s) * 1000, mono_ms());
     spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
     if (on_streaming_) on_streaming_();
-    if (stopping_) return stop_now_streaming();
     arm_status_timer();
-    read_wal();
-  }
-
-  void stop_now_streaming() {
-    stop_deadline_ms_ = mono_ms() + 10000;
-    maybe_finish_stop();
+    wal_->read();
   }
 
   // ---- WAL in ----------------------------------------------------------------------------
-  void read_wal() {
-    bool read_again = false;
-    while (!finished_ && !stopping_) {
-      if (inflight() >= static_cast<size_t>(config_.max_inflight) || batch_full()) {
-        paused_ = true;  // backpressure: resumed by a Redis reply
-        return;
-      }
-      char* raw = nullptr;
-      int n = PQgetCopyData(repl_.get(), &raw, 1);
-      replication::PgBufferPtr buf(raw);
-      if (n > 0) {
-        read_again = false;
-        if (!handle_copy_data(std::string_view(raw, static_cast<size_t>(n)))) return;
-        continue;
-      }
-      if (n == 0) {
-        // libpq's buffer is empty; the socket may not be. Read it dry before deciding.
-        if (!read_again) {
-          read_again = true;
-          if (PQconsumeInput(repl_.get()) == 0)
-            return fail(Server::postgresql, std::string("lost the PostgreSQL replication connection: ") +
-                                            PQerrorMessage(repl_.get()));
-          continue;
-        }
-        // Group commit: while a call is in flight the batch keeps growing (up to its size
-        // limits) and goes when the last reply arrives, so a backlog is applied in full calls
-        // rather than one per 16 kB burst; an idle pipeline sends at once.
-        if (inflight() == 0) flush_batch();
-        return arm_read();
-      }
-      if (n == -1) {
-        PgResultPtr res(PQgetResult(repl_.get()));
-        return fail(Server::postgresql, std::string("PostgreSQL ended the replication stream: ") + PQerrorMessage(repl_.get()));
-      }
-      return fail(Server::postgresql, std::string("replication stream read failed: ") + PQerrorMessage(repl_.get()));
-    }
-  }
-
-  void arm_read() {
-    if (read_armed_) return;
-    read_armed_ = true;
+  replication::WalSource::Consumer wal_consumer() {
     auto weak = weak_from_this();
-    sd_.async_wait(asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& ec) {
+    replication::WalSource::Consumer c;
+    c.can_take = [weak] {
+      auto self = weak.lock();  // backpressure: a Redis reply resumes the source (after_reply)
+      return self && self->inflight() < static_cast<size_t>(self->config_.max_inflight) && !self->batch_full();
+    };
+    c.data = [weak](const replication::XLogData& x) {
       auto self = weak.lock();
-      if (!self) return;
-      self->read_armed_ = false;
-      if (ec || self->finished_ || self->stopping_) return;
-      if (PQconsumeInput(self->repl_.get()) == 0)
-        return self->fail(Server::postgresql, std::string("lost the PostgreSQL replication connection: ") +
-                                              PQerrorMessage(self->repl_.get()));
-      self->read_wal();
-    });
+      return self && !self->finished() && self->on_wal_data(x);
+    };
+    c.keepalive = [weak](const replication::Keepalive& k) {
+      auto self = weak.lock();
+      return self && !self->finished() && self->on_keepalive(k);
+    };
+    // Group commit: while a call is in flight the batch keeps growing (up to its size limits)
+    // and goes when the last reply arrives, so a backlog is applied in full calls rather than
+    // one per 16 kB burst; an idle pipeline sends at once.
+    c.drained = [weak] {
+      if (auto self = weak.lock(); self && !self->finished() && self->inflight() == 0) self->flush_batch();
+    };
+    c.failed = [weak](const Failure& f) {
+      if (auto self = weak.lock(); self && !self->finished()) self->fail(f);
+    };
+    return c;
   }
 
   // Returns false when the session ended.
-  bool handle_copy_data(std::string_view bytes) {
-    auto msg = replication::decode_server_message(bytes);
-    if (auto* e = std::get_if<replication::DecodeError>(&msg)) {
-      fail(Server::postgresql, "bad replication message: " + e->message);
-      return false;
-    }
-    if (auto* k = std::get_if<replication::Keepalive>(&msg)) {
-      server_wal_end_ = std::max(server_wal_end_, k->wal_end);
-      keepalive_end_ = std::max(keepalive_end_, k->wal_end);
-      metrics_.received_lsn = server_wal_end_;
-      maybe_advance_idle(k->wal_end);
-      if (k->reply_requested) send_status(false);
-      return !finished_;
-    }
-    auto& x = std::get<replication::XLogData>(msg);
-    last_data_ms_ = mono_ms();
+  bool on_keepalive(const replication::Keepalive& k) {
+    server_wal_end_ = std::max(server_wal_end_, k.wal_end);
+    keepalive_end_ = std::max(keepalive_end_, k.wal_end);
+    metrics_.received_lsn = server_wal_end_;
+    maybe_advance_idle(k.wal_end);
+    if (k.reply_requested) send_status(false);
+    return !finished();
+  }
+
+  // Returns false when the session ended.
+  bool on_wal_data(const replication::XLogData& x) {
+    if (heartbeat_) heartbeat_->data_seen(mono_ms());
     server_wal_end_ = std::max(server_wal_end_, x.wal_end);
     metrics_.received_lsn = server_wal_end_;
     tracker_.on_received(x.wal_start);
@@ -500,7 +385,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     for (;;) {
       size_t end = frame.find('\n');
       if (!handle_message(x.wal_start, frame.substr(0, end))) return false;
-      if (end == std::string_view::npos) return !finished_;
+      if (end == std::string_view::npos) return !finished();
       frame = frame.substr(end + 1);
     }
   }
@@ -546,7 +431,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       applier_->add(std::move(c));
       if (batch_full()) flush_batch();
     }
-    return !finished_;
+    return !finished();
   }
 
   // Nothing in flight and the server is past us: move the checkpoint, then the slot, so an
@@ -578,7 +463,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     BatchApplier::Events events;
     events.applied = [weak](const BatchApplier::Applied& a) {
       auto self = weak.lock();
-      if (!self || self->finished_) return;
+      if (!self || self->finished()) return;
       if (a.final_lsn != 0) {
         self->tracker_.on_applied(a.final_lsn, mono_ms());
         if (!a.commit_time.empty()) self->last_applied_commit_time_ = a.commit_time;
@@ -586,10 +471,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       self->after_reply();
     };
     events.refused = [weak](const std::string& verdict, const std::string& detail) {
-      if (auto self = weak.lock(); self && !self->finished_) self->stop_for(verdict, detail);
+      if (auto self = weak.lock(); self && !self->finished()) self->stop_for(verdict, detail);
     };
     events.failed = [weak](const std::string& error, bool fatal) {
-      if (auto self = weak.lock(); self && !self->finished_)
+      if (auto self = weak.lock(); self && !self->finished())
         self->fail(Server::redis, fatal ? ErrorKind::permanent : ErrorKind::transient, error);
     };
     BatchApplier::Limits limits;
@@ -608,6 +493,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return fail(Server::redis, "Redis lost its data");
     }
     if (status == "dirty") {
+      metrics_.checkpoint_dirty = true;
       spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding", detail);
       return fail(Server::redis, "the read models may hold part of a projection call");
     }
@@ -618,19 +504,13 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 
   // After a batch is written: resume reading, send what accumulated meanwhile.
   void after_reply() {
-    if (paused_ && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) {
-      paused_ = false;
-      auto weak = weak_from_this();
-      asio::post(io_, [weak] {
-        if (auto self = weak.lock(); self && !self->finished_) self->read_wal();
-      });
-    }
+    if (wal_->paused() && inflight() <= static_cast<size_t>(config_.max_inflight) / 2) wal_->resume();
     if (inflight() == 0) flush_batch();  // what accumulated meanwhile
     // A keepalive that came while batches were in flight could not move the checkpoint: do it
     // now, so a reader's token past unrelated WAL is reached without waiting for another one
     // (the walsender sends the next only after our next status update, a second later).
     if (inflight() == 0) maybe_advance_idle(keepalive_end_);
-    if (stopping_) maybe_finish_stop();
+    if (phase_ == Phase::stopping) maybe_finish_stop();
   }
 
   // ---- status, heartbeat, lag ------------------------------------------------------------
@@ -639,7 +519,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     auto weak = weak_from_this();
     status_timer_.async_wait([weak](const boost::system::error_code& ec) {
       auto self = weak.lock();
-      if (!self || ec || self->finished_) return;
+      if (!self || ec || self->finished()) return;
       self->on_status_tick();
     });
   }
@@ -653,12 +533,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                                       std::to_string(config_.redis_reply_timeout_s) + " s; reconnecting");
     tracker_.tick(mono_ms());
     send_status(false);
-    if (finished_) return;
+    if (finished()) return;
     update_lag();
-    maybe_heartbeat();
-    if (finished_) return;
-    if (stopping_) maybe_finish_stop();
-    if (!finished_) arm_status_timer();
+    if (heartbeat_) heartbeat_->tick(mono_ms(), phase_ == Phase::stopping);
+    if (phase_ == Phase::stopping) maybe_finish_stop();
+    if (!finished()) arm_status_timer();
   }
 
   void update_lag() {
@@ -680,53 +559,21 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
   }
 
-  void maybe_heartbeat() {
-    if (config_.heartbeat_interval_s <= 0 || stopping_) return;
-    int64_t now = mono_ms();
-    int64_t period = static_cast<int64_t>(config_.heartbeat_interval_s) * 1000;
-    if (now - last_data_ms_ < period || now - last_heartbeat_ms_ < period) return;
-    last_heartbeat_ms_ = now;
-    try {
-      pqxx::nontransaction tx(*query_conn_);
-      tx.exec("SELECT pg_catalog.pg_logical_emit_message(false, 'pgcqrs-heartbeat', '')");
-      ++metrics_.heartbeats;
-    } catch (const std::exception& e) {
-      spdlog::warn("idle heartbeat failed: {}", e.what());
-    }
-  }
-
   void send_status(bool reply_requested) {
-    if (!repl_ || finished_) return;
+    if (!wal_->connected() || finished()) return;
     uint64_t flushed = tracker_.flushed();
-    auto msg = replication::encode_status_update(std::max(tracker_.written(), flushed), flushed, flushed,
-                                                 replication::pg_micros_from_unix(unix_us()), reply_requested);
-    if (PQputCopyData(repl_.get(), msg.data(), static_cast<int>(msg.size())) != 1)
-      return fail(Server::postgresql, std::string("cannot send a status update to PostgreSQL: ") + PQerrorMessage(repl_.get()));
-    flush_pg();
+    wal_->send_status(std::max(tracker_.written(), flushed), flushed, flushed,
+                      replication::pg_micros_from_unix(unix_us()), reply_requested);
+    if (finished()) return;
     if (flushed != metrics_.confirmed_lsn) {
       metrics_.confirmed_lsn = flushed;
       spdlog::debug("confirmed {} to slot {}", pgcqrs::format_lsn(flushed), config_.slot);
     }
   }
 
-  void flush_pg() {
-    int r = PQflush(repl_.get());
-    if (r < 0) return fail(Server::postgresql, std::string("cannot write to PostgreSQL: ") + PQerrorMessage(repl_.get()));
-    if (r == 0 || write_armed_) return;
-    write_armed_ = true;
-    auto weak = weak_from_this();
-    sd_.async_wait(asio::posix::stream_descriptor::wait_write, [weak](const boost::system::error_code& ec) {
-      auto self = weak.lock();
-      if (!self) return;
-      self->write_armed_ = false;
-      if (ec || self->finished_) return;
-      self->flush_pg();
-    });
-  }
-
   // ---- shutdown --------------------------------------------------------------------------
   void maybe_finish_stop() {
-    if (finished_) return;
+    if (finished()) return;
     int64_t now = mono_ms();
     tracker_.tick(now);
     bool drained = inflight() == 0 && tracker_.all_flushed();
@@ -738,7 +585,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       auto weak = weak_from_this();
       stop_timer_.async_wait([weak](const boost::system::error_code& ec) {
         auto self = weak.lock();
-        if (!self || ec || self->finished_) return;
+        if (!self || ec || self->finished()) return;
         self->maybe_finish_stop();
       });
       return;
@@ -746,9 +593,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (!drained) spdlog::warn("stop deadline reached with {} Redis call(s) in flight; they replay on the next start",
                                inflight());
     send_status(false);
-    if (finished_) return;
-    PQputCopyEnd(repl_.get(), nullptr);
-    PQflush(repl_.get());
+    if (finished()) return;
+    wal_->end_copy();
     spdlog::info("stopped: confirmed {} to slot {}", pgcqrs::format_lsn(tracker_.flushed()), config_.slot);
     finish_clean();
   }
@@ -760,27 +606,23 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void fail(const Failure& failure) { finish(failure); }
 
   void finish(std::optional<Failure> failure) {
-    if (finished_) return;
-    finished_ = true;
+    if (finished()) return;
+    phase_ = Phase::finished;
     metrics_.streaming = false;
-    SessionEnd end{!failure, std::move(failure), streaming_ ? mono_ms() - streaming_since_ms_ : 0};
+    SessionEnd end{!failure, std::move(failure), streaming_since_ms_ != 0 ? mono_ms() - streaming_since_ms_ : 0};
     teardown();
     auto done = done_;
     asio::post(io_, [done, end] { done(end); });
   }
 
   void teardown() {
-    boost::system::error_code ec;
     status_timer_.cancel();
     stop_timer_.cancel();
-    if (sd_.is_open()) {
-      sd_.cancel(ec);
-      sd_.release();  // libpq owns the socket
-    }
+    wal_->close();
     if (applier_) applier_->close();
     redis_.close();
+    heartbeat_channel_->close();
     repl_.reset();
-    query_conn_.reset();
   }
 
   asio::io_context& io_;
@@ -790,14 +632,16 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   Done done_;
   Streaming on_streaming_;
   redis::AsyncClient redis_;
-  asio::posix::stream_descriptor sd_;
   asio::steady_timer status_timer_, stop_timer_;
-  PgConnPtr repl_;
-  std::unique_ptr<PgConnection> query_conn_;
+  PgConnPtr repl_;  // the start-up's, until the WAL source takes it
+  std::shared_ptr<replication::WalSource> wal_;
+  std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries (worker thread)
+  PgConnPtr heartbeat_conn_;                  // opened by the start-up, then the channel's
+  std::shared_ptr<replication::QueryChannel> heartbeat_channel_;
+  std::optional<Heartbeat> heartbeat_;        // made when streaming starts
   projection::TransactionAssembler assembler_;
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
-  std::string rebuild_reason_;
   int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
@@ -805,10 +649,18 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   uint64_t keepalive_end_ = 0;
   std::string last_applied_commit_time_;
   int64_t streaming_since_ms_ = 0;
-  int64_t last_data_ms_ = 0, last_heartbeat_ms_ = 0, last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
-  bool streaming_ = false, stopping_ = false, finished_ = false, paused_ = false;
-  bool read_armed_ = false, write_armed_ = false;
-  bool preparing_ = false;
+  int64_t last_progress_log_ms_ = 0, stop_deadline_ms_ = 0;
+  // The session's one lifecycle state.
+  enum class Phase {
+    starting,         // the start-up runs on the worker thread
+    start_cancelled,  // stop() came during the start-up: the session ends when it returns
+    connecting,       // the start-up is done; Redis is being connected
+    streaming,        // following the slot into Redis
+    stopping,         // reading no more WAL: waiting (bounded) for Redis, then the last confirmation
+    finished,
+  };
+  Phase phase_ = Phase::starting;
+  bool finished() const { return phase_ == Phase::finished; }
   std::thread worker_;
   std::atomic<bool> cancel_{false};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;

@@ -200,6 +200,24 @@ wait_heartbeat() {
   return 1
 }
 check "the idle heartbeat works as the limited role" wait_heartbeat
+# The slot's retained WAL (pg_replication_slots, pg_current_wal_lsn()) is read as that role:
+# a refused query would leave the series out of /metrics.
+retained_bytes() {
+  exec 3<>"/dev/tcp/127.0.0.1/$http_port" || return 1
+  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+  awk '/^pgcqrs_slot_wal_retained_bytes / {print $2}' <&3
+}
+wait_retained() {
+  local deadline=$((SECONDS + 30)) v
+  while [ $SECONDS -lt $deadline ]; do
+    v=$(retained_bytes 2>/dev/null)
+    [ -n "$v" ] && [ "$v" -gt 0 ] && return 0
+    sleep 0.2
+  done
+  echo "pgcqrs_slot_wal_retained_bytes is '$v'"; grep -i 'WAL retained' "$run_dir/sidecar.log" | tail -3
+  return 1
+}
+check "the slot's retained WAL is read as the limited role" wait_retained
 check "status works with the sidecar's credentials" env PGPASSWORD=$sidecar_pg_pw \
   PGCQRS_PG="host=127.0.0.1 port=$PGPORT user=pgcqrs_sidecar dbname=postgres" \
   PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD_FILE=$run_dir/redis-password \

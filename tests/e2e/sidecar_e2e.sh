@@ -119,6 +119,16 @@ http_get() {  # http_get PATH: prints the response (headers and body)
   cat <&3
   exec 3<&-
 }
+metric() { http_get /metrics | tr -d '\r' | awk -v n="$1" '$1 == n { print $2 }'; }
+# wait_metric NAME VALUE: until /metrics has NAME at exactly VALUE.
+wait_metric() {
+  local deadline=$((SECONDS + 30))
+  until [ "$(metric "$1")" == "$2" ]; do
+    [ $SECONDS -lt $deadline ] || fail "$1 is '$(metric "$1")', not $2, 30 s into the step"
+    kill -0 "$SC_PID" 2>/dev/null || fail "sidecar exited"
+    sleep 0.1
+  done
+}
 
 step "a Redis that may evict keys is refused unless overridden"
 rc CONFIG SET maxmemory-policy allkeys-lru >/dev/null
@@ -152,6 +162,22 @@ expect_cmd "1" ZRANGE user_orders:1 0 -1
 [ -n "$(rc HGET pgcqrs:checkpoint lsn)" ] || fail "no checkpoint after the snapshot"
 [ "$(rc HGET pgcqrs:checkpoint slot)" == pgcqrs ] || fail "checkpoint slot"
 step_done 'rebuilding the read models \(slot pgcqrs does not exist\)' 'snapshot copied in'
+
+step "/metrics while streaming: no dirty mark, the WAL the slot retains"
+[ "$(metric pgcqrs_checkpoint_dirty)" == 0 ] || fail "pgcqrs_checkpoint_dirty is '$(metric pgcqrs_checkpoint_dirty)' while streaming, not 0"
+deadline=$((SECONDS + 30))   # read every 5 s, first when streaming starts
+until [ -n "$(metric pgcqrs_slot_wal_retained_bytes)" ]; do
+  [ $SECONDS -lt $deadline ] || fail "no pgcqrs_slot_wal_retained_bytes on /metrics"
+  sleep 0.1
+done
+retained=$(metric pgcqrs_slot_wal_retained_bytes)
+[ "$retained" -gt 0 ] && [ "$retained" -lt 16777216 ] || fail "pgcqrs_slot_wal_retained_bytes is $retained"
+# What PostgreSQL says now: the sidecar's reading is at most 5 s old, of an idle database
+# but for heartbeats, so the two differ by little.
+now_retained=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")
+[ $(( retained > now_retained ? retained - now_retained : now_retained - retained )) -lt 1048576 ] ||
+  fail "pgcqrs_slot_wal_retained_bytes is $retained, PostgreSQL says $now_retained"
+step_done
 
 step "placing, changing, cancelling and deleting orders; renames fan out"
 sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":3}]')" >/dev/null          # order 2: 6.75
@@ -299,13 +325,31 @@ redis-server "$WORK/redis/redis.conf"
 step_done 'Redis is behind slot pgcqrs: .* lost acknowledged writes' 'rebuilding the read models \(Redis behind the slot\)'
 
 step "a projection call that stopped midway (checkpoint marked dirty): detected, rebuilt"
+# A transaction holding a lock on users keeps the rebuild's copy waiting, so that /metrics is
+# read while the rebuild is due.
+mkfifo "$WORK/locker"
+psql -qAtX -v ON_ERROR_STOP=1 <"$WORK/locker" >/dev/null &
+locker=$!
+exec {lock_fd}>"$WORK/locker"
+echo "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE;" >&$lock_fd
+deadline=$((SECONDS + 30))
+until [ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass AND mode = 'AccessExclusiveLock' AND granted")" == 1 ]; do
+  [ $SECONDS -lt $deadline ] || fail "the lock on users was not taken"
+  sleep 0.1
+done
 rc HSET pgcqrs:checkpoint dirty 0/1 >/dev/null   # what a script failing after its first write leaves
 sql "UPDATE products SET name = 'Pad 2' WHERE id = 3"
+wait_metric pgcqrs_checkpoint_dirty 1
+wait_metric pgcqrs_up 0
+echo "COMMIT;" >&$lock_fd
+exec {lock_fd}>&-
+wait "$locker" || fail "the transaction holding the lock on users failed"
 # (The transaction projection does not name where the mark was set.)
 step_done 'pgcqrs:checkpoint is marked dirty \(a projection call stopped midway at (0/1)?\)' \
   'may hold part of a projection call; reconnecting' 'a projection call stopped midway \(at 0/1\)' \
   'rebuilding the read models \(a projection call stopped midway\)'
 [ "$(rc HEXISTS pgcqrs:checkpoint dirty)" == 0 ] || fail "the rebuild left the checkpoint dirty"
+[ "$(metric pgcqrs_checkpoint_dirty)" == 0 ] || fail "pgcqrs_checkpoint_dirty is '$(metric pgcqrs_checkpoint_dirty)' after the rebuild, not 0"
 
 step "a write refused inside a transaction batch's EXEC: checkpoint marked dirty, rebuilt"
 rc DEL product_orders:2 >/dev/null

@@ -5,8 +5,9 @@
 #   checks the example prometheus.yml;
 # - a throwaway Prometheus (the example scrape job, a 1 s interval, the alert rules) scrapes
 #   the sidecar while orders, an application event and a malformed message flow through it;
-# - every rule evaluates without error, and every query of the Grafana dashboard (and its
-#   instance variable) returns data from that Prometheus.
+# - every rule evaluates without error, the series the rules use beyond the dashboard's
+#   (the slot's retained WAL, the dirty mark) have data, and every query of the Grafana
+#   dashboard (and its instance variable) returns data from that Prometheus.
 # Usage: monitoring.sh BUILD_DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -107,6 +108,18 @@ invalid_scraped() {
   [ "$(query 'pgcqrs_events_ignored_total{type="InvalidMessage"}' | jq -r '.[0].value[1]')" == 1 ]
 }
 wait_for 30 "Prometheus has the malformed message counted" invalid_scraped
+
+step "the series the rules use beyond the dashboard's return data"
+# The WAL the slot retains (read by the sidecar from pg_replication_slots) is more than 0
+# bytes and less than 16 MiB (this test writes a few kB); the checkpoint is not dirty.
+retained_scraped() {
+  local v
+  v=$(query 'pgcqrs_slot_wal_retained_bytes{job="pgcqrs-sidecar"}' | jq -r '.[0].value[1]')
+  [ "$v" -gt 0 ] && [ "$v" -lt 16777216 ]
+}
+wait_for 30 "Prometheus has pgcqrs_slot_wal_retained_bytes between 1 and 16 MiB" retained_scraped
+dirty_scraped() { [ "$(query 'pgcqrs_checkpoint_dirty{job="pgcqrs-sidecar"}' | jq -r '.[0].value[1]')" == 0 ]; }
+wait_for 30 "Prometheus has pgcqrs_checkpoint_dirty 0" dirty_scraped
 
 step "the alert rules evaluate"
 rules_ok() {

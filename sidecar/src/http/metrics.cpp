@@ -72,6 +72,12 @@ std::string Metrics::render() const {
   o += "pgcqrs_confirmed_lsn " + std::to_string(confirmed_lsn) + "\n";
   line(o, "pgcqrs_lag_bytes", "gauge", "WAL bytes between the server's end of WAL and the checkpoint.");
   o += "pgcqrs_lag_bytes " + std::to_string(received_lsn > checkpoint_lsn ? received_lsn - checkpoint_lsn : 0) + "\n";
+  if (slot_wal_retained_bytes) {
+    line(o, "pgcqrs_slot_wal_retained_bytes", "gauge", "WAL PostgreSQL keeps for the slot (current WAL position - restart_lsn).");
+    o += "pgcqrs_slot_wal_retained_bytes " + std::to_string(*slot_wal_retained_bytes) + "\n";
+  }
+  line(o, "pgcqrs_checkpoint_dirty", "gauge", "1 while pgcqrs:checkpoint is marked dirty and a rebuild is due, else 0.");
+  o += std::string("pgcqrs_checkpoint_dirty ") + (checkpoint_dirty ? "1" : "0") + "\n";
   line(o, "pgcqrs_lag_seconds", "gauge", "Age of the last applied commit while behind, 0 when caught up.");
   o += "pgcqrs_lag_seconds " + num(lag_seconds) + "\n";
   line(o, "pgcqrs_redis_round_trip_seconds", "summary", "Round trip of projection calls to Redis.");

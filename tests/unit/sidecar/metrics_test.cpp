@@ -54,6 +54,21 @@ TEST(Metrics, StartTimeKeepsItsSecondsWhenSet) {
       << text;
 }
 
+TEST(Metrics, SlotRetainedWalOnceRead) {
+  Metrics m;
+  EXPECT_EQ(m.render().find("pgcqrs_slot_wal_retained_bytes"), std::string::npos);
+  m.slot_wal_retained_bytes = 123456;
+  EXPECT_NE(m.render().find("\n# TYPE pgcqrs_slot_wal_retained_bytes gauge\npgcqrs_slot_wal_retained_bytes 123456\n"),
+            std::string::npos);
+}
+
+TEST(Metrics, CheckpointDirtyIsZeroOrOne) {
+  Metrics m;
+  EXPECT_NE(m.render().find("\n# TYPE pgcqrs_checkpoint_dirty gauge\npgcqrs_checkpoint_dirty 0\n"), std::string::npos);
+  m.checkpoint_dirty = true;
+  EXPECT_NE(m.render().find("\npgcqrs_checkpoint_dirty 1\n"), std::string::npos);
+}
+
 TEST(Metrics, LagIsNeverNegative) {
   Metrics m;
   m.checkpoint_lsn = 200;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace pgcqrs::sidecar::http {
@@ -22,6 +23,11 @@ struct Metrics {
   uint64_t checkpoint_lsn = 0;   // last commit LSN Redis acknowledged
   uint64_t confirmed_lsn = 0;    // last position confirmed to the slot
   uint64_t received_lsn = 0;     // server WAL end last seen
+  // pg_current_wal_lsn() minus the slot's restart_lsn, as last read (not rendered before).
+  std::optional<uint64_t> slot_wal_retained_bytes;
+  // From when the sidecar finds pgcqrs:checkpoint marked dirty (or marks it) until a rebuild
+  // has replaced the read models.
+  bool checkpoint_dirty = false;
   double lag_seconds = 0;        // now - commit time of the last applied transaction when behind
   double redis_rtt_seconds_sum = 0;
   uint64_t redis_rtt_count = 0;

@@ -1,0 +1,69 @@
+// The idle heartbeat and the slot's retained WAL, on the session's query connection and off
+// the event loop's critical path (QueryChannel: non-blocking libpq).
+// - Heartbeat: while no WAL data has come for a period, write a non-transactional logical
+//   message, so that the slot (and the checkpoint) move on an idle database and PostgreSQL
+//   does not keep WAL for us.
+// - Slot watch: every few seconds, pg_current_wal_lsn() minus the slot's restart_lsn, the WAL
+//   PostgreSQL keeps for it, exported as pgcqrs_slot_wal_retained_bytes.
+// HeartbeatSchedule decides what is due (pure, unit-tested); Heartbeat runs it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "pgcqrs/sidecar/http/metrics.hpp"
+#include "pgcqrs/sidecar/replication/query_channel.hpp"
+
+namespace pgcqrs::sidecar {
+
+class HeartbeatSchedule {
+ public:
+  static constexpr int64_t kSlotWatchMs = 5000;
+  enum class Due { nothing, heartbeat, slot_watch };
+
+  // heartbeat_ms <= 0 disables the heartbeat; now_ms is when streaming started.
+  HeartbeatSchedule(int64_t heartbeat_ms, int64_t now_ms)
+      : heartbeat_ms_(heartbeat_ms), last_data_ms_(now_ms), last_heartbeat_ms_(now_ms) {}
+
+  // The heartbeat first: it is what keeps the slot moving. The slot is watched at once, then
+  // every kSlotWatchMs.
+  Due next(int64_t now_ms) const {
+    if (heartbeat_ms_ > 0 && now_ms - last_data_ms_ >= heartbeat_ms_ && now_ms - last_heartbeat_ms_ >= heartbeat_ms_)
+      return Due::heartbeat;
+    if (!watched_ || now_ms - last_watch_ms_ >= kSlotWatchMs) return Due::slot_watch;
+    return Due::nothing;
+  }
+  void data_seen(int64_t now_ms) { last_data_ms_ = now_ms; }
+  void heartbeat_sent(int64_t now_ms) { last_heartbeat_ms_ = now_ms; }
+  void slot_watched(int64_t now_ms) {
+    watched_ = true;
+    last_watch_ms_ = now_ms;
+  }
+
+ private:
+  int64_t heartbeat_ms_;
+  int64_t last_data_ms_, last_heartbeat_ms_;
+  bool watched_ = false;
+  int64_t last_watch_ms_ = 0;
+};
+
+class Heartbeat {
+ public:
+  Heartbeat(std::shared_ptr<replication::QueryChannel> channel, http::Metrics& metrics, std::string slot,
+            int64_t heartbeat_ms, int64_t now_ms)
+      : channel_(std::move(channel)), metrics_(metrics), slot_(std::move(slot)), schedule_(heartbeat_ms, now_ms) {}
+
+  void data_seen(int64_t now_ms) { schedule_.data_seen(now_ms); }
+  // Called at every status tick: starts what is due unless a query is still under way (then
+  // it stays due for the next tick). Nothing while the session stops.
+  void tick(int64_t now_ms, bool stopping);
+
+ private:
+  std::shared_ptr<replication::QueryChannel> channel_;
+  http::Metrics& metrics_;
+  std::string slot_;
+  HeartbeatSchedule schedule_;
+};
+
+}  // namespace pgcqrs::sidecar

@@ -1,0 +1,165 @@
+// The start-up verdict over every case of checkpoint and slot, without servers.
+#include "pgcqrs/sidecar/startup_decision.hpp"
+
+#include <gtest/gtest.h>
+
+namespace pgcqrs::sidecar {
+namespace {
+
+using Action = StartupVerdict::Action;
+
+CheckpointFound current(const std::string& lsn) { return {lsn, std::nullopt, std::string("3")}; }
+
+SlotFound slot_at(const std::string& confirmed) {
+  SlotFound s;
+  s.exists = true;
+  s.plugin = "pgcqrs";
+  s.confirmed = confirmed;
+  s.wal_status = "reserved";
+  return s;
+}
+
+StartupVerdict decide(const CheckpointFound& c, const SlotFound& s) { return decide_startup(c, s, "pgcqrs", "3"); }
+
+void expect_refused(const StartupVerdict& v, Server server, ErrorKind kind, const std::string& message) {
+  ASSERT_EQ(v.action, Action::refuse);
+  ASSERT_TRUE(v.failure.has_value());
+  EXPECT_EQ(v.failure->server, server);
+  EXPECT_EQ(v.failure->kind, kind);
+  EXPECT_STREQ(v.failure->what(), message.c_str());
+}
+
+void expect_rebuild(const StartupVerdict& v, const std::string& reason, const std::string& explanation) {
+  EXPECT_EQ(v.action, Action::rebuild);
+  EXPECT_FALSE(v.failure.has_value());
+  EXPECT_EQ(v.reason, reason);
+  EXPECT_EQ(v.explanation, explanation);
+}
+
+TEST(StartupDecision, ResumesFromTheSlotsConfirmedPosition) {
+  auto v = decide(current("0/1000"), slot_at("0/1000"));
+  EXPECT_EQ(v.action, Action::resume);
+  EXPECT_EQ(v.resume_lsn, 0x1000u);
+  EXPECT_EQ(v.checkpoint_lsn, 0x1000u);
+  EXPECT_TRUE(v.reason.empty());
+  EXPECT_TRUE(v.explanation.empty());
+}
+
+TEST(StartupDecision, ACheckpointAheadOfTheSlotResumesFromTheSlot) {
+  // Redis applied past what was confirmed: the replay is skipped by the checkpoint.
+  auto v = decide(current("1/0"), slot_at("0/2000"));
+  EXPECT_EQ(v.action, Action::resume);
+  EXPECT_EQ(v.resume_lsn, 0x2000u);
+  EXPECT_EQ(v.checkpoint_lsn, 0x100000000u);
+}
+
+TEST(StartupDecision, NoSlotCopiesWhateverRedisHolds) {
+  SlotFound none;
+  auto v = decide({}, none);
+  EXPECT_EQ(v.action, Action::copy);
+  EXPECT_EQ(v.reason, "slot pgcqrs does not exist");
+  EXPECT_TRUE(v.explanation.empty());
+  EXPECT_EQ(v.checkpoint_lsn, 0u);
+  // A checkpoint without its slot (or dirty, or of another layout) changes nothing.
+  auto w = decide({std::string("0/5"), std::string("0/5"), std::nullopt}, none);
+  EXPECT_EQ(w.action, Action::copy);
+  EXPECT_EQ(w.checkpoint_lsn, 5u);
+}
+
+TEST(StartupDecision, AMalformedCheckpointIsRefusedFirst) {
+  expect_refused(decide({std::string("nonsense"), std::nullopt, std::nullopt}, SlotFound{}), Server::redis,
+                 ErrorKind::permanent,
+                 "pgcqrs:checkpoint has a malformed lsn: nonsense: rebuild the read models (docs/operations.md, "
+                 "Verify and rebuild)");
+}
+
+TEST(StartupDecision, ASlotNameTakenElsewhereIsRefused) {
+  SlotFound physical;
+  physical.exists_elsewhere = true;
+  expect_refused(decide({}, physical), Server::postgresql, ErrorKind::permanent,
+                 "replication slot pgcqrs is a physical slot, not pgcqrs: choose another --slot or drop it");
+  SlotFound other_db;
+  other_db.exists_elsewhere = true;
+  other_db.other_database = "shop";
+  expect_refused(decide({}, other_db), Server::postgresql, ErrorKind::permanent,
+                 "replication slot pgcqrs belongs to database shop: slot names are shared by the whole server, so "
+                 "give each database's sidecar its own --slot");
+}
+
+TEST(StartupDecision, ASlotOfAnotherPluginIsRefused) {
+  auto s = slot_at("0/1");
+  s.plugin = "test_decoding";
+  expect_refused(decide(current("0/1"), s), Server::postgresql, ErrorKind::permanent,
+                 "replication slot pgcqrs uses plugin test_decoding, not pgcqrs: choose another --slot or drop it");
+  s.plugin.reset();
+  expect_refused(decide(current("0/1"), s), Server::postgresql, ErrorKind::permanent,
+                 "replication slot pgcqrs uses plugin (physical), not pgcqrs: choose another --slot or drop it");
+}
+
+TEST(StartupDecision, ASlotInUseIsWaitedFor) {
+  auto s = slot_at("0/1");
+  s.active = true;
+  s.wal_status = "lost";  // still not ours to rebuild
+  expect_refused(decide(current("0/1"), s), Server::postgresql, ErrorKind::transient,
+                 "replication slot pgcqrs is in use by another consumer (another sidecar?); waiting for it to be "
+                 "released");
+}
+
+TEST(StartupDecision, ASlotWithoutAConfirmedPositionIsWaitedFor) {
+  auto s = slot_at("0/1");
+  s.confirmed.reset();
+  expect_refused(decide(current("0/1"), s), Server::postgresql, ErrorKind::transient,
+                 "replication slot pgcqrs has no confirmed position yet (being created?); waiting");
+  s.confirmed = "x";
+  expect_refused(decide(current("0/1"), s), Server::postgresql, ErrorKind::transient,
+                 "replication slot pgcqrs has a malformed confirmed_flush_lsn: x");
+}
+
+TEST(StartupDecision, ALostSlotRebuildsBeforeAnyOtherReason) {
+  auto s = slot_at("0/2");
+  s.wal_status = "lost";
+  const std::string why =
+      "replication slot pgcqrs is invalidated (wal_status lost, max_slot_wal_keep_size?): its changes are gone, "
+      "rebuilding the read models from a new snapshot";
+  expect_rebuild(decide(current("0/2"), s), "slot lost", why);
+  expect_rebuild(decide({std::string("0/1"), std::string("0/1"), std::nullopt}, s), "slot lost", why);
+}
+
+TEST(StartupDecision, ADirtyMarkRebuilds) {
+  const std::string why =
+      "a projection call stopped midway (at 0/7) and Redis keeps what it had written: the read models may hold "
+      "part of a transaction; rebuilding every read model from a new snapshot";
+  expect_rebuild(decide({std::string("0/9"), std::string("0/7"), std::string("3")}, slot_at("0/9")),
+                 "a projection call stopped midway", why);
+  // Before the layout, the missing checkpoint and the position are looked at.
+  expect_rebuild(decide({std::string("0/1"), std::string("0/7"), std::string("2")}, slot_at("0/9")),
+                 "a projection call stopped midway", why);
+  expect_rebuild(decide({std::nullopt, std::string("0/7"), std::nullopt}, slot_at("0/9")),
+                 "a projection call stopped midway", why);
+}
+
+TEST(StartupDecision, AnotherLayoutRebuilds) {
+  expect_rebuild(decide({std::string("0/9"), std::nullopt, std::nullopt}, slot_at("0/9")), "read models of layout 2",
+                 "the read models in Redis have key layout 2 and this sidecar writes layout 3 (product_orders became "
+                 "a set): rebuilding every read model from a new snapshot");
+  auto v = decide({std::string("0/9"), std::nullopt, std::string("4")}, slot_at("0/1"));
+  expect_rebuild(v, "read models of layout 4",
+                 "the read models in Redis have key layout 4 and this sidecar writes layout 3 (product_orders became "
+                 "a set): rebuilding every read model from a new snapshot");
+  EXPECT_EQ(v.checkpoint_lsn, 9u);
+}
+
+TEST(StartupDecision, NoCheckpointBesideASlotRebuilds) {
+  expect_rebuild(decide({}, slot_at("0/9")), "Redis has no checkpoint",
+                 "Redis has no pgcqrs:checkpoint but slot pgcqrs exists: Redis lost its data (or a snapshot copy was "
+                 "interrupted); rebuilding every read model from a new snapshot");
+}
+
+TEST(StartupDecision, ACheckpointBehindTheSlotRebuilds) {
+  expect_rebuild(decide(current("0/FFF"), slot_at("0/1000")), "Redis behind the slot",
+                 "Redis is behind slot pgcqrs: its checkpoint 0/FFF is older than the confirmed position 0/1000, so it "
+                 "lost acknowledged writes; rebuilding every read model from a new snapshot");
+}
+
+}  // namespace
+}  // namespace pgcqrs::sidecar
