@@ -605,29 +605,43 @@ TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
 }
 
 // TRUNCATE users CASCADE in chunks: every order, user and page gone, the sets too; products
-// stay, reset. An order placed earlier in the same batch (Redis has none of it yet) goes too.
+// stay, reset (or go too, when truncated). An order placed earlier in the same batch (Redis has
+// none of it yet) goes as well. Every budget, so that a phase ending exactly at the budget is
+// met: the orders' phase then starts in the next batch instead of being taken for done.
 TEST_F(Projection, TruncateOfUsersAndOrdersInChunksLeavesNoneOfThem) {
-  mark("0/50");
-  ASSERT_EQ(run(calls(placed_12("0/100")))[0], "applied");
-  auto truncate = calls({begin("0/200"),
-                         ev("0/200", 0, "OrderPlaced", R"("order_id":13,"user_id":1,"status":"pending","created_at":"2026-01-01T00:01:00.000000Z","updated_at":"2026-01-01T00:01:00.000000Z","items":[{"product_id":1,"quantity":1,"unit_price":"1.00"}],"total":"1.00")"),
-                         ev("0/200", 1, "Truncated", R"("tables":["users","orders","order_items"])"),
-                         commit("0/200", 2)});
-  std::string status;
-  int batches = 0;
-  do {
-    status = run(truncate, "0/0", 3)[0];
-    ++batches;
-  } while (status == "more" && batches < 40);
-  ASSERT_EQ(status, "applied");
-  EXPECT_GE(batches, 5);  // 13 orders, 3 users, 2 products at 3 a chunk
-  auto keys = redis_->command({"KEYS", "*"});
-  std::vector<std::string> left;
-  for (size_t i = 0; i < keys->elements; ++i) left.push_back(redis::reply_string(keys->element[i]));
-  std::sort(left.begin(), left.end());
-  EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint", "pgcqrs:products", "product:1", "product:2", "top_products"}));
-  EXPECT_EQ(hget("product:1", "units_sold"), "0");
-  EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
+  for (bool products : {false, true})
+    for (int budget : {1, 2, 3, 4, 5, 7, 1000}) {
+      SCOPED_TRACE((products ? "with products, budget " : "budget ") + std::to_string(budget));
+      redis_->command({"FLUSHALL"});
+      projector_.forget();
+      mark("0/50");
+      ASSERT_EQ(run(calls(placed_12("0/100")))[0], "applied");
+      std::string tables = products ? R"("tables":["users","products","orders","order_items"])"
+                                    : R"("tables":["users","orders","order_items"])";
+      auto truncate = calls({begin("0/200"),
+                             ev("0/200", 0, "OrderPlaced", R"("order_id":13,"user_id":1,"status":"pending","created_at":"2026-01-01T00:01:00.000000Z","updated_at":"2026-01-01T00:01:00.000000Z","items":[{"product_id":1,"quantity":1,"unit_price":"1.00"}],"total":"1.00")"),
+                             ev("0/200", 1, "Truncated", tables), commit("0/200", 2)});
+      std::string status;
+      int batches = 0;
+      do {
+        status = run(truncate, "0/0", budget)[0];
+        ++batches;
+      } while (status == "more" && batches < 60);
+      ASSERT_EQ(status, "applied");
+      if (budget < 5) EXPECT_GE(batches, 4);  // 13 orders, 3 users, 2 products
+      auto keys = redis_->command({"KEYS", "*"});
+      std::vector<std::string> left;
+      for (size_t i = 0; i < keys->elements; ++i) left.push_back(redis::reply_string(keys->element[i]));
+      std::sort(left.begin(), left.end());
+      if (products) {
+        EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint"}));
+      } else {
+        EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint", "pgcqrs:products", "product:1", "product:2",
+                                                  "top_products"}));
+        EXPECT_EQ(hget("product:1", "units_sold"), "0");
+      }
+      EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
+    }
 }
 
 // A user's deletion takes its orders in chunks of the budget, then the user.

@@ -597,27 +597,29 @@ void Projector::set_product_field(Run& r, const std::string& pid, const char* fi
 }
 
 // A chunk of every order: at the start (cursor "0") those this batch wrote, which Redis may
-// not have yet, then what SCAN finds from `cursor`, until the budget is spent. SCAN returns every key present for
-// the whole scan at least once, and the events that follow wait for the last chunk, so nothing
-// is missed; an order met twice gets the same result. Returns where the next chunk starts
-// ("0": done).
-std::string Projector::orders_chunk(Run& r, std::string cursor, const std::function<void(const std::string&)>& f) {
+// not have yet, then what SCAN finds from `cursor` until the budget is spent, where it sets
+// r.stopped_at (as fan_out_set does). SCAN returns every key present for the whole scan at
+// least once, and the events that follow wait for the last chunk, so nothing is missed; an
+// order met twice gets the same result.
+void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f) {
   static constexpr size_t kPrefix = sizeof("order_details:") - 1;
   if (cursor == "0")
     for (const auto& key : view_.touched_hashes("order_details:")) {
       f(key.substr(kPrefix));
       ++r.fan_used;
     }
-  for (;;) {
+  do {
     int room = budget_ - r.fan_used;
-    if (room <= 0) return cursor;
+    if (room <= 0) {
+      r.stopped_at = cursor;
+      return;
+    }
     const Reply& page = view_.fetch({"SCAN", cursor, "MATCH", "order_details:*", "COUNT", std::to_string(room)});
     if (page.elements.size() != 2) throw std::runtime_error("unexpected SCAN reply");
     for (const auto& k : page.elements[1].elements) f(k.str.substr(kPrefix));
     r.fan_used += static_cast<int>(page.elements[1].elements.size());
     cursor = page.elements[0].str;
-    if (cursor == "0") return cursor;
-  }
+  } while (cursor != "0");
 }
 
 // TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
@@ -654,7 +656,7 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
   for (; at < phases.size(); ++at, cursor = "0") {
     const std::string& phase = phases[at];
     if (phase == "orders") {
-      cursor = orders_chunk(r, cursor, [&](const std::string& o) {
+      fan_out_orders(r, cursor, [&](const std::string& o) {
         r.lines.erase(o);
         r.dirty.erase(o);
         const std::string key = od(o);
@@ -671,7 +673,6 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
         view_.hset(key, "total", "0.00");
         view_.hset(key, "lsn", r.lsn);
       });
-      if (cursor != "0") r.stopped_at = cursor;
     } else {
       // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.
       if (cursor != "0") r.resume_cursor = cursor;

@@ -102,7 +102,7 @@ class Projector {
   void set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value);
   void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
   void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f);
-  std::string orders_chunk(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
+  void fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::string* a, size_t n);
   std::string item_head(const std::string& pid);
   std::string page_entry(const std::string& order, const std::string& user);
