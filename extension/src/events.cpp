@@ -3,6 +3,7 @@
 
 #include "pgcqrs/app_message.hpp"
 #include "pgcqrs/json.hpp"
+#include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs {

@@ -1,6 +1,6 @@
 // Validation of application events sent with pg_logical_emit_message(true, 'pgcqrs', ...).
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <string>
 #include <string_view>

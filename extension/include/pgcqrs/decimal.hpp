@@ -1,6 +1,6 @@
 // Exact decimal arithmetic on the strings PostgreSQL's numeric prints ("19.98"), for totals.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <optional>
 #include <string>

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <list>
 
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/utf8.hpp"
 
 namespace pgcqrs::sidecar::projection {

@@ -12,6 +12,7 @@
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar::snapshot {

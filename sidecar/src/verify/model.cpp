@@ -10,7 +10,7 @@
 
 #include "pgcqrs/decimal.hpp"
 #include "pgcqrs/limits.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/utf8.hpp"
 
 namespace pgcqrs::sidecar::verify {

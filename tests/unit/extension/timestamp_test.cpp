@@ -4,9 +4,7 @@
 
 #include <limits>
 
-using pgcqrs::format_lsn;
 using pgcqrs::format_timestamp;
-using pgcqrs::parse_lsn;
 
 TEST(Timestamp, FormatsPostgresEpochAsUtc) {
   EXPECT_EQ(format_timestamp(0), "2000-01-01T00:00:00.000000Z");
@@ -25,19 +23,4 @@ TEST(Timestamp, FormatsYearsOutsideFourDigits) {
 TEST(Timestamp, FormatsInfinities) {
   EXPECT_EQ(format_timestamp(std::numeric_limits<int64_t>::max()), "infinity");
   EXPECT_EQ(format_timestamp(std::numeric_limits<int64_t>::min()), "-infinity");
-}
-
-TEST(Lsn, FormatsLikePgLsn) {
-  EXPECT_EQ(format_lsn(0), "0/0");
-  EXPECT_EQ(format_lsn(0x16B374D848ULL), "16/B374D848");
-  EXPECT_EQ(format_lsn(0xFFFFFFFFFFFFFFFFULL), "FFFFFFFF/FFFFFFFF");
-  EXPECT_EQ(format_lsn(0x100000000ULL), "1/0");
-  EXPECT_EQ(format_lsn(0x0000000A0000F00DULL), "A/F00D");
-}
-
-TEST(Lsn, ParsesWhatItFormats) {
-  EXPECT_EQ(parse_lsn("16/B374D848"), 0x16B374D848ULL);
-  EXPECT_EQ(parse_lsn("0/1a2b"), 0x1A2BULL);
-  for (const char* bad : {"", "/", "1/", "/1", "1/2/3", "x/1", "123456789/0", "1 /2"})
-    EXPECT_FALSE(parse_lsn(bad).has_value()) << bad;
 }

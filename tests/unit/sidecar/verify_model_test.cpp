@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pgcqrs/limits.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 using namespace pgcqrs::sidecar::verify;
 
