@@ -4,7 +4,7 @@
 #include "pgcqrs/app_message.hpp"
 #include "pgcqrs/json.hpp"
 #include "pgcqrs/core/lsn.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 
 namespace pgcqrs {
 namespace {

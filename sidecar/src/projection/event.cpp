@@ -11,6 +11,7 @@
 #include <list>
 
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/utf8.hpp"
 
 namespace pgcqrs::sidecar::projection {
@@ -565,15 +566,6 @@ std::string encode_domain(const Doc& doc, const EventSpec& spec, std::vector<std
   return {};
 }
 
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 }  // namespace
 
 std::optional<int64_t> money_to_cents(std::string_view t) {
@@ -631,47 +623,14 @@ std::string cents_to_money(int64_t cents) {
 }
 
 std::optional<std::string> timestamp_score(std::string_view t) {
-  if (t == "infinity") return std::string("+inf");
-  if (t == "-infinity") return std::string("-inf");
-  // YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z (a year may have more than 4 digits)
-  size_t i = 0;
-  auto num = [&](size_t n, int64_t& out) {
-    out = 0;
-    for (size_t k = 0; k < n; ++k, ++i) {
-      if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
-      out = out * 10 + (t[i] - '0');
-    }
-    return true;
-  };
-  auto lit = [&](char c) {
-    if (i >= t.size() || t[i] != c) return false;
-    ++i;
-    return true;
-  };
-  size_t year_digits = 0;
-  while (year_digits < t.size() && t[year_digits] >= '0' && t[year_digits] <= '9') ++year_digits;
-  if (year_digits < 4 || year_digits > 6) return std::nullopt;
-  int64_t y, mo, d, h, mi, s;
-  if (!num(year_digits, y) || !lit('-') || !num(2, mo) || !lit('-') || !num(2, d) || !lit('T') ||
-      !num(2, h) || !lit(':') || !num(2, mi) || !lit(':') || !num(2, s))
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  int64_t micros = 0;
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    size_t n = 0;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && n < 6) {
-      micros = micros * 10 + (t[i] - '0');
-      ++i;
-      ++n;
-    }
-    if (n == 0) return std::nullopt;
-    for (; n < 6; ++n) micros *= 10;
-  }
-  if (!lit('Z') || i != t.size()) return std::nullopt;
-  int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  int64_t ms = ((days * 24 + h) * 60 + mi) * 60000 + s * 1000 + micros / 1000;
-  return std::to_string(ms);
+  const auto pg_micros = pgcqrs::parse_timestamp(t);
+  if (!pg_micros) return std::nullopt;
+  if (*pg_micros == timestamp_infinity) return std::string("+inf");
+  if (*pg_micros == timestamp_minus_infinity) return std::string("-inf");
+  // Milliseconds first: near 294276 AD, microseconds since 1970 would overflow 64 bits.
+  // Floor, not truncation: 1969-12-31T23:59:59.9995Z is -1 ms, not 0.
+  const int64_t pg_ms = *pg_micros / 1000 - (*pg_micros % 1000 < 0 ? 1 : 0);
+  return std::to_string(pg_ms + unix_to_pg_epoch_micros / 1000);
 }
 
 ParseResult parse_message(std::string_view text) {

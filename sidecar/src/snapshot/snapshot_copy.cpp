@@ -13,7 +13,7 @@
 #include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/core/lsn.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 
 namespace pgcqrs::sidecar::snapshot {
 namespace {
@@ -27,7 +27,7 @@ constexpr size_t kPipeline = 2048;  // write replies awaited at most (MULTI, QUE
 
 std::string now_iso() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return pgcqrs::format_timestamp(us - 946684800LL * 1000000LL);
+  return pgcqrs::format_timestamp(us - pgcqrs::unix_to_pg_epoch_micros);
 }
 
 // Sends the copy's calls through the projector, without a checkpoint (Snapshot mode). Writes
@@ -101,9 +101,16 @@ std::string cents_of(const std::string& money) {
   return std::to_string(*c);
 }
 
+// A timestamptz column as microseconds since 2000-01-01 (or "infinity", "-infinity"), for
+// ts_text: the snapshot prints timestamps with the plugin's own formatter, never to_char.
 std::string ts_sql(const std::string& col) {
-  return "CASE WHEN isfinite(" + col + ") THEN to_char(" + col +
-         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
+  return "CASE WHEN isfinite(" + col + ") THEN ((EXTRACT(epoch FROM " + col +
+         ") - 946684800) * 1000000)::int8::text ELSE " + col + "::text END";
+}
+
+std::string ts_text(const std::string& value) {
+  if (value == "infinity" || value == "-infinity") return value;
+  return pgcqrs::format_timestamp(std::stoll(value));
 }
 
 }  // namespace
@@ -222,10 +229,10 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          if (oid != cur_order) {
            flush_order();
            cur_order = oid;
-           std::string created = r[3].as<std::string>();
+           std::string created = ts_text(r[3].as<std::string>());
            auto score = projection::timestamp_score(created);
            if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
-           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, r[4].as<std::string>(), *score};
+           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, ts_text(r[4].as<std::string>()), *score};
          }
          if (r[5].is_null()) return;
          ++stats.items;

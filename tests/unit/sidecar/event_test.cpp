@@ -268,6 +268,15 @@ TEST(Timestamp, ScoresInUnixMilliseconds) {
   EXPECT_FALSE(timestamp_score("2026-13-28T09:15:02Z"));
   EXPECT_FALSE(timestamp_score("2026-11-28T09:15:02"));
   EXPECT_FALSE(timestamp_score("2026-11-28T09:15:02.Z"));
+  // Rounded down, also before 1970.
+  EXPECT_EQ(timestamp_score("1969-12-31T23:59:59.999500Z"), "-1");
+  EXPECT_EQ(timestamp_score("1970-01-01T00:00:00.000999Z"), "0");
+  // Everything the plugin prints has a score: years before 1 and past 9999 too.
+  EXPECT_EQ(timestamp_score("-4713-11-24T00:00:00.000000Z"), "-210866803200000");
+  EXPECT_EQ(timestamp_score("294276-12-31T23:59:59.999999Z"), "9224318015999999");
+  // Stricter than the sidecar's former reader: no calendar day that does not exist, no leap second.
+  EXPECT_FALSE(timestamp_score("2026-02-30T00:00:00Z"));
+  EXPECT_FALSE(timestamp_score("2026-11-28T23:59:60Z"));
 }
 
 TEST(Event, TakesCutAndReplacedValuesAsTheyArrive) {

@@ -53,8 +53,9 @@ struct OrderLine {
 // splices in the product name (docs/read-models.md). The script renders the same text when
 // it re-renders an order; tests/e2e/projection_script_test.cpp holds both to one format.
 void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out);
-// ISO-8601 UTC "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, the sorted-set
-// score); "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if malformed.
+// A timestamp of the event contract (pgcqrs::parse_timestamp) as its sorted-set score:
+// "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, rounded down);
+// "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if parse_timestamp refuses it.
 std::optional<std::string> timestamp_score(std::string_view text);
 
 }  // namespace pgcqrs::sidecar::projection
