@@ -3,7 +3,7 @@
 #pragma once
 #include "pgcqrs/core/pure.hpp"
 
-#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/core/decimal.hpp"
 #include "pgcqrs/limits.hpp"
 #include "pgcqrs/options.hpp"
 

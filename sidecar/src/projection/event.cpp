@@ -568,37 +568,6 @@ std::string encode_domain(const Doc& doc, const EventSpec& spec, std::vector<std
 
 }  // namespace
 
-std::optional<int64_t> money_to_cents(std::string_view t) {
-  bool neg = false;
-  size_t i = 0;
-  if (!t.empty() && t[0] == '-') {
-    neg = true;
-    i = 1;
-  }
-  if (i >= t.size()) return std::nullopt;
-  int64_t units = 0;
-  size_t digits = 0;
-  for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++digits) {
-    if (units > (INT64_MAX / 100 - 9) / 10) return std::nullopt;
-    units = units * 10 + (t[i] - '0');
-  }
-  if (digits == 0) return std::nullopt;
-  int64_t frac = 0;
-  if (i < t.size()) {
-    if (t[i] != '.') return std::nullopt;
-    ++i;
-    size_t fd = 0;
-    for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++fd) {
-      if (fd >= 2) return std::nullopt;
-      frac = frac * 10 + (t[i] - '0');
-    }
-    if (fd == 0 || i != t.size()) return std::nullopt;
-    if (fd == 1) frac *= 10;
-  }
-  int64_t cents = units * 100 + frac;
-  return neg ? -cents : cents;
-}
-
 void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out) {
   std::sort(lines.begin(), lines.end(), [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; });
   int64_t total = 0;
@@ -612,14 +581,6 @@ void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& 
     out.push_back(",\"quantity\":" + std::to_string(l.quantity) + ",\"unit_price\":\"" + cents_to_money(l.unit_cents) +
                   "\",\"line_total\":\"" + cents_to_money(l.quantity * l.unit_cents) + "\"}");
   }
-}
-
-std::string cents_to_money(int64_t cents) {
-  bool neg = cents < 0;
-  uint64_t a = neg ? 0 - static_cast<uint64_t>(cents) : static_cast<uint64_t>(cents);
-  std::string frac = std::to_string(a % 100);
-  if (frac.size() < 2) frac.insert(0, "0");
-  return (neg ? "-" : "") + std::to_string(a / 100) + "." + frac;
 }
 
 std::optional<std::string> timestamp_score(std::string_view t) {

@@ -96,7 +96,7 @@ Message event(const std::string& type, int64_t seq, std::vector<std::string> arg
 }
 
 std::string cents_of(const std::string& money) {
-  auto c = projection::money_to_cents(money);
+  auto c = pgcqrs::money_to_cents(money);
   if (!c) throw std::runtime_error("snapshot: amount " + money + " is not a 2-decimal number");
   return std::to_string(*c);
 }

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
-#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/core/decimal.hpp"
 #include "pgcqrs/limits.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/utf8.hpp"

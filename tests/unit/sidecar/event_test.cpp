@@ -238,25 +238,6 @@ TEST(Event, KeepsTheReplacedParsersEdgeCases) {
   EXPECT_EQ(err("null"), "message is not a JSON object");
 }
 
-TEST(Money, ConvertsToAndFromCents) {
-  EXPECT_EQ(money_to_cents("19.98"), 1998);
-  EXPECT_EQ(money_to_cents("0"), 0);
-  EXPECT_EQ(money_to_cents("7.5"), 750);
-  EXPECT_EQ(money_to_cents("-0.05"), -5);
-  EXPECT_EQ(money_to_cents("9999999999.99"), 999999999999);
-  EXPECT_FALSE(money_to_cents(""));
-  EXPECT_FALSE(money_to_cents("-"));
-  EXPECT_FALSE(money_to_cents("1."));
-  EXPECT_FALSE(money_to_cents(".5"));
-  EXPECT_FALSE(money_to_cents("1.234"));
-  EXPECT_FALSE(money_to_cents("NaN"));
-  EXPECT_FALSE(money_to_cents("1e3"));
-  EXPECT_EQ(cents_to_money(1998), "19.98");
-  EXPECT_EQ(cents_to_money(5), "0.05");
-  EXPECT_EQ(cents_to_money(-5), "-0.05");
-  EXPECT_EQ(cents_to_money(0), "0.00");
-}
-
 TEST(Timestamp, ScoresInUnixMilliseconds) {
   EXPECT_EQ(timestamp_score("1970-01-01T00:00:00Z"), "0");
   EXPECT_EQ(timestamp_score("2000-01-01T00:00:00.000000Z"), "946684800000");

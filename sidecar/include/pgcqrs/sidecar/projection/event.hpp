@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+// Amounts travel as cents (pgcqrs::money_to_cents, cents_to_money); the projection's
+// sources call them through this header.
+#include "pgcqrs/core/money.hpp"
+
 namespace pgcqrs::sidecar::projection {
 
 enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Unknown };
@@ -37,10 +41,6 @@ struct ParseResult {
 
 ParseResult parse_message(std::string_view json);
 
-// "19.98" -> 1998 cents; nullopt for anything but [-]digits[.d[d]].
-std::optional<int64_t> money_to_cents(std::string_view text);
-// 1998 -> "19.98", -5 -> "-0.05".
-std::string cents_to_money(int64_t cents);
 // One line of an order as the projection receives it.
 struct OrderLine {
   int64_t product_id;
