@@ -10,6 +10,7 @@
 #include <cmath>
 #include <list>
 
+#include "pgcqrs/core/event_types.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/utf8.hpp"
@@ -448,7 +449,7 @@ class Reader {
 // ---- The event contract ----
 
 struct EventSpec {
-  const char* type;
+  EventType type;
   std::vector<FieldSpec> fields;
 };
 
@@ -456,33 +457,35 @@ struct EventSpec {
 // variable parts handled separately.
 const std::vector<EventSpec>& specs() {
   static const std::vector<EventSpec> s = {
-      {"UserRegistered", {{K::user_id, F::Id}, {K::name, F::Text}, {K::email, F::Text}, {K::is_active, F::Bool}}},
-      {"UserRenamed", {{K::user_id, F::Id}, {K::name, F::Text}}},
-      {"UserEmailChanged", {{K::user_id, F::Id}, {K::email, F::Text}}},
-      {"UserDeactivated", {{K::user_id, F::Id}}},
-      {"UserReactivated", {{K::user_id, F::Id}}},
-      {"UserDeleted", {{K::user_id, F::Id}}},
-      {"ProductAdded", {{K::product_id, F::Id}, {K::name, F::Text}, {K::price, F::Money}, {K::is_active, F::Bool}}},
-      {"ProductRenamed", {{K::product_id, F::Id}, {K::name, F::Text}}},
-      {"ProductRepriced", {{K::product_id, F::Id}, {K::price, F::Money}}},
-      {"ProductDeactivated", {{K::product_id, F::Id}}},
-      {"ProductReactivated", {{K::product_id, F::Id}}},
-      {"ProductDeleted", {{K::product_id, F::Id}}},
-      {"OrderPlaced", {{K::order_id, F::Id}, {K::user_id, F::Id}, {K::status, F::Text}, {K::created_at, F::Ts},
+      {EventType::UserRegistered, {{K::user_id, F::Id}, {K::name, F::Text}, {K::email, F::Text}, {K::is_active, F::Bool}}},
+      {EventType::UserRenamed, {{K::user_id, F::Id}, {K::name, F::Text}}},
+      {EventType::UserEmailChanged, {{K::user_id, F::Id}, {K::email, F::Text}}},
+      {EventType::UserDeactivated, {{K::user_id, F::Id}}},
+      {EventType::UserReactivated, {{K::user_id, F::Id}}},
+      {EventType::UserDeleted, {{K::user_id, F::Id}}},
+      {EventType::ProductAdded, {{K::product_id, F::Id}, {K::name, F::Text}, {K::price, F::Money}, {K::is_active, F::Bool}}},
+      {EventType::ProductRenamed, {{K::product_id, F::Id}, {K::name, F::Text}}},
+      {EventType::ProductRepriced, {{K::product_id, F::Id}, {K::price, F::Money}}},
+      {EventType::ProductDeactivated, {{K::product_id, F::Id}}},
+      {EventType::ProductReactivated, {{K::product_id, F::Id}}},
+      {EventType::ProductDeleted, {{K::product_id, F::Id}}},
+      {EventType::OrderPlaced, {{K::order_id, F::Id}, {K::user_id, F::Id}, {K::status, F::Text}, {K::created_at, F::Ts},
                        {K::updated_at, F::Ts}, {K::created_at, F::TsScore}}},
-      {"OrderItemAdded", {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
-      {"OrderItemChanged", {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
-      {"OrderItemRemoved", {{K::order_id, F::Id}, {K::product_id, F::Id}}},
-      {"OrderStatusChanged", {{K::order_id, F::Id}, {K::to, F::Text}, {K::updated_at, F::Ts}}},
-      {"OrderDeleted", {{K::order_id, F::Id}}},
-      {"Truncated", {}},
+      {EventType::OrderItemAdded, {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
+      {EventType::OrderItemChanged, {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
+      {EventType::OrderItemRemoved, {{K::order_id, F::Id}, {K::product_id, F::Id}}},
+      {EventType::OrderStatusChanged, {{K::order_id, F::Id}, {K::to, F::Text}, {K::updated_at, F::Ts}}},
+      {EventType::OrderDeleted, {{K::order_id, F::Id}}},
+      {EventType::Truncated, {}},
   };
   return s;
 }
 
 const EventSpec* find_spec(std::string_view type) {
+  const auto t = domain_event_type(type);
+  if (!t) return nullptr;
   for (const auto& s : specs())
-    if (type == s.type) return &s;
+    if (s.type == *t) return &s;
   return nullptr;
 }
 
@@ -561,8 +564,8 @@ std::string encode_tables(const Doc& doc, std::vector<std::string>& out) {
 std::string encode_domain(const Doc& doc, const EventSpec& spec, std::vector<std::string>& out) {
   for (const auto& f : spec.fields)
     if (auto e = encode_field(doc[f.key], f, out); !e.empty()) return e;
-  if (std::string_view(spec.type) == "OrderPlaced") return encode_items(doc, out);
-  if (std::string_view(spec.type) == "Truncated") return encode_tables(doc, out);
+  if (spec.type == EventType::OrderPlaced) return encode_items(doc, out);
+  if (spec.type == EventType::Truncated) return encode_tables(doc, out);
   return {};
 }
 
@@ -624,7 +627,7 @@ ParseResult parse_message(std::string_view text) {
   m.lsn = *lsn;
   if (doc[K::xid].kind == Kind::Int) m.xid = doc[K::xid].integer;
 
-  if (m.type == "begin") {
+  if (m.type == begin_message) {
     m.kind = MessageKind::Begin;
     if (doc[K::v].kind != Kind::Int || doc[K::v].integer != 1) {
       r.error = "begin message has format version other than 1; this sidecar reads version 1";
@@ -634,7 +637,7 @@ ParseResult parse_message(std::string_view text) {
     r.message = std::move(m);
     return r;
   }
-  if (m.type == "commit") {
+  if (m.type == commit_message) {
     m.kind = MessageKind::Commit;
     if (doc[K::events].kind != Kind::Int) {
       r.error = "commit message has no integer \"events\"";
@@ -654,7 +657,7 @@ ParseResult parse_message(std::string_view text) {
     r.message = std::move(m);
     return r;
   }
-  if (m.type == "InvalidMessage") {
+  if (m.type == invalid_message) {
     m.kind = MessageKind::Invalid;
     if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
     r.message = std::move(m);

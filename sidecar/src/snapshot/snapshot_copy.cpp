@@ -12,6 +12,7 @@
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "pgcqrs/core/event_types.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/timestamp.hpp"
 
@@ -80,7 +81,8 @@ class Sender {
   uint64_t calls_ = 0;
 };
 
-Message event(const std::string& type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
+Message event(EventType event_type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
+  const std::string type(name(event_type));
   Message m;
   m.kind = MessageKind::Domain;
   m.type = type;
@@ -193,14 +195,14 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   };
 
   scan("pgcqrs_users", "SELECT id, name, email, is_active FROM " + s + ".users ORDER BY id", [&](const pqxx::row& r) {
-    feed(event("UserRegistered", seq++,
+    feed(event(EventType::UserRegistered, seq++,
                {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>() ? "true" : "false"},
                consistent_point, lsn_text));
     ++stats.users;
   });
   scan("pgcqrs_products", "SELECT id, name, price::text, is_active FROM " + s + ".products ORDER BY id",
        [&](const pqxx::row& r) {
-         feed(event("ProductAdded", seq++,
+         feed(event(EventType::ProductAdded, seq++,
                     {r[0].as<std::string>(), r[1].as<std::string>(), cents_of(r[2].as<std::string>()),
                      r[3].as<bool>() ? "true" : "false"},
                     consistent_point, lsn_text));
@@ -215,7 +217,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   auto flush_order = [&] {
     if (cur_order.empty() || placed.empty()) return;
     projection::append_order_lines(std::move(lines), placed);
-    feed(event("OrderPlaced", seq++, std::move(placed), consistent_point, lsn_text));
+    feed(event(EventType::OrderPlaced, seq++, std::move(placed), consistent_point, lsn_text));
     placed.clear();
     lines.clear();
     ++stats.orders;
@@ -242,7 +244,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          } else {
            if (!placed.empty()) flush_order();
            cur_order = oid;  // flush_order above cleared only the pending event
-           feed(event("OrderItemAdded", seq++, {oid, pid, qty, cents}, consistent_point, lsn_text));
+           feed(event(EventType::OrderItemAdded, seq++, {oid, pid, qty, cents}, consistent_point, lsn_text));
          }
        });
   flush_order();
