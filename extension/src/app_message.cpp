@@ -1,6 +1,6 @@
 // A strict RFC 8259 checker for application events; it keeps only the top-level "type".
 #include "pgcqrs/app_message.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 #include <cstdint>
 #include <string>

@@ -4,7 +4,7 @@
 #include "pgcqrs/core/pure.hpp"
 
 #include "pgcqrs/core/decimal.hpp"
-#include "pgcqrs/limits.hpp"
+#include "pgcqrs/core/limits.hpp"
 #include "pgcqrs/options.hpp"
 
 #include <cstddef>

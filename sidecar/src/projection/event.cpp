@@ -13,7 +13,7 @@
 #include "pgcqrs/core/event_types.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/timestamp.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 namespace pgcqrs::sidecar::projection {
 namespace {

@@ -9,9 +9,9 @@
 #include <unordered_map>
 
 #include "pgcqrs/core/decimal.hpp"
-#include "pgcqrs/limits.hpp"
+#include "pgcqrs/core/limits.hpp"
 #include "pgcqrs/core/lsn.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 namespace pgcqrs::sidecar::verify {
 namespace {
