@@ -107,7 +107,8 @@ std::string cents_of(const std::string& money) {
 // ts_text: the snapshot prints timestamps with the plugin's own formatter, never to_char.
 std::string ts_sql(const std::string& col) {
   return "CASE WHEN isfinite(" + col + ") THEN ((EXTRACT(epoch FROM " + col +
-         ") - 946684800) * 1000000)::int8::text ELSE " + col + "::text END";
+         ") - " + std::to_string(pgcqrs::unix_to_pg_epoch_micros / 1000000) +
+         ") * 1000000)::int8::text ELSE " + col + "::text END";
 }
 
 std::string ts_text(const std::string& value) {
