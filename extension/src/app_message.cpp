@@ -1,8 +1,7 @@
 // A strict RFC 8259 checker for application events; it keeps only the top-level "type".
 #include "pgcqrs/app_message.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
-#include <array>
 #include <cstdint>
 #include <string>
 
@@ -237,20 +236,6 @@ class Checker {
 };
 
 }  // namespace
-
-bool is_reserved_event_type(std::string_view type) {
-  static constexpr std::array<std::string_view, 22> reserved = {
-      "begin", "commit", "InvalidMessage",
-      "UserRegistered", "UserRenamed", "UserEmailChanged", "UserDeactivated",
-      "UserReactivated", "UserDeleted",
-      "ProductAdded", "ProductRenamed", "ProductRepriced", "ProductDeactivated",
-      "ProductReactivated", "ProductDeleted",
-      "OrderPlaced", "OrderItemAdded", "OrderItemChanged", "OrderItemRemoved",
-      "OrderStatusChanged", "OrderDeleted", "Truncated"};
-  for (auto r : reserved)
-    if (r == type) return true;
-  return false;
-}
 
 AppMessageCheck check_app_message(std::string_view content) { return Checker(content).run(); }
 

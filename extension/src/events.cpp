@@ -3,7 +3,9 @@
 
 #include "pgcqrs/app_message.hpp"
 #include "pgcqrs/json.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/event_types.hpp"
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 
 namespace pgcqrs {
 namespace {
@@ -164,7 +166,7 @@ void EventWriter::put_diff_event(std::string_view type, std::string_view id_key,
 
 void EventWriter::user_inserted(const UserRow& row) {
   flush_pending_order();
-  open_event("UserRegistered");
+  open_event(name(EventType::UserRegistered));
   put("user_id", row.id);
   put("name", row.name);
   put("email", row.email);
@@ -177,14 +179,14 @@ void EventWriter::user_updated(const UserRow* old_row, const UserRow& row) {
   flush_pending_order();
   const Value& id = row.id;
   if (changed(old_row ? &old_row->name : nullptr, row.name))
-    put_diff_event("UserRenamed", "user_id", id, "old_name", old_row ? &old_row->name : nullptr,
+    put_diff_event(name(EventType::UserRenamed), "user_id", id, "old_name", old_row ? &old_row->name : nullptr,
                    "name", row.name);
   if (changed(old_row ? &old_row->email : nullptr, row.email))
-    put_diff_event("UserEmailChanged", "user_id", id, "old_email",
+    put_diff_event(name(EventType::UserEmailChanged), "user_id", id, "old_email",
                    old_row ? &old_row->email : nullptr, "email", row.email);
   if (changed(old_row ? &old_row->is_active : nullptr, row.is_active)) {
     bool active = row.is_active.kind == Value::Kind::Bool && row.is_active.b;
-    open_event(active ? "UserReactivated" : "UserDeactivated");
+    open_event(active ? name(EventType::UserReactivated) : name(EventType::UserDeactivated));
     put("user_id", id);
     close_message();
   }
@@ -192,7 +194,7 @@ void EventWriter::user_updated(const UserRow* old_row, const UserRow& row) {
 
 void EventWriter::user_deleted(const UserRow& old_row) {
   flush_pending_order();
-  open_event("UserDeleted");
+  open_event(name(EventType::UserDeleted));
   put("user_id", old_row.id);
   close_message();
 }
@@ -201,7 +203,7 @@ void EventWriter::user_deleted(const UserRow& old_row) {
 
 void EventWriter::product_inserted(const ProductRow& row) {
   flush_pending_order();
-  open_event("ProductAdded");
+  open_event(name(EventType::ProductAdded));
   put("product_id", row.id);
   put("name", row.name);
   put("price", row.price);
@@ -213,14 +215,14 @@ void EventWriter::product_updated(const ProductRow* old_row, const ProductRow& r
   flush_pending_order();
   const Value& id = row.id;
   if (changed(old_row ? &old_row->name : nullptr, row.name))
-    put_diff_event("ProductRenamed", "product_id", id, "old_name",
+    put_diff_event(name(EventType::ProductRenamed), "product_id", id, "old_name",
                    old_row ? &old_row->name : nullptr, "name", row.name);
   if (changed(old_row ? &old_row->price : nullptr, row.price))
-    put_diff_event("ProductRepriced", "product_id", id, "old_price",
+    put_diff_event(name(EventType::ProductRepriced), "product_id", id, "old_price",
                    old_row ? &old_row->price : nullptr, "price", row.price);
   if (changed(old_row ? &old_row->is_active : nullptr, row.is_active)) {
     bool active = row.is_active.kind == Value::Kind::Bool && row.is_active.b;
-    open_event(active ? "ProductReactivated" : "ProductDeactivated");
+    open_event(active ? name(EventType::ProductReactivated) : name(EventType::ProductDeactivated));
     put("product_id", id);
     close_message();
   }
@@ -228,7 +230,7 @@ void EventWriter::product_updated(const ProductRow* old_row, const ProductRow& r
 
 void EventWriter::product_deleted(const ProductRow& old_row) {
   flush_pending_order();
-  open_event("ProductDeleted");
+  open_event(name(EventType::ProductDeleted));
   put("product_id", old_row.id);
   close_message();
 }
@@ -261,7 +263,7 @@ void EventWriter::order_inserted(const OrderRow& row) {
 void EventWriter::flush_pending_order() {
   if (!pending_) return;
   pending_ = false;
-  open_event("OrderPlaced");
+  open_event(name(EventType::OrderPlaced));
   out_.push_back(',');
   out_.append(pending_head_, 1, std::string::npos);
   json::append_key(out_, "items");
@@ -280,7 +282,7 @@ void EventWriter::flush_pending_order() {
 void EventWriter::order_updated(const OrderRow* old_row, const OrderRow& row) {
   flush_pending_order();
   if (!changed(old_row ? &old_row->status : nullptr, row.status)) return;
-  open_event("OrderStatusChanged");
+  open_event(name(EventType::OrderStatusChanged));
   put("order_id", row.id);
   put("user_id", current(row.user_id, old_row ? &old_row->user_id : nullptr));
   put("from", old_row ? old_row->status : Value::null());
@@ -291,7 +293,7 @@ void EventWriter::order_updated(const OrderRow* old_row, const OrderRow& row) {
 
 void EventWriter::order_deleted(const OrderRow& old_row) {
   flush_pending_order();
-  open_event("OrderDeleted");
+  open_event(name(EventType::OrderDeleted));
   put("order_id", old_row.id);
   put("user_id", old_row.user_id);
   put("status", old_row.status);
@@ -329,7 +331,7 @@ void EventWriter::item_inserted(const ItemRow& row) {
     return;
   }
   flush_pending_order();
-  open_event("OrderItemAdded");
+  open_event(name(EventType::OrderItemAdded));
   put("order_id", row.order_id);
   put("product_id", row.product_id);
   put("quantity", row.quantity);
@@ -342,7 +344,7 @@ void EventWriter::item_updated(const ItemRow* old_row, const ItemRow& row) {
   const Value* old_qty = old_row ? &old_row->quantity : nullptr;
   const Value* old_price = old_row ? &old_row->unit_price : nullptr;
   if (!changed(old_qty, row.quantity) && !changed(old_price, row.unit_price)) return;
-  open_event("OrderItemChanged");
+  open_event(name(EventType::OrderItemChanged));
   put("order_id", row.order_id);
   put("product_id", row.product_id);
   put("old_quantity", old_qty ? *old_qty : Value::null());
@@ -354,7 +356,7 @@ void EventWriter::item_updated(const ItemRow* old_row, const ItemRow& row) {
 
 void EventWriter::item_deleted(const ItemRow& old_row) {
   flush_pending_order();
-  open_event("OrderItemRemoved");
+  open_event(name(EventType::OrderItemRemoved));
   put("order_id", old_row.order_id);
   put("product_id", old_row.product_id);
   put("quantity", old_row.quantity);
@@ -366,7 +368,7 @@ void EventWriter::item_deleted(const ItemRow& old_row) {
 
 void EventWriter::truncated(bool users, bool products, bool orders, bool items) {
   flush_pending_order();
-  open_event("Truncated");
+  open_event(name(EventType::Truncated));
   json::append_key(out_, "tables");
   out_.push_back('[');
   const char* sep = "";
@@ -400,7 +402,7 @@ void EventWriter::app_message(std::string_view content, const Value& raw) {
     json::append_key(out_, "payload");
     out_.append(minify_json(content));
   } else {
-    open_event("InvalidMessage");
+    open_event(invalid_message);
     json::append_key(out_, "reason");
     json::append_string(out_, check.reason);
     put("raw", raw);

@@ -3,7 +3,7 @@
 
 #include <charconv>
 
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 namespace pgcqrs::json {
 

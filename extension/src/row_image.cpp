@@ -1,5 +1,5 @@
 // PostgreSQL zone: datums to plain values, without depending on any session setting.
-#include "pgcqrs/limits.hpp"
+#include "pgcqrs/core/limits.hpp"
 
 #include "row_image.h"
 

@@ -1,8 +1,8 @@
 // PostgreSQL zone: text values into the contract's UTF-8, bounded and never raising. The
 // conversion is PostgreSQL's own (the default conversion procedure, called with noError);
 // a character it cannot convert becomes U+FFFD and the conversion goes on after it.
-#include "pgcqrs/limits.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/limits.hpp"
+#include "pgcqrs/core/utf8.hpp"
 #include "pgcqrs/boundary.hpp"
 
 #include "text_image.h"

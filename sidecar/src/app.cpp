@@ -20,7 +20,7 @@
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/session.hpp"
 #include "pgcqrs/sidecar/verify/verify.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 namespace pgcqrs::sidecar {
 namespace {

@@ -12,7 +12,7 @@
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 using namespace pgcqrs::sidecar;
 using projection::Projector;

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "pgcqrs/limits.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/limits.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/core/decimal.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 

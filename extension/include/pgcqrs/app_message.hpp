@@ -1,6 +1,8 @@
 // Validation of application events sent with pg_logical_emit_message(true, 'pgcqrs', ...).
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
+
+#include "pgcqrs/core/event_types.hpp"  // is_reserved_event_type
 
 #include <string>
 #include <string_view>
@@ -16,8 +18,5 @@ struct AppMessageCheck {
 // Valid means: one JSON object (RFC 8259, UTF-8) whose "type" member is a non-empty string
 // that is not a reserved event name.
 AppMessageCheck check_app_message(std::string_view content);
-
-// begin, commit, InvalidMessage and every domain event type.
-bool is_reserved_event_type(std::string_view type);
 
 }  // namespace pgcqrs

@@ -2,7 +2,7 @@
 // PostgreSQL-zone code calls C++ only through PGCQRS_CXX: exceptions are caught inside the
 // lambda, every C++ object is destroyed, and only then is the error raised with ereport.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <cstddef>
 #include <cstdio>

@@ -1,10 +1,10 @@
 // Renders decoded row changes as the domain events of docs/events.md. Pure C++: the
 // PostgreSQL zone hands it plain values and copies the finished messages out.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
-#include "pgcqrs/decimal.hpp"
-#include "pgcqrs/limits.hpp"
+#include "pgcqrs/core/decimal.hpp"
+#include "pgcqrs/core/limits.hpp"
 #include "pgcqrs/options.hpp"
 
 #include <cstddef>

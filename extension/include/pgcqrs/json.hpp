@@ -1,6 +1,6 @@
 // Appending JSON tokens to a std::string: strings escaped and made valid UTF-8.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <cstdint>
 #include <string>

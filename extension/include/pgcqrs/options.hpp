@@ -1,6 +1,6 @@
 // The output plugin's options, parsed strictly from name/value pairs.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <optional>
 #include <string>

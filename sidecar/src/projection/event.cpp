@@ -10,8 +10,10 @@
 #include <cmath>
 #include <list>
 
-#include "pgcqrs/timestamp.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/event_types.hpp"
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/timestamp.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 namespace pgcqrs::sidecar::projection {
 namespace {
@@ -447,7 +449,7 @@ class Reader {
 // ---- The event contract ----
 
 struct EventSpec {
-  const char* type;
+  EventType type;
   std::vector<FieldSpec> fields;
 };
 
@@ -455,33 +457,35 @@ struct EventSpec {
 // variable parts handled separately.
 const std::vector<EventSpec>& specs() {
   static const std::vector<EventSpec> s = {
-      {"UserRegistered", {{K::user_id, F::Id}, {K::name, F::Text}, {K::email, F::Text}, {K::is_active, F::Bool}}},
-      {"UserRenamed", {{K::user_id, F::Id}, {K::name, F::Text}}},
-      {"UserEmailChanged", {{K::user_id, F::Id}, {K::email, F::Text}}},
-      {"UserDeactivated", {{K::user_id, F::Id}}},
-      {"UserReactivated", {{K::user_id, F::Id}}},
-      {"UserDeleted", {{K::user_id, F::Id}}},
-      {"ProductAdded", {{K::product_id, F::Id}, {K::name, F::Text}, {K::price, F::Money}, {K::is_active, F::Bool}}},
-      {"ProductRenamed", {{K::product_id, F::Id}, {K::name, F::Text}}},
-      {"ProductRepriced", {{K::product_id, F::Id}, {K::price, F::Money}}},
-      {"ProductDeactivated", {{K::product_id, F::Id}}},
-      {"ProductReactivated", {{K::product_id, F::Id}}},
-      {"ProductDeleted", {{K::product_id, F::Id}}},
-      {"OrderPlaced", {{K::order_id, F::Id}, {K::user_id, F::Id}, {K::status, F::Text}, {K::created_at, F::Ts},
+      {EventType::UserRegistered, {{K::user_id, F::Id}, {K::name, F::Text}, {K::email, F::Text}, {K::is_active, F::Bool}}},
+      {EventType::UserRenamed, {{K::user_id, F::Id}, {K::name, F::Text}}},
+      {EventType::UserEmailChanged, {{K::user_id, F::Id}, {K::email, F::Text}}},
+      {EventType::UserDeactivated, {{K::user_id, F::Id}}},
+      {EventType::UserReactivated, {{K::user_id, F::Id}}},
+      {EventType::UserDeleted, {{K::user_id, F::Id}}},
+      {EventType::ProductAdded, {{K::product_id, F::Id}, {K::name, F::Text}, {K::price, F::Money}, {K::is_active, F::Bool}}},
+      {EventType::ProductRenamed, {{K::product_id, F::Id}, {K::name, F::Text}}},
+      {EventType::ProductRepriced, {{K::product_id, F::Id}, {K::price, F::Money}}},
+      {EventType::ProductDeactivated, {{K::product_id, F::Id}}},
+      {EventType::ProductReactivated, {{K::product_id, F::Id}}},
+      {EventType::ProductDeleted, {{K::product_id, F::Id}}},
+      {EventType::OrderPlaced, {{K::order_id, F::Id}, {K::user_id, F::Id}, {K::status, F::Text}, {K::created_at, F::Ts},
                        {K::updated_at, F::Ts}, {K::created_at, F::TsScore}}},
-      {"OrderItemAdded", {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
-      {"OrderItemChanged", {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
-      {"OrderItemRemoved", {{K::order_id, F::Id}, {K::product_id, F::Id}}},
-      {"OrderStatusChanged", {{K::order_id, F::Id}, {K::to, F::Text}, {K::updated_at, F::Ts}}},
-      {"OrderDeleted", {{K::order_id, F::Id}}},
-      {"Truncated", {}},
+      {EventType::OrderItemAdded, {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
+      {EventType::OrderItemChanged, {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
+      {EventType::OrderItemRemoved, {{K::order_id, F::Id}, {K::product_id, F::Id}}},
+      {EventType::OrderStatusChanged, {{K::order_id, F::Id}, {K::to, F::Text}, {K::updated_at, F::Ts}}},
+      {EventType::OrderDeleted, {{K::order_id, F::Id}}},
+      {EventType::Truncated, {}},
   };
   return s;
 }
 
 const EventSpec* find_spec(std::string_view type) {
+  const auto t = domain_event_type(type);
+  if (!t) return nullptr;
   for (const auto& s : specs())
-    if (type == s.type) return &s;
+    if (s.type == *t) return &s;
   return nullptr;
 }
 
@@ -560,52 +564,12 @@ std::string encode_tables(const Doc& doc, std::vector<std::string>& out) {
 std::string encode_domain(const Doc& doc, const EventSpec& spec, std::vector<std::string>& out) {
   for (const auto& f : spec.fields)
     if (auto e = encode_field(doc[f.key], f, out); !e.empty()) return e;
-  if (std::string_view(spec.type) == "OrderPlaced") return encode_items(doc, out);
-  if (std::string_view(spec.type) == "Truncated") return encode_tables(doc, out);
+  if (spec.type == EventType::OrderPlaced) return encode_items(doc, out);
+  if (spec.type == EventType::Truncated) return encode_tables(doc, out);
   return {};
 }
 
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 }  // namespace
-
-std::optional<int64_t> money_to_cents(std::string_view t) {
-  bool neg = false;
-  size_t i = 0;
-  if (!t.empty() && t[0] == '-') {
-    neg = true;
-    i = 1;
-  }
-  if (i >= t.size()) return std::nullopt;
-  int64_t units = 0;
-  size_t digits = 0;
-  for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++digits) {
-    if (units > (INT64_MAX / 100 - 9) / 10) return std::nullopt;
-    units = units * 10 + (t[i] - '0');
-  }
-  if (digits == 0) return std::nullopt;
-  int64_t frac = 0;
-  if (i < t.size()) {
-    if (t[i] != '.') return std::nullopt;
-    ++i;
-    size_t fd = 0;
-    for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++fd) {
-      if (fd >= 2) return std::nullopt;
-      frac = frac * 10 + (t[i] - '0');
-    }
-    if (fd == 0 || i != t.size()) return std::nullopt;
-    if (fd == 1) frac *= 10;
-  }
-  int64_t cents = units * 100 + frac;
-  return neg ? -cents : cents;
-}
 
 void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out) {
   std::sort(lines.begin(), lines.end(), [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; });
@@ -622,56 +586,15 @@ void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& 
   }
 }
 
-std::string cents_to_money(int64_t cents) {
-  bool neg = cents < 0;
-  uint64_t a = neg ? 0 - static_cast<uint64_t>(cents) : static_cast<uint64_t>(cents);
-  std::string frac = std::to_string(a % 100);
-  if (frac.size() < 2) frac.insert(0, "0");
-  return (neg ? "-" : "") + std::to_string(a / 100) + "." + frac;
-}
-
 std::optional<std::string> timestamp_score(std::string_view t) {
-  if (t == "infinity") return std::string("+inf");
-  if (t == "-infinity") return std::string("-inf");
-  // YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z (a year may have more than 4 digits)
-  size_t i = 0;
-  auto num = [&](size_t n, int64_t& out) {
-    out = 0;
-    for (size_t k = 0; k < n; ++k, ++i) {
-      if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
-      out = out * 10 + (t[i] - '0');
-    }
-    return true;
-  };
-  auto lit = [&](char c) {
-    if (i >= t.size() || t[i] != c) return false;
-    ++i;
-    return true;
-  };
-  size_t year_digits = 0;
-  while (year_digits < t.size() && t[year_digits] >= '0' && t[year_digits] <= '9') ++year_digits;
-  if (year_digits < 4 || year_digits > 6) return std::nullopt;
-  int64_t y, mo, d, h, mi, s;
-  if (!num(year_digits, y) || !lit('-') || !num(2, mo) || !lit('-') || !num(2, d) || !lit('T') ||
-      !num(2, h) || !lit(':') || !num(2, mi) || !lit(':') || !num(2, s))
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  int64_t micros = 0;
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    size_t n = 0;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && n < 6) {
-      micros = micros * 10 + (t[i] - '0');
-      ++i;
-      ++n;
-    }
-    if (n == 0) return std::nullopt;
-    for (; n < 6; ++n) micros *= 10;
-  }
-  if (!lit('Z') || i != t.size()) return std::nullopt;
-  int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  int64_t ms = ((days * 24 + h) * 60 + mi) * 60000 + s * 1000 + micros / 1000;
-  return std::to_string(ms);
+  const auto pg_micros = pgcqrs::parse_timestamp(t);
+  if (!pg_micros) return std::nullopt;
+  if (*pg_micros == timestamp_infinity) return std::string("+inf");
+  if (*pg_micros == timestamp_minus_infinity) return std::string("-inf");
+  // Milliseconds first: near 294276 AD, microseconds since 1970 would overflow 64 bits.
+  // Floor, not truncation: 1969-12-31T23:59:59.9995Z is -1 ms, not 0.
+  const int64_t pg_ms = *pg_micros / 1000 - (*pg_micros % 1000 < 0 ? 1 : 0);
+  return std::to_string(pg_ms + unix_to_pg_epoch_micros / 1000);
 }
 
 ParseResult parse_message(std::string_view text) {
@@ -704,7 +627,7 @@ ParseResult parse_message(std::string_view text) {
   m.lsn = *lsn;
   if (doc[K::xid].kind == Kind::Int) m.xid = doc[K::xid].integer;
 
-  if (m.type == "begin") {
+  if (m.type == begin_message) {
     m.kind = MessageKind::Begin;
     if (doc[K::v].kind != Kind::Int || doc[K::v].integer != 1) {
       r.error = "begin message has format version other than 1; this sidecar reads version 1";
@@ -714,7 +637,7 @@ ParseResult parse_message(std::string_view text) {
     r.message = std::move(m);
     return r;
   }
-  if (m.type == "commit") {
+  if (m.type == commit_message) {
     m.kind = MessageKind::Commit;
     if (doc[K::events].kind != Kind::Int) {
       r.error = "commit message has no integer \"events\"";
@@ -734,7 +657,7 @@ ParseResult parse_message(std::string_view text) {
     r.message = std::move(m);
     return r;
   }
-  if (m.type == "InvalidMessage") {
+  if (m.type == invalid_message) {
     m.kind = MessageKind::Invalid;
     if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
     r.message = std::move(m);

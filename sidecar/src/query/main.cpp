@@ -9,7 +9,7 @@
 #include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/query/reader.hpp"
 #include "pgcqrs/sidecar/query/render.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 namespace {
 

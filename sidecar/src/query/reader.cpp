@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 namespace pgcqrs::sidecar::query {
 namespace {

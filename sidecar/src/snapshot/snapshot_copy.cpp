@@ -12,7 +12,9 @@
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/event_types.hpp"
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 
 namespace pgcqrs::sidecar::snapshot {
 namespace {
@@ -26,7 +28,7 @@ constexpr size_t kPipeline = 2048;  // write replies awaited at most (MULTI, QUE
 
 std::string now_iso() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return pgcqrs::format_timestamp(us - 946684800LL * 1000000LL);
+  return pgcqrs::format_timestamp(us - pgcqrs::unix_to_pg_epoch_micros);
 }
 
 // Sends the copy's calls through the projector, without a checkpoint (Snapshot mode). Writes
@@ -79,7 +81,8 @@ class Sender {
   uint64_t calls_ = 0;
 };
 
-Message event(const std::string& type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
+Message event(EventType event_type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
+  const std::string type(name(event_type));
   Message m;
   m.kind = MessageKind::Domain;
   m.type = type;
@@ -95,14 +98,22 @@ Message event(const std::string& type, int64_t seq, std::vector<std::string> arg
 }
 
 std::string cents_of(const std::string& money) {
-  auto c = projection::money_to_cents(money);
+  auto c = pgcqrs::money_to_cents(money);
   if (!c) throw std::runtime_error("snapshot: amount " + money + " is not a 2-decimal number");
   return std::to_string(*c);
 }
 
+// A timestamptz column as microseconds since 2000-01-01 (or "infinity", "-infinity"), for
+// ts_text: the snapshot prints timestamps with the plugin's own formatter, never to_char.
 std::string ts_sql(const std::string& col) {
-  return "CASE WHEN isfinite(" + col + ") THEN to_char(" + col +
-         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
+  return "CASE WHEN isfinite(" + col + ") THEN ((EXTRACT(epoch FROM " + col +
+         ") - " + std::to_string(pgcqrs::unix_to_pg_epoch_micros / 1000000) +
+         ") * 1000000)::int8::text ELSE " + col + "::text END";
+}
+
+std::string ts_text(const std::string& value) {
+  if (value == "infinity" || value == "-infinity") return value;
+  return pgcqrs::format_timestamp(std::stoll(value));
 }
 
 }  // namespace
@@ -185,14 +196,14 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   };
 
   scan("pgcqrs_users", "SELECT id, name, email, is_active FROM " + s + ".users ORDER BY id", [&](const pqxx::row& r) {
-    feed(event("UserRegistered", seq++,
+    feed(event(EventType::UserRegistered, seq++,
                {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>() ? "true" : "false"},
                consistent_point, lsn_text));
     ++stats.users;
   });
   scan("pgcqrs_products", "SELECT id, name, price::text, is_active FROM " + s + ".products ORDER BY id",
        [&](const pqxx::row& r) {
-         feed(event("ProductAdded", seq++,
+         feed(event(EventType::ProductAdded, seq++,
                     {r[0].as<std::string>(), r[1].as<std::string>(), cents_of(r[2].as<std::string>()),
                      r[3].as<bool>() ? "true" : "false"},
                     consistent_point, lsn_text));
@@ -207,7 +218,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   auto flush_order = [&] {
     if (cur_order.empty() || placed.empty()) return;
     projection::append_order_lines(std::move(lines), placed);
-    feed(event("OrderPlaced", seq++, std::move(placed), consistent_point, lsn_text));
+    feed(event(EventType::OrderPlaced, seq++, std::move(placed), consistent_point, lsn_text));
     placed.clear();
     lines.clear();
     ++stats.orders;
@@ -221,10 +232,10 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          if (oid != cur_order) {
            flush_order();
            cur_order = oid;
-           std::string created = r[3].as<std::string>();
+           std::string created = ts_text(r[3].as<std::string>());
            auto score = projection::timestamp_score(created);
            if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
-           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, r[4].as<std::string>(), *score};
+           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, ts_text(r[4].as<std::string>()), *score};
          }
          if (r[5].is_null()) return;
          ++stats.items;
@@ -234,7 +245,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          } else {
            if (!placed.empty()) flush_order();
            cur_order = oid;  // flush_order above cleared only the pending event
-           feed(event("OrderItemAdded", seq++, {oid, pid, qty, cents}, consistent_point, lsn_text));
+           feed(event(EventType::OrderItemAdded, seq++, {oid, pid, qty, cents}, consistent_point, lsn_text));
          }
        });
   flush_order();

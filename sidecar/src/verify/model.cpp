@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <unordered_map>
 
-#include "pgcqrs/decimal.hpp"
-#include "pgcqrs/limits.hpp"
-#include "pgcqrs/timestamp.hpp"
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/decimal.hpp"
+#include "pgcqrs/core/limits.hpp"
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 namespace pgcqrs::sidecar::verify {
 namespace {

@@ -14,7 +14,7 @@
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/verify/model.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 namespace pgcqrs::sidecar::verify {
 namespace {

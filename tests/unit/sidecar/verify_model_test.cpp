@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "pgcqrs/limits.hpp"
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/limits.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 using namespace pgcqrs::sidecar::verify;
 

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+// Amounts travel as cents (pgcqrs::money_to_cents, cents_to_money); the projection's
+// sources call them through this header.
+#include "pgcqrs/core/money.hpp"
+
 namespace pgcqrs::sidecar::projection {
 
 enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Unknown };
@@ -37,10 +41,6 @@ struct ParseResult {
 
 ParseResult parse_message(std::string_view json);
 
-// "19.98" -> 1998 cents; nullopt for anything but [-]digits[.d[d]].
-std::optional<int64_t> money_to_cents(std::string_view text);
-// 1998 -> "19.98", -5 -> "-0.05".
-std::string cents_to_money(int64_t cents);
 // One line of an order as the projection receives it.
 struct OrderLine {
   int64_t product_id;
@@ -53,8 +53,9 @@ struct OrderLine {
 // splices in the product name (docs/read-models.md). The script renders the same text when
 // it re-renders an order; tests/e2e/projection_script_test.cpp holds both to one format.
 void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out);
-// ISO-8601 UTC "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, the sorted-set
-// score); "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if malformed.
+// A timestamp of the event contract (pgcqrs::parse_timestamp) as its sorted-set score:
+// "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, rounded down);
+// "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if parse_timestamp refuses it.
 std::optional<std::string> timestamp_score(std::string_view text);
 
 }  // namespace pgcqrs::sidecar::projection

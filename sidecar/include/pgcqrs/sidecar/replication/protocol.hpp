@@ -8,10 +8,12 @@
 #include <string_view>
 #include <variant>
 
+#include "pgcqrs/core/timestamp.hpp"
+
 namespace pgcqrs::sidecar::replication {
 
 // PostgreSQL timestamps count microseconds since 2000-01-01 00:00:00 UTC.
-constexpr int64_t kPgEpochOffsetMicros = 946684800LL * 1000000LL;
+constexpr int64_t kPgEpochOffsetMicros = pgcqrs::unix_to_pg_epoch_micros;
 
 struct XLogData {          // 'w'
   uint64_t wal_start = 0;  // start of the data in the WAL

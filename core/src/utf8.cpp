@@ -1,5 +1,5 @@
 // UTF-8 well-formedness, cutting and repair (see utf8.hpp).
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "pgcqrs/utf8.hpp"
+#include "pgcqrs/core/utf8.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,9 @@
-// Exact decimal arithmetic on the strings PostgreSQL's numeric prints ("19.98"), for totals.
+// Exact decimal arithmetic on the strings PostgreSQL's numeric prints ("19.98"): the plugin's
+// order totals and the oracle's expected read models.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,8 +14,8 @@ class Decimal {
  public:
   Decimal() = default;
 
-  // Parses [-]digits[.digits]; nullopt for anything else (NaN, Infinity, exponents, overflow
-  // past 38 digits).
+  // Parses what numeric prints, [-]digits[.digits]; nullopt for anything else (a '+' sign,
+  // ".5", "5.", NaN, Infinity, exponents, more than 36 significant digits).
   static std::optional<Decimal> parse(std::string_view text);
 
   // Sum and product; nullopt on overflow of the 128-bit mantissa.
@@ -23,6 +25,10 @@ class Decimal {
   // Plain notation with exactly scale() fractional digits: "24.98", "-0.50", "0".
   std::string to_string() const;
   int scale() const { return scale_; }
+
+  // The value times 10^scale as an integer ("19.9" at scale 2 is 1990); nullopt if that
+  // loses digits (scale() is larger) or does not fit 64 bits.
+  std::optional<int64_t> scaled(int scale) const;
 
  private:
   Decimal(__int128 units, int scale) : units_(units), scale_(scale) {}

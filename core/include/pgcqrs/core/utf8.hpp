@@ -1,7 +1,7 @@
-// UTF-8 checks shared by the plugin and the sidecar's oracle: well-formed sequences, copying
-// bytes as valid UTF-8 within a size limit, and where a limit cuts a valid string.
+// UTF-8 checks shared by the plugin and the sidecar (its reader and its oracle): well-formed
+// sequences, copying bytes as valid UTF-8 within a size limit, and where a limit cuts a string.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <cstddef>
 #include <cstdint>

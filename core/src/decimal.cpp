@@ -1,7 +1,8 @@
 // Exact decimal sums and products for order totals.
-#include "pgcqrs/decimal.hpp"
+#include "pgcqrs/core/decimal.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace pgcqrs {
 namespace {
@@ -25,25 +26,27 @@ __int128 pow10(int n) { return powers_of_ten()[n]; }
 
 std::optional<Decimal> Decimal::parse(std::string_view text) {
   std::size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  const bool negative = i < text.size() && text[i] == '-';
+  if (negative) ++i;
   __int128 units = 0;
   int digits = 0, scale = 0;
-  bool seen_point = false, seen_digit = false;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && !seen_point) {
-      seen_point = true;
-      continue;
+  // Digits on both sides of the point, as numeric prints them: not "5." and not ".5".
+  auto run = [&](bool fraction) {
+    const std::size_t start = i;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      if (units != 0 || text[i] != '0') ++digits;
+      if (digits > max_digits) return false;
+      units = units * 10 + (text[i] - '0');
+      if (fraction) ++scale;
     }
-    if (c < '0' || c > '9') return std::nullopt;
-    seen_digit = true;
-    if (units != 0 || c != '0') ++digits;
-    if (digits > max_digits) return std::nullopt;
-    units = units * 10 + (c - '0');
-    if (seen_point) ++scale;
+    return i > start;
+  };
+  if (!run(false)) return std::nullopt;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!run(true)) return std::nullopt;
   }
-  if (!seen_digit) return std::nullopt;
+  if (i != text.size()) return std::nullopt;
   return Decimal(negative ? -units : units, scale);
 }
 
@@ -72,6 +75,12 @@ std::optional<Decimal> Decimal::times(long long factor) const {
   if (f != 0 && (units_ > limit / (f < 0 ? -f : f) || units_ < -limit / (f < 0 ? -f : f)))
     return std::nullopt;
   return Decimal(units_ * f, scale_);
+}
+
+std::optional<int64_t> Decimal::scaled(int scale) const {
+  auto d = rescaled(scale);
+  if (!d || d->units_ > INT64_MAX || d->units_ < INT64_MIN) return std::nullopt;
+  return static_cast<int64_t>(d->units_);
 }
 
 std::string Decimal::to_string() const {

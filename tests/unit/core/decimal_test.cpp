@@ -1,6 +1,9 @@
-#include "pgcqrs/decimal.hpp"
+// Exact decimals on numeric text.
+#include "pgcqrs/core/decimal.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstdint>
 
 using pgcqrs::Decimal;
 
@@ -15,6 +18,19 @@ TEST(Decimal, ParsesAndPrintsWithItsScale) {
 TEST(Decimal, RejectsWhatIsNotAPlainDecimal) {
   for (const char* bad : {"", "-", ".", "NaN", "Infinity", "1e5", "1.2.3", " 1", "1,5", "--1"})
     EXPECT_FALSE(Decimal::parse(bad).has_value()) << bad;
+  // Only what numeric prints: the extension's former parser also took these.
+  for (const char* bad : {"+1", "+0.5", ".5", "-.5", "5.", "-5.", "1.-5"})
+    EXPECT_FALSE(Decimal::parse(bad).has_value()) << bad;
+}
+
+TEST(Decimal, ScalesToIntegersExactly) {
+  EXPECT_EQ(Decimal::parse("19.9")->scaled(2), 1990);
+  EXPECT_EQ(Decimal::parse("-0.05")->scaled(2), -5);
+  EXPECT_EQ(Decimal::parse("12")->scaled(0), 12);
+  EXPECT_FALSE(Decimal::parse("0.001")->scaled(2).has_value());  // would lose a digit
+  EXPECT_EQ(Decimal::parse("9223372036854775807")->scaled(0), INT64_MAX);
+  EXPECT_FALSE(Decimal::parse("9223372036854775808")->scaled(0).has_value());
+  EXPECT_EQ(Decimal::parse("-9223372036854775808")->scaled(0), INT64_MIN);
 }
 
 TEST(Decimal, SumsAndMultipliesExactly) {

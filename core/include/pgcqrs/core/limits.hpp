@@ -1,7 +1,7 @@
 // The size limits of the event contract (docs/events.md, "Limits"): what keeps every message
 // the plugin writes far below PostgreSQL's 1 GB string limit, whatever the data.
 #pragma once
-#include "pgcqrs/pure.hpp"
+#include "pgcqrs/core/pure.hpp"
 
 #include <cstddef>
 
