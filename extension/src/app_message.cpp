@@ -1,5 +1,6 @@
 // A strict RFC 8259 checker for application events; it keeps only the top-level "type".
 #include "pgcqrs/app_message.hpp"
+#include "pgcqrs/core/json_number.hpp"
 #include "pgcqrs/core/utf8.hpp"
 
 #include <cstdint>
@@ -141,6 +142,10 @@ class Checker {
       ++pos_;
       if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
       if (digits() == 0) return fail("bad number");
+    }
+    if (!json_number_is_finite(s_.substr(start, pos_ - start))) {
+      pos_ = start;
+      fail("number out of range");
     }
   }
 

@@ -11,6 +11,7 @@
 #include <list>
 
 #include "pgcqrs/core/event_types.hpp"
+#include "pgcqrs/core/json_number.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/core/utf8.hpp"
@@ -83,37 +84,6 @@ struct Doc {
 };
 
 // ---- The reader ----
-
-// nlohmann rejected a number only when its double overflowed to infinity; one that
-// underflows to 0 was fine. from_chars reports both as out of range, so the decimal
-// exponent tells them apart (overflow needs ~1e308, underflow ~1e-324).
-int64_t decimal_exponent(const char* b, const char* e) {
-  if (*b == '-') ++b;
-  while (b < e && *b == '0') ++b;
-  int64_t exp = 0;
-  const char* int_start = b;
-  while (b < e && *b >= '0' && *b <= '9') ++b;
-  if (b > int_start) {
-    exp = b - int_start - 1;
-  } else if (b < e && *b == '.') {
-    for (++b, exp = -1; b < e && *b == '0'; ++b) --exp;
-  }
-  while (b < e && *b != 'e' && *b != 'E') ++b;
-  if (b == e) return exp;
-  ++b;
-  const bool neg = *b == '-';
-  if (*b == '-' || *b == '+') ++b;
-  int64_t x = 0;
-  for (; b < e && x < 1'000'000'000; ++b) x = x * 10 + (*b - '0');  // saturates; only the sign matters
-  return neg ? exp - x : exp + x;
-}
-
-bool finite_double(const char* b, const char* e) {
-  double d = 0;
-  const auto r = std::from_chars(b, e, d);
-  if (r.ec == std::errc()) return std::isfinite(d);
-  return decimal_exponent(b, e) < 0;
-}
 
 // A number without fraction or exponent was an int64 (if negative) or uint64 for
 // nlohmann, and a double when it did not fit.
@@ -333,7 +303,7 @@ class Reader {
       return true;
     }
     v.kind = Kind::Float;
-    return finite_double(start, p_);
+    return json_number_is_finite(std::string_view(start, static_cast<size_t>(p_ - start)));
   }
 
   // A string at its opening quote. Its text, if wanted, is a view of the message, or of a

@@ -15,6 +15,8 @@ SELECT 'sent' FROM pg_logical_emit_message(true, 'pgcqrs', '{"no_type": 1}');
 SELECT 'sent' FROM pg_logical_emit_message(true, 'pgcqrs', '{"type": "OrderPlaced", "order_id": 1}');
 SELECT 'sent' FROM pg_logical_emit_message(true, 'pgcqrs', '');
 SELECT 'sent' FROM pg_logical_emit_message(true, 'pgcqrs', '\xff00'::bytea);
+-- A number no double holds: the sidecar could not read the event, so it is refused here.
+SELECT 'sent' FROM pg_logical_emit_message(true, 'pgcqrs', '{"type": "Huge", "n": 1e400}');
 COMMIT;
 
 -- Other prefixes, non-transactional messages and rolled-back messages are not events.

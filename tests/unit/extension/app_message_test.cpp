@@ -5,7 +5,7 @@
 using pgcqrs::check_app_message;
 
 TEST(AppMessage, AcceptsObjectWithTypeString) {
-  auto c = check_app_message(R"( {"type":"CartAbandoned","cart":7,"tags":["a",{"b":null}],"x":-1.5e3} )");
+  auto c = check_app_message(R"( {"type":"CartAbandoned","cart":7,"tags":["a",{"b":null}],"x":-1.5e3,"tiny":1e-400} )");
   EXPECT_TRUE(c.valid) << c.reason;
   EXPECT_EQ(c.type, "CartAbandoned");
 }
@@ -36,6 +36,9 @@ TEST(AppMessage, ExplainsEachKindOfInvalidPayload) {
       {"{\"type\":\"A\",\"s\":\"\n\"}", "payload is not valid JSON: control character in string at byte 17"},
       {"{\"type\":\"\xff\"}", "payload is not valid JSON: invalid UTF-8 at byte 9"},
       {R"({"type":"A","s":"\ud800"})", "payload is not valid JSON: unpaired surrogate at byte 23"},
+      // The sidecar reads numbers as doubles: one that overflows is refused here, not there.
+      {R"({"type":"A","n":1e400})", "payload is not valid JSON: number out of range at byte 16"},
+      {R"({"type":"A","n":[-2e308]})", "payload is not valid JSON: number out of range at byte 17"},
       {R"({"type":""})", "payload \"type\" is empty"},
       {R"({"type":7})", "payload has no \"type\" string member"},
       {R"({"type":"OrderPlaced"})", "payload \"type\" \"OrderPlaced\" is reserved for pgcqrs events"},
