@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
-#include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar {
 

@@ -20,6 +20,8 @@
 #include <thread>
 #include <pqxx/pqxx>
 
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/sidecar/heartbeat.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
@@ -36,7 +38,6 @@
 #include "pgcqrs/sidecar/replication/wal_source.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/startup_decision.hpp"
-#include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar {
 namespace {

@@ -2,7 +2,7 @@
 // a refusal first, then the first reason to rebuild, else resume.
 #include "pgcqrs/sidecar/startup_decision.hpp"
 
-#include "pgcqrs/timestamp.hpp"
+#include "pgcqrs/core/lsn.hpp"
 
 namespace pgcqrs::sidecar {
 

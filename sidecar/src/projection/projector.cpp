@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/money.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
-#include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar::projection {
 

@@ -5,8 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
-#include "pgcqrs/timestamp.hpp"
 
 namespace pgcqrs::sidecar::replication {
 
