@@ -328,7 +328,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
     heartbeat_.emplace(heartbeat_channel_, metrics_, config_.slot,
-                       static_cast<int64_t>(config_.heartbeat_interval_s) * 1000, mono_ms());
+                       static_cast<int64_t>(config_.heartbeat_interval_s) * 1000, mono_ms(), [weak = weak_from_this()] {
+                         if (auto self = weak.lock(); self && !self->finished()) self->server_stopping();
+                       });
     spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
     if (on_streaming_) on_streaming_();
     arm_status_timer();
@@ -560,11 +562,24 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
   }
 
+  // PostgreSQL ended the query connection as it does when it shuts down: for a while, status
+  // updates let its walsender stop without waiting for Redis (status_positions). When it was
+  // only pg_terminate_backend(), the slot merely stays put for that while.
+  void server_stopping() {
+    if (mono_ms() < server_stopping_until_ms_) return;
+    server_stopping_until_ms_ = mono_ms() + kServerStoppingMs;
+    spdlog::warn("PostgreSQL is shutting down: it may stop without waiting for Redis; slot {} stays at {}, from where "
+                 "the next start goes on",
+                 config_.slot, pgcqrs::format_lsn(tracker_.flushed()));
+    send_status(false);
+  }
+
   void send_status(bool reply_requested) {
     if (!wal_->connected() || finished()) return;
     uint64_t flushed = tracker_.flushed();
-    wal_->send_status(std::max(tracker_.written(), flushed), flushed, flushed,
-                      replication::pg_micros_from_unix(unix_us()), reply_requested);
+    auto p = replication::status_positions(tracker_.written(), flushed, std::max(server_wal_end_, keepalive_end_),
+                                           mono_ms() < server_stopping_until_ms_);
+    wal_->send_status(p.written, p.flushed, p.applied, replication::pg_micros_from_unix(unix_us()), reply_requested);
     if (finished()) return;
     if (flushed != metrics_.confirmed_lsn) {
       metrics_.confirmed_lsn = flushed;
@@ -646,6 +661,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
+  static constexpr int64_t kServerStoppingMs = 60000;
+  int64_t server_stopping_until_ms_ = 0;
   // The newest keepalive's position: every transaction committed before it has been received.
   uint64_t keepalive_end_ = 0;
   std::string last_applied_commit_time_;

@@ -118,4 +118,31 @@ start_sidecar
 wait_caught_up
 verify_clean
 
+step "PostgreSQL stops (fast) while Redis stalls: it need not wait for the sidecar, nothing is lost"
+# A stopping walsender waits until its client confirms everything it sent, and the sidecar
+# confirms only what Redis holds: with Redis stalled (the reply timeout far away) or a long
+# backlog, a fast shutdown waited until pg_ctl gave up.
+stop_sidecar
+offset=$(log_size)
+start_sidecar --redis-reply-timeout 600
+wait_caught_up
+cp_at_stall=$(checkpoint)
+kill -STOP "$redis_pid"
+place_orders 20
+order_in_stall=$(sql "SELECT max(id) FROM orders")
+pg_dir=$(pgcqrs_pg_base "$WORK")/pg
+started=$SECONDS
+pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$pg_dir" -m fast -w -t 30 stop >/dev/null ||
+  fail "a fast shutdown did not finish within 30 s while Redis stalled"
+log_since "$offset" | grep -q "PostgreSQL is shutting down" || fail "the sidecar did not say that PostgreSQL shuts down"
+echo "  PostgreSQL stopped in $((SECONDS - started)) s"
+pgcqrs_as_owner "$PGCQRS_PG_BIN/pg_ctl" -D "$pg_dir" -l "$(pgcqrs_pg_log "$WORK")" -w -t 60 start >/dev/null
+confirmed=$(slot_confirmed)
+lsn_ge "$cp_at_stall" "$confirmed" || fail "the slot confirmed $confirmed while Redis, stalled at $cp_at_stall, held nothing newer"
+kill -CONT "$redis_pid"
+wait_caught_up 60
+[ "$(rc EXISTS "order_details:$order_in_stall")" == 1 ] || fail "order $order_in_stall, written during the stall, is missing"
+assert_not_confirmed_ahead
+verify_clean
+
 echo "e2e_stream_faults: all checks passed"

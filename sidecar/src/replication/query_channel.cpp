@@ -45,13 +45,19 @@ void QueryChannel::flush() {
 }
 
 void QueryChannel::read() {
-  if (PQconsumeInput(conn_.get()) == 0) return complete(one_line(PQerrorMessage(conn_.get())));
+  if (PQconsumeInput(conn_.get()) == 0) {
+    // The connection is gone; an error the server sent before closing it (a FATAL at
+    // shutdown) is still among the results, with its SQLSTATE.
+    while (PgResultPtr res{PQgetResult(conn_.get())}) take_error(res.get());
+    return complete(one_line(PQerrorMessage(conn_.get())));
+  }
   while (!PQisBusy(conn_.get())) {
     PgResultPtr res(PQgetResult(conn_.get()));
     if (!res) return complete(result_.error);
     auto status = PQresultStatus(res.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       if (result_.error.empty()) result_.error = one_line(PQresultErrorMessage(res.get()));
+      take_error(res.get());
     } else if (result_.row.empty() && PQntuples(res.get()) > 0) {
       for (int c = 0; c < PQnfields(res.get()); ++c)
         result_.row.push_back(PQgetisnull(res.get(), 0, c) ? std::nullopt
@@ -59,6 +65,11 @@ void QueryChannel::read() {
     }
   }
   wait(asio::posix::stream_descriptor::wait_read);
+}
+
+void QueryChannel::take_error(const PGresult* res) {
+  if (!result_.sqlstate.empty()) return;
+  if (const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) result_.sqlstate = state;
 }
 
 void QueryChannel::wait(asio::posix::stream_descriptor::wait_type type) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,9 +51,15 @@ class HeartbeatSchedule {
 
 class Heartbeat {
  public:
+  // on_server_stopping runs when the server ends the query connection because it shuts down
+  // (SQLSTATE 57P01; pg_terminate_backend() says the same, so it is a hint, not a proof).
   Heartbeat(std::shared_ptr<replication::QueryChannel> channel, http::Metrics& metrics, std::string slot,
-            int64_t heartbeat_ms, int64_t now_ms)
-      : channel_(std::move(channel)), metrics_(metrics), slot_(std::move(slot)), schedule_(heartbeat_ms, now_ms) {}
+            int64_t heartbeat_ms, int64_t now_ms, std::function<void()> on_server_stopping)
+      : channel_(std::move(channel)),
+        metrics_(metrics),
+        slot_(std::move(slot)),
+        schedule_(heartbeat_ms, now_ms),
+        on_server_stopping_(std::move(on_server_stopping)) {}
 
   void data_seen(int64_t now_ms) { schedule_.data_seen(now_ms); }
   // Called at every status tick: starts what is due unless a query is still under way (then
@@ -64,6 +71,7 @@ class Heartbeat {
   http::Metrics& metrics_;
   std::string slot_;
   HeartbeatSchedule schedule_;
+  std::function<void()> on_server_stopping_;
 };
 
 }  // namespace pgcqrs::sidecar

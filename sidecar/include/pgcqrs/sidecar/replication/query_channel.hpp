@@ -21,6 +21,7 @@ class QueryChannel : public std::enable_shared_from_this<QueryChannel> {
  public:
   struct Result {
     std::string error;                            // empty: the query succeeded
+    std::string sqlstate;                         // the server's, when it sent the error
     std::vector<std::optional<std::string>> row;  // its first row (nullopt: NULL), if any
   };
   using Done = std::function<void(const Result&)>;
@@ -42,6 +43,7 @@ class QueryChannel : public std::enable_shared_from_this<QueryChannel> {
  private:
   void flush();
   void read();
+  void take_error(const PGresult* res);  // keeps the first SQLSTATE the server sent
   void wait(boost::asio::posix::stream_descriptor::wait_type type);
   void complete(std::string error);
 
