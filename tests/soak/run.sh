@@ -254,7 +254,12 @@ fault_round() {
   log "Redis paused (SIGSTOP) for 5 s"
   redis_pid=$(cat "$run_dir/redis/redis.pid")
   kill -STOP "$redis_pid"
-  [ "$(awk '{print $3}' "/proc/$redis_pid/stat")" = T ] || fail "Redis ($redis_pid) is not stopped"
+  # The signal is delivered after kill returns: wait (bounded) for the stopped state.
+  local deadline=$((SECONDS + 5))
+  until [ "$(awk '{print $3}' "/proc/$redis_pid/stat")" = T ]; do
+    [ $SECONDS -lt $deadline ] || fail "Redis ($redis_pid) is not stopped 5 s after SIGSTOP"
+    sleep 0.01
+  done
   sleep 5   # the fault itself: Redis answers nothing for 5 s
   sample_peak
   kill -CONT "$redis_pid"
