@@ -1,5 +1,5 @@
 // The session wires the sidecar's units for one run (docs/architecture.md, "Inside the
-// sidecar"): the start-up on a worker thread (Redis's settings, the start-up verdict, a
+// sidecar"): the start-up on a worker thread (startup.hpp: Redis's settings, the start-up verdict, a
 // rebuild's copy), then on the loop the WalSource into the TransactionAssembler and the
 // BatchApplier, applied batches into the LsnTracker and back as status updates, and the
 // Heartbeat; one lifecycle Phase, and shutdown in order.
@@ -16,28 +16,23 @@
 #include <cstdlib>
 #include <chrono>
 #include <optional>
-#include <set>
 #include <thread>
-#include <pqxx/pqxx>
 
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/sidecar/heartbeat.hpp"
-#include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/batch_applier.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
-#include "pgcqrs/sidecar/redis_settings.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
-#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"  // hello_commands, describe_reply_error
 #include "pgcqrs/sidecar/replication/lsn_tracker.hpp"
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
 #include "pgcqrs/sidecar/replication/protocol.hpp"
 #include "pgcqrs/sidecar/replication/query_channel.hpp"
 #include "pgcqrs/sidecar/replication/wal_source.hpp"
-#include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
-#include "pgcqrs/sidecar/startup_decision.hpp"
+#include "pgcqrs/sidecar/startup.hpp"
 
 namespace pgcqrs::sidecar {
 namespace {
@@ -54,17 +49,6 @@ int64_t unix_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 std::string now_iso() { return pgcqrs::format_timestamp(replication::pg_micros_from_unix(unix_us())); }
-
-std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
-
-// What the start-up checks find about Redis's settings is said once per process, not again
-// on every reconnect. Sessions run their start-up one after another.
-template <typename... Args>
-void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> format, Args&&... args) {
-  static std::set<std::string> said;
-  std::string text = fmt::format(format, std::forward<Args>(args)...);
-  if (said.insert(text).second) spdlog::log(level, "{}", text);
-}
 
 class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
@@ -88,31 +72,19 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     teardown();
   }
 
-  // The blocking start-up (checks, a rebuild's snapshot copy) runs on a worker thread so the
-  // loop keeps serving /metrics and signals; the worker owns the connections it opens until it
-  // hands them to the loop thread (after_prepare), and the loop never touches them before.
+  // The blocking start-up (startup.hpp) runs on a worker thread, so the loop keeps serving
+  // /metrics and signals meanwhile.
   void start() override {
     phase_ = Phase::starting;
     work_.emplace(io_.get_executor());
     auto self = shared_from_this();
     worker_ = std::thread([self] {
-      auto result = std::make_shared<Prepared>();
-      try {
-        self->prepare(*result);
-        result->ok = true;
-      } catch (const Failure& f) {
-        result->failure = f;
-      } catch (const redis::RedisError& e) {
-        result->failure = failure_of(e);
-      } catch (const pqxx::broken_connection& e) {
-        result->failure = Failure(Server::postgresql, ErrorKind::transient,
-                                  std::string("PostgreSQL connection failed: ") + e.what());
-      } catch (const pqxx::sql_error& e) {
-        result->failure = failure_of(e);
-      } catch (const std::exception& e) {
-        result->failure = Failure(Server::postgresql, ErrorKind::transient, e.what());
-      }
-      asio::post(self->io_, [self, result] { self->after_prepare(*result); });
+      http::Metrics* metrics = &self->metrics_;  // the loop's to touch: said there, while a rebuild runs
+      auto result = std::make_shared<StartupResult>(
+          run_startup(self->config_, self->ep_, self->cancel_, [self, metrics] {
+            asio::post(self->io_, [metrics] { metrics->checkpoint_dirty = true; });
+          }));
+      asio::post(self->io_, [self, result] { self->after_startup(*result); });
     });
   }
 
@@ -141,158 +113,24 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
  private:
-  struct Prepared {
-    bool ok = false, rebuilt = false;
-    std::optional<Failure> failure;
-    uint64_t checkpoint = 0;
-  };
-
-  void after_prepare(const Prepared& p) {
+  void after_startup(StartupResult& r) {
     if (worker_.joinable()) worker_.join();
     work_.reset();
-    if (p.rebuilt) ++metrics_.rebuilds;
-    if (p.ok) metrics_.checkpoint_dirty = false;  // resumed without the mark, or rebuilt
+    if (r.rebuilt) ++metrics_.rebuilds;
+    if (!r.failure) metrics_.checkpoint_dirty = false;  // resumed without the mark, or rebuilt
     if (phase_ == Phase::finished) return;
     bool cancelled = phase_ == Phase::start_cancelled;
-    if (!p.ok) return cancelled ? finish_clean() : fail(*p.failure);
-    metrics_.checkpoint_lsn = std::max(p.checkpoint, start_lsn_);
+    if (r.failure) return cancelled ? finish_clean() : fail(*r.failure);
+    start_lsn_ = r.start_lsn;
+    tracker_ = replication::LsnTracker(start_lsn_, r.hold_ms);
+    metrics_.checkpoint_lsn = std::max(r.checkpoint, start_lsn_);
     metrics_.confirmed_lsn = start_lsn_;
     if (cancelled) return finish_clean();  // nothing streamed yet: nothing to confirm
     phase_ = Phase::connecting;
-    if (auto err = wal_->open(std::move(repl_), wal_consumer()); !err.empty()) return fail(Server::postgresql, err);
-    if (auto err = heartbeat_channel_->open(std::move(heartbeat_conn_)); !err.empty())
+    if (auto err = wal_->open(std::move(r.replication), wal_consumer()); !err.empty())
       return fail(Server::postgresql, err);
+    if (auto err = heartbeat_channel_->open(std::move(r.heartbeat)); !err.empty()) return fail(Server::postgresql, err);
     connect_redis_async();
-  }
-
-  // ---- startup (blocking, on the worker thread) -----------------------------------------
-  void prepare(Prepared& out) {
-    redis::SyncClient sync(ep_, 5000);
-    check_redis(sync);
-
-    CheckpointFound checkpoint;
-    {
-      auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty", "layout"});
-      auto field = [&](size_t i) -> std::optional<std::string> {
-        if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
-        return redis::reply_string(r->element[i]);
-      };
-      checkpoint = {field(0), field(1), field(2)};
-    }
-
-    query_conn_ = std::make_unique<PgConnection>(config_.pg);
-    snapshot::extension_schema(*query_conn_);
-    auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
-    if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
-    if (checkpoint.dirty) {
-      http::Metrics* metrics = &metrics_;  // the loop's to touch: said there, while the rebuild runs
-      asio::post(io_, [metrics] { metrics->checkpoint_dirty = true; });
-    }
-    if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
-
-    repl_ = replication::connect_replication(config_.pg);
-    if (verdict.action == StartupVerdict::Action::resume) {
-      start_lsn_ = verdict.resume_lsn;
-      spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(start_lsn_),
-                   pgcqrs::format_lsn(verdict.checkpoint_lsn));
-    } else {
-      out.rebuilt = true;
-      rebuild(sync, verdict);
-    }
-    out.checkpoint = verdict.checkpoint_lsn;
-    tracker_ = replication::LsnTracker(start_lsn_, hold_ms_);
-    replication::start_replication(repl_.get(), config_.slot, start_lsn_);
-    query_conn_.reset();
-    // The heartbeat's connection, handed to the loop as a non-blocking QueryChannel: a query
-    // that hangs only delays the next one, and the server ends it after 5 s.
-    heartbeat_conn_ = pg_connect(config_.pg);
-    PgResultPtr r(PQexec(heartbeat_conn_.get(), "SET statement_timeout = '5s'"));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
-      throw replication::command_failure("cannot set statement_timeout on the heartbeat connection", heartbeat_conn_.get(), r.get());
-  }
-
-  void check_redis(redis::SyncClient& sync) {
-    auto get = [&](const std::string& name) -> std::optional<std::string> {
-      auto r = sync.command({"CONFIG", "GET", name}, true);
-      // A permission error means "refused", NOAUTH a missing password; LOADING (a restart
-      // reading its AOF) or BUSY (a script of the previous run still executing) pass: retry.
-      std::string code = redis::reply_error_code(r.get());
-      if (code == "NOAUTH")
-        throw Failure(Server::redis, ErrorKind::permanent,
-                      with_fix("Redis refused CONFIG GET " + name + ": " + redis::describe_reply_error(r.get()),
-                               redis_fix(code)));
-      if (r->type == REDIS_REPLY_ERROR && code != "NOPERM")
-        throw Failure(Server::redis, ErrorKind::transient,
-                      "Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()));
-      if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
-      return redis::reply_string(r->element[1]);
-    };
-    auto verdict = judge_redis_settings(
-        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync")},
-        config_.allow_eviction);
-    if (verdict.refusal) throw *verdict.refusal;
-    for (const auto& note : verdict.notes) say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);
-    hold_ms_ = verdict.hold_ms;
-  }
-
-  // What pg_replication_slots says of the slot (the start-up decision's input).
-  SlotFound read_slot() {
-    SlotFound slot;
-    pqxx::nontransaction tx(*query_conn_);
-    auto r = tx.exec_params(
-        "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
-        "WHERE slot_name = $1 AND database = current_database()",
-        config_.slot);
-    auto text = [](const pqxx::field& f) -> std::optional<std::string> {
-      if (f.is_null()) return std::nullopt;
-      return f.as<std::string>();
-    };
-    if (!r.empty()) {
-      slot.exists = true;
-      slot.plugin = text(r[0][0]);
-      slot.confirmed = text(r[0][1]);
-      slot.wal_status = text(r[0][2]);
-      slot.active = !r[0][3].is_null() && r[0][3].as<bool>();
-      return slot;
-    }
-    auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                                config_.slot);
-    if (!other.empty()) {
-      slot.exists_elsewhere = true;
-      slot.other_database = text(other[0][0]);
-    }
-    return slot;
-  }
-
-  void rebuild(redis::SyncClient& sync, const StartupVerdict& verdict) {
-    spdlog::warn("rebuilding the read models ({})", verdict.reason);
-    uint64_t deleted = snapshot::wipe_read_models(sync);
-    spdlog::info("deleted {} read-model keys from Redis", deleted);
-    if (verdict.action == StartupVerdict::Action::rebuild) {
-      pqxx::nontransaction tx(*query_conn_);
-      tx.exec_params("SELECT pg_catalog.pg_drop_replication_slot($1)", config_.slot);
-      spdlog::info("dropped replication slot {}", config_.slot);
-    }
-    std::string cmd = "CREATE_REPLICATION_SLOT " + quote_ident(config_.slot) + " LOGICAL pgcqrs (SNAPSHOT 'export')";
-    PgResultPtr r(PQexec(repl_.get(), cmd.c_str()));
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-      throw replication::command_failure("cannot create replication slot " + config_.slot, repl_.get(), r.get());
-    auto point = pgcqrs::parse_lsn(PQgetvalue(r.get(), 0, 1));
-    std::string snapshot_name = PQgetvalue(r.get(), 0, 2);
-    if (!point)
-      throw Failure(Server::postgresql, ErrorKind::transient,
-                    "CREATE_REPLICATION_SLOT returned a malformed consistent point");
-    spdlog::info("created slot {} at consistent point {}, copying the write model under snapshot {}", config_.slot,
-                 pgcqrs::format_lsn(*point), snapshot_name);
-    auto t0 = mono_ms();
-    // The replication connection stays idle (keeping the snapshot) until the copy is done.
-    PgConnection copy_conn(config_.pg);
-    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, config_.slot, *point, config_.chunk_events,
-                                         &cancel_);
-    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
-                 mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
-                 pgcqrs::format_lsn(*point));
-    start_lsn_ = *point;
   }
 
   // ---- Redis (async) --------------------------------------------------------------------
@@ -638,7 +476,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (applier_) applier_->close();
     redis_.close();
     heartbeat_channel_->close();
-    repl_.reset();
   }
 
   asio::io_context& io_;
@@ -649,16 +486,12 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   Streaming on_streaming_;
   redis::AsyncClient redis_;
   asio::steady_timer status_timer_, stop_timer_;
-  PgConnPtr repl_;  // the start-up's, until the WAL source takes it
   std::shared_ptr<replication::WalSource> wal_;
-  std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries (worker thread)
-  PgConnPtr heartbeat_conn_;                  // opened by the start-up, then the channel's
   std::shared_ptr<replication::QueryChannel> heartbeat_channel_;
   std::optional<Heartbeat> heartbeat_;        // made when streaming starts
   projection::TransactionAssembler assembler_;
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
-  int64_t hold_ms_ = 0;
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
   static constexpr int64_t kServerStoppingMs = 60000;

@@ -1,0 +1,35 @@
+// A session's start-up, blocking, on the session's worker thread so that the event loop keeps
+// serving /metrics and signals: Redis's settings, the checkpoint and the slot into the
+// start-up verdict (startup_decision.hpp), a rebuild (the slot dropped and created, the write
+// model copied under its snapshot), START_REPLICATION, and the heartbeat's connection. What it
+// opens it hands over in the result; the loop never touches it before.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/failure.hpp"
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/replication/pg_handles.hpp"
+
+namespace pgcqrs::sidecar {
+
+struct StartupResult {
+  std::optional<Failure> failure;        // set: the start-up failed, classified
+  bool rebuilt = false;                  // a rebuild began (counted even when it failed)
+  replication::PgConnPtr replication;    // streaming from start_lsn
+  replication::PgConnPtr heartbeat;      // blocking; its statement_timeout set
+  uint64_t start_lsn = 0;
+  uint64_t checkpoint = 0;               // the Redis checkpoint found, or the copy's
+  int64_t hold_ms = 0;                   // how long Redis's persistence needs before a confirmation
+};
+
+// Never throws. `cancel` stops a copy at its next batch; dirty_found runs (on this thread)
+// as soon as the checkpoint is found marked dirty, before the rebuild that follows.
+StartupResult run_startup(const Config& config, const redis::Endpoint& endpoint, const std::atomic<bool>& cancel,
+                          const std::function<void()>& dirty_found);
+
+}  // namespace pgcqrs::sidecar

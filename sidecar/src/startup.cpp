@@ -1,0 +1,211 @@
+// A session's blocking start-up (startup.hpp).
+#include "pgcqrs/sidecar/startup.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/pg_connect.hpp"
+#include "pgcqrs/sidecar/projection/projector.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/redis_settings.hpp"
+#include "pgcqrs/sidecar/replication/wal_source.hpp"
+#include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
+#include "pgcqrs/sidecar/startup_decision.hpp"
+
+namespace pgcqrs::sidecar {
+namespace {
+
+using replication::PgConnPtr;
+using replication::PgResultPtr;
+
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
+
+// What the start-up checks find about Redis's settings is said once per process, not again
+// on every reconnect. Sessions run their start-up one after another.
+template <typename... Args>
+void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> format, Args&&... args) {
+  static std::set<std::string> said;
+  std::string text = fmt::format(format, std::forward<Args>(args)...);
+  if (said.insert(text).second) spdlog::log(level, "{}", text);
+}
+
+class Startup {
+ public:
+  Startup(const Config& config, const redis::Endpoint& ep, const std::atomic<bool>& cancel,
+          const std::function<void()>& dirty_found)
+      : config_(config), ep_(ep), cancel_(cancel), dirty_found_(dirty_found) {}
+
+  void run(StartupResult& out) {
+    redis::SyncClient sync(ep_, 5000);
+    out.hold_ms = check_redis(sync);
+
+    CheckpointFound checkpoint;
+    {
+      auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty", "layout"});
+      auto field = [&](size_t i) -> std::optional<std::string> {
+        if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
+        return redis::reply_string(r->element[i]);
+      };
+      checkpoint = {field(0), field(1), field(2)};
+    }
+
+    query_conn_ = std::make_unique<PgConnection>(config_.pg);
+    snapshot::extension_schema(*query_conn_);
+    auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
+    if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
+    if (checkpoint.dirty && dirty_found_) dirty_found_();
+    if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
+
+    out.replication = replication::connect_replication(config_.pg);
+    if (verdict.action == StartupVerdict::Action::resume) {
+      out.start_lsn = verdict.resume_lsn;
+      spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(out.start_lsn),
+                   pgcqrs::format_lsn(verdict.checkpoint_lsn));
+    } else {
+      out.rebuilt = true;
+      out.start_lsn = rebuild(sync, verdict, out.replication.get());
+    }
+    out.checkpoint = verdict.checkpoint_lsn;
+    replication::start_replication(out.replication.get(), config_.slot, out.start_lsn);
+    query_conn_.reset();
+    // The heartbeat's connection, handed to the loop as a non-blocking QueryChannel: a query
+    // that hangs only delays the next one, and the server ends it after 5 s.
+    out.heartbeat = pg_connect(config_.pg);
+    PgResultPtr r(PQexec(out.heartbeat.get(), "SET statement_timeout = '5s'"));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      throw replication::command_failure("cannot set statement_timeout on the heartbeat connection", out.heartbeat.get(),
+                                         r.get());
+  }
+
+ private:
+  // Refuses settings that would lose read-model keys; returns the durability hold.
+  int64_t check_redis(redis::SyncClient& sync) {
+    auto get = [&](const std::string& name) -> std::optional<std::string> {
+      auto r = sync.command({"CONFIG", "GET", name}, true);
+      // A permission error means "refused", NOAUTH a missing password; LOADING (a restart
+      // reading its AOF) or BUSY (a script of the previous run still executing) pass: retry.
+      std::string code = redis::reply_error_code(r.get());
+      if (code == "NOAUTH")
+        throw Failure(Server::redis, ErrorKind::permanent,
+                      with_fix("Redis refused CONFIG GET " + name + ": " + redis::describe_reply_error(r.get()),
+                               redis_fix(code)));
+      if (r->type == REDIS_REPLY_ERROR && code != "NOPERM")
+        throw Failure(Server::redis, ErrorKind::transient,
+                      "Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()));
+      if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
+      return redis::reply_string(r->element[1]);
+    };
+    auto verdict = judge_redis_settings(
+        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync")},
+        config_.allow_eviction);
+    if (verdict.refusal) throw *verdict.refusal;
+    for (const auto& note : verdict.notes) say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);
+    return verdict.hold_ms;
+  }
+
+  // What pg_replication_slots says of the slot (the start-up decision's input).
+  SlotFound read_slot() {
+    SlotFound slot;
+    pqxx::nontransaction tx(*query_conn_);
+    auto r = tx.exec_params(
+        "SELECT plugin, confirmed_flush_lsn::text, wal_status, active FROM pg_catalog.pg_replication_slots "
+        "WHERE slot_name = $1 AND database = current_database()",
+        config_.slot);
+    auto text = [](const pqxx::field& f) -> std::optional<std::string> {
+      if (f.is_null()) return std::nullopt;
+      return f.as<std::string>();
+    };
+    if (!r.empty()) {
+      slot.exists = true;
+      slot.plugin = text(r[0][0]);
+      slot.confirmed = text(r[0][1]);
+      slot.wal_status = text(r[0][2]);
+      slot.active = !r[0][3].is_null() && r[0][3].as<bool>();
+      return slot;
+    }
+    auto other = tx.exec_params("SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                                config_.slot);
+    if (!other.empty()) {
+      slot.exists_elsewhere = true;
+      slot.other_database = text(other[0][0]);
+    }
+    return slot;
+  }
+
+  // Deletes the read models, makes the slot anew and copies the write model under its
+  // snapshot; returns the slot's consistent point, where the stream starts.
+  uint64_t rebuild(redis::SyncClient& sync, const StartupVerdict& verdict, PGconn* repl) {
+    spdlog::warn("rebuilding the read models ({})", verdict.reason);
+    uint64_t deleted = snapshot::wipe_read_models(sync);
+    spdlog::info("deleted {} read-model keys from Redis", deleted);
+    if (verdict.action == StartupVerdict::Action::rebuild) {
+      pqxx::nontransaction tx(*query_conn_);
+      tx.exec_params("SELECT pg_catalog.pg_drop_replication_slot($1)", config_.slot);
+      spdlog::info("dropped replication slot {}", config_.slot);
+    }
+    std::string cmd = "CREATE_REPLICATION_SLOT " + quote_ident(config_.slot) + " LOGICAL pgcqrs (SNAPSHOT 'export')";
+    PgResultPtr r(PQexec(repl, cmd.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      throw replication::command_failure("cannot create replication slot " + config_.slot, repl, r.get());
+    auto point = pgcqrs::parse_lsn(PQgetvalue(r.get(), 0, 1));
+    std::string snapshot_name = PQgetvalue(r.get(), 0, 2);
+    if (!point)
+      throw Failure(Server::postgresql, ErrorKind::transient,
+                    "CREATE_REPLICATION_SLOT returned a malformed consistent point");
+    spdlog::info("created slot {} at consistent point {}, copying the write model under snapshot {}", config_.slot,
+                 pgcqrs::format_lsn(*point), snapshot_name);
+    auto t0 = mono_ms();
+    // The replication connection stays idle (keeping the snapshot) until the copy is done.
+    PgConnection copy_conn(config_.pg);
+    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, config_.slot, *point, config_.chunk_events,
+                                         &cancel_);
+    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
+                 mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
+                 pgcqrs::format_lsn(*point));
+    return *point;
+  }
+
+  const Config& config_;
+  const redis::Endpoint& ep_;
+  const std::atomic<bool>& cancel_;
+  const std::function<void()>& dirty_found_;
+  std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries
+};
+
+}  // namespace
+
+StartupResult run_startup(const Config& config, const redis::Endpoint& endpoint, const std::atomic<bool>& cancel,
+                          const std::function<void()>& dirty_found) {
+  StartupResult result;
+  try {
+    Startup(config, endpoint, cancel, dirty_found).run(result);
+    return result;
+  } catch (const Failure& f) {
+    result.failure = f;
+  } catch (const redis::RedisError& e) {
+    result.failure = failure_of(e);
+  } catch (const pqxx::broken_connection& e) {
+    result.failure =
+        Failure(Server::postgresql, ErrorKind::transient, std::string("PostgreSQL connection failed: ") + e.what());
+  } catch (const pqxx::sql_error& e) {
+    result.failure = failure_of(e);
+  } catch (const std::exception& e) {
+    result.failure = Failure(Server::postgresql, ErrorKind::transient, e.what());
+  }
+  result.replication.reset();  // what a failed start-up opened is closed here, on its thread
+  result.heartbeat.reset();
+  return result;
+}
+
+}  // namespace pgcqrs::sidecar
