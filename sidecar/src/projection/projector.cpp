@@ -483,7 +483,11 @@ void Projector::render(Run& r, const std::string& order, const std::string& at) 
   auto user = view_.hget(key, "user_id");
   if (!user) return;
   page_touch(r, *user, order);
-  const Lines& l = lines(r, order);
+  write_lines(key, lines(r, order), at);
+}
+
+// An order's fields that follow from its lines: the items JSON, the count and the total.
+void Projector::write_lines(const std::string& key, const Lines& l, const std::string& at) {
   std::string items = "[";
   int64_t total = 0;
   for (const auto& [pid, line] : l) {
@@ -555,21 +559,31 @@ void Projector::fan_out_set(Run& r, const std::string& set, const std::function<
       }
   }
   if (view_.deleted_in_run(set)) return;  // what Redis holds of it is gone
+  page_through(
+      r, cursor, [&](const std::string& at, int room) { return Command{"SSCAN", set, at, "COUNT", std::to_string(room)}; },
+      [&](const std::string& m) {
+        if (changes) {
+          auto c = changes->find(m);
+          if (c != changes->end() && !c->second) return;  // this batch removed it
+        }
+        f(m);
+      });
+}
+
+// Pages of a SCAN-like read from `cursor` until the budget is spent (r.stopped_at says
+// where) or the scan ends; every member it returns counts against the budget.
+void Projector::page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
+                             const std::function<void(const std::string&)>& f) {
   do {
     int room = budget_ - r.fan_used;
     if (room <= 0) {
       r.stopped_at = cursor;
       return;
     }
-    const Reply& page = view_.fetch({"SSCAN", set, cursor, "COUNT", std::to_string(room)});
-    if (page.elements.size() != 2) throw std::runtime_error("unexpected SSCAN reply for " + set);
-    for (const auto& m : page.elements[1].elements) {
-      if (changes) {
-        auto c = changes->find(m.str);
-        if (c != changes->end() && !c->second) continue;  // this batch removed it
-      }
-      f(m.str);
-    }
+    Command c = read(cursor, room);
+    const Reply& page = view_.fetch(c);
+    if (page.elements.size() != 2) throw std::runtime_error("unexpected " + c[0] + " reply");
+    for (const auto& m : page.elements[1].elements) f(m.str);
     r.fan_used += static_cast<int>(page.elements[1].elements.size());
     cursor = page.elements[0].str;
   } while (cursor != "0");
@@ -609,18 +623,12 @@ void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<v
       f(key.substr(kPrefix));
       ++r.fan_used;
     }
-  do {
-    int room = budget_ - r.fan_used;
-    if (room <= 0) {
-      r.stopped_at = cursor;
-      return;
-    }
-    const Reply& page = view_.fetch({"SCAN", cursor, "MATCH", "order_details:*", "COUNT", std::to_string(room)});
-    if (page.elements.size() != 2) throw std::runtime_error("unexpected SCAN reply");
-    for (const auto& k : page.elements[1].elements) f(k.str.substr(kPrefix));
-    r.fan_used += static_cast<int>(page.elements[1].elements.size());
-    cursor = page.elements[0].str;
-  } while (cursor != "0");
+  page_through(
+      r, std::move(cursor),
+      [](const std::string& at, int room) {
+        return Command{"SCAN", at, "MATCH", "order_details:*", "COUNT", std::to_string(room)};
+      },
+      [&](const std::string& key) { f(key.substr(kPrefix)); });
 }
 
 // TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
@@ -668,11 +676,7 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
         // SCAN found it in Redis, where nobody else writes: it exists unless this batch
         // deleted it, so its fields are set without reading it.
         if (view_.known_absent(key)) return;
-        r.lines[o] = {};
-        view_.hset(key, "items", "[]");
-        view_.hset(key, "item_count", "0");
-        view_.hset(key, "total", "0.00");
-        view_.hset(key, "lsn", r.lsn);
+        write_lines(key, r.lines[o] = {}, r.lsn);
       });
     } else {
       // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.

@@ -96,6 +96,7 @@ class Projector {
   void page_touch(Run& r, const std::string& user, const std::string& order);
   void delete_order(Run& r, const std::string& order);
   void render(Run& r, const std::string& order, const std::string& at);
+  void write_lines(const std::string& key, const Lines& l, const std::string& at);
   void render_page(const std::string& user);
   void set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
                       const char* order_field);
@@ -103,6 +104,8 @@ class Projector {
   void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
   void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f);
   void fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
+  void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
+                    const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::string* a, size_t n);
   std::string item_head(const std::string& pid);
   std::string page_entry(const std::string& order, const std::string& user);
