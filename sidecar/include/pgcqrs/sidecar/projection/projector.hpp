@@ -83,11 +83,16 @@ class Projector {
     Outcome outcome;
   };
 
+  // A decimal integer (an event's argument, a hash field; absent: 0).
+  static int64_t to_int(const std::string& s);
+  static int64_t to_int(const std::optional<std::string>& s);
+
+  // The batch protocol (projector.cpp).
   Step run(const ProjectorContext& ctx);
   void mark(const ProjectorContext& ctx, Step& step);
   void apply(Run& r, std::string_view type, const std::string* a, size_t n);
 
-  // The rules.
+  // The rules (rules.cpp).
   Lines& lines(Run& r, const std::string& order);
   void product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc);
   void user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents);

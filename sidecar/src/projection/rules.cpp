@@ -1,0 +1,614 @@
+// The projection rules (projector.hpp): what each event changes in the read models and
+// what it must read first; the key layout is docs/read-models.md's.
+#include "pgcqrs/sidecar/projection/projector.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "pgcqrs/core/money.hpp"
+#include "pgcqrs/sidecar/projection/event.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+namespace {
+
+const std::string kUsers = "pgcqrs:users";
+const std::string kProducts = "pgcqrs:products";
+const std::string kTopProducts = "top_products";
+constexpr long kPage = 10;  // orders on a user_latest page
+
+std::string od(const std::string& o) { return "order_details:" + o; }
+std::string user_key(const std::string& u) { return "user:" + u; }
+std::string product_key(const std::string& p) { return "product:" + p; }
+std::string user_orders(const std::string& u) { return "user_orders:" + u; }
+std::string user_latest(const std::string& u) { return "user_latest:" + u; }
+std::string product_orders(const std::string& p) { return "product_orders:" + p; }
+
+int64_t cents_of(const std::optional<std::string>& s) {
+  if (!s) return 0;
+  return money_to_cents(*s).value_or(0);
+}
+
+// The JSON of one line after its product name (append_order_lines sends the same text).
+std::string line_tail(int64_t q, int64_t c) {
+  return ",\"quantity\":" + std::to_string(q) + ",\"unit_price\":\"" + cents_to_money(c) + "\",\"line_total\":\"" +
+         cents_to_money(q * c) + "\"}";
+}
+
+// An order's items JSON back into lines. Names are JSON strings, so a quote inside one is
+// always escaped and cannot end it early.
+std::map<int64_t, std::pair<int64_t, int64_t>> parse_items(std::string_view json) {
+  std::map<int64_t, std::pair<int64_t, int64_t>> out;
+  constexpr std::string_view kId = "{\"product_id\":", kName = ",\"product_name\":", kQty = ",\"quantity\":",
+                             kPrice = ",\"unit_price\":\"";
+  size_t at = 0;
+  auto digits = [&](size_t& i) {
+    size_t from = i;
+    if (i < json.size() && json[i] == '-') ++i;
+    while (i < json.size() && json[i] >= '0' && json[i] <= '9') ++i;
+    return json.substr(from, i - from);
+  };
+  while ((at = json.find(kId, at)) != std::string_view::npos) {
+    size_t i = at + kId.size();
+    auto pid = digits(i);
+    if (json.compare(i, kName.size(), kName) != 0) break;
+    i += kName.size();
+    if (i < json.size() && json[i] == '"') {
+      for (++i; i < json.size() && json[i] != '"'; ++i)
+        if (json[i] == '\\') ++i;
+      ++i;
+    } else {
+      i += 4;  // null
+    }
+    if (json.compare(i, kQty.size(), kQty) != 0) break;
+    i += kQty.size();
+    auto q = digits(i);
+    if (json.compare(i, kPrice.size(), kPrice) != 0) break;
+    i += kPrice.size();
+    size_t end = json.find('"', i);
+    if (end == std::string_view::npos) break;
+    auto cents = money_to_cents(json.substr(i, end - i));
+    out[std::strtoll(std::string(pid).c_str(), nullptr, 10)] = {std::strtoll(std::string(q).c_str(), nullptr, 10),
+                                                                 cents.value_or(0)};
+    at = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string cjson_string(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '/': out += "\\/"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (ch < 0x20 || ch == 0x7f) {
+          out += "\\u00";
+          out += hex[ch >> 4];
+          out += hex[ch & 15];
+        } else {
+          out += static_cast<char>(ch);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// ---- the rules --------------------------------------------------------------------------
+
+Projector::Lines& Projector::lines(Run& r, const std::string& order) {
+  auto it = r.lines.find(order);
+  if (it != r.lines.end()) return it->second;
+  Lines l;
+  if (auto json = view_.hget(od(order), "items"))
+    for (const auto& [pid, qc] : parse_items(*json)) l[pid] = {qc.first, qc.second};
+  return r.lines.emplace(order, std::move(l)).first->second;
+}
+
+void Projector::product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc) {
+  const std::string key = product_key(pid);
+  if (!view_.exists(key)) return;
+  int64_t units = to_int(view_.hget(key, "units_sold")) + dq;
+  std::string rev = cents_to_money(cents_of(view_.hget(key, "revenue")) + dc);
+  view_.hset(key, "units_sold", std::to_string(units));
+  view_.hset(key, "revenue", rev);
+  view_.hset(key, "lsn", r.lsn);
+  view_.zadd(kTopProducts, rev, pid);
+}
+
+void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents) {
+  const std::string key = user_key(user);
+  if (!view_.exists(key)) return;
+  view_.hset(key, "order_count", std::to_string(to_int(view_.hget(key, "order_count")) + dcount));
+  view_.hset(key, "lifetime_value", cents_to_money(cents_of(view_.hget(key, "lifetime_value")) + dcents));
+  view_.hset(key, "lsn", r.lsn);
+}
+
+// Adds (1) or removes (-1) what an order that is not cancelled counts for: its items in the
+// products' sales, its total in the user's lifetime value.
+void Projector::contribution(Run& r, const std::string& order, const std::string& user, int sign) {
+  int64_t total = 0;
+  for (const auto& [pid, l] : Lines(lines(r, order))) {
+    product_add(r, std::to_string(pid), sign * l.quantity, sign * l.quantity * l.cents);
+    total += l.quantity * l.cents;
+  }
+  user_add(r, user, 0, sign * total);
+}
+
+void Projector::remove_item(Run& r, const std::string& order, const std::string& user, const std::string& status,
+                            int64_t pid) {
+  Lines& l = lines(r, order);
+  auto it = l.find(pid);
+  if (it == l.end()) return;
+  Line prev = it->second;
+  l.erase(it);
+  view_.srem(product_orders(std::to_string(pid)), order);
+  if (status != "cancelled") {
+    product_add(r, std::to_string(pid), -prev.quantity, -prev.quantity * prev.cents);
+    user_add(r, user, 0, -prev.quantity * prev.cents);
+  }
+  r.dirty[order] = r.lsn;
+}
+
+void Projector::page_touch(Run& r, const std::string& user, const std::string& order) {
+  if (r.pages.count(user)) return;
+  if (view_.zrevrank_below(user_orders(user), order, kPage) >= 0) r.pages.insert(user);
+}
+
+void Projector::delete_order(Run& r, const std::string& order) {
+  const std::string key = od(order);
+  auto user = view_.hget(key, "user_id");
+  if (!user) return;
+  page_touch(r, *user, order);
+  if (view_.hget(key, "status").value_or("") != "cancelled") contribution(r, order, *user, -1);
+  user_add(r, *user, -1, 0);
+  for (const auto& [pid, l] : lines(r, order)) view_.srem(product_orders(std::to_string(pid)), order);
+  view_.del(key);
+  view_.zrem(user_orders(*user), order);
+  r.lines.erase(order);
+  r.dirty.erase(order);
+}
+
+std::string Projector::item_head(const std::string& pid) {
+  const std::string key = product_key(pid);
+  const std::string* name = view_.exists(key) ? view_.hget_ref(key, "name") : nullptr;
+  return "{\"product_id\":" + pid + ",\"product_name\":" + (name ? cjson_string(*name) : std::string("null"));
+}
+
+void Projector::render(Run& r, const std::string& order, const std::string& at) {
+  const std::string key = od(order);
+  auto user = view_.hget(key, "user_id");
+  if (!user) return;
+  page_touch(r, *user, order);
+  write_lines(key, lines(r, order), at);
+}
+
+// An order's fields that follow from its lines: the items JSON, the count and the total.
+void Projector::write_lines(const std::string& key, const Lines& l, const std::string& at) {
+  std::string items = "[";
+  int64_t total = 0;
+  for (const auto& [pid, line] : l) {
+    if (items.size() > 1) items += ',';
+    items += item_head(std::to_string(pid));
+    items += line_tail(line.quantity, line.cents);
+    total += line.quantity * line.cents;
+  }
+  items += ']';
+  view_.hset(key, "items", std::move(items));
+  view_.hset(key, "item_count", std::to_string(l.size()));
+  view_.hset(key, "total", cents_to_money(total));
+  view_.hset(key, "lsn", at);
+}
+
+// One order of a user_latest page: its order_details fields as a JSON object.
+std::string Projector::page_entry(const std::string& order, const std::string& user) {
+  const std::string key = od(order);
+  static const std::string none;
+  auto f = [&](const char* field) -> const std::string& {
+    const std::string* v = view_.hget_ref(key, field);
+    return v ? *v : none;
+  };
+  return "{\"order_id\":" + order + ",\"user_id\":" + user + ",\"user_name\":" + cjson_string(f("user_name")) +
+         ",\"user_email\":" + cjson_string(f("user_email")) + ",\"status\":\"" + f("status") + "\"" +
+         ",\"created_at\":\"" + f("created_at") + "\",\"updated_at\":\"" + f("updated_at") +
+         "\",\"item_count\":" + f("item_count") + ",\"total\":\"" + f("total") + "\",\"items\":" + f("items") +
+         ",\"lsn\":\"" + f("lsn") + "\"}";
+}
+
+void Projector::render_page(const std::string& user) {
+  auto top = view_.ztop(user_orders(user), kPage);
+  bool unknown = false;
+  for (const auto& m : top) unknown |= view_.prefetch_hash(od(m.member));
+  if (unknown) throw Missing{};
+  std::vector<std::string> entries;
+  for (const auto& m : top)
+    if (view_.hget(od(m.member), "items")) entries.push_back(page_entry(m.member, user));
+  view_.lreplace(user_latest(user), std::move(entries));
+}
+
+void Projector::fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f) {
+  size_t start = r.resume_cursor ? static_cast<size_t>(to_int(*r.resume_cursor)) : 0;
+  auto all = view_.zall_ascending(zset);
+  for (;;) {
+    int room = budget_ - r.fan_used;
+    if (room <= 0) {
+      r.stopped_at = std::to_string(start);
+      return;
+    }
+    size_t end = std::min(all.size(), start + static_cast<size_t>(room));
+    size_t taken = end > start ? end - start : 0;
+    for (size_t i = start; i < end; ++i) f(all[i].member);
+    r.fan_used += static_cast<int>(taken);
+    start += taken;
+    if (taken < static_cast<size_t>(room)) return;
+  }
+}
+
+void Projector::fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f) {
+  std::string cursor = r.resume_cursor.value_or("0");
+  const auto* changes = view_.set_changes(set);
+  if (!r.resume_cursor && changes) {
+    // Members this batch added are not in Redis yet, so SSCAN cannot return them.
+    for (const auto& [m, in] : *changes)
+      if (in) {
+        f(m);
+        ++r.fan_used;
+      }
+  }
+  if (view_.deleted_in_run(set)) return;  // what Redis holds of it is gone
+  page_through(
+      r, cursor, [&](const std::string& at, int room) { return Command{"SSCAN", set, at, "COUNT", std::to_string(room)}; },
+      [&](const std::string& m) {
+        if (changes) {
+          auto c = changes->find(m);
+          if (c != changes->end() && !c->second) return;  // this batch removed it
+        }
+        f(m);
+      });
+}
+
+// Pages of a SCAN-like read from `cursor` until the budget is spent (r.stopped_at says
+// where) or the scan ends; every member it returns counts against the budget.
+void Projector::page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
+                             const std::function<void(const std::string&)>& f) {
+  do {
+    int room = budget_ - r.fan_used;
+    if (room <= 0) {
+      r.stopped_at = cursor;
+      return;
+    }
+    Command c = read(cursor, room);
+    const Reply& page = view_.fetch(c);
+    if (page.elements.size() != 2) throw std::runtime_error("unexpected " + c[0] + " reply");
+    for (const auto& m : page.elements[1].elements) f(m.str);
+    r.fan_used += static_cast<int>(page.elements[1].elements.size());
+    cursor = page.elements[0].str;
+  } while (cursor != "0");
+}
+
+void Projector::set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
+                               const char* order_field) {
+  const std::string key = user_key(user);
+  if (!view_.exists(key)) return;
+  view_.hset(key, field, value);
+  view_.hset(key, "lsn", r.lsn);
+  if (!order_field) return;
+  fan_out_ranks(r, user_orders(user), [&](const std::string& o) {
+    view_.hset(od(o), order_field, value);
+    view_.hset(od(o), "lsn", r.lsn);
+    if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;  // its render writes the newest
+  });
+  r.pages.insert(user);
+}
+
+void Projector::set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value) {
+  const std::string key = product_key(pid);
+  if (!view_.exists(key)) return;
+  view_.hset(key, field, value);
+  view_.hset(key, "lsn", r.lsn);
+}
+
+// A chunk of every order: at the start (cursor "0") those this batch wrote, which Redis may
+// not have yet, then what SCAN finds from `cursor` until the budget is spent, where it sets
+// r.stopped_at (as fan_out_set does). SCAN returns every key present for the whole scan at
+// least once, and the events that follow wait for the last chunk, so nothing is missed; an
+// order met twice gets the same result.
+void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f) {
+  static constexpr size_t kPrefix = sizeof("order_details:") - 1;
+  if (cursor == "0")
+    for (const auto& key : view_.touched_hashes("order_details:")) {
+      f(key.substr(kPrefix));
+      ++r.fan_used;
+    }
+  page_through(
+      r, std::move(cursor),
+      [](const std::string& at, int room) {
+        return Command{"SCAN", at, "MATCH", "order_details:*", "COUNT", std::to_string(room)};
+      },
+      [&](const std::string& key) { f(key.substr(kPrefix)); });
+}
+
+// TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
+// phases: the orders (SCAN) and the users and the products (SSCAN of their sets); the cursor
+// the checkpoint keeps names the phase ("orders:17", "users:0"). Deleted orders go last, so
+// that between chunks every order an index lists still exists; emptied orders go first, so
+// that the pages rendered in the users' phase show them empty.
+void Projector::truncate(Run& r, const std::string* a, size_t n) {
+  std::set<std::string> t;
+  size_t count = n > 0 ? static_cast<size_t>(to_int(a[0])) : 0;
+  for (size_t k = 1; k <= count && k < n; ++k) t.insert(a[k]);
+  const bool orders_gone = t.count("users") || t.count("orders");
+  const bool items_gone = orders_gone || t.count("order_items");
+  const bool users_gone = t.count("users") > 0, products_gone = t.count("products") > 0;
+
+  std::vector<std::string> phases;
+  if (items_gone && !orders_gone) phases.push_back("orders");
+  if (items_gone || users_gone) phases.push_back("users");
+  if (items_gone || products_gone) phases.push_back("products");
+  if (orders_gone) phases.push_back("orders");
+
+  size_t at = 0;
+  std::string cursor = "0";
+  if (r.resume_cursor) {
+    size_t colon = r.resume_cursor->find(':');
+    auto it = colon == std::string::npos ? phases.end()
+                                         : std::find(phases.begin(), phases.end(), r.resume_cursor->substr(0, colon));
+    if (it == phases.end())
+      throw std::runtime_error("the checkpoint's TRUNCATE cursor " + *r.resume_cursor + " names no phase of it");
+    at = static_cast<size_t>(it - phases.begin());
+    cursor = r.resume_cursor->substr(colon + 1);
+  }
+  r.resume_cursor.reset();
+  for (; at < phases.size(); ++at, cursor = "0") {
+    const std::string& phase = phases[at];
+    if (phase == "orders") {
+      fan_out_orders(r, cursor, [&](const std::string& o) {
+        r.lines.erase(o);
+        r.dirty.erase(o);
+        const std::string key = od(o);
+        if (orders_gone) {
+          view_.del(key);
+          return;
+        }
+        // SCAN found it in Redis, where nobody else writes: it exists unless this batch
+        // deleted it, so its fields are set without reading it.
+        if (view_.known_absent(key)) return;
+        write_lines(key, r.lines[o] = {}, r.lsn);
+      });
+    } else {
+      // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.
+      if (cursor != "0") r.resume_cursor = cursor;
+      if (phase == "users") {
+        // A page rendered again reads up to 10 orders, yet counts as one: a chunk's cost is
+        // mostly its rounds, and 10,000 hashes are still a bounded batch.
+        fan_out_set(r, kUsers, [&](const std::string& u) {
+          if (users_gone) {
+            view_.del(user_key(u));
+          } else {
+            if (orders_gone) view_.hset(user_key(u), "order_count", "0");
+            view_.hset(user_key(u), "lifetime_value", "0.00");
+            view_.hset(user_key(u), "lsn", r.lsn);
+          }
+          if (orders_gone) {
+            view_.del(user_orders(u));
+            view_.del(user_latest(u));
+            r.pages.erase(u);
+          } else {
+            r.pages.insert(u);
+          }
+        });
+      } else {
+        fan_out_set(r, kProducts, [&](const std::string& p) {
+          view_.del(product_orders(p));
+          if (products_gone) {
+            view_.del(product_key(p));
+            return;
+          }
+          view_.hset(product_key(p), "units_sold", "0");
+          view_.hset(product_key(p), "revenue", "0.00");
+          view_.hset(product_key(p), "lsn", r.lsn);
+          view_.zadd(kTopProducts, "0", p);
+        });
+      }
+      r.resume_cursor.reset();
+    }
+    if (r.stopped_at) {
+      r.stopped_at = phase + ":" + *r.stopped_at;
+      return;
+    }
+  }
+  if (users_gone) view_.del(kUsers);
+  if (products_gone) {
+    view_.del(kProducts);
+    view_.del(kTopProducts);
+  }
+}
+
+void Projector::apply(Run& r, std::string_view type, const std::string* a, size_t n) {
+  auto arg = [&](size_t i) -> const std::string& {
+    if (i >= n) throw std::runtime_error("projection: " + std::string(type) + " has too few arguments");
+    return a[i];
+  };
+  if (type == "OrderPlaced") {
+    // a: order_id user_id status created_at updated_at created_ms total n {product_id q cents tail}*n
+    const std::string &o = arg(0), &u = arg(1), &status = arg(2);
+    const std::string key = od(o), okey = user_orders(u), ukey = user_key(u);
+    size_t count = static_cast<size_t>(to_int(arg(7)));
+    // Everything it reads, asked for at once.
+    bool unknown = view_.prefetch_exists(key);
+    unknown |= view_.prefetch_hash(ukey);
+    unknown |= view_.prefetch_top(okey, kPage + 1);
+    for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(product_key(arg(8 + 4 * k)));
+    if (unknown) throw Missing{};
+    if (view_.exists(key)) delete_order(r, o);
+    bool user_exists = view_.exists(ukey);
+    std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";
+    std::string email = user_exists ? view_.hget(ukey, "email").value_or("") : "";
+    const bool counted = status != "cancelled";
+    std::string items = "[";
+    int64_t total = 0;
+    for (size_t k = 0; k < count; ++k) {
+      const std::string& pid = arg(8 + 4 * k);
+      int64_t q = to_int(arg(9 + 4 * k)), c = to_int(arg(10 + 4 * k));
+      if (k > 0) items += ',';
+      items += item_head(pid);
+      items += arg(11 + 4 * k);
+      total += q * c;
+      view_.sadd(product_orders(pid), o);
+      if (counted) product_add(r, pid, q, q * c);
+    }
+    items += ']';
+    view_.hset(key, "order_id", o);
+    view_.hset(key, "user_id", u);
+    view_.hset(key, "user_name", name);
+    view_.hset(key, "user_email", email);
+    view_.hset(key, "status", status);
+    view_.hset(key, "created_at", arg(3));
+    view_.hset(key, "updated_at", arg(4));
+    view_.hset(key, "item_count", arg(7));
+    view_.hset(key, "total", arg(6));
+    view_.hset(key, "items", std::move(items));
+    view_.hset(key, "lsn", r.lsn);
+    view_.zadd(okey, arg(5), o);
+    user_add(r, u, 1, counted ? total : 0);
+    r.lines.erase(o);
+    r.dirty.erase(o);
+    if (!r.pages.count(u)) {
+      long rank = view_.zrevrank_below(okey, o, kPage);
+      if (rank == 0)
+        view_.lpush_trim(user_latest(u), page_entry(o, u), kPage);
+      else if (rank > 0)
+        r.pages.insert(u);  // placed with an older created_at: the page is rendered again
+    }
+  } else if (type == "OrderStatusChanged") {
+    const std::string &o = arg(0), &to = arg(1);
+    const std::string key = od(o);
+    auto user = view_.hget(key, "user_id");
+    if (!user) return;
+    std::string from = view_.hget(key, "status").value_or("");
+    if (from != "cancelled" && to == "cancelled")
+      contribution(r, o, *user, -1);
+    else if (from == "cancelled" && to != "cancelled")
+      contribution(r, o, *user, 1);
+    view_.hset(key, "status", to);
+    view_.hset(key, "updated_at", arg(2));
+    view_.hset(key, "lsn", r.lsn);
+    if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;
+    page_touch(r, *user, o);
+  } else if (type == "OrderItemAdded" || type == "OrderItemChanged") {
+    const std::string& o = arg(0);
+    auto user = view_.hget(od(o), "user_id");
+    if (!user) return;
+    std::string status = view_.hget(od(o), "status").value_or("");
+    int64_t pid = to_int(arg(1)), q = to_int(arg(2)), c = to_int(arg(3));
+    remove_item(r, o, *user, status, pid);
+    lines(r, o)[pid] = {q, c};
+    view_.sadd(product_orders(arg(1)), o);
+    if (status != "cancelled") {
+      product_add(r, arg(1), q, q * c);
+      user_add(r, *user, 0, q * c);
+    }
+    r.dirty[o] = r.lsn;
+  } else if (type == "OrderItemRemoved") {
+    const std::string& o = arg(0);
+    auto user = view_.hget(od(o), "user_id");
+    if (!user) return;
+    remove_item(r, o, *user, view_.hget(od(o), "status").value_or(""), to_int(arg(1)));
+  } else if (type == "OrderDeleted") {
+    delete_order(r, arg(0));
+  } else if (type == "UserRegistered") {
+    const std::string& u = arg(0);
+    const std::string key = user_key(u);
+    if (view_.prefetch_exists(key)) throw Missing{};
+    bool fresh = !view_.exists(key);
+    view_.hset(key, "user_id", u);
+    view_.hset(key, "name", arg(1));
+    view_.hset(key, "email", arg(2));
+    view_.hset(key, "is_active", arg(3));
+    view_.hset(key, "lsn", r.lsn);
+    if (fresh) {
+      view_.hset(key, "order_count", "0");
+      view_.hset(key, "lifetime_value", "0.00");
+    }
+    view_.sadd(kUsers, u);
+  } else if (type == "UserRenamed") {
+    set_user_field(r, arg(0), "name", arg(1), "user_name");
+  } else if (type == "UserEmailChanged") {
+    set_user_field(r, arg(0), "email", arg(1), "user_email");
+  } else if (type == "UserDeactivated") {
+    set_user_field(r, arg(0), "is_active", "false", nullptr);
+  } else if (type == "UserReactivated") {
+    set_user_field(r, arg(0), "is_active", "true", nullptr);
+  } else if (type == "UserDeleted") {
+    const std::string& u = arg(0);
+    // Its orders go in chunks of the budget, the oldest left first: a chunk removes what it
+    // takes from user_orders, so the next one starts again at the front.
+    auto orders = view_.zall_ascending(user_orders(u));
+    size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
+    bool unknown = false;
+    for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(od(orders[k].member));
+    if (unknown) throw Missing{};
+    for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
+    r.fan_used += static_cast<int>(take);
+    if (take < orders.size()) {
+      r.stopped_at = "0";
+      return;
+    }
+    view_.del(user_key(u));
+    view_.del(user_orders(u));
+    view_.del(user_latest(u));
+    r.pages.erase(u);
+    view_.srem(kUsers, u);
+  } else if (type == "ProductAdded") {
+    const std::string& p = arg(0);
+    const std::string key = product_key(p);
+    if (view_.prefetch_exists(key)) throw Missing{};
+    bool fresh = !view_.exists(key);
+    view_.hset(key, "product_id", p);
+    view_.hset(key, "name", arg(1));
+    view_.hset(key, "price", cents_to_money(to_int(arg(2))));
+    view_.hset(key, "is_active", arg(3));
+    view_.hset(key, "lsn", r.lsn);
+    if (fresh) {
+      view_.hset(key, "units_sold", "0");
+      view_.hset(key, "revenue", "0.00");
+      view_.zadd(kTopProducts, "0", p);
+    }
+    view_.sadd(kProducts, p);
+  } else if (type == "ProductRenamed") {
+    const std::string& p = arg(0);
+    if (!view_.exists(product_key(p))) return;
+    set_product_field(r, p, "name", arg(1));
+    fan_out_set(r, product_orders(p), [&](const std::string& o) { r.dirty[o] = r.lsn; });
+  } else if (type == "ProductRepriced") {
+    set_product_field(r, arg(0), "price", cents_to_money(to_int(arg(1))));
+  } else if (type == "ProductDeactivated") {
+    set_product_field(r, arg(0), "is_active", "false");
+  } else if (type == "ProductReactivated") {
+    set_product_field(r, arg(0), "is_active", "true");
+  } else if (type == "ProductDeleted") {
+    const std::string& p = arg(0);
+    view_.del(product_key(p));
+    view_.del(product_orders(p));
+    view_.zrem(kTopProducts, p);
+    view_.srem(kProducts, p);
+  } else if (type == "Truncated") {
+    truncate(r, a, n);
+  } else {
+    throw std::runtime_error("no projection for event type " + std::string(type));
+  }
+}
+
+}  // namespace pgcqrs::sidecar::projection
