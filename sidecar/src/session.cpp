@@ -400,24 +400,23 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     }
   }
 
-  // PostgreSQL ended the query connection as it does when it shuts down: for a while, status
-  // updates let its walsender stop without waiting for Redis (status_positions). When it was
-  // only pg_terminate_backend(), the slot merely stays put for that while.
+  // A stopping walsender waits until its client confirms everything it sent, and it cannot
+  // even send it all while the pipeline holds back (backpressure). The sidecar confirms only
+  // what Redis holds, so a stalled Redis or a long fan-out would hold PostgreSQL's shutdown
+  // until pg_ctl gives up. When the server ends the query connection the way a shutdown does,
+  // the session ends instead: the walsender goes at once, the slot stays where Redis is, and
+  // the next session goes on from there.
   void server_stopping() {
-    if (mono_ms() < server_stopping_until_ms_) return;
-    server_stopping_until_ms_ = mono_ms() + kServerStoppingMs;
-    spdlog::warn("PostgreSQL is shutting down: it may stop without waiting for Redis; slot {} stays at {}, from where "
-                 "the next start goes on",
-                 config_.slot, pgcqrs::format_lsn(tracker_.flushed()));
-    send_status(false);
+    fail(Server::postgresql, "PostgreSQL is shutting down (it ended the query connection, SQLSTATE 57P01): ending "
+                             "the session so that it need not wait for Redis; slot " + config_.slot + " stays at " +
+                             pgcqrs::format_lsn(tracker_.flushed()));
   }
 
   void send_status(bool reply_requested) {
     if (!wal_->connected() || finished()) return;
     uint64_t flushed = tracker_.flushed();
-    auto p = replication::status_positions(tracker_.written(), flushed, std::max(server_wal_end_, keepalive_end_),
-                                           mono_ms() < server_stopping_until_ms_);
-    wal_->send_status(p.written, p.flushed, p.applied, replication::pg_micros_from_unix(unix_us()), reply_requested);
+    wal_->send_status(std::max(tracker_.written(), flushed), flushed, flushed,
+                      replication::pg_micros_from_unix(unix_us()), reply_requested);
     if (finished()) return;
     if (flushed != metrics_.confirmed_lsn) {
       metrics_.confirmed_lsn = flushed;
@@ -494,8 +493,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   replication::LsnTracker tracker_{0, 0};
   uint64_t start_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
-  static constexpr int64_t kServerStoppingMs = 60000;
-  int64_t server_stopping_until_ms_ = 0;
   // The newest keepalive's position: every transaction committed before it has been received.
   uint64_t keepalive_end_ = 0;
   std::string last_applied_commit_time_;

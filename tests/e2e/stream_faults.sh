@@ -121,7 +121,8 @@ verify_clean
 step "PostgreSQL stops (fast) while Redis stalls: it need not wait for the sidecar, nothing is lost"
 # A stopping walsender waits until its client confirms everything it sent, and the sidecar
 # confirms only what Redis holds: with Redis stalled (the reply timeout far away) or a long
-# backlog, a fast shutdown waited until pg_ctl gave up.
+# backlog, a fast shutdown waited until pg_ctl gave up. The backlog here is larger than the
+# socket buffers, so the walsender cannot even send it all while the sidecar holds back.
 stop_sidecar
 offset=$(log_size)
 start_sidecar --redis-reply-timeout 600
@@ -129,6 +130,9 @@ wait_caught_up
 cp_at_stall=$(checkpoint)
 kill -STOP "$redis_pid"
 place_orders 20
+sql "SELECT count(place_order(1 + g % 5, '[{\"product_id\": 2, \"quantity\": 1}, {\"product_id\": 3, \"quantity\": 2}]'))
+     FROM generate_series(1, 20000) g" >/dev/null
+place_orders 5
 order_in_stall=$(sql "SELECT max(id) FROM orders")
 pg_dir=$(pgcqrs_pg_base "$WORK")/pg
 started=$SECONDS

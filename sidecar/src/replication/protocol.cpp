@@ -1,8 +1,6 @@
 // Big-endian framing of the replication sub-protocol messages (protocol-replication.html).
 #include "pgcqrs/sidecar/replication/protocol.hpp"
 
-#include <algorithm>
-
 namespace pgcqrs::sidecar::replication {
 namespace {
 
@@ -45,11 +43,6 @@ ServerMessage decode_server_message(std::string_view b) {
                          "0123456789abcdef"[(static_cast<unsigned char>(b[0]) >> 4) & 0xf] +
                          "0123456789abcdef"[static_cast<unsigned char>(b[0]) & 0xf]};
   }
-}
-
-StatusPositions status_positions(uint64_t handed, uint64_t flushed, uint64_t received, bool server_stopping) {
-  if (server_stopping) return {std::max({handed, flushed, received}), 0, 0};
-  return {std::max(handed, flushed), flushed, flushed};
 }
 
 std::string encode_status_update(uint64_t written, uint64_t flushed, uint64_t applied,

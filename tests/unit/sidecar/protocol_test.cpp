@@ -60,19 +60,6 @@ TEST(Protocol, EncodesStatusUpdate) {
   EXPECT_EQ(s[33], 1);
 }
 
-// The slot is confirmed only to what Redis holds; what was merely handed over is written.
-TEST(Protocol, ReportsWhatRedisHoldsAsFlushed) {
-  EXPECT_EQ(status_positions(0x500, 0x300, 0x900, false), (StatusPositions{0x500, 0x300, 0x300}));
-  EXPECT_EQ(status_positions(0x100, 0x300, 0x900, false), (StatusPositions{0x300, 0x300, 0x300}));
-}
-
-// A stopping server waits for the write position only when the flush position is invalid (0),
-// which also leaves the slot where it is.
-TEST(Protocol, LetsAStoppingServerGoWithoutConfirmingAnything) {
-  EXPECT_EQ(status_positions(0x500, 0x300, 0x900, true), (StatusPositions{0x900, 0, 0}));
-  EXPECT_EQ(status_positions(0x500, 0x300, 0x200, true), (StatusPositions{0x500, 0, 0}));
-}
-
 TEST(Protocol, ConvertsEpochs) {
   EXPECT_EQ(pg_micros_from_unix(946684800LL * 1000000LL), 0);
   EXPECT_EQ(unix_micros_from_pg(0), 946684800LL * 1000000LL);

@@ -41,19 +41,6 @@ ServerMessage decode_server_message(std::string_view bytes);
 std::string encode_status_update(uint64_t written, uint64_t flushed, uint64_t applied,
                                  int64_t client_time_pg_micros, bool reply_requested);
 
-// The positions a status update reports. Normally: written, what was handed to Redis;
-// flushed and applied, what Redis holds, which the slot is confirmed to.
-// While PostgreSQL shuts down, a walsender waits until the client's flush position (its write
-// position when the flush position is invalid) reaches everything it sent (walsender.c,
-// WalSndDone). So then the update reports everything received as written and no flush
-// position: PostgreSQL stops without waiting for the backlog to reach Redis, and the slot stays
-// where it was, since an invalid flush position confirms nothing.
-struct StatusPositions {
-  uint64_t written = 0, flushed = 0, applied = 0;
-  bool operator==(const StatusPositions&) const = default;
-};
-StatusPositions status_positions(uint64_t handed, uint64_t flushed, uint64_t received, bool server_stopping);
-
 // Encoders for the server side, for tests and tools.
 std::string encode_xlog_data(uint64_t wal_start, uint64_t wal_end, int64_t send_time,
                              std::string_view data);
