@@ -1,6 +1,8 @@
 // pgcqrs-sidecar entry point: parses flags and environment, sets up logging, dispatches.
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -13,6 +15,12 @@ int main(int argc, char** argv) {
   // hiredis writes to sockets without MSG_NOSIGNAL: a Redis that closes the connection
   // must surface as an error to reconnect from, not a SIGPIPE that kills us silently.
   std::signal(SIGPIPE, SIG_IGN);
+  // Every batch allocates and frees a few MB (the batch's RESP, the view's working copy). With
+  // glibc's defaults those blocks go back to the kernel and come back as fresh pages (page
+  // faults, malloc_consolidate) batch after batch; kept in the heap, up to these bounds, they
+  // are reused (bench/drain.sh: the sidecar's CPU per order, docs/benchmarks.md).
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   using namespace pgcqrs::sidecar;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto result = parse_config(
