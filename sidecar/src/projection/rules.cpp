@@ -220,11 +220,17 @@ std::string Projector::page_entry(const std::string& order, const std::string& u
     const std::string* v = view_.hget_ref(key, field);
     return v ? *v : none;
   };
-  return "{\"order_id\":" + order + ",\"user_id\":" + user + ",\"user_name\":" + cjson_string(f("user_name")) +
-         ",\"user_email\":" + cjson_string(f("user_email")) + ",\"status\":\"" + f("status") + "\"" +
-         ",\"created_at\":\"" + f("created_at") + "\",\"updated_at\":\"" + f("updated_at") +
-         "\",\"item_count\":" + f("item_count") + ",\"total\":\"" + f("total") + "\",\"items\":" + f("items") +
-         ",\"lsn\":\"" + f("lsn") + "\"}";
+  // Appended into one string: an entry is written for every order placed.
+  const std::string &items = f("items"), &name = f("user_name"), &email = f("user_email");
+  std::string e;
+  e.reserve(192 + items.size() + name.size() + email.size());
+  e.append("{\"order_id\":").append(order).append(",\"user_id\":").append(user).append(",\"user_name\":");
+  e.append(cjson_string(name)).append(",\"user_email\":").append(cjson_string(email));
+  e.append(",\"status\":\"").append(f("status")).append("\",\"created_at\":\"").append(f("created_at"));
+  e.append("\",\"updated_at\":\"").append(f("updated_at")).append("\",\"item_count\":").append(f("item_count"));
+  e.append(",\"total\":\"").append(f("total")).append("\",\"items\":").append(items);
+  e.append(",\"lsn\":\"").append(f("lsn")).append("\"}");
+  return e;
 }
 
 void Projector::render_page(const std::string& user) {
