@@ -61,7 +61,7 @@ std::vector<Command> RedisView::take_reads() {
 
 void RedisView::absorb(const Command& read, Reply reply) {
   check(read, reply);
-  memo_entry_ = nullptr;
+  forget_memo();
   if (auto it = asked_.find(read); it != asked_.end()) it->second = true;
   const std::string& cmd = read[0];
   const std::string& key = read[1];
@@ -158,7 +158,7 @@ void RedisView::begin_batch() {
 }
 
 void RedisView::begin_run() {
-  memo_entry_ = nullptr;
+  forget_memo();
   work_.clear();
   work_order_.clear();
   publish_.clear();
@@ -170,7 +170,7 @@ void RedisView::forget() {
 }
 
 void RedisView::forget_key(const std::string& key) {
-  memo_entry_ = nullptr;
+  forget_memo();
   base_.erase(key);
 }
 
@@ -186,10 +186,12 @@ const RedisView::Entry* RedisView::known(const std::string& key) const {
   if (memo_entry_ && key == memo_key_) return memo_entry_;
   if (auto it = work_.find(key); it != work_.end()) {
     memo_key_ = key;
+    memo_work_ = nullptr;  // work() sets it
     return memo_entry_ = &it->second.now;
   }
   if (auto it = base_.find(key); it != base_.end()) {
     memo_key_ = key;
+    memo_work_ = nullptr;
     return memo_entry_ = &it->second;
   }
   if (!assumed_absent_.empty() && assumed_absent_.count(key)) {
@@ -200,6 +202,10 @@ const RedisView::Entry* RedisView::known(const std::string& key) const {
 }
 
 RedisView::Work& RedisView::work(const std::string& key, Kind kind) {
+  if (memo_work_ && key == memo_key_) {  // a handler writes one field after another
+    if (memo_work_->now.kind == Kind::Unknown) memo_work_->now.kind = kind;
+    return *memo_work_;
+  }
   auto it = work_.find(key);
   if (it == work_.end()) {
     it = work_.emplace(key, Work{}).first;
@@ -212,6 +218,7 @@ RedisView::Work& RedisView::work(const std::string& key, Kind kind) {
   }
   if (it->second.now.kind == Kind::Unknown) it->second.now.kind = kind;
   memo_key_ = key;
+  memo_work_ = &it->second;
   memo_entry_ = &it->second.now;
   return it->second;
 }
@@ -294,7 +301,7 @@ void RedisView::commit(redis::RespWriter& out) {
   for (const auto& [channel, message] : publish_) out.cmd("PUBLISH", channel, message);
 
   // What the batch leaves becomes what the next one knows.
-  memo_entry_ = nullptr;
+  forget_memo();
   for (auto& [key, w] : work_) {
     Entry& now = w.now;
     bool keep = (now.kind == Kind::Hash && (now.hash.whole || now.hash.exists || !now.hash.fields.empty())) ||

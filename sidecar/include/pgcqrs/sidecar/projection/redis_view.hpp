@@ -187,6 +187,11 @@ class RedisView {
   // The last key looked up and its entry: a handler reads one hash field after another.
   mutable std::string memo_key_;
   mutable const Entry* memo_entry_ = nullptr;
+  mutable Work* memo_work_ = nullptr;  // the key's working copy, when memo_entry_ is its `now`
+  void forget_memo() const {
+    memo_entry_ = nullptr;
+    memo_work_ = nullptr;
+  }
   std::unordered_map<std::string, bool> assumed_absent_;  // key -> its check taken
   size_t key_limit_ = 50000;
 };
