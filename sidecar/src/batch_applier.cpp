@@ -1,6 +1,8 @@
 // Batches through the projector to Redis (batch_applier.hpp).
 #include "pgcqrs/sidecar/batch_applier.hpp"
 
+#include <chrono>
+
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
@@ -30,11 +32,6 @@ void BatchApplier::add(projection::ScriptCall&& call) {
 
 bool BatchApplier::full() const {
   return pending_events_ >= limits_.events || pending_bytes_ >= limits_.bytes || pending_.size() >= limits_.transactions;
-}
-
-std::optional<std::chrono::steady_clock::time_point> BatchApplier::oldest_unanswered() const {
-  if (sent_.empty()) return std::nullopt;
-  return sent_.front();
 }
 
 void BatchApplier::fail(const std::string& error, bool fatal) {
@@ -94,7 +91,6 @@ void BatchApplier::step(Projector::Step s) {
 void BatchApplier::send_reads(const std::vector<projection::Command>& cmds) {
   auto replies = std::make_shared<std::vector<projection::Reply>>();
   replies->reserve(cmds.size());
-  sent_.push_back(std::chrono::steady_clock::now());
   auto weak = weak_from_this();
   for (size_t i = 0; i < cmds.size(); ++i) {
     bool last = i + 1 == cmds.size();
@@ -110,7 +106,6 @@ void BatchApplier::send_reads(const std::vector<projection::Command>& cmds) {
 }
 
 void BatchApplier::on_reads(std::vector<projection::Reply> replies) {
-  if (!sent_.empty()) sent_.pop_front();
   Projector::Step s;
   try {
     s = projector_.advance(std::move(replies), context_());
@@ -133,7 +128,6 @@ void BatchApplier::send_writes(Projector::Step& s) {
     if (!fanning_out_) spdlog::info("large fan-out at {}: applying it in bounded calls", w->lsn_text);
   }
   fanning_out_ = outcome.more;
-  sent_.push_back(w->at);
   auto weak = weak_from_this();
   bool ok = redis_.pipeline(s.writes.buffer(), s.writes.starts(), [weak, w](redisReply* r) {
     auto self = weak.lock();
@@ -147,7 +141,6 @@ void BatchApplier::send_writes(Projector::Step& s) {
 }
 
 void BatchApplier::on_exec(redisReply* r, const Written& w) {
-  if (!sent_.empty()) sent_.pop_front();  // replies come in order
   --writing_;
   metrics_.inflight = inflight();
   double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - w.at).count();

@@ -136,6 +136,9 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // ---- Redis (async) --------------------------------------------------------------------
   void connect_redis_async() {
     auto weak = weak_from_this();
+    // A Redis that stopped answering (hung, partitioned) would stall the stream for good: the
+    // sink ends the connection instead, and the next session resends (what did run is skipped).
+    redis_.set_reply_timeout(std::chrono::seconds(config_.redis_reply_timeout_s));
     redis_.connect(
         ep_,
         [weak](const std::string& err) {
@@ -366,12 +369,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   void on_status_tick() {
-    // A Redis that stopped answering (hung, partitioned) would stall the stream for good:
-    // reconnect instead. Resending is safe, calls that did run are skipped.
-    auto oldest = applier_ ? applier_->oldest_unanswered() : std::nullopt;
-    if (oldest && std::chrono::steady_clock::now() - *oldest > std::chrono::seconds(config_.redis_reply_timeout_s))
-      return fail(Server::redis, "Redis has not answered a call for " +
-                                      std::to_string(config_.redis_reply_timeout_s) + " s; reconnecting");
     tracker_.tick(mono_ms());
     send_status(false);
     if (finished()) return;

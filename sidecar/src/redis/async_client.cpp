@@ -101,21 +101,26 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
       if (ec || self->state != State::connected) return;
       auto oldest = self->ledger.oldest();
       if (oldest && CallLedger::Clock::now() - *oldest >= self->reply_timeout)
-        return self->lost("Redis has not answered a call for " + std::to_string(self->reply_timeout.count()) + " ms");
+        return self->lost("Redis has not answered a call for " + self->timeout_text());
       self->arm_timer();  // the call it waited for was answered: wait for the next oldest
     });
   }
 
-  // Ends the connection: pending handlers get nullptr, then on_disconnected (unless one of
-  // them closed the client).
+  std::string timeout_text() const {
+    auto ms = reply_timeout.count();
+    return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+  }
+
+  // Ends the connection: on_disconnected says why first (a pending handler that got nullptr
+  // first would tell its owner less), then the pending handlers get nullptr.
   void lost(const std::string& error) {
     bool was_connected = state == State::connected;
     shut();
-    for (auto& h : ledger.drain()) h(nullptr);
     if (was_connected && !closed_by_user && on_disconnected) {
       auto cb = on_disconnected;
       cb(error);
     }
+    for (auto& h : ledger.drain()) h(nullptr);
   }
 
   void close() {

@@ -1,14 +1,12 @@
 // Transactions to Redis, batch by batch, through the projector: calls wait until flush()
 // makes them one batch; the batch's reads go pipelined, round by round, then its one
 // MULTI/EXEC, which the next batch's reads may follow at once; a fan-out stopped at its
-// budget is sent again before anything else. It keeps the ledger of what is in flight
-// (backpressure, the reply timeout) and says what happened through Events; the session
+// budget is sent again before anything else. It counts what is in flight
+// (backpressure; the sink times out a call unanswered) and says what happened through Events; the session
 // decides what that means (confirm, stop, reconnect). docs/read-models.md, "The projector".
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,8 +56,6 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
   size_t inflight() const { return writing_ + (reading_ ? 1 : 0); }
   // Nothing waits, goes again or is in flight.
   bool idle() const { return pending_.empty() && unfinished_.empty() && inflight() == 0; }
-  // When the oldest request still unanswered was sent.
-  std::optional<std::chrono::steady_clock::time_point> oldest_unanswered() const;
 
  private:
   struct Written;
@@ -87,7 +83,6 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
   std::vector<std::pair<std::string, uint64_t>> batch_types_;
   uint64_t batch_final_lsn_ = 0;
   std::string batch_commit_time_;
-  std::deque<std::chrono::steady_clock::time_point> sent_;  // of each request awaiting its reply
 };
 
 }  // namespace pgcqrs::sidecar

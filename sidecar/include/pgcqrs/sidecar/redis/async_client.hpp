@@ -31,7 +31,7 @@ class AsyncClient {
 
   // Starts connecting; on_connected("") or on_connected(error) follows (from the loop, so it
   // may close or destroy the client), then on_disconnected(error) once if an established
-  // connection is lost (after the pending handlers got nullptr). Any handler may close or
+  // connection is lost (before the pending handlers get nullptr). Any handler may close or
   // destroy the client. A client may connect again after close().
   void connect(const Endpoint& ep, EventHandler on_connected, EventHandler on_disconnected);
   bool connected() const;
