@@ -21,6 +21,7 @@
 #include "pgcqrs/sidecar/session.hpp"
 #include "pgcqrs/sidecar/verify/verify.hpp"
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 
 namespace pgcqrs::sidecar {
 namespace {
@@ -199,7 +200,7 @@ int status(const Config& config) {
   }
   try {
     redis::SyncClient sync(*ep, 5000);
-    auto r = sync.command({"HGETALL", "pgcqrs:checkpoint"});
+    auto r = sync.command({"HGETALL", checkpoint::kKey});
     std::map<std::string, std::string> f;
     for (size_t i = 0; i + 1 < r->elements; i += 2)
       f[redis::reply_string(r->element[i])] = redis::reply_string(r->element[i + 1]);

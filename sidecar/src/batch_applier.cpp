@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 
 namespace pgcqrs::sidecar {
@@ -166,7 +167,7 @@ void BatchApplier::on_exec(redisReply* r, const Written& w) {
     spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", w.lsn_text, error);
     metrics_.checkpoint_dirty = true;
     auto weak = weak_from_this();
-    redis_.command({"HSET", "pgcqrs:checkpoint", "dirty", w.lsn_text}, [weak, error](redisReply*) {
+    redis_.command({"HSET", checkpoint::kKey, checkpoint::field::dirty, w.lsn_text}, [weak, error](redisReply*) {
       if (auto self = weak.lock()) self->fail("the read models may hold part of a transaction batch: " + error);
     });
     return;

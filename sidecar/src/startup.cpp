@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
@@ -52,7 +53,8 @@ class Startup {
 
     CheckpointFound checkpoint;
     {
-      auto r = sync.command({"HMGET", "pgcqrs:checkpoint", "lsn", "dirty", "layout"});
+      auto r = sync.command({"HMGET", checkpoint::kKey, checkpoint::field::lsn, checkpoint::field::dirty,
+                                checkpoint::field::layout});
       auto field = [&](size_t i) -> std::optional<std::string> {
         if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
         return redis::reply_string(r->element[i]);
@@ -62,7 +64,7 @@ class Startup {
 
     query_conn_ = std::make_unique<PgConnection>(config_.pg);
     snapshot::extension_schema(*query_conn_);
-    auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, projection::kLayout);
+    auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, checkpoint::kLayout);
     if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
     if (checkpoint.dirty && dirty_found_) dirty_found_();
     if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);

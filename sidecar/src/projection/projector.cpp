@@ -8,12 +8,13 @@
 #include <stdexcept>
 
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 
 namespace pgcqrs::sidecar::projection {
 
 namespace {
 
-const std::string kCheckpoint = "pgcqrs:checkpoint";
+const std::string kCheckpoint = checkpoint::kKey;
 
 uint64_t lsn_of(const std::string& text) {
   auto v = pgcqrs::parse_lsn(text);

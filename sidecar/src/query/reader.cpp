@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 
 namespace pgcqrs::sidecar::query {
 namespace {
@@ -71,7 +72,7 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
     return r;
   };
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    client_.append({"WATCH", "pgcqrs:checkpoint"});
+    client_.append({"WATCH", checkpoint::kKey});
     client_.append({"ZREVRANGE", index_key, "0", std::to_string(limit - 1)});
     checked(client_.read_reply(), "WATCH");
     auto ids = checked(client_.read_reply(), "ZREVRANGE " + index_key);
@@ -124,7 +125,7 @@ std::optional<Hash> Reader::order(int64_t order_id) {
 std::optional<uint64_t> Reader::checkpoint() {
   // One read of the whole hash (the reader's ACL allows HGETALL): a `dirty` mark means the read
   // models may hold part of a call and a rebuild is due, so they vouch for no position.
-  auto reply = client_.command({"HGETALL", "pgcqrs:checkpoint"});
+  auto reply = client_.command({"HGETALL", checkpoint::kKey});
   std::optional<uint64_t> lsn;
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     std::string field = redis::reply_string(reply->element[i]);

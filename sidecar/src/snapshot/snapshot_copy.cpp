@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
@@ -131,7 +132,7 @@ std::string extension_schema(pqxx::connection_base& conn) {
 }
 
 uint64_t wipe_read_models(redis::SyncClient& redis) {
-  redis.command({"DEL", "pgcqrs:checkpoint"});
+  redis.command({"DEL", checkpoint::kKey});
   // order_items: and pgcqrs:orders are layout 1's; a rebuild deletes them too.
   static const char* prefixes[] = {"order_details:", "user_orders:", "user_latest:", "user:",
                                    "product:",       "order_items:", "product_orders:"};

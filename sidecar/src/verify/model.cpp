@@ -12,6 +12,7 @@
 #include "pgcqrs/core/limits.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/utf8.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 
 namespace pgcqrs::sidecar::verify {
 namespace {
@@ -344,7 +345,7 @@ std::string checkpoint_unsettled(const Fields& checkpoint) {
 
 std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots) {
   std::vector<std::string> diffs;
-  const std::string key = "pgcqrs:checkpoint";
+  const std::string key = checkpoint::kKey;
   if (checkpoint.empty()) return {key + ": missing (no valid read model)"};
   auto lsn = checkpoint.find("lsn");
   if (lsn == checkpoint.end())
@@ -363,7 +364,7 @@ std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::s
     diffs.push_back(key + " field slot: missing");
   else if (!slots.count(slot->second))
     diffs.push_back(key + " field slot: " + quoted(slot->second) + " is not a pgcqrs slot of this database");
-  expect("layout", "3");
+  expect("layout", checkpoint::kLayout);
   if (!checkpoint.count("updated_at")) diffs.push_back(key + " field updated_at: missing");
   if (!checkpoint.count("commit_time")) diffs.push_back(key + " field commit_time: missing");
   if (checkpoint.count("dirty"))
@@ -372,8 +373,7 @@ std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::s
   for (const char* f : {"partial_lsn", "partial_seq", "partial_cursor"})
     if (checkpoint.count(f))
       diffs.push_back(key + " field " + f + ": " + quoted(checkpoint.at(f)) + ": a transaction or fan-out is half applied");
-  static const std::set<std::string> documented = {"lsn", "slot", "layout", "updated_at", "commit_time",
-                                                   "dirty", "partial_lsn", "partial_seq", "partial_cursor"};
+  static const std::set<std::string> documented(checkpoint::kFields.begin(), checkpoint::kFields.end());
   for (const auto& [field, value] : checkpoint)
     if (!documented.count(field)) diffs.push_back(key + " field " + field + ": should not exist (" + quoted(value) + ")");
   return diffs;

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
@@ -29,7 +30,7 @@ uint64_t lsn_or_throw(const std::string& text) {
 // runs (a TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its
 // data after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
 Fields checkpoint_of(redis::SyncClient& r, bool* busy = nullptr) {
-  auto reply = r.command({"HGETALL", "pgcqrs:checkpoint"}, busy != nullptr);
+  auto reply = r.command({"HGETALL", checkpoint::kKey}, busy != nullptr);
   if (reply->type == REDIS_REPLY_ERROR) {
     std::string error = redis::reply_string(reply.get());
     if (error.rfind("BUSY", 0) != 0 && error.rfind("LOADING", 0) != 0)

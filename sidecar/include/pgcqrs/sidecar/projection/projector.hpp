@@ -15,14 +15,13 @@
 #include <string_view>
 #include <vector>
 
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 
 namespace pgcqrs::sidecar::projection {
 
-// The version of the key layout the projector writes, recorded as pgcqrs:checkpoint `layout` at
-// the end of a copy. Read models of another layout are rebuilt at start (docs/read-models.md).
-inline constexpr const char* kLayout = "3";
+inline constexpr const char* kLayout = checkpoint::kLayout;
 
 // JSON string literal as the read models hold it ('/' escaped, other bytes >= 0x80 as they
 // are): the format older layouts wrote through Redis's cjson, kept byte for byte.

@@ -1,0 +1,34 @@
+// pgcqrs:checkpoint, the hash that says how far the read models hold the stream
+// (docs/read-models.md, "The checkpoint"): its key, its fields and the layout version. The
+// units that read or write it (the projector, the dirty mark, the start-up, the copy, the
+// readers, status and verify) name them from here.
+#pragma once
+
+#include <array>
+
+namespace pgcqrs::sidecar::checkpoint {
+
+inline constexpr const char* kKey = "pgcqrs:checkpoint";
+
+// The version of the key layout the projector writes, recorded in `layout` at the end of a
+// copy. Read models of another layout are rebuilt at start.
+inline constexpr const char* kLayout = "3";
+
+namespace field {
+inline constexpr const char* lsn = "lsn";                  // the last transaction applied
+inline constexpr const char* slot = "slot";
+inline constexpr const char* layout = "layout";
+inline constexpr const char* updated_at = "updated_at";
+inline constexpr const char* commit_time = "commit_time";
+inline constexpr const char* dirty = "dirty";              // a batch stopped midway: rebuild
+inline constexpr const char* partial_lsn = "partial_lsn";  // a transaction applied in parts
+inline constexpr const char* partial_seq = "partial_seq";
+inline constexpr const char* partial_cursor = "partial_cursor";  // where a fan-out resumes
+}  // namespace field
+
+// Every field it may hold.
+inline constexpr std::array<const char*, 9> kFields = {field::lsn,        field::slot,        field::layout,
+                                                       field::updated_at, field::commit_time, field::dirty,
+                                                       field::partial_lsn, field::partial_seq, field::partial_cursor};
+
+}  // namespace pgcqrs::sidecar::checkpoint
