@@ -1,5 +1,5 @@
 // The session wires the sidecar's units for one run (docs/architecture.md, "Inside the
-// sidecar"): the start-up on a worker thread (startup.hpp: Redis's settings, the start-up verdict, a
+// sidecar"): the start-up on a worker thread (startup.hpp: Redis's settings, the verdict, a
 // rebuild's copy), then on the loop the WalSource into the TransactionAssembler and the
 // BatchApplier, applied batches into the LsnTracker and back as status updates, and the
 // Heartbeat; one lifecycle Phase, and shutdown in order.

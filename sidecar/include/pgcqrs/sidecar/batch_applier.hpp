@@ -1,8 +1,8 @@
 // Transactions to Redis, batch by batch, through the projector: calls wait until flush()
 // makes them one batch; the batch's reads go pipelined, round by round, then its one
 // MULTI/EXEC, which the next batch's reads may follow at once; a fan-out stopped at its
-// budget is sent again before anything else. It counts what is in flight
-// (backpressure; the sink times out a call unanswered) and says what happened through Events; the session
+// budget is sent again before anything else. It counts what is in flight (backpressure; the
+// sink times out a call left unanswered) and says what happened through Events; the session
 // decides what that means (confirm, stop, reconnect). docs/read-models.md, "The projector".
 #pragma once
 
