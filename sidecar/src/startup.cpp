@@ -26,10 +26,6 @@ namespace {
 using replication::PgConnPtr;
 using replication::PgResultPtr;
 
-int64_t mono_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
 
 // What the start-up checks find about Redis's settings is said once per process, not again
@@ -167,13 +163,14 @@ class Startup {
                     "CREATE_REPLICATION_SLOT returned a malformed consistent point");
     spdlog::info("created slot {} at consistent point {}, copying the write model under snapshot {}", config_.slot,
                  pgcqrs::format_lsn(*point), snapshot_name);
-    auto t0 = mono_ms();
+    auto t0 = std::chrono::steady_clock::now();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
     PgConnection copy_conn(config_.pg);
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, config_.slot, *point, config_.chunk_events,
                                          &cancel_);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
-                 mono_ms() - t0, stats.users, stats.products, stats.orders, stats.items, stats.calls,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+                 stats.users, stats.products, stats.orders, stats.items, stats.calls,
                  pgcqrs::format_lsn(*point));
     return *point;
   }
