@@ -259,7 +259,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   }
   for (const auto& u : std::set<std::string>(r.pages)) {
     try {
-      render_page(u);
+      render_page(r, u);
     } catch (const Missing&) {
       r.missing = true;
     }

@@ -233,11 +233,12 @@ std::string Projector::page_entry(const std::string& order, const std::string& u
   return e;
 }
 
-void Projector::render_page(const std::string& user) {
+void Projector::render_page(Run& r, const std::string& user) {
   auto top = view_.ztop(user_orders(user), kPage);
   bool unknown = false;
   for (const auto& m : top) unknown |= view_.prefetch_hash(od(m.member));
   if (unknown) throw Missing{};
+  if (r.missing) return;  // a run that only gathers reads
   std::vector<std::string> entries;
   for (const auto& m : top)
     if (view_.hget(od(m.member), "items")) entries.push_back(page_entry(m.member, user));
@@ -458,6 +459,9 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     unknown |= view_.prefetch_top(okey, kPage + 1);
     for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(product_key(arg(8 + 4 * k)));
     if (unknown) throw Missing{};
+    // The run already misses something, so it only gathers reads and its writes are
+    // dropped: the order's reads are asked for, its writes can wait for the next run.
+    if (r.missing) return;
     if (view_.exists(key)) delete_order(r, o);
     bool user_exists = view_.exists(ukey);
     std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";

@@ -101,7 +101,7 @@ class Projector {
   void delete_order(Run& r, const std::string& order);
   void render(Run& r, const std::string& order, const std::string& at);
   void write_lines(const std::string& key, const Lines& l, const std::string& at);
-  void render_page(const std::string& user);
+  void render_page(Run& r, const std::string& user);
   void set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
                       const char* order_field);
   void set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value);
