@@ -19,15 +19,6 @@ void check(const Command& read, const Reply& r) {
 
 }  // namespace
 
-namespace {
-// Adds a field to the names a batch changed, once.
-void note(std::vector<std::string>& changed, std::string_view field) {
-  for (const auto& f : changed)
-    if (f == field) return;
-  changed.emplace_back(field);
-}
-}  // namespace
-
 double parse_score(std::string_view text) {
   std::string s(text);
   if (s == "inf" || s == "+inf") return HUGE_VAL;
@@ -61,22 +52,25 @@ std::vector<Command> RedisView::take_reads() {
 
 void RedisView::absorb(const Command& read, Reply reply) {
   check(read, reply);
-  forget_memo();
   if (auto it = asked_.find(read); it != asked_.end()) it->second = true;
   const std::string& cmd = read[0];
-  const std::string& key = read[1];
+  if (cmd != "HGETALL" && cmd != "EXISTS" && cmd != "ZREVRANGE" && cmd != "SMEMBERS") {
+    fetched_[read] = std::move(reply);
+    return;
+  }
+  Slot& s = slot(read[1]);
+  if (!s.known) s.base = Entry{};
+  Entry& e = s.base;
   if (cmd == "HGETALL") {
-    Entry& e = base_[key];
     e.kind = Kind::Hash;
     e.hash = HashState{};
     e.hash.whole = true;
     e.hash.fields.reserve(reply.elements.size() / 2);
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2)
-      e.hash.fields.set(reply.elements[i].str, std::move(reply.elements[i + 1].str));
+      e.hash.fields.set(reply.elements[i].str, std::move(reply.elements[i + 1].str), false);
     e.hash.exists = !e.hash.fields.empty();
   } else if (cmd == "EXISTS") {
-    Entry& e = base_[key];
-    if (e.kind == Kind::Hash && e.hash.whole) return;
+    if (s.known && e.kind == Kind::Hash && e.hash.whole) return;
     e.kind = Kind::Hash;
     e.hash.exists = reply.integer != 0;
     if (reply.integer == 0) {
@@ -86,23 +80,20 @@ void RedisView::absorb(const Command& read, Reply reply) {
   } else if (cmd == "ZREVRANGE") {
     long n = std::atol(read[3].c_str());
     n = n < 0 ? -1 : n + 1;
-    Entry& e = base_[key];
-    if (e.kind == Kind::Zset && e.zset.known && e.zset.complete) return;  // knows more already
+    if (s.known && e.kind == Kind::Zset && e.zset.known && e.zset.complete) return;  // knows more already
     e.kind = Kind::Zset;
     e.zset = ZsetState{};
     e.zset.known = true;
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2)
       e.zset.top.push_back({parse_score(reply.elements[i + 1].str), std::move(reply.elements[i].str)});
     e.zset.complete = n < 0 || static_cast<long>(e.zset.top.size()) < n;
-  } else if (cmd == "SMEMBERS") {
-    Entry& e = base_[key];
+  } else {
     e.kind = Kind::Set;
     e.set = SetState{};
     e.set.complete = true;
     for (auto& m : reply.elements) e.set.members.emplace(std::move(m.str), true);
-  } else {
-    fetched_[read] = std::move(reply);
   }
+  s.known = true;
 }
 
 const Reply& RedisView::fetch(const Command& read) {
@@ -121,7 +112,11 @@ bool RedisView::prefetch_exists(const std::string& key) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Hash && e->hash.exists) return false;
   if (speculating_) {
-    assumed_absent_.emplace(key, false);
+    Slot& s = slot(key);
+    if (!s.assumed_absent) {
+      s.assumed_absent = true;
+      assumed_.push_back(&s);
+    }
     return false;
   }
   if (asked_.emplace(Command{"EXISTS", key}, false).second) reads_.push_back({"EXISTS", key});
@@ -141,129 +136,158 @@ bool RedisView::prefetch_top(const std::string& key, long n) {
 
 std::vector<Command> RedisView::take_checks() {
   std::vector<Command> out;
-  for (auto& [key, taken] : assumed_absent_)
-    if (!taken) {
-      taken = true;
-      out.push_back({"EXISTS", key});
+  for (Slot* s : assumed_)
+    if (!s->check_taken) {
+      s->check_taken = true;
+      out.push_back({"EXISTS", *s->key});
     }
   return out;
 }
 
+void RedisView::drop_assumptions() {
+  for (Slot* s : assumed_) s->assumed_absent = s->check_taken = false;
+  assumed_.clear();
+}
+
 void RedisView::begin_batch() {
   begin_run();
-  assumed_absent_.clear();
+  drop_assumptions();
   fetched_.clear();
   asked_.clear();
   reads_.clear();
 }
 
 void RedisView::begin_run() {
-  forget_memo();
-  work_.clear();
+  ++run_;  // every working copy is stale now
   work_order_.clear();
   publish_.clear();
 }
 
 void RedisView::forget() {
-  base_.clear();
   begin_batch();
+  memo_key_ = nullptr;
+  memo_slot_ = nullptr;
+  slots_.clear();
 }
 
 void RedisView::forget_key(const std::string& key) {
-  forget_memo();
-  base_.erase(key);
+  if (Slot* s = find(key)) {
+    s->known = false;
+    s->base = Entry{};
+  }
 }
 
-RedisView::Entry RedisView::absent_hash() {
-  Entry e;
-  e.kind = Kind::Hash;
-  e.hash.whole = true;
-  e.hash.exists = false;
-  return e;
+const RedisView::Entry& RedisView::absent_hash() {
+  static const Entry absent = [] {
+    Entry e;
+    e.kind = Kind::Hash;
+    e.hash.whole = true;
+    e.hash.exists = false;
+    return e;
+  }();
+  return absent;
 }
 
-const RedisView::Entry* RedisView::known(const std::string& key) const {
-  if (memo_entry_ && key == memo_key_) return memo_entry_;
-  if (auto it = work_.find(key); it != work_.end()) {
-    memo_key_ = key;
-    memo_work_ = nullptr;  // work() sets it
-    return memo_entry_ = &it->second.now;
-  }
-  if (auto it = base_.find(key); it != base_.end()) {
-    memo_key_ = key;
-    memo_work_ = nullptr;
-    return memo_entry_ = &it->second;
-  }
-  if (!assumed_absent_.empty() && assumed_absent_.count(key)) {
-    static const Entry absent = absent_hash();
-    return &absent;
-  }
-  return nullptr;
+RedisView::Slot* RedisView::find(const std::string& key) const {
+  if (memo_slot_ && *memo_key_ == key) return memo_slot_;
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return nullptr;
+  memo_key_ = &it->first;
+  memo_slot_ = &it->second;
+  return memo_slot_;
 }
 
-RedisView::Work& RedisView::work(const std::string& key, Kind kind) {
-  if (memo_work_ && key == memo_key_) {  // a handler writes one field after another
-    if (memo_work_->now.kind == Kind::Unknown) memo_work_->now.kind = kind;
-    return *memo_work_;
-  }
-  auto it = work_.find(key);
-  if (it == work_.end()) {
-    it = work_.emplace(key, Work{}).first;
-    if (auto b = base_.find(key); b != base_.end())
-      it->second.now = b->second;
-    else if (!assumed_absent_.empty() && assumed_absent_.count(key))
-      it->second.now = absent_hash();
-    it->second.change.order = work_order_.size();
-    work_order_.push_back(key);
-  }
-  if (it->second.now.kind == Kind::Unknown) it->second.now.kind = kind;
-  memo_key_ = key;
-  memo_work_ = &it->second;
-  memo_entry_ = &it->second.now;
+RedisView::Slot& RedisView::slot(const std::string& key) {
+  if (Slot* s = find(key)) return *s;
+  auto it = slots_.try_emplace(key).first;
+  it->second.key = &it->first;
+  memo_key_ = &it->first;
+  memo_slot_ = &it->second;
   return it->second;
 }
 
+const RedisView::Entry* RedisView::known(const std::string& key) const {
+  const Slot* s = find(key);
+  if (!s) return nullptr;
+  if (s->run == run_) return &s->now;
+  if (s->known) return &s->base;
+  if (s->assumed_absent) return &absent_hash();
+  return nullptr;
+}
+
+const RedisView::Slot* RedisView::working(const std::string& key) const {
+  const Slot* s = find(key);
+  return s && s->run == run_ ? s : nullptr;
+}
+
+RedisView::Slot& RedisView::work(const std::string& key, Kind kind) {
+  Slot& s = slot(key);
+  if (s.run != run_) {  // the key's first change in this run: a working copy of what is known
+    s.run = run_;
+    s.change.deleted = false;
+    s.change.zset.clear();
+    s.change.set.clear();
+    s.change.list.clear();
+    if (s.known)
+      s.now = s.base;
+    else if (s.assumed_absent)
+      s.now = absent_hash();
+    else
+      s.now = Entry{};
+    work_order_.push_back(&s);
+  }
+  if (s.now.kind == Kind::Unknown) s.now.kind = kind;
+  return s;
+}
+
 void RedisView::commit(redis::RespWriter& out) {
-  for (const auto& key : work_order_) {
-    Work& w = work_[key];
-    Change& c = w.change;
+  std::vector<const Fields::Item*> changed;
+  for (Slot* s : work_order_) {
+    const std::string& key = *s->key;
+    Entry& now = s->now;
+    Change& c = s->change;
     if (c.deleted) out.cmd("DEL", key);
-    size_t sets = 0, dels = 0;
-    std::sort(c.hash.begin(), c.hash.end());
-    for (const auto& f : c.hash) (w.now.hash.fields.find(f)->has_value() ? sets : dels)++;
+    changed.clear();
+    size_t sets = 0;
+    for (const auto& it : now.hash.fields)
+      if (it.changed) {
+        changed.push_back(&it);
+        sets += it.value.has_value();
+      }
+    std::sort(changed.begin(), changed.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
     if (sets > 0) {
       out.begin(2 + 2 * sets);
       out.arg("HSET");
       out.arg(key);
-      for (const auto& f : c.hash)
-        if (const auto& v = *w.now.hash.fields.find(f)) {
-          out.arg(f);
-          out.arg(*v);
+      for (const auto* it : changed)
+        if (it->value) {
+          out.arg(it->name);
+          out.arg(*it->value);
         }
     }
-    if (dels > 0) {
-      out.begin(2 + dels);
+    if (changed.size() > sets) {
+      out.begin(2 + changed.size() - sets);
       out.arg("HDEL");
       out.arg(key);
-      for (const auto& f : c.hash)
-        if (!w.now.hash.fields.find(f)->has_value()) out.arg(f);
+      for (const auto* it : changed)
+        if (!it->value) out.arg(it->name);
     }
     size_t adds = 0, rems = 0;
-    for (const auto& [m, s] : c.zset) (s ? adds : rems)++;
+    for (const auto& [m, v] : c.zset) (v ? adds : rems)++;
     if (rems > 0) {
       out.begin(2 + rems);
       out.arg("ZREM");
       out.arg(key);
-      for (const auto& [m, s] : c.zset)
-        if (!s) out.arg(m);
+      for (const auto& [m, v] : c.zset)
+        if (!v) out.arg(m);
     }
     if (adds > 0) {
       out.begin(2 + 2 * adds);
       out.arg("ZADD");
       out.arg(key);
-      for (const auto& [m, s] : c.zset)
-        if (s) {
-          out.arg(*s);
+      for (const auto& [m, v] : c.zset)
+        if (v) {
+          out.arg(*v);
           out.arg(m);
         }
     }
@@ -301,27 +325,34 @@ void RedisView::commit(redis::RespWriter& out) {
   for (const auto& [channel, message] : publish_) out.cmd("PUBLISH", channel, message);
 
   // What the batch leaves becomes what the next one knows.
-  forget_memo();
-  for (auto& [key, w] : work_) {
-    Entry& now = w.now;
+  for (Slot* s : work_order_) {
+    Entry& now = s->now;
+    s->run = 0;
+    s->change = Change{};
     bool keep = (now.kind == Kind::Hash && (now.hash.whole || now.hash.exists || !now.hash.fields.empty())) ||
                 (now.kind == Kind::Zset && now.zset.known);
+    s->known = keep;
     if (!keep) {
-      base_.erase(key);
+      s->base = Entry{};
+      s->now = Entry{};
       continue;
     }
     if (now.kind == Kind::Zset && now.zset.top.size() > 64) {
       now.zset.top.resize(64);
       now.zset.complete = false;
     }
-    base_[key] = std::move(now);
-  }
-  if (base_.size() > key_limit_) {
-    for (auto it = base_.begin(); it != base_.end();)
-      it = it->first.rfind("order_details:", 0) == 0 ? base_.erase(it) : std::next(it);
-    if (base_.size() > key_limit_) base_.clear();
+    now.hash.fields.settle();
+    s->base = std::move(now);
+    s->now = Entry{};
   }
   begin_batch();
+  if (slots_.size() > kKeyLimit) {
+    memo_key_ = nullptr;
+    memo_slot_ = nullptr;
+    for (auto it = slots_.begin(); it != slots_.end();)
+      it = it->first.rfind("order_details:", 0) == 0 ? slots_.erase(it) : std::next(it);
+    if (slots_.size() > kKeyLimit) slots_.clear();
+  }
 }
 
 // ---- hashes -----------------------------------------------------------------------------
@@ -330,8 +361,8 @@ std::optional<std::map<std::string, std::string>> RedisView::known_hash(const st
   const Entry* e = known(key);
   if (!e || e->kind != Kind::Hash || !e->hash.whole) return std::nullopt;
   std::map<std::string, std::string> out;
-  for (const auto& [f, v] : e->hash.fields)
-    if (v) out.emplace(f, *v);
+  for (const auto& it : e->hash.fields)
+    if (it.value) out.emplace(it.name, *it.value);
   return out;
 }
 
@@ -339,8 +370,8 @@ bool RedisView::exists(const std::string& key) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Hash) {
     if (e->hash.exists) return *e->hash.exists;
-    for (const auto& [f, v] : e->hash.fields)
-      if (v) return true;
+    for (const auto& it : e->hash.fields)
+      if (it.value) return true;
   }
   need({"HGETALL", key});
 }
@@ -361,19 +392,16 @@ const std::string* RedisView::hget_ref(const std::string& key, std::string_view 
 }
 
 void RedisView::hset(const std::string& key, std::string_view field, std::string value) {
-  Work& w = work(key, Kind::Hash);
-  w.now.hash.fields.set(field, std::move(value));
-  w.now.hash.exists = true;
-  note(w.change.hash, field);
+  HashState& h = work(key, Kind::Hash).now.hash;
+  h.fields.set(field, std::move(value), true);
+  h.exists = true;
 }
 
 void RedisView::hdel(const std::string& key, std::string_view field) {
-  Work& w = work(key, Kind::Hash);
-  HashState& h = w.now.hash;
-  h.fields.set(field, std::nullopt);
-  note(w.change.hash, field);
+  HashState& h = work(key, Kind::Hash).now.hash;
+  h.fields.set(field, std::nullopt, true);
   bool any = false;
-  for (const auto& [f, v] : h.fields) any = any || v.has_value();
+  for (const auto& it : h.fields) any = any || it.value.has_value();
   if (any)
     h.exists = true;
   else if (h.whole)
@@ -383,45 +411,43 @@ void RedisView::hdel(const std::string& key, std::string_view field) {
 }
 
 void RedisView::del(const std::string& key) {
-  auto kind = known(key) ? known(key)->kind : Kind::Unknown;
-  Work& w = work(key, kind);
+  const Entry* e = known(key);
+  Slot& s = work(key, e ? e->kind : Kind::Unknown);
   Entry fresh;
-  fresh.kind = w.now.kind;
+  fresh.kind = s.now.kind;
   fresh.hash.whole = true;
   fresh.hash.exists = false;
   fresh.zset.known = fresh.zset.complete = true;
   fresh.set.complete = true;
-  w.now = std::move(fresh);
-  size_t order = w.change.order;
-  w.change = Change{};
-  w.change.order = order;
-  w.change.deleted = true;
+  s.now = std::move(fresh);
+  s.change = Change{};
+  s.change.deleted = true;
 }
 
 // ---- sorted sets ------------------------------------------------------------------------
 
 void RedisView::zadd(const std::string& key, std::string score_text, const std::string& member) {
-  Work& w = work(key, Kind::Zset);
-  ZsetState& z = w.now.zset;
+  Slot& s = work(key, Kind::Zset);
+  ZsetState& z = s.now.zset;
   if (z.known) {
-    auto at = std::find_if(z.top.begin(), z.top.end(), [&](const Scored& s) { return s.member == member; });
+    auto at = std::find_if(z.top.begin(), z.top.end(), [&](const Scored& m) { return m.member == member; });
     if (at != z.top.end()) z.top.erase(at);
-    Scored s{parse_score(score_text), member};
-    if (z.complete || (!z.top.empty() && before(s, z.top.back())))
-      z.top.insert(std::upper_bound(z.top.begin(), z.top.end(), s, before), std::move(s));
+    Scored m{parse_score(score_text), member};
+    if (z.complete || (!z.top.empty() && before(m, z.top.back())))
+      z.top.insert(std::upper_bound(z.top.begin(), z.top.end(), m, before), std::move(m));
     // else: it falls below what is known, where it stays unknown.
   }
-  w.change.zset.insert_or_assign(member, std::move(score_text));
+  s.change.zset.insert_or_assign(member, std::move(score_text));
 }
 
 void RedisView::zrem(const std::string& key, const std::string& member) {
-  Work& w = work(key, Kind::Zset);
-  ZsetState& z = w.now.zset;
+  Slot& s = work(key, Kind::Zset);
+  ZsetState& z = s.now.zset;
   if (z.known) {
-    auto at = std::find_if(z.top.begin(), z.top.end(), [&](const Scored& s) { return s.member == member; });
+    auto at = std::find_if(z.top.begin(), z.top.end(), [&](const Scored& m) { return m.member == member; });
     if (at != z.top.end()) z.top.erase(at);
   }
-  w.change.zset.insert_or_assign(member, std::nullopt);
+  s.change.zset.insert_or_assign(member, std::nullopt);
 }
 
 long RedisView::zrevrank_below(const std::string& key, const std::string& member, long limit) {
@@ -453,48 +479,48 @@ std::vector<RedisView::Scored> RedisView::zall_ascending(const std::string& key)
 // ---- sets -------------------------------------------------------------------------------
 
 void RedisView::sadd(const std::string& key, const std::string& member) {
-  Work& w = work(key, Kind::Set);
-  if (w.now.set.complete) w.now.set.members.insert_or_assign(member, true);
-  w.change.set.insert_or_assign(member, true);
+  Slot& s = work(key, Kind::Set);
+  if (s.now.set.complete) s.now.set.members.insert_or_assign(member, true);
+  s.change.set.insert_or_assign(member, true);
 }
 
 void RedisView::srem(const std::string& key, const std::string& member) {
-  Work& w = work(key, Kind::Set);
-  if (w.now.set.complete) w.now.set.members.erase(member);
-  w.change.set.insert_or_assign(member, false);
+  Slot& s = work(key, Kind::Set);
+  if (s.now.set.complete) s.now.set.members.erase(member);
+  s.change.set.insert_or_assign(member, false);
 }
 
 std::vector<std::string> RedisView::smembers(const std::string& key) {
   const Entry* e = known(key);
-  if (!e || e->kind != Kind::Set || !e->set.complete) {
-    // The base set plus this run's changes.
-    if (auto b = base_.find(key); b == base_.end() || !b->second.set.complete) need({"SMEMBERS", key});
-    Entry now = base_[key];
-    if (auto w = work_.find(key); w != work_.end()) {
-      if (w->second.change.deleted) now.set.members.clear();
-      for (const auto& [m, in] : w->second.change.set)
-        if (in)
-          now.set.members.insert_or_assign(m, true);
-        else
-          now.set.members.erase(m);
-    }
-    std::vector<std::string> out;
-    for (const auto& [m, in] : now.set.members) out.push_back(m);
+  std::vector<std::string> out;
+  if (e && e->kind == Kind::Set && e->set.complete) {
+    for (const auto& [m, in] : e->set.members) out.push_back(m);
     return out;
   }
-  std::vector<std::string> out;
-  for (const auto& [m, in] : e->set.members) out.push_back(m);
+  // The base set plus this run's changes.
+  const Slot* s = find(key);
+  if (!s || !s->known || !s->base.set.complete) need({"SMEMBERS", key});
+  std::map<std::string, bool> members = s->base.set.members;
+  if (s->run == run_) {
+    if (s->change.deleted) members.clear();
+    for (const auto& [m, in] : s->change.set)
+      if (in)
+        members.insert_or_assign(m, true);
+      else
+        members.erase(m);
+  }
+  for (const auto& [m, in] : members) out.push_back(m);
   return out;
 }
 
 const std::map<std::string, bool>* RedisView::set_changes(const std::string& key) const {
-  auto w = work_.find(key);
-  return w == work_.end() ? nullptr : &w->second.change.set;
+  const Slot* s = working(key);
+  return s ? &s->change.set : nullptr;
 }
 
 bool RedisView::deleted_in_run(const std::string& key) const {
-  auto w = work_.find(key);
-  return w != work_.end() && w->second.change.deleted;
+  const Slot* s = working(key);
+  return s && s->change.deleted;
 }
 
 bool RedisView::known_absent(const std::string& key) const {
@@ -505,14 +531,14 @@ bool RedisView::known_absent(const std::string& key) const {
 // ---- lists, channels --------------------------------------------------------------------
 
 void RedisView::lpush_trim(const std::string& key, std::string entry, long keep) {
-  Work& w = work(key, Kind::List);
-  w.change.list.push_back({ListOp::Op::Push, {std::move(entry)}, keep});
+  Slot& s = work(key, Kind::List);
+  s.change.list.push_back({ListOp::Op::Push, {std::move(entry)}, keep});
 }
 
 void RedisView::lreplace(const std::string& key, std::vector<std::string> entries) {
-  Work& w = work(key, Kind::List);
-  w.change.list.clear();
-  w.change.list.push_back({ListOp::Op::Replace, std::move(entries), 0});
+  Slot& s = work(key, Kind::List);
+  s.change.list.clear();
+  s.change.list.push_back({ListOp::Op::Replace, std::move(entries), 0});
 }
 
 void RedisView::publish(std::string channel, std::string message) {
@@ -521,12 +547,13 @@ void RedisView::publish(std::string channel, std::string message) {
 
 std::vector<std::string> RedisView::touched_hashes(std::string_view prefix) const {
   std::vector<std::string> out;
-  for (const auto& key : work_order_) {
+  for (const Slot* s : work_order_) {
+    const std::string& key = *s->key;
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
-    const Entry& e = work_.at(key).now;
+    const Entry& e = s->now;
     if (e.kind != Kind::Hash) continue;
     bool any = e.hash.exists.value_or(false);
-    for (const auto& [f, v] : e.hash.fields) any = any || v.has_value();
+    for (const auto& it : e.hash.fields) any = any || it.value.has_value();
     if (any) out.push_back(key);
   }
   return out;

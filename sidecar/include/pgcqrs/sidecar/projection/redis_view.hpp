@@ -53,7 +53,7 @@ class RedisView {
   // answer 0 for what was decided on it to stand.
   void set_speculating(bool on) { speculating_ = on; }
   std::vector<Command> take_checks();
-  void drop_assumptions() { assumed_absent_.clear(); }
+  void drop_assumptions();
 
   // ---- the batch ------------------------------------------------------------------------
   void begin_batch();  // drops the working copy and the one-off reads of the last batch
@@ -63,9 +63,6 @@ class RedisView {
   void commit(redis::RespWriter& out);
   void forget();  // drops all knowledge (someone else moved the checkpoint, a new session)
   void forget_key(const std::string& key);
-  size_t known_keys() const { return base_.size(); }
-  // Knowledge kept between batches is bounded: past this many keys, order hashes go first.
-  void set_key_limit(size_t n) { key_limit_ = n; }
 
   // A hash's fields, when the view knows all of them.
   std::optional<std::map<std::string, std::string>> known_hash(const std::string& key) const;
@@ -104,23 +101,33 @@ class RedisView {
   std::vector<std::string> touched_hashes(std::string_view prefix) const;
 
  private:
-  // A hash's fields as far as known (nullopt: known absent). A read-model hash has at most a
-  // dozen, so a vector searched in order costs less than a tree.
+  // A hash's fields as far as known (nullopt: known absent), each marked when this run
+  // changed it. A read-model hash has at most a dozen, so a vector searched in order costs
+  // less than a tree.
   class Fields {
    public:
-    using Item = std::pair<std::string, std::optional<std::string>>;
+    struct Item {
+      std::string name;
+      std::optional<std::string> value;
+      bool changed = false;
+    };
     const std::optional<std::string>* find(std::string_view f) const {
       for (const auto& it : items_)
-        if (it.first == f) return &it.second;
+        if (it.name == f) return &it.value;
       return nullptr;
     }
-    void set(std::string_view f, std::optional<std::string> v) {
+    void set(std::string_view f, std::optional<std::string> v, bool changed) {
       for (auto& it : items_)
-        if (it.first == f) {
-          it.second = std::move(v);
+        if (it.name == f) {
+          it.value = std::move(v);
+          it.changed = it.changed || changed;
           return;
         }
-      items_.emplace_back(std::string(f), std::move(v));
+      if (items_.empty()) items_.reserve(12);  // an order's hash has 11 fields
+      items_.push_back(Item{std::string(f), std::move(v), changed});
+    }
+    void settle() {
+      for (auto& it : items_) it.changed = false;
     }
     bool empty() const { return items_.empty(); }
     void clear() { items_.clear(); }
@@ -157,43 +164,48 @@ class RedisView {
     std::vector<std::string> entries;
     long keep = 0;
   };
+  // What a run changes in a key besides hash fields (those are marked in its Fields).
   struct Change {
-    size_t order = 0;
     bool deleted = false;  // DEL first
-    std::vector<std::string> hash;  // fields set or deleted (their values: the Entry's)
     std::map<std::string, std::optional<std::string>> zset;  // ZADD score text, nullopt: ZREM
     std::map<std::string, bool> set;                          // SADD true, SREM false
     std::vector<ListOp> list;
   };
-  struct Work {
+  // Everything the view holds of one key: what Redis has (as of the last batch) and the
+  // current run's working copy, found with one lookup.
+  struct Slot {
+    const std::string* key = nullptr;  // the map's own copy
+    bool known = false;           // `base` is what Redis holds
+    bool assumed_absent = false;  // speculation: taken to be absent (its check in `checks`)
+    bool check_taken = false;
+    uint64_t run = 0;             // `now` and `change` belong to this run (else stale)
+    Entry base;
     Entry now;
     Change change;
   };
 
   [[noreturn]] void need(Command read);
-  static Entry absent_hash();
-  Work& work(const std::string& key, Kind kind);
+  static const Entry& absent_hash();
+  Slot* find(const std::string& key) const;
+  Slot& slot(const std::string& key);
+  Slot& work(const std::string& key, Kind kind);
   const Entry* known(const std::string& key) const;
+  const Slot* working(const std::string& key) const;  // the key's slot if this run changed it
   static bool before(const Scored& a, const Scored& b);  // a sorts above b (ZREVRANGE order)
 
-  std::unordered_map<std::string, Entry> base_;
-  std::unordered_map<std::string, Work> work_;
-  std::vector<std::string> work_order_;
+  mutable std::unordered_map<std::string, Slot> slots_;
+  uint64_t run_ = 1;
+  std::vector<Slot*> work_order_;  // keys this run changed, in the order first changed
+  std::vector<Slot*> assumed_;
   std::vector<std::pair<std::string, std::string>> publish_;
   std::map<Command, Reply> fetched_;  // one-off reads of this batch
   std::vector<Command> reads_;
   std::map<Command, bool> asked_;  // true once answered
   bool speculating_ = false;
-  // The last key looked up and its entry: a handler reads one hash field after another.
-  mutable std::string memo_key_;
-  mutable const Entry* memo_entry_ = nullptr;
-  mutable Work* memo_work_ = nullptr;  // the key's working copy, when memo_entry_ is its `now`
-  void forget_memo() const {
-    memo_entry_ = nullptr;
-    memo_work_ = nullptr;
-  }
-  std::unordered_map<std::string, bool> assumed_absent_;  // key -> its check taken
-  size_t key_limit_ = 50000;
+  // The last key looked up: a handler reads and writes one hash field after another.
+  mutable const std::string* memo_key_ = nullptr;
+  mutable Slot* memo_slot_ = nullptr;
+  static constexpr size_t kKeyLimit = 50000;  // keys kept between batches; order hashes go first
 };
 
 // Parses a score as Redis prints it ("12.5", "inf", "-inf").
