@@ -77,12 +77,15 @@ std::map<int64_t, std::pair<int64_t, int64_t>> parse_items(std::string_view json
 
 }  // namespace
 
-std::string cjson_string(std::string_view s) {
+void append_cjson(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 2);
   out += '"';
-  for (unsigned char ch : s) {
+  size_t plain = 0;  // start of the bytes not yet appended, which need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(s[i]);
+    if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != '/' && ch != 0x7f) continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
     switch (ch) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -93,16 +96,19 @@ std::string cjson_string(std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (ch < 0x20 || ch == 0x7f) {
-          out += "\\u00";
-          out += hex[ch >> 4];
-          out += hex[ch & 15];
-        } else {
-          out += static_cast<char>(ch);
-        }
+        out += "\\u00";
+        out += hex[ch >> 4];
+        out += hex[ch & 15];
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
   out += '"';
+}
+
+std::string cjson_string(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_cjson(out, s);
   return out;
 }
 
@@ -181,10 +187,14 @@ void Projector::delete_order(Run& r, const std::string& order) {
   r.dirty.erase(order);
 }
 
-std::string Projector::item_head(const std::string& pid) {
-  const std::string key = product_key(pid);
+void Projector::append_item_head(std::string& out, std::string_view pid) {
+  const std::string key = product_key(std::string(pid));
   const std::string* name = view_.exists(key) ? view_.hget_ref(key, "name") : nullptr;
-  return "{\"product_id\":" + pid + ",\"product_name\":" + (name ? cjson_string(*name) : std::string("null"));
+  out.append("{\"product_id\":").append(pid).append(",\"product_name\":");
+  if (name)
+    append_cjson(out, *name);
+  else
+    out.append("null");
 }
 
 void Projector::render(Run& r, const std::string& order, const std::string& at) {
@@ -201,7 +211,7 @@ void Projector::write_lines(const std::string& key, const Lines& l, const std::s
   int64_t total = 0;
   for (const auto& [pid, line] : l) {
     if (items.size() > 1) items += ',';
-    items += item_head(std::to_string(pid));
+    append_item_head(items, std::to_string(pid));
     items += line_tail(line.quantity, line.cents);
     total += line.quantity * line.cents;
   }
@@ -225,7 +235,9 @@ std::string Projector::page_entry(const std::string& order, const std::string& u
   std::string e;
   e.reserve(192 + items.size() + name.size() + email.size());
   e.append("{\"order_id\":").append(order).append(",\"user_id\":").append(user).append(",\"user_name\":");
-  e.append(cjson_string(name)).append(",\"user_email\":").append(cjson_string(email));
+  append_cjson(e, name);
+  e.append(",\"user_email\":");
+  append_cjson(e, email);
   e.append(",\"status\":\"").append(f("status")).append("\",\"created_at\":\"").append(f("created_at"));
   e.append("\",\"updated_at\":\"").append(f("updated_at")).append("\",\"item_count\":").append(f("item_count"));
   e.append(",\"total\":\"").append(f("total")).append("\",\"items\":").append(items);
@@ -473,7 +485,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
       const std::string& pid = arg(8 + 4 * k);
       int64_t q = to_int(arg(9 + 4 * k)), c = to_int(arg(10 + 4 * k));
       if (k > 0) items += ',';
-      items += item_head(pid);
+      append_item_head(items, pid);
       items += arg(11 + 4 * k);
       total += q * c;
       view_.sadd(product_orders(pid), o);

@@ -26,6 +26,7 @@ inline constexpr const char* kLayout = checkpoint::kLayout;
 // JSON string literal as the read models hold it ('/' escaped, other bytes >= 0x80 as they
 // are): the format older layouts wrote through Redis's cjson, kept byte for byte.
 std::string cjson_string(std::string_view s);
+void append_cjson(std::string& out, std::string_view s);  // the same, appended
 
 struct ProjectorContext {
   std::string slot;
@@ -111,7 +112,7 @@ class Projector {
   void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
                     const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::string* a, size_t n);
-  std::string item_head(const std::string& pid);
+  void append_item_head(std::string& out, std::string_view pid);  // an item's JSON up to its name
   std::string page_entry(const std::string& order, const std::string& user);
 
   RedisView view_;

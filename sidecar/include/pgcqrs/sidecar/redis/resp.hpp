@@ -11,19 +11,20 @@
 
 namespace pgcqrs::sidecar::redis {
 
-// "*3\r\n" (kind '*', an array of 3) or "$5\r\n" (kind '$', a bulk string of 5 bytes).
+// "*3\r\n" (kind '*', an array of 3) or "$5\r\n" (kind '$', a bulk string of 5 bytes),
+// built on the stack and appended at once: these run for every argument of every write.
 inline void append_header(std::string& out, char kind, size_t n) {
   char tmp[24];
-  auto r = std::to_chars(tmp, tmp + sizeof tmp, n);
-  out.push_back(kind);
-  out.append(tmp, static_cast<size_t>(r.ptr - tmp));
-  out.append("\r\n", 2);
+  tmp[0] = kind;
+  char* end = std::to_chars(tmp + 1, tmp + sizeof tmp - 2, n).ptr;
+  end[0] = '\r';
+  end[1] = '\n';
+  out.append(tmp, static_cast<size_t>(end + 2 - tmp));
 }
 
 inline void append_bulk(std::string& out, std::string_view a) {
   append_header(out, '$', a.size());
-  out.append(a);
-  out.append("\r\n", 2);
+  out.append(a.data(), a.size()).append("\r\n", 2);
 }
 
 // Appends argv as one command (an array of bulk strings; binary-safe).
