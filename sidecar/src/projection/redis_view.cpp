@@ -139,7 +139,7 @@ std::vector<Command> RedisView::take_checks() {
   for (Slot* s : assumed_)
     if (!s->check_taken) {
       s->check_taken = true;
-      out.push_back({"EXISTS", *s->key});
+      out.push_back({"EXISTS", s->key});
     }
   return out;
 }
@@ -165,9 +165,9 @@ void RedisView::begin_run() {
 
 void RedisView::forget() {
   begin_batch();
-  memo_key_ = nullptr;
-  memo_slot_ = nullptr;
+  memo_ = nullptr;
   slots_.clear();
+  index_.clear();
 }
 
 void RedisView::forget_key(const std::string& key) {
@@ -189,21 +189,42 @@ const RedisView::Entry& RedisView::absent_hash() {
 }
 
 RedisView::Slot* RedisView::find(const std::string& key) const {
-  if (memo_slot_ && *memo_key_ == key) return memo_slot_;
-  auto it = slots_.find(key);
-  if (it == slots_.end()) return nullptr;
-  memo_key_ = &it->first;
-  memo_slot_ = &it->second;
-  return memo_slot_;
+  if (memo_ && memo_->key == key) return memo_;
+  if (index_.empty()) return nullptr;
+  const size_t h = std::hash<std::string_view>{}(key), mask = index_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const IndexEntry& e = index_[i];
+    if (!e.slot) return nullptr;
+    if (e.hash == h && e.slot->key == key) return memo_ = e.slot;
+  }
+}
+
+void RedisView::reindex(size_t size) {
+  index_.assign(size, IndexEntry{});
+  const size_t mask = size - 1;
+  for (const auto& s : slots_) {
+    const size_t h = std::hash<std::string_view>{}(s->key);
+    size_t i = h & mask;
+    while (index_[i].slot) i = (i + 1) & mask;
+    index_[i] = {h, s.get()};
+  }
 }
 
 RedisView::Slot& RedisView::slot(const std::string& key) {
   if (Slot* s = find(key)) return *s;
-  auto it = slots_.try_emplace(key).first;
-  it->second.key = &it->first;
-  memo_key_ = &it->first;
-  memo_slot_ = &it->second;
-  return it->second;
+  auto fresh = std::make_unique<Slot>();
+  fresh->key = key;
+  memo_ = fresh.get();
+  slots_.push_back(std::move(fresh));
+  if (slots_.size() * 2 > index_.size()) {
+    reindex(std::max<size_t>(1024, index_.size() * 2));
+  } else {
+    const size_t h = std::hash<std::string_view>{}(key), mask = index_.size() - 1;
+    size_t i = h & mask;
+    while (index_[i].slot) i = (i + 1) & mask;
+    index_[i] = {h, memo_};
+  }
+  return *memo_;
 }
 
 const RedisView::Entry* RedisView::known(const std::string& key) const {
@@ -243,7 +264,7 @@ RedisView::Slot& RedisView::work(const std::string& key, Kind kind) {
 void RedisView::commit(redis::RespWriter& out) {
   std::vector<const Fields::Item*> changed;
   for (Slot* s : work_order_) {
-    const std::string& key = *s->key;
+    const std::string& key = s->key;
     Entry& now = s->now;
     Change& c = s->change;
     if (c.deleted) out.cmd("DEL", key);
@@ -347,11 +368,12 @@ void RedisView::commit(redis::RespWriter& out) {
   }
   begin_batch();
   if (slots_.size() > kKeyLimit) {
-    memo_key_ = nullptr;
-    memo_slot_ = nullptr;
-    for (auto it = slots_.begin(); it != slots_.end();)
-      it = it->first.rfind("order_details:", 0) == 0 ? slots_.erase(it) : std::next(it);
+    memo_ = nullptr;
+    slots_.erase(std::remove_if(slots_.begin(), slots_.end(),
+                                [](const auto& s) { return s->key.rfind("order_details:", 0) == 0; }),
+                 slots_.end());
     if (slots_.size() > kKeyLimit) slots_.clear();
+    reindex(index_.size());
   }
 }
 
@@ -548,7 +570,7 @@ void RedisView::publish(std::string channel, std::string message) {
 std::vector<std::string> RedisView::touched_hashes(std::string_view prefix) const {
   std::vector<std::string> out;
   for (const Slot* s : work_order_) {
-    const std::string& key = *s->key;
+    const std::string& key = s->key;
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
     const Entry& e = s->now;
     if (e.kind != Kind::Hash) continue;
