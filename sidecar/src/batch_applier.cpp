@@ -135,6 +135,7 @@ void BatchApplier::send_writes(Projector::Step& s) {
     if (!self || self->closed_) return;
     self->on_exec(r, *w);
   });
+  projector_.recycle(std::move(s.writes));  // pipeline() copied it
   if (!ok) return fail("Redis connection is not usable");
   redis_.flush();  // Redis runs this EXEC while the next batch is projected
   metrics_.inflight = inflight();

@@ -299,10 +299,12 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   step.kind = Step::Kind::Write;
   step.checks = view_.take_checks();
   // Sized once: grown by doubling, the buffer was copied over and over (a batch of orders
-  // writes about 2 kB and 12 commands per event).
+  // writes about 3.3 kB and 12 commands per event).
   size_t events = 0;
   for (const auto& c : calls_) events += c.events;
-  step.writes.reserve(4096 + 2048 * events, 16 + 16 * events);
+  step.writes = std::move(spare_);
+  step.writes.clear();
+  step.writes.reserve(4096 + 4096 * events, 16 + 16 * events);
   step.writes.cmd("MULTI");
   view_.commit(step.writes);
   step.writes.cmd("EXEC");

@@ -59,6 +59,9 @@ class Projector {
   Step start(std::vector<ScriptCall> calls, Mode mode, const ProjectorContext& ctx);
   Step advance(std::vector<Reply> replies, const ProjectorContext& ctx);
   const Outcome& outcome() const { return outcome_; }
+  // A Write step's buffer once sent: the next batch writes into it. A fresh one each batch
+  // cost page faults and heap churn, 5% of the drain's CPU.
+  void recycle(redis::RespWriter writes) { spare_ = std::move(writes); }
   std::vector<ScriptCall> take_calls() { return std::move(calls_); }
   const std::vector<ScriptCall>& calls() const { return calls_; }
   // After a failed write or a lost connection: what the view knew may be wrong.
@@ -125,6 +128,7 @@ class Projector {
   std::optional<Step> speculative_;  // run on the view before the checkpoint was confirmed
   std::vector<Command> last_reads_;  // what the replies to advance() answer
   Outcome outcome_, run_outcome_, speculative_outcome_;
+  redis::RespWriter spare_;
 };
 
 }  // namespace pgcqrs::sidecar::projection

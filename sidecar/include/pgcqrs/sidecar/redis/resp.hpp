@@ -71,6 +71,10 @@ class RespWriter {
     buf_.reserve(bytes);
     starts_.reserve(commands);
   }
+  void clear() {  // keeps the capacity
+    buf_.clear();
+    starts_.clear();
+  }
   size_t commands() const { return starts_.size(); }
   std::string& buffer() { return buf_; }
   const std::vector<size_t>& starts() const { return starts_; }
