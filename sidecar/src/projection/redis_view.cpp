@@ -261,6 +261,28 @@ RedisView::Slot& RedisView::work(const std::string& key, Kind kind) {
   return s;
 }
 
+// What the batch leaves of a key becomes what the next one knows.
+void RedisView::settle(Slot& s) {
+  Entry& now = s.now;
+  s.run = 0;
+  if (s.change.deleted || !s.change.zset.empty() || !s.change.set.empty() || !s.change.list.empty()) s.change = Change{};
+  const bool keep = (now.kind == Kind::Hash && (now.hash.whole || now.hash.exists || !now.hash.fields.empty())) ||
+                    (now.kind == Kind::Zset && now.zset.known);
+  if (!keep) {
+    if (s.known) s.base = Entry{};
+    s.known = false;
+    if (now.kind != Kind::List) now = Entry{};  // a list's working copy holds nothing
+    return;
+  }
+  if (now.kind == Kind::Zset && now.zset.top.size() > 64) {
+    now.zset.top.resize(64);
+    now.zset.complete = false;
+  }
+  now.hash.fields.settle();
+  s.base = std::move(now);  // leaves `now` empty
+  s.known = true;
+}
+
 void RedisView::commit(redis::RespWriter& out) {
   std::vector<const Fields::Item*> changed;
   for (Slot* s : work_order_) {
@@ -342,30 +364,10 @@ void RedisView::commit(redis::RespWriter& out) {
         }
       }
     }
+    settle(*s);
   }
   for (const auto& [channel, message] : publish_) out.cmd("PUBLISH", channel, message);
 
-  // What the batch leaves becomes what the next one knows.
-  for (Slot* s : work_order_) {
-    Entry& now = s->now;
-    s->run = 0;
-    s->change = Change{};
-    bool keep = (now.kind == Kind::Hash && (now.hash.whole || now.hash.exists || !now.hash.fields.empty())) ||
-                (now.kind == Kind::Zset && now.zset.known);
-    s->known = keep;
-    if (!keep) {
-      s->base = Entry{};
-      s->now = Entry{};
-      continue;
-    }
-    if (now.kind == Kind::Zset && now.zset.top.size() > 64) {
-      now.zset.top.resize(64);
-      now.zset.complete = false;
-    }
-    now.hash.fields.settle();
-    s->base = std::move(now);
-    s->now = Entry{};
-  }
   begin_batch();
   if (slots_.size() > kKeyLimit) {
     memo_ = nullptr;

@@ -173,15 +173,17 @@ class RedisView {
   };
   // Everything the view holds of one key: what Redis has (as of the last batch) and the
   // current run's working copy, found with one lookup.
+  // What a run and its commit use comes first: a batch touches a thousand slots, and the
+  // drain's time goes to fetching them into the cache.
   struct Slot {
     std::string key;
     bool known = false;           // `base` is what Redis holds
     bool assumed_absent = false;  // speculation: taken to be absent (its check in `checks`)
     bool check_taken = false;
     uint64_t run = 0;             // `now` and `change` belong to this run (else stale)
-    Entry base;
     Entry now;
     Change change;
+    Entry base;
   };
 
   [[noreturn]] void need(Command read);
@@ -189,6 +191,7 @@ class RedisView {
   Slot* find(const std::string& key) const;
   Slot& slot(const std::string& key);
   Slot& work(const std::string& key, Kind kind);
+  void settle(Slot& s);
   const Entry* known(const std::string& key) const;
   const Slot* working(const std::string& key) const;  // the key's slot if this run changed it
   static bool before(const Scored& a, const Scored& b);  // a sorts above b (ZREVRANGE order)
