@@ -5,7 +5,6 @@
 // Prints microseconds of CPU per order for parsing and for projecting, and the bytes written.
 // Deterministic, so it also runs under `valgrind --tool=callgrind` for instruction counts.
 // Usage: pgcqrs-bench-projector-cpu [ORDERS] [USERS] [PRODUCTS]   (defaults 60000 5000 1000)
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,16 +17,11 @@
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
+#include "cpu_clock.hpp"
 
 using namespace pgcqrs::sidecar::projection;
 
 namespace {
-
-double cpu_us() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
-}
 
 Reply text(std::string s) {
   Reply r;

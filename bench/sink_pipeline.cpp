@@ -4,7 +4,6 @@
 // on PGCQRS_REDIS_PORT. Prints this process's CPU (user + system) per command of each kind.
 // Usage: bench/sink.sh [BUILD_DIR] [ROUNDS] [N] (starts a throwaway Redis).
 #include <hiredis/hiredis.h>
-#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
@@ -14,18 +13,9 @@
 
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 #include "pgcqrs/sidecar/redis/resp.hpp"
+#include "cpu_clock.hpp"
 
 using namespace pgcqrs::sidecar::redis;
-
-namespace {
-
-double cpu_us() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int rounds = argc > 1 ? std::atoi(argv[1]) : 400;
