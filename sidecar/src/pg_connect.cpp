@@ -36,6 +36,17 @@ int timeout_of(PGconn* conn, int default_s) {
 
 }  // namespace
 
+bool tls_setup_error(std::string_view message) {
+  // libpq's own words (fe-secure-openssl.c) for a certificate or key that cannot work as
+  // configured; a TLS error from a broken connection ("SSL SYSCALL error") is not one.
+  for (std::string_view words :
+       {"certificate verify failed", "does not match host name", "root certificate file", "certificate file \"",
+        "private key file", "certificate present, but not private key", "server does not support SSL",
+        "alert unknown ca", "alert bad certificate", "alert certificate required", "alert certificate unknown"})
+    if (message.find(words) != std::string_view::npos) return true;
+  return false;
+}
+
 ConnectError parse_connect_error(std::string_view text) {
   ConnectError out;
   std::string kept;
@@ -66,6 +77,11 @@ Failure connect_failure(const ConnectError& e, bool options_invalid) {
     return Failure(Server::postgresql, ErrorKind::permanent,
                    "invalid PostgreSQL connection string: " + e.message +
                        ": fix --pg (PGCQRS_PG) or the PG* environment variables");
+  if (e.sqlstate.empty() && tls_setup_error(e.message))
+    return Failure(Server::postgresql, ErrorKind::permanent,
+                   with_fix("PostgreSQL TLS: " + e.message,
+                            "check sslmode, sslrootcert (the CA that signed the server's certificate), sslcert and "
+                            "sslkey in --pg (docs/operations.md, TLS to PostgreSQL)"));
   if (e.sqlstate.empty())
     return Failure(Server::postgresql, ErrorKind::transient, "cannot reach PostgreSQL: " + e.message);
   ErrorKind kind = sqlstate_kind(e.sqlstate);

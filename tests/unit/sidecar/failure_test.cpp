@@ -113,6 +113,35 @@ TEST(PgConnect, FailuresNameTheCauseAndTheFix) {
                "PG* environment variables");
 }
 
+// libpq's messages (PostgreSQL 15) when TLS cannot work as configured: no server answered,
+// so there is no SQLSTATE, yet trying again cannot help.
+TEST(PgConnect, ATlsSetupErrorIsPermanentAndNamesTheFix) {
+  for (const char* message :
+       {"connection to server at \"localhost\" (127.0.0.1), port 5432 failed: SSL error: certificate verify failed",
+        "connection to server at \"x\" (127.0.0.1), port 5432 failed: server certificate for \"localhost\" does not "
+        "match host name \"x\"",
+        "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: root certificate file \"/a/ca.crt\" "
+        "does not exist Either provide the file or change sslmode to disable server certificate verification.",
+        "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: server does not support SSL, but SSL "
+        "was required",
+        "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: could not load private key file "
+        "\"/a/client.key\": No such file or directory",
+        "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: SSL error: tlsv1 alert unknown ca"}) {
+    auto f = connect_failure({message, ""}, false);
+    EXPECT_TRUE(f.permanent()) << message;
+    EXPECT_EQ(std::string(f.what()).rfind("PostgreSQL TLS: connection to server", 0), 0u) << f.what();
+    EXPECT_NE(std::string(f.what()).find(": check sslmode, sslrootcert (the CA that signed the server's "
+                                         "certificate), sslcert and sslkey in --pg"),
+              std::string::npos)
+        << f.what();
+  }
+  // A connection lost during the handshake is retried like any lost connection.
+  auto lost = connect_failure({"connection to server at \"localhost\" (127.0.0.1), port 5432 failed: SSL SYSCALL "
+                               "error: EOF detected", ""},
+                              false);
+  EXPECT_FALSE(lost.permanent());
+}
+
 TEST(PgConnect, AnInvalidConnectionStringIsRefusedBeforeAnyServer) {
   for (const char* conninfo : {"host=127.0.0.1 foo=bar", "postgresql://u@h/db?nosuch=1", "sslmode=bogus", "host='x"}) {
     try {

@@ -43,8 +43,13 @@ struct ConnectError {
 };
 ConnectError parse_connect_error(std::string_view verbose_message);
 
+// Whether libpq's message for an attempt the server never answered says that TLS cannot
+// work as configured (an untrusted or misnamed server certificate, a missing CA, certificate
+// or key file, a server without TLS where sslmode requires it): trying again cannot help.
+bool tls_setup_error(std::string_view message);
+
 // The Failure for a failed attempt: options_invalid when libpq refused the connection
-// string itself before contacting any server.
+// string itself before contacting any server; a TLS setup error is permanent.
 Failure connect_failure(const ConnectError& error, bool options_invalid);
 
 }  // namespace pgcqrs::sidecar
