@@ -11,7 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   clang llvm
   util-linux procps valgrind
-  curl jq iproute2
+  curl jq iproute2 openssl
   gnuplot-nox postgresql-15-wal2json
   dpkg-dev systemd prometheus
 )
@@ -25,7 +25,7 @@ fi
 # must come from a package above (checked at the end).
 commands=(psql pg_dump pg_recvlogical pg_config redis-server redis-cli curl jq ss runuser useradd
           make cmake gnuplot awk sed grep diff ps
-          cpack dpkg-deb dpkg-shlibdeps setpriv systemd-analyze prometheus promtool)
+          cpack dpkg-deb dpkg-shlibdeps setpriv systemd-analyze prometheus promtool openssl)
 check_commands() {
   local c lost=()
   for c in "${commands[@]}"; do command -v "$c" >/dev/null || lost+=("$c"); done

@@ -996,6 +996,10 @@ provoke() {
       conninfo="$base user=pgcqrs_norepl"
       failing_run
       sql -c "DROP ROLE pgcqrs_norepl" >/dev/null ;;
+    "TLS to PostgreSQL cannot work as configured")
+      # This server has no TLS; tests/e2e/postgres_tls.sh provokes the certificate cases.
+      conninfo="$base user=postgres sslmode=require"
+      failing_run ;;
     "invalid connection string")
       conninfo="$base user=postgres pgcqrs_bogus=1"
       failing_run ;;
@@ -1082,7 +1086,8 @@ scenario_failures() {
   local row name message exit_status pattern lines n=0 saved_conninfo=$conninfo
   local -A provoked=()
   local known=("wrong PostgreSQL password" "PostgreSQL role missing" "database missing"
-    "role without \`REPLICATION\`" "invalid connection string" "database without the extension"
+    "role without \`REPLICATION\`" "TLS to PostgreSQL cannot work as configured" "invalid connection string"
+    "database without the extension"
     "slot of another plugin" "slot of another database" "wrong Redis password or user"
     "Redis needs a password" "Redis ACL refuses a command" "Redis may evict keys" "invalid flag"
     "PostgreSQL unreachable" "Redis unreachable" "slot in use")
