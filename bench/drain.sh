@@ -30,9 +30,7 @@ sidecar_pid=
 cleanup() {
   [ -n "$sidecar_pid" ] && kill "$sidecar_pid" 2>/dev/null
   wait 2>/dev/null || true
-  pgcqrs_redis_stop "$run_dir"
-  pgcqrs_pg_remove "$run_dir"
-  rm -rf "$run_dir"
+  pgcqrs_servers_remove "$run_dir"
 }
 trap cleanup EXIT
 pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" \

@@ -51,13 +51,7 @@ BENCH_TSV=$out/decode.tsv bash bench/decode_stream.sh "$decode_orders" "$decode_
 # --- servers for everything else --------------------------------------------------------------
 run_dir=$(mktemp -d /tmp/pgcqrs-bench.XXXXXX)
 sidecar_pid=
-cleanup() {
-  [ -n "$sidecar_pid" ] && kill "$sidecar_pid" 2>/dev/null && wait "$sidecar_pid" 2>/dev/null
-  pgcqrs_redis_stop "$run_dir"
-  pgcqrs_pg_remove "$run_dir"
-  rm -rf "$run_dir"
-}
-trap cleanup EXIT
+pgcqrs_remove_at_exit "$run_dir" sidecar_pid
 pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" \
   "wal_sender_timeout = 0" "max_connections = 50"
 # Redis as docs/operations.md recommends deploying it: hash-max-listpack-value 1024 keeps an

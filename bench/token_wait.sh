@@ -19,9 +19,7 @@ sidecar= other=
 cleanup() {
   for p in $other $sidecar; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  pgcqrs_redis_stop "$run_dir"
-  pgcqrs_pg_remove "$run_dir"
-  rm -rf "$run_dir"
+  pgcqrs_servers_remove "$run_dir"
 }
 trap cleanup EXIT
 pgcqrs_pg_start "$run_dir"

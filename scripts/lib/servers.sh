@@ -215,3 +215,24 @@ pgcqrs_wait_gone() {
     sleep 0.1
   done
 }
+
+# pgcqrs_servers_remove DIR: stops the Redis and removes the cluster of DIR, then DIR itself
+# (what a test's or a benchmark's exit trap does).
+pgcqrs_servers_remove() {
+  pgcqrs_redis_stop "$1"
+  pgcqrs_pg_remove "$1"
+  rm -rf "$1"
+}
+
+# pgcqrs_remove_at_exit DIR [PID_VARIABLE]: sets an EXIT trap that stops the process whose
+# pid the named variable holds at exit (if any), then removes the servers of DIR and DIR.
+pgcqrs_remove_at_exit() {
+  # shellcheck disable=SC2064  # DIR and the variable's name are fixed now, the pid at exit
+  trap "pgcqrs_remove_now '$1' '${2:-}'" EXIT
+}
+pgcqrs_remove_now() {
+  local pid=
+  [ -n "$2" ] && pid=${!2:-}
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  pgcqrs_servers_remove "$1"
+}

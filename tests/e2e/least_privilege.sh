@@ -17,13 +17,7 @@ build=$(cd "${1:-build}" && pwd)
 
 run_dir=$(mktemp -d /tmp/pgcqrs-privilege.XXXXXX)
 sidecar=
-cleanup() {
-  [ -n "$sidecar" ] && kill "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
-  pgcqrs_redis_stop "$run_dir"
-  pgcqrs_pg_remove "$run_dir"
-  rm -rf "$run_dir"
-}
-trap cleanup EXIT
+pgcqrs_remove_at_exit "$run_dir" sidecar
 passed=0 failed=0
 check() {  # check DESCRIPTION COMMAND...: the command must succeed
   if "${@:2}" >"$run_dir/out" 2>&1; then passed=$((passed + 1)); else

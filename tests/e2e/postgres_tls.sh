@@ -16,13 +16,7 @@ sidecar_bin=$build/sidecar/pgcqrs-sidecar
 
 run_dir=$(mktemp -d /tmp/pgcqrs-tls.XXXXXX)
 sidecar=
-cleanup() {
-  [ -n "$sidecar" ] && kill "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null
-  pgcqrs_redis_stop "$run_dir"
-  pgcqrs_pg_remove "$run_dir"
-  rm -rf "$run_dir"
-}
-trap cleanup EXIT
+pgcqrs_remove_at_exit "$run_dir" sidecar
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }

@@ -35,9 +35,7 @@ cleanup() {
   if [ $rc -ne 0 ] && [ -f "$run_dir/sidecar.log" ]; then
     echo "---- sidecar log (last 40 lines)"; tail -40 "$run_dir/sidecar.log"
   fi
-  pgcqrs_redis_stop "$run_dir"
-  pgcqrs_pg_remove "$run_dir"
-  rm -rf "$run_dir"
+  pgcqrs_servers_remove "$run_dir"
   exit $rc
 }
 trap cleanup EXIT
