@@ -199,15 +199,16 @@ RedisView::Slot* RedisView::find(const std::string& key) const {
   }
 }
 
+void RedisView::place(Slot* s) {
+  const size_t h = std::hash<std::string_view>{}(s->key), mask = index_.size() - 1;
+  size_t i = h & mask;
+  while (index_[i].slot) i = (i + 1) & mask;
+  index_[i] = {h, s};
+}
+
 void RedisView::reindex(size_t size) {
   index_.assign(size, IndexEntry{});
-  const size_t mask = size - 1;
-  for (const auto& s : slots_) {
-    const size_t h = std::hash<std::string_view>{}(s->key);
-    size_t i = h & mask;
-    while (index_[i].slot) i = (i + 1) & mask;
-    index_[i] = {h, s.get()};
-  }
+  for (const auto& s : slots_) place(s.get());
 }
 
 RedisView::Slot& RedisView::slot(const std::string& key) {
@@ -216,14 +217,10 @@ RedisView::Slot& RedisView::slot(const std::string& key) {
   fresh->key = key;
   memo_ = fresh.get();
   slots_.push_back(std::move(fresh));
-  if (slots_.size() * 2 > index_.size()) {
+  if (slots_.size() * 2 > index_.size())
     reindex(std::max<size_t>(1024, index_.size() * 2));
-  } else {
-    const size_t h = std::hash<std::string_view>{}(key), mask = index_.size() - 1;
-    size_t i = h & mask;
-    while (index_[i].slot) i = (i + 1) & mask;
-    index_[i] = {h, memo_};
-  }
+  else
+    place(memo_);
   return *memo_;
 }
 

@@ -172,9 +172,8 @@ class RedisView {
     std::vector<ListOp> list;
   };
   // Everything the view holds of one key: what Redis has (as of the last batch) and the
-  // current run's working copy, found with one lookup.
-  // What a run and its commit use comes first: a batch touches a thousand slots, and the
-  // drain's time goes to fetching them into the cache.
+  // current run's working copy, found with one lookup. What a run and its commit use comes
+  // first: a batch touches a thousand slots, and the drain's time goes to fetching them.
   struct Slot {
     std::string key;
     bool known = false;           // `base` is what Redis holds
@@ -205,6 +204,7 @@ class RedisView {
   };
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<IndexEntry> index_;
+  void place(Slot* s);  // into the index, which has room
   void reindex(size_t size);
   uint64_t run_ = 1;
   std::vector<Slot*> work_order_;  // keys this run changed, in the order first changed
