@@ -187,8 +187,8 @@ void Projector::delete_order(Run& r, const std::string& order) {
   r.dirty.erase(order);
 }
 
-void Projector::append_item_head(std::string& out, std::string_view pid) {
-  const std::string key = product_key(std::string(pid));
+void Projector::append_item_head(std::string& out, const std::string& pid) {
+  const std::string key = product_key(pid);
   const std::string* name = view_.exists(key) ? view_.hget_ref(key, "name") : nullptr;
   out.append("{\"product_id\":").append(pid).append(",\"product_name\":");
   if (name)

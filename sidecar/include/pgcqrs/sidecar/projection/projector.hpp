@@ -115,7 +115,7 @@ class Projector {
   void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
                     const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::string* a, size_t n);
-  void append_item_head(std::string& out, std::string_view pid);  // an item's JSON up to its name
+  void append_item_head(std::string& out, const std::string& pid);  // an item's JSON up to its name
   std::string page_entry(const std::string& order, const std::string& user);
 
   RedisView view_;
