@@ -65,8 +65,6 @@ Reply answer(const Command& c, const std::map<std::string, std::string>& checkpo
   return r;
 }
 
-std::string lsn_text(uint64_t lsn) { return pgcqrs::format_lsn(lsn); }
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,12 +81,12 @@ int main(int argc, char** argv) {
     return (seed >> 8) % n;
   };
   const std::string at = "2026-12-06T05:45:15.123456Z";
-  auto txn = [&](const std::string& event) {
+  // One transaction of one event: TYPE with the JSON members FIELDS.
+  auto txn = [&](const std::string& type, const std::string& fields) {
     lsn += 0x400;
-    const std::string l = lsn_text(lsn);
+    const std::string l = pgcqrs::format_lsn(lsn);
     messages.push_back(R"({"type":"begin","v":1,"xid":1,"lsn":")" + l + R"(","commit_time":")" + at + R"("})");
-    messages.push_back(R"({"type":")" + event.substr(0, event.find('"')) + R"(","xid":1,"lsn":")" + l +
-                       R"(","seq":0,)" + event.substr(event.find('"') + 2) + "}");
+    messages.push_back(R"({"type":")" + type + R"(","xid":1,"lsn":")" + l + R"(","seq":0,)" + fields + "}");
     messages.push_back(R"({"type":"commit","xid":1,"lsn":")" + l + R"(","events":1})");
   };
   for (int o = 1; o <= orders; ++o) {
@@ -101,12 +99,12 @@ int main(int argc, char** argv) {
       total += q * 199;
     }
     const std::string id = std::to_string(o), user = std::to_string(1 + next(users));
-    txn(R"(OrderPlaced",)" + std::string(R"("order_id":)") + id + R"(,"user_id":)" + user +
-        R"(,"status":"pending","created_at":")" + at + R"(","updated_at":")" + at + R"(","items":[)" + items +
-        R"(],"total":")" + pgcqrs::cents_to_money(total) + "\"");
+    txn("OrderPlaced", R"("order_id":)" + id + R"(,"user_id":)" + user + R"(,"status":"pending","created_at":")" +
+                           at + R"(","updated_at":")" + at + R"(","items":[)" + items + R"(],"total":")" +
+                           pgcqrs::cents_to_money(total) + "\"");
     if (o % 10 == 0)
-      txn(R"(OrderStatusChanged",)" + std::string(R"("order_id":)") + id + R"(,"user_id":)" + user +
-          R"(,"from":"pending","to":"paid","updated_at":")" + at + "\"");
+      txn("OrderStatusChanged", R"("order_id":)" + id + R"(,"user_id":)" + user +
+                                    R"(,"from":"pending","to":"paid","updated_at":")" + at + "\"");
   }
 
   // Parse and group into calls (what the session does with the stream).
@@ -129,7 +127,10 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < calls.size();) {
     std::vector<ScriptCall> batch;
     size_t events = 0;
-    while (i < calls.size() && events + calls[i].events <= 100) events += calls[i].events, batch.push_back(std::move(calls[i++]));
+    while (i < calls.size() && events + calls[i].events <= 100) {
+      events += calls[i].events;
+      batch.push_back(std::move(calls[i++]));
+    }
     Projector::Step step = projector.start(std::move(batch), Projector::Mode::Transaction, ctx);
     while (step.kind == Projector::Step::Kind::Read) {
       std::vector<Reply> replies;
