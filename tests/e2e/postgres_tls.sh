@@ -26,7 +26,6 @@ mkdir -p "$certs"
 pgcqrs_tls_ca "$certs" ca
 pgcqrs_tls_ca "$certs" other
 pgcqrs_tls_server "$certs" ca server
-chmod 755 "$run_dir" "$certs"  # the CA files are read by the sidecar only, as root here
 
 pgcqrs_pg_start "$run_dir"
 pgcqrs_redis_start "$run_dir"
