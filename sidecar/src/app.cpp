@@ -33,15 +33,9 @@ int64_t mono_ms() {
 }
 
 std::optional<redis::Endpoint> endpoint_of(const Config& config) {
-  auto parsed = redis::parse_endpoint(config.redis);
-  if (!parsed.endpoint) {
-    spdlog::error("{}", parsed.error);
-    return std::nullopt;
-  }
-  auto ep = *parsed.endpoint;
-  if (!config.redis_user.empty()) ep.user = config.redis_user;
-  if (!config.redis_password.empty()) ep.password = config.redis_password;
-  return ep;
+  auto parsed = redis_endpoint({config.redis, config.redis_user, config.redis_password, config.redis_tls}, read_file);
+  if (!parsed.endpoint) spdlog::error("{}", parsed.error);
+  return parsed.endpoint;
 }
 
 class Runner {

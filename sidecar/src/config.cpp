@@ -31,10 +31,16 @@ const char* const kCommands =
 
 const char* const kConnectionOptions =
     "  --pg CONNINFO              libpq connection string (env PGCQRS_PG; PG* variables apply)\n"
-    "  --redis URL                redis://host:port[/db], unix:///path.sock or /path.sock (env PGCQRS_REDIS)\n"
+    "  --redis URL                redis://host:port[/db], rediss:// for TLS, unix:///path.sock or\n"
+    "                             /path.sock (env PGCQRS_REDIS)\n"
     "  --redis-user USER          Redis ACL user (env PGCQRS_REDIS_USER)\n"
     "  --redis-password-file F    file holding the Redis password, mode 0600 or stricter\n"
     "                             (env PGCQRS_REDIS_PASSWORD_FILE; or env PGCQRS_REDIS_PASSWORD)\n"
+    "  --redis-tls-ca FILE        rediss://: PEM CAs that sign Redis's certificate (default: the\n"
+    "                             system's trusted CAs; env PGCQRS_REDIS_TLS_CA)\n"
+    "  --redis-tls-cert FILE      rediss://: client certificate, for Redis's tls-auth-clients\n"
+    "  --redis-tls-key FILE       its private key, mode 0600 or stricter\n"
+    "  --redis-tls-server-name N  the name Redis's certificate must carry (default: the URL's host)\n"
     "  --slot NAME                replication slot (default pgcqrs; env PGCQRS_SLOT)\n"
     "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n"
     "  --log-format FORMAT        text (default) or json: one object per line, on stderr\n";
@@ -88,11 +94,43 @@ std::optional<FileContent> read_file(const std::string& path) {
   return FileContent{ss.str(), static_cast<unsigned>(st.st_mode & 07777)};
 }
 
-std::string secret_file_problem(const std::string& path, unsigned mode) {
+std::string secret_file_problem(const std::string& path, unsigned mode, const std::string& what) {
   if ((mode & 077) == 0) return "";
   char octal[8];
   std::snprintf(octal, sizeof octal, "%04o", mode & 07777);
-  return "the password file " + path + " can be accessed by other users (mode " + octal + "): chmod 600 " + path;
+  return "the " + what + " " + path + " can be accessed by other users (mode " + octal + "): chmod 600 " + path;
+}
+
+redis::EndpointResult redis_endpoint(const RedisTarget& target, const ReadFile& read_file) {
+  redis::EndpointResult r = redis::parse_endpoint(target.url);
+  if (!r.endpoint) return r;
+  redis::Endpoint& ep = *r.endpoint;
+  if (!target.user.empty()) ep.user = target.user;
+  if (!target.password.empty()) ep.password = target.password;
+  const redis::Tls& tls = target.tls;
+  auto refuse = [&](std::string error) {
+    r.endpoint.reset();
+    r.error = std::move(error);
+    return r;
+  };
+  const std::pair<const char*, const std::string*> options[] = {{"--redis-tls-ca", &tls.ca_file},
+                                                                {"--redis-tls-cert", &tls.cert_file},
+                                                                {"--redis-tls-key", &tls.key_file},
+                                                                {"--redis-tls-server-name", &tls.server_name}};
+  for (const auto& [flag, value] : options)
+    if (!value->empty() && !ep.tls)
+      return refuse(std::string(flag) + " needs a rediss:// URL in --redis (TLS); " + ep.redacted() + " is plain text");
+  if (tls.cert_file.empty() != tls.key_file.empty())
+    return refuse("--redis-tls-cert and --redis-tls-key go together: the client certificate and its private key");
+  for (const auto& [flag, value] : options) {
+    if (value->empty() || value == &tls.server_name) continue;
+    auto file = read_file(*value);
+    if (!file) return refuse("cannot read " + *value + " (" + flag + ")");
+    if (value == &tls.key_file)
+      if (auto problem = secret_file_problem(*value, file->mode, "TLS key file"); !problem.empty()) return refuse(problem);
+  }
+  ep.tls_files = tls;
+  return r;
 }
 
 bool holds_password(const std::string& s) {
@@ -120,7 +158,8 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   Config c;
   std::map<std::string, std::string> values;
   static const std::vector<std::string> known = {
-      "pg", "redis", "redis-user", "redis-password-file", "slot", "http", "allow-eviction",
+      "pg", "redis", "redis-user", "redis-password-file", "redis-tls-ca", "redis-tls-cert", "redis-tls-key",
+      "redis-tls-server-name", "slot", "http", "allow-eviction",
       "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level",
       "log-format", "redis-reply-timeout", "verify-timeout"};
   std::map<std::string, bool> from_flag;  // which values came from the command line
@@ -194,6 +233,10 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     if (name == "pg") c.pg = v;
     else if (name == "redis") c.redis = v;
     else if (name == "redis-user") c.redis_user = v;
+    else if (name == "redis-tls-ca") c.redis_tls.ca_file = v;
+    else if (name == "redis-tls-cert") c.redis_tls.cert_file = v;
+    else if (name == "redis-tls-key") c.redis_tls.key_file = v;
+    else if (name == "redis-tls-server-name") c.redis_tls.server_name = v;
     else if (name == "slot") c.slot = v;
     else if (name == "http") c.http = v;
     else if (name == "log-level") {

@@ -87,6 +87,9 @@ std::string redis_fix(std::string_view code) {
     return "check --redis-user and the password (--redis-password-file, PGCQRS_REDIS_PASSWORD or the --redis URL)";
   if (code == "NOAUTH") return "this Redis needs a password: set --redis-password-file or PGCQRS_REDIS_PASSWORD";
   if (code == "NOPERM") return "give the sidecar's Redis user the ACL of docs/security.md";
+  if (code == "TLS")
+    return "check --redis-tls-ca (the CA that signed Redis's tls-cert-file), --redis-tls-server-name, and "
+           "--redis-tls-cert with --redis-tls-key if Redis has tls-auth-clients (docs/operations.md, TLS to Redis)";
   return "";
 }
 

@@ -12,8 +12,8 @@
 #include "pgcqrs/sidecar/logging.hpp"
 
 int main(int argc, char** argv) {
-  // hiredis writes to sockets without MSG_NOSIGNAL: a Redis that closes the connection
-  // must surface as an error to reconnect from, not a SIGPIPE that kills us silently.
+  // A server that closes the connection must surface as an error to reconnect from, never
+  // as a SIGPIPE that kills us silently (Asio's sends pass MSG_NOSIGNAL; this covers the rest).
   std::signal(SIGPIPE, SIG_IGN);
   // Every batch allocates and frees a few MB (the batch's RESP, the view's working copy). With
   // glibc's defaults those blocks go back to the kernel and come back as fresh pages (page

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/failure.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/query/reader.hpp"
 #include "pgcqrs/sidecar/query/render.hpp"
 #include "pgcqrs/core/lsn.hpp"
@@ -23,10 +25,17 @@ const char* query_usage =
     "  --after LSN                       first wait until the read model has applied LSN\n"
     "                                    (SELECT write_token() right after the write's commit)\n"
     "  --timeout MS                      how long --after waits (default 5000); exit 3 if not applied\n"
-    "  --redis URL                       redis://host:port[/db] or a Unix socket path (env PGCQRS_REDIS)\n"
+    "  --redis URL                       redis://host:port[/db], rediss:// for TLS, or a Unix socket path\n"
+    "                                    (env PGCQRS_REDIS)\n"
     "  --redis-user USER                 ACL user (env PGCQRS_REDIS_USER)\n"
     "  --redis-password-file FILE        password file, mode 0600 or stricter (env PGCQRS_REDIS_PASSWORD_FILE,\n"
     "                                    or PGCQRS_REDIS_PASSWORD)\n"
+    "  --redis-tls-ca FILE               rediss://: PEM CAs that sign Redis's certificate (default: the system's;\n"
+    "                                    env PGCQRS_REDIS_TLS_CA)\n"
+    "  --redis-tls-cert FILE             rediss://: client certificate (env PGCQRS_REDIS_TLS_CERT)\n"
+    "  --redis-tls-key FILE              its private key, mode 0600 or stricter (env PGCQRS_REDIS_TLS_KEY)\n"
+    "  --redis-tls-server-name NAME      the name Redis's certificate must carry (default: the URL's host;\n"
+    "                                    env PGCQRS_REDIS_TLS_SERVER_NAME)\n"
     "exit: 0 found, 1 not found, 2 usage or connection error, 3 --after timed out\n";
 
 std::string env(const char* name) {
@@ -48,8 +57,8 @@ int fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // hiredis writes to sockets without MSG_NOSIGNAL: a Redis that closes the connection
-  // must surface as an error to reconnect from, not a SIGPIPE that kills us silently.
+  // A Redis that closes the connection must surface as an error, never as a SIGPIPE that
+  // kills us silently (Asio's sends pass MSG_NOSIGNAL; this covers any other write).
   std::signal(SIGPIPE, SIG_IGN);
   using namespace pgcqrs::sidecar;
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -70,6 +79,8 @@ int main(int argc, char** argv) {
   }
   std::string command = args[0], redis_url = env("PGCQRS_REDIS"), user = env("PGCQRS_REDIS_USER");
   std::string password = env("PGCQRS_REDIS_PASSWORD"), password_file = env("PGCQRS_REDIS_PASSWORD_FILE");
+  redis::Tls tls{env("PGCQRS_REDIS_TLS_CA"), env("PGCQRS_REDIS_TLS_CERT"), env("PGCQRS_REDIS_TLS_KEY"),
+                 env("PGCQRS_REDIS_TLS_SERVER_NAME")};
   std::string after;
   bool json = false;
   long long limit = 10, timeout_ms = 5000, id = 0;
@@ -99,6 +110,14 @@ int main(int argc, char** argv) {
       if (!value(user)) return fail("--redis-user needs a name");
     } else if (a == "--redis-password-file") {
       if (!value(password_file)) return fail("--redis-password-file needs a file");
+    } else if (a == "--redis-tls-ca") {
+      if (!value(tls.ca_file)) return fail("--redis-tls-ca needs a file");
+    } else if (a == "--redis-tls-cert") {
+      if (!value(tls.cert_file)) return fail("--redis-tls-cert needs a file");
+    } else if (a == "--redis-tls-key") {
+      if (!value(tls.key_file)) return fail("--redis-tls-key needs a file");
+    } else if (a == "--redis-tls-server-name") {
+      if (!value(tls.server_name)) return fail("--redis-tls-server-name needs a name");
     } else if (a.rfind("--", 0) == 0) {
       return fail("unknown option " + a + "\n" + query_usage);
     } else {
@@ -114,17 +133,15 @@ int main(int argc, char** argv) {
     return fail("\"" + positional[0] + "\" is not an id");
 
   if (redis_url.empty()) redis_url = "redis://127.0.0.1:6379";
-  auto parsed = redis::parse_endpoint(redis_url);
-  if (!parsed.endpoint) return fail(parsed.error);
-  redis::Endpoint ep = *parsed.endpoint;
-  if (!user.empty()) ep.user = user;
   if (!password_file.empty()) {
     auto file = read_file(password_file);
     if (!file) return fail("cannot read the Redis password file " + password_file);
     if (auto problem = secret_file_problem(password_file, file->mode); !problem.empty()) return fail(problem);
     password = file->text.substr(0, file->text.find_first_of("\r\n"));
   }
-  if (!password.empty()) ep.password = password;
+  auto parsed = redis_endpoint({redis_url, user, password, tls}, read_file);
+  if (!parsed.endpoint) return fail(parsed.error);
+  const redis::Endpoint& ep = *parsed.endpoint;
 
   try {
     query::Reader reader(ep);
@@ -149,6 +166,8 @@ int main(int argc, char** argv) {
       auto products = reader.top_products(static_cast<int>(limit));
       std::cout << (json ? query::products_json(products) : query::products_table(products));
     }
+  } catch (const redis::RedisError& e) {
+    return fail(failure_of(e).what());  // with the fix, for a TLS setup or credentials that cannot work
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -27,13 +27,13 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
       : io(io), stream(io), timer(io), reply_timeout(timeout) {}
 
   void start(const Endpoint& ep) {
-    stream.async_connect(ep, [self = shared_from_this()](const std::string& error) {
+    stream.async_connect(ep, [self = shared_from_this()](const StreamFailure& failure) {
       if (self->state != State::connecting) return;  // closed meanwhile
       auto cb = self->on_connected;
-      if (!error.empty()) {
+      if (failure) {
         self->state = State::closed;
         self->stream.close();
-        return cb(error);
+        return cb(failure.message);
       }
       self->state = State::connected;
       self->read();
@@ -61,7 +61,7 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
     stream.async_write(asio::buffer(writing_buf), [self = shared_from_this()](const error_code& ec, size_t) {
       self->writing = false;
       if (self->state != State::connected) return;
-      if (ec) return self->lost("Redis connection lost: " + ec.message());
+      if (ec) return self->lost(self->stream.failure(ec).message);
       self->writing_buf.clear();
       self->write();
     });
@@ -70,8 +70,7 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
   void read() {
     stream.async_read_some(asio::buffer(in), [self = shared_from_this()](const error_code& ec, size_t n) {
       if (self->state != State::connected) return;
-      if (ec == asio::error::eof) return self->lost("Redis connection closed");
-      if (ec) return self->lost("Redis connection lost: " + ec.message());
+      if (ec) return self->lost(self->stream.failure(ec).message);
       self->on_bytes(n);
     });
   }

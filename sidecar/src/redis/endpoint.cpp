@@ -24,7 +24,8 @@ std::string percent_decode(const std::string& s) {
 }  // namespace
 
 std::string Endpoint::redacted() const {
-  std::string s = is_unix ? "unix://" + path : "redis://" + host + ":" + std::to_string(port);
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::string s = is_unix ? "unix://" + path : (tls ? "rediss://" : "redis://") + h + ":" + std::to_string(port);
   if (db != 0) s += (is_unix ? "?db=" : "/") + std::to_string(db);
   if (!user.empty()) s += " (user " + user + ")";
   return s;
@@ -58,11 +59,12 @@ EndpointResult parse_endpoint(const std::string& url) {
     r.endpoint = e;
     return r;
   }
-  if (url.rfind("redis://", 0) != 0) {
-    r.error = "Redis address must start with redis:// or unix:// or be a socket path";
+  e.tls = url.rfind("rediss://", 0) == 0;
+  if (!e.tls && url.rfind("redis://", 0) != 0) {
+    r.error = "Redis address must start with redis://, rediss:// (TLS) or unix:// or be a socket path";
     return r;
   }
-  std::string rest = url.substr(8);
+  std::string rest = url.substr(e.tls ? 9 : 8);
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) {

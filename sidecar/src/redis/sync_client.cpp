@@ -1,10 +1,21 @@
-// Blocking hiredis wrapper (RAII for the context and replies).
+// The blocking client (sync_client.hpp): the async Stream driven to completion, replies
+// parsed by hiredis's reader into trees the caller owns (freed by ReplyPtr).
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
+#include <hiredis/read.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+
+#include "pgcqrs/sidecar/redis/resp.hpp"
+#include "pgcqrs/sidecar/redis/stream.hpp"
 
 namespace pgcqrs::sidecar::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
 
 void ReplyDeleter::operator()(redisReply* r) const {
   if (r) freeReplyObject(r);
@@ -48,16 +59,111 @@ std::string reply_error_code(const redisReply* r) {
   return text.substr(0, text.find(' '));
 }
 
-SyncClient::SyncClient(const Endpoint& ep, int timeout_ms) {
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  c_ = ep.is_unix ? redisConnectUnixWithTimeout(ep.path.c_str(), tv) : redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
-  if (!c_ || c_->err) {
-    std::string err = c_ ? c_->errstr : "out of memory";
-    if (c_) redisFree(c_);
-    c_ = nullptr;
-    throw RedisError("cannot connect to Redis at " + ep.redacted() + ": " + err);
+// The private loop: each operation is started, then the loop runs until it completes or the
+// deadline passes. At the deadline the stream is closed and the loop run until the cancelled
+// operation has finished, so nothing refers to the client's buffers after it throws.
+struct SyncClient::Connection {
+  Connection(const Endpoint& ep, int timeout_ms) : ep(ep), timeout(timeout_ms), stream(io), reader(redisReaderCreate()) {
+    if (!reader) throw std::bad_alloc();
   }
-  redisSetTimeout(c_, tv);
+  ~Connection() {
+    stream.close();
+    redisReaderFree(reader);
+  }
+
+  // Runs the loop until *done; throws if the deadline passes first.
+  void run(const bool& done, const std::string& what) {
+    io.restart();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done && io.run_one_until(deadline) > 0) {
+    }
+    if (done) return;
+    unusable("Redis at " + ep.redacted() + " did not answer within " + std::to_string(timeout.count()) + " ms (" +
+             what + ")");
+  }
+
+  [[noreturn]] void unusable(const std::string& why, const std::string& code = "", bool handshake = false) {
+    broken = why;
+    stream.close();
+    io.restart();
+    io.run();  // the cancelled operation completes (operation_aborted) before its buffers go
+    throw RedisError(why, code, handshake);
+  }
+
+  [[noreturn]] void failed(const StreamFailure& f) {
+    if (f.permanent) unusable(f.message, "TLS", true);
+    unusable(f.message);
+  }
+
+  void connect() {
+    bool done = false;
+    StreamFailure result;
+    stream.async_connect(ep, [&](const StreamFailure& f) {
+      result = f;
+      done = true;
+    });
+    run(done, "connect");
+    if (result) failed(result);
+  }
+
+  void flush() {
+    size_t sent = 0;
+    while (sent < out.size()) {  // in pieces, each within the timeout: a large snapshot batch may take a while
+      size_t n = std::min<size_t>(out.size() - sent, 256 * 1024);
+      bool done = false;
+      error_code result;
+      stream.async_write(asio::buffer(out.data() + sent, n), [&](const error_code& ec, size_t) {
+        result = ec;
+        done = true;
+      });
+      run(done, "sending commands");
+      if (result) failed(stream.failure(result));
+      sent += n;
+    }
+    out.clear();
+  }
+
+  ReplyPtr read_reply() {
+    if (!broken.empty()) throw RedisError("Redis connection unusable after: " + broken);
+    flush();
+    while (true) {
+      void* reply = nullptr;
+      if (redisReaderGetReply(reader, &reply) != REDIS_OK)
+        unusable("Redis sent bytes that are not RESP: " + std::string(reader->errstr));
+      if (reply) return ReplyPtr(static_cast<redisReply*>(reply));
+      bool done = false;
+      error_code result;
+      size_t got = 0;
+      stream.async_read_some(asio::buffer(in), [&](const error_code& ec, size_t n) {
+        result = ec;
+        got = n;
+        done = true;
+      });
+      run(done, "waiting for a reply");
+      if (result) {
+        auto f = stream.failure(result);
+        // A TLS port drops a client that speaks plain text without a word.
+        if (!answered && !ep.tls && !ep.is_unix) f.message += " (if this is Redis's tls-port, use a rediss:// URL)";
+        failed(f);
+      }
+      answered = true;
+      redisReaderFeed(reader, in.data(), got);
+    }
+  }
+
+  Endpoint ep;
+  std::chrono::milliseconds timeout;
+  asio::io_context io{1};
+  Stream stream;
+  redisReader* reader;
+  std::string out;
+  std::array<char, 64 * 1024> in{};
+  std::string broken;     // why the connection cannot be used any more
+  bool answered = false;  // Redis has sent a byte
+};
+
+SyncClient::SyncClient(const Endpoint& ep, int timeout_ms) : c_(std::make_unique<Connection>(ep, timeout_ms)) {
+  c_->connect();
   for (const auto& cmd : hello_commands(ep)) {
     auto r = command(cmd, true);
     if (r->type == REDIS_REPLY_ERROR) {
@@ -68,32 +174,13 @@ SyncClient::SyncClient(const Endpoint& ep, int timeout_ms) {
   }
 }
 
-SyncClient::~SyncClient() {
-  if (c_) redisFree(c_);
-}
+SyncClient::~SyncClient() = default;
 
-void SyncClient::append(const std::vector<std::string>& argv) {
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  for (const auto& a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), ptrs.data(), lens.data()) != REDIS_OK)
-    throw RedisError(std::string("Redis command ") + argv[0] + " could not be queued: " + c_->errstr);
-}
+void SyncClient::append(const std::vector<std::string>& argv) { append_command(c_->out, argv); }
 
-void SyncClient::append_formatted(const std::string& resp) {
-  if (redisAppendFormattedCommand(c_, resp.data(), resp.size()) != REDIS_OK)
-    throw RedisError(std::string("Redis commands could not be queued: ") + c_->errstr);
-}
+void SyncClient::append_formatted(const std::string& resp) { c_->out += resp; }
 
-ReplyPtr SyncClient::read_reply() {
-  void* reply = nullptr;
-  if (redisGetReply(c_, &reply) != REDIS_OK || !reply)
-    throw RedisError(std::string("Redis connection failed: ") + (c_->errstr[0] ? c_->errstr : "no reply"));
-  return ReplyPtr(static_cast<redisReply*>(reply));
-}
+ReplyPtr SyncClient::read_reply() { return c_->read_reply(); }
 
 ReplyPtr SyncClient::command(const std::vector<std::string>& argv, bool allow_error) {
   append(argv);

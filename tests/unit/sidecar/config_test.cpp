@@ -119,3 +119,44 @@ TEST(Config, HoldsPassword) {
   EXPECT_FALSE(holds_password("host=db user=nopassword"));
   EXPECT_FALSE(holds_password("/run/redis.sock"));
 }
+
+namespace {
+std::map<std::string, FileContent> tls_files() {
+  return {{"/ca.crt", {"PEM", 0644}}, {"/c.crt", {"PEM", 0644}}, {"/c.key", {"PEM", 0600}}, {"/open.key", {"PEM", 0644}}};
+}
+ReadFile from(std::map<std::string, FileContent> files) {
+  return [files](const std::string& k) -> std::optional<FileContent> {
+    auto it = files.find(k);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  };
+}
+}  // namespace
+
+TEST(Config, TlsToRedisFromFlagsOrTheEnvironment) {
+  auto c = parse({"run", "--redis", "rediss://r:6380", "--redis-tls-ca", "/ca.crt", "--redis-tls-server-name=r.internal"},
+                 {{"PGCQRS_REDIS_TLS_CERT", "/c.crt"}, {"PGCQRS_REDIS_TLS_KEY", "/c.key"}})
+               .config.value();
+  auto r = redis_endpoint({c.redis, c.redis_user, c.redis_password, c.redis_tls}, from(tls_files()));
+  ASSERT_TRUE(r.endpoint) << r.error;
+  EXPECT_TRUE(r.endpoint->tls);
+  EXPECT_EQ(r.endpoint->tls_files.ca_file, "/ca.crt");
+  EXPECT_EQ(r.endpoint->tls_files.cert_file, "/c.crt");
+  EXPECT_EQ(r.endpoint->tls_files.key_file, "/c.key");
+  EXPECT_EQ(r.endpoint->tls_name(), "r.internal");
+}
+
+TEST(Config, TlsOptionsThatCannotWorkAreRefusedByName) {
+  auto error = [](RedisTarget t) { return redis_endpoint(t, from(tls_files())).error; };
+  EXPECT_EQ(error({"redis://r:6379", "", "", {"/ca.crt", "", "", ""}}),
+            "--redis-tls-ca needs a rediss:// URL in --redis (TLS); redis://r:6379 is plain text");
+  EXPECT_EQ(error({"rediss://r", "", "", {"", "/c.crt", "", ""}}),
+            "--redis-tls-cert and --redis-tls-key go together: the client certificate and its private key");
+  EXPECT_EQ(error({"rediss://r", "", "", {"/nosuch.crt", "", "", ""}}), "cannot read /nosuch.crt (--redis-tls-ca)");
+  EXPECT_EQ(error({"rediss://r", "", "", {"", "/c.crt", "/open.key", ""}}),
+            "the TLS key file /open.key can be accessed by other users (mode 0644): chmod 600 /open.key");
+  // User and password override the URL's.
+  auto ok = redis_endpoint({"redis://a:b@r", "u", "p", {}}, from({}));
+  EXPECT_EQ(ok.endpoint->user, "u");
+  EXPECT_EQ(ok.endpoint->password, "p");
+}

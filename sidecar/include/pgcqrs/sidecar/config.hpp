@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+
 namespace pgcqrs::sidecar {
 
 struct Config {
@@ -14,6 +16,7 @@ struct Config {
   std::string redis = "redis://127.0.0.1:6379";
   std::string redis_user;
   std::string redis_password;  // never logged
+  redis::Tls redis_tls;         // --redis-tls-ca, -cert, -key, -server-name (rediss:// only)
   std::string slot = "pgcqrs";
   std::string http;  // "127.0.0.1:PORT" or empty for none
   bool allow_eviction = false;
@@ -50,9 +53,22 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
 // The file at path, or nullopt if it cannot be read.
 std::optional<FileContent> read_file(const std::string& path);
 
-// Why a file holding a password must not be used ("" if it may): like libpq with ~/.pgpass,
-// a file that group or others can access is refused.
-std::string secret_file_problem(const std::string& path, unsigned mode);
+// Why a file holding a secret must not be used ("" if it may): like libpq with ~/.pgpass and
+// sslkey, a file that group or others can access is refused. what: "password file", ...
+std::string secret_file_problem(const std::string& path, unsigned mode, const std::string& what = "password file");
+
+// What both programs know about the Redis to connect to, from their flags and environment.
+struct RedisTarget {
+  std::string url;
+  std::string user;      // overrides the URL's
+  std::string password;  // overrides the URL's
+  redis::Tls tls;
+};
+
+// The endpoint of a target: the URL with the user, password and TLS files applied. Refused,
+// with the option named: TLS files without a rediss:// URL, a certificate without its key or
+// a key without its certificate, a file that cannot be read, a key file others can read.
+redis::EndpointResult redis_endpoint(const RedisTarget& target, const ReadFile& read_file);
 
 // Whether a Redis URL or a libpq connection string carries a password: on a command line
 // every local user can read it (ps, /proc/PID/cmdline).

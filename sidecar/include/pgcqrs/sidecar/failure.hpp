@@ -52,8 +52,8 @@ ErrorKind sqlstate_kind(std::string_view sqlstate);
 std::string sqlstate_fix(std::string_view sqlstate);
 
 // A Redis error reply's code (its first word) after which trying again cannot help:
-// WRONGPASS, NOAUTH, NOPERM; during the handshake (AUTH, SELECT) any error but those of a
-// Redis that is starting or busy (LOADING, BUSY, MASTERDOWN, TRYAGAIN).
+// WRONGPASS, NOAUTH, NOPERM; during the handshake (TLS, AUTH, SELECT) any error but those of
+// a Redis that is starting or busy (LOADING, BUSY, MASTERDOWN, TRYAGAIN).
 ErrorKind redis_error_kind(std::string_view code, bool handshake);
 
 // What to do about a permanent Redis error code ("" if nothing to add).

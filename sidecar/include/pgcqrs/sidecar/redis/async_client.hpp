@@ -1,7 +1,7 @@
 // One asynchronous Redis connection on the Asio loop: the command bytes are formatted once
-// into a reused buffer and written to a Stream (TCP or Unix socket; stream.hpp is where TLS
-// goes); replies are parsed by hiredis's reply reader into a reused arena and handed to the
-// calls in flight (call_ledger.hpp) in command order. Every pending callback runs exactly
+// into a reused buffer and written to a Stream (TCP, TLS or a Unix socket: stream.hpp);
+// replies are parsed by hiredis's reply reader into a reused arena and handed to the calls
+// in flight (call_ledger.hpp) in command order. Every pending callback runs exactly
 // once, with nullptr when the connection is lost or closed.
 #pragma once
 

@@ -1,30 +1,37 @@
-// The byte path to Redis under the async client: a TCP or a Unix socket. The client only
-// connects, reads, writes and closes through it, so a TLS stream over TCP (an
-// asio::ssl::stream, handshake done in connect) is one more alternative here, not a change
-// to the client or its callers.
+// The byte path to Redis under both clients: a TCP socket, TLS over TCP (rediss://, the
+// handshake done in connect) or a Unix socket. The clients only connect, read, write and
+// close through it, and ask it what an error means (failure()).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <variant>
 
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/redis/tls.hpp"
 
 namespace pgcqrs::sidecar::redis {
 
 class Stream {
  public:
-  using ConnectHandler = std::function<void(const std::string& error)>;  // "" when connected
+  using ConnectHandler = std::function<void(const StreamFailure& failure)>;  // empty when connected
 
   explicit Stream(boost::asio::io_context& io) : io_(io), resolver_(io) {}
 
-  // Resolves and connects; `done` runs from the loop, never inside this call.
+  // Resolves, connects and (rediss://) shakes hands; `done` runs from the loop, never inside
+  // this call.
   void async_connect(const Endpoint& ep, ConnectHandler done);
+
+  // What a failed read or write means: the connection lost (retry), or for TLS perhaps a
+  // permanent refusal (a server that wants a client certificate says so on the first read).
+  StreamFailure failure(const boost::system::error_code& ec) const;
 
   template <typename Buffer, typename Handler>
   void async_read_some(const Buffer& buffer, Handler&& handler) {
@@ -41,19 +48,25 @@ class Stream {
 
  private:
   using Tcp = boost::asio::ip::tcp::socket;
+  using Tls = boost::asio::ssl::stream<Tcp>;
   using Unix = boost::asio::local::stream_protocol::socket;
 
   template <typename F, typename Handler>
   void visit(F&& f, Handler& handler) {
     if (auto* t = std::get_if<Tcp>(&socket_)) return f(*t);
+    if (auto* s = std::get_if<Tls>(&socket_)) return f(*s);
     if (auto* u = std::get_if<Unix>(&socket_)) return f(*u);
     boost::asio::post(io_, [h = std::move(handler)]() mutable { h(boost::asio::error::not_connected, 0); });
   }
+  Tcp& tcp();  // the TCP socket, under TLS or not
   void connect_tcp(const boost::asio::ip::tcp::resolver::results_type& addresses, ConnectHandler done);
+  void handshake(ConnectHandler done);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::resolver resolver_;
-  std::variant<std::monostate, Tcp, Unix> socket_;
+  Endpoint ep_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // outlives the Tls stream using it
+  std::variant<std::monostate, Tcp, Tls, Unix> socket_;
 };
 
 }  // namespace pgcqrs::sidecar::redis

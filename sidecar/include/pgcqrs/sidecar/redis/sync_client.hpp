@@ -1,5 +1,7 @@
-// A blocking Redis connection for startup checks, the initial snapshot and `status`: the
-// streaming path uses AsyncClient. Failures throw RedisError naming the command.
+// A blocking Redis connection for start-up checks, the initial snapshot, `status`, `verify`
+// and the query client: the streaming path uses AsyncClient. It drives the same Stream (TCP,
+// TLS or a Unix socket) on a private Asio loop, each step within the timeout. Failures throw
+// RedisError naming the command; after a timeout or a lost connection the client is unusable.
 #pragma once
 
 #include <memory>
@@ -10,7 +12,6 @@
 
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 
-struct redisContext;
 struct redisReply;
 
 namespace pgcqrs::sidecar::redis {
@@ -18,7 +19,9 @@ namespace pgcqrs::sidecar::redis {
 struct RedisError : std::runtime_error {
   explicit RedisError(const std::string& what, std::string code = "", bool handshake = false)
       : std::runtime_error(what), code(std::move(code)), handshake(handshake) {}
-  std::string code;        // an error reply's first word (WRONGPASS, NOPERM, LOADING...); "" for I/O
+  // An error reply's first word (WRONGPASS, NOPERM, LOADING...); "TLS" for a TLS setup that
+  // cannot work (tls.hpp); "" for I/O.
+  std::string code;
   bool handshake = false;  // refused by AUTH or SELECT on connecting
 };
 
@@ -32,7 +35,8 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
 class SyncClient {
  public:
-  // Connects, authenticates (AUTH user password when set) and SELECTs the database.
+  // Connects, authenticates (AUTH user password when set) and SELECTs the database. Each
+  // step (the connect with its handshake, a write, a reply) must finish within timeout_ms.
   SyncClient(const Endpoint& ep, int timeout_ms);
   ~SyncClient();
   SyncClient(const SyncClient&) = delete;
@@ -43,10 +47,11 @@ class SyncClient {
   // Pipelining: append, then read the replies in order.
   void append(const std::vector<std::string>& argv);
   void append_formatted(const std::string& resp);  // commands already in RESP
-  ReplyPtr read_reply();
+  ReplyPtr read_reply();                           // sends what was appended first
 
  private:
-  redisContext* c_ = nullptr;
+  struct Connection;
+  std::unique_ptr<Connection> c_;
 };
 
 // Commands that authenticate and select the database on a fresh connection.
