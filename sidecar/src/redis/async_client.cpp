@@ -29,6 +29,7 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
   void start(const Endpoint& ep) {
     stream.async_connect(ep, [self = shared_from_this()](const StreamFailure& failure) {
       if (self->state != State::connecting) return;  // closed meanwhile
+      self->timer.cancel();
       auto cb = self->on_connected;
       if (failure) {
         self->state = State::closed;
@@ -38,6 +39,17 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
       self->state = State::connected;
       self->read();
       cb("");
+    });
+    // The reply timeout bounds the connect too: a peer that accepts but never finishes a TLS
+    // handshake (a port without TLS does that) would otherwise hold the session for good.
+    if (reply_timeout.count() == 0) return;
+    timer.expires_after(reply_timeout);
+    timer.async_wait([self = shared_from_this(), where = ep.redacted()](const error_code& ec) {
+      if (ec || self->state != State::connecting) return;
+      self->state = State::closed;
+      self->stream.close();
+      auto cb = self->on_connected;
+      cb("cannot connect to Redis at " + where + ": no connection within " + self->timeout_text());
     });
   }
 

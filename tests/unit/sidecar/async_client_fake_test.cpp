@@ -113,6 +113,24 @@ TEST(AsyncClientFake, ConnectFailureIsReported) {
   EXPECT_NE(error.find("cannot connect"), std::string::npos);
 }
 
+TEST(AsyncClientFake, AHandshakeNobodyAnswersEndsWithinTheTimeout) {
+  asio::io_context io;
+  tcp::acceptor silent(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));  // accepted by the kernel only
+  AsyncClient client(io);
+  client.set_reply_timeout(std::chrono::milliseconds(200));
+  Endpoint ep = pgcqrs::sidecar::redis::parse_endpoint("rediss://127.0.0.1:" +
+                                                       std::to_string(silent.local_endpoint().port()))
+                    .endpoint.value();
+  std::string error = "(not called)";
+  client.connect(ep, [&](const std::string& err) {
+    error = err;
+    io.stop();
+  }, [](const std::string&) {});
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(error, "cannot connect to Redis at " + ep.redacted() + ": no connection within 200 ms");
+  EXPECT_FALSE(client.connected());
+}
+
 TEST(AsyncClientFake, CloseRunsPendingCallbacks) {
   asio::io_context io;
   FakeRedis fake(io);

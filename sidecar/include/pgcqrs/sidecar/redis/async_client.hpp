@@ -37,7 +37,8 @@ class AsyncClient {
   bool connected() const;
 
   // A call that has waited longer than this for its reply ends the connection (handlers get
-  // nullptr, on_disconnected says so); zero (the default) waits for ever.
+  // nullptr, on_disconnected says so), and a connect (with its TLS handshake) that takes
+  // longer fails; zero (the default) waits for ever.
   void set_reply_timeout(std::chrono::milliseconds timeout) { reply_timeout_ = timeout; }
 
   // Queues a command (binary-safe argument vector). Returns false if not connected.
