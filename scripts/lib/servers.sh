@@ -133,15 +133,27 @@ pgcqrs_pg_remove() {
 # pgcqrs_redis_start DIR [redis.conf line ...]
 # Starts redis-server on a free loopback port with data in DIR/redis; exports PGCQRS_REDIS_PORT.
 pgcqrs_redis_start() {
-  local dir=$1; shift
+  pgcqrs_redis_launch port "$@" || return 1
+  export PGCQRS_REDIS_PORT=$pgcqrs_redis_launched_port
+}
+
+# pgcqrs_redis_launch LISTEN DIR [redis.conf line ...]: what the Redis start functions share.
+# Starts redis-server for DIR on a free loopback port, with a new port if another process took
+# it before Redis bound it, and sets pgcqrs_redis_launched_port. LISTEN "port" serves plain
+# text there; "tls-port" serves TLS only (port 0), pinged with the redis-cli options in the
+# array PGCQRS_REDIS_TLS_CLI (pgcqrs_redis_tls_start in scripts/lib/tls.sh).
+pgcqrs_redis_launch() {
+  local listen=$1 dir=$2; shift 2
   mkdir -p "$dir/redis"
   dir=$(cd "$dir" && pwd)
-  local port attempt i
+  local port attempt deadline cli pong
   for attempt in 1 2 3 4 5; do
     port=$(pgcqrs_free_port) || return 1
+    cli=(-p "$port")
+    [ "$listen" = tls-port ] && cli=("${PGCQRS_REDIS_TLS_CLI[@]}" -p "$port")
     {
       echo "bind 127.0.0.1"
-      echo "port $port"
+      if [ "$listen" = tls-port ]; then echo "port 0"; echo "tls-port $port"; else echo "port $port"; fi
       echo "dir $dir/redis"
       echo "daemonize yes"
       echo "pidfile $dir/redis/redis.pid"
@@ -154,12 +166,13 @@ pgcqrs_redis_start() {
       for line in "$@"; do echo "$line"; done
     } >"$dir/redis/redis.conf"
     redis-server "$dir/redis/redis.conf" || return 1
-    for i in $(seq 1 100); do
-      redis-cli -p "$port" ping >/dev/null 2>&1 && break
-      grep -q "Address already in use" "$dir/redis/redis.log" 2>/dev/null && break
+    # Each ping bounded: a TLS ping at a plain-text server on a port taken meanwhile hangs.
+    pong=no deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] && ! grep -q "Address already in use" "$dir/redis/redis.log" 2>/dev/null; do
+      if timeout 5 redis-cli "${cli[@]}" ping >/dev/null 2>&1; then pong=yes; break; fi
       sleep 0.1
     done
-    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    [ $pong = yes ] && break
     if grep -q "Address already in use" "$dir/redis/redis.log" 2>/dev/null && [ $attempt -lt 5 ]; then
       : >"$dir/redis/redis.log"
       continue
@@ -167,7 +180,7 @@ pgcqrs_redis_start() {
     cat "$dir/redis/redis.log" >&2
     return 1
   done
-  export PGCQRS_REDIS_PORT=$port
+  pgcqrs_redis_launched_port=$port
   echo "$port" >"$dir/redis.port"
 }
 

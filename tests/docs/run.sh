@@ -584,6 +584,12 @@ scenario_sidecar_cli() {
   out=$(bash -c "${cmds[2]}" 2>&1) || status=$?
   [ "$status" = 0 ] || fail "verify exited $status on an untouched read model:
 $(head -20 <<<"$out" | sed 's/^/    /')"
+  # The table of flags lists every option the program takes, and only those.
+  local taken listed
+  taken=$(pgcqrs-sidecar help | grep -oE '^  --[a-z-]+' | sed 's/^ *//' | sort -u)
+  listed=$(grep -oE '^\| `--[a-z-]+`' docs/sidecar.md | grep -oE -- '--[a-z-]+' | sort -u)
+  [ "$taken" = "$listed" ] || fail "docs/sidecar.md's flags differ from pgcqrs-sidecar help:
+$(diff <(echo "$listed") <(echo "$taken") | sed 's/^/    /')"
   scenario_end
 }
 
@@ -1031,6 +1037,14 @@ provoke() {
       PGDATABASE=postgres sql -c "SELECT pg_create_logical_replication_slot('pgcqrs', 'pgcqrs')" >/dev/null
       failing_run
       PGDATABASE=postgres sql -c "SELECT pg_drop_replication_slot('pgcqrs')" >/dev/null ;;
+    "TLS to Redis cannot work as configured")
+      # This Redis has no TLS, and the CA file holds no certificate; tests/e2e/redis_tls.sh
+      # provokes the certificate cases against a TLS Redis.
+      local plain_url=$redis_url
+      echo "not a certificate" >"$dir/not-a-ca.crt"
+      redis_url=rediss://127.0.0.1:$redis_port
+      failing_run PGCQRS_REDIS_TLS_CA="$dir/not-a-ca.crt"
+      redis_url=$plain_url ;;
     "wrong Redis password or user")
       redis-cli -p "$redis_port" ACL SETUSER pgcqrs-failing on '>right' '~*' '&*' '+@all' >/dev/null
       # With --log-format json each line is one object of the documented fields.
@@ -1088,7 +1102,8 @@ scenario_failures() {
   local known=("wrong PostgreSQL password" "PostgreSQL role missing" "database missing"
     "role without \`REPLICATION\`" "TLS to PostgreSQL cannot work as configured" "invalid connection string"
     "database without the extension"
-    "slot of another plugin" "slot of another database" "wrong Redis password or user"
+    "slot of another plugin" "slot of another database" "TLS to Redis cannot work as configured"
+    "wrong Redis password or user"
     "Redis needs a password" "Redis ACL refuses a command" "Redis may evict keys" "invalid flag"
     "PostgreSQL unreachable" "Redis unreachable" "slot in use")
   block_at=docs/operations.md

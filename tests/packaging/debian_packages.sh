@@ -194,10 +194,11 @@ ENV_FILE=$SCRATCH/etc/default/pgcqrs-sidecar
 while read -r var; do
   grep -qF "\`$var\`" "$ROOT/docs/sidecar.md" || fail "$ENV_FILE names $var, which docs/sidecar.md does not document"
 done < <(grep -oE '^#?PGCQRS_[A-Z_]+=' "$ENV_FILE" | tr -d '#=')
-# Only the values a host changes: ports, and the password files' directory.
+# Only the values a host changes: ports, and the password files' directory (5 settings; the
+# commented-out TLS files move with it).
 sed -e "s/port=5432 /port=$PGPORT /" -e "s#redis://127.0.0.1:6379#redis://127.0.0.1:$PGCQRS_REDIS_PORT#" \
     -e "s/127.0.0.1:9187/127.0.0.1:$HTTP_PORT/" -e "s#=/etc/pgcqrs/#=$SECRETS/#" "$ENV_FILE" >"$WORK/sidecar.env"
-[ "$(diff "$ENV_FILE" "$WORK/sidecar.env" | grep -c '^>')" == 5 ] ||
+[ "$(diff "$ENV_FILE" "$WORK/sidecar.env" | grep '^>' | grep -vc '^> #')" == 5 ] ||
   fail "the environment file did not take the 5 values of this host:
 $(diff "$ENV_FILE" "$WORK/sidecar.env")"
 grep -v '^#' "$WORK/sidecar.env" | grep -qE '(PGPASSWORD|PGCQRS_REDIS_PASSWORD)=|password=|://[^/]*@' &&

@@ -102,7 +102,8 @@ struct SyncClient::Connection {
       result = f;
       done = true;
     });
-    run(done, "connect");
+    // A Redis port without TLS takes the ClientHello for the start of a command and waits.
+    run(done, ep.tls ? "connect and TLS handshake; a port without TLS never answers one" : "connect");
     if (result) failed(result);
   }
 
