@@ -249,7 +249,7 @@ void Projector::render_page(Run& r, const std::string& user) {
   auto top = view_.ztop(user_orders(user), kPage);
   bool unknown = false;
   for (const auto& m : top) unknown |= view_.prefetch_hash(od(m.member));
-  if (unknown) throw Missing{};
+  if (unknown) return gather(r);
   if (r.missing) return;  // a run that only gathers reads
   std::vector<std::string> entries;
   for (const auto& m : top)
@@ -470,7 +470,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     unknown |= view_.prefetch_hash(ukey);
     unknown |= view_.prefetch_top(okey, kPage + 1);
     for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(product_key(arg(8 + 4 * k)));
-    if (unknown) throw Missing{};
+    if (unknown) return gather(r);
     // The run already misses something, so it only gathers reads and its writes are
     // dropped: the order's reads are asked for, its writes can wait for the next run.
     if (r.missing) return;
@@ -553,7 +553,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
   } else if (type == "UserRegistered") {
     const std::string& u = arg(0);
     const std::string key = user_key(u);
-    if (view_.prefetch_exists(key)) throw Missing{};
+    if (view_.prefetch_exists(key)) return gather(r);
     bool fresh = !view_.exists(key);
     view_.hset(key, "user_id", u);
     view_.hset(key, "name", arg(1));
@@ -581,7 +581,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
     bool unknown = false;
     for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(od(orders[k].member));
-    if (unknown) throw Missing{};
+    if (unknown) return gather(r);
     for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
     r.fan_used += static_cast<int>(take);
     if (take < orders.size()) {
@@ -596,7 +596,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
   } else if (type == "ProductAdded") {
     const std::string& p = arg(0);
     const std::string key = product_key(p);
-    if (view_.prefetch_exists(key)) throw Missing{};
+    if (view_.prefetch_exists(key)) return gather(r);
     bool fresh = !view_.exists(key);
     view_.hset(key, "product_id", p);
     view_.hset(key, "name", arg(1));

@@ -86,6 +86,12 @@ class Projector {
     Outcome outcome;
   };
 
+  // A rule that asked for all it reads at once (the prefetches) and misses some of it: the run
+  // only gathers reads from now on. A plain return, not the Missing a single read throws:
+  // every event of a batch's first round comes here, and a throw costs thousands of
+  // instructions.
+  static void gather(Run& r) { r.missing = true; }
+
   // A decimal integer (an event's argument, a hash field; absent: 0).
   static int64_t to_int(const std::string& s);
   static int64_t to_int(const std::optional<std::string>& s);
