@@ -551,8 +551,13 @@ void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& 
     out.push_back(std::to_string(l.product_id));
     out.push_back(std::to_string(l.quantity));
     out.push_back(std::to_string(l.unit_cents));
-    out.push_back(",\"quantity\":" + std::to_string(l.quantity) + ",\"unit_price\":\"" + cents_to_money(l.unit_cents) +
-                  "\",\"line_total\":\"" + cents_to_money(l.quantity * l.unit_cents) + "\"}");
+    std::string& tail = out.emplace_back();  // one allocation: this runs for every line of every order
+    tail.reserve(96);
+    tail.append(",\"quantity\":").append(std::to_string(l.quantity)).append(",\"unit_price\":\"");
+    append_money(tail, l.unit_cents);
+    tail.append("\",\"line_total\":\"");
+    append_money(tail, l.quantity * l.unit_cents);
+    tail.append("\"}");
   }
 }
 

@@ -39,6 +39,9 @@ TEST(Money, PrintsCentsWithTwoDecimals) {
   EXPECT_EQ(cents_to_money(0), "0.00");
   EXPECT_EQ(cents_to_money(std::numeric_limits<int64_t>::max()), "92233720368547758.07");
   EXPECT_EQ(cents_to_money(std::numeric_limits<int64_t>::min()), "-92233720368547758.08");
+  std::string text = "total ";
+  pgcqrs::append_money(text, -1998);
+  EXPECT_EQ(text, "total -19.98");
   for (int64_t c : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{99}, int64_t{-101}, int64_t{123456789012345}})
     EXPECT_EQ(money_to_cents(cents_to_money(c)), c) << c;
 }

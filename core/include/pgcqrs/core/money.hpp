@@ -17,5 +17,7 @@ std::optional<int64_t> money_to_cents(std::string_view text);
 
 // 1998 -> "19.98", -5 -> "-0.05", 0 -> "0.00": always two decimals.
 std::string cents_to_money(int64_t cents);
+// The same, appended to out (the projector writes amounts into longer texts).
+void append_money(std::string& out, int64_t cents);
 
 }  // namespace pgcqrs
