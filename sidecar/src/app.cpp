@@ -198,12 +198,13 @@ int status(const Config& config) {
     std::map<std::string, std::string> f;
     for (size_t i = 0; i + 1 < r->elements; i += 2)
       f[redis::reply_string(r->element[i])] = redis::reply_string(r->element[i + 1]);
-    if (f.count("lsn") == 0) {
+    namespace F = checkpoint::field;
+    if (f.count(F::lsn) == 0) {
       std::cout << "checkpoint:  none (Redis " << ep->redacted() << " holds no read models)\n";
       rc = 1;
     } else {
-      checkpoint = pgcqrs::parse_lsn(f["lsn"]);
-      std::cout << "checkpoint:  " << f["lsn"] << " (slot " << f["slot"] << ", updated " << f["updated_at"] << ")\n";
+      checkpoint = pgcqrs::parse_lsn(f[F::lsn]);
+      std::cout << "checkpoint:  " << f[F::lsn] << " (slot " << f[F::slot] << ", updated " << f[F::updated_at] << ")\n";
     }
   } catch (const std::exception& e) {
     std::cout << "Redis:       " << cause_of(e) << "\n";

@@ -15,6 +15,7 @@ namespace pgcqrs::sidecar::projection {
 namespace {
 
 const std::string kCheckpoint = checkpoint::kKey;
+namespace F = checkpoint::field;
 
 uint64_t lsn_of(const std::string& text) {
   auto v = pgcqrs::parse_lsn(text);
@@ -144,9 +145,9 @@ void Projector::mark(const ProjectorContext& ctx, Step& step) {
   // The copy is done: the checkpoint says where the stream goes on, in the layout written.
   const ScriptCall& c = calls_.back();
   step.writes.cmd("MULTI");
-  step.writes.cmd("HSET", kCheckpoint, "lsn", c.lsn_text, "slot", ctx.slot, "updated_at", ctx.now_iso, "commit_time",
-                  c.commit_time, "layout", kLayout);
-  step.writes.cmd("HDEL", kCheckpoint, "partial_lsn", "partial_seq", "partial_cursor", "dirty");
+  step.writes.cmd("HSET", kCheckpoint, F::lsn, c.lsn_text, F::slot, ctx.slot, F::updated_at, ctx.now_iso, F::commit_time,
+                  c.commit_time, F::layout, kLayout);
+  step.writes.cmd("HDEL", kCheckpoint, F::partial_lsn, F::partial_seq, F::partial_cursor, F::dirty);
   step.writes.cmd("PUBLISH", "pgcqrs:applied", c.lsn_text);
   step.writes.cmd("EXEC");
   view_.forget();
@@ -162,7 +163,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   Step step;
   bool cp_known = true;
   try {
-    if (txn) view_.hget(kCheckpoint, "lsn");
+    if (txn) view_.hget(kCheckpoint, F::lsn);
   } catch (const Missing&) {
     // Not known yet (a first batch): the run goes on as if nothing were applied, only to
     // gather the reads it will need, which go with the checkpoint's in one round.
@@ -170,7 +171,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     r.missing = true;
   }
   if (txn && cp_known) {
-    std::optional<std::string> cp_lsn = view_.hget(kCheckpoint, "lsn");
+    std::optional<std::string> cp_lsn = view_.hget(kCheckpoint, F::lsn);
     auto stop = [&](const char* reason, std::string detail) {
       step.kind = Step::Kind::Stop;
       step.reason = reason;
@@ -180,10 +181,10 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     if (!cp_lsn) return stop("nocheckpoint", "");
     cp = lsn_of(*cp_lsn);
     if (ctx.floor > cp) return stop("behind", *cp_lsn);
-    if (auto d = view_.hget(kCheckpoint, "dirty")) return stop("dirty", *d);
-    p_lsn = view_.hget(kCheckpoint, "partial_lsn");
-    p_seq = to_int(view_.hget(kCheckpoint, "partial_seq"));
-    p_cursor = view_.hget(kCheckpoint, "partial_cursor");
+    if (auto d = view_.hget(kCheckpoint, F::dirty)) return stop("dirty", *d);
+    p_lsn = view_.hget(kCheckpoint, F::partial_lsn);
+    p_seq = to_int(view_.hget(kCheckpoint, F::partial_seq));
+    p_cursor = view_.hget(kCheckpoint, F::partial_cursor);
   }
 
   std::optional<std::string> done_lsn, done_time;
@@ -272,26 +273,26 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
 
   if (txn) {
     if (done_lsn) {
-      view_.hset(kCheckpoint, "lsn", *done_lsn);
-      view_.hset(kCheckpoint, "slot", ctx.slot);
-      view_.hset(kCheckpoint, "updated_at", ctx.now_iso);
-      view_.hset(kCheckpoint, "commit_time", *done_time);
+      view_.hset(kCheckpoint, F::lsn, *done_lsn);
+      view_.hset(kCheckpoint, F::slot, ctx.slot);
+      view_.hset(kCheckpoint, F::updated_at, ctx.now_iso);
+      view_.hset(kCheckpoint, F::commit_time, *done_time);
       view_.publish("pgcqrs:applied", *done_lsn);
     }
     auto drop = [&](const char* field) {
       if (view_.hget(kCheckpoint, field)) view_.hdel(kCheckpoint, field);
     };
     if (p_lsn) {
-      view_.hset(kCheckpoint, "partial_lsn", *p_lsn);
-      view_.hset(kCheckpoint, "partial_seq", std::to_string(p_seq));
+      view_.hset(kCheckpoint, F::partial_lsn, *p_lsn);
+      view_.hset(kCheckpoint, F::partial_seq, std::to_string(p_seq));
     } else if (done_lsn) {
-      drop("partial_lsn");
-      drop("partial_seq");
+      drop(F::partial_lsn);
+      drop(F::partial_seq);
     }
     if (r.stopped_at)
-      view_.hset(kCheckpoint, "partial_cursor", *r.stopped_at);
+      view_.hset(kCheckpoint, F::partial_cursor, *r.stopped_at);
     else
-      drop("partial_cursor");
+      drop(F::partial_cursor);
   }
   r.outcome.more = r.stopped_at.has_value();
   run_outcome_ = r.outcome;

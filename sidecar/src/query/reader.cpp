@@ -129,8 +129,8 @@ std::optional<uint64_t> Reader::checkpoint() {
   std::optional<uint64_t> lsn;
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     std::string field = redis::reply_string(reply->element[i]);
-    if (field == "dirty") return std::nullopt;
-    if (field == "lsn") lsn = parse_lsn(redis::reply_string(reply->element[i + 1]));
+    if (field == checkpoint::field::dirty) return std::nullopt;
+    if (field == checkpoint::field::lsn) lsn = parse_lsn(redis::reply_string(reply->element[i + 1]));
   }
   return lsn;
 }

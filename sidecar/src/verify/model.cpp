@@ -336,9 +336,10 @@ std::vector<std::string> compare(const Model& expected, const Model& actual, con
 }
 
 std::string checkpoint_unsettled(const Fields& checkpoint) {
-  if (checkpoint.count("dirty"))
-    return "marked dirty at " + checkpoint.at("dirty") + " (a projection call stopped midway; a rebuild follows)";
-  for (const char* f : {"partial_lsn", "partial_seq", "partial_cursor"})
+  namespace F = checkpoint::field;
+  if (checkpoint.count(F::dirty))
+    return "marked dirty at " + checkpoint.at(F::dirty) + " (a projection call stopped midway; a rebuild follows)";
+  for (const char* f : {F::partial_lsn, F::partial_seq, F::partial_cursor})
     if (checkpoint.count(f)) return std::string("a call series is under way (") + f + " " + checkpoint.at(f) + ")";
   return "";
 }
