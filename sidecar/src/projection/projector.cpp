@@ -148,7 +148,7 @@ void Projector::mark(const ProjectorContext& ctx, Step& step) {
   step.writes.cmd("HSET", kCheckpoint, F::lsn, c.lsn_text, F::slot, ctx.slot, F::updated_at, ctx.now_iso, F::commit_time,
                   c.commit_time, F::layout, kLayout);
   step.writes.cmd("HDEL", kCheckpoint, F::partial_lsn, F::partial_seq, F::partial_cursor, F::dirty);
-  step.writes.cmd("PUBLISH", "pgcqrs:applied", c.lsn_text);
+  step.writes.cmd("PUBLISH", checkpoint::kChannel, c.lsn_text);
   step.writes.cmd("EXEC");
   view_.forget();
 }
@@ -277,7 +277,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
       view_.hset(kCheckpoint, F::slot, ctx.slot);
       view_.hset(kCheckpoint, F::updated_at, ctx.now_iso);
       view_.hset(kCheckpoint, F::commit_time, *done_time);
-      view_.publish("pgcqrs:applied", *done_lsn);
+      view_.publish(checkpoint::kChannel, *done_lsn);
     }
     auto drop = [&](const char* field) {
       if (view_.hget(kCheckpoint, field)) view_.hdel(kCheckpoint, field);

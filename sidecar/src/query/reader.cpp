@@ -143,7 +143,7 @@ bool Reader::wait_for(uint64_t lsn, int timeout_ms) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     if (left <= 0) return checkpoint().value_or(0) >= lsn;
     redis::SyncClient sub(ep_, static_cast<int>(std::min<int64_t>(left, 1000)));
-    sub.command({"SUBSCRIBE", "pgcqrs:applied"});
+    sub.command({"SUBSCRIBE", checkpoint::kChannel});
     if (checkpoint().value_or(0) >= lsn) return true;
     try {
       while (clock::now() < deadline) {

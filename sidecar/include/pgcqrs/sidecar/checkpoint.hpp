@@ -10,6 +10,10 @@ namespace pgcqrs::sidecar::checkpoint {
 
 inline constexpr const char* kKey = "pgcqrs:checkpoint";
 
+// The channel each applied transaction's position is published on, after its EXEC
+// (readers waiting for a write token subscribe to it).
+inline constexpr const char* kChannel = "pgcqrs:applied";
+
 // The version of the key layout the projector writes, recorded in `layout` at the end of a
 // copy. Read models of another layout are rebuilt at start.
 inline constexpr const char* kLayout = "3";
