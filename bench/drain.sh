@@ -11,6 +11,8 @@
 # Set REPRICE_EVERY=N to mix in a product repriced after every Nth order of each writer, and
 # STATUS_LAG=N (a multiple of 10) to change the status of orders placed N orders earlier rather
 # than right after them (bench/lib.sh, bench_write_backlog).
+# Set REDIS_TLS=1 to run Redis TLS-only (certificates made for the run, a client certificate
+# required) and the sidecar over rediss://: the cost of TLS to Redis.
 # Set PERF=1 to also record `perf record -g` profiles of the three processes for 5 s
 # (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory);
 # PERF_CALLGRAPH="--call-graph dwarf" gives call stacks through code built without frame pointers.
@@ -35,10 +37,27 @@ cleanup() {
 trap cleanup EXIT
 pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" \
   "wal_sender_timeout = 0" "fsync = off"
-pgcqrs_redis_start "$run_dir"
-redis_port=$PGCQRS_REDIS_PORT
+if [ "${REDIS_TLS:-0}" = 1 ]; then
+  source scripts/lib/tls.sh
+  certs=$run_dir/certs
+  mkdir -p "$certs"
+  pgcqrs_tls_ca "$certs" ca
+  pgcqrs_tls_server "$certs" ca server
+  pgcqrs_tls_client "$certs" ca client
+  pgcqrs_redis_tls_start "$run_dir" "$certs" server ca
+  redis_port=$PGCQRS_REDIS_TLS_PORT
+  cli=("${PGCQRS_REDIS_TLS_CLI[@]}")
+  redis_url=rediss://127.0.0.1:$redis_port
+  redis_opts=(--redis-tls-ca "$certs/ca.crt" --redis-tls-cert "$certs/client.crt" --redis-tls-key "$certs/client.key")
+else
+  pgcqrs_redis_start "$run_dir"
+  redis_port=$PGCQRS_REDIS_PORT
+  cli=()
+  redis_url=redis://127.0.0.1:$redis_port
+  redis_opts=()
+fi
 pg_conn="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
-rcli() { redis-cli -p "$redis_port" "$@"; }
+rcli() { redis-cli "${cli[@]}" -p "$redis_port" "$@"; }
 sql() { psql -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 lsn_num() { local l=${1:-0/0}; echo $(( (16#${l%/*} << 32) | 16#${l#*/} )); }
 wait_applied() {  # LSN: until the Redis checkpoint reaches it (10 minutes at most)
@@ -60,7 +79,7 @@ INSERT INTO users (name, email) SELECT 'user ' || g, 'user' || g || '@example.co
 INSERT INTO products (name, price) SELECT 'product ' || g, (g % 100) + 0.99 FROM generate_series(1, $products) g;
 SQL
 # A first sidecar creates the slot and copies users and products, then stops.
-"$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" >"$run_dir/sidecar-1.log" 2>&1 &
+"$sidecar_bin" run --pg "$pg_conn" --redis "$redis_url" "${redis_opts[@]}" >"$run_dir/sidecar-1.log" 2>&1 &
 sidecar_pid=$!
 wait_applied "$(sql "SELECT pg_current_wal_lsn()")"
 kill -TERM "$sidecar_pid"
@@ -91,10 +110,10 @@ recv_secs=$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.4f", b - a }')
 sql "SELECT pg_drop_replication_slot('drain_recv')" >/dev/null
 
 rcli CONFIG RESETSTAT >/dev/null
-rc0=$(bench_redis_cpu "$redis_port")
+rc0=$(bench_redis_cpu "$redis_port" "${cli[@]}")
 t0=$(date +%s.%N)
 # shellcheck disable=SC2086  # SIDECAR_ARGS: extra options, split on spaces
-"$sidecar_bin" run --pg "$pg_conn" --redis "redis://127.0.0.1:$redis_port" ${SIDECAR_ARGS:-} >"$run_dir/sidecar-2.log" 2>&1 &
+"$sidecar_bin" run --pg "$pg_conn" --redis "$redis_url" "${redis_opts[@]}" ${SIDECAR_ARGS:-} >"$run_dir/sidecar-2.log" 2>&1 &
 sidecar_pid=$!
 redis_pid=$(cat "$run_dir/redis/redis.pid")
 walsender=
@@ -117,7 +136,7 @@ if [ "${PERF:-0}" = 1 ]; then
 fi
 wait_applied "$end_lsn"
 t1=$(date +%s.%N)
-rc1=$(bench_redis_cpu "$redis_port")
+rc1=$(bench_redis_cpu "$redis_port" "${cli[@]}")
 drain_sidecar_ticks=$(ticks "$sidecar_pid")
 drain_ws_ticks=$(ticks "$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")")
 kill -TERM "$sidecar_pid"

@@ -8,9 +8,10 @@ bench_stats() {
     printf "%.4f %.4f %.4f\n", m, v[1], v[NR] }'
 }
 
-# bench_redis_cpu PORT: seconds of CPU (user + system) the Redis on PORT has used so far.
+# bench_redis_cpu PORT [REDIS-CLI OPTION...]: seconds of CPU (user + system) the Redis on
+# PORT has used so far (options: the TLS ones of a TLS-only Redis).
 bench_redis_cpu() {
-  redis-cli -p "$1" INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'
+  redis-cli "${@:2}" -p "$1" INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'
 }
 
 # bench_time COMMAND...: runs the command, prints its wall time in seconds.
