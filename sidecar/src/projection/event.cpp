@@ -553,12 +553,18 @@ void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& 
     out.push_back(std::to_string(l.unit_cents));
     std::string& tail = out.emplace_back();  // one allocation: this runs for every line of every order
     tail.reserve(96);
-    tail.append(",\"quantity\":").append(std::to_string(l.quantity)).append(",\"unit_price\":\"");
-    append_money(tail, l.unit_cents);
-    tail.append("\",\"line_total\":\"");
-    append_money(tail, l.quantity * l.unit_cents);
-    tail.append("\"}");
+    append_line_tail(tail, l.quantity, l.unit_cents);
   }
+}
+
+void append_line_tail(std::string& out, int64_t quantity, int64_t unit_cents) {
+  char n[24];
+  out.append(",\"quantity\":").append(n, static_cast<size_t>(std::to_chars(n, n + sizeof n, quantity).ptr - n));
+  out.append(",\"unit_price\":\"");
+  append_money(out, unit_cents);
+  out.append("\",\"line_total\":\"");
+  append_money(out, quantity * unit_cents);
+  out.append("\"}");
 }
 
 std::optional<std::string> timestamp_score(std::string_view t) {

@@ -27,6 +27,7 @@ uint64_t lsn_of(const std::string& text) {
 
 int64_t Projector::to_int(const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); }
 int64_t Projector::to_int(const std::optional<std::string>& s) { return s ? to_int(*s) : 0; }
+int64_t Projector::to_int(const std::string* s) { return s ? to_int(*s) : 0; }
 
 // ---- the batch protocol -----------------------------------------------------------------
 

@@ -24,16 +24,7 @@ std::string user_orders(const std::string& u) { return "user_orders:" + u; }
 std::string user_latest(const std::string& u) { return "user_latest:" + u; }
 std::string product_orders(const std::string& p) { return "product_orders:" + p; }
 
-int64_t cents_of(const std::optional<std::string>& s) {
-  if (!s) return 0;
-  return money_to_cents(*s).value_or(0);
-}
-
-// The JSON of one line after its product name (append_order_lines sends the same text).
-std::string line_tail(int64_t q, int64_t c) {
-  return ",\"quantity\":" + std::to_string(q) + ",\"unit_price\":\"" + cents_to_money(c) + "\",\"line_total\":\"" +
-         cents_to_money(q * c) + "\"}";
-}
+int64_t cents_of(const std::string* s) { return s ? money_to_cents(*s).value_or(0) : 0; }
 
 // An order's items JSON back into lines. Names are JSON strings, so a quote inside one is
 // always escaped and cannot end it early.
@@ -126,8 +117,8 @@ Projector::Lines& Projector::lines(Run& r, const std::string& order) {
 void Projector::product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc) {
   const std::string key = product_key(pid);
   if (!view_.exists(key)) return;
-  int64_t units = to_int(view_.hget(key, "units_sold")) + dq;
-  std::string rev = cents_to_money(cents_of(view_.hget(key, "revenue")) + dc);
+  int64_t units = to_int(view_.hget_ref(key, "units_sold")) + dq;
+  std::string rev = cents_to_money(cents_of(view_.hget_ref(key, "revenue")) + dc);
   view_.hset(key, "units_sold", std::to_string(units));
   view_.hset(key, "revenue", rev);
   view_.hset(key, "lsn", r.lsn);
@@ -137,8 +128,8 @@ void Projector::product_add(Run& r, const std::string& pid, int64_t dq, int64_t 
 void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents) {
   const std::string key = user_key(user);
   if (!view_.exists(key)) return;
-  view_.hset(key, "order_count", std::to_string(to_int(view_.hget(key, "order_count")) + dcount));
-  view_.hset(key, "lifetime_value", cents_to_money(cents_of(view_.hget(key, "lifetime_value")) + dcents));
+  view_.hset(key, "order_count", std::to_string(to_int(view_.hget_ref(key, "order_count")) + dcount));
+  view_.hset(key, "lifetime_value", cents_to_money(cents_of(view_.hget_ref(key, "lifetime_value")) + dcents));
   view_.hset(key, "lsn", r.lsn);
 }
 
@@ -212,7 +203,7 @@ void Projector::write_lines(const std::string& key, const Lines& l, const std::s
   for (const auto& [pid, line] : l) {
     if (items.size() > 1) items += ',';
     append_item_head(items, std::to_string(pid));
-    items += line_tail(line.quantity, line.cents);
+    append_line_tail(items, line.quantity, line.cents);
     total += line.quantity * line.cents;
   }
   items += ']';
@@ -222,27 +213,31 @@ void Projector::write_lines(const std::string& key, const Lines& l, const std::s
   view_.hset(key, "lsn", at);
 }
 
-// One order of a user_latest page: its order_details fields as a JSON object.
+// One order of a user_latest page: its order_details fields as a JSON object, appended into
+// one string (an entry is written for every order placed).
+std::string Projector::format_page_entry(const PageFields& f) {
+  std::string e;
+  e.reserve(192 + f.items.size() + f.name.size() + f.email.size());
+  e.append("{\"order_id\":").append(f.order).append(",\"user_id\":").append(f.user).append(",\"user_name\":");
+  append_cjson(e, f.name);
+  e.append(",\"user_email\":");
+  append_cjson(e, f.email);
+  e.append(",\"status\":\"").append(f.status).append("\",\"created_at\":\"").append(f.created_at);
+  e.append("\",\"updated_at\":\"").append(f.updated_at).append("\",\"item_count\":").append(f.item_count);
+  e.append(",\"total\":\"").append(f.total).append("\",\"items\":").append(f.items);
+  e.append(",\"lsn\":\"").append(f.lsn).append("\"}");
+  return e;
+}
+
+// The page entry of an order as the view holds it.
 std::string Projector::page_entry(const std::string& order, const std::string& user) {
   const std::string key = od(order);
-  static const std::string none;
-  auto f = [&](const char* field) -> const std::string& {
+  auto f = [&](const char* field) -> std::string_view {
     const std::string* v = view_.hget_ref(key, field);
-    return v ? *v : none;
+    return v ? std::string_view(*v) : std::string_view();
   };
-  // Appended into one string: an entry is written for every order placed.
-  const std::string &items = f("items"), &name = f("user_name"), &email = f("user_email");
-  std::string e;
-  e.reserve(192 + items.size() + name.size() + email.size());
-  e.append("{\"order_id\":").append(order).append(",\"user_id\":").append(user).append(",\"user_name\":");
-  append_cjson(e, name);
-  e.append(",\"user_email\":");
-  append_cjson(e, email);
-  e.append(",\"status\":\"").append(f("status")).append("\",\"created_at\":\"").append(f("created_at"));
-  e.append("\",\"updated_at\":\"").append(f("updated_at")).append("\",\"item_count\":").append(f("item_count"));
-  e.append(",\"total\":\"").append(f("total")).append("\",\"items\":").append(items);
-  e.append(",\"lsn\":\"").append(f("lsn")).append("\"}");
-  return e;
+  return format_page_entry({order, user, f("user_name"), f("user_email"), f("status"), f("created_at"), f("updated_at"),
+                            f("item_count"), f("total"), f("items"), f("lsn")});
 }
 
 void Projector::render_page(Run& r, const std::string& user) {
@@ -509,8 +504,11 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     r.dirty.erase(o);
     if (!r.pages.count(u)) {
       long rank = view_.zrevrank_below(okey, o, kPage);
-      if (rank == 0)
-        view_.lpush_trim(user_latest(u), page_entry(o, u), kPage);
+      if (rank == 0)  // from the values at hand: the fields were just written
+        view_.lpush_trim(user_latest(u),
+                         format_page_entry({o, u, name, email, status, arg(3), arg(4), arg(7), arg(6),
+                                            *view_.hget_ref(key, "items"), r.lsn}),
+                         kPage);
       else if (rank > 0)
         r.pages.insert(u);  // placed with an older created_at: the page is rendered again
     }

@@ -49,10 +49,13 @@ struct OrderLine {
 };
 // Appends the variable part of OrderPlaced's arguments: the order's total, the line count,
 // then per line, ordered by product_id: product_id quantity unit_cents and the line's JSON
-// tail (`,"quantity":2,"unit_price":"9.99","line_total":"19.98"}`), so the script only
-// splices in the product name (docs/read-models.md). The script renders the same text when
-// it re-renders an order; tests/e2e/projection_script_test.cpp holds both to one format.
+// tail (append_line_tail), so the projector only splices in the product name
+// (docs/read-models.md).
 void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out);
+// An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
+// "line_total":"19.98"}`: the one format of a placed order's items and of an order rendered
+// again after its items changed.
+void append_line_tail(std::string& out, int64_t quantity, int64_t unit_cents);
 // A timestamp of the event contract (pgcqrs::parse_timestamp) as its sorted-set score:
 // "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, rounded down);
 // "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if parse_timestamp refuses it.

@@ -95,6 +95,7 @@ class Projector {
   // A decimal integer (an event's argument, a hash field; absent: 0).
   static int64_t to_int(const std::string& s);
   static int64_t to_int(const std::optional<std::string>& s);
+  static int64_t to_int(const std::string* s);
 
   // The batch protocol (projector.cpp).
   Step run(const ProjectorContext& ctx);
@@ -123,6 +124,10 @@ class Projector {
   void truncate(Run& r, const std::string* a, size_t n);
   void append_item_head(std::string& out, const std::string& pid);  // an item's JSON up to its name
   std::string page_entry(const std::string& order, const std::string& user);
+  struct PageFields {  // an order_details hash's fields that its page entry shows
+    std::string_view order, user, name, email, status, created_at, updated_at, item_count, total, items, lsn;
+  };
+  static std::string format_page_entry(const PageFields& f);
 
   RedisView view_;
   std::vector<ScriptCall> calls_;
