@@ -17,6 +17,10 @@ const std::string kProducts = "pgcqrs:products";
 const std::string kTopProducts = "top_products";
 constexpr long kPage = 10;  // orders on a user_latest page
 
+// An item of an order's items JSON, a typical product name included: the items string is
+// reserved for that many bytes per line.
+constexpr size_t kItemBytes = 128;
+
 std::string od(const std::string& o) { return "order_details:" + o; }
 std::string user_key(const std::string& u) { return "user:" + u; }
 std::string product_key(const std::string& p) { return "product:" + p; }
@@ -198,7 +202,9 @@ void Projector::render(Run& r, const std::string& order, const std::string& at) 
 
 // An order's fields that follow from its lines: the items JSON, the count and the total.
 void Projector::write_lines(const std::string& key, const Lines& l, const std::string& at) {
-  std::string items = "[";
+  std::string items;
+  items.reserve(2 + l.size() * kItemBytes);
+  items += '[';
   int64_t total = 0;
   for (const auto& [pid, line] : l) {
     if (items.size() > 1) items += ',';
@@ -217,7 +223,7 @@ void Projector::write_lines(const std::string& key, const Lines& l, const std::s
 // one string (an entry is written for every order placed).
 std::string Projector::format_page_entry(const PageFields& f) {
   std::string e;
-  e.reserve(192 + f.items.size() + f.name.size() + f.email.size());
+  e.reserve(256 + f.items.size() + f.name.size() + f.email.size());  // the fixed text and the timestamps: under 256
   e.append("{\"order_id\":").append(f.order).append(",\"user_id\":").append(f.user).append(",\"user_name\":");
   append_cjson(e, f.name);
   e.append(",\"user_email\":");
@@ -474,7 +480,9 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";
     std::string email = user_exists ? view_.hget(ukey, "email").value_or("") : "";
     const bool counted = status != "cancelled";
-    std::string items = "[";
+    std::string items;
+    items.reserve(2 + count * kItemBytes);  // grown once, not item by item
+    items += '[';
     int64_t total = 0;
     for (size_t k = 0; k < count; ++k) {
       const std::string& pid = arg(8 + 4 * k);
