@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   Projector projector;
   ProjectorContext ctx{"pgcqrs", at, 0, 1000};
   std::map<std::string, std::string> checkpoint{{"lsn", "0/1"}, {"slot", "pgcqrs"}, {"layout", "3"}};
-  size_t written = 0, rounds = 0, batches = 0;
+  size_t written = 0, rounds = 0, batches = 0, reads = 0;
   for (size_t i = 0; i < calls.size();) {
     std::vector<ScriptCall> batch;
     size_t events = 0;
@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
       std::vector<Reply> replies;
       for (const auto& r : step.reads) replies.push_back(answer(r, checkpoint));
       ++rounds;
+      reads += step.reads.size();
       step = projector.advance(std::move(replies), ctx);
     }
     if (step.kind != Projector::Step::Kind::Write) return std::fprintf(stderr, "stopped: %s\n", step.reason.c_str()), 1;
@@ -144,7 +145,8 @@ int main(int argc, char** argv) {
     if (auto cp = projector.view().known_hash(pgcqrs::sidecar::checkpoint::kKey)) checkpoint = *cp;
   }
   double t2 = cpu_us();
-  std::printf("%d orders, %zu messages, %zu batches, %zu read rounds\n", orders, messages.size(), batches, rounds);
+  std::printf("%d orders, %zu messages, %zu batches, %zu read rounds, %.2f reads per order\n", orders, messages.size(),
+              batches, rounds, static_cast<double>(reads) / orders);
   std::printf("CPU per order: parse and assemble %.2f us, project %.2f us (%.0f bytes written per order)\n",
               (t1 - t0) / orders, (t2 - t1) / orders, static_cast<double>(written) / orders);
   return 0;
