@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   postgresql-15 postgresql-client-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev
   redis-server redis-tools libhiredis-dev
-  libboost-dev libboost-system-dev libssl-dev
+  libboost-dev libboost-system-dev libssl-dev libjemalloc-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   clang llvm
   util-linux procps valgrind
