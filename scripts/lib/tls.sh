@@ -7,16 +7,22 @@ pgcqrs_tls_ca() {
     -keyout "$1/$2.key" -out "$1/$2.crt" 2>/dev/null
 }
 
-# pgcqrs_tls_server DIR CA NAME: a server certificate signed by CA for localhost and
-# 127.0.0.1, DIR/NAME.crt and DIR/NAME.key (mode 0600, as PostgreSQL requires).
-pgcqrs_tls_server() {
+# pgcqrs_tls_signed DIR CA NAME SUBJECT EXTENSION: a certificate for SUBJECT signed by CA,
+# with one X.509v3 EXTENSION line, DIR/NAME.crt and DIR/NAME.key (mode 0600: PostgreSQL and
+# the sidecar refuse a key other users can read).
+pgcqrs_tls_signed() {
   local dir=$1 ca=$2 name=$3
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-    -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
-  printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >"$dir/$name.ext"
+  openssl req -newkey rsa:2048 -nodes -subj "$4" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+  printf '%s\n' "$5" >"$dir/$name.ext"
   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
     -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
   chmod 600 "$dir/$name.key"
+}
+
+# pgcqrs_tls_server DIR CA NAME: a server certificate signed by CA for localhost and
+# 127.0.0.1, DIR/NAME.crt and DIR/NAME.key.
+pgcqrs_tls_server() {
+  pgcqrs_tls_signed "$1" "$2" "$3" /CN=localhost 'subjectAltName = DNS:localhost, IP:127.0.0.1'
 }
 
 # pgcqrs_pg_tls_on RUN_DIR CERT_DIR NAME: turns TLS on in the cluster of RUN_DIR
@@ -32,16 +38,10 @@ pgcqrs_pg_tls_on() {
 }
 
 # pgcqrs_tls_client DIR CA NAME: a client certificate signed by CA, for servers that ask
-# clients for one (Redis's tls-auth-clients), DIR/NAME.crt and DIR/NAME.key (mode 0600: the
-# sidecar refuses a key other users can read). clientAuth, since a server checks that purpose.
+# clients for one (Redis's tls-auth-clients), DIR/NAME.crt and DIR/NAME.key; clientAuth,
+# since a server checks that purpose.
 pgcqrs_tls_client() {
-  local dir=$1 ca=$2 name=$3
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=pgcqrs-sidecar" \
-    -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
-  printf 'extendedKeyUsage = clientAuth\n' >"$dir/$name.ext"
-  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
-    -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
-  chmod 600 "$dir/$name.key"
+  pgcqrs_tls_signed "$1" "$2" "$3" /CN=pgcqrs-sidecar 'extendedKeyUsage = clientAuth'
 }
 
 # pgcqrs_redis_tls_start RUN_DIR CERT_DIR SERVER CA [redis.conf line ...]: the Redis of

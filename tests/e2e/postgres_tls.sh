@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/servers.sh
 source scripts/lib/tls.sh
+source scripts/lib/checks.sh
 source scripts/lib/documented_roles.sh
 build=$(cd "${1:-build}" && pwd)
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
@@ -17,9 +18,6 @@ sidecar_bin=$build/sidecar/pgcqrs-sidecar
 run_dir=$(mktemp -d /tmp/pgcqrs-tls.XXXXXX)
 sidecar=
 pgcqrs_remove_at_exit "$run_dir" sidecar
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 
 certs=$run_dir/certs
 mkdir -p "$certs"
@@ -46,13 +44,6 @@ psql -qAt -c "SELECT pg_reload_conf()" >/dev/null
 export PGPASSWORD=$pw  # read by libpq in the sidecar; the test's own psql is the superuser's
 conninfo="host=localhost port=$PGPORT dbname=postgres user=pgcqrs_sidecar sslmode=verify-full sslrootcert=$certs/ca.crt"
 
-wait_for() {  # wait_for SECONDS WHAT COMMAND...
-  local deadline=$((SECONDS + $1))
-  until "${@:3}"; do
-    [ $SECONDS -lt $deadline ] || { fail "$2 (not within $1 s)"; return 1; }
-    sleep 0.1
-  done
-}
 order_total() { redis-cli -p "$PGCQRS_REDIS_PORT" HGET "order_details:$1" total; }
 has_total() { [ "$(order_total "$1")" = "$2" ]; }
 
@@ -107,5 +98,4 @@ refused "no TLS where pg_hba.conf requires it" \
   "host=localhost port=$PGPORT dbname=postgres user=pgcqrs_sidecar sslmode=disable" \
   "critical PostgreSQL refused the connection: .*no encryption \(SQLSTATE 28000\)"
 
-echo "postgres_tls: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+checks_done postgres_tls

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/servers.sh
 source scripts/lib/tls.sh
+source scripts/lib/checks.sh
 build=$(cd "${1:-build}" && pwd)
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
 query_bin=$build/sidecar/pgcqrs-query
@@ -18,9 +19,6 @@ query_bin=$build/sidecar/pgcqrs-query
 run_dir=$(mktemp -d /tmp/pgcqrs-redis-tls.XXXXXX)
 sidecar=
 pgcqrs_remove_at_exit "$run_dir" sidecar
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 
 certs=$run_dir/certs
 mkdir -p "$certs"
@@ -40,13 +38,6 @@ redis_url="rediss://127.0.0.1:$PGCQRS_REDIS_TLS_PORT"
 tls=(--redis-tls-ca "$certs/ca.crt" --redis-tls-cert "$certs/client.crt" --redis-tls-key "$certs/client.key")
 rcli() { redis-cli "${PGCQRS_REDIS_TLS_CLI[@]}" -p "$PGCQRS_REDIS_TLS_PORT" "$@"; }
 
-wait_for() {  # wait_for SECONDS WHAT COMMAND...
-  local deadline=$((SECONDS + $1))
-  until "${@:3}"; do
-    [ $SECONDS -lt $deadline ] || { fail "$2 (not within $1 s)"; return 1; }
-    sleep 0.1
-  done
-}
 order_total() { rcli HGET "order_details:$1" total 2>/dev/null; }
 has_total() { [ "$(order_total "$1")" = "$2" ]; }
 # Clients of Redis other than the redis-cli asking (its own line runs CLIENT LIST).
@@ -128,5 +119,4 @@ out=$("$query_bin" order "$order" --redis "redis://127.0.0.1:$PGCQRS_REDIS_TLS_P
 if [ "$status" = 2 ] && grep -qF "if this is Redis's tls-port, use a rediss:// URL" <<<"$out"; then ok; else
   fail "pgcqrs-query with redis:// to the TLS port: exit $status: $out"; fi
 
-echo "redis_tls: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+checks_done redis_tls
