@@ -155,8 +155,9 @@ bool Reader::wait_for(uint64_t lsn, int timeout_ms) {
         }
       }
     } catch (const redis::RedisError&) {
-      // No message within the read timeout: a hiredis context is unusable after a timeout,
-      // so subscribe again (and look at the checkpoint again) until the deadline.
+      // No message within the read timeout, after which the client is unusable
+      // (sync_client.hpp): subscribe again, and look at the checkpoint again, until the
+      // deadline.
     }
   }
 }
