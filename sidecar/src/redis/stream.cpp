@@ -96,9 +96,9 @@ void Stream::handshake(ConnectHandler done) {
   });
 }
 
-StreamFailure Stream::failure(const error_code& ec) const {
+StreamFailure Stream::failure(const error_code& ec) {
   if (ec == asio::error::eof) return {"Redis connection closed", false};
-  if (auto* s = std::get_if<Tls>(&socket_)) return tls_failure(ep_, ec, const_cast<Tls*>(s)->native_handle());
+  if (auto* s = std::get_if<Tls>(&socket_)) return tls_failure(ep_, ec, s->native_handle());
   return {"Redis connection lost: " + ec.message(), false};
 }
 

@@ -72,14 +72,14 @@ struct SyncClient::Connection {
   }
 
   // Runs the loop until *done; throws if the deadline passes first.
-  void run(const bool& done, const std::string& what) {
+  void run(const bool& done, const char* what) {
     io.restart();
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done && io.run_one_until(deadline) > 0) {
     }
     if (done) return;
     unusable("Redis at " + ep.redacted() + " did not answer within " + std::to_string(timeout.count()) + " ms (" +
-             what + ")");
+             std::string(what) + ")");
   }
 
   [[noreturn]] void unusable(const std::string& why, const std::string& code = "", bool handshake = false) {

@@ -31,7 +31,7 @@ class Stream {
 
   // What a failed read or write means: the connection lost (retry), or for TLS perhaps a
   // permanent refusal (a server that wants a client certificate says so on the first read).
-  StreamFailure failure(const boost::system::error_code& ec) const;
+  StreamFailure failure(const boost::system::error_code& ec);
 
   template <typename Buffer, typename Handler>
   void async_read_some(const Buffer& buffer, Handler&& handler) {
