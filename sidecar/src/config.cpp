@@ -113,21 +113,27 @@ redis::EndpointResult redis_endpoint(const RedisTarget& target, const ReadFile& 
     r.error = std::move(error);
     return r;
   };
-  const std::pair<const char*, const std::string*> options[] = {{"--redis-tls-ca", &tls.ca_file},
-                                                                {"--redis-tls-cert", &tls.cert_file},
-                                                                {"--redis-tls-key", &tls.key_file},
-                                                                {"--redis-tls-server-name", &tls.server_name}};
-  for (const auto& [flag, value] : options)
-    if (!value->empty() && !ep.tls)
-      return refuse(std::string(flag) + " needs a rediss:// URL in --redis (TLS); " + ep.redacted() + " is plain text");
+  struct Option {
+    const char* flag;
+    const std::string& value;
+    bool file;    // names a file that must be readable
+    bool secret;  // ... by its owner only
+  };
+  const Option options[] = {{"--redis-tls-ca", tls.ca_file, true, false},
+                            {"--redis-tls-cert", tls.cert_file, true, false},
+                            {"--redis-tls-key", tls.key_file, true, true},
+                            {"--redis-tls-server-name", tls.server_name, false, false}};
+  for (const Option& o : options)
+    if (!o.value.empty() && !ep.tls)
+      return refuse(std::string(o.flag) + " needs a rediss:// URL in --redis (TLS); " + ep.redacted() + " is plain text");
   if (tls.cert_file.empty() != tls.key_file.empty())
     return refuse("--redis-tls-cert and --redis-tls-key go together: the client certificate and its private key");
-  for (const auto& [flag, value] : options) {
-    if (value->empty() || value == &tls.server_name) continue;
-    auto file = read_file(*value);
-    if (!file) return refuse("cannot read " + *value + " (" + flag + ")");
-    if (value == &tls.key_file)
-      if (auto problem = secret_file_problem(*value, file->mode, "TLS key file"); !problem.empty()) return refuse(problem);
+  for (const Option& o : options) {
+    if (o.value.empty() || !o.file) continue;
+    auto content = read_file(o.value);
+    if (!content) return refuse("cannot read " + o.value + " (" + o.flag + ")");
+    if (auto problem = o.secret ? secret_file_problem(o.value, content->mode, "TLS key file") : ""; !problem.empty())
+      return refuse(problem);
   }
   ep.tls_files = tls;
   return r;
