@@ -45,7 +45,7 @@ Reply answer(const Command& c, const std::map<std::string, std::string>& checkpo
     r.str = "OK";
   } else if (c[0] == "EXISTS") {
     r.kind = Reply::Kind::Integer;
-  } else if (c[0] == "HGETALL" && c[1] == pgcqrs::sidecar::checkpoint::kKey) {
+  } else if (c[0] == "HGETALL" && c[1] == pgcqrs::sidecar::Keys().checkpoint()) {
     r.kind = Reply::Kind::Array;
     for (const auto& [f, v] : checkpoint) {
       r.elements.push_back(text(f));
@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     if (step.kind != Projector::Step::Kind::Write) return std::fprintf(stderr, "stopped: %s\n", step.reason.c_str()), 1;
     written += step.writes.buffer().size();
     ++batches;
-    if (auto cp = projector.view().known_hash(pgcqrs::sidecar::checkpoint::kKey)) checkpoint = *cp;
+    if (auto cp = projector.view().known_hash(pgcqrs::sidecar::Keys().checkpoint())) checkpoint = *cp;
   }
   double t2 = cpu_us();
   std::printf("%d orders, %zu messages, %zu batches, %zu read rounds, %.2f reads per order\n", orders, messages.size(),

@@ -22,6 +22,7 @@
 #include "pgcqrs/sidecar/verify/verify.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 
 namespace pgcqrs::sidecar {
 namespace {
@@ -194,13 +195,15 @@ int status(const Config& config) {
   }
   try {
     redis::SyncClient sync(*ep, 5000);
-    auto r = sync.command({"HGETALL", checkpoint::kKey});
+    const Keys keys(config.key_prefix);
+    auto r = sync.command({"HGETALL", keys.checkpoint()});
     std::map<std::string, std::string> f;
     for (size_t i = 0; i + 1 < r->elements; i += 2)
       f[redis::reply_string(r->element[i])] = redis::reply_string(r->element[i + 1]);
     namespace F = checkpoint::field;
     if (f.count(F::lsn) == 0) {
-      std::cout << "checkpoint:  none (Redis " << ep->redacted() << " holds no read models)\n";
+      std::cout << "checkpoint:  none (Redis " << ep->redacted() << " holds no read models"
+                << (keys.prefix().empty() ? "" : " under key prefix " + keys.prefix()) << ")\n";
       rc = 1;
     } else {
       checkpoint = pgcqrs::parse_lsn(f[F::lsn]);
@@ -222,6 +225,7 @@ int run_verify(const Config& config) {
   options.pg = config.pg;
   options.redis = *ep;
   options.timeout_s = config.verify_timeout_s;
+  options.key_prefix = config.key_prefix;
   return verify::run(options);
 }
 

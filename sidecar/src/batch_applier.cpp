@@ -21,9 +21,15 @@ struct BatchApplier::Written {
   std::chrono::steady_clock::time_point at;
 };
 
-BatchApplier::BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, Limits limits, Events events,
-                           std::function<projection::ProjectorContext()> context)
-    : redis_(redis), metrics_(metrics), limits_(limits), events_(std::move(events)), context_(std::move(context)) {}
+BatchApplier::BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, const Keys& keys, Limits limits,
+                           Events events, std::function<projection::ProjectorContext()> context)
+    : redis_(redis),
+      metrics_(metrics),
+      limits_(limits),
+      events_(std::move(events)),
+      context_(std::move(context)),
+      keys_(keys),
+      projector_(keys) {}
 
 void BatchApplier::add(projection::ScriptCall&& call) {
   pending_events_ += call.events;
@@ -157,7 +163,7 @@ void BatchApplier::on_exec(redisReply* r, const Written& w) {
     return fail("Redis rejected the batch ending at " + w.lsn_text + ": " + cause);
   }
   if (r->type == REDIS_REPLY_NIL)
-    return fail("pgcqrs:checkpoint changed between the reads and the writes of the batch ending at " + w.lsn_text +
+    return fail(keys_.checkpoint() + " changed between the reads and the writes of the batch ending at " + w.lsn_text +
                 " (another writer?)");
   if (r->type != REDIS_REPLY_ARRAY) return fail("unexpected reply to EXEC (batch ending at " + w.lsn_text + ")", true);
   for (size_t i = 0; i < r->elements; ++i) {
@@ -168,7 +174,7 @@ void BatchApplier::on_exec(redisReply* r, const Written& w) {
     spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", w.lsn_text, error);
     metrics_.checkpoint_dirty = true;
     auto weak = weak_from_this();
-    redis_.command({"HSET", checkpoint::kKey, checkpoint::field::dirty, w.lsn_text}, [weak, error](redisReply*) {
+    redis_.command({"HSET", keys_.checkpoint(), checkpoint::field::dirty, w.lsn_text}, [weak, error](redisReply*) {
       if (auto self = weak.lock()) self->fail("the read models may hold part of a transaction batch: " + error);
     });
     return;

@@ -1,5 +1,6 @@
 // Flag/environment parsing with errors that name the flag and the accepted values.
 #include "pgcqrs/sidecar/config.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/parse.hpp"
 
 #include <sys/stat.h>
@@ -42,6 +43,8 @@ const char* const kConnectionOptions =
     "  --redis-tls-key FILE       its private key, mode 0600 or stricter\n"
     "  --redis-tls-server-name N  the name Redis's certificate must carry (default: the URL's host)\n"
     "  --slot NAME                replication slot (default pgcqrs; env PGCQRS_SLOT)\n"
+    "  --key-prefix PREFIX        before every Redis key and the channel, for a Redis shared with\n"
+    "                             other pipelines or applications (default none)\n"
     "  --log-level LEVEL          trace, debug, info, warn, error (default info)\n"
     "  --log-format FORMAT        text (default) or json: one object per line, on stderr\n";
 
@@ -165,7 +168,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   std::map<std::string, std::string> values;
   static const std::vector<std::string> known = {
       "pg", "redis", "redis-user", "redis-password-file", "redis-tls-ca", "redis-tls-cert", "redis-tls-key",
-      "redis-tls-server-name", "slot", "http", "allow-eviction",
+      "redis-tls-server-name", "slot", "key-prefix", "http", "allow-eviction",
       "heartbeat-interval", "status-interval-ms", "max-inflight", "chunk-events", "fanout-budget", "apply", "log-level",
       "log-format", "redis-reply-timeout", "verify-timeout"};
   std::map<std::string, bool> from_flag;  // which values came from the command line
@@ -244,6 +247,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     else if (name == "redis-tls-key") c.redis_tls.key_file = v;
     else if (name == "redis-tls-server-name") c.redis_tls.server_name = v;
     else if (name == "slot") c.slot = v;
+    else if (name == "key-prefix") c.key_prefix = v;
     else if (name == "http") c.http = v;
     else if (name == "log-level") {
       ok = v == "trace" || v == "debug" || v == "info" || v == "warn" || v == "error";
@@ -301,6 +305,10 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
       r.error = "--slot \"" + c.slot + "\": slot names use lower-case letters, digits and underscores";
       return r;
     }
+  }
+  if (auto problem = key_prefix_problem(c.key_prefix); !problem.empty()) {
+    r.error = problem;
+    return r;
   }
   if (!c.http.empty()) {
     auto colon = c.http.rfind(':');

@@ -324,7 +324,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     BatchApplier::Limits limits;
     limits.events = static_cast<size_t>(config_.chunk_events);
     limits.inflight = static_cast<size_t>(config_.max_inflight);
-    applier_ = std::make_shared<BatchApplier>(redis_, metrics_, limits, std::move(events), [weak] {
+    applier_ = std::make_shared<BatchApplier>(redis_, metrics_, Keys(config_.key_prefix), limits, std::move(events), [weak] {
       auto self = weak.lock();
       return self ? self->context() : projection::ProjectorContext{};
     });
@@ -333,12 +333,14 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // What the checkpoint's state means for the session (the script's words).
   void stop_for(const std::string& status, const std::string& detail) {
     if (status == "nocheckpoint") {
-      spdlog::error("Redis lost pgcqrs:checkpoint while streaming (restarted without its data?): rebuilding");
+      spdlog::error("Redis lost {} while streaming (restarted without its data?): rebuilding",
+                    Keys(config_.key_prefix).checkpoint());
       return fail(Server::redis, "Redis lost its data");
     }
     if (status == "dirty") {
       metrics_.checkpoint_dirty = true;
-      spdlog::error("pgcqrs:checkpoint is marked dirty (a projection call stopped midway at {}): rebuilding", detail);
+      spdlog::error("{} is marked dirty (a projection call stopped midway at {}): rebuilding",
+                    Keys(config_.key_prefix).checkpoint(), detail);
       return fail(Server::redis, "the read models may hold part of a projection call");
     }
     spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",

@@ -12,6 +12,7 @@
 
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
@@ -41,7 +42,7 @@ class Startup {
  public:
   Startup(const Config& config, const redis::Endpoint& ep, const std::atomic<bool>& cancel,
           const std::function<void()>& dirty_found)
-      : config_(config), ep_(ep), cancel_(cancel), dirty_found_(dirty_found) {}
+      : config_(config), keys_(config.key_prefix), ep_(ep), cancel_(cancel), dirty_found_(dirty_found) {}
 
   void run(StartupResult& out) {
     redis::SyncClient sync(ep_, 5000);
@@ -49,7 +50,7 @@ class Startup {
 
     CheckpointFound checkpoint;
     {
-      auto r = sync.command({"HMGET", checkpoint::kKey, checkpoint::field::lsn, checkpoint::field::dirty,
+      auto r = sync.command({"HMGET", keys_.checkpoint(), checkpoint::field::lsn, checkpoint::field::dirty,
                                 checkpoint::field::layout});
       auto field = [&](size_t i) -> std::optional<std::string> {
         if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
@@ -145,7 +146,7 @@ class Startup {
   // snapshot; returns the slot's consistent point, where the stream starts.
   uint64_t rebuild(redis::SyncClient& sync, const StartupVerdict& verdict, PGconn* repl) {
     spdlog::warn("rebuilding the read models ({})", verdict.reason);
-    uint64_t deleted = snapshot::wipe_read_models(sync);
+    uint64_t deleted = snapshot::wipe_read_models(sync, keys_);
     spdlog::info("deleted {} read-model keys from Redis", deleted);
     if (verdict.action == StartupVerdict::Action::rebuild) {
       pqxx::nontransaction tx(*query_conn_);
@@ -166,7 +167,7 @@ class Startup {
     auto t0 = std::chrono::steady_clock::now();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
     PgConnection copy_conn(config_.pg);
-    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, config_.slot, *point, config_.chunk_events,
+    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, keys_, config_.slot, *point, config_.chunk_events,
                                          &cancel_);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
@@ -176,6 +177,7 @@ class Startup {
   }
 
   const Config& config_;
+  const Keys keys_;
   const redis::Endpoint& ep_;
   const std::atomic<bool>& cancel_;
   const std::function<void()>& dirty_found_;

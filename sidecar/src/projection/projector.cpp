@@ -14,7 +14,6 @@ namespace pgcqrs::sidecar::projection {
 
 namespace {
 
-const std::string kCheckpoint = checkpoint::kKey;
 namespace F = checkpoint::field;
 
 uint64_t lsn_of(const std::string& text) {
@@ -70,13 +69,13 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   // The checkpoint is read afresh under WATCH in the first round; meanwhile the batch runs on
   // what the view believes it is, and stands if Redis agrees.
   // It also takes the orders it places to be new (checked by EXISTS in the same round).
-  expected_cp_ = view_.known_hash(kCheckpoint);
+  expected_cp_ = view_.known_hash(keys_.checkpoint());
   view_.set_speculating(true);
   Step step = run(ctx);
   view_.set_speculating(false);
   Step read;
-  read.reads.push_back({"WATCH", kCheckpoint});
-  read.reads.push_back({"HGETALL", kCheckpoint});
+  read.reads.push_back({"WATCH", keys_.checkpoint()});
+  read.reads.push_back({"HGETALL", keys_.checkpoint()});
   if (step.kind == Step::Kind::Read) {
     for (auto& r : step.reads)
       if (r != read.reads[1]) read.reads.push_back(std::move(r));
@@ -115,7 +114,7 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
     from = 2;
     if (replies[0].kind == Reply::Kind::Error) throw std::runtime_error("Redis refused WATCH: " + replies[0].str);
     if (replies[1].kind == Reply::Kind::Error)
-      throw std::runtime_error("Redis refused HGETALL " + kCheckpoint + ": " + replies[1].str);
+      throw std::runtime_error("Redis refused HGETALL " + keys_.checkpoint() + ": " + replies[1].str);
     std::map<std::string, std::string> fresh;
     for (size_t i = 0; i + 1 < replies[1].elements.size(); i += 2)
       fresh[replies[1].elements[i].str] = replies[1].elements[i + 1].str;
@@ -146,10 +145,10 @@ void Projector::mark(const ProjectorContext& ctx, Step& step) {
   // The copy is done: the checkpoint says where the stream goes on, in the layout written.
   const ScriptCall& c = calls_.back();
   step.writes.cmd("MULTI");
-  step.writes.cmd("HSET", kCheckpoint, F::lsn, c.lsn_text, F::slot, ctx.slot, F::updated_at, ctx.now_iso, F::commit_time,
+  step.writes.cmd("HSET", keys_.checkpoint(), F::lsn, c.lsn_text, F::slot, ctx.slot, F::updated_at, ctx.now_iso, F::commit_time,
                   c.commit_time, F::layout, kLayout);
-  step.writes.cmd("HDEL", kCheckpoint, F::partial_lsn, F::partial_seq, F::partial_cursor, F::dirty);
-  step.writes.cmd("PUBLISH", checkpoint::kChannel, c.lsn_text);
+  step.writes.cmd("HDEL", keys_.checkpoint(), F::partial_lsn, F::partial_seq, F::partial_cursor, F::dirty);
+  step.writes.cmd("PUBLISH", keys_.channel(), c.lsn_text);
   step.writes.cmd("EXEC");
   view_.forget();
 }
@@ -164,7 +163,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   Step step;
   bool cp_known = true;
   try {
-    if (txn) view_.hget(kCheckpoint, F::lsn);
+    if (txn) view_.hget(keys_.checkpoint(), F::lsn);
   } catch (const Missing&) {
     // Not known yet (a first batch): the run goes on as if nothing were applied, only to
     // gather the reads it will need, which go with the checkpoint's in one round.
@@ -172,7 +171,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     r.missing = true;
   }
   if (txn && cp_known) {
-    std::optional<std::string> cp_lsn = view_.hget(kCheckpoint, F::lsn);
+    std::optional<std::string> cp_lsn = view_.hget(keys_.checkpoint(), F::lsn);
     auto stop = [&](const char* reason, std::string detail) {
       step.kind = Step::Kind::Stop;
       step.reason = reason;
@@ -182,10 +181,10 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     if (!cp_lsn) return stop("nocheckpoint", "");
     cp = lsn_of(*cp_lsn);
     if (ctx.floor > cp) return stop("behind", *cp_lsn);
-    if (auto d = view_.hget(kCheckpoint, F::dirty)) return stop("dirty", *d);
-    p_lsn = view_.hget(kCheckpoint, F::partial_lsn);
-    p_seq = to_int(view_.hget(kCheckpoint, F::partial_seq));
-    p_cursor = view_.hget(kCheckpoint, F::partial_cursor);
+    if (auto d = view_.hget(keys_.checkpoint(), F::dirty)) return stop("dirty", *d);
+    p_lsn = view_.hget(keys_.checkpoint(), F::partial_lsn);
+    p_seq = to_int(view_.hget(keys_.checkpoint(), F::partial_seq));
+    p_cursor = view_.hget(keys_.checkpoint(), F::partial_cursor);
   }
 
   std::optional<std::string> done_lsn, done_time;
@@ -274,24 +273,24 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
 
   if (txn) {
     if (done_lsn) {
-      view_.hset(kCheckpoint, F::lsn, *done_lsn);
-      view_.hset(kCheckpoint, F::slot, ctx.slot);
-      view_.hset(kCheckpoint, F::updated_at, ctx.now_iso);
-      view_.hset(kCheckpoint, F::commit_time, *done_time);
-      view_.publish(checkpoint::kChannel, *done_lsn);
+      view_.hset(keys_.checkpoint(), F::lsn, *done_lsn);
+      view_.hset(keys_.checkpoint(), F::slot, ctx.slot);
+      view_.hset(keys_.checkpoint(), F::updated_at, ctx.now_iso);
+      view_.hset(keys_.checkpoint(), F::commit_time, *done_time);
+      view_.publish(keys_.channel(), *done_lsn);
     }
     auto drop = [&](const char* field) {
-      if (view_.hget(kCheckpoint, field)) view_.hdel(kCheckpoint, field);
+      if (view_.hget(keys_.checkpoint(), field)) view_.hdel(keys_.checkpoint(), field);
     };
     if (p_lsn) {
-      view_.hset(kCheckpoint, F::partial_lsn, *p_lsn);
-      view_.hset(kCheckpoint, F::partial_seq, std::to_string(p_seq));
+      view_.hset(keys_.checkpoint(), F::partial_lsn, *p_lsn);
+      view_.hset(keys_.checkpoint(), F::partial_seq, std::to_string(p_seq));
     } else if (done_lsn) {
       drop(F::partial_lsn);
       drop(F::partial_seq);
     }
     if (r.stopped_at)
-      view_.hset(kCheckpoint, F::partial_cursor, *r.stopped_at);
+      view_.hset(keys_.checkpoint(), F::partial_cursor, *r.stopped_at);
     else
       drop(F::partial_cursor);
   }

@@ -369,7 +369,7 @@ void RedisView::commit(redis::RespWriter& out) {
   if (slots_.size() > kKeyLimit) {
     memo_ = nullptr;
     slots_.erase(std::remove_if(slots_.begin(), slots_.end(),
-                                [](const auto& s) { return s->key.rfind("order_details:", 0) == 0; }),
+                                [&](const auto& s) { return s->key.rfind(evictable_, 0) == 0; }),
                  slots_.end());
     if (slots_.size() > kKeyLimit) slots_.clear();
     reindex(index_.size());

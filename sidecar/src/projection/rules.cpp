@@ -12,21 +12,12 @@ namespace pgcqrs::sidecar::projection {
 
 namespace {
 
-const std::string kUsers = "pgcqrs:users";
-const std::string kProducts = "pgcqrs:products";
-const std::string kTopProducts = "top_products";
 constexpr long kPage = 10;  // orders on a user_latest page
 
 // An item of an order's items JSON, a typical product name included: the items string is
 // reserved for that many bytes per line.
 constexpr size_t kItemBytes = 128;
 
-std::string od(const std::string& o) { return "order_details:" + o; }
-std::string user_key(const std::string& u) { return "user:" + u; }
-std::string product_key(const std::string& p) { return "product:" + p; }
-std::string user_orders(const std::string& u) { return "user_orders:" + u; }
-std::string user_latest(const std::string& u) { return "user_latest:" + u; }
-std::string product_orders(const std::string& p) { return "product_orders:" + p; }
 
 int64_t cents_of(const std::string* s) { return s ? money_to_cents(*s).value_or(0) : 0; }
 
@@ -113,24 +104,24 @@ Projector::Lines& Projector::lines(Run& r, const std::string& order) {
   auto it = r.lines.find(order);
   if (it != r.lines.end()) return it->second;
   Lines l;
-  if (auto json = view_.hget(od(order), "items"))
+  if (auto json = view_.hget(keys_.order(order), "items"))
     for (const auto& [pid, qc] : parse_items(*json)) l[pid] = {qc.first, qc.second};
   return r.lines.emplace(order, std::move(l)).first->second;
 }
 
 void Projector::product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc) {
-  const std::string key = product_key(pid);
+  const std::string key = keys_.product(pid);
   if (!view_.exists(key)) return;
   int64_t units = to_int(view_.hget_ref(key, "units_sold")) + dq;
   std::string rev = cents_to_money(cents_of(view_.hget_ref(key, "revenue")) + dc);
   view_.hset(key, "units_sold", std::to_string(units));
   view_.hset(key, "revenue", rev);
   view_.hset(key, "lsn", r.lsn);
-  view_.zadd(kTopProducts, rev, pid);
+  view_.zadd(keys_.top_products(), rev, pid);
 }
 
 void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents) {
-  const std::string key = user_key(user);
+  const std::string key = keys_.user(user);
   if (!view_.exists(key)) return;
   view_.hset(key, "order_count", std::to_string(to_int(view_.hget_ref(key, "order_count")) + dcount));
   view_.hset(key, "lifetime_value", cents_to_money(cents_of(view_.hget_ref(key, "lifetime_value")) + dcents));
@@ -155,7 +146,7 @@ void Projector::remove_item(Run& r, const std::string& order, const std::string&
   if (it == l.end()) return;
   Line prev = it->second;
   l.erase(it);
-  view_.srem(product_orders(std::to_string(pid)), order);
+  view_.srem(keys_.product_orders(std::to_string(pid)), order);
   if (status != "cancelled") {
     product_add(r, std::to_string(pid), -prev.quantity, -prev.quantity * prev.cents);
     user_add(r, user, 0, -prev.quantity * prev.cents);
@@ -165,25 +156,25 @@ void Projector::remove_item(Run& r, const std::string& order, const std::string&
 
 void Projector::page_touch(Run& r, const std::string& user, const std::string& order) {
   if (r.pages.count(user)) return;
-  if (view_.zrevrank_below(user_orders(user), order, kPage) >= 0) r.pages.insert(user);
+  if (view_.zrevrank_below(keys_.user_orders(user), order, kPage) >= 0) r.pages.insert(user);
 }
 
 void Projector::delete_order(Run& r, const std::string& order) {
-  const std::string key = od(order);
+  const std::string key = keys_.order(order);
   auto user = view_.hget(key, "user_id");
   if (!user) return;
   page_touch(r, *user, order);
   if (view_.hget(key, "status").value_or("") != "cancelled") contribution(r, order, *user, -1);
   user_add(r, *user, -1, 0);
-  for (const auto& [pid, l] : lines(r, order)) view_.srem(product_orders(std::to_string(pid)), order);
+  for (const auto& [pid, l] : lines(r, order)) view_.srem(keys_.product_orders(std::to_string(pid)), order);
   view_.del(key);
-  view_.zrem(user_orders(*user), order);
+  view_.zrem(keys_.user_orders(*user), order);
   r.lines.erase(order);
   r.dirty.erase(order);
 }
 
 void Projector::append_item_head(std::string& out, const std::string& pid) {
-  const std::string key = product_key(pid);
+  const std::string key = keys_.product(pid);
   const std::string* name = view_.exists(key) ? view_.hget_ref(key, "name") : nullptr;
   out.append("{\"product_id\":").append(pid).append(",\"product_name\":");
   if (name)
@@ -193,7 +184,7 @@ void Projector::append_item_head(std::string& out, const std::string& pid) {
 }
 
 void Projector::render(Run& r, const std::string& order, const std::string& at) {
-  const std::string key = od(order);
+  const std::string key = keys_.order(order);
   auto user = view_.hget(key, "user_id");
   if (!user) return;
   page_touch(r, *user, order);
@@ -237,7 +228,7 @@ std::string Projector::format_page_entry(const PageFields& f) {
 
 // The page entry of an order as the view holds it.
 std::string Projector::page_entry(const std::string& order, const std::string& user) {
-  const std::string key = od(order);
+  const std::string key = keys_.order(order);
   auto f = [&](const char* field) -> std::string_view {
     const std::string* v = view_.hget_ref(key, field);
     return v ? std::string_view(*v) : std::string_view();
@@ -247,15 +238,15 @@ std::string Projector::page_entry(const std::string& order, const std::string& u
 }
 
 void Projector::render_page(Run& r, const std::string& user) {
-  auto top = view_.ztop(user_orders(user), kPage);
+  auto top = view_.ztop(keys_.user_orders(user), kPage);
   bool unknown = false;
-  for (const auto& m : top) unknown |= view_.prefetch_hash(od(m.member));
+  for (const auto& m : top) unknown |= view_.prefetch_hash(keys_.order(m.member));
   if (unknown) return gather(r);
   if (r.missing) return;  // a run that only gathers reads
   std::vector<std::string> entries;
   for (const auto& m : top)
-    if (view_.hget(od(m.member), "items")) entries.push_back(page_entry(m.member, user));
-  view_.lreplace(user_latest(user), std::move(entries));
+    if (view_.hget(keys_.order(m.member), "items")) entries.push_back(page_entry(m.member, user));
+  view_.lreplace(keys_.user_latest(user), std::move(entries));
 }
 
 void Projector::fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f) {
@@ -320,21 +311,21 @@ void Projector::page_through(Run& r, std::string cursor, const std::function<Com
 
 void Projector::set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
                                const char* order_field) {
-  const std::string key = user_key(user);
+  const std::string key = keys_.user(user);
   if (!view_.exists(key)) return;
   view_.hset(key, field, value);
   view_.hset(key, "lsn", r.lsn);
   if (!order_field) return;
-  fan_out_ranks(r, user_orders(user), [&](const std::string& o) {
-    view_.hset(od(o), order_field, value);
-    view_.hset(od(o), "lsn", r.lsn);
+  fan_out_ranks(r, keys_.user_orders(user), [&](const std::string& o) {
+    view_.hset(keys_.order(o), order_field, value);
+    view_.hset(keys_.order(o), "lsn", r.lsn);
     if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;  // its render writes the newest
   });
   r.pages.insert(user);
 }
 
 void Projector::set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value) {
-  const std::string key = product_key(pid);
+  const std::string key = keys_.product(pid);
   if (!view_.exists(key)) return;
   view_.hset(key, field, value);
   view_.hset(key, "lsn", r.lsn);
@@ -346,18 +337,18 @@ void Projector::set_product_field(Run& r, const std::string& pid, const char* fi
 // least once, and the events that follow wait for the last chunk, so nothing is missed; an
 // order met twice gets the same result.
 void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f) {
-  static constexpr size_t kPrefix = sizeof("order_details:") - 1;
+  const std::string& stem = keys_.order_stem();
   if (cursor == "0")
-    for (const auto& key : view_.touched_hashes("order_details:")) {
-      f(key.substr(kPrefix));
+    for (const auto& key : view_.touched_hashes(stem)) {
+      f(key.substr(stem.size()));
       ++r.fan_used;
     }
   page_through(
       r, std::move(cursor),
-      [](const std::string& at, int room) {
-        return Command{"SCAN", at, "MATCH", "order_details:*", "COUNT", std::to_string(room)};
+      [&](const std::string& at, int room) {
+        return Command{"SCAN", at, "MATCH", keys_.pattern(stem), "COUNT", std::to_string(room)};
       },
-      [&](const std::string& key) { f(key.substr(kPrefix)); });
+      [&](const std::string& key) { f(key.substr(stem.size())); });
 }
 
 // TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
@@ -397,7 +388,7 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
       fan_out_orders(r, cursor, [&](const std::string& o) {
         r.lines.erase(o);
         r.dirty.erase(o);
-        const std::string key = od(o);
+        const std::string key = keys_.order(o);
         if (orders_gone) {
           view_.del(key);
           return;
@@ -413,33 +404,33 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
       if (phase == "users") {
         // A page rendered again reads up to 10 orders, yet counts as one: a chunk's cost is
         // mostly its rounds, and 10,000 hashes are still a bounded batch.
-        fan_out_set(r, kUsers, [&](const std::string& u) {
+        fan_out_set(r, keys_.users(), [&](const std::string& u) {
           if (users_gone) {
-            view_.del(user_key(u));
+            view_.del(keys_.user(u));
           } else {
-            if (orders_gone) view_.hset(user_key(u), "order_count", "0");
-            view_.hset(user_key(u), "lifetime_value", "0.00");
-            view_.hset(user_key(u), "lsn", r.lsn);
+            if (orders_gone) view_.hset(keys_.user(u), "order_count", "0");
+            view_.hset(keys_.user(u), "lifetime_value", "0.00");
+            view_.hset(keys_.user(u), "lsn", r.lsn);
           }
           if (orders_gone) {
-            view_.del(user_orders(u));
-            view_.del(user_latest(u));
+            view_.del(keys_.user_orders(u));
+            view_.del(keys_.user_latest(u));
             r.pages.erase(u);
           } else {
             r.pages.insert(u);
           }
         });
       } else {
-        fan_out_set(r, kProducts, [&](const std::string& p) {
-          view_.del(product_orders(p));
+        fan_out_set(r, keys_.products(), [&](const std::string& p) {
+          view_.del(keys_.product_orders(p));
           if (products_gone) {
-            view_.del(product_key(p));
+            view_.del(keys_.product(p));
             return;
           }
-          view_.hset(product_key(p), "units_sold", "0");
-          view_.hset(product_key(p), "revenue", "0.00");
-          view_.hset(product_key(p), "lsn", r.lsn);
-          view_.zadd(kTopProducts, "0", p);
+          view_.hset(keys_.product(p), "units_sold", "0");
+          view_.hset(keys_.product(p), "revenue", "0.00");
+          view_.hset(keys_.product(p), "lsn", r.lsn);
+          view_.zadd(keys_.top_products(), "0", p);
         });
       }
       r.resume_cursor.reset();
@@ -449,10 +440,10 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
       return;
     }
   }
-  if (users_gone) view_.del(kUsers);
+  if (users_gone) view_.del(keys_.users());
   if (products_gone) {
-    view_.del(kProducts);
-    view_.del(kTopProducts);
+    view_.del(keys_.products());
+    view_.del(keys_.top_products());
   }
 }
 
@@ -464,13 +455,13 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
   if (type == "OrderPlaced") {
     // a: order_id user_id status created_at updated_at created_ms total n {product_id q cents tail}*n
     const std::string &o = arg(0), &u = arg(1), &status = arg(2);
-    const std::string key = od(o), okey = user_orders(u), ukey = user_key(u);
+    const std::string key = keys_.order(o), okey = keys_.user_orders(u), ukey = keys_.user(u);
     size_t count = static_cast<size_t>(to_int(arg(7)));
     // Everything it reads, asked for at once.
     bool unknown = view_.prefetch_exists(key);
     unknown |= view_.prefetch_hash(ukey);
     unknown |= view_.prefetch_top(okey, kPage + 1);
-    for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(product_key(arg(8 + 4 * k)));
+    for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(keys_.product(arg(8 + 4 * k)));
     if (unknown) return gather(r);
     // The run already misses something, so it only gathers reads and its writes are
     // dropped: the order's reads are asked for, its writes can wait for the next run.
@@ -491,7 +482,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
       append_item_head(items, pid);
       items += arg(11 + 4 * k);
       total += q * c;
-      view_.sadd(product_orders(pid), o);
+      view_.sadd(keys_.product_orders(pid), o);
       if (counted) product_add(r, pid, q, q * c);
     }
     items += ']';
@@ -513,7 +504,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     if (!r.pages.count(u)) {
       long rank = view_.zrevrank_below(okey, o, kPage);
       if (rank == 0)  // from the values at hand: the fields were just written
-        view_.lpush_trim(user_latest(u),
+        view_.lpush_trim(keys_.user_latest(u),
                          format_page_entry({o, u, name, email, status, arg(3), arg(4), arg(7), arg(6),
                                             *view_.hget_ref(key, "items"), r.lsn}),
                          kPage);
@@ -522,7 +513,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     }
   } else if (type == "OrderStatusChanged") {
     const std::string &o = arg(0), &to = arg(1);
-    const std::string key = od(o);
+    const std::string key = keys_.order(o);
     auto user = view_.hget(key, "user_id");
     if (!user) return;
     std::string from = view_.hget(key, "status").value_or("");
@@ -537,13 +528,13 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     page_touch(r, *user, o);
   } else if (type == "OrderItemAdded" || type == "OrderItemChanged") {
     const std::string& o = arg(0);
-    auto user = view_.hget(od(o), "user_id");
+    auto user = view_.hget(keys_.order(o), "user_id");
     if (!user) return;
-    std::string status = view_.hget(od(o), "status").value_or("");
+    std::string status = view_.hget(keys_.order(o), "status").value_or("");
     int64_t pid = to_int(arg(1)), q = to_int(arg(2)), c = to_int(arg(3));
     remove_item(r, o, *user, status, pid);
     lines(r, o)[pid] = {q, c};
-    view_.sadd(product_orders(arg(1)), o);
+    view_.sadd(keys_.product_orders(arg(1)), o);
     if (status != "cancelled") {
       product_add(r, arg(1), q, q * c);
       user_add(r, *user, 0, q * c);
@@ -551,14 +542,14 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     r.dirty[o] = r.lsn;
   } else if (type == "OrderItemRemoved") {
     const std::string& o = arg(0);
-    auto user = view_.hget(od(o), "user_id");
+    auto user = view_.hget(keys_.order(o), "user_id");
     if (!user) return;
-    remove_item(r, o, *user, view_.hget(od(o), "status").value_or(""), to_int(arg(1)));
+    remove_item(r, o, *user, view_.hget(keys_.order(o), "status").value_or(""), to_int(arg(1)));
   } else if (type == "OrderDeleted") {
     delete_order(r, arg(0));
   } else if (type == "UserRegistered") {
     const std::string& u = arg(0);
-    const std::string key = user_key(u);
+    const std::string key = keys_.user(u);
     if (view_.prefetch_exists(key)) return gather(r);
     bool fresh = !view_.exists(key);
     view_.hset(key, "user_id", u);
@@ -570,7 +561,7 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
       view_.hset(key, "order_count", "0");
       view_.hset(key, "lifetime_value", "0.00");
     }
-    view_.sadd(kUsers, u);
+    view_.sadd(keys_.users(), u);
   } else if (type == "UserRenamed") {
     set_user_field(r, arg(0), "name", arg(1), "user_name");
   } else if (type == "UserEmailChanged") {
@@ -583,10 +574,10 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     const std::string& u = arg(0);
     // Its orders go in chunks of the budget, the oldest left first: a chunk removes what it
     // takes from user_orders, so the next one starts again at the front.
-    auto orders = view_.zall_ascending(user_orders(u));
+    auto orders = view_.zall_ascending(keys_.user_orders(u));
     size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
     bool unknown = false;
-    for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(od(orders[k].member));
+    for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(keys_.order(orders[k].member));
     if (unknown) return gather(r);
     for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
     r.fan_used += static_cast<int>(take);
@@ -594,14 +585,14 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
       r.stopped_at = "0";
       return;
     }
-    view_.del(user_key(u));
-    view_.del(user_orders(u));
-    view_.del(user_latest(u));
+    view_.del(keys_.user(u));
+    view_.del(keys_.user_orders(u));
+    view_.del(keys_.user_latest(u));
     r.pages.erase(u);
-    view_.srem(kUsers, u);
+    view_.srem(keys_.users(), u);
   } else if (type == "ProductAdded") {
     const std::string& p = arg(0);
-    const std::string key = product_key(p);
+    const std::string key = keys_.product(p);
     if (view_.prefetch_exists(key)) return gather(r);
     bool fresh = !view_.exists(key);
     view_.hset(key, "product_id", p);
@@ -612,14 +603,14 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     if (fresh) {
       view_.hset(key, "units_sold", "0");
       view_.hset(key, "revenue", "0.00");
-      view_.zadd(kTopProducts, "0", p);
+      view_.zadd(keys_.top_products(), "0", p);
     }
-    view_.sadd(kProducts, p);
+    view_.sadd(keys_.products(), p);
   } else if (type == "ProductRenamed") {
     const std::string& p = arg(0);
-    if (!view_.exists(product_key(p))) return;
+    if (!view_.exists(keys_.product(p))) return;
     set_product_field(r, p, "name", arg(1));
-    fan_out_set(r, product_orders(p), [&](const std::string& o) { r.dirty[o] = r.lsn; });
+    fan_out_set(r, keys_.product_orders(p), [&](const std::string& o) { r.dirty[o] = r.lsn; });
   } else if (type == "ProductRepriced") {
     set_product_field(r, arg(0), "price", cents_to_money(to_int(arg(1))));
   } else if (type == "ProductDeactivated") {
@@ -628,10 +619,10 @@ void Projector::apply(Run& r, std::string_view type, const std::string* a, size_
     set_product_field(r, arg(0), "is_active", "true");
   } else if (type == "ProductDeleted") {
     const std::string& p = arg(0);
-    view_.del(product_key(p));
-    view_.del(product_orders(p));
-    view_.zrem(kTopProducts, p);
-    view_.srem(kProducts, p);
+    view_.del(keys_.product(p));
+    view_.del(keys_.product_orders(p));
+    view_.zrem(keys_.top_products(), p);
+    view_.srem(keys_.products(), p);
   } else if (type == "Truncated") {
     truncate(r, a, n);
   } else {

@@ -8,6 +8,7 @@
 
 #include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/query/reader.hpp"
 #include "pgcqrs/sidecar/query/render.hpp"
@@ -28,6 +29,7 @@ const char* query_usage =
     "  --redis URL                       redis://host:port[/db], rediss:// for TLS, or a Unix socket path\n"
     "                                    (env PGCQRS_REDIS)\n"
     "  --redis-user USER                 ACL user (env PGCQRS_REDIS_USER)\n"
+    "  --key-prefix PREFIX               the sidecar's --key-prefix (env PGCQRS_KEY_PREFIX; default none)\n"
     "  --redis-password-file FILE        password file, mode 0600 or stricter (env PGCQRS_REDIS_PASSWORD_FILE,\n"
     "                                    or PGCQRS_REDIS_PASSWORD)\n"
     "  --redis-tls-ca FILE               rediss://: PEM CAs that sign Redis's certificate (default: the system's;\n"
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
   }
   std::string command = args[0], redis_url = env("PGCQRS_REDIS"), user = env("PGCQRS_REDIS_USER");
   std::string password = env("PGCQRS_REDIS_PASSWORD"), password_file = env("PGCQRS_REDIS_PASSWORD_FILE");
+  std::string key_prefix = env("PGCQRS_KEY_PREFIX");
   redis::Tls tls{env("PGCQRS_REDIS_TLS_CA"), env("PGCQRS_REDIS_TLS_CERT"), env("PGCQRS_REDIS_TLS_KEY"),
                  env("PGCQRS_REDIS_TLS_SERVER_NAME")};
   std::string after;
@@ -108,6 +111,8 @@ int main(int argc, char** argv) {
                      "process list: use --redis-password-file instead\n";
     } else if (a == "--redis-user") {
       if (!value(user)) return fail("--redis-user needs a name");
+    } else if (a == "--key-prefix") {
+      if (!value(key_prefix)) return fail("--key-prefix needs a prefix");
     } else if (a == "--redis-password-file") {
       if (!value(password_file)) return fail("--redis-password-file needs a file");
     } else if (a == "--redis-tls-ca") {
@@ -132,6 +137,7 @@ int main(int argc, char** argv) {
   if (needs_id && !to_int(positional[0], 1, 9223372036854775807LL, id))
     return fail("\"" + positional[0] + "\" is not an id");
 
+  if (auto problem = key_prefix_problem(key_prefix); !problem.empty()) return fail(problem);
   if (redis_url.empty()) redis_url = "redis://127.0.0.1:6379";
   if (!password_file.empty()) {
     auto file = read_file(password_file);
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
   const redis::Endpoint& ep = *parsed.endpoint;
 
   try {
-    query::Reader reader(ep);
+    query::Reader reader(ep, Keys(key_prefix));
     if (!after.empty() && !reader.wait_for(*pgcqrs::parse_lsn(after), static_cast<int>(timeout_ms))) {
       auto cp = reader.checkpoint();
       std::cerr << "pgcqrs-query: the read model has not applied " << after << " within " << timeout_ms

@@ -37,7 +37,7 @@ Hash hash_of(const redisReply* r) {
 
 }  // namespace
 
-Reader::Reader(const redis::Endpoint& ep) : ep_(ep), client_(ep, 5000) {}
+Reader::Reader(const redis::Endpoint& ep, Keys keys) : ep_(ep), keys_(std::move(keys)), client_(ep, 5000) {}
 
 std::vector<Hash> Reader::page(const std::string& index_key, int limit, const std::string& hash_prefix,
                                const std::vector<std::string>& fields) {
@@ -72,7 +72,7 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
     return r;
   };
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    client_.append({"WATCH", checkpoint::kKey});
+    client_.append({"WATCH", keys_.checkpoint()});
     client_.append({"ZREVRANGE", index_key, "0", std::to_string(limit - 1)});
     checked(client_.read_reply(), "WATCH");
     auto ids = checked(client_.read_reply(), "ZREVRANGE " + index_key);
@@ -94,12 +94,13 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
   // Up to 10 orders: the pre-rendered page user_latest:{id}, one LRANGE.
   if (limit <= kLatestPage) {
-    auto reply = client_.command({"LRANGE", "user_latest:" + std::to_string(user_id), "0", std::to_string(limit - 1)}, true);
+    const std::string latest = keys_.user_latest(std::to_string(user_id));
+    auto reply = client_.command({"LRANGE", latest, "0", std::to_string(limit - 1)}, true);
     if (reply->type == REDIS_REPLY_ARRAY) {
       std::vector<Hash> out;
       for (size_t i = 0; i < reply->elements; ++i) {
         json o = json::parse(redis::reply_string(reply->element[i]), nullptr, false);
-        if (!o.is_object()) throw redis::RedisError("user_latest:" + std::to_string(user_id) + " holds an entry that is not a JSON object");
+        if (!o.is_object()) throw redis::RedisError(latest + " holds an entry that is not a JSON object");
         Hash h;
         for (const auto& [k, v] : o.items()) h[k] = v.is_string() ? v.get<std::string>() : v.dump();
         out.push_back(std::move(h));
@@ -107,17 +108,17 @@ std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
       return out;
     }
     if (redis::reply_string(reply.get()).rfind("NOPERM", 0) != 0)
-      throw redis::RedisError("LRANGE user_latest:" + std::to_string(user_id) + ": " + redis::describe_reply_error(reply.get()));
+      throw redis::RedisError("LRANGE " + latest + ": " + redis::describe_reply_error(reply.get()));
   }
-  return page("user_orders:" + std::to_string(user_id), limit, "order_details:", order_fields);
+  return page(keys_.user_orders(std::to_string(user_id)), limit, keys_.order_stem(), order_fields);
 }
 
 std::vector<Hash> Reader::top_products(int limit) {
-  return page("top_products", limit, "product:", product_fields);
+  return page(keys_.top_products(), limit, keys_.product(""), product_fields);
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {
-  auto reply = client_.command({"HGETALL", "order_details:" + std::to_string(order_id)});
+  auto reply = client_.command({"HGETALL", keys_.order(std::to_string(order_id))});
   if (reply->elements == 0) return std::nullopt;
   return hash_of(reply.get());
 }
@@ -125,7 +126,7 @@ std::optional<Hash> Reader::order(int64_t order_id) {
 std::optional<uint64_t> Reader::checkpoint() {
   // One read of the whole hash (the reader's ACL allows HGETALL): a `dirty` mark means the read
   // models may hold part of a call and a rebuild is due, so they vouch for no position.
-  auto reply = client_.command({"HGETALL", checkpoint::kKey});
+  auto reply = client_.command({"HGETALL", keys_.checkpoint()});
   std::optional<uint64_t> lsn;
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     std::string field = redis::reply_string(reply->element[i]);
@@ -143,7 +144,7 @@ bool Reader::wait_for(uint64_t lsn, int timeout_ms) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     if (left <= 0) return checkpoint().value_or(0) >= lsn;
     redis::SyncClient sub(ep_, static_cast<int>(std::min<int64_t>(left, 1000)));
-    sub.command({"SUBSCRIBE", checkpoint::kChannel});
+    sub.command({"SUBSCRIBE", keys_.channel()});
     if (checkpoint().value_or(0) >= lsn) return true;
     try {
       while (clock::now() < deadline) {

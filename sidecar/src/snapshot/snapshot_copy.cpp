@@ -36,8 +36,8 @@ std::string now_iso() {
 // are pipelined; a call's reads wait for the replies to the writes before them.
 class Sender {
  public:
-  Sender(redis::SyncClient& r, const std::string& slot, const std::atomic<bool>* cancel)
-      : redis_(r), slot_(slot), cancel_(cancel) {}
+  Sender(redis::SyncClient& r, const Keys& keys, const std::string& slot, const std::atomic<bool>* cancel)
+      : redis_(r), slot_(slot), cancel_(cancel), projector_(keys) {}
   void send(const ScriptCall& call, projection::Projector::Mode mode) {
     if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
     projection::ProjectorContext ctx{slot_, now_iso(), 0, projection::kDefaultFanoutBudget};
@@ -131,18 +131,14 @@ std::string extension_schema(pqxx::connection_base& conn) {
   return r[0][0].as<std::string>();
 }
 
-uint64_t wipe_read_models(redis::SyncClient& redis) {
-  redis.command({"DEL", checkpoint::kKey});
-  // order_items: and pgcqrs:orders are layout 1's; a rebuild deletes them too.
-  static const char* prefixes[] = {"order_details:", "user_orders:", "user_latest:", "user:",
-                                   "product:",       "order_items:", "product_orders:"};
-  static const char* singles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"};
+uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys) {
+  redis.command({"DEL", keys.checkpoint()});
   uint64_t deleted = 0;
-  for (const char* s : singles) deleted += static_cast<uint64_t>(redis.command({"DEL", s})->integer);
-  for (const char* prefix : prefixes) {
+  for (const auto& s : keys.rebuild_singles()) deleted += static_cast<uint64_t>(redis.command({"DEL", s})->integer);
+  for (const auto& pattern : keys.rebuild_patterns()) {
     std::string cursor = "0";
     do {
-      auto r = redis.command({"SCAN", cursor, "MATCH", std::string(prefix) + "*", "COUNT", "1000"});
+      auto r = redis.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw redis::RedisError("unexpected SCAN reply");
       cursor = redis::reply_string(r->element[0]);
       const redisReply* keys = r->element[1];
@@ -157,6 +153,7 @@ uint64_t wipe_read_models(redis::SyncClient& redis) {
 }
 
 CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+                        const Keys& keys,
                         const std::string& slot, uint64_t consistent_point, int chunk_events,
                         const std::atomic<bool>* cancel) {
   CopyStats stats;
@@ -170,7 +167,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   projection::AssemblerLimits limits;
   limits.max_events = static_cast<size_t>(chunk_events);
   projection::TransactionAssembler assembler(limits);
-  Sender sender(redis, slot, cancel);
+  Sender sender(redis, keys, slot, cancel);
   std::vector<ScriptCall> calls;
   int64_t seq = 0;
 

@@ -344,9 +344,9 @@ std::string checkpoint_unsettled(const Fields& checkpoint) {
   return "";
 }
 
-std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots) {
+std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots,
+                                          const std::string& key) {
   std::vector<std::string> diffs;
-  const std::string key = checkpoint::kKey;
   if (checkpoint.empty()) return {key + ": missing (no valid read model)"};
   auto lsn = checkpoint.find("lsn");
   if (lsn == checkpoint.end())

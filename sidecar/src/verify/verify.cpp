@@ -11,6 +11,7 @@
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
@@ -29,12 +30,12 @@ uint64_t lsn_or_throw(const std::string& text) {
 // The checkpoint's fields (empty: none). Redis answers BUSY while a long projection call
 // runs (a TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its
 // data after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
-Fields checkpoint_of(redis::SyncClient& r, bool* busy = nullptr) {
-  auto reply = r.command({"HGETALL", checkpoint::kKey}, busy != nullptr);
+Fields checkpoint_of(redis::SyncClient& r, const Keys& keys, bool* busy = nullptr) {
+  auto reply = r.command({"HGETALL", keys.checkpoint()}, busy != nullptr);
   if (reply->type == REDIS_REPLY_ERROR) {
     std::string error = redis::reply_string(reply.get());
     if (error.rfind("BUSY", 0) != 0 && error.rfind("LOADING", 0) != 0)
-      throw std::runtime_error("Redis HGETALL pgcqrs:checkpoint failed: " + redis::describe_reply_error(reply.get()));
+      throw std::runtime_error("Redis HGETALL " + keys.checkpoint() + " failed: " + redis::describe_reply_error(reply.get()));
     *busy = true;
     return {};
   }
@@ -102,11 +103,12 @@ std::vector<std::string> scan(redis::SyncClient& r, const std::string& pattern) 
   return keys;
 }
 
-Model read_read_model(redis::SyncClient& r) {
+// The read model under the prefix, its keys named without it, as the layout names them.
+Model read_read_model(redis::SyncClient& r, const std::string& prefix) {
   std::vector<std::string> keys;
   for (const char* pattern : {"order_details:*", "user_orders:*", "user_latest:*", "user:*", "product:*", "order_items:*",
                               "product_orders:*", "top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"}) {
-    auto found = scan(r, pattern);
+    auto found = scan(r, prefix + pattern);  // the prefix has no pattern characters
     keys.insert(keys.end(), found.begin(), found.end());
   }
   Model m;
@@ -128,7 +130,7 @@ Model read_read_model(redis::SyncClient& r) {
       KeyValue kv;
       if (t == "none") continue;  // deleted between SCAN and now
       if (t != "hash" && t != "zset" && t != "set" && t != "list") {
-        m[keys[i]] = kv;
+        m[keys[i].substr(prefix.size())] = kv;
         continue;
       }
       auto reply = r.read_reply();
@@ -147,7 +149,7 @@ Model read_read_model(redis::SyncClient& r) {
         kv.type = KeyValue::Type::Set;
         for (size_t k = 0; k < reply->elements; ++k) kv.set.insert(redis::reply_string(reply->element[k]));
       }
-      m[keys[i]] = std::move(kv);
+      m[keys[i].substr(prefix.size())] = std::move(kv);
     }
   }
   return m;
@@ -163,6 +165,7 @@ int run(const Options& options) {
     PgConnection conn(options.pg);
     snapshot::extension_schema(conn);  // a database without it has nothing to wait for
     redis::SyncClient r(options.redis, 10000);
+    const Keys keys(options.key_prefix);
     for (int attempt = 1; attempt <= options.attempts; ++attempt) {
       // Wait until Redis holds everything the write model had committed when we looked.
       target = lsn_or_throw(pqxx::nontransaction(conn).exec1("SELECT pg_current_wal_lsn()::text")[0].as<std::string>());
@@ -173,7 +176,7 @@ int run(const Options& options) {
       std::optional<uint64_t> cp;
       std::string unsettled;
       bool busy = false;
-      while (!(cp = lsn_of(fields = checkpoint_of(r, &busy))) || *cp < target ||
+      while (!(cp = lsn_of(fields = checkpoint_of(r, keys, &busy))) || *cp < target ||
              !(unsettled = checkpoint_unsettled(fields)).empty()) {
         if (std::chrono::steady_clock::now() > deadline) {
           std::cout << "verify: the read model has not caught up with " << format_lsn(target) << " within "
@@ -189,14 +192,15 @@ int run(const Options& options) {
       checkpoint = *cp;
       WriteModel wm = read_write_model(conn);
       Model expected = expected_model(wm);
-      Model actual = read_read_model(r);
+      Model actual = read_read_model(r, options.key_prefix);
       // Hashes may carry anything applied up to now; the checkpoint read now must still
       // vouch for what was read.
-      Fields after = checkpoint_of(r);
+      Fields after = checkpoint_of(r, keys);
       CompareOptions co;
       co.checkpoint = lsn_of(after);
       diffs = compare(expected, actual, co);
-      auto cp_diffs = check_checkpoint(after, pgcqrs_slots(conn));
+      for (auto& d : diffs) d.insert(0, options.key_prefix);  // each names its key first
+      auto cp_diffs = check_checkpoint(after, pgcqrs_slots(conn), keys.checkpoint());
       diffs.insert(diffs.begin(), cp_diffs.begin(), cp_diffs.end());
       compared = expected.size();
       if (diffs.empty()) break;

@@ -160,3 +160,12 @@ TEST(Config, TlsOptionsThatCannotWorkAreRefusedByName) {
   EXPECT_EQ(ok.endpoint->user, "u");
   EXPECT_EQ(ok.endpoint->password, "p");
 }
+
+TEST(Config, TheKeyPrefixComesFromItsFlagOrTheEnvironmentAndIsChecked) {
+  EXPECT_EQ(parse({"run"}).config.value().key_prefix, "");
+  EXPECT_EQ(parse({"verify"}, {{"PGCQRS_KEY_PREFIX", "env:"}}).config.value().key_prefix, "env:");
+  EXPECT_EQ(parse({"status", "--key-prefix", "app1:"}, {{"PGCQRS_KEY_PREFIX", "env:"}}).config.value().key_prefix,
+            "app1:");
+  EXPECT_EQ(parse({"run", "--key-prefix", "a*"}).error,
+            "--key-prefix \"a*\" holds '*': use letters, digits and _ . : - (no pattern characters, no braces)");
+}

@@ -153,6 +153,29 @@ TEST(Projector, SkipsWhatTheCheckpointCovers) {
   EXPECT_EQ(p.outcome().applied_transactions, 0u);
 }
 
+// Under a key prefix every key it reads and writes, the checkpoint and the channel included,
+// carries the prefix.
+TEST(Projector, KeepsEveryKeyInsideItsPrefix) {
+  Projector p(pgcqrs::sidecar::Keys("app1:"));
+  auto step = p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, kCtx);
+  EXPECT_EQ(step.reads, (std::vector<Command>{{"WATCH", "app1:pgcqrs:checkpoint"},
+                                              {"HGETALL", "app1:pgcqrs:checkpoint"},
+                                              {"HGETALL", "app1:user:1"},
+                                              {"ZREVRANGE", "app1:user_orders:1", "0", "10", "WITHSCORES"},
+                                              {"HGETALL", "app1:product:1"},
+                                              {"EXISTS", "app1:order_details:7"}}));
+  step = p.advance({ok(), kCheckpoint, array({"user_id", "1", "name", "ann", "email", "a@x"}), array({}),
+                    array({"product_id", "1", "name", "pen", "units_sold", "4", "revenue", "6.00"}), integer(0)},
+                   kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
+  for (const auto& c : commands(step)) {
+    if (c == "MULTI" || c == "EXEC") continue;
+    const std::string key = c.substr(c.find(' ') + 1);
+    EXPECT_EQ(key.rfind("app1:", 0), 0u) << c;
+  }
+  EXPECT_EQ(commands(step).size(), 12u);  // as without a prefix: MULTI, 10 writes, EXEC
+}
+
 // A rename over more orders than the budget stops there and says where to resume.
 TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
   Projector p;

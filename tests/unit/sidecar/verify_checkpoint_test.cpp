@@ -8,6 +8,8 @@ using namespace pgcqrs::sidecar::verify;
 
 namespace {
 
+const std::string kKey = "pgcqrs:checkpoint";
+
 Fields settled() {
   return {{"lsn", "0/1A2B3C4"}, {"slot", "pgcqrs"}, {"layout", "3"}, {"updated_at", "2026-01-01T00:00:00.000000Z"},
           {"commit_time", ""}};
@@ -16,7 +18,7 @@ Fields settled() {
 }  // namespace
 
 TEST(VerifyCheckpoint, ASettledCheckpointHasNoDifferences) {
-  EXPECT_TRUE(check_checkpoint(settled(), {"pgcqrs"}).empty());
+  EXPECT_TRUE(check_checkpoint(settled(), {"pgcqrs"}, kKey).empty());
   EXPECT_EQ(checkpoint_unsettled(settled()), "");
 }
 
@@ -25,7 +27,7 @@ TEST(VerifyCheckpoint, DirtyAndPartialFieldsAreDifferences) {
   cp["dirty"] = "0/1A2B3C4";
   cp["partial_lsn"] = "0/1A2B400";
   cp["partial_seq"] = "99";
-  EXPECT_EQ(check_checkpoint(cp, {"pgcqrs"}),
+  EXPECT_EQ(check_checkpoint(cp, {"pgcqrs"}, kKey),
             (std::vector<std::string>{
                 R"(pgcqrs:checkpoint field dirty: "0/1A2B3C4": a projection call stopped midway, the read models may hold part of a transaction)",
                 R"(pgcqrs:checkpoint field partial_lsn: "0/1A2B400": a transaction or fan-out is half applied)",
@@ -35,18 +37,21 @@ TEST(VerifyCheckpoint, DirtyAndPartialFieldsAreDifferences) {
   EXPECT_EQ(checkpoint_unsettled(cp), "a call series is under way (partial_lsn 0/1A2B400)");
   Fields fanout = settled();
   fanout["partial_cursor"] = "7";
-  EXPECT_EQ(check_checkpoint(fanout, {"pgcqrs"}).size(), 1u);
+  EXPECT_EQ(check_checkpoint(fanout, {"pgcqrs"}, kKey).size(), 1u);
   EXPECT_NE(checkpoint_unsettled(fanout), "");
 }
 
 TEST(VerifyCheckpoint, FieldsAreCheckedAgainstTheLayout) {
-  EXPECT_EQ(check_checkpoint({}, {"pgcqrs"}), (std::vector<std::string>{"pgcqrs:checkpoint: missing (no valid read model)"}));
+  EXPECT_EQ(check_checkpoint({}, {"pgcqrs"}, kKey), (std::vector<std::string>{"pgcqrs:checkpoint: missing (no valid read model)"}));
+  // Under a key prefix, each difference names the key as it is in Redis.
+  EXPECT_EQ(check_checkpoint({}, {"pgcqrs"}, "app1:pgcqrs:checkpoint"),
+            (std::vector<std::string>{"app1:pgcqrs:checkpoint: missing (no valid read model)"}));
   Fields cp = settled();
   cp["lsn"] = "12";
   cp["layout"] = "2";
   cp.erase("updated_at");
   cp["extra"] = "x";
-  EXPECT_EQ(check_checkpoint(cp, {"other_slot"}),
+  EXPECT_EQ(check_checkpoint(cp, {"other_slot"}, kKey),
             (std::vector<std::string>{R"(pgcqrs:checkpoint field lsn: "12" is not an LSN)",
                                       R"(pgcqrs:checkpoint field slot: "pgcqrs" is not a pgcqrs slot of this database)",
                                       R"(pgcqrs:checkpoint field layout: expected "3", found "2")",

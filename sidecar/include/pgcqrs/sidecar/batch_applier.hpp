@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pgcqrs/sidecar/http/metrics.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 
@@ -42,7 +43,7 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
     size_t inflight = 64;      // batches in flight before the next waits for a reply (--max-inflight)
   };
 
-  BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, Limits limits, Events events,
+  BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, const Keys& keys, Limits limits, Events events,
                std::function<projection::ProjectorContext()> context);
 
   void add(projection::ScriptCall&& call);
@@ -71,6 +72,7 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
   Limits limits_;
   Events events_;
   std::function<projection::ProjectorContext()> context_;
+  const Keys keys_;
   projection::Projector projector_;
   std::vector<projection::ScriptCall> pending_;
   size_t pending_events_ = 0, pending_bytes_ = 0;

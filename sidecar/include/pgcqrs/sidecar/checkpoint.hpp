@@ -1,18 +1,13 @@
 // pgcqrs:checkpoint, the hash that says how far the read models hold the stream
-// (docs/read-models.md, "The checkpoint"): its key, its fields and the layout version. The
-// units that read or write it (the projector, the dirty mark, the start-up, the copy, the
-// readers, status and verify) name them from here.
+// (docs/read-models.md, "The checkpoint"): its fields and the layout version (its key and
+// channel, under the key prefix, are Keys's). The units that read or write it (the
+// projector, the dirty mark, the start-up, the copy, the readers, status and verify) name
+// them from here.
 #pragma once
 
 #include <array>
 
 namespace pgcqrs::sidecar::checkpoint {
-
-inline constexpr const char* kKey = "pgcqrs:checkpoint";
-
-// The channel each applied transaction's position is published on, after its EXEC
-// (readers waiting for a write token subscribe to it).
-inline constexpr const char* kChannel = "pgcqrs:applied";
 
 // The version of the key layout the projector writes, recorded in `layout` at the end of a
 // copy. Read models of another layout are rebuilt at start.

@@ -18,6 +18,7 @@ struct Config {
   std::string redis_password;  // never logged
   redis::Tls redis_tls;         // --redis-tls-ca, -cert, -key, -server-name (rediss:// only)
   std::string slot = "pgcqrs";
+  std::string key_prefix;  // before every Redis key and the channel (keys.hpp); "" = none
   std::string http;  // "127.0.0.1:PORT" or empty for none
   bool allow_eviction = false;
   int heartbeat_interval_s = 10;    // 0 disables the idle heartbeat

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 
@@ -37,6 +38,7 @@ struct ProjectorContext {
 
 class Projector {
  public:
+  explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()) {}
   enum class Mode {
     Transaction,  // checked against and advancing the checkpoint
     Snapshot,     // rows of the initial copy: no checkpoint yet
@@ -129,6 +131,7 @@ class Projector {
   };
   static std::string format_page_entry(const PageFields& f);
 
+  Keys keys_;
   RedisView view_;
   std::vector<ScriptCall> calls_;
   Mode mode_ = Mode::Transaction;

@@ -29,6 +29,10 @@ struct Missing {};
 
 class RedisView {
  public:
+  // Keys starting with evictable_stem (the orders') are the first dropped when the view
+  // holds too many.
+  explicit RedisView(std::string evictable_stem) : evictable_(std::move(evictable_stem)) {}
+
   // A member of a sorted set, in Redis's order: by score, then by member bytes.
   struct Scored {
     double score = 0;
@@ -216,6 +220,7 @@ class RedisView {
   bool speculating_ = false;
   // The last key looked up: a handler reads and writes one hash field after another.
   mutable Slot* memo_ = nullptr;
+  std::string evictable_;
   static constexpr size_t kKeyLimit = 50000;  // keys kept between batches; order hashes go first
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/query/render.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
@@ -16,7 +17,7 @@ namespace pgcqrs::sidecar::query {
 
 class Reader {
  public:
-  explicit Reader(const redis::Endpoint& ep);
+  Reader(const redis::Endpoint& ep, Keys keys);
 
   // The user's newest orders (at most limit), newest first.
   std::vector<Hash> user_orders(int64_t user_id, int limit);
@@ -36,6 +37,7 @@ class Reader {
                          const std::vector<std::string>& fields);
 
   redis::Endpoint ep_;
+  const Keys keys_;
   redis::SyncClient client_;
   bool sort_allowed_ = true;  // false once Redis refused SORT_RO's GET for this user's ACL
 };

@@ -10,6 +10,7 @@
 
 #include <pqxx/pqxx>
 
+#include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 
 namespace pgcqrs::sidecar::snapshot {
@@ -18,13 +19,14 @@ struct CopyStats {
   uint64_t users = 0, products = 0, orders = 0, items = 0, calls = 0;
 };
 
-// Deletes every read-model and auxiliary key (docs/read-models.md), checkpoint first.
-uint64_t wipe_read_models(redis::SyncClient& redis);
+// Deletes every read-model and auxiliary key under the prefix (docs/read-models.md),
+// checkpoint first; nothing else in the database.
+uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys);
 
 // conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
 // cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
 CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
-                        const std::string& slot, uint64_t consistent_point,
+                        const Keys& keys, const std::string& slot, uint64_t consistent_point,
                         int chunk_events, const std::atomic<bool>* cancel = nullptr);
 
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws a

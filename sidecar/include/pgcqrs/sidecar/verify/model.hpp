@@ -63,7 +63,8 @@ using Fields = std::map<std::string, std::string>;
 // when it was written; no `dirty` mark (a call
 // stopped midway: the read models may hold part of a transaction) and no `partial_*` fields
 // (a transaction or a fan-out half applied); no field the layout does not document.
-std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots);
+std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::set<std::string>& slots,
+                                          const std::string& key);
 
 // Why a checkpoint does not (yet) vouch for the read models: empty when it does. While the
 // sidecar streams, a `partial_*` field or a `dirty` mark is a state to wait out (the call

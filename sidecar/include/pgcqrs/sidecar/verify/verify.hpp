@@ -12,6 +12,7 @@ namespace pgcqrs::sidecar::verify {
 struct Options {
   std::string pg;  // libpq connection string ("" = PG* environment variables)
   redis::Endpoint redis;
+  std::string key_prefix;  // before every key name of the layout (--key-prefix)
   int timeout_s = 60;     // how long to wait for the read model to catch up
   int attempts = 3;       // reads to try while writes are still arriving
   int max_report = 100;   // difference lines printed
