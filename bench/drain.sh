@@ -13,8 +13,11 @@
 # than right after them (bench/lib.sh, bench_write_backlog).
 # Set REDIS_TLS=1 to run Redis TLS-only (certificates made for the run, a client certificate
 # required) and the sidecar over rediss://: the cost of TLS to Redis.
+# Last, the copy of a rebuild of the same data (the checkpoint deleted, the sidecar started
+# again): its orders per second, as a ratio to the drain's.
 # Set PERF=1 to also record `perf record -g` profiles of the three processes for 5 s
-# (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory);
+# (files perf-sidecar.data, perf-walsender.data, perf-redis.data in the current directory),
+# and of the sidecar's copy (perf-copy.data);
 # PERF_CALLGRAPH="--call-graph dwarf" gives call stacks through code built without frame pointers.
 set -euo pipefail
 out_dir=$(pwd)  # perf files go where the caller is
@@ -160,3 +163,29 @@ awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$
 echo "Redis commands (from the projector), per order:"
 rcli INFO commandstats | awk -F'[:,=]' -v n="$orders" '/^cmdstat_/ {
   sub("cmdstat_", "", $1); printf "  %-12s %6.2f calls, %8.2f us per call\n", $1, $3 / n, $7 }' | sort -k2 -gr
+
+# The copy of a rebuild, of the same write model, in the same run: the checkpoint deleted,
+# the next start drops the slot, wipes the read models and copies them under a new snapshot.
+copy_orders=$(sql "SELECT count(*) FROM orders")
+rcli DEL pgcqrs:checkpoint >/dev/null
+c0=$(date +%s.%N)
+"$sidecar_bin" run --pg "$pg_conn" --redis "$redis_url" "${redis_opts[@]}" ${SIDECAR_ARGS:-} >"$run_dir/sidecar-3.log" 2>&1 &
+sidecar_pid=$!
+if [ "${PERF:-0}" = 1 ]; then
+  # System-wide: the copy runs on a worker thread that starts after perf would attach.
+  perf record -a -e cpu-clock ${PERF_CALLGRAPH:--g} -o "$out_dir/perf-copy.data" -- sleep 3 >/dev/null 2>&1 &
+fi
+deadline=$((SECONDS + 600))
+until [ -n "$(rcli HGET pgcqrs:checkpoint lsn)" ]; do
+  [ $SECONDS -lt $deadline ] || { echo "drain: the copy did not finish within 600 s" >&2; exit 1; }
+  sleep 0.05
+done
+c1=$(date +%s.%N)
+copy_sidecar_ticks=$(ticks "$sidecar_pid")
+kill -TERM "$sidecar_pid"
+wait "$sidecar_pid" || true
+sidecar_pid=
+awk -v a="$c0" -v b="$c1" -v n="$copy_orders" -v da="$t0" -v db="$t1" -v dn="$orders" -v ds="$copy_sidecar_ticks" 'BEGIN {
+  printf "copy of a rebuild: %d orders in %.2f s (%.0f orders/s), %.2fx the drain'"'"'s orders/s; sidecar %.0f us per order\n",
+    n, b - a, n / (b - a), (n / (b - a)) / (dn / (db - da)), 1e4 * ds / n }'
+
