@@ -652,16 +652,18 @@ ParseResult parse_message(std::string_view text) {
   }
   m.kind = MessageKind::Domain;
   m.cut = doc[K::truncated].kind == Kind::Object;
-  std::vector<std::string> args;
-  if (auto e = encode_domain(doc, *spec, args); !e.empty()) {
+  // The arguments go straight after type, seq and their count, which is patched in once
+  // known: one vector, sized once, instead of a second one moved over token by token.
+  m.tokens.reserve(3 + spec->fields.size() + (doc[K::items].kind == Kind::Array ? 2 + 4 * doc.items.size() : 0) +
+                   (doc[K::tables].kind == Kind::Array ? 1 + doc.tables.size() : 0));
+  m.tokens.push_back(m.type);
+  m.tokens.push_back(std::to_string(m.seq));
+  m.tokens.emplace_back();
+  if (auto e = encode_domain(doc, *spec, m.tokens); !e.empty()) {
     r.error = m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + e;
     return r;
   }
-  m.tokens.reserve(args.size() + 3);
-  m.tokens.push_back(m.type);
-  m.tokens.push_back(std::to_string(m.seq));
-  m.tokens.push_back(std::to_string(args.size()));
-  for (auto& a : args) m.tokens.push_back(std::move(a));
+  m.tokens[2] = std::to_string(m.tokens.size() - 3);
   r.message = std::move(m);
   return r;
 }
