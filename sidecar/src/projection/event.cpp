@@ -466,56 +466,75 @@ std::string field_error(K key, std::string_view what, std::string_view value = {
   return e;
 }
 
-// Appends the token for one field or returns an error text.
-std::string encode_field(const Value& v, const FieldSpec& f, std::vector<std::string>& out) {
+// Checks one field against its spec; number gets an Id or Int field's value, or a Money
+// field's cents. Returns an error text, empty when the field is fine.
+std::string check_field(const Value& v, const FieldSpec& f, int64_t& number) {
   if (v.kind == Kind::Missing) return std::string("missing field \"").append(key_name(f.key)).append("\"");
   switch (f.kind) {
     case F::Id:
     case F::Int:
       if (v.kind != Kind::Int) return field_error(f.key, "must be an integer");
-      out.push_back(std::to_string(v.integer));
+      number = v.integer;
       return {};
     case F::Text:
       if (v.kind != Kind::String) return field_error(f.key, "must be a string");
-      out.emplace_back(v.text);
       return {};
     case F::Bool:
       if (v.kind != Kind::Bool) return field_error(f.key, "must be a boolean");
-      out.push_back(v.boolean ? "true" : "false");
       return {};
     case F::Money: {
       if (v.kind != Kind::String) return field_error(f.key, "must be a decimal string");
       auto cents = money_to_cents(v.text);
       if (!cents) return field_error(f.key, "is not a 2-decimal amount: ", v.text);
-      out.push_back(std::to_string(*cents));
+      number = *cents;
       return {};
     }
     case F::Ts:
-    case F::TsScore: {
+    case F::TsScore:
+      // timestamp_score refuses exactly what parse_timestamp does.
       if (v.kind != Kind::String) return field_error(f.key, "must be a timestamp string");
-      auto score = timestamp_score(v.text);
-      if (!score) return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
-      if (f.kind == F::Ts) out.emplace_back(v.text);
-      else out.push_back(std::move(*score));
+      if (!pgcqrs::parse_timestamp(v.text)) return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
       return {};
-    }
   }
   return "unreachable";
+}
+
+// Appends the token for one field or returns an error text.
+std::string encode_field(const Value& v, const FieldSpec& f, std::vector<std::string>& out) {
+  int64_t number = 0;
+  if (auto e = check_field(v, f, number); !e.empty()) return e;
+  switch (f.kind) {
+    case F::Id:
+    case F::Int:
+    case F::Money:
+      out.push_back(std::to_string(number));
+      break;
+    case F::Text:
+    case F::Ts:
+      out.emplace_back(v.text);
+      break;
+    case F::Bool:
+      out.push_back(v.boolean ? "true" : "false");
+      break;
+    case F::TsScore:
+      out.push_back(*timestamp_score(v.text));
+      break;
+  }
+  return {};
 }
 
 std::string encode_items(const Doc& doc, std::vector<std::string>& out) {
   if (doc[K::items].kind != Kind::Array) return "field \"items\" must be an array";
   std::vector<OrderLine> lines;
   lines.reserve(doc.items.size());
-  std::vector<std::string> checked;  // encode_field validates; the line takes the values
   for (size_t i = 0; i < doc.items.size(); ++i) {
     const Element& e = doc.items[i];
     if (e.self.kind != Kind::Object) return "items[" + std::to_string(i) + "] must be an object";
-    checked.clear();
+    std::array<int64_t, kItemFields.size()> n{};  // product_id, quantity, unit cents
     for (size_t k = 0; k < kItemFields.size(); ++k)
-      if (auto err = encode_field(e.item[k], kItemFields[k], checked); !err.empty())
+      if (auto err = check_field(e.item[k], kItemFields[k], n[k]); !err.empty())
         return "items[" + std::to_string(i) + "]: " + err;
-    lines.push_back({e.item[0].integer, e.item[1].integer, *money_to_cents(e.item[2].text)});
+    lines.push_back({n[0], n[1], n[2]});
   }
   append_order_lines(std::move(lines), out);
   return {};

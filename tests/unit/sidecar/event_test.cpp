@@ -95,6 +95,30 @@ TEST(Event, RejectsMalformedInput) {
   EXPECT_NE(err(R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","items":[{"product_id":1}]})").find("items[0]"), std::string::npos);
 }
 
+// The whole error text of each field check, for top-level fields and for order items.
+TEST(Event, FieldErrorsNameTheFieldAndWhatIsWrong) {
+  const std::string order = R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending",)";
+  const std::string at = R"("created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z",)";
+  const std::string prefix = "OrderPlaced event (lsn 0/1, seq 0): ";
+  EXPECT_EQ(err(order + R"("created_at":1,"updated_at":"2026-01-01T00:00:00Z","items":[]})"),
+            prefix + "field \"created_at\" must be a timestamp string");
+  EXPECT_EQ(err(order + R"("created_at":"2026-01-01T00:00:00Z","updated_at":"x","items":[]})"),
+            prefix + "field \"updated_at\" is not an ISO-8601 UTC timestamp: x");
+  EXPECT_EQ(err(order + at + R"("items":[1]})"), prefix + "items[0] must be an object");
+  EXPECT_EQ(err(order + at + R"("items":[{"product_id":1,"unit_price":"1.00"}]})"),
+            prefix + "items[0]: missing field \"quantity\"");
+  EXPECT_EQ(err(order + at + R"("items":[{"product_id":1,"quantity":1,"unit_price":1}]})"),
+            prefix + "items[0]: field \"unit_price\" must be a decimal string");
+  EXPECT_EQ(err(order + at + R"("items":[{"product_id":1,"quantity":1,"unit_price":"1.00"},{"product_id":2,"quantity":1,"unit_price":"1.555"}]})"),
+            prefix + "items[1]: field \"unit_price\" is not a 2-decimal amount: 1.555");
+  EXPECT_EQ(err(R"({"type":"UserRegistered","lsn":"0/1","seq":0,"user_id":7,"name":1,"email":"z@x","is_active":true})"),
+            "UserRegistered event (lsn 0/1, seq 0): field \"name\" must be a string");
+  EXPECT_EQ(err(R"({"type":"UserRegistered","lsn":"0/1","seq":0,"user_id":7,"name":"z","email":"z@x","is_active":"yes"})"),
+            "UserRegistered event (lsn 0/1, seq 0): field \"is_active\" must be a boolean");
+  EXPECT_EQ(ok(order + R"("created_at":"-infinity","updated_at":"infinity","items":[]})").tokens,
+            toks({"OrderPlaced", "0", "8", "1", "1", "pending", "-infinity", "infinity", "-inf", "0.00", "0"}));
+}
+
 namespace {
 const std::string kUserDeleted = R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_id":1})";
 // A UserRenamed message whose name is the given JSON text (escapes and all).
