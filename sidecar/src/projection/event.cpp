@@ -32,15 +32,29 @@ constexpr std::array<std::string_view, static_cast<size_t>(K::count)> kKeyNames 
     "user_id", "name", "email", "is_active", "product_id", "price", "order_id", "status", "created_at",
     "updated_at", "quantity", "unit_price", "to", "truncated"};
 
-K key_of(std::string_view s) {
-  for (size_t i = 0; i < kKeyNames.size(); ++i) {
-    const std::string_view n = kKeyNames[i];
-    if (n.size() == s.size() && n[0] == s[0] && n == s) return static_cast<K>(i);  // first byte spares most memcmp calls
-  }
-  return K::count;
-}
-
 std::string_view key_name(K k) { return kKeyNames[static_cast<size_t>(k)]; }
+
+// Every member of every message is looked up, so a name goes straight to the one key it
+// can be: a slot per length, first and last byte, which no two names share.
+constexpr size_t key_slot(std::string_view s) {
+  return (s.size() + 8 * static_cast<unsigned char>(s.front()) + 2 * static_cast<unsigned char>(s.back())) & 63;
+}
+constexpr std::array<K, 64> kKeySlots = [] {
+  std::array<K, 64> slots{};
+  for (auto& k : slots) k = K::count;
+  for (size_t i = 0; i < kKeyNames.size(); ++i) {
+    K& slot = slots[key_slot(kKeyNames[i])];
+    if (slot != K::count) throw "two key names share a slot: change key_slot";  // fails the build
+    slot = static_cast<K>(i);
+  }
+  return slots;
+}();
+
+K key_of(std::string_view s) {
+  if (s.empty()) return K::count;
+  const K k = kKeySlots[key_slot(s)];
+  return k != K::count && key_name(k) == s ? k : K::count;
+}
 
 enum class Kind : uint8_t { Missing, Null, Bool, Int, Float, String, Array, Object };
 

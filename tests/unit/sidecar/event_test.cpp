@@ -156,6 +156,18 @@ TEST(Event, SkipsUnknownNestedValues) {
             toks({"3.00", "1", "3", "2", "150", R"(,"quantity":2,"unit_price":"1.50","line_total":"3.00"})"}));
 }
 
+TEST(Event, OnlyExactMemberNamesAreRead) {
+  // Same length, first and last byte as "user_id", or as "quantity" inside an item; and an empty name.
+  EXPECT_EQ(err(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"usxr_id":1,"":2})"),
+            "UserDeleted event (lsn 0/1, seq 0): missing field \"user_id\"");
+  EXPECT_EQ(err(R"({"type":"OrderPlaced","lsn":"0/1","seq":0,"order_id":1,"user_id":1,"status":"pending",)"
+                R"("created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z",)"
+                R"("items":[{"product_id":1,"quantitY":1,"qxxxxxxy":1,"":1,"unit_price":"1.00"}]})"),
+            "OrderPlaced event (lsn 0/1, seq 0): items[0]: missing field \"quantity\"");
+  EXPECT_EQ(ok(R"({"type":"UserDeleted","lsn":"0/1","seq":0,"user_i":5,"user_idd":6,"user_id":7})").tokens,
+            toks({"UserDeleted", "0", "1", "7"}));
+}
+
 TEST(Event, SkipsDeeplyNestedUnknownValues) {
   const size_t depth = 200000;  // far deeper than a recursive reader's stack would allow
   EXPECT_EQ(ok(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth, ']'))).tokens,
