@@ -110,6 +110,14 @@ bool read_integer(const char* b, const char* e, bool negative, int64_t& out) {
 }
 
 
+// The bytes a string's scan stops at: its closing quote, an escape, a control character
+// (refused) and any byte of a multi-byte UTF-8 sequence (checked); plain ASCII runs through.
+constexpr std::array<bool, 256> kStringStop = [] {
+  std::array<bool, 256> stop{};
+  for (size_t c = 0; c < stop.size(); ++c) stop[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return stop;
+}();
+
 constexpr char closer(char open) { return open == '{' ? '}' : ']'; }
 
 // Strict RFC 8259 reader over one message. Every function returns false on malformed
@@ -326,7 +334,9 @@ class Reader {
     const char* start = ++p_;
     const char* pending = start;  // bytes not yet appended to copy
     std::string* copy = nullptr;
-    while (p_ < end_) {
+    while (true) {
+      while (p_ < end_ && !kStringStop[static_cast<unsigned char>(*p_)]) ++p_;
+      if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
         if (text && copy) *text = copy->append(pending, p_);
@@ -341,13 +351,10 @@ class Reader {
         pending = p_;
       } else if (c < 0x20) {
         return false;  // control characters must be escaped
-      } else if (c < 0x80) {
-        ++p_;
       } else if (!utf8()) {
         return false;
       }
     }
-    return false;
   }
 
   // A backslash escape, appended decoded to out (if given).

@@ -263,6 +263,37 @@ TEST(Event, AcceptsWhitespaceWhereJsonAllowsIt) {
   EXPECT_EQ(err("{\"type\":\"UserDeleted\"\f}"), "message is not valid JSON");  // \f is not JSON whitespace
 }
 
+// Plain ASCII runs through a string faster than the bytes that need a check; each such byte
+// is tried at every offset in a run, and at the start and end of the string.
+TEST(Event, StringBytesAreCheckedAtAnyOffset) {
+  struct Case {
+    std::string json;     // as it stands in the message
+    std::string decoded;  // empty: the message is not valid JSON
+  };
+  const std::vector<Case> cases = {
+      {"\x7f", "\x7f"}, {"\xC3\xAB", "\xC3\xAB"}, {"\xE2\x82\xAC", "\xE2\x82\xAC"},
+      {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"}, {"\\n", "\n"}, {"\\\"", "\""}, {"\\\\", "\\"},
+      {"\\u00e9", "\xC3\xA9"}, {"\\ud83d\\ude00", "\xF0\x9F\x98\x80"},
+      {std::string("\0", 1), ""}, {"\x01", ""}, {"\x1f", ""}, {"\t", ""}, {"\x80", ""}, {"\xff", ""},
+      {"\xC3", ""}, {"\xC0\xAF", ""}, {"\xED\xA0\x80", ""}, {"\xF4\x90\x80\x80", ""}, {"\\x", ""}};
+  for (const auto& c : cases)
+    for (size_t before = 0; before <= 17; ++before)
+      for (size_t after : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}}) {
+        const std::string name = std::string(before, 'a') + c.json + std::string(after, 'z');
+        const auto r = parse_message(renamed("\"" + name + "\""));
+        if (c.decoded.empty()) {
+          EXPECT_EQ(r.error, "message is not valid JSON") << before << " " << after << " " << c.json;
+        } else {
+          ASSERT_TRUE(r.message) << r.error << " " << before << " " << after << " " << c.json;
+          EXPECT_EQ(r.message->tokens.at(4), std::string(before, 'a') + c.decoded + std::string(after, 'z'));
+        }
+      }
+  // A string cut by the end of the input, wherever it ends.
+  const std::string whole = renamed("\"" + std::string(40, 'a') + "\\n\xC3\xAB" + std::string(20, 'b') + "\"");
+  for (size_t n = whole.size() - 70; n < whole.size(); ++n)
+    EXPECT_EQ(err(whole.substr(0, n)), "message is not valid JSON") << n;
+}
+
 TEST(Event, KeepsTheReplacedParsersEdgeCases) {
   // A UTF-8 byte order mark may start the input.
   EXPECT_EQ(ok("\xEF\xBB\xBF" + kUserDeleted).tokens, toks({"UserDeleted", "0", "1", "1"}));
