@@ -52,3 +52,16 @@ TEST(Resp, WriterAndArgumentVectorAgree) {
   append_command(out, {"HSET", "user:1", "name", std::string("a\0b", 3)});
   EXPECT_EQ(w.buffer(), out);
 }
+
+TEST(Resp, EveryArgumentLengthIsFramedTheSame) {
+  // Short arguments are framed on the stack, long ones appended piece by piece: the bytes
+  // must not show where one way ends and the other begins.
+  std::string out = "prefix";
+  std::string expected = "prefix";
+  for (size_t n = 0; n <= 300; ++n) {
+    const std::string a(n, static_cast<char>('a' + n % 26));
+    append_bulk(out, a);
+    expected += "$" + std::to_string(n) + "\r\n" + a + "\r\n";
+  }
+  EXPECT_EQ(out, expected);
+}
