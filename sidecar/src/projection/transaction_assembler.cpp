@@ -1,6 +1,8 @@
 // Transaction framing checks and chunking for the projection script.
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 
+#include <iterator>
+
 namespace pgcqrs::sidecar::projection {
 
 std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) {
@@ -10,8 +12,8 @@ std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) 
       in_txn_ = true;
       current_ = ScriptCall{};
       current_.lsn = m.lsn;
-      current_.lsn_text = m.lsn_text;
-      current_.commit_time = m.commit_time;
+      current_.lsn_text = std::move(m.lsn_text);
+      current_.commit_time = std::move(m.commit_time);
       events_seen_ = 0;
       return {};
     case MessageKind::Commit:
@@ -28,10 +30,14 @@ std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) 
       if (m.lsn != current_.lsn) return m.type + " event lsn " + m.lsn_text + " does not match its transaction " + current_.lsn_text;
       ++events_seen_;
       if (m.kind != MessageKind::Domain) return {};
-      for (auto& t : m.tokens) {
-        current_.bytes += t.size();
-        current_.tokens.push_back(std::move(t));
-      }
+      for (const auto& t : m.tokens) current_.bytes += t.size();
+      // The first event's tokens become the call's (the usual transaction has one event);
+      // later ones are moved over behind them.
+      if (current_.tokens.empty())
+        current_.tokens = std::move(m.tokens);
+      else
+        current_.tokens.insert(current_.tokens.end(), std::make_move_iterator(m.tokens.begin()),
+                               std::make_move_iterator(m.tokens.end()));
       ++current_.events;
       if (current_.events >= limits_.max_events || current_.bytes >= limits_.max_bytes) flush(false, out);
       return {};
@@ -39,11 +45,16 @@ std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) 
 }
 
 void TransactionAssembler::flush(bool final, std::vector<ScriptCall>& out) {
+  current_.final = final;
+  if (final) {  // the next begin starts afresh: nothing to carry over
+    out.push_back(std::move(current_));
+    current_ = ScriptCall{};
+    return;
+  }
   ScriptCall next;
   next.lsn = current_.lsn;
   next.lsn_text = current_.lsn_text;
   next.commit_time = current_.commit_time;
-  current_.final = final;
   out.push_back(std::move(current_));
   current_ = std::move(next);
 }

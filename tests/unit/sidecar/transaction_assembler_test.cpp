@@ -87,3 +87,30 @@ TEST(TransactionAssembler, RejectsBrokenFraming) {
   }
 }
 
+
+TEST(TransactionAssembler, EveryChunkCarriesItsTransactionAndByteCount) {
+  TransactionAssembler a(AssemblerLimits{2, 1 << 20});
+  std::vector<ScriptCall> out;
+  a.feed(begin("0/40"), out);
+  for (int i = 0; i < 3; ++i) a.feed(user_deleted("0/40", i), out);
+  a.feed(commit("0/40", 3), out);
+  // The next transaction starts from nothing of the last one.
+  a.feed(begin("0/50"), out);
+  a.feed(user_deleted("0/50", 0), out);
+  EXPECT_EQ(a.feed(commit("0/50", 1), out), "");
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(out[i].lsn_text, "0/40");
+    EXPECT_EQ(out[i].commit_time, "2026-01-01T00:00:00.000000Z");
+  }
+  EXPECT_EQ(out[0].tokens, (std::vector<std::string>{"UserDeleted", "0", "1", "1", "UserDeleted", "1", "1", "2"}));
+  EXPECT_EQ(out[0].bytes, 28u);  // 11 + 1 + 1 + 1 per event
+  EXPECT_EQ(out[0].events, 2u);
+  EXPECT_EQ(out[1].tokens, (std::vector<std::string>{"UserDeleted", "2", "1", "3"}));
+  EXPECT_EQ(out[1].bytes, 14u);
+  EXPECT_EQ(out[2].lsn, 0x50u);
+  EXPECT_EQ(out[2].lsn_text, "0/50");
+  EXPECT_EQ(out[2].events, 1u);
+  EXPECT_EQ(out[2].bytes, 14u);
+  EXPECT_EQ(out[2].tokens, (std::vector<std::string>{"UserDeleted", "0", "1", "1"}));
+}
