@@ -513,9 +513,10 @@ std::string check_field(const Value& v, const FieldSpec& f, int64_t& number) {
     }
     case F::Ts:
     case F::TsScore:
-      // timestamp_score refuses exactly what parse_timestamp does.
       if (v.kind != Kind::String) return field_error(f.key, "must be a timestamp string");
-      if (!pgcqrs::parse_timestamp(v.text)) return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
+      // A score's text is checked as encode_field scores it: parsed once, not twice.
+      if (f.kind == F::Ts && !pgcqrs::parse_timestamp(v.text))
+        return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
       return {};
   }
   return "unreachable";
@@ -538,9 +539,12 @@ std::string encode_field(const Value& v, const FieldSpec& f, std::vector<std::st
     case F::Bool:
       out.push_back(v.boolean ? "true" : "false");
       break;
-    case F::TsScore:
-      out.push_back(*timestamp_score(v.text));
+    case F::TsScore: {
+      auto score = timestamp_score(v.text);
+      if (!score) return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
+      out.push_back(std::move(*score));
       break;
+    }
   }
   return {};
 }
