@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <list>
 
 #include "pgcqrs/core/event_types.hpp"
@@ -117,6 +119,17 @@ constexpr std::array<bool, 256> kStringStop = [] {
   for (size_t c = 0; c < stop.size(); ++c) stop[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
   return stop;
 }();
+
+// The high bit of each of the 8 bytes at p that kStringStop holds, all tested at once (the
+// has-zero-byte and has-byte-below tests on a 64-bit word). A borrow only runs upwards, so
+// the lowest bit set is exact; the ones above it may not be.
+inline uint64_t stop_bits(const char* p) {
+  constexpr uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  const uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+  return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((w - ones * 0x20) & ~w) | w) & high;
+}
 
 constexpr char closer(char open) { return open == '{' ? '}' : ']'; }
 
@@ -329,6 +342,19 @@ class Reader {
     return json_number_is_finite(std::string_view(start, static_cast<size_t>(p_ - start)));
   }
 
+  // Moves the cursor to the next byte kStringStop holds, or to the end: a word at a time
+  // where a whole word is left (the first stop byte is the lowest bit set, little-endian).
+  void skip_plain() {
+    if constexpr (std::endian::native == std::endian::little) {
+      for (; end_ - p_ >= 8; p_ += 8)
+        if (const uint64_t bits = stop_bits(p_)) {
+          p_ += std::countr_zero(bits) / 8;
+          return;
+        }
+    }
+    while (p_ < end_ && !kStringStop[static_cast<unsigned char>(*p_)]) ++p_;
+  }
+
   // A string at its opening quote. Its text, if wanted, is a view of the message, or of a
   // decoded copy in doc_.decoded once an escape turns up.
   bool string(std::string_view* text) {
@@ -336,7 +362,7 @@ class Reader {
     const char* pending = start;  // bytes not yet appended to copy
     std::string* copy = nullptr;
     while (true) {
-      while (p_ < end_ && !kStringStop[static_cast<unsigned char>(*p_)]) ++p_;
+      skip_plain();
       if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
