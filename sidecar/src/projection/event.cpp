@@ -649,6 +649,65 @@ std::optional<std::string> timestamp_score(std::string_view t) {
   return std::to_string(pg_ms + unix_to_pg_epoch_micros / 1000);
 }
 
+namespace {
+
+// The message a parsed object holds, or an error text.
+std::string read_message(const Doc& doc, Message& m) {
+  m.type = doc[K::type].text;
+  if (doc[K::lsn].kind != Kind::String) return m.type + " message has no string \"lsn\" (the sidecar needs include-lsn)";
+  m.lsn_text = doc[K::lsn].text;
+  auto lsn = pgcqrs::parse_lsn(m.lsn_text);
+  if (!lsn) return m.type + " message has a malformed lsn: " + m.lsn_text;
+  m.lsn = *lsn;
+  if (doc[K::xid].kind == Kind::Int) m.xid = doc[K::xid].integer;
+
+  if (m.type == begin_message) {
+    m.kind = MessageKind::Begin;
+    if (doc[K::v].kind != Kind::Int || doc[K::v].integer != 1)
+      return "begin message has format version other than 1; this sidecar reads version 1";
+    if (doc[K::commit_time].kind == Kind::String) m.commit_time = doc[K::commit_time].text;
+    return {};
+  }
+  if (m.type == commit_message) {
+    m.kind = MessageKind::Commit;
+    if (doc[K::events].kind != Kind::Int) return "commit message has no integer \"events\"";
+    m.events = doc[K::events].integer;
+    return {};
+  }
+  if (doc[K::seq].kind != Kind::Int || doc[K::seq].integer < 0)
+    return m.type + " event has no non-negative integer \"seq\"";
+  m.seq = doc[K::seq].integer;
+  if (doc[K::app].kind == Kind::Bool && doc[K::app].boolean) {
+    m.kind = MessageKind::Application;
+    return {};
+  }
+  if (m.type == invalid_message) {
+    m.kind = MessageKind::Invalid;
+    if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
+    return {};
+  }
+  const EventSpec* spec = find_spec(m.type);
+  if (!spec) {
+    m.kind = MessageKind::Unknown;
+    return {};
+  }
+  m.kind = MessageKind::Domain;
+  m.cut = doc[K::truncated].kind == Kind::Object;
+  // The arguments go straight after type, seq and their count, which is patched in once
+  // known: one vector, sized once, instead of a second one moved over token by token.
+  m.tokens.reserve(3 + spec->fields.size() + (doc[K::items].kind == Kind::Array ? 2 + 4 * doc.items.size() : 0) +
+                   (doc[K::tables].kind == Kind::Array ? 1 + doc.tables.size() : 0));
+  m.tokens.push_back(m.type);
+  m.tokens.push_back(std::to_string(m.seq));
+  m.tokens.emplace_back();
+  if (auto e = encode_domain(doc, *spec, m.tokens); !e.empty())
+    return m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + e;
+  m.tokens[2] = std::to_string(m.tokens.size() - 3);
+  return {};
+}
+
+}  // namespace
+
 ParseResult parse_message(std::string_view text) {
   ParseResult r;
   Doc doc;
@@ -664,78 +723,11 @@ ParseResult parse_message(std::string_view text) {
     r.error = "message has no string \"type\"";
     return r;
   }
-  Message m;
-  m.type = doc[K::type].text;
-  if (doc[K::lsn].kind != Kind::String) {
-    r.error = m.type + " message has no string \"lsn\" (the sidecar needs include-lsn)";
-    return r;
+  // Built where it is returned rather than moved there, string by string, at the end.
+  if (std::string e = read_message(doc, r.message.emplace()); !e.empty()) {
+    r.message.reset();
+    r.error = std::move(e);
   }
-  m.lsn_text = doc[K::lsn].text;
-  auto lsn = pgcqrs::parse_lsn(m.lsn_text);
-  if (!lsn) {
-    r.error = m.type + " message has a malformed lsn: " + m.lsn_text;
-    return r;
-  }
-  m.lsn = *lsn;
-  if (doc[K::xid].kind == Kind::Int) m.xid = doc[K::xid].integer;
-
-  if (m.type == begin_message) {
-    m.kind = MessageKind::Begin;
-    if (doc[K::v].kind != Kind::Int || doc[K::v].integer != 1) {
-      r.error = "begin message has format version other than 1; this sidecar reads version 1";
-      return r;
-    }
-    if (doc[K::commit_time].kind == Kind::String) m.commit_time = doc[K::commit_time].text;
-    r.message = std::move(m);
-    return r;
-  }
-  if (m.type == commit_message) {
-    m.kind = MessageKind::Commit;
-    if (doc[K::events].kind != Kind::Int) {
-      r.error = "commit message has no integer \"events\"";
-      return r;
-    }
-    m.events = doc[K::events].integer;
-    r.message = std::move(m);
-    return r;
-  }
-  if (doc[K::seq].kind != Kind::Int || doc[K::seq].integer < 0) {
-    r.error = m.type + " event has no non-negative integer \"seq\"";
-    return r;
-  }
-  m.seq = doc[K::seq].integer;
-  if (doc[K::app].kind == Kind::Bool && doc[K::app].boolean) {
-    m.kind = MessageKind::Application;
-    r.message = std::move(m);
-    return r;
-  }
-  if (m.type == invalid_message) {
-    m.kind = MessageKind::Invalid;
-    if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
-    r.message = std::move(m);
-    return r;
-  }
-  const EventSpec* spec = find_spec(m.type);
-  if (!spec) {
-    m.kind = MessageKind::Unknown;
-    r.message = std::move(m);
-    return r;
-  }
-  m.kind = MessageKind::Domain;
-  m.cut = doc[K::truncated].kind == Kind::Object;
-  // The arguments go straight after type, seq and their count, which is patched in once
-  // known: one vector, sized once, instead of a second one moved over token by token.
-  m.tokens.reserve(3 + spec->fields.size() + (doc[K::items].kind == Kind::Array ? 2 + 4 * doc.items.size() : 0) +
-                   (doc[K::tables].kind == Kind::Array ? 1 + doc.tables.size() : 0));
-  m.tokens.push_back(m.type);
-  m.tokens.push_back(std::to_string(m.seq));
-  m.tokens.emplace_back();
-  if (auto e = encode_domain(doc, *spec, m.tokens); !e.empty()) {
-    r.error = m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + e;
-    return r;
-  }
-  m.tokens[2] = std::to_string(m.tokens.size() - 3);
-  r.message = std::move(m);
   return r;
 }
 
