@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgcqrs/core/lsn.hpp"
@@ -67,10 +69,11 @@ Reply answer(const Command& c, const std::map<std::string, std::string>& checkpo
   return r;
 }
 
-// 64-bit FNV-1a, continued over every batch's bytes.
-uint64_t fnv1a(uint64_t h, const std::string& bytes) {
-  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
-  return h;
+// The digest continued over one batch's bytes: libstdc++'s string hash (a fixed seed, so the
+// same bytes give the same digest in every run), a tenth of a byte-wise hash's instructions,
+// which callgrind would count with the projector's.
+uint64_t continue_digest(uint64_t h, const std::string& bytes) {
+  return h * 0x100000001b3ull ^ std::hash<std::string_view>{}(bytes);
 }
 
 }  // namespace
@@ -150,7 +153,7 @@ int main(int argc, char** argv) {
     }
     if (step.kind != Projector::Step::Kind::Write) return std::fprintf(stderr, "stopped: %s\n", step.reason.c_str()), 1;
     written += step.writes.buffer().size();
-    digest = fnv1a(digest, step.writes.buffer());
+    digest = continue_digest(digest, step.writes.buffer());
     ++batches;
     if (auto cp = projector.view().known_hash(pgcqrs::sidecar::Keys().checkpoint())) checkpoint = *cp;
   }
