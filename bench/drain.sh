@@ -176,16 +176,25 @@ if [ "${PERF:-0}" = 1 ]; then
   perf record -a -e cpu-clock ${PERF_CALLGRAPH:--g} -o "$out_dir/perf-copy.data" -- sleep 3 >/dev/null 2>&1 &
 fi
 deadline=$((SECONDS + 600))
+# Polled 5 times a second: each poll is a redis-cli process, CPU the copy would miss. The
+# copy's own time comes from the sidecar's log.
 until [ -n "$(rcli HGET pgcqrs:checkpoint lsn)" ]; do
   [ $SECONDS -lt $deadline ] || { echo "drain: the copy did not finish within 600 s" >&2; exit 1; }
-  sleep 0.05
+  sleep 0.2
 done
 c1=$(date +%s.%N)
 copy_sidecar_ticks=$(ticks "$sidecar_pid")
 kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=
-awk -v a="$c0" -v b="$c1" -v n="$copy_orders" -v da="$t0" -v db="$t1" -v dn="$orders" -v ds="$copy_sidecar_ticks" 'BEGIN {
-  printf "copy of a rebuild: %d orders in %.2f s (%.0f orders/s), %.2fx the drain'"'"'s orders/s; sidecar %.0f us per order\n",
-    n, b - a, n / (b - a), (n / (b - a)) / (dn / (db - da)), 1e4 * ds / n }'
+# The copy alone is what the sidecar's log times ("snapshot copied in N ms"); the rest of the
+# rebuild is the start, the wipe of the old read models and the new slot.
+copy_ms=$(sed -n 's/.*snapshot copied in \([0-9]*\) ms.*/\1/p' "$run_dir/sidecar-3.log")
+grep -o 'snapshot copied in .*' "$run_dir/sidecar-3.log" || true
+awk -v a="$c0" -v b="$c1" -v n="$copy_orders" -v da="$t0" -v db="$t1" -v dn="$orders" -v ds="$copy_sidecar_ticks" \
+    -v ms="${copy_ms:-0}" 'BEGIN {
+  drain = dn / (db - da)
+  printf "rebuild: %d orders in %.2f s from start to checkpoint (%.0f orders/s, %.2fx the drain'"'"'s orders/s); sidecar %.0f us per order\n",
+    n, b - a, n / (b - a), (n / (b - a)) / drain, 1e4 * ds / n
+  if (ms > 0) printf "copy of the rebuild: %.2f s (%.0f orders/s), %.2fx the drain'"'"'s orders/s\n", ms / 1000, 1000 * n / ms, (1000 * n / ms) / drain }'
 

@@ -169,9 +169,10 @@ class Startup {
     PgConnection copy_conn(config_.pg);
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, keys_, config_.slot, *point, config_.chunk_events,
                                          &cancel_);
-    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls); checkpoint {}",
+    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls, {} read "
+                 "rounds); checkpoint {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
-                 stats.users, stats.products, stats.orders, stats.items, stats.calls,
+                 stats.users, stats.products, stats.orders, stats.items, stats.calls, stats.read_rounds,
                  pgcqrs::format_lsn(*point));
     return *point;
   }

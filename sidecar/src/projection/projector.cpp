@@ -37,7 +37,6 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   outcome_ = {};
   speculative_.reset();
   first_round_ = false;
-  checks_round_ = false;
   view_.begin_batch();
   if (mode == Mode::Mark) {
     Step step;
@@ -45,27 +44,7 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
     mark(ctx, step);
     return step;
   }
-  if (mode == Mode::Snapshot) {
-    // The copy writes into wiped read models: what it creates is taken to be new and checked
-    // by EXISTS in one round, as a stream's new orders are.
-    view_.set_speculating(true);
-    Step step = run(ctx);
-    view_.set_speculating(false);
-    if (step.kind == Step::Kind::Read) {
-      for (auto& c : view_.take_checks()) step.reads.push_back(std::move(c));
-      view_.drop_assumptions();
-      last_reads_ = step.reads;
-      return step;
-    }
-    if (step.checks.empty()) return step;
-    Step read;
-    read.reads = step.checks;
-    speculative_ = std::move(step);
-    speculative_outcome_ = run_outcome_;
-    checks_round_ = true;
-    last_reads_ = read.reads;
-    return read;
-  }
+  if (mode == Mode::Snapshot) return run_snapshot(ctx);
   // The checkpoint is read afresh under WATCH in the first round; meanwhile the batch runs on
   // what the view believes it is, and stands if Redis agrees.
   // It also takes the orders it places to be new (checked by EXISTS in the same round).
@@ -96,19 +75,6 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
     throw std::logic_error("projection: " + std::to_string(replies.size()) + " replies to " +
                            std::to_string(last_reads_.size()) + " reads");
   size_t from = 0;
-  if (checks_round_) {
-    checks_round_ = false;
-    bool all_new = true;
-    for (const auto& r : replies) all_new = all_new && r.kind == Reply::Kind::Integer && r.integer == 0;
-    if (all_new) {
-      Step step = std::move(*speculative_);
-      speculative_.reset();
-      outcome_ = speculative_outcome_;
-      return step;
-    }
-    view_.forget();  // something it took to be new is not: what the speculation folded goes
-    speculative_.reset();
-  }
   if (first_round_) {
     first_round_ = false;
     from = 2;
@@ -138,7 +104,19 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
     view_.absorb(last_reads_[1], std::move(replies[1]));
   }
   for (size_t i = from; i < replies.size(); ++i) view_.absorb(last_reads_[i], std::move(replies[i]));
-  return run(ctx);
+  return mode_ == Mode::Snapshot ? run_snapshot(ctx) : run(ctx);
+}
+
+// The copy writes into read models wiped just before it, which only the sidecar holding the
+// slot writes: what it creates is new, with no EXISTS to confirm it. A check per call made the
+// copy wait, once per call, for Redis to run every write sent before it.
+Projector::Step Projector::run_snapshot(const ProjectorContext& ctx) {
+  view_.set_speculating(true);
+  Step step = run(ctx);
+  view_.set_speculating(false);
+  step.checks.clear();
+  view_.drop_assumptions();
+  return step;
 }
 
 void Projector::mark(const ProjectorContext& ctx, Step& step) {

@@ -124,9 +124,13 @@ struct SyncClient::Connection {
     out.clear();
   }
 
-  ReplyPtr read_reply() {
+  void send() {
     if (!broken.empty()) throw RedisError("Redis connection unusable after: " + broken);
     flush();
+  }
+
+  ReplyPtr read_reply() {
+    send();
     while (true) {
       void* reply = nullptr;
       if (redisReaderGetReply(reader, &reply) != REDIS_OK)
@@ -182,6 +186,8 @@ void SyncClient::append(const std::vector<std::string>& argv) { append_command(c
 void SyncClient::append_formatted(const std::string& resp) { c_->out += resp; }
 
 ReplyPtr SyncClient::read_reply() { return c_->read_reply(); }
+
+void SyncClient::send() { c_->send(); }
 
 ReplyPtr SyncClient::command(const std::vector<std::string>& argv, bool allow_error) {
   append(argv);

@@ -38,11 +38,14 @@ class Sender {
  public:
   Sender(redis::SyncClient& r, const Keys& keys, const std::string& slot, const std::atomic<bool>* cancel)
       : redis_(r), slot_(slot), cancel_(cancel), projector_(keys) {}
-  void send(const ScriptCall& call, projection::Projector::Mode mode) {
+  void send(ScriptCall call, projection::Projector::Mode mode) {
     if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
     projection::ProjectorContext ctx{slot_, now_iso(), 0, projection::kDefaultFanoutBudget};
-    auto step = projector_.start({call}, mode, ctx);
+    std::vector<ScriptCall> calls;
+    calls.push_back(std::move(call));
+    auto step = projector_.start(std::move(calls), mode, ctx);
     while (step.kind == projection::Projector::Step::Kind::Read) {
+      ++read_rounds_;
       for (const auto& c : step.reads) redis_.append(c);
       drain();
       std::vector<projection::Reply> replies;
@@ -53,7 +56,9 @@ class Sender {
     if (step.kind != projection::Projector::Step::Kind::Write)
       throw std::runtime_error("snapshot: the projection stopped (" + step.reason + ")");
     redis_.append_formatted(step.writes.buffer());
+    redis_.send();  // Redis runs these writes while the next call is projected
     outstanding_ += step.writes.starts().size();
+    projector_.recycle(std::move(step.writes));  // the next call writes into the same buffer
     ++calls_;
     if (outstanding_ >= kPipeline) drain(kPipeline / 2);
   }
@@ -72,6 +77,7 @@ class Sender {
     }
   }
   uint64_t calls() const { return calls_; }
+  uint64_t read_rounds() const { return read_rounds_; }  // each waits for every write before it
 
  private:
   redis::SyncClient& redis_;
@@ -79,6 +85,7 @@ class Sender {
   const std::atomic<bool>* cancel_;
   projection::Projector projector_;
   size_t outstanding_ = 0;
+  uint64_t read_rounds_ = 0;
   uint64_t calls_ = 0;
 };
 
@@ -174,7 +181,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   auto feed = [&](const Message& m) {
     std::string err = assembler.feed(m, calls);
     if (!err.empty()) throw std::runtime_error("snapshot framing: " + err);
-    for (const auto& c : calls) sender.send(c, projection::Projector::Mode::Snapshot);
+    for (auto& c : calls) sender.send(std::move(c), projection::Projector::Mode::Snapshot);
     calls.clear();
   };
   Message begin;
@@ -262,9 +269,10 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   mark.lsn = consistent_point;
   mark.lsn_text = lsn_text;
   mark.final = true;
-  sender.send(mark, projection::Projector::Mode::Mark);
+  sender.send(std::move(mark), projection::Projector::Mode::Mark);
   sender.drain();
   stats.calls = sender.calls();
+  stats.read_rounds = sender.read_rounds();
   return stats;
 }
 

@@ -41,7 +41,7 @@ class Projector {
   explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()) {}
   enum class Mode {
     Transaction,  // checked against and advancing the checkpoint
-    Snapshot,     // rows of the initial copy: no checkpoint yet
+    Snapshot,     // rows of the initial copy into wiped read models: no checkpoint yet
     Mark,         // sets the checkpoint at the end of the copy
   };
   struct Step {
@@ -101,6 +101,7 @@ class Projector {
 
   // The batch protocol (projector.cpp).
   Step run(const ProjectorContext& ctx);
+  Step run_snapshot(const ProjectorContext& ctx);
   void mark(const ProjectorContext& ctx, Step& step);
   void apply(Run& r, std::string_view type, const std::string* a, size_t n);
 
@@ -137,7 +138,6 @@ class Projector {
   Mode mode_ = Mode::Transaction;
   int budget_ = 1000;
   bool first_round_ = false;
-  bool checks_round_ = false;  // the copy's speculation awaits its EXISTS checks
   std::optional<std::map<std::string, std::string>> expected_cp_;  // the view's, at start
   std::optional<Step> speculative_;  // run on the view before the checkpoint was confirmed
   std::vector<Command> last_reads_;  // what the replies to advance() answer

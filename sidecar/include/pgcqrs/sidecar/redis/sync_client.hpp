@@ -48,6 +48,9 @@ class SyncClient {
   void append(const std::vector<std::string>& argv);
   void append_formatted(const std::string& resp);  // commands already in RESP
   ReplyPtr read_reply();                           // sends what was appended first
+  // Sends what was appended without waiting for replies, so that Redis runs it while the
+  // caller prepares more (read_reply() reads the replies later, in order).
+  void send();
 
  private:
   struct Connection;
