@@ -81,9 +81,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     worker_ = std::thread([self] {
       http::Metrics* metrics = &self->metrics_;  // the loop's to touch: said there, while a rebuild runs
       auto result = std::make_shared<StartupResult>(
-          run_startup(self->config_, self->ep_, self->cancel_, [self, metrics] {
-            asio::post(self->io_, [metrics] { metrics->checkpoint_dirty = true; });
-          }));
+          run_startup(self->config_, self->ep_, self->cancel_,
+                      {[self, metrics] { asio::post(self->io_, [metrics] { metrics->checkpoint_dirty = true; }); },
+                       [self, metrics](const snapshot::CopyProgress& p) {
+                         asio::post(self->io_, [metrics, p] { metrics->copy = p; });
+                       }}));
       asio::post(self->io_, [self, result] { self->after_startup(*result); });
     });
   }

@@ -41,8 +41,8 @@ void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> 
 class Startup {
  public:
   Startup(const Config& config, const redis::Endpoint& ep, const std::atomic<bool>& cancel,
-          const std::function<void()>& dirty_found)
-      : config_(config), keys_(config.key_prefix), ep_(ep), cancel_(cancel), dirty_found_(dirty_found) {}
+          const StartupHooks& hooks)
+      : config_(config), keys_(config.key_prefix), ep_(ep), cancel_(cancel), hooks_(hooks) {}
 
   void run(StartupResult& out) {
     redis::SyncClient sync(ep_, 5000);
@@ -63,7 +63,7 @@ class Startup {
     snapshot::extension_schema(*query_conn_);
     auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, checkpoint::kLayout);
     if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
-    if (checkpoint.dirty && dirty_found_) dirty_found_();
+    if (checkpoint.dirty && hooks_.dirty_found) hooks_.dirty_found();
     if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
 
     out.replication = replication::connect_replication(config_.pg);
@@ -167,8 +167,19 @@ class Startup {
     auto t0 = std::chrono::steady_clock::now();
     // The replication connection stays idle (keeping the snapshot) until the copy is done.
     PgConnection copy_conn(config_.pg);
+    // Progress on the log every 10 s (a copy of millions of orders takes minutes), and to
+    // /metrics through the hook about once a second.
+    auto logged = std::chrono::steady_clock::now();
+    auto progress = [&](const snapshot::CopyProgress& p) {
+      if (hooks_.copy_progress) hooks_.copy_progress(p);
+      const auto now = std::chrono::steady_clock::now();
+      if (p.running && p.seconds > 0 && now - logged >= std::chrono::seconds(10)) {
+        logged = now;
+        spdlog::info("copying the write model: {}", p.describe());
+      }
+    };
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, keys_, config_.slot, *point, config_.chunk_events,
-                                         &cancel_);
+                                         &cancel_, progress);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls, {} read "
                  "rounds); checkpoint {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
@@ -181,17 +192,17 @@ class Startup {
   const Keys keys_;
   const redis::Endpoint& ep_;
   const std::atomic<bool>& cancel_;
-  const std::function<void()>& dirty_found_;
+  const StartupHooks& hooks_;
   std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries
 };
 
 }  // namespace
 
 StartupResult run_startup(const Config& config, const redis::Endpoint& endpoint, const std::atomic<bool>& cancel,
-                          const std::function<void()>& dirty_found) {
+                          const StartupHooks& hooks) {
   StartupResult result;
   try {
-    Startup(config, endpoint, cancel, dirty_found).run(result);
+    Startup(config, endpoint, cancel, hooks).run(result);
     return result;
   } catch (const Failure& f) {
     result.failure = f;

@@ -61,9 +61,12 @@ admin SADD c:pgcqrs:users 99 >/dev/null
 foreign() { admin --scan | grep -vE '^(a|b):' | sort | while read -r k; do echo "$k $(admin TYPE "$k")"; done; }
 foreign_before=$(foreign)
 
-start() {  # start PREFIX: the sidecar of the prefix, as its Redis user
+http_a=$(pgcqrs_free_port)
+start() {  # start PREFIX: the sidecar of the prefix, as its Redis user (a: serves /metrics)
+  local http=()
+  [ "$1" = a ] && http=(--http "127.0.0.1:$http_a")
   "$sidecar_bin" run --pg "$conninfo" --redis "redis://sidecar-$1:pw-$1@127.0.0.1:$port" --slot "slot_$1" \
-    --key-prefix "$1:" --heartbeat-interval 1 --fanout-budget 3 >>"$run_dir/sidecar-$1.log" 2>&1 &
+    --key-prefix "$1:" --heartbeat-interval 1 --fanout-budget 3 "${http[@]}" >>"$run_dir/sidecar-$1.log" 2>&1 &
   printf -v "sidecar_$1" %s $!
 }
 # applied PREFIX: the prefix's checkpoint has reached the server's WAL position now, unmarked.
@@ -130,6 +133,12 @@ admin SET a:stale-not-ours x >/dev/null  # under the prefix but no read-model na
 start a
 both_equal "after the rebuild"
 if grep -q "rebuilding" "$run_dir/sidecar-a.log"; then ok; else fail "sidecar a: no rebuild in its log"; fi
+# The rebuild's copy, on /metrics: done, every row of the snapshot copied (7 orders, one deleted).
+metrics=$(curl -sf "http://127.0.0.1:$http_a/metrics" || true)
+for want in 'pgcqrs_copy_running 0' 'pgcqrs_copy_rows{table="orders"} 6' 'pgcqrs_copy_rows_expected{table="orders"} 6' \
+            'pgcqrs_copy_rows{table="users"} 2' 'pgcqrs_copy_seconds_left 0'; do
+  if grep -qxF "$want" <<<"$metrics"; then ok; else fail "/metrics after the rebuild lacks: $want"; fi
+done
 b_after=$(b_keys)
 if [ -n "$b_before" ] && [ "$b_before" = "$b_after" ]; then ok; else fail "b:'s keys changed during a:'s rebuild"; fi
 if [ "$(admin GET a:stale-not-ours)" = x ]; then ok; else fail "the rebuild of a: deleted a:stale-not-ours"; fi

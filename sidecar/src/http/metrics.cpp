@@ -89,6 +89,21 @@ std::string Metrics::render() const {
   o += "pgcqrs_inflight_calls " + std::to_string(inflight) + "\n";
   line(o, "pgcqrs_up", "gauge", "1 while following the slot with Redis connected.");
   o += std::string("pgcqrs_up ") + (streaming ? "1" : "0") + "\n";
+  if (copy) {
+    line(o, "pgcqrs_copy_running", "gauge", "1 while the write model is copied into Redis (a first start or a rebuild).");
+    o += std::string("pgcqrs_copy_running ") + (copy->running ? "1" : "0") + "\n";
+    line(o, "pgcqrs_copy_rows", "gauge", "Rows the running or last copy has copied, by table.");
+    for (size_t i = 0; i < copy->kTables.size(); ++i)
+      o += std::string("pgcqrs_copy_rows{table=\"") + copy->kTables[i] + "\"} " + std::to_string(copy->copied[i]) + "\n";
+    line(o, "pgcqrs_copy_rows_expected", "gauge", "Rows of each table under the copy's snapshot.");
+    for (size_t i = 0; i < copy->kTables.size(); ++i)
+      o += std::string("pgcqrs_copy_rows_expected{table=\"") + copy->kTables[i] + "\"} " +
+           std::to_string(copy->expected[i]) + "\n";
+    line(o, "pgcqrs_copy_rows_per_second", "gauge", "Rows copied per second so far.");
+    o += "pgcqrs_copy_rows_per_second " + num(copy->rows_per_second()) + "\n";
+    line(o, "pgcqrs_copy_seconds_left", "gauge", "Time the copy needs yet at its rate so far (0 when done).");
+    o += "pgcqrs_copy_seconds_left " + num(copy->running ? copy->seconds_left() : 0) + "\n";
+  }
   if (start_time_seconds > 0) {
     line(o, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.");
     char buf[64];

@@ -162,13 +162,35 @@ uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys) {
 CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
                         const Keys& keys,
                         const std::string& slot, uint64_t consistent_point, int chunk_events,
-                        const std::atomic<bool>* cancel) {
+                        const std::atomic<bool>* cancel, const ProgressFn& progress) {
   CopyStats stats;
   const std::string schema = extension_schema(conn);
   pqxx::nontransaction tx(conn);
   const std::string s = tx.quote_name(schema);
   tx.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   tx.exec("SET TRANSACTION SNAPSHOT " + tx.quote(snapshot_name));
+
+  // Progress: the rows under the snapshot, counted first (a scan of each table, small beside
+  // the copy), then reported about once a second.
+  CopyProgress done;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last_report = t0;
+  auto report = [&](bool force) {
+    if (!progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_report < std::chrono::seconds(1)) return;
+    last_report = now;
+    done.copied = {stats.users, stats.products, stats.orders};
+    done.seconds = std::chrono::duration<double>(now - t0).count();
+    progress(done);
+  };
+  if (progress) {
+    auto counts = tx.exec1("SELECT (SELECT count(*) FROM " + s + ".users), (SELECT count(*) FROM " + s +
+                           ".products), (SELECT count(*) FROM " + s + ".orders)");
+    for (size_t i = 0; i < done.expected.size(); ++i) done.expected[i] = counts[static_cast<int>(i)].as<uint64_t>();
+    done.running = true;
+    report(true);
+  }
 
   const std::string lsn_text = pgcqrs::format_lsn(consistent_point);
   projection::AssemblerLimits limits;
@@ -182,6 +204,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
     std::string err = assembler.feed(m, calls);
     if (!err.empty()) throw std::runtime_error("snapshot framing: " + err);
     for (auto& c : calls) sender.send(std::move(c), projection::Projector::Mode::Snapshot);
+    if (!calls.empty()) report(false);
     calls.clear();
   };
   Message begin;
@@ -273,6 +296,8 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   sender.drain();
   stats.calls = sender.calls();
   stats.read_rounds = sender.read_rounds();
+  done.running = false;
+  report(true);
   return stats;
 }
 

@@ -91,3 +91,24 @@ TEST(Metrics, IgnoredTypesAreEscapedAndBounded) {
   EXPECT_EQ(m.events_ignored["type0"], 2u);
   EXPECT_EQ(m.events_ignored["(other)"], 2 * Metrics::kMaxIgnoredTypes + 1);
 }
+
+TEST(Metrics, TheCopysProgressOnceOneStarts) {
+  Metrics m;
+  EXPECT_EQ(m.render().find("pgcqrs_copy_"), std::string::npos);
+  pgcqrs::sidecar::snapshot::CopyProgress p;
+  p.expected = {100, 10, 1000};
+  p.copied = {100, 10, 390};
+  p.seconds = 2;
+  p.running = true;
+  m.copy = p;
+  const std::string text = m.render();
+  for (const char* line :
+       {"pgcqrs_copy_running 1\n", "pgcqrs_copy_rows{table=\"users\"} 100\n", "pgcqrs_copy_rows{table=\"orders\"} 390\n",
+        "pgcqrs_copy_rows_expected{table=\"products\"} 10\n", "pgcqrs_copy_rows_per_second 250\n",
+        "pgcqrs_copy_seconds_left 2.44\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in\n" << text;
+  p.running = false;
+  m.copy = p;
+  EXPECT_NE(m.render().find("pgcqrs_copy_running 0\n"), std::string::npos);
+  EXPECT_NE(m.render().find("pgcqrs_copy_seconds_left 0\n"), std::string::npos);
+}

@@ -14,6 +14,7 @@
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
+#include "pgcqrs/sidecar/snapshot/copy_progress.hpp"
 
 namespace pgcqrs::sidecar {
 
@@ -27,9 +28,17 @@ struct StartupResult {
   int64_t hold_ms = 0;                   // how long Redis's persistence needs before a confirmation
 };
 
-// Never throws. `cancel` stops a copy at its next batch; dirty_found runs (on this thread)
-// as soon as the checkpoint is found marked dirty, before the rebuild that follows.
+// What the start-up tells as it goes, on its own thread.
+struct StartupHooks {
+  // As soon as the checkpoint is found marked dirty, before the rebuild that follows.
+  std::function<void()> dirty_found;
+  // While the write model is copied: once the rows are counted, about once a second, and
+  // once done (running false).
+  std::function<void(const snapshot::CopyProgress&)> copy_progress;
+};
+
+// Never throws. `cancel` stops a copy at its next batch.
 StartupResult run_startup(const Config& config, const redis::Endpoint& endpoint, const std::atomic<bool>& cancel,
-                          const std::function<void()>& dirty_found);
+                          const StartupHooks& hooks);
 
 }  // namespace pgcqrs::sidecar

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "pgcqrs/sidecar/snapshot/copy_progress.hpp"
+
 namespace pgcqrs::sidecar::http {
 
 struct Metrics {
@@ -37,6 +39,8 @@ struct Metrics {
   // Unix time the process started, rendered as process_start_time_seconds (0: not rendered):
   // with it, an alert sees a rebuild done before the first scrape of a new process.
   double start_time_seconds = 0;
+  // The copy of the write model running, or the last one (not rendered before one starts).
+  std::optional<snapshot::CopyProgress> copy;
 
   // Past kMaxIgnoredTypes distinct types, further ones are counted under "(other)".
   static constexpr size_t kMaxIgnoredTypes = 64;

@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/snapshot/copy_progress.hpp"
 
 namespace pgcqrs::sidecar::snapshot {
 
@@ -24,11 +26,16 @@ struct CopyStats {
 // checkpoint first; nothing else in the database.
 uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys);
 
+using ProgressFn = std::function<void(const CopyProgress&)>;
+
 // conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
 // cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
+// progress, when set, is called on this thread once the rows to copy are counted, then about
+// once a second, and last with running false once the copy is complete.
 CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
                         const Keys& keys, const std::string& slot, uint64_t consistent_point,
-                        int chunk_events, const std::atomic<bool>* cancel = nullptr);
+                        int chunk_events, const std::atomic<bool>* cancel = nullptr,
+                        const ProgressFn& progress = nullptr);
 
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws a
 // permanent Failure if there is none.
