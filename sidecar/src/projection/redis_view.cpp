@@ -124,6 +124,14 @@ bool RedisView::prefetch_exists(const std::string& key) {
 }
 
 bool RedisView::prefetch_top(const std::string& key, long n) {
+  if (empty_ && !find(key) && key.rfind(evictable_, 0) != 0) {
+    Slot& s = slot(key);
+    s.base = Entry{};
+    s.base.kind = Kind::Zset;
+    s.base.zset.known = s.base.zset.complete = true;
+    s.known = true;
+    return false;
+  }
   const Entry* e = known(key);
   if (e && e->kind == Kind::Zset && e->zset.known && (e->zset.complete || static_cast<long>(e->zset.top.size()) >= n))
     return false;
@@ -164,6 +172,7 @@ void RedisView::begin_run() {
 }
 
 void RedisView::forget() {
+  empty_ = false;
   begin_batch();
   memo_ = nullptr;
   slots_.clear();
@@ -171,6 +180,7 @@ void RedisView::forget() {
 }
 
 void RedisView::forget_key(const std::string& key) {
+  empty_ = false;
   if (Slot* s = find(key)) {
     s->known = false;
     s->base = Entry{};
@@ -371,7 +381,10 @@ void RedisView::commit(redis::RespWriter& out) {
     slots_.erase(std::remove_if(slots_.begin(), slots_.end(),
                                 [&](const auto& s) { return s->key.rfind(evictable_, 0) == 0; }),
                  slots_.end());
-    if (slots_.size() > kKeyLimit) slots_.clear();
+    if (slots_.size() > kKeyLimit) {
+      slots_.clear();
+      empty_ = false;  // what it met and forgot may be in Redis
+    }
     reindex(index_.size());
   }
 }

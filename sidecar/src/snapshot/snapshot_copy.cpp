@@ -37,7 +37,9 @@ std::string now_iso() {
 class Sender {
  public:
   Sender(redis::SyncClient& r, const Keys& keys, const std::string& slot, const std::atomic<bool>* cancel)
-      : redis_(r), slot_(slot), cancel_(cancel), projector_(keys) {}
+      : redis_(r), slot_(slot), cancel_(cancel), projector_(keys) {
+    projector_.view().assume_empty();  // the read models were wiped just before the copy
+  }
   void send(ScriptCall call, projection::Projector::Mode mode) {
     if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
     projection::ProjectorContext ctx{slot_, now_iso(), 0, projection::kDefaultFanoutBudget};
@@ -200,8 +202,8 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   std::vector<ScriptCall> calls;
   int64_t seq = 0;
 
-  auto feed = [&](const Message& m) {
-    std::string err = assembler.feed(m, calls);
+  auto feed = [&](Message&& m) {  // moved on: an event's tokens are not copied
+    std::string err = assembler.feed(std::move(m), calls);
     if (!err.empty()) throw std::runtime_error("snapshot framing: " + err);
     for (auto& c : calls) sender.send(std::move(c), projection::Projector::Mode::Snapshot);
     if (!calls.empty()) report(false);
@@ -211,7 +213,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   begin.kind = MessageKind::Begin;
   begin.lsn = consistent_point;
   begin.lsn_text = lsn_text;
-  feed(begin);
+  feed(std::move(begin));
 
   auto scan = [&](const std::string& name, const std::string& query, const std::function<void(const pqxx::row&)>& each) {
     tx.exec("DECLARE " + name + " NO SCROLL CURSOR FOR " + query);
@@ -284,7 +286,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   commit.lsn = consistent_point;
   commit.lsn_text = lsn_text;
   commit.events = seq;
-  feed(commit);
+  feed(std::move(commit));
   sender.drain();
 
   // The copy is complete: only now does Redis get a checkpoint.

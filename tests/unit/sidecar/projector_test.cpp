@@ -176,6 +176,31 @@ TEST(Projector, KeepsEveryKeyInsideItsPrefix) {
   EXPECT_EQ(commands(step).size(), 12u);  // as without a prefix: MULTI, 10 writes, EXEC
 }
 
+// The copy into wiped read models reads only what it wrote and forgot: a user's sorted set
+// of orders that the view never met is empty, with no ZREVRANGE; once the view forgets,
+// it reads again.
+TEST(Projector, ACopyIntoAnEmptyRedisDoesNotReadWhatItNeverWrote) {
+  Projector p;
+  p.view().assume_empty();
+  ScriptCall user;
+  user.lsn = 0x90;
+  user.lsn_text = "0/90";
+  user.events = 2;
+  user.tokens = {"UserRegistered", "0", "4", "1", "ann", "a@x", "true",
+                 "ProductAdded", "1", "4", "1", "pen", "150", "true"};
+  auto step = p.start({user}, Projector::Mode::Snapshot, kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
+  step = p.start({placement("0/90", 0x90)}, Projector::Mode::Snapshot, kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write) << (step.reads.empty() ? "" : step.reads[0][0] + " " + step.reads[0][1]);
+  EXPECT_TRUE(step.checks.empty());
+  p.forget();
+  step = p.start({placement("0/90", 0x90, "8")}, Projector::Mode::Snapshot, kCtx);
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
+  EXPECT_EQ(step.reads, (std::vector<Command>{{"HGETALL", "user:1"},
+                                              {"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"},
+                                              {"HGETALL", "product:1"}}));
+}
+
 // A rename over more orders than the budget stops there and says where to resume.
 TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
   Projector p;

@@ -52,6 +52,11 @@ class RedisView {
   bool prefetch_exists(const std::string& key);
   bool prefetch_top(const std::string& key, long n);
 
+  // Redis holds no key the view has not met (a copy into read models wiped just before it):
+  // until the view forgets what it met, a sorted set it never met is taken to be empty
+  // rather than read (each user's first order asked for its user_orders otherwise).
+  void assume_empty() { empty_ = true; }
+
   // While speculating, a hash whose existence is asked for (prefetch_exists) and unknown is
   // taken to be absent, as a new order's is; take_checks() gives the EXISTS reads that must
   // answer 0 for what was decided on it to stand.
@@ -218,6 +223,7 @@ class RedisView {
   std::vector<Command> reads_;
   std::map<Command, bool> asked_;  // true once answered
   bool speculating_ = false;
+  bool empty_ = false;  // assume_empty(), until the view forgets
   // The last key looked up: a handler reads and writes one hash field after another.
   mutable Slot* memo_ = nullptr;
   std::string evictable_;
