@@ -5,7 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
@@ -89,6 +94,71 @@ class Sender {
   size_t outstanding_ = 0;
   uint64_t read_rounds_ = 0;
   uint64_t calls_ = 0;
+};
+
+// The batches of one cursor, fetched one ahead by a thread of their own, so that PostgreSQL
+// makes the next batch while this one is projected: fetched in turn, the copy waited on
+// PostgreSQL for about a seventh of its time. The transaction is the thread's alone from
+// construction until next() has returned nothing or the fetcher is destroyed.
+class Fetcher {
+ public:
+  Fetcher(pqxx::transaction_base& tx, std::string cursor) : tx_(tx), cursor_(std::move(cursor)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Fetcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();  // at most the FETCH under way
+  }
+  Fetcher(const Fetcher&) = delete;
+  Fetcher& operator=(const Fetcher&) = delete;
+
+  // The next batch, nothing once the cursor is exhausted; rethrows what a FETCH threw.
+  std::optional<pqxx::result> next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return ready_.has_value() || done_; });
+    if (ready_) {
+      std::optional<pqxx::result> out = std::move(ready_);
+      ready_.reset();
+      changed_.notify_all();
+      return out;
+    }
+    if (error_) std::rethrow_exception(error_);
+    return std::nullopt;
+  }
+
+ private:
+  void run() {
+    try {
+      for (bool last = false; !last;) {
+        pqxx::result rows = tx_.exec("FETCH " + std::to_string(kFetch) + " FROM " + cursor_);
+        last = rows.size() < static_cast<size_t>(kFetch);
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return !ready_ || stop_; });
+        if (stop_) break;
+        ready_ = std::move(rows);
+        changed_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = true;
+    changed_.notify_all();
+  }
+
+  pqxx::transaction_base& tx_;
+  const std::string cursor_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<pqxx::result> ready_;
+  std::exception_ptr error_;
+  bool done_ = false, stop_ = false;
+  std::thread thread_;  // last: it starts once everything above is built
 };
 
 Message event(EventType event_type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
@@ -217,10 +287,10 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
 
   auto scan = [&](const std::string& name, const std::string& query, const std::function<void(const pqxx::row&)>& each) {
     tx.exec("DECLARE " + name + " NO SCROLL CURSOR FOR " + query);
-    for (;;) {
-      auto rows = tx.exec("FETCH " + std::to_string(kFetch) + " FROM " + name);
-      for (const auto& row : rows) each(row);
-      if (rows.size() < static_cast<size_t>(kFetch)) break;
+    {
+      Fetcher batches(tx, name);
+      while (auto rows = batches.next())
+        for (const auto& row : *rows) each(row);
     }
     tx.exec("CLOSE " + name);
   };
