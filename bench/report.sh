@@ -96,6 +96,8 @@ source bench/lib.sh
 read -r recv_med recv_min recv_max <<<"$(bench_stats $recv_times_list)"
 drain_orders_s=$(awk -v n="$backlog_orders" -v s="$drain_secs" 'BEGIN { printf "%.0f", n / s }')
 drain_events_s=$(awk -v n="$backlog_events" -v s="$drain_secs" 'BEGIN { printf "%.0f", n / s }')
+# The initial copy, from the sidecar's start to its checkpoint (the new slot and the copy).
+copy_orders_s=$(awk -v n="$orders_now" -v s="$snapshot_secs" 'BEGIN { printf "%.0f", n / s }')
 recv_events_s=$(awk -v n="$backlog_events" -v s="$recv_med" 'BEGIN { printf "%.0f", n / s }')
 recv_orders_s=$(awk -v n="$backlog_orders" -v s="$recv_med" 'BEGIN { printf "%.0f", n / s }')
 {
@@ -212,6 +214,7 @@ fi
 # --- bars ---
 bar_lag=$(passfail "$max_latency_100 < 5000 && $timeouts == 0")
 bar_drain3=$(passfail "$drain_orders_s >= 3 * $ceiling")
+bar_copy2=$(passfail "$copy_orders_s >= 2 * $drain_orders_s")
 bar_drain_recv=$(passfail "$drain_events_s >= 0.9 * $recv_events_s")
 bar_stream=$(passfail "$stream_ours <= $stream_best_peer")
 bar_reads=$(passfail "$read_q_ratio >= 5 && $read_p99_ratio >= 10")
@@ -271,6 +274,7 @@ Raw results stay in \`bench/out/\` (not committed).
 |---|---|---|
 | sidecar never falls behind at the write ceiling | at 100% load ($ceiling TPS target): max commit-to-visible latency $(f1 "$max_latency_100") ms (worst run), $timeouts probes timed out | $bar_lag |
 | drain ≥ 3× the write ceiling (orders/s) | $drain_orders_s orders/s drained vs ceiling $ceiling TPS: $(ratio "$drain_orders_s" "$ceiling") | $bar_drain3 |
+| initial copy ≥ 2× the drain (orders/s) | $copy_orders_s orders/s copied ($orders_now orders in $snapshot_secs s, from the sidecar's start to its checkpoint) vs $drain_orders_s drained: $(ratio "$copy_orders_s" "$drain_orders_s") | $bar_copy2 |
 | drain within 10% of receiving the stream | sidecar $drain_events_s events/s vs \`pg_recvlogical\` to /dev/null $recv_events_s events/s: $(ratio "$drain_events_s" "$recv_events_s") | $bar_drain_recv |
 | plugin streams at least as fast as wal2json and pgoutput | stream seconds: pgcqrs $(f1 "$(awk -v v="$stream_ours" 'BEGIN{print v*1000}')") ms vs fastest of wal2json-1/2, pgoutput $(f1 "$(awk -v v="$stream_best_peer" 'BEGIN{print v*1000}')") ms ($(ratio "$stream_best_peer" "$stream_ours") speed) | $bar_stream |
 | reads ≥ 5× JOIN throughput and 10× lower p99 (\`LRANGE user_latest\`, what pgcqrs-query sends) | loopback TCP: throughput $read_q_ratio× ($clients clients), $read_q_ratio1× (1 client); p99 $read_p99_ratio× lower (1 client), $read_p99_ratio_n× ($clients clients); a bare \`PING\` has a p99 of $ping_p99_tcp ms here. Both over Unix sockets: throughput $read_q_ratio_unix× ($clients clients), p99 $read_p99_ratio_unix× lower (1 client) | TCP $bar_reads, Unix sockets $bar_reads_unix |
