@@ -114,7 +114,7 @@ std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
 }
 
 std::vector<Hash> Reader::top_products(int limit) {
-  return page(keys_.top_products(), limit, keys_.product(""), product_fields);
+  return page(keys_.top_products(), limit, keys_.product_stem(), product_fields);
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {

@@ -24,6 +24,7 @@ TEST(Keys, APrefixGoesBeforeEveryKeyPatternAndTheChannel) {
   const Keys k("app1:");
   EXPECT_EQ(k.order("7"), "app1:order_details:7");
   EXPECT_EQ(k.order_stem(), "app1:order_details:");
+  EXPECT_EQ(k.product_stem(), "app1:product:");
   EXPECT_EQ(k.product_orders("3"), "app1:product_orders:3");
   EXPECT_EQ(k.top_products(), "app1:top_products");
   EXPECT_EQ(k.checkpoint(), "app1:pgcqrs:checkpoint");
