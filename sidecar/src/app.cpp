@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <ctime>
 #include <iostream>
 #include <pqxx/pqxx>
 
@@ -208,6 +209,12 @@ int status(const Config& config) {
     } else {
       checkpoint = pgcqrs::parse_lsn(f[F::lsn]);
       std::cout << "checkpoint:  " << f[F::lsn] << " (slot " << f[F::slot] << ", updated " << f[F::updated_at] << ")\n";
+      std::cout << "generation:  " << (f.count(F::generation) ? f[F::generation] : "0") << " (what readers read)";
+      if (f.count(F::rebuilding)) std::cout << "; rebuilding generation " << f[F::rebuilding];
+      if (f.count(F::rebuild)) std::cout << "; a rebuild was asked for at " << f[F::rebuild];
+      if (f.count(F::retired)) std::cout << "; deleting generation " << f[F::retired];
+      if (f.count(F::dirty)) std::cout << "; marked dirty at " << f[F::dirty] << " (a rebuild is due)";
+      std::cout << "\n";
     }
   } catch (const std::exception& e) {
     std::cout << "Redis:       " << cause_of(e) << "\n";
@@ -216,6 +223,45 @@ int status(const Config& config) {
   if (server_lsn && checkpoint)
     std::cout << "lag:         " << (*server_lsn > *checkpoint ? *server_lsn - *checkpoint : 0) << " bytes\n";
   return rc;
+}
+
+int ask_rebuild(const Config& config) {
+  auto ep = endpoint_of(config);
+  if (!ep) return 2;
+  try {
+    redis::SyncClient sync(*ep, 5000);
+    const Keys keys(config.key_prefix);
+    namespace F = checkpoint::field;
+    // A checkpoint without lsn vouches for nothing: the next start copies anyway, and a
+    // field written here would make a checkpoint out of nothing.
+    auto has = sync.command({"HMGET", keys.checkpoint(), F::lsn}, true);
+    if (has->type != REDIS_REPLY_ARRAY)
+      throw redis::RedisError("Redis HMGET " + keys.checkpoint() + " failed: " + redis::describe_reply_error(has.get()),
+                              redis::reply_error_code(has.get()));
+    if (has->elements != 1 || has->element[0]->type != REDIS_REPLY_STRING) {
+      std::cout << "Redis " << ep->redacted() << " holds no read models"
+                << (keys.prefix().empty() ? "" : " under key prefix " + keys.prefix())
+                << " (no " << keys.checkpoint() << "): the sidecar copies the write model when it starts\n";
+      return 1;
+    }
+    const auto now = std::chrono::system_clock::now();
+    const auto t = std::chrono::system_clock::to_time_t(now);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char at[32];
+    std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    auto r = sync.command({"HSET", keys.checkpoint(), F::rebuild, at}, true);
+    if (r->type == REDIS_REPLY_ERROR) throw redis::RedisError("Redis HSET " + keys.checkpoint() + " failed: " +
+                                                              redis::describe_reply_error(r.get()),
+                                                              redis::reply_error_code(r.get()));
+    std::cout << "rebuild asked for at " << at << ": the running sidecar starts it with its next batch (at most a "
+                 "heartbeat interval away), or the next sidecar to start does; readers keep the current read "
+                 "models until the new ones replace them (pgcqrs-sidecar status shows the progress)\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cout << "Redis:       " << cause_of(e) << "\n";
+    return 2;
+  }
 }
 
 int run_verify(const Config& config) {

@@ -28,6 +28,7 @@ const char* const kCommands =
     "  run      follow the slot into Redis (the daemon)\n"
     "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server cannot be asked\n"
     "  verify   compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
+    "  rebuild  ask for a rebuild: readers keep the read models until the new ones replace them\n"
     "  help [COMMAND]   this text, or one command's options\n";
 
 const char* const kConnectionOptions =
@@ -63,7 +64,7 @@ const char* const kRunOptions =
 const char* const kVerifyOptions =
     "  --verify-timeout SEC       how long to wait for the read model to catch up (default 60)\n";
 
-bool is_command(const std::string& c) { return c == "run" || c == "status" || c == "verify"; }
+bool is_command(const std::string& c) { return c == "run" || c == "status" || c == "verify" || c == "rebuild"; }
 
 }  // namespace
 
@@ -81,6 +82,12 @@ std::string usage(const std::string& command) {
                        "Compares Redis with the write model: exit 0 same, 1 differences (the first 100 listed),\n"
                        "2 unreadable.\n") +
            kConnectionOptions + kVerifyOptions;
+  if (command == "rebuild")
+    return std::string("usage: pgcqrs-sidecar rebuild [options]\n"
+                       "Asks for a rebuild of the read models: the running sidecar (or the next to start) copies\n"
+                       "the write model into a new generation while readers keep the current one, then switches\n"
+                       "them in one step. Exit 0 asked, 1 Redis holds no read models to rebuild, 2 unreachable.\n") +
+           kConnectionOptions;
   return std::string("usage: pgcqrs-sidecar COMMAND [options]   (pgcqrs-sidecar --version)\n") + kCommands +
          "options of every command:\n" + kConnectionOptions + "options of run:\n" + kRunOptions +
          "options of verify:\n" + kVerifyOptions;
@@ -190,7 +197,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   }
   if (c.command == "--help" || c.command == "-h" || c.command == "help") {
     if (args.size() > 1 && !is_command(args[1])) {
-      r.error = "help: unknown command \"" + args[1] + "\": use run, status or verify";
+      r.error = "help: unknown command \"" + args[1] + "\": use run, status, verify or rebuild";
       return r;
     }
     r.error = "help";
@@ -198,7 +205,7 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
     return r;
   }
   if (!is_command(c.command)) {
-    r.error = "unknown command \"" + c.command + "\": use run, status or verify (pgcqrs-sidecar help)";
+    r.error = "unknown command \"" + c.command + "\": use run, status, verify or rebuild (pgcqrs-sidecar help)";
     return r;
   }
   for (i = 1; i < args.size(); ++i) {

@@ -3,17 +3,33 @@
 
 namespace pgcqrs::sidecar {
 
-Keys::Keys(std::string prefix)
+namespace {
+
+// What follows the prefix in a generation's read-model keys.
+std::string generation_infix(uint64_t generation) {
+  return generation == 0 ? std::string() : "g" + std::to_string(generation) + ":";
+}
+
+// The read-model families and single keys, as they follow the prefix and the generation.
+// order_items: held the lines of layout 1; pgcqrs:orders indexed every order in layouts 1 and 2.
+const char* const kFamilies[] = {"order_details:", "user_orders:", "user_latest:", "user:",
+                                 "product:",       "order_items:", "product_orders:"};
+const char* const kSingles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"};
+
+}  // namespace
+
+Keys::Keys(std::string prefix, uint64_t generation)
     : prefix_(std::move(prefix)),
-      order_(prefix_ + "order_details:"),
-      user_(prefix_ + "user:"),
-      product_(prefix_ + "product:"),
-      user_orders_(prefix_ + "user_orders:"),
-      user_latest_(prefix_ + "user_latest:"),
-      product_orders_(prefix_ + "product_orders:"),
-      top_products_(prefix_ + "top_products"),
-      users_(prefix_ + "pgcqrs:users"),
-      products_(prefix_ + "pgcqrs:products"),
+      generation_(generation),
+      order_(prefix_ + generation_infix(generation) + "order_details:"),
+      user_(prefix_ + generation_infix(generation) + "user:"),
+      product_(prefix_ + generation_infix(generation) + "product:"),
+      user_orders_(prefix_ + generation_infix(generation) + "user_orders:"),
+      user_latest_(prefix_ + generation_infix(generation) + "user_latest:"),
+      product_orders_(prefix_ + generation_infix(generation) + "product_orders:"),
+      top_products_(prefix_ + generation_infix(generation) + "top_products"),
+      users_(prefix_ + generation_infix(generation) + "pgcqrs:users"),
+      products_(prefix_ + generation_infix(generation) + "pgcqrs:products"),
       checkpoint_(prefix_ + "pgcqrs:checkpoint"),
       channel_(prefix_ + "pgcqrs:applied") {}
 
@@ -27,14 +43,30 @@ std::string Keys::join(const std::string& stem, std::string_view id) {
 std::string Keys::pattern(std::string_view stem) const { return std::string(stem) + "*"; }
 
 std::vector<std::string> Keys::rebuild_patterns() const {
-  // order_items: held the lines of layout 1.
-  return {pattern(order_),       pattern(user_orders_),     pattern(user_latest_), pattern(user_),
-          pattern(product_),     pattern(prefix_ + "order_items:"), pattern(product_orders_)};
+  std::vector<std::string> out;
+  for (const char* family : kFamilies) out.push_back(pattern(prefix_ + generation_infix(generation_) + family));
+  return out;
 }
 
 std::vector<std::string> Keys::rebuild_singles() const {
-  // pgcqrs:orders indexed every order in layouts 1 and 2.
-  return {top_products_, users_, products_, prefix_ + "pgcqrs:orders"};
+  std::vector<std::string> out;
+  for (const char* single : kSingles) out.push_back(prefix_ + generation_infix(generation_) + single);
+  return out;
+}
+
+bool Keys::names_read_model(std::string_view key) const {
+  if (key.substr(0, prefix_.size()) != prefix_) return false;
+  key.remove_prefix(prefix_.size());
+  if (key.size() > 2 && key[0] == 'g' && key[1] >= '0' && key[1] <= '9') {
+    const size_t colon = key.find(':');
+    if (colon != std::string_view::npos && key.substr(1, colon - 1).find_first_not_of("0123456789") == std::string_view::npos)
+      key.remove_prefix(colon + 1);
+  }
+  for (std::string_view family : kFamilies)
+    if (key.substr(0, family.size()) == family) return true;
+  for (std::string_view single : kSingles)
+    if (key == single) return true;
+  return false;
 }
 
 std::string key_prefix_problem(std::string_view prefix) {

@@ -48,5 +48,6 @@ int main(int argc, char** argv) {
   setup_logging(config.log_level, config.log_format);
   if (config.command == "status") return status(config);
   if (config.command == "verify") return run_verify(config);
+  if (config.command == "rebuild") return ask_rebuild(config);
   return run(config);
 }

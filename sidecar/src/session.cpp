@@ -85,6 +85,12 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                       {[self, metrics] { asio::post(self->io_, [metrics] { metrics->checkpoint_dirty = true; }); },
                        [self, metrics](const snapshot::CopyProgress& p) {
                          asio::post(self->io_, [metrics, p] { metrics->copy = p; });
+                       },
+                       [self, metrics](std::optional<uint64_t> served, std::optional<uint64_t> copying) {
+                         asio::post(self->io_, [metrics, served, copying] {
+                           metrics->generation = served;
+                           metrics->copy_generation = copying;
+                         });
                        }}));
       asio::post(self->io_, [self, result] { self->after_startup(*result); });
     });
@@ -124,6 +130,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     bool cancelled = phase_ == Phase::start_cancelled;
     if (r.failure) return cancelled ? finish_clean() : fail(*r.failure);
     start_lsn_ = r.start_lsn;
+    keys_ = Keys(config_.key_prefix, r.generation);
     tracker_ = replication::LsnTracker(start_lsn_, r.hold_ms);
     metrics_.checkpoint_lsn = std::max(r.checkpoint, start_lsn_);
     metrics_.confirmed_lsn = start_lsn_;
@@ -326,7 +333,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     BatchApplier::Limits limits;
     limits.events = static_cast<size_t>(config_.chunk_events);
     limits.inflight = static_cast<size_t>(config_.max_inflight);
-    applier_ = std::make_shared<BatchApplier>(redis_, metrics_, Keys(config_.key_prefix), limits, std::move(events), [weak] {
+    applier_ = std::make_shared<BatchApplier>(redis_, metrics_, keys_, limits, std::move(events), [weak] {
       auto self = weak.lock();
       return self ? self->context() : projection::ProjectorContext{};
     });
@@ -335,15 +342,26 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // What the checkpoint's state means for the session (the script's words).
   void stop_for(const std::string& status, const std::string& detail) {
     if (status == "nocheckpoint") {
-      spdlog::error("Redis lost {} while streaming (restarted without its data?): rebuilding",
-                    Keys(config_.key_prefix).checkpoint());
+      spdlog::error("Redis lost {} while streaming (restarted without its data?): rebuilding", keys_.checkpoint());
       return fail(Server::redis, "Redis lost its data");
     }
     if (status == "dirty") {
       metrics_.checkpoint_dirty = true;
-      spdlog::error("{} is marked dirty (a projection call stopped midway at {}): rebuilding",
-                    Keys(config_.key_prefix).checkpoint(), detail);
+      spdlog::error("{} is marked dirty (a projection call stopped midway at {}): rebuilding", keys_.checkpoint(),
+                    detail);
       return fail(Server::redis, "the read models may hold part of a projection call");
+    }
+    if (status == "rebuild") {
+      spdlog::warn("a rebuild was asked for (pgcqrs-sidecar rebuild, at {}): starting it; readers keep generation {} "
+                   "until it is done",
+                   detail, keys_.generation());
+      return fail(Server::redis, "a rebuild was asked for");
+    }
+    if (status == "generation") {
+      spdlog::error("{} says readers read generation {}, not {}, which this sidecar writes (another sidecar on this "
+                    "prefix?): starting again",
+                    keys_.checkpoint(), detail, keys_.generation());
+      return fail(Server::redis, "the read models' generation changed under the sidecar");
     }
     spdlog::error("Redis checkpoint {} is behind the confirmed position {}: it lost acknowledged writes; rebuilding",
                   detail, pgcqrs::format_lsn(tracker_.flushed()));
@@ -489,6 +507,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::shared_ptr<replication::WalSource> wal_;
   std::shared_ptr<replication::QueryChannel> heartbeat_channel_;
   std::optional<Heartbeat> heartbeat_;        // made when streaming starts
+  Keys keys_;                                 // of the generation streamed into, once started
   projection::TransactionAssembler assembler_;
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <pqxx/pqxx>
 #include <set>
@@ -48,15 +49,18 @@ class Startup {
     redis::SyncClient sync(ep_, 5000);
     out.hold_ms = check_redis(sync);
 
+    namespace F = checkpoint::field;
     CheckpointFound checkpoint;
+    std::optional<std::string> retired;
     {
-      auto r = sync.command({"HMGET", keys_.checkpoint(), checkpoint::field::lsn, checkpoint::field::dirty,
-                                checkpoint::field::layout});
+      auto r = sync.command({"HMGET", keys_.checkpoint(), F::lsn, F::dirty, F::layout, F::generation, F::rebuilding,
+                             F::rebuild, F::retired});
       auto field = [&](size_t i) -> std::optional<std::string> {
         if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
         return redis::reply_string(r->element[i]);
       };
-      checkpoint = {field(0), field(1), field(2)};
+      checkpoint = {field(0), field(1), field(2), field(3), field(4), field(5)};
+      retired = field(6);
     }
 
     query_conn_ = std::make_unique<PgConnection>(config_.pg);
@@ -64,16 +68,26 @@ class Startup {
     auto verdict = decide_startup(checkpoint, read_slot(), config_.slot, checkpoint::kLayout);
     if (verdict.action == StartupVerdict::Action::refuse) throw *verdict.failure;
     if (checkpoint.dirty && hooks_.dirty_found) hooks_.dirty_found();
+    const bool copying = verdict.action != StartupVerdict::Action::resume;
+    say_generations(verdict.serving ? std::optional(verdict.generation) : std::nullopt,
+                    copying ? std::optional(verdict.copy_generation) : std::nullopt);
+    // A switch whose deletion of the generation it left did not finish (the process stopped).
+    if (retired && verdict.serving) retire(sync, *retired, verdict.generation);
     if (!verdict.explanation.empty()) spdlog::error("{}", verdict.explanation);
 
     out.replication = replication::connect_replication(config_.pg);
-    if (verdict.action == StartupVerdict::Action::resume) {
+    if (!copying) {
       out.start_lsn = verdict.resume_lsn;
-      spdlog::info("resuming slot {} from {} (Redis checkpoint {})", config_.slot, pgcqrs::format_lsn(out.start_lsn),
-                   pgcqrs::format_lsn(verdict.checkpoint_lsn));
+      out.generation = verdict.generation;
+      spdlog::info("resuming slot {} from {} (Redis checkpoint {}{})", config_.slot, pgcqrs::format_lsn(out.start_lsn),
+                   pgcqrs::format_lsn(verdict.checkpoint_lsn),
+                   verdict.generation ? ", generation " + std::to_string(verdict.generation) : "");
     } else {
       out.rebuilt = true;
       out.start_lsn = rebuild(sync, verdict, out.replication.get());
+      out.generation = verdict.copy_generation;
+      say_generations(verdict.copy_generation, std::nullopt);
+      if (verdict.serving) retire(sync, std::to_string(verdict.generation), verdict.copy_generation);
     }
     out.checkpoint = verdict.checkpoint_lsn;
     replication::start_replication(out.replication.get(), config_.slot, out.start_lsn);
@@ -142,12 +156,41 @@ class Startup {
     return slot;
   }
 
-  // Deletes the read models, makes the slot anew and copies the write model under its
-  // snapshot; returns the slot's consistent point, where the stream starts.
+  void say_generations(std::optional<uint64_t> served, std::optional<uint64_t> copying) {
+    if (hooks_.generations) hooks_.generations(served, copying);
+  }
+
+  // Deletes the read models of a generation readers left at a switch, then the mark that names
+  // it. Never the generation they read now.
+  void retire(redis::SyncClient& sync, const std::string& retired, uint64_t served) {
+    char* end = nullptr;
+    const uint64_t g = std::strtoull(retired.c_str(), &end, 10);
+    if (!retired.empty() && *end == '\0' && g != served) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const uint64_t deleted = snapshot::delete_generation(sync, keys_.at(g));
+      spdlog::info("deleted generation {} of the read models, which readers left: {} keys in {} ms", g, deleted,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    }
+    sync.command({"HDEL", keys_.checkpoint(), checkpoint::field::retired});
+  }
+
+  // Makes the slot anew and copies the write model under its snapshot into the next
+  // generation; readers keep the one they read, if any, until the copy's last EXEC switches
+  // them. Returns the slot's consistent point, where the stream starts.
   uint64_t rebuild(redis::SyncClient& sync, const StartupVerdict& verdict, PGconn* repl) {
-    spdlog::warn("rebuilding the read models ({})", verdict.reason);
-    uint64_t deleted = snapshot::wipe_read_models(sync, keys_);
-    spdlog::info("deleted {} read-model keys from Redis", deleted);
+    const Keys target = keys_.at(verdict.copy_generation);
+    if (verdict.serving) {
+      spdlog::warn("rebuilding the read models ({}) into generation {}; readers keep generation {} until it is done",
+                   verdict.reason, verdict.copy_generation, verdict.generation);
+      // Said first, so that a stop anywhere below is told apart from lost data at the next start.
+      sync.command({"HSET", keys_.checkpoint(), checkpoint::field::rebuilding, std::to_string(verdict.copy_generation)});
+      const uint64_t deleted = snapshot::delete_generation(sync, target);  // what a stopped rebuild left
+      if (deleted) spdlog::info("deleted {} keys of generation {} that a stopped rebuild left", deleted, verdict.copy_generation);
+    } else {
+      spdlog::warn("rebuilding the read models ({}); readers have none until the copy is done", verdict.reason);
+      const uint64_t deleted = snapshot::delete_every_generation(sync, keys_);
+      spdlog::info("deleted {} read-model keys from Redis", deleted);
+    }
     if (verdict.action == StartupVerdict::Action::rebuild) {
       pqxx::nontransaction tx(*query_conn_);
       tx.exec_params("SELECT pg_catalog.pg_drop_replication_slot($1)", config_.slot);
@@ -178,13 +221,14 @@ class Startup {
         spdlog::info("copying the write model: {}", p.describe());
       }
     };
-    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, keys_, config_.slot, *point, config_.chunk_events,
-                                         &cancel_, progress);
+    auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, target, config_.slot, *point,
+                                         verdict.serving ? std::optional(verdict.generation) : std::nullopt,
+                                         config_.chunk_events, &cancel_, progress);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls, {} read "
-                 "rounds); checkpoint {}",
+                 "rounds); checkpoint {}, readers read generation {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
                  stats.users, stats.products, stats.orders, stats.items, stats.calls, stats.read_rounds,
-                 pgcqrs::format_lsn(*point));
+                 pgcqrs::format_lsn(*point), verdict.copy_generation);
     return *point;
   }
 

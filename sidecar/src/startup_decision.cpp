@@ -2,6 +2,8 @@
 // a refusal first, then the first reason to rebuild, else resume.
 #include "pgcqrs/sidecar/startup_decision.hpp"
 
+#include <cstdlib>
+
 #include "pgcqrs/core/lsn.hpp"
 
 namespace pgcqrs::sidecar {
@@ -27,6 +29,26 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
                     "pgcqrs:checkpoint has a malformed lsn: " + *checkpoint.lsn +
                         ": rebuild the read models (docs/operations.md, Verify and rebuild)");
   }
+  uint64_t generation = 0;
+  if (checkpoint.generation) {
+    const std::string& g = *checkpoint.generation;
+    char* end = nullptr;
+    generation = std::strtoull(g.c_str(), &end, 10);
+    if (g.empty() || g.size() > 18 || *end != '\0' || g[0] < '0' || g[0] > '9')
+      return refuse(Server::redis, ErrorKind::permanent,
+                    "pgcqrs:checkpoint has a malformed generation: " + g +
+                        ": delete pgcqrs:checkpoint to copy the read models again (docs/operations.md, Verify and "
+                        "rebuild)");
+  }
+  // Without a checkpoint no generation is served: the copy writes generation 0, the names
+  // without `gN:`, into a Redis cleared of every generation.
+  const bool serving = cp.has_value();
+  auto copying = [&](StartupVerdict v) {
+    v.generation = serving ? generation : 0;
+    v.serving = serving;
+    v.copy_generation = serving ? generation + 1 : 0;
+    return v;
+  };
 
   if (!slot.exists) {
     // Slot names are unique per server, not per database.
@@ -41,7 +63,7 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
     v.action = StartupVerdict::Action::copy;
     v.reason = "slot " + slot_name + " does not exist";
     v.checkpoint_lsn = cp.value_or(0);
-    return v;
+    return copying(v);
   }
 
   if (!slot.plugin || *slot.plugin != "pgcqrs")
@@ -69,6 +91,16 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
                     " is invalidated (wal_status lost, max_slot_wal_keep_size?): its changes are gone, rebuilding "
                     "the read models from a new snapshot";
     v.reason = "slot lost";
+  } else if (checkpoint.rebuilding && serving) {
+    v.explanation = "a rebuild into generation " + *checkpoint.rebuilding +
+                    " stopped before it finished: starting it again; readers keep generation " +
+                    std::to_string(generation);
+    v.reason = "a rebuild was interrupted";
+  } else if (checkpoint.rebuild && serving) {
+    v.explanation = "a rebuild was asked for (pgcqrs-sidecar rebuild, at " + *checkpoint.rebuild +
+                    "): copying the write model into generation " + std::to_string(generation + 1) +
+                    " while readers keep generation " + std::to_string(generation);
+    v.reason = "asked for";
   } else if (checkpoint.dirty) {
     v.explanation = "a projection call stopped midway (at " + *checkpoint.dirty +
                     ") and Redis keeps what it had written: the read models may hold part of a transaction; "
@@ -95,8 +127,11 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
   } else {
     v.action = StartupVerdict::Action::resume;
     v.resume_lsn = *confirmed;
+    v.generation = generation;
+    v.serving = true;
+    return v;
   }
-  return v;
+  return copying(v);
 }
 
 }  // namespace pgcqrs::sidecar

@@ -280,6 +280,10 @@ $(tail -5 "$dir/sidecar.log" | sed 's/^/    /')"
 $(tail -5 "$dir/sidecar.log")"
 }
 checkpoint() { redis-cli -p "$redis_port" --no-auth-warning "${auth[@]}" HGET pgcqrs:checkpoint lsn; }
+# switched_to GENERATION: readers read it, and the generation they left is deleted.
+switched_to() {
+  [ "$(redis-cli -p "$redis_port" --no-auth-warning "${auth[@]}" HMGET pgcqrs:checkpoint generation retired | tr '\n' ' ')" = "$1  " ]
+}
 applied_past() { local cp; cp=$(checkpoint) && [ -n "$cp" ] && lsn_at_least "$cp" "$1"; }
 # wait_applied: until the Redis checkpoint has reached the server's current WAL position.
 wait_applied() {
@@ -562,7 +566,7 @@ SQL
   scenario_end
 }
 
-# docs/sidecar.md: run, status, verify.
+# docs/sidecar.md: run, status, verify, rebuild.
 scenario_sidecar_cli() {
   scenario_begin sidecar-cli
   a_user_and_products
@@ -571,7 +575,7 @@ scenario_sidecar_cli() {
   [ -n "$http_port" ] || http_port=$(pgcqrs_free_port)
   subst "$block"
   mapfile -t cmds < <(commands "$cmd")
-  [ "${#cmds[@]}" = 3 ] || fail "expected the run, status and verify commands, found ${#cmds[@]}"
+  [ "${#cmds[@]}" = 4 ] || fail "expected the run, status, verify and rebuild commands, found ${#cmds[@]}"
   start_sidecar
   place 2 4
   wait_applied
@@ -584,6 +588,15 @@ scenario_sidecar_cli() {
   out=$(bash -c "${cmds[2]}" 2>&1) || status=$?
   [ "$status" = 0 ] || fail "verify exited $status on an untouched read model:
 $(head -20 <<<"$out" | sed 's/^/    /')"
+  [[ ${cmds[3]} == "pgcqrs-sidecar rebuild "* ]] || fail "the fourth command is not rebuild: ${cmds[3]}"
+  out=$(bash -c "${cmds[3]}" 2>&1) || fail "rebuild exited $?: $out"
+  expect "rebuild says it asked" "$out" '^rebuild asked for at '
+  wait_for 60 "readers read generation 1" switched_to 1
+  out=$(bash -c "${cmds[1]}" 2>&1) || fail "status exited $?: $out"
+  expect "status shows the generation" "$out" '^generation: +1 \(what readers read\)$'
+  sidecar_log_clean 'a rebuild was asked for \(pgcqrs-sidecar rebuild, at ' \
+    'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' \
+    'maybe:a rebuild was asked for; reconnecting in'
   # The table of flags lists every option the program takes, and only those.
   local taken listed
   taken=$(pgcqrs-sidecar help | grep -oE '^  --[a-z-]+' | sed 's/^ *//' | sort -u)
@@ -678,13 +691,15 @@ $(head -20 <<<"$out" | sed 's/^/    /')"
   expect "verify counts the rest" "$out" '^\.\.\. and 6 more$'
   expect "verify counts them all" "$out" '^verify: [0-9]+ keys expected, 106 differences '
 
-  stop_sidecar
   doc_block verify-rebuild 3
   subst "$block"
-  out=$(bash -c "$cmd" 2>&1)
-  [ "$out" = 1 ] || fail "deleting the checkpoint printed '$out', not 1"
-  start_sidecar 'Redis has no pgcqrs:checkpoint but slot pgcqrs exists' \
-    'rebuilding the read models \(Redis has no checkpoint\)'
+  out=$(bash -c "$cmd" 2>&1) || fail "pgcqrs-sidecar rebuild exited $?: $out"
+  expect "rebuild says it asked" "$out" '^rebuild asked for at '
+  wait_for 60 "readers read generation 1" switched_to 1
+  wait_applied
+  sidecar_log_clean 'a rebuild was asked for \(pgcqrs-sidecar rebuild, at ' \
+    'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' \
+    'maybe:a rebuild was asked for; reconnecting in'
   doc_block verify-rebuild 2
   out=$(bash -c "$ops_verify" 2>&1) || fail "verify exited $? after the rebuild:
 $(head -20 <<<"$out" | sed 's/^/    /')"

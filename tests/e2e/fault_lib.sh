@@ -98,6 +98,12 @@ log_clean_since() {  # log_clean_since OFFSET WHAT
 
 slot_confirmed() { sql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'pgcqrs'"; }
 checkpoint() { rc HGET pgcqrs:checkpoint lsn; }
+# model_key NAME: NAME in the generation readers read now (g3:order_details:7 after rebuilds).
+model_key() {
+  local g
+  g=$(rc HGET pgcqrs:checkpoint generation)
+  if [ -z "$g" ] || [ "$g" = 0 ]; then echo "$1"; else echo "g$g:$1"; fi
+}
 
 # Nothing acknowledged that Redis does not hold: the slot's confirmed position, read first,
 # is never past the checkpoint read after it (the checkpoint only moves forward).

@@ -43,13 +43,19 @@ export PGCQRS_FANOUT_BUDGET=7    # small, so renames fan out over several calls
 
 sql() { psql -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 rc() { redis-cli -p "$PGCQRS_REDIS_PORT" "$@"; }
+# mk NAME: NAME in the generation readers read now (rebuilds beside a checkpoint write the next).
+mk() {
+  local g
+  g=$(rc HGET pgcqrs:checkpoint generation)
+  if [ -z "$g" ] || [ "$g" = 0 ]; then echo "$1"; else echo "g$g:$1"; fi
+}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 
 # expect KEY FIELD VALUE: one hash field, exactly.
-expect() {
+expect() {  # expect KEY FIELD VALUE: KEY in the generation readers read
   local got
-  got=$(rc HGET "$1" "$2")
+  got=$(rc HGET "$(mk "$1")" "$2")
   [ "$got" == "$3" ] || fail "$1 $2: expected '$3', got '$got'"
 }
 expect_cmd() {  # expect_cmd EXPECTED redis-args...
@@ -246,7 +252,7 @@ grep -q '^pgcqrs_events_ignored_total{type="CartAbandoned"} 1$' <<<"$metrics" ||
 grep -q '^pgcqrs_events_ignored_total{type="InvalidMessage"} 1$' <<<"$metrics" || fail "metrics: InvalidMessage not counted"
 grep -q '^pgcqrs_events_applied_total{type="OrderPlaced"} 2$' <<<"$metrics" || fail "metrics: OrderPlaced count"
 grep -q '^pgcqrs_up 1$' <<<"$metrics" || fail "metrics: not up"
-http_get /healthz | grep -q '^ok$' || fail "healthz"
+http_get /healthz | tr -d '\r' | grep -qx 'ok' || fail "healthz"
 "$SIDECAR" status | tee "$WORK/status.txt" | grep -q '^checkpoint:  [0-9A-F]*/[0-9A-F]*' || fail "status: no checkpoint line"
 step_done
 
@@ -352,13 +358,13 @@ step_done 'pgcqrs:checkpoint is marked dirty \(a projection call stopped midway 
 [ "$(metric pgcqrs_checkpoint_dirty)" == 0 ] || fail "pgcqrs_checkpoint_dirty is '$(metric pgcqrs_checkpoint_dirty)' after the rebuild, not 0"
 
 step "a write refused inside a transaction batch's EXEC: checkpoint marked dirty, rebuilt"
-rc DEL product_orders:2 >/dev/null
-rc SET product_orders:2 not-a-set >/dev/null   # someone else's key of the wrong type: SADD fails
+rc DEL "$(mk product_orders:2)" >/dev/null
+rc SET "$(mk product_orders:2)" not-a-set >/dev/null   # someone else's key of the wrong type: SADD fails
 sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":1}]')" >/dev/null
 step_done 'error a write of the batch ending at [0-9A-F]+/[0-9A-F]+ failed \(WRONGTYPE .*\): marking the read models dirty' \
   'may hold part of a transaction batch: WRONGTYPE' 'a projection call stopped midway \(at [0-9A-F]+/[0-9A-F]+\)' \
   'rebuilding the read models \(a projection call stopped midway\)'
-[ "$(rc TYPE product_orders:2)" == set ] || fail "the rebuild did not restore product_orders:2"
+[ "$(rc TYPE "$(mk product_orders:2)")" == set ] || fail "the rebuild did not restore product_orders:2"
 
 step "PostgreSQL restarts: the sidecar reconnects and resumes"
 pgcqrs_pg_restart "$WORK" fast
@@ -370,16 +376,16 @@ grep -q '^pgcqrs_reconnects_total{server="redis"} [1-9]' <<<"$(http_get /metrics
 step "read models of layout 2 (product_orders a sorted set, no layout recorded): rebuilt at start"
 [ "$(rc HGET pgcqrs:checkpoint layout)" == 3 ] || fail "the checkpoint does not record layout 3"
 kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
-members=$(rc SMEMBERS product_orders:3)
+members=$(rc SMEMBERS "$(mk product_orders:3)")
 [ -n "$members" ] || fail "product_orders:3 is empty"
-rc DEL product_orders:3 >/dev/null
-for m in $members; do rc ZADD product_orders:3 "$m" "$m" >/dev/null; done
+rc DEL "$(mk product_orders:3)" >/dev/null
+for m in $members; do rc ZADD "$(mk product_orders:3)" "$m" "$m" >/dev/null; done
 rc HDEL pgcqrs:checkpoint layout >/dev/null
 start_sidecar
 sql "UPDATE products SET name = 'Pad 3' WHERE id = 3"
 step_done 'stopped: confirmed' 'the read models in Redis have key layout 2 and this sidecar writes layout 3' \
   'rebuilding the read models \(read models of layout 2\)'
-[ "$(rc TYPE product_orders:3)" == set ] || fail "product_orders:3 is a $(rc TYPE product_orders:3) after the rebuild"
+[ "$(rc TYPE "$(mk product_orders:3)")" == set ] || fail "product_orders:3 is a $(rc TYPE "$(mk product_orders:3)") after the rebuild"
 [ "$(rc HGET pgcqrs:checkpoint layout)" == 3 ] || fail "the rebuild did not record layout 3"
 
 step "an unrelated workload never makes PostgreSQL keep WAL for the slot"

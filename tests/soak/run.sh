@@ -189,7 +189,8 @@ wait_streaming
 
 # Phase 2: the workload runs while faults hit every part of the pipeline.
 "$workload_bin" --pg "$PG" --redis "$R" --seed "$seed" --writers "$writers" --readers 1 \
-  --duration "$duration" --big-every 1500 --truncate-every 20000 >"$run_dir/workload.log" 2>&1 &
+  --duration "$duration" --big-every 1500 --truncate-every 20000 --gap-allowed-file "$run_dir/gap-allowed" \
+  >"$run_dir/workload.log" 2>&1 &
 workload=$!
 
 redis_start_again() {  # redis-server on the same port and files, answering PING
@@ -226,6 +227,7 @@ fault_round() {
 
   log "Redis restarted with its data gone"
   local copied=$(copies)
+  touch "$run_dir/gap-allowed"  # readers find no read models until the copy: the one gap allowed
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   pgcqrs_wait_gone "$run_dir/redis/redis.pid"
   rm -rf "$run_dir/redis/appendonlydir" "$run_dir/redis/"*.aof "$run_dir/redis/dump.rdb"
@@ -233,6 +235,7 @@ fault_round() {
   # Let the rebuild finish before the next fault: kill -9 during a copy is phase 1's test,
   # and a copy interrupted every second would never finish on a large write model.
   wait_rebuilt "$copied"
+  rm -f "$run_dir/gap-allowed"
   count_fault redis_data_lost
 
   log "PostgreSQL restarted (fast, then immediate)"
@@ -325,7 +328,7 @@ for f in "${!want[@]}"; do
 done
 [ "$rebuilds" -eq $((3 + misses + 2 * rounds_done)) ] ||
   fail "$rebuilds rebuilds logged, expected $((3 + misses + 2 * rounds_done)): $(grep -E 'rebuilding the read models \(' "$run_dir/sidecar.log" | sed 's/.*(//' | sort | uniq -c | tr '\n' ';')"
-read -r _ _ checked _ torn _ rebuilding _ reconnects < <(grep -E '^reads: checked ' "$run_dir/workload.log") ||
+read -r _ _ checked _ torn _ rebuilding _ reconnects _ gaps < <(grep -E '^reads: checked ' "$run_dir/workload.log") ||
   fail "the workload printed no reads line"
 
 echo
@@ -338,9 +341,12 @@ echo "  rebuilds logged by the sidecar: $rebuilds (copy after data loss or slot 
 echo "  $(tail -1 "$run_dir/verify.log")"
 echo "  WAL retained by the slot after catch-up: $((retained / 1024)) kB (bound ${wal_bound_mb} MB)"
 echo "  sidecar peak RSS: $((peak_kb / 1024)) MB"
-echo "  readers: $checked checks, $torn torn, $rebuilding found a rebuild in progress, $reconnects reconnects"
+echo "  readers: $checked checks, $torn torn, $rebuilding found no read models (Redis's data lost), $gaps outside that fault, $reconnects reconnects"
 [ "$retained" -lt $((wal_bound_mb * 1048576)) ] || fail "the slot retains $retained bytes of WAL"
 [ "$torn" -eq 0 ] || fail "torn reads: $(grep TORN "$run_dir/workload.log" | head -3)"
+# The slot-invalidated rebuild and every kill -9 keep the last read models: no reader may find
+# none but while Redis's data is lost.
+[ "$gaps" -eq 0 ] || fail "$gaps reads found no read models outside the data-loss fault (a rebuild left a gap)"
 # Readers must have checked throughout: at least 20 checks a second of the run.
 [ "$checked" -ge $((20 * duration)) ] || fail "readers made only $checked torn-read checks in $duration s"
 echo "soak: passed"

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,9 @@ struct Settings {
   double duration_s = 0;    // if set, run until then instead of counting ops
   int big_every = 2000;     // one transaction above logical_decoding_work_mem per this many ops
   int truncate_every = 0;   // 0: never
+  // Readers: while this file exists, a Redis without read models is a fault the runner
+  // caused (its data lost); any other time it is a gap that a rebuild left readers in.
+  std::string gap_allowed_file;
 };
 
 // Error classes the rules produce on purpose, the concurrency ones a retry handles, and
@@ -55,7 +59,7 @@ struct Stats {
   std::map<std::string, long> ops;
   std::map<std::string, long> errors;  // sqlstate -> count
   std::map<std::string, std::string> unexpected;
-  long torn = 0, reads = 0, rebuilding = 0;
+  long torn = 0, reads = 0, rebuilding = 0, gaps = 0;
   std::vector<std::string> torn_examples;
   // Readers: Redis error replies by their first word (LOADING after a restart, BUSY during a
   // long projection call are what the faults cause; anything else fails the run), and lost
@@ -388,15 +392,19 @@ class Writer {
 };
 
 // Torn-read checks: one atomic Redis read per check (a read-only script), so what it sees is
-// one state of the read model, which must be internally consistent. A Redis without
-// pgcqrs:checkpoint holds no valid read model (a rebuild is copying): nothing to check.
+// one state of the read model, of the generation readers read, which must be internally
+// consistent. A Redis without pgcqrs:checkpoint holds no valid read model (its first copy is
+// under way): nothing to check.
 const char* check_script = R"(
 if redis.call('EXISTS', 'pgcqrs:checkpoint') == 0 then return {'rebuilding'} end
-local o = redis.call('HMGET', 'order_details:' .. ARGV[1], 'item_count', 'total', 'items')
-local listed = redis.call('ZRANGE', 'user_orders:' .. ARGV[2], 0, -1)
+local g = redis.call('HGET', 'pgcqrs:checkpoint', 'generation')
+local p = ''
+if g and g ~= '0' then p = 'g' .. g .. ':' end
+local o = redis.call('HMGET', p .. 'order_details:' .. ARGV[1], 'item_count', 'total', 'items')
+local listed = redis.call('ZRANGE', p .. 'user_orders:' .. ARGV[2], 0, -1)
 local missing = {}
 for _, id in ipairs(listed) do
-  if redis.call('EXISTS', 'order_details:' .. id) == 0 then missing[#missing + 1] = id end
+  if redis.call('EXISTS', p .. 'order_details:' .. id) == 0 then missing[#missing + 1] = id end
 end
 return {o[1] or '', o[2] or '', o[3] or '', table.concat(missing, ',')}
 )";
@@ -410,6 +418,8 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
       if (!r) r.emplace(ep, 2000);
       int64_t o = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_order.load()))(rng);
       int64_t u = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_user.load()))(rng);
+      auto gap_allowed = [&] { return !s.gap_allowed_file.empty() && std::filesystem::exists(s.gap_allowed_file); };
+      const bool allowed_before = gap_allowed();  // the fault's window may open or close meanwhile
       auto reply = r->command({"EVAL", check_script, "0", std::to_string(o), std::to_string(u)}, true);
       if (reply->type == REDIS_REPLY_ERROR) {
         std::string error = redis::reply_string(reply.get());
@@ -421,8 +431,10 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
       }
       if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
           redis::reply_string(reply->element[0]) == "rebuilding") {
+        const bool allowed = allowed_before || gap_allowed();
         std::lock_guard l(stats.mu);
         ++stats.rebuilding;
+        if (!allowed) ++stats.gaps;
         continue;
       }
       if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
@@ -488,6 +500,7 @@ int main(int argc, char** argv) {
     else if (k == "--duration") s.duration_s = std::stod(v);
     else if (k == "--big-every") s.big_every = std::stoi(v);
     else if (k == "--truncate-every") s.truncate_every = std::stoi(v);
+    else if (k == "--gap-allowed-file") s.gap_allowed_file = v;
     else {
       std::cerr << "pgcqrs-workload: unknown option " << k << "\n";
       return 2;
@@ -558,9 +571,10 @@ int main(int argc, char** argv) {
   std::cout << "workload: " << total << " operations in " << seconds << " s, " << errors
             << " refused with a clear error, " << stats.reads << " torn-read checks, " << stats.torn << " torn ("
             << stats.rebuilding << " reads found a rebuild in progress)\n";
-  // One line for the runner to check exactly: checks made, torn, rebuilding, reconnects.
+  // One line for the runner to check exactly: checks made, torn, rebuilding, reconnects, and
+  // the reads that found no read model outside the runner's data-loss fault.
   std::cout << "reads: checked " << stats.reads << " torn " << stats.torn << " rebuilding " << stats.rebuilding
-            << " reconnects " << stats.reader_reconnects << "\n";
+            << " reconnects " << stats.reader_reconnects << " gaps " << stats.gaps << "\n";
   for (auto& [k, n] : stats.redis_errors) std::cout << "  redis error " << k << " " << n << "\n";
   for (auto& [k, what] : stats.unexpected_redis) std::cout << "  UNEXPECTED redis " << k << ": " << what << "\n";
   for (auto& [k, n] : stats.ops) std::cout << "  op " << k << " " << n << "\n";

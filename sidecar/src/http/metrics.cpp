@@ -89,6 +89,10 @@ std::string Metrics::render() const {
   o += "pgcqrs_inflight_calls " + std::to_string(inflight) + "\n";
   line(o, "pgcqrs_up", "gauge", "1 while following the slot with Redis connected.");
   o += std::string("pgcqrs_up ") + (streaming ? "1" : "0") + "\n";
+  if (generation) {
+    line(o, "pgcqrs_read_model_generation", "gauge", "The generation of read models readers read.");
+    o += "pgcqrs_read_model_generation " + std::to_string(*generation) + "\n";
+  }
   if (copy) {
     line(o, "pgcqrs_copy_running", "gauge", "1 while the write model is copied into Redis (a first start or a rebuild).");
     o += std::string("pgcqrs_copy_running ") + (copy->running ? "1" : "0") + "\n";
@@ -111,6 +115,18 @@ std::string Metrics::render() const {
     o += std::string("process_start_time_seconds ") + buf + "\n";
   }
   return o;
+}
+
+std::string Metrics::health() const {
+  // The first line is the state, what a health check matches; the second, what readers read.
+  const std::string served = generation ? "readers read generation " + std::to_string(*generation)
+                                        : "readers have no read models yet";
+  if (streaming) return "ok\nstreaming; " + served + "\n";
+  if (copy_generation && copy && copy->running)
+    return "rebuilding\ncopying generation " + std::to_string(*copy_generation) + ", " + copy->describe() + "; " +
+           served + "\n";
+  if (copy_generation) return "rebuilding\nstarting generation " + std::to_string(*copy_generation) + "; " + served + "\n";
+  return "not streaming\n" + served + "\n";
 }
 
 }  // namespace pgcqrs::sidecar::http

@@ -65,10 +65,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
         res.body() = self->metrics.render();
       } else if (target == "/healthz") {
-        bool up = self->metrics.streaming;
-        res.result(up ? bhttp::status::ok : bhttp::status::service_unavailable);
+        res.result(self->metrics.healthy() ? bhttp::status::ok : bhttp::status::service_unavailable);
         res.set(bhttp::field::content_type, "text/plain");
-        res.body() = up ? "ok\n" : "not streaming\n";
+        res.body() = self->metrics.health();
       } else {
         res.result(bhttp::status::not_found);
         res.set(bhttp::field::content_type, "text/plain");

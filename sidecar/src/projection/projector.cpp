@@ -123,9 +123,13 @@ void Projector::mark(const ProjectorContext& ctx, Step& step) {
   // The copy is done: the checkpoint says where the stream goes on, in the layout written.
   const ScriptCall& c = calls_.back();
   step.writes.cmd("MULTI");
+  // The switch: readers read the generation copied from this EXEC on, and the one they read
+  // before is retired (deleted next, docs/consistency.md).
   step.writes.cmd("HSET", keys_.checkpoint(), F::lsn, c.lsn_text, F::slot, ctx.slot, F::updated_at, ctx.now_iso, F::commit_time,
-                  c.commit_time, F::layout, kLayout);
-  step.writes.cmd("HDEL", keys_.checkpoint(), F::partial_lsn, F::partial_seq, F::partial_cursor, F::dirty);
+                  c.commit_time, F::layout, kLayout, F::generation, std::to_string(keys_.generation()));
+  if (ctx.retiring) step.writes.cmd("HSET", keys_.checkpoint(), F::retired, std::to_string(*ctx.retiring));
+  step.writes.cmd("HDEL", keys_.checkpoint(), F::partial_lsn, F::partial_seq, F::partial_cursor, F::dirty, F::rebuilding,
+                  F::rebuild);
   step.writes.cmd("PUBLISH", keys_.channel(), c.lsn_text);
   step.writes.cmd("EXEC");
   view_.forget();
@@ -160,6 +164,11 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     cp = lsn_of(*cp_lsn);
     if (ctx.floor > cp) return stop("behind", *cp_lsn);
     if (auto d = view_.hget(keys_.checkpoint(), F::dirty)) return stop("dirty", *d);
+    // Readers read another generation than the one this batch writes: another sidecar
+    // rebuilt under this prefix meanwhile.
+    std::string generation = view_.hget(keys_.checkpoint(), F::generation).value_or("0");
+    if (generation != std::to_string(keys_.generation())) return stop("generation", generation);
+    if (auto asked = view_.hget(keys_.checkpoint(), F::rebuild)) return stop("rebuild", *asked);
     p_lsn = view_.hget(keys_.checkpoint(), F::partial_lsn);
     p_seq = to_int(view_.hget(keys_.checkpoint(), F::partial_seq));
     p_cursor = view_.hget(keys_.checkpoint(), F::partial_cursor);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
@@ -39,16 +40,63 @@ Hash hash_of(const redisReply* r) {
 
 Reader::Reader(const redis::Endpoint& ep, Keys keys) : ep_(ep), keys_(std::move(keys)), client_(ep, 5000) {}
 
-std::vector<Hash> Reader::page(const std::string& index_key, int limit, const std::string& hash_prefix,
+uint64_t Reader::generation_of(const redisReply* r) const {
+  if (r->type == REDIS_REPLY_NIL) return 0;  // names from before generations
+  if (r->type == REDIS_REPLY_ERROR)
+    throw redis::RedisError("Redis HGET " + keys_.checkpoint() + " failed: " + redis::describe_reply_error(r),
+                            redis::reply_error_code(r));
+  const std::string text = redis::reply_string(r);
+  char* end = nullptr;
+  const uint64_t g = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') throw redis::RedisError(keys_.checkpoint() + " has a malformed generation: " + text);
+  return g;
+}
+
+// One command on the generation readers read: MULTI, the checkpoint's generation, the command
+// on the keys of the generation last seen, EXEC. A switch between two reads shows as another
+// generation in the same EXEC: the command runs again on the new one.
+Reader::Current Reader::current(const std::function<std::vector<std::string>(const Keys&)>& argv_of) {
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const auto argv = argv_of(keys_);
+    client_.append({"MULTI"});
+    client_.append({"HGET", keys_.checkpoint(), checkpoint::field::generation});
+    client_.append(argv);
+    client_.append({"EXEC"});
+    auto multi = client_.read_reply();
+    auto queued_gen = client_.read_reply();
+    auto queued = client_.read_reply();
+    auto exec = client_.read_reply();
+    for (const auto* r : {multi.get(), queued_gen.get()})
+      if (r->type == REDIS_REPLY_ERROR)
+        throw redis::RedisError("Redis refused a read of " + keys_.checkpoint() + ": " + redis::describe_reply_error(r),
+                                redis::reply_error_code(r));
+    if (queued->type == REDIS_REPLY_ERROR) return {std::move(queued), nullptr};  // refused (NOPERM): the caller says
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2)
+      throw redis::RedisError("Redis EXEC of " + argv[0] + " failed: " + redis::describe_reply_error(exec.get()),
+                              redis::reply_error_code(exec.get()));
+    const uint64_t g = generation_of(exec->element[0]);
+    if (g == keys_.generation()) {
+      const redisReply* reply = exec->element[1];
+      return {std::move(exec), reply};
+    }
+    keys_ = keys_.at(g);  // switched since the last read: read the new generation
+  }
+  throw redis::RedisError("the read models' generation changed under " + std::to_string(kAttempts) + " reads in a row");
+}
+
+std::vector<Hash> Reader::page(const KeyOf& index_key, int limit, const KeyOf& hash_prefix,
                                const std::vector<std::string>& fields) {
   std::vector<Hash> out;
   if (sort_allowed_) {
-    std::vector<std::string> argv = {"SORT_RO", index_key, "BY", "nosort", "LIMIT", "0", std::to_string(limit), "DESC"};
-    for (const auto& f : fields) {
-      argv.push_back("GET");
-      argv.push_back(hash_prefix + "*->" + f);
-    }
-    auto reply = client_.command(argv, true);
+    auto got = current([&](const Keys& k) {
+      std::vector<std::string> argv = {"SORT_RO", index_key(k), "BY", "nosort", "LIMIT", "0", std::to_string(limit), "DESC"};
+      for (const auto& f : fields) {
+        argv.push_back("GET");
+        argv.push_back(hash_prefix(k) + "*->" + f);
+      }
+      return argv;
+    });
+    const redisReply* reply = got.reply ? got.reply : got.owner.get();
     if (reply->type == REDIS_REPLY_ARRAY) {
       for (size_t i = 0; i + fields.size() <= reply->elements; i += fields.size()) {
         Hash h;
@@ -60,9 +108,9 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
     }
     // "GET option of SORT denied due to insufficient ACL permissions", or no +sort_ro at all:
     // fall back for good.
-    const std::string err = redis::reply_string(reply.get());
+    const std::string err = redis::reply_string(reply);
     if (err.rfind("NOPERM", 0) != 0 && err.find("ACL") == std::string::npos)
-      throw redis::RedisError("SORT_RO " + index_key + ": " + redis::describe_reply_error(reply.get()));
+      throw redis::RedisError("SORT_RO " + index_key(keys_) + ": " + redis::describe_reply_error(reply));
     sort_allowed_ = false;
   }
   auto checked = [&](redis::ReplyPtr r, const std::string& what) {
@@ -72,12 +120,22 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
     return r;
   };
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    // The checkpoint's generation under the same WATCH: a switch aborts the EXEC.
+    const std::string index = index_key(keys_);
     client_.append({"WATCH", keys_.checkpoint()});
-    client_.append({"ZREVRANGE", index_key, "0", std::to_string(limit - 1)});
+    client_.append({"HGET", keys_.checkpoint(), checkpoint::field::generation});
+    client_.append({"ZREVRANGE", index, "0", std::to_string(limit - 1)});
     checked(client_.read_reply(), "WATCH");
-    auto ids = checked(client_.read_reply(), "ZREVRANGE " + index_key);
+    const uint64_t g = generation_of(checked(client_.read_reply(), "HGET " + keys_.checkpoint()).get());
+    auto ids = checked(client_.read_reply(), "ZREVRANGE " + index);
+    if (g != keys_.generation()) {
+      checked(client_.command({"UNWATCH"}), "UNWATCH");
+      keys_ = keys_.at(g);
+      continue;
+    }
     client_.append({"MULTI"});
-    for (size_t i = 0; i < ids->elements; ++i) client_.append({"HGETALL", hash_prefix + redis::reply_string(ids->element[i])});
+    for (size_t i = 0; i < ids->elements; ++i)
+      client_.append({"HGETALL", hash_prefix(keys_) + redis::reply_string(ids->element[i])});
     client_.append({"EXEC"});
     checked(client_.read_reply(), "MULTI");
     for (size_t i = 0; i < ids->elements; ++i) checked(client_.read_reply(), "HGETALL");
@@ -87,15 +145,19 @@ std::vector<Hash> Reader::page(const std::string& index_key, int limit, const st
       if (hashes->element[i]->elements > 0) out.push_back(hash_of(hashes->element[i]));
     return out;
   }
-  throw redis::RedisError("the read models changed under " + std::to_string(kAttempts) + " reads of " + index_key +
-                          " in a row");
+  throw redis::RedisError("the read models changed under " + std::to_string(kAttempts) + " reads of " +
+                          index_key(keys_) + " in a row");
 }
 
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
   // Up to 10 orders: the pre-rendered page user_latest:{id}, one LRANGE.
+  const std::string id = std::to_string(user_id);
   if (limit <= kLatestPage) {
-    const std::string latest = keys_.user_latest(std::to_string(user_id));
-    auto reply = client_.command({"LRANGE", latest, "0", std::to_string(limit - 1)}, true);
+    auto got = current([&](const Keys& k) {
+      return std::vector<std::string>{"LRANGE", k.user_latest(id), "0", std::to_string(limit - 1)};
+    });
+    const std::string latest = keys_.user_latest(id);
+    const redisReply* reply = got.reply ? got.reply : got.owner.get();
     if (reply->type == REDIS_REPLY_ARRAY) {
       std::vector<Hash> out;
       for (size_t i = 0; i < reply->elements; ++i) {
@@ -107,20 +169,27 @@ std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
       }
       return out;
     }
-    if (redis::reply_string(reply.get()).rfind("NOPERM", 0) != 0)
-      throw redis::RedisError("LRANGE " + latest + ": " + redis::describe_reply_error(reply.get()));
+    if (redis::reply_string(reply).rfind("NOPERM", 0) != 0)
+      throw redis::RedisError("LRANGE " + latest + ": " + redis::describe_reply_error(reply));
   }
-  return page(keys_.user_orders(std::to_string(user_id)), limit, keys_.order_stem(), order_fields);
+  return page([&](const Keys& k) { return k.user_orders(id); }, limit, [](const Keys& k) { return k.order_stem(); },
+              order_fields);
 }
 
 std::vector<Hash> Reader::top_products(int limit) {
-  return page(keys_.top_products(), limit, keys_.product_stem(), product_fields);
+  return page([](const Keys& k) { return k.top_products(); }, limit, [](const Keys& k) { return k.product_stem(); },
+              product_fields);
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {
-  auto reply = client_.command({"HGETALL", keys_.order(std::to_string(order_id))});
+  const std::string id = std::to_string(order_id);
+  auto got = current([&](const Keys& k) { return std::vector<std::string>{"HGETALL", k.order(id)}; });
+  const redisReply* reply = got.reply ? got.reply : got.owner.get();
+  if (reply->type == REDIS_REPLY_ERROR)
+    throw redis::RedisError("Redis HGETALL " + keys_.order(id) + " failed: " + redis::describe_reply_error(reply),
+                            redis::reply_error_code(reply));
   if (reply->elements == 0) return std::nullopt;
-  return hash_of(reply.get());
+  return hash_of(reply);
 }
 
 std::optional<uint64_t> Reader::checkpoint() {

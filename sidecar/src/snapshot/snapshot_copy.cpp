@@ -41,13 +41,14 @@ std::string now_iso() {
 // are pipelined; a call's reads wait for the replies to the writes before them.
 class Sender {
  public:
-  Sender(redis::SyncClient& r, const Keys& keys, const std::string& slot, const std::atomic<bool>* cancel)
-      : redis_(r), slot_(slot), cancel_(cancel), projector_(keys) {
-    projector_.view().assume_empty();  // the read models were wiped just before the copy
+  Sender(redis::SyncClient& r, const Keys& keys, const std::string& slot, std::optional<uint64_t> retiring,
+         const std::atomic<bool>* cancel)
+      : redis_(r), slot_(slot), retiring_(retiring), cancel_(cancel), projector_(keys) {
+    projector_.view().assume_empty();  // the generation was deleted just before the copy
   }
   void send(ScriptCall call, projection::Projector::Mode mode) {
     if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
-    projection::ProjectorContext ctx{slot_, now_iso(), 0, projection::kDefaultFanoutBudget};
+    projection::ProjectorContext ctx{slot_, now_iso(), 0, projection::kDefaultFanoutBudget, retiring_};
     std::vector<ScriptCall> calls;
     calls.push_back(std::move(call));
     auto step = projector_.start(std::move(calls), mode, ctx);
@@ -89,6 +90,7 @@ class Sender {
  private:
   redis::SyncClient& redis_;
   const std::string& slot_;
+  const std::optional<uint64_t> retiring_;
   const std::atomic<bool>* cancel_;
   projection::Projector projector_;
   size_t outstanding_ = 0;
@@ -210,11 +212,14 @@ std::string extension_schema(pqxx::connection_base& conn) {
   return r[0][0].as<std::string>();
 }
 
-uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys) {
-  redis.command({"DEL", keys.checkpoint()});
+namespace {
+
+// UNLINKs the keys named and those each pattern matches (SCAN, 1,000 at a time).
+uint64_t delete_keys(redis::SyncClient& redis, const std::vector<std::string>& singles,
+                     const std::vector<std::string>& patterns) {
   uint64_t deleted = 0;
-  for (const auto& s : keys.rebuild_singles()) deleted += static_cast<uint64_t>(redis.command({"DEL", s})->integer);
-  for (const auto& pattern : keys.rebuild_patterns()) {
+  for (const auto& s : singles) deleted += static_cast<uint64_t>(redis.command({"UNLINK", s})->integer);
+  for (const auto& pattern : patterns) {
     std::string cursor = "0";
     do {
       auto r = redis.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
@@ -231,9 +236,35 @@ uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys) {
   return deleted;
 }
 
+}  // namespace
+
+uint64_t delete_generation(redis::SyncClient& redis, const Keys& keys) {
+  return delete_keys(redis, keys.rebuild_singles(), keys.rebuild_patterns());
+}
+
+uint64_t delete_every_generation(redis::SyncClient& redis, const Keys& keys) {
+  redis.command({"DEL", keys.checkpoint()});
+  // One pass over the prefix, each name told apart here: a pattern per family and generation
+  // would make as many passes over the whole keyspace.
+  uint64_t deleted = 0;
+  std::string cursor = "0";
+  do {
+    auto r = redis.command({"SCAN", cursor, "MATCH", keys.prefix() + "*", "COUNT", "1000"});
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw redis::RedisError("unexpected SCAN reply");
+    cursor = redis::reply_string(r->element[0]);
+    std::vector<std::string> argv{"UNLINK"};
+    for (size_t i = 0; i < r->element[1]->elements; ++i) {
+      std::string key = redis::reply_string(r->element[1]->element[i]);
+      if (keys.names_read_model(key)) argv.push_back(std::move(key));
+    }
+    if (argv.size() > 1) deleted += static_cast<uint64_t>(redis.command(argv)->integer);
+  } while (cursor != "0");
+  return deleted;
+}
+
 CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
-                        const Keys& keys,
-                        const std::string& slot, uint64_t consistent_point, int chunk_events,
+                        const Keys& keys, const std::string& slot, uint64_t consistent_point,
+                        std::optional<uint64_t> retiring, int chunk_events,
                         const std::atomic<bool>* cancel, const ProgressFn& progress) {
   CopyStats stats;
   const std::string schema = extension_schema(conn);
@@ -268,7 +299,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   projection::AssemblerLimits limits;
   limits.max_events = static_cast<size_t>(chunk_events);
   projection::TransactionAssembler assembler(limits);
-  Sender sender(redis, keys, slot, cancel);
+  Sender sender(redis, keys, slot, retiring, cancel);
   std::vector<ScriptCall> calls;
   int64_t seq = 0;
 

@@ -341,6 +341,9 @@ std::string checkpoint_unsettled(const Fields& checkpoint) {
     return "marked dirty at " + checkpoint.at(F::dirty) + " (a projection call stopped midway; a rebuild follows)";
   for (const char* f : {F::partial_lsn, F::partial_seq, F::partial_cursor})
     if (checkpoint.count(f)) return std::string("a call series is under way (") + f + " " + checkpoint.at(f) + ")";
+  if (checkpoint.count(F::rebuilding)) return "a rebuild into generation " + checkpoint.at(F::rebuilding) + " is under way";
+  if (checkpoint.count(F::retired)) return "generation " + checkpoint.at(F::retired) + " is being deleted";
+  if (checkpoint.count(F::rebuild)) return "a rebuild was asked for at " + checkpoint.at(F::rebuild);
   return "";
 }
 

@@ -57,7 +57,7 @@ TEST(Config, NamesWhatIsWrong) {
   EXPECT_NE(parse({"go"}).error.find("unknown command \"go\""), std::string::npos);
   // One line naming the cause and where the options are listed (exit 2, main.cpp).
   EXPECT_EQ(parse({"run", "--nope"}).error, "unknown option --nope: pgcqrs-sidecar help run lists the options");
-  EXPECT_EQ(parse({"go"}).error, "unknown command \"go\": use run, status or verify (pgcqrs-sidecar help)");
+  EXPECT_EQ(parse({"go"}).error, "unknown command \"go\": use run, status, verify or rebuild (pgcqrs-sidecar help)");
   EXPECT_EQ(parse({"status", "now"}).error,
             "unexpected argument \"now\": options start with -- (pgcqrs-sidecar help status)");
   EXPECT_NE(parse({"run", "--pg"}).error.find("--pg needs a value"), std::string::npos);
@@ -92,7 +92,7 @@ TEST(Config, HelpPerCommandAndVersion) {
   auto c = parse({"verify", "--help"});
   EXPECT_EQ(c.error, "help");
   EXPECT_EQ(c.help_command, "verify");
-  EXPECT_EQ(parse({"help", "bogus"}).error, "help: unknown command \"bogus\": use run, status or verify");
+  EXPECT_EQ(parse({"help", "bogus"}).error, "help: unknown command \"bogus\": use run, status, verify or rebuild");
   EXPECT_NE(usage("run").find("--fanout-budget N"), std::string::npos);
   EXPECT_EQ(usage("status").find("--fanout-budget N"), std::string::npos);
   EXPECT_EQ(version(), std::string("pgcqrs-sidecar ") + PGCQRS_VERSION);

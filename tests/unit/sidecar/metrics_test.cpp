@@ -112,3 +112,24 @@ TEST(Metrics, TheCopysProgressOnceOneStarts) {
   EXPECT_NE(m.render().find("pgcqrs_copy_running 0\n"), std::string::npos);
   EXPECT_NE(m.render().find("pgcqrs_copy_seconds_left 0\n"), std::string::npos);
 }
+
+TEST(Metrics, HealthSaysWhatReadersAreServedInEachState) {
+  Metrics m;
+  EXPECT_FALSE(m.healthy());
+  EXPECT_EQ(m.health(), "not streaming\nreaders have no read models yet\n");
+  m.copy_generation = 1;
+  EXPECT_EQ(m.health(), "rebuilding\nstarting generation 1; readers have no read models yet\n");
+  m.generation = 4;
+  m.copy_generation = 5;
+  pgcqrs::sidecar::snapshot::CopyProgress p;
+  p.running = true;
+  m.copy = p;
+  EXPECT_EQ(m.health().rfind("rebuilding\ncopying generation 5, 0 of 0 users, ", 0), 0u) << m.health();
+  EXPECT_NE(m.health().find(" s left); readers read generation 4\n"), std::string::npos) << m.health();
+  EXPECT_NE(m.render().find("\npgcqrs_read_model_generation 4\n"), std::string::npos);
+  m.copy_generation.reset();
+  m.generation = 5;
+  m.streaming = true;
+  EXPECT_TRUE(m.healthy());
+  EXPECT_EQ(m.health(), "ok\nstreaming; readers read generation 5\n");
+}

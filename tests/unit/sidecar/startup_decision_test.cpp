@@ -161,5 +161,70 @@ TEST(StartupDecision, ACheckpointBehindTheSlotRebuilds) {
                  "lost acknowledged writes; rebuilding every read model from a new snapshot");
 }
 
+CheckpointFound serving(const std::string& generation) {
+  CheckpointFound c = current("0/1000");
+  c.generation = generation;
+  return c;
+}
+
+TEST(StartupDecision, AResumeStreamsIntoTheGenerationReadersRead) {
+  auto v = decide(serving("4"), slot_at("0/1000"));
+  EXPECT_EQ(v.action, Action::resume);
+  EXPECT_EQ(v.generation, 4u);
+  EXPECT_TRUE(v.serving);
+  EXPECT_EQ(decide(current("0/1000"), slot_at("0/1000")).generation, 0u);  // names from before generations
+}
+
+TEST(StartupDecision, ARebuildBesideACheckpointWritesTheNextGenerationWhileReadersKeepTheirs) {
+  auto v = decide(serving("4"), slot_at("0/2000"));  // Redis behind the slot
+  EXPECT_EQ(v.action, Action::rebuild);
+  EXPECT_TRUE(v.serving);
+  EXPECT_EQ(v.generation, 4u);
+  EXPECT_EQ(v.copy_generation, 5u);
+  SlotFound none;
+  auto c = decide(serving("4"), none);
+  EXPECT_EQ(c.action, Action::copy);
+  EXPECT_TRUE(c.serving);
+  EXPECT_EQ(c.copy_generation, 5u);
+}
+
+TEST(StartupDecision, WithoutACheckpointNothingIsServedAndTheCopyWritesGenerationZero) {
+  CheckpointFound lost;
+  lost.generation = "4";  // a checkpoint without lsn vouches for nothing
+  auto v = decide(lost, slot_at("0/9"));
+  EXPECT_EQ(v.action, Action::rebuild);
+  EXPECT_FALSE(v.serving);
+  EXPECT_EQ(v.copy_generation, 0u);
+  SlotFound none;
+  EXPECT_EQ(decide({}, none).copy_generation, 0u);
+}
+
+TEST(StartupDecision, AnInterruptedRebuildStartsAgain) {
+  CheckpointFound c = serving("4");
+  c.rebuilding = "5";
+  auto v = decide(c, slot_at("0/2000"));
+  expect_rebuild(v, "a rebuild was interrupted",
+                 "a rebuild into generation 5 stopped before it finished: starting it again; readers keep generation 4");
+  EXPECT_EQ(v.copy_generation, 5u);
+}
+
+TEST(StartupDecision, ARebuildAskedForIsDoneEvenWhenEverythingElseWouldResume) {
+  CheckpointFound c = serving("4");
+  c.rebuild = "2026-12-06 12:00:00+00";
+  auto v = decide(c, slot_at("0/1000"));
+  expect_rebuild(v, "asked for",
+                 "a rebuild was asked for (pgcqrs-sidecar rebuild, at 2026-12-06 12:00:00+00): copying the write model "
+                 "into generation 5 while readers keep generation 4");
+  EXPECT_EQ(v.copy_generation, 5u);
+}
+
+TEST(StartupDecision, AMalformedGenerationIsRefusedByName) {
+  for (const char* bad : {"", "x", "-1", "4a", " 4", "1234567890123456789"})
+    expect_refused(decide(serving(bad), slot_at("0/1000")), Server::redis, ErrorKind::permanent,
+                   std::string("pgcqrs:checkpoint has a malformed generation: ") + bad +
+                       ": delete pgcqrs:checkpoint to copy the read models again (docs/operations.md, Verify and "
+                       "rebuild)");
+}
+
 }  // namespace
 }  // namespace pgcqrs::sidecar

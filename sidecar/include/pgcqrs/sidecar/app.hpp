@@ -1,4 +1,5 @@
-// The two commands: `run` (sessions with reconnect backoff, signals, HTTP) and `status`.
+// The commands: `run` (sessions with reconnect backoff, signals, HTTP), `status`, `verify`
+// and `rebuild`.
 #pragma once
 
 #include "pgcqrs/sidecar/config.hpp"
@@ -10,5 +11,8 @@ int run(const Config& config);
 int status(const Config& config);
 // The oracle (sidecar/src/verify): 0 identical, 1 differences, 2 could not read.
 int run_verify(const Config& config);
+// Asks for a blue/green rebuild (the checkpoint's `rebuild` field): 0 asked, 1 nothing to
+// rebuild, 2 Redis unreachable.
+int ask_rebuild(const Config& config);
 
 }  // namespace pgcqrs::sidecar

@@ -23,11 +23,18 @@ inline constexpr const char* dirty = "dirty";              // a batch stopped mi
 inline constexpr const char* partial_lsn = "partial_lsn";  // a transaction applied in parts
 inline constexpr const char* partial_seq = "partial_seq";
 inline constexpr const char* partial_cursor = "partial_cursor";  // where a fan-out resumes
+// The generation of read models that readers read (keys.hpp; absent: 0). The fields above
+// describe it.
+inline constexpr const char* generation = "generation";
+inline constexpr const char* rebuilding = "rebuilding";  // the generation a rebuild is copying
+inline constexpr const char* retired = "retired";        // the generation being deleted after a switch
+inline constexpr const char* rebuild = "rebuild";        // `pgcqrs-sidecar rebuild` asked for one, at
 }  // namespace field
 
 // Every field it may hold.
-inline constexpr std::array<const char*, 9> kFields = {field::lsn,        field::slot,        field::layout,
-                                                       field::updated_at, field::commit_time, field::dirty,
-                                                       field::partial_lsn, field::partial_seq, field::partial_cursor};
+inline constexpr std::array<const char*, 13> kFields = {
+    field::lsn,         field::slot,        field::layout,         field::updated_at, field::commit_time,
+    field::dirty,       field::partial_lsn, field::partial_seq,    field::partial_cursor, field::generation,
+    field::rebuilding,  field::retired,     field::rebuild};
 
 }  // namespace pgcqrs::sidecar::checkpoint

@@ -2,8 +2,15 @@
 // that --key-prefix sets. Every unit that names a key, a SCAN pattern or the channel asks
 // this, so that pipelines with different prefixes share one Redis and a rebuild deletes only
 // its own keys.
+//
+// The read models of a generation N > 0 carry `gN:` after the prefix (`g3:order_details:7`);
+// generation 0 is the names from before generations, kept so that an upgrade rebuilds nothing.
+// A rebuild writes generation N+1 beside N, and the checkpoint's `generation` field, which
+// stays outside every generation with the channel, says which one readers read
+// (docs/consistency.md, "During a rebuild").
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,9 +21,12 @@ namespace pgcqrs::sidecar {
 class Keys {
  public:
   // The prefix must pass key_prefix_problem(); the default is no prefix.
-  explicit Keys(std::string prefix = {});
+  explicit Keys(std::string prefix = {}, uint64_t generation = 0);
 
   const std::string& prefix() const { return prefix_; }
+  uint64_t generation() const { return generation_; }
+  // The same prefix, another generation.
+  Keys at(uint64_t generation) const { return Keys(prefix_, generation); }
 
   // Per-entity keys, from an id as text.
   std::string order(std::string_view id) const { return join(order_, id); }  // order_details:{id}
@@ -40,15 +50,19 @@ class Keys {
 
   // A SCAN MATCH pattern for the keys whose names start with stem (one of the stems above).
   std::string pattern(std::string_view stem) const;
-  // Everything a rebuild deletes: the patterns of the per-entity families (older layouts'
-  // included) and the single keys, the checkpoint excepted.
+  // Everything of this generation a rebuild deletes: the patterns of the per-entity families
+  // (older layouts' included) and the single keys. The checkpoint is no generation's.
   std::vector<std::string> rebuild_patterns() const;
   std::vector<std::string> rebuild_singles() const;
+  // Whether key is a read model of any generation under this prefix: what a copy into a Redis
+  // without a checkpoint deletes, since no checkpoint says which generations exist.
+  bool names_read_model(std::string_view key) const;
 
  private:
   static std::string join(const std::string& stem, std::string_view id);  // one allocation
 
   std::string prefix_;
+  uint64_t generation_;
   std::string order_, user_, product_, user_orders_, user_latest_, product_orders_;
   std::string top_products_, users_, products_, checkpoint_, channel_;
 };

@@ -25,6 +25,7 @@ struct StartupResult {
   replication::PgConnPtr heartbeat;      // blocking; its statement_timeout set
   uint64_t start_lsn = 0;
   uint64_t checkpoint = 0;               // the Redis checkpoint found, or the copy's
+  uint64_t generation = 0;               // of the read models streamed into (keys.hpp)
   int64_t hold_ms = 0;                   // how long Redis's persistence needs before a confirmation
 };
 
@@ -35,6 +36,9 @@ struct StartupHooks {
   // While the write model is copied: once the rows are counted, about once a second, and
   // once done (running false).
   std::function<void(const snapshot::CopyProgress&)> copy_progress;
+  // Once the verdict is known, and again after a copy's switch: the generation readers read
+  // (nullopt: none yet) and the one a copy is writing (nullopt: none).
+  std::function<void(std::optional<uint64_t> served, std::optional<uint64_t> copying)> generations;
 };
 
 // Never throws. `cancel` stops a copy at its next batch.

@@ -16,6 +16,9 @@ struct CheckpointFound {
   std::optional<std::string> lsn;
   std::optional<std::string> dirty;   // set by a batch that stopped midway (docs/read-models.md)
   std::optional<std::string> layout;  // absent in the layouts before 3
+  std::optional<std::string> generation;  // the one readers read; absent: 0
+  std::optional<std::string> rebuilding;  // a rebuild was copying this generation
+  std::optional<std::string> rebuild;     // `pgcqrs-sidecar rebuild` asked for one
 };
 
 // The slot of that name in pg_replication_slots.
@@ -44,6 +47,12 @@ struct StartupVerdict {
   std::string explanation;         // rebuild: the error line that says what was found and why
   uint64_t resume_lsn = 0;         // resume: the slot's confirmed position
   uint64_t checkpoint_lsn = 0;     // the checkpoint's lsn (0: none)
+  // The generation readers read (resume: the one to stream into). With a checkpoint, a copy
+  // or rebuild writes the next one beside it and readers keep it until the switch; without,
+  // there is nothing to keep and the copy writes generation 0.
+  uint64_t generation = 0;
+  bool serving = false;            // a checkpoint vouches for the generation readers read
+  uint64_t copy_generation = 0;    // copy, rebuild: the generation written
 };
 
 StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound& slot, const std::string& slot_name,

@@ -41,6 +41,13 @@ struct Metrics {
   double start_time_seconds = 0;
   // The copy of the write model running, or the last one (not rendered before one starts).
   std::optional<snapshot::CopyProgress> copy;
+  // The generation of read models readers read (nullopt: none, or not known yet), and the one
+  // a copy is writing (nullopt: none): /healthz says which.
+  std::optional<uint64_t> generation;
+  std::optional<uint64_t> copy_generation;
+  // What /healthz answers: whether the sidecar streams, and what readers are served.
+  bool healthy() const { return streaming; }
+  std::string health() const;
 
   // Past kMaxIgnoredTypes distinct types, further ones are counted under "(other)".
   static constexpr size_t kMaxIgnoredTypes = 64;

@@ -34,6 +34,7 @@ struct ProjectorContext {
   std::string now_iso;
   uint64_t floor = 0;       // confirmed to the slot: a checkpoint below it means Redis lost writes
   int fanout_budget = 1000;  // orders one batch updates for a rename; the rest in later batches
+  std::optional<uint64_t> retiring;  // Mark: the generation readers read until this copy's switch
 };
 
 class Projector {

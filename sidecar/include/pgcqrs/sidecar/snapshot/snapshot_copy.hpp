@@ -1,12 +1,15 @@
-// The initial snapshot: copies the write model, as seen by the snapshot exported with the
-// slot, into Redis through the same projector the stream uses (Snapshot mode), then
-// sets pgcqrs:checkpoint to the slot's consistent point. Until then Redis has no checkpoint,
-// so a crash during the copy is detected at the next start and the copy starts over.
+// The copy: the write model, as seen by the snapshot exported with the slot, into one
+// generation of read models through the same projector the stream uses (Snapshot mode); then
+// one MULTI/EXEC sets pgcqrs:checkpoint to the slot's consistent point and to that
+// generation, which readers read from then on (the switch, docs/consistency.md). Until then
+// the checkpoint says nothing of it, so a crash during the copy is detected at the next start
+// and the copy starts over.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <pqxx/pqxx>
@@ -22,19 +25,23 @@ struct CopyStats {
   uint64_t read_rounds = 0;  // calls that read Redis first, waiting for the writes before them
 };
 
-// Deletes every read-model and auxiliary key under the prefix (docs/read-models.md),
-// checkpoint first; nothing else in the database.
-uint64_t wipe_read_models(redis::SyncClient& redis, const Keys& keys);
+// Deletes the read models of keys's generation (docs/read-models.md); nothing else.
+uint64_t delete_generation(redis::SyncClient& redis, const Keys& keys);
+// Deletes the checkpoint and the read models of every generation under keys's prefix: for a
+// Redis whose checkpoint says nothing of what it holds.
+uint64_t delete_every_generation(redis::SyncClient& redis, const Keys& keys);
 
 using ProgressFn = std::function<void(const CopyProgress&)>;
 
 // conn must be a fresh ordinary connection; snapshot_name comes from CREATE_REPLICATION_SLOT.
+// keys names the generation written, which must hold nothing; retiring, the generation readers
+// read until the switch (the checkpoint's `retired` then names it).
 // cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
 // progress, when set, is called on this thread once the rows to copy are counted, then about
 // once a second, and last with running false once the copy is complete.
 CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
                         const Keys& keys, const std::string& slot, uint64_t consistent_point,
-                        int chunk_events, const std::atomic<bool>* cancel = nullptr,
+                        std::optional<uint64_t> retiring, int chunk_events, const std::atomic<bool>* cancel = nullptr,
                         const ProgressFn& progress = nullptr);
 
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws a
