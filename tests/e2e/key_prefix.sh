@@ -5,7 +5,8 @@
 # docs/security.md's with every key pattern and the channel under its prefix, so a key or a
 # publish outside it would be refused. Both models equal the write model (verify with the
 # prefix); pgcqrs-query reads and waits for a write token under a prefix; a rebuild of a:
-# deletes and copies a:'s keys only; every key in Redis is a:'s, b:'s or the other
+# deletes and copies a:'s keys only, a rebuild of b: asked for while it runs switches b:'s
+# readers to a new generation and leaves a:'s keys; every key in Redis is a:'s, b:'s or the other
 # application's, which are unchanged; a prefix that needs escaping is refused.
 #   tests/e2e/key_prefix.sh BUILD_DIR
 set -euo pipefail
@@ -144,11 +145,27 @@ if [ -n "$b_before" ] && [ "$b_before" = "$b_after" ]; then ok; else fail "b:'s 
 if [ "$(admin GET a:stale-not-ours)" = x ]; then ok; else fail "the rebuild of a: deleted a:stale-not-ours"; fi
 admin DEL a:stale-not-ours >/dev/null
 
+# A rebuild of b: asked for while it runs (as b:'s sidecar user) writes b:'s next generation
+# beside the one its readers read, switches them, deletes the old one, and leaves a:'s keys.
+a_keys() { admin --scan --pattern 'a:*' | grep -vx 'a:pgcqrs:checkpoint' | sort | while read -r k; do
+  admin DUMP "$k" | od -An -tx1 | tr -d ' \n'; echo " $k"; done; }
+a_before=$(a_keys)
+out=$(PGCQRS_REDIS_PASSWORD=pw-b "$sidecar_bin" rebuild --redis "redis://127.0.0.1:$port" --redis-user sidecar-b \
+  --key-prefix b: 2>&1) || true
+if [[ $out == "rebuild asked for at "* ]]; then ok; else fail "pgcqrs-sidecar rebuild --key-prefix b: printed: $out"; fi
+switched_b() { [ "$(admin HMGET b:pgcqrs:checkpoint generation retired | tr '\n' ' ')" = "1  " ]; }
+wait_for 60 "b: reads generation 1" switched_b && ok
+both_equal "after the rebuild of b:"
+if [ "$(a_keys)" = "$a_before" ]; then ok; else fail "a:'s keys changed during b:'s rebuild"; fi
+if [ "$(admin --scan --pattern 'b:order_details:*' | wc -l)" = 0 ]; then ok; else fail "b:'s generation 0 is left"; fi
+out=$(query b order 3 --json 2>&1 || true)
+if [[ $out == *'"user_name":"Ada L."'* ]]; then ok; else fail "pgcqrs-query order 3 under b: generation 1 printed: $out"; fi
+
 # Nothing was written outside the two prefixes, and the other application's keys are as they were.
 if [ "$(foreign)" = "$foreign_before" ] && [ "$(admin HGET user:1 name)" = other-app ] &&
    [ "$(admin GET order_details:1)" = other-app ] && [ "$(admin GET pgcqrs:checkpoint)" = other-app ]; then ok
 else fail "keys outside a: and b: changed: $(foreign | head -10)"; fi
-if [ "$(admin --scan --pattern 'a:order_details:*' | wc -l)" = 6 ] && [ "$(admin --scan --pattern 'b:order_details:*' | wc -l)" = 6 ]; then ok
+if [ "$(admin --scan --pattern 'a:order_details:*' | wc -l)" = 6 ] && [ "$(admin --scan --pattern 'b:g1:order_details:*' | wc -l)" = 6 ]; then ok
 else fail "expected 6 orders under each prefix"; fi
 
 # A prefix that would need an escape in a SCAN or ACL pattern is refused at start.
