@@ -62,6 +62,12 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
     StartupVerdict v;
     v.action = StartupVerdict::Action::copy;
     v.reason = "slot " + slot_name + " does not exist";
+    if (checkpoint.rebuilding && serving) {  // stopped between dropping the slot and creating it
+      v.explanation = "a rebuild into generation " + *checkpoint.rebuilding +
+                      " stopped before it finished: starting it again; readers keep generation " +
+                      std::to_string(generation);
+      v.reason = "a rebuild was interrupted";
+    }
     v.checkpoint_lsn = cp.value_or(0);
     return copying(v);
   }
@@ -101,6 +107,7 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
                     "): copying the write model into generation " + std::to_string(generation + 1) +
                     " while readers keep generation " + std::to_string(generation);
     v.reason = "asked for";
+    v.asked = true;
   } else if (checkpoint.dirty) {
     v.explanation = "a projection call stopped midway (at " + *checkpoint.dirty +
                     ") and Redis keeps what it had written: the read models may hold part of a transaction; "

@@ -199,13 +199,26 @@ TEST(StartupDecision, WithoutACheckpointNothingIsServedAndTheCopyWritesGeneratio
   EXPECT_EQ(decide({}, none).copy_generation, 0u);
 }
 
-TEST(StartupDecision, AnInterruptedRebuildStartsAgain) {
+CheckpointFound c_with_rebuilding() {
   CheckpointFound c = serving("4");
   c.rebuilding = "5";
+  return c;
+}
+
+TEST(StartupDecision, AnInterruptedRebuildStartsAgain) {
+  CheckpointFound c = c_with_rebuilding();
   auto v = decide(c, slot_at("0/2000"));
   expect_rebuild(v, "a rebuild was interrupted",
                  "a rebuild into generation 5 stopped before it finished: starting it again; readers keep generation 4");
   EXPECT_EQ(v.copy_generation, 5u);
+  // Stopped after the slot was dropped, before it was made again: the same rebuild, as a copy.
+  SlotFound none;
+  auto copy = decide(c_with_rebuilding(), none);
+  EXPECT_EQ(copy.action, Action::copy);
+  EXPECT_EQ(copy.reason, "a rebuild was interrupted");
+  EXPECT_EQ(copy.explanation,
+            "a rebuild into generation 5 stopped before it finished: starting it again; readers keep generation 4");
+  EXPECT_EQ(copy.copy_generation, 5u);
 }
 
 TEST(StartupDecision, ARebuildAskedForIsDoneEvenWhenEverythingElseWouldResume) {
@@ -215,6 +228,7 @@ TEST(StartupDecision, ARebuildAskedForIsDoneEvenWhenEverythingElseWouldResume) {
   expect_rebuild(v, "asked for",
                  "a rebuild was asked for (pgcqrs-sidecar rebuild, at 2026-12-06 12:00:00+00): copying the write model "
                  "into generation 5 while readers keep generation 4");
+  EXPECT_TRUE(v.asked);
   EXPECT_EQ(v.copy_generation, 5u);
 }
 

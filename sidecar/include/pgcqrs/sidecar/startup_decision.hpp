@@ -45,6 +45,7 @@ struct StartupVerdict {
   std::optional<Failure> failure;  // refuse
   std::string reason;              // copy, rebuild: "rebuilding the read models (REASON)"
   std::string explanation;         // rebuild: the error line that says what was found and why
+  bool asked = false;              // the rebuild was asked for: its explanation is no error
   uint64_t resume_lsn = 0;         // resume: the slot's confirmed position
   uint64_t checkpoint_lsn = 0;     // the checkpoint's lsn (0: none)
   // The generation readers read (resume: the one to stream into). With a checkpoint, a copy
