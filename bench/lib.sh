@@ -62,3 +62,32 @@ SQL
   done
   wait
 }
+
+# bench_load_bulk USERS PRODUCTS ORDERS: CREATE EXTENSION pgcqrs and the dataset of bench/run.sh
+# in bulk SQL (PG* variables): users, products, and ORDERS orders of 3 items, user 1 + id % USERS.
+bench_load_bulk() {
+  psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE EXTENSION pgcqrs;
+-- Bulk rows are valid by construction (active users and products, items at the product's
+-- price, updated_at = created_at), so the row triggers are skipped while loading.
+SET session_replication_role = replica;
+INSERT INTO users (id, name, email)
+  SELECT g, 'user ' || g, 'user' || g || '@example.com' FROM generate_series(1, $1) g;
+INSERT INTO products (id, name, price)
+  SELECT g, 'product ' || g, (g % 100) + 0.99 FROM generate_series(1, $2) g;
+INSERT INTO orders (id, user_id, status, created_at, updated_at)
+  SELECT g, 1 + g % $1, CASE WHEN g % 10 = 0 THEN 'paid' ELSE 'pending' END,
+         now() - ($3 - g) * interval '10 ms', now() - ($3 - g) * interval '10 ms'
+    FROM generate_series(1, $3) g;
+INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+  SELECT o, p, k, (p % 100) + 0.99
+    FROM generate_series(1, $3) o, generate_series(1, 3) k,
+         LATERAL (SELECT 1 + (o * 7 + k) % $2 AS p) x;
+SELECT setval(pg_get_serial_sequence('users', 'id'), $1);
+SELECT setval(pg_get_serial_sequence('products', 'id'), $2);
+SELECT setval(pg_get_serial_sequence('orders', 'id'), $3);
+RESET session_replication_role;
+VACUUM ANALYZE users, products, orders, order_items;
+CHECKPOINT;
+SQL
+}

@@ -94,30 +94,7 @@ peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 # --- the dataset: users, products and a million orders of 3 items, bulk SQL ------------------
 log "loading $orders orders of 3 items for $users users (bulk SQL)"
 t0=$(date +%s.%N)
-psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE EXTENSION pgcqrs;
--- Bulk rows are valid by construction (active users and products, items at the product's
--- price, updated_at = created_at), so the row triggers are skipped while loading.
-SET session_replication_role = replica;
-INSERT INTO users (id, name, email)
-  SELECT g, 'user ' || g, 'user' || g || '@example.com' FROM generate_series(1, $users) g;
-INSERT INTO products (id, name, price)
-  SELECT g, 'product ' || g, (g % 100) + 0.99 FROM generate_series(1, $products) g;
-INSERT INTO orders (id, user_id, status, created_at, updated_at)
-  SELECT g, 1 + g % $users, CASE WHEN g % 10 = 0 THEN 'paid' ELSE 'pending' END,
-         now() - ($orders - g) * interval '10 ms', now() - ($orders - g) * interval '10 ms'
-    FROM generate_series(1, $orders) g;
-INSERT INTO order_items (order_id, product_id, quantity, unit_price)
-  SELECT o, p, k, (p % 100) + 0.99
-    FROM generate_series(1, $orders) o, generate_series(1, 3) k,
-         LATERAL (SELECT 1 + (o * 7 + k) % $products AS p) x;
-SELECT setval(pg_get_serial_sequence('users', 'id'), $users);
-SELECT setval(pg_get_serial_sequence('products', 'id'), $products);
-SELECT setval(pg_get_serial_sequence('orders', 'id'), $orders);
-RESET session_replication_role;
-VACUUM ANALYZE users, products, orders, order_items;
-CHECKPOINT;
-SQL
+bench_load_bulk "$users" "$products" "$orders"
 t1=$(date +%s.%N)
 load_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 log "loaded in ${load_secs}s"

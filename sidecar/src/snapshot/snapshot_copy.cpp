@@ -326,12 +326,6 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
     tx.exec("CLOSE " + name);
   };
 
-  scan("pgcqrs_users", "SELECT id, name, email, is_active FROM " + s + ".users ORDER BY id", [&](const pqxx::row& r) {
-    feed(event(EventType::UserRegistered, seq++,
-               {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>() ? "true" : "false"},
-               consistent_point, lsn_text));
-    ++stats.users;
-  });
   scan("pgcqrs_products", "SELECT id, name, price::text, is_active FROM " + s + ".products ORDER BY id",
        [&](const pqxx::row& r) {
          feed(event(EventType::ProductAdded, seq++,
@@ -341,9 +335,12 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          ++stats.products;
        });
 
-  // Orders with their items, one order at a time; an order's first chunk_events items ride
-  // in its OrderPlaced, the rest follow as OrderItemAdded so every call stays bounded.
-  std::string cur_order;
+  // Each user, then her orders with their items, one order at a time: a user's keys are
+  // written and read by her orders while the view still holds them, whatever the number of
+  // users (in order id order, past the view's size every order read its user's keys back from
+  // Redis, waiting for every write before it). An order's first chunk_events items ride in
+  // its OrderPlaced, the rest follow as OrderItemAdded so every call stays bounded.
+  std::string cur_user, cur_order;
   std::vector<std::string> placed;  // the order's fixed arguments; its lines follow in `lines`
   std::vector<projection::OrderLine> lines;
   auto flush_order = [&] {
@@ -354,25 +351,37 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
     lines.clear();
     ++stats.orders;
   };
-  scan("pgcqrs_orders",
-       "SELECT o.id, o.user_id, o.status, " + ts_sql("o.created_at") + ", " + ts_sql("o.updated_at") +
-           ", i.product_id, i.quantity, i.unit_price::text FROM " + s + ".orders o LEFT JOIN " + s +
-           ".order_items i ON i.order_id = o.id ORDER BY o.id, i.product_id",
+  scan("pgcqrs_users_orders",
+       "SELECT u.id, u.name, u.email, u.is_active, o.id, o.status, " + ts_sql("o.created_at") + ", " +
+           ts_sql("o.updated_at") + ", i.product_id, i.quantity, i.unit_price::text FROM " + s + ".users u LEFT JOIN " +
+           s + ".orders o ON o.user_id = u.id LEFT JOIN " + s +
+           ".order_items i ON i.order_id = o.id ORDER BY u.id, o.id, i.product_id",
        [&](const pqxx::row& r) {
-         std::string oid = r[0].as<std::string>();
+         std::string uid = r[0].as<std::string>();
+         if (uid != cur_user) {
+           flush_order();
+           cur_order.clear();
+           cur_user = uid;
+           feed(event(EventType::UserRegistered, seq++,
+                      {uid, r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>() ? "true" : "false"},
+                      consistent_point, lsn_text));
+           ++stats.users;
+         }
+         if (r[4].is_null()) return;  // a user without orders
+         std::string oid = r[4].as<std::string>();
          if (oid != cur_order) {
            flush_order();
            cur_order = oid;
-           std::string created = ts_text(r[3].as<std::string>());
+           std::string created = ts_text(r[6].as<std::string>());
            auto score = projection::timestamp_score(created);
            if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
-           placed = {oid, r[1].as<std::string>(), r[2].as<std::string>(), created, ts_text(r[4].as<std::string>()), *score};
+           placed = {oid, uid, r[5].as<std::string>(), created, ts_text(r[7].as<std::string>()), *score};
          }
-         if (r[5].is_null()) return;
+         if (r[8].is_null()) return;
          ++stats.items;
-         std::string pid = r[5].as<std::string>(), qty = r[6].as<std::string>(), cents = cents_of(r[7].as<std::string>());
+         std::string pid = r[8].as<std::string>(), qty = r[9].as<std::string>(), cents = cents_of(r[10].as<std::string>());
          if (lines.size() < static_cast<size_t>(chunk_events) && !placed.empty()) {
-           lines.push_back({r[5].as<int64_t>(), r[6].as<int64_t>(), std::stoll(cents)});
+           lines.push_back({r[8].as<int64_t>(), r[9].as<int64_t>(), std::stoll(cents)});
          } else {
            if (!placed.empty()) flush_order();
            cur_order = oid;  // flush_order above cleared only the pending event

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The copy alone, at the scale of bench/run.sh's full profile: ORDERS orders of 3 items for
+# USERS users and 1,000 products loaded in bulk SQL, then a sidecar started on an empty Redis
+# copies them. Prints the copy's time, orders per second, the sidecar's peak memory and its
+# read rounds (calls that waited for Redis). Faster to repeat than bench/run.sh when working
+# on the copy; bench/run.sh gives the ratio to the drain.
+# Usage: bench/copy.sh [ORDERS] [USERS] [BUILD_DIR]   (defaults 1000000 50000 build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/servers.sh
+source bench/lib.sh
+
+orders=${1:-1000000}
+users=${2:-50000}
+build=$(cd "${3:-build}" && pwd)
+products=1000
+
+run_dir=$(mktemp -d /tmp/pgcqrs-bench-copy.XXXXXX)
+sidecar_pid=
+cleanup() {
+  [ -n "$sidecar_pid" ] && kill "$sidecar_pid" 2>/dev/null
+  wait 2>/dev/null || true
+  pgcqrs_servers_remove "$run_dir"
+}
+trap cleanup EXIT
+pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = off"
+pgcqrs_redis_start "$run_dir"
+
+echo "loading $orders orders of 3 items for $users users (bulk SQL)"
+bench_load_bulk "$users" "$products" "$orders"
+
+log=$run_dir/sidecar.log
+"$build/sidecar/pgcqrs-sidecar" run --pg "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" \
+  --redis "redis://127.0.0.1:$PGCQRS_REDIS_PORT" >"$log" 2>&1 &
+sidecar_pid=$!
+peak=0
+deadline=$((SECONDS + 1800))
+until grep -q "snapshot copied" "$log"; do
+  kill -0 "$sidecar_pid" 2>/dev/null || { tail -5 "$log"; echo "copy: the sidecar exited" >&2; exit 1; }
+  [ $SECONDS -lt $deadline ] || { echo "copy: not done within 30 minutes" >&2; exit 1; }
+  peak=$(awk '/^VmHWM/ {print $2}' "/proc/$sidecar_pid/status")
+  sleep 0.2
+done
+line=$(grep "snapshot copied" "$log")
+ms=$(sed -E 's/.*copied in ([0-9]+) ms.*/\1/' <<<"$line")
+rounds=$(sed -E 's/.*Redis calls, ([0-9]+) read rounds.*/\1/' <<<"$line")
+echo "copy: $orders orders in $(awk -v ms="$ms" 'BEGIN { printf "%.1f", ms / 1000 }') s" \
+  "($(awk -v n="$orders" -v ms="$ms" 'BEGIN { printf "%d", n * 1000 / ms }') orders/s), $rounds read rounds," \
+  "sidecar peak RSS $((peak / 1024)) MB"
