@@ -93,9 +93,9 @@ stop_load() {
   wait "$reader_pid" "$writer_pid"
 }
 reads_now() { cat "$WORK/reads" 2>/dev/null || echo 0; }
-# reads_during CMD...: runs CMD, then waits until the readers have read again twice since it
-# began (so their reads overlap what CMD waited for).
-wait_reads_since() {  # wait_reads_since COUNT
+# wait_reads_since COUNT: until the readers, whose read count was COUNT, have read every order
+# and page twice more (so their reads overlap what the caller waited for).
+wait_reads_since() {
   local deadline=$((SECONDS + 60))
   until [ "$(reads_now)" -ge $(( $1 + 2 * (${#watched_orders[@]} + ${#watched_users[@]}) )) ]; do
     [ $SECONDS -lt $deadline ] || fail "the readers stopped reading: $(head -3 "$WORK/violations")"
@@ -119,6 +119,7 @@ wait_switched() {  # wait_switched GENERATION SECONDS
 after_rebuild() {  # after_rebuild GENERATION WHAT
   local deadline=$((SECONDS + 30))
   wait_switched "$1" 120
+  rm -f "$WORK/writer.paused"  # said again by the writer for this pause, not the last one
   touch "$WORK/writer.pause"  # the oracle compares a write model at rest
   until [ -e "$WORK/writer.paused" ]; do
     [ $SECONDS -lt $deadline ] || fail "the writer did not pause"
