@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <pqxx/pqxx>
 #include <set>
@@ -163,12 +162,11 @@ class Startup {
   // Deletes the read models of a generation readers left at a switch, then the mark that names
   // it. Never the generation they read now.
   void retire(redis::SyncClient& sync, const std::string& retired, uint64_t served) {
-    char* end = nullptr;
-    const uint64_t g = std::strtoull(retired.c_str(), &end, 10);
-    if (!retired.empty() && *end == '\0' && g != served) {
+    const auto g = checkpoint::parse_generation(retired);
+    if (g && *g != served) {
       const auto t0 = std::chrono::steady_clock::now();
-      const uint64_t deleted = snapshot::delete_generation(sync, keys_.at(g));
-      spdlog::info("deleted generation {} of the read models, which readers left: {} keys in {} ms", g, deleted,
+      const uint64_t deleted = snapshot::delete_generation(sync, keys_.at(*g));
+      spdlog::info("deleted generation {} of the read models, which readers left: {} keys in {} ms", *g, deleted,
                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
     }
     sync.command({"HDEL", keys_.checkpoint(), checkpoint::field::retired});

@@ -2,9 +2,8 @@
 // a refusal first, then the first reason to rebuild, else resume.
 #include "pgcqrs/sidecar/startup_decision.hpp"
 
-#include <cstdlib>
-
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 
 namespace pgcqrs::sidecar {
 
@@ -32,13 +31,13 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
   uint64_t generation = 0;
   if (checkpoint.generation) {
     const std::string& g = *checkpoint.generation;
-    char* end = nullptr;
-    generation = std::strtoull(g.c_str(), &end, 10);
-    if (g.empty() || g.size() > 18 || *end != '\0' || g[0] < '0' || g[0] > '9')
+    auto parsed = checkpoint::parse_generation(g);
+    if (!parsed)
       return refuse(Server::redis, ErrorKind::permanent,
                     "pgcqrs:checkpoint has a malformed generation: " + g +
                         ": delete pgcqrs:checkpoint to copy the read models again (docs/operations.md, Verify and "
                         "rebuild)");
+    generation = *parsed;
   }
   // Without a checkpoint no generation is served: the copy writes generation 0, the names
   // without `gN:`, into a Redis cleared of every generation.

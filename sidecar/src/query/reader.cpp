@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdlib>
 
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
@@ -46,10 +45,9 @@ uint64_t Reader::generation_of(const redisReply* r) const {
     throw redis::RedisError("Redis HGET " + keys_.checkpoint() + " failed: " + redis::describe_reply_error(r),
                             redis::reply_error_code(r));
   const std::string text = redis::reply_string(r);
-  char* end = nullptr;
-  const uint64_t g = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') throw redis::RedisError(keys_.checkpoint() + " has a malformed generation: " + text);
-  return g;
+  const auto g = checkpoint::parse_generation(text);
+  if (!g) throw redis::RedisError(keys_.checkpoint() + " has a malformed generation: " + text);
+  return *g;
 }
 
 // One command on the generation readers read: MULTI, the checkpoint's generation, the command

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pgcqrs/sidecar/checkpoint.hpp"
+
 namespace pgcqrs::sidecar {
 namespace {
 
@@ -173,6 +175,16 @@ TEST(StartupDecision, AResumeStreamsIntoTheGenerationReadersRead) {
   EXPECT_EQ(v.generation, 4u);
   EXPECT_TRUE(v.serving);
   EXPECT_EQ(decide(current("0/1000"), slot_at("0/1000")).generation, 0u);  // names from before generations
+}
+
+// One parser for the generation fields: the start-up, the retirement of an old generation and
+// the readers agree on what is one.
+TEST(StartupDecision, AGenerationIsOneToEighteenDecimalDigits) {
+  EXPECT_EQ(checkpoint::parse_generation("0"), 0u);
+  EXPECT_EQ(checkpoint::parse_generation("17"), 17u);
+  EXPECT_EQ(checkpoint::parse_generation("999999999999999999"), 999999999999999999u);
+  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "0x1", "1.0", "1000000000000000000"})
+    EXPECT_EQ(checkpoint::parse_generation(bad), std::nullopt) << bad;
 }
 
 TEST(StartupDecision, ARebuildBesideACheckpointWritesTheNextGenerationWhileReadersKeepTheirs) {

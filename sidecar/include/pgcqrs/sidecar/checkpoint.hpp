@@ -6,6 +6,9 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace pgcqrs::sidecar::checkpoint {
 
@@ -30,6 +33,18 @@ inline constexpr const char* rebuilding = "rebuilding";  // the generation a reb
 inline constexpr const char* retired = "retired";        // the generation being deleted after a switch
 inline constexpr const char* rebuild = "rebuild";        // `pgcqrs-sidecar rebuild` asked for one, at
 }  // namespace field
+
+// A generation as the fields `generation`, `rebuilding` and `retired` hold it: decimal digits
+// (at most 18, so that the next one fits too); nullopt for anything else.
+inline std::optional<uint64_t> parse_generation(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  uint64_t g = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    g = g * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return g;
+}
 
 // Every field it may hold.
 inline constexpr std::array<const char*, 13> kFields = {

@@ -1,0 +1,103 @@
+// The projector's view of Redis: what a run sees of a hash it changes, what its commit writes,
+// and what the next batch knows, without Redis.
+#include "pgcqrs/sidecar/projection/redis_view.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace pgcqrs::sidecar::projection;
+
+namespace {
+
+Reply hash(std::vector<std::string> fields_and_values) {
+  Reply r;
+  r.kind = Reply::Kind::Array;
+  for (auto& s : fields_and_values) {
+    Reply e;
+    e.kind = Reply::Kind::String;
+    e.str = std::move(s);
+    r.elements.push_back(std::move(e));
+  }
+  return r;
+}
+
+// A view that knows user:1 as Redis holds it: Ann, one order.
+RedisView view_with_ann() {
+  RedisView v("order_details:");
+  v.absorb({"HGETALL", "user:1"}, hash({"name", "Ann", "order_count", "1"}));
+  v.begin_batch();
+  return v;
+}
+
+// The commands a commit writes, one string each ("HSET k f v").
+std::vector<std::string> commit(RedisView& v) {
+  pgcqrs::sidecar::redis::RespWriter out;
+  v.commit(out);
+  const std::string& b = out.buffer();
+  std::vector<std::string> cmds;
+  size_t i = 0;
+  while (i < b.size()) {
+    size_t eol = b.find("\r\n", i);
+    const size_t n = std::stoul(b.substr(i + 1, eol - i - 1));
+    i = eol + 2;
+    std::string cmd;
+    for (size_t k = 0; k < n; ++k) {
+      eol = b.find("\r\n", i);
+      const size_t len = std::stoul(b.substr(i + 1, eol - i - 1));
+      i = eol + 2;
+      cmd += (k > 0 ? " " : "") + b.substr(i, len);
+      i += len + 2;
+    }
+    cmds.push_back(cmd);
+  }
+  return cmds;
+}
+
+using Hash = std::map<std::string, std::string>;
+
+TEST(RedisView, ARunSeesItsOwnFieldsOverWhatRedisHeldAndWritesOnlyThose) {
+  RedisView v = view_with_ann();
+  v.hset("user:1", "order_count", "2");
+  EXPECT_EQ(v.hget("user:1", "order_count"), "2");
+  EXPECT_EQ(v.hget("user:1", "name"), "Ann");
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"name", "Ann"}, {"order_count", "2"}}));
+  EXPECT_EQ(commit(v), (std::vector<std::string>{"HSET user:1 order_count 2"}));
+  // The next batch knows the result without reading it.
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"name", "Ann"}, {"order_count", "2"}}));
+  EXPECT_TRUE(v.take_reads().empty());
+}
+
+TEST(RedisView, ARunStartedOverForgetsItsChangesButNotWhatRedisHeld) {
+  RedisView v = view_with_ann();
+  v.hset("user:1", "name", "Bob");
+  v.hdel("user:1", "order_count");
+  v.begin_run();
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"name", "Ann"}, {"order_count", "1"}}));
+  v.hset("user:1", "order_count", "3");
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"name", "Ann"}, {"order_count", "3"}}));
+  EXPECT_EQ(commit(v), (std::vector<std::string>{"HSET user:1 order_count 3"}));
+}
+
+TEST(RedisView, DeletingEveryFieldRedisHeldLeavesTheHashAbsent) {
+  RedisView v = view_with_ann();
+  v.hdel("user:1", "name");
+  EXPECT_TRUE(v.exists("user:1"));  // order_count is left
+  v.hdel("user:1", "order_count");
+  EXPECT_FALSE(v.exists("user:1"));
+  EXPECT_TRUE(v.known_absent("user:1"));
+  EXPECT_EQ(commit(v), (std::vector<std::string>{"HDEL user:1 name order_count"}));
+  EXPECT_FALSE(v.exists("user:1"));
+  EXPECT_EQ(v.hget("user:1", "name"), std::nullopt);
+}
+
+TEST(RedisView, ADeleteHidesWhatRedisHeldFromTheFieldsWrittenAfterIt) {
+  RedisView v = view_with_ann();
+  v.del("user:1");
+  v.hset("user:1", "name", "Bob");
+  EXPECT_EQ(v.hget("user:1", "order_count"), std::nullopt);  // known gone, not read
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"name", "Bob"}}));
+  EXPECT_EQ(commit(v), (std::vector<std::string>{"DEL user:1", "HSET user:1 name Bob"}));
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"name", "Bob"}}));
+  EXPECT_TRUE(v.take_reads().empty());
+}
+
+}  // namespace
