@@ -7,6 +7,7 @@
 # process while receiving and while draining, and Redis's per-command
 # accounting (the commands the projector issued).
 # Usage: bench/drain.sh [ORDERS] [BUILD_DIR]   (needs the extension installed and a build)
+# Set USERS=N for another number of users (5,000 by default; bench/run.sh's full profile has 50,000).
 # Set SIDECAR_ARGS to pass the draining sidecar more options (SIDECAR_ARGS="--chunk-events 400").
 # Set REPRICE_EVERY=N to mix in a product repriced after every Nth order of each writer, and
 # STATUS_LAG=N (a multiple of 10) to change the status of orders placed N orders earlier rather
@@ -27,7 +28,7 @@ source bench/lib.sh
 
 orders=${1:-60000}
 build=$(cd "${2:-build}" && pwd)
-users=5000 products=1000
+users=${USERS:-5000} products=1000
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
 
 run_dir=$(mktemp -d /tmp/pgcqrs-bench-drain.XXXXXX)
