@@ -160,15 +160,15 @@ wait_reads_since "$r0"
 # is the generation readers read plus STEP, frozen first (SIGSTOP) so that the state seen is
 # the state it dies in. Sets KILLED_AT to that generation.
 kill_at() {
-  local field=$1 step=$2 attempt value want deadline
+  local field=$1 step=$2 attempt value want
   for attempt in 1 2 3; do
     want=$(( $(generation) + step ))
     "$SIDECAR" rebuild >/dev/null
-    deadline=$((SECONDS + 60))
-    until [ "$(rc HGET pgcqrs:checkpoint "$field")" = "$want" ]; do
-      [ $SECONDS -lt $deadline ] || fail "the checkpoint's $field never became $want"
-      sleep 0.002
-    done
+    # One redis-cli asking every millisecond, not one process per poll: on a loaded machine
+    # starting each took longer than `retired` lives (the old generation's deletion, ~0.1 s).
+    # grep ends the watch at the first match; the pipeline's status is redis-cli's.
+    rc -r -1 -i 0.001 HGET pgcqrs:checkpoint "$field" 2>/dev/null | timeout 60 grep -m1 -qx -- "$want" ||
+      [ "${PIPESTATUS[1]}" = 0 ] || fail "the checkpoint's $field never became $want"
     kill -STOP "$SC_PID"
     value=$(rc HGET pgcqrs:checkpoint "$field")
     kill -9 "$SC_PID"
