@@ -72,7 +72,8 @@ class Startup {
                     copying ? std::optional(verdict.copy_generation) : std::nullopt);
     // A switch whose deletion of the generation it left did not finish (the process stopped).
     if (retired && verdict.serving) retire(sync, *retired, verdict.generation);
-    if (!verdict.explanation.empty()) spdlog::log(verdict.asked ? spdlog::level::info : spdlog::level::err, "{}", verdict.explanation);
+    if (!verdict.explanation.empty())
+      spdlog::log(verdict.asked ? spdlog::level::info : spdlog::level::err, "{}", verdict.explanation);
 
     out.replication = replication::connect_replication(config_.pg);
     if (!copying) {

@@ -48,6 +48,14 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
     v.copy_generation = serving ? generation + 1 : 0;
     return v;
   };
+  // A start that finds `rebuilding` copies that generation again, before or after the slot was
+  // made anew.
+  auto interrupted = [&](StartupVerdict& v) {
+    v.explanation = "a rebuild into generation " + *checkpoint.rebuilding +
+                    " stopped before it finished: starting it again; readers keep generation " +
+                    std::to_string(generation);
+    v.reason = "a rebuild was interrupted";
+  };
 
   if (!slot.exists) {
     // Slot names are unique per server, not per database.
@@ -61,12 +69,7 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
     StartupVerdict v;
     v.action = StartupVerdict::Action::copy;
     v.reason = "slot " + slot_name + " does not exist";
-    if (checkpoint.rebuilding && serving) {  // stopped between dropping the slot and creating it
-      v.explanation = "a rebuild into generation " + *checkpoint.rebuilding +
-                      " stopped before it finished: starting it again; readers keep generation " +
-                      std::to_string(generation);
-      v.reason = "a rebuild was interrupted";
-    }
+    if (checkpoint.rebuilding && serving) interrupted(v);  // stopped between dropping the slot and making it
     v.checkpoint_lsn = cp.value_or(0);
     return copying(v);
   }
@@ -97,10 +100,7 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
                     "the read models from a new snapshot";
     v.reason = "slot lost";
   } else if (checkpoint.rebuilding && serving) {
-    v.explanation = "a rebuild into generation " + *checkpoint.rebuilding +
-                    " stopped before it finished: starting it again; readers keep generation " +
-                    std::to_string(generation);
-    v.reason = "a rebuild was interrupted";
+    interrupted(v);
   } else if (checkpoint.rebuild && serving) {
     v.explanation = "a rebuild was asked for (pgcqrs-sidecar rebuild, at " + *checkpoint.rebuild +
                     "): copying the write model into generation " + std::to_string(generation + 1) +
