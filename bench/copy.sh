@@ -16,14 +16,7 @@ users=${2:-50000}
 build=$(cd "${3:-build}" && pwd)
 products=1000
 
-run_dir=$(mktemp -d /tmp/pgcqrs-bench-copy.XXXXXX)
-sidecar_pid=
-cleanup() {
-  [ -n "$sidecar_pid" ] && kill "$sidecar_pid" 2>/dev/null
-  wait 2>/dev/null || true
-  pgcqrs_servers_remove "$run_dir"
-}
-trap cleanup EXIT
+bench_run_dir copy
 pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = off"
 pgcqrs_redis_start "$run_dir"
 
@@ -51,7 +44,7 @@ until grep -q "snapshot copied" "$log"; do
   peak=$(awk '/^VmHWM/ {print $2}' "/proc/$sidecar_pid/status")
   sleep 0.2
 done
-sidecar_cpu=$(awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$sidecar_pid/stat")
+sidecar_cpu=$(awk -v t="$(bench_ticks "$sidecar_pid")" 'BEGIN { printf "%.2f", t / 100 }')
 redis_cpu=$(awk -v a="$redis_cpu0" -v b="$(bench_redis_cpu "$PGCQRS_REDIS_PORT")" 'BEGIN { printf "%.2f", b - a }')
 pg_cpu=$(awk -v a="$pg_cpu0" -v b="$(pg_cpu)" 'BEGIN { printf "%.2f", b - a }')
 line=$(grep "snapshot copied" "$log")

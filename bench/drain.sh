@@ -31,14 +31,7 @@ build=$(cd "${2:-build}" && pwd)
 users=${USERS:-5000} products=1000
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
 
-run_dir=$(mktemp -d /tmp/pgcqrs-bench-drain.XXXXXX)
-sidecar_pid=
-cleanup() {
-  [ -n "$sidecar_pid" ] && kill "$sidecar_pid" 2>/dev/null
-  wait 2>/dev/null || true
-  pgcqrs_servers_remove "$run_dir"
-}
-trap cleanup EXIT
+bench_run_dir drain
 pgcqrs_pg_start "$run_dir" "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" \
   "wal_sender_timeout = 0" "fsync = off"
 if [ "${REDIS_TLS:-0}" = 1 ]; then
@@ -75,7 +68,6 @@ wait_applied() {  # LSN: until the Redis checkpoint reaches it (10 minutes at mo
   echo "drain: Redis checkpoint did not reach $1" >&2
   return 1
 }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
 CREATE EXTENSION pgcqrs;
@@ -104,8 +96,8 @@ recv_pid=$!
 recv_walsender= recv_ws_ticks=0 recv_own_ticks=0
 while kill -0 "$recv_pid" 2>/dev/null; do
   [ -z "$recv_walsender" ] && recv_walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pg_recvlogical'")
-  t=$(ticks "${recv_walsender:-0}"); [ "$t" -gt 0 ] && recv_ws_ticks=$t
-  t=$(ticks "$recv_pid"); [ "$t" -gt 0 ] && recv_own_ticks=$t
+  t=$(bench_ticks "${recv_walsender:-0}"); [ "$t" -gt 0 ] && recv_ws_ticks=$t
+  t=$(bench_ticks "$recv_pid"); [ "$t" -gt 0 ] && recv_own_ticks=$t
   sleep 0.1
 done
 wait "$recv_pid"
@@ -125,7 +117,7 @@ walsender=
   prev=
   while kill -0 "$sidecar_pid" 2>/dev/null; do
     [ -z "$walsender" ] && walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")
-    cur="$(ticks "$sidecar_pid") $(ticks "${walsender:-0}") $(ticks "$redis_pid")"
+    cur="$(bench_ticks "$sidecar_pid") $(bench_ticks "${walsender:-0}") $(bench_ticks "$redis_pid")"
     [ -n "$prev" ] && echo "$prev $cur" | awk '{ printf "  CPU this second: sidecar %3d  walsender %3d  Redis %3d\n", $4 - $1, $5 - $2, $6 - $3 }'
     prev=$cur
     sleep 1
@@ -141,8 +133,8 @@ fi
 wait_applied "$end_lsn"
 t1=$(date +%s.%N)
 rc1=$(bench_redis_cpu "$redis_port" "${cli[@]}")
-drain_sidecar_ticks=$(ticks "$sidecar_pid")
-drain_ws_ticks=$(ticks "$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")")
+drain_sidecar_ticks=$(bench_ticks "$sidecar_pid")
+drain_ws_ticks=$(bench_ticks "$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")")
 kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=
@@ -184,7 +176,7 @@ until [ -n "$(rcli HGET pgcqrs:checkpoint lsn)" ]; do
   sleep 0.2
 done
 c1=$(date +%s.%N)
-copy_sidecar_ticks=$(ticks "$sidecar_pid")
+copy_sidecar_ticks=$(bench_ticks "$sidecar_pid")
 kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || true
 sidecar_pid=

@@ -8,6 +8,22 @@ bench_stats() {
     printf "%.4f %.4f %.4f\n", m, v[1], v[NR] }'
 }
 
+# bench_run_dir NAME: sets run_dir to a fresh directory for the run's servers; at exit the
+# sidecar in sidecar_pid (if any) is stopped and the servers and directory are removed.
+bench_run_dir() {
+  run_dir=$(mktemp -d "/tmp/pgcqrs-bench-$1.XXXXXX")
+  sidecar_pid=
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  [ -n "${sidecar_pid:-}" ] && kill "$sidecar_pid" 2>/dev/null
+  wait 2>/dev/null || true
+  pgcqrs_servers_remove "$run_dir"
+}
+
+# bench_ticks PID: CPU (user + system) the process has used so far, in 1/100 s (0 once gone).
+bench_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 # bench_redis_cpu PORT [REDIS-CLI OPTION...]: seconds of CPU (user + system) the Redis on
 # PORT has used so far (options: the TLS ones of a TLS-only Redis).
 bench_redis_cpu() {
