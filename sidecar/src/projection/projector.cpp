@@ -254,6 +254,10 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   }
   if (r.missing) {
     step.reads = view_.take_reads();
+    // A run that misses something and asks for nothing would wait for good.
+    if (step.reads.empty())
+      throw std::logic_error("projection: the batch ending at " + calls_.back().lsn_text +
+                             " misses something it asked no read for");
     last_reads_ = step.reads;
     return step;
   }

@@ -33,14 +33,45 @@ bool RedisView::before(const Scored& a, const Scored& b) {
 
 // ---- reads ------------------------------------------------------------------------------
 
-void RedisView::need(Command read) {
+bool RedisView::ask(Command read) {
   auto [it, fresh] = asked_.emplace(read, false);
   if (fresh) {
     reads_.push_back(std::move(read));
   } else if (it->second) {
-    // Answered, yet still not known: the view would ask forever.
-    throw std::logic_error("projection: the reply to " + it->first[0] + " " + it->first[1] + " did not tell what it needs");
+    // Answered, yet still not known: the batch would wait for a read it never sends.
+    throw std::logic_error("projection: the reply to " + it->first[0] + " " + it->first[1] +
+                           " did not tell what it needs (" + describe(it->first[1]) + ")");
   }
+  return true;
+}
+
+std::string RedisView::describe(const std::string& key) const {
+  auto entry = [](const Entry& e) -> std::string {
+    switch (e.kind) {
+      case Kind::Hash:
+        return std::string("hash, ") + (e.hash.whole ? "whole" : "partial") +
+               (e.hash.exists ? (*e.hash.exists ? ", exists" : ", absent") : "");
+      case Kind::Zset:
+        return "sorted set, " + (e.zset.known ? std::to_string(e.zset.top.size()) + " members known" : "unknown") +
+               (e.zset.complete ? ", complete" : "");
+      case Kind::Set:
+        return std::string("set") + (e.set.complete ? ", complete" : "");
+      case Kind::List:
+        return "list";
+      case Kind::Unknown:
+        break;
+    }
+    return "unknown";
+  };
+  const Slot* s = find(key);
+  if (!s) return "the view holds nothing of it";
+  std::string out = "the view holds " + (s->known ? entry(s->base) : std::string("nothing")) + " from Redis";
+  if (s->run == run_) out += "; this run made it " + entry(s->now);
+  return out;
+}
+
+void RedisView::need(Command read) {
+  ask(std::move(read));
   throw Missing{};
 }
 
@@ -104,8 +135,7 @@ const Reply& RedisView::fetch(const Command& read) {
 bool RedisView::prefetch_hash(const std::string& key) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Hash && e->hash.whole) return false;
-  if (asked_.emplace(Command{"HGETALL", key}, false).second) reads_.push_back({"HGETALL", key});
-  return true;
+  return ask({"HGETALL", key});
 }
 
 bool RedisView::prefetch_exists(const std::string& key) {
@@ -119,8 +149,7 @@ bool RedisView::prefetch_exists(const std::string& key) {
     }
     return false;
   }
-  if (asked_.emplace(Command{"EXISTS", key}, false).second) reads_.push_back({"EXISTS", key});
-  return true;
+  return ask({"EXISTS", key});
 }
 
 bool RedisView::prefetch_top(const std::string& key, long n) {
@@ -132,12 +161,15 @@ bool RedisView::prefetch_top(const std::string& key, long n) {
     s.known = true;
     return false;
   }
-  const Entry* e = known(key);
-  if (e && e->kind == Kind::Zset && e->zset.known && (e->zset.complete || static_cast<long>(e->zset.top.size()) >= n))
-    return false;
-  Command read{"ZREVRANGE", key, "0", std::to_string(std::max(n, kDefaultTop) - 1), "WITHSCORES"};
-  if (asked_.emplace(read, false).second) reads_.push_back(std::move(read));
-  return true;
+  auto enough = [n](const Entry* e) {
+    return e && e->kind == Kind::Zset && e->zset.known && (e->zset.complete || static_cast<long>(e->zset.top.size()) >= n);
+  };
+  if (enough(known(key))) return false;
+  // What Redis held would do, and this run removed members from it: a longer top would fall
+  // short the same way, only the whole set tells what follows them.
+  if (const Slot* s = find(key); s && s->known && enough(&s->base))
+    return ask({"ZREVRANGE", key, "0", "-1", "WITHSCORES"});
+  return ask({"ZREVRANGE", key, "0", std::to_string(std::max(n, kDefaultTop) - 1), "WITHSCORES"});
 }
 
 // ---- the batch --------------------------------------------------------------------------

@@ -100,4 +100,47 @@ TEST(RedisView, ADeleteHidesWhatRedisHeldFromTheFieldsWrittenAfterIt) {
   EXPECT_TRUE(v.take_reads().empty());
 }
 
+// A user with more orders than a page, as the first ZREVRANGE of a batch tells: the top 11,
+// scores 20 down to 10, members o20 .. o10.
+Reply top_eleven() {
+  std::vector<std::string> items;
+  for (int i = 20; i >= 10; --i) {
+    items.push_back("o" + std::to_string(i));
+    items.push_back(std::to_string(i));
+  }
+  return hash(std::move(items));
+}
+
+// An order deleted then another placed in one batch: the run removes a member from the top
+// it knows, so that top no longer covers a page and one more. The view must ask for what does
+// (the whole set), not again for the top it already has, which would tell it nothing new.
+TEST(RedisView, ARunThatRemovedFromAKnownTopAsksForTheWholeSet) {
+  RedisView v("order_details:");
+  v.begin_batch();
+  const Command top{"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"};
+  EXPECT_TRUE(v.prefetch_top("user_orders:1", 11));
+  EXPECT_EQ(v.take_reads(), (std::vector<Command>{top}));
+  v.absorb(top, top_eleven());
+  v.begin_run();
+  EXPECT_FALSE(v.prefetch_top("user_orders:1", 11));
+  v.zrem("user_orders:1", "o15");
+  EXPECT_TRUE(v.prefetch_top("user_orders:1", 11));
+  const Command whole{"ZREVRANGE", "user_orders:1", "0", "-1", "WITHSCORES"};
+  EXPECT_EQ(v.take_reads(), (std::vector<Command>{whole}));
+  Reply all = top_eleven();
+  for (int i = 9; i >= 1; --i) {
+    all.elements.push_back(hash({"o" + std::to_string(i)}).elements[0]);
+    all.elements.push_back(hash({std::to_string(i)}).elements[0]);
+  }
+  v.absorb(whole, std::move(all));
+  v.begin_run();
+  v.zrem("user_orders:1", "o15");
+  EXPECT_FALSE(v.prefetch_top("user_orders:1", 11));
+  EXPECT_TRUE(v.take_reads().empty());
+  const auto page = v.ztop("user_orders:1", 11);
+  ASSERT_EQ(page.size(), 11u);
+  EXPECT_EQ(page.front().member, "o20");
+  EXPECT_EQ(page.back().member, "o9");
+}
+
 }  // namespace

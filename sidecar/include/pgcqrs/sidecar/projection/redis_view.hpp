@@ -194,7 +194,10 @@ class RedisView {
     Entry base;
   };
 
+  // Records a read once per batch (returns true: the key is unknown until its reply).
+  bool ask(Command read);
   [[noreturn]] void need(Command read);
+  std::string describe(const std::string& key) const;  // what the view holds of a key, for errors
   static const Entry& absent_hash();
   Slot* find(const std::string& key) const;
   Slot& slot(const std::string& key);
