@@ -128,6 +128,14 @@ wait_rebuilt() {  # wait_rebuilt COPIES_BEFORE: a rebuild after the fault has co
   rebuild_seconds+=("$((SECONDS - start))")
 }
 wait_streaming() {  # the sidecar has a checkpoint and an active slot
+  # The slot is active during the copy too: the checkpoint says the copy is done, and readers
+  # that start before it would find no read models outside the data-loss fault.
+  local deadline=$((SECONDS + 120))
+  until [ -n "$(checkpoint_lsn)" ]; do
+    sidecar_alive
+    [ $SECONDS -lt $deadline ] || fail "the sidecar wrote no checkpoint within 120 s"
+    sleep 0.05
+  done
   pgcqrs_wait_sql 120 "SELECT active FROM pg_replication_slots WHERE slot_name = 'pgcqrs'" || fail "sidecar not streaming"
 }
 # The faults' PRNG: a 31-bit linear congruential generator seeded with the seed (never
@@ -147,12 +155,12 @@ pause() {
 count_fault() { faults[$1]=$(( ${faults[$1]:-0} + 1 )); }
 
 # The sidecar's log since an offset must hold no dirty mark, no refused call and no failed
-# write: faults cause reconnects, never those. (The shared log check replaces the body.)
+# write and no projection logic error: faults cause reconnects, never those.
 log_offset() { stat -c %s "$run_dir/sidecar.log"; }
 check_sidecar_log() {  # check_sidecar_log OFFSET
   local bad
   bad=$(tail -c +$(( $1 + 1 )) "$run_dir/sidecar.log" |
-        grep -E "marking the read models dirty|marked dirty|stopped midway|Redis rejected the batch|unexpected reply" || true)
+        grep -E "marking the read models dirty|marked dirty|stopped midway|Redis rejected the batch|unexpected reply|projection failed" || true)
   [ -z "$bad" ] || fail "the sidecar log has lines no fault explains: $(head -3 <<<"$bad")"
 }
 
@@ -346,7 +354,8 @@ echo "  readers: $checked checks, $torn torn, $rebuilding found no read models (
 [ "$torn" -eq 0 ] || fail "torn reads: $(grep TORN "$run_dir/workload.log" | head -3)"
 # The slot-invalidated rebuild and every kill -9 keep the last read models: no reader may find
 # none but while Redis's data is lost.
-[ "$gaps" -eq 0 ] || fail "$gaps reads found no read models outside the data-loss fault (a rebuild left a gap)"
+[ "$gaps" -eq 0 ] ||
+  fail "$gaps reads found no read models outside the data-loss fault (a rebuild left a gap); $(grep -E '^gap reads' "$run_dir/workload.log")"
 # Readers must have checked throughout: at least 20 checks a second of the run.
 [ "$checked" -ge $((20 * duration)) ] || fail "readers made only $checked torn-read checks in $duration s"
 echo "soak: passed"

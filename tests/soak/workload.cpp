@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <filesystem>
 #include <map>
@@ -43,6 +44,18 @@ struct Settings {
   std::string gap_allowed_file;
 };
 
+// The wall-clock time in UTC with milliseconds, as the sidecar's log writes it.
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
 // Error classes the rules produce on purpose, the concurrency ones a retry handles, and
 // those of a server restarted or a connection cut under the workload (fault injection).
 bool expected_sqlstate(const std::string& s) {
@@ -60,6 +73,7 @@ struct Stats {
   std::map<std::string, long> errors;  // sqlstate -> count
   std::map<std::string, std::string> unexpected;
   long torn = 0, reads = 0, rebuilding = 0, gaps = 0;
+  std::string first_gap, last_gap;  // UTC times of the gap reads, to find their cause in the logs
   std::vector<std::string> torn_examples;
   // Readers: Redis error replies by their first word (LOADING after a restart, BUSY during a
   // long projection call are what the faults cause; anything else fails the run), and lost
@@ -434,7 +448,11 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
         const bool allowed = allowed_before || gap_allowed();
         std::lock_guard l(stats.mu);
         ++stats.rebuilding;
-        if (!allowed) ++stats.gaps;
+        if (!allowed) {
+          ++stats.gaps;
+          stats.last_gap = utc_now();
+          if (stats.first_gap.empty()) stats.first_gap = stats.last_gap;
+        }
         continue;
       }
       if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
@@ -575,6 +593,7 @@ int main(int argc, char** argv) {
   // the reads that found no read model outside the runner's data-loss fault.
   std::cout << "reads: checked " << stats.reads << " torn " << stats.torn << " rebuilding " << stats.rebuilding
             << " reconnects " << stats.reader_reconnects << " gaps " << stats.gaps << "\n";
+  if (stats.gaps > 0) std::cout << "gap reads: from " << stats.first_gap << " to " << stats.last_gap << " UTC\n";
   for (auto& [k, n] : stats.redis_errors) std::cout << "  redis error " << k << " " << n << "\n";
   for (auto& [k, what] : stats.unexpected_redis) std::cout << "  UNEXPECTED redis " << k << ": " << what << "\n";
   for (auto& [k, n] : stats.ops) std::cout << "  op " << k << " " << n << "\n";
