@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "pgcqrs/sidecar/projection/event.hpp"
 
 using namespace pgcqrs::sidecar::projection;
@@ -234,6 +236,54 @@ TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
   EXPECT_EQ(std::find(cmds.begin(), cmds.end(), "HSET order_details:9 lsn 0/200 user_name bo"), cmds.end());
   EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET pgcqrs:checkpoint partial_cursor 2 partial_lsn 0/200 partial_seq -1"),
             cmds.end());
+}
+
+// An order of a user with 12 deleted, then one placed for her, in one batch: the deletion
+// leaves 10 of the 11 orders the first read told, one short of what the placement needs, and
+// the batch must read on (the whole set) rather than wait for a read it never sends.
+TEST(Projector, PlacesAnOrderAfterADeletionOfTheSameUsersOrderInOneBatch) {
+  auto answer = [](const Command& c) {
+    const std::string& key = c.size() > 1 ? c[1] : c[0];
+    if (c[0] == "WATCH") return ok();
+    if (c[0] == "EXISTS") return integer(key == "order_details:20" ? 0 : 1);
+    if (key == "pgcqrs:checkpoint") return kCheckpoint;
+    if (key == "user:1")
+      return array({"user_id", "1", "name", "ann", "email", "a@x", "order_count", "12", "lifetime_value", "0.00",
+                    "is_active", "true", "lsn", "0/40"});
+    if (key == "product:1") return array({"product_id", "1", "name", "pen", "units_sold", "0", "revenue", "0.00"});
+    if (key.rfind("order_details:", 0) == 0)
+      return array({"order_id", key.substr(14), "user_id", "1", "status", "pending", "items", "[]", "item_count", "0",
+                    "total", "0.00", "lsn", "0/40"});
+    if (key == "user_orders:1") {  // orders 1 to 12, scored by their ids
+      const long last = c[3] == "-1" ? 12 : std::stol(c[3]) + 1;
+      std::vector<std::string> top;
+      for (long o = 12; o >= 1 && 12 - o < last; --o) {
+        top.push_back(std::to_string(o));
+        top.push_back(std::to_string(o));
+      }
+      return array(std::move(top));
+    }
+    return array({});
+  };
+  ScriptCall batch = placement("0/100", 0x100, "20");
+  batch.events = 2;
+  batch.tokens.insert(batch.tokens.begin(), {"OrderDeleted", "0", "1", "12"});
+  batch.tokens[5] = "1";  // the placement is the second event
+  Projector p;
+  auto step = p.start({batch}, Projector::Mode::Transaction, kCtx);
+  for (int round = 0; round < 5 && step.kind == Projector::Step::Kind::Read; ++round) {
+    std::vector<Reply> replies;
+    for (const auto& c : step.reads) replies.push_back(answer(c));
+    step = p.advance(std::move(replies), kCtx);
+  }
+  ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
+  const auto cmds = commands(step);
+  auto has = [&](const std::string& cmd) { return std::find(cmds.begin(), cmds.end(), cmd) != cmds.end(); };
+  EXPECT_TRUE(has("DEL order_details:12"));
+  EXPECT_TRUE(has("ZREM user_orders:1 12"));
+  EXPECT_TRUE(has("ZADD user_orders:1 1767225601000 20"));
+  EXPECT_TRUE(has("HSET user:1 lifetime_value 3.00 lsn 0/100 order_count 12"));
+  EXPECT_EQ(p.outcome().applied_events, 2u);
 }
 
 TEST(CjsonString, EscapesAsRedisCjsonDid) {
