@@ -34,7 +34,7 @@ bool RedisView::before(const Scored& a, const Scored& b) {
 // ---- reads ------------------------------------------------------------------------------
 
 bool RedisView::ask(Command read) {
-  auto [it, fresh] = asked_.emplace(read, false);
+  auto [it, fresh] = asked_.try_emplace(read, false);  // no copy of a read already asked
   if (fresh) {
     reads_.push_back(std::move(read));
   } else if (it->second) {
