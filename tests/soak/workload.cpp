@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <filesystem>
 #include <map>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "pgcqrs/core/decimal.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 
@@ -44,16 +44,12 @@ struct Settings {
   std::string gap_allowed_file;
 };
 
-// The wall-clock time in UTC with milliseconds, as the sidecar's log writes it.
+// The wall-clock time as the event contract writes timestamps (UTC, ISO 8601), to match the
+// sidecar's log.
 std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+  return pgcqrs::format_timestamp(us - pgcqrs::unix_to_pg_epoch_micros);
 }
 
 // Error classes the rules produce on purpose, the concurrency ones a retry handles, and
@@ -593,7 +589,7 @@ int main(int argc, char** argv) {
   // the reads that found no read model outside the runner's data-loss fault.
   std::cout << "reads: checked " << stats.reads << " torn " << stats.torn << " rebuilding " << stats.rebuilding
             << " reconnects " << stats.reader_reconnects << " gaps " << stats.gaps << "\n";
-  if (stats.gaps > 0) std::cout << "gap reads: from " << stats.first_gap << " to " << stats.last_gap << " UTC\n";
+  if (stats.gaps > 0) std::cout << "gap reads: from " << stats.first_gap << " to " << stats.last_gap << "\n";
   for (auto& [k, n] : stats.redis_errors) std::cout << "  redis error " << k << " " << n << "\n";
   for (auto& [k, what] : stats.unexpected_redis) std::cout << "  UNEXPECTED redis " << k << ": " << what << "\n";
   for (auto& [k, n] : stats.ops) std::cout << "  op " << k << " " << n << "\n";
