@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < calls.size();) {
     std::vector<ScriptCall> batch;
     size_t events = 0;
-    while (i < calls.size() && events + calls[i].events <= 100) {
-      events += calls[i].events;
+    while (i < calls.size() && events + calls[i].events.size() <= 100) {
+      events += calls[i].events.size();
       batch.push_back(std::move(calls[i++]));
     }
     Projector::Step step = projector.start(std::move(batch), Projector::Mode::Transaction, ctx);

@@ -32,7 +32,7 @@ BatchApplier::BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, co
       projector_(keys) {}
 
 void BatchApplier::add(projection::ScriptCall&& call) {
-  pending_events_ += call.events;
+  pending_events_ += call.events.size();
   pending_bytes_ += call.bytes;
   pending_.push_back(std::move(call));
 }

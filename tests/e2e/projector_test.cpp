@@ -400,22 +400,17 @@ TEST_F(Projection, RefusesADirtyCheckpointAndWritesNothing) {
   EXPECT_EQ(run(calls(setup_txn("0/100")))[0], "applied");
 }
 
-// Every write of a batch goes in one MULTI/EXEC after all its reads: an event the projector
-// cannot apply fails the batch before anything reaches Redis.
-TEST_F(Projection, AnUnknownEventFailsTheBatchBeforeAnyWrite) {
+// Every write of a batch goes in one MULTI/EXEC after all its reads: a batch the projector
+// cannot apply (here, one that skips a fan-out the checkpoint holds unfinished) fails before
+// anything reaches Redis.
+TEST_F(Projection, ABatchThatCannotBeAppliedFailsBeforeAnyWrite) {
   mark("0/50");
-  auto cs = calls(setup_txn("0/100"));
-  ScriptCall bad;
-  bad.lsn_text = "0/200";
-  bad.lsn = 0x200;
-  bad.final = true;
-  bad.events = 1;
-  bad.tokens = {"NoSuchEvent", "0", "0"};
-  cs.push_back(bad);
-  auto r = run(cs);
+  redis_->command({"HSET", "pgcqrs:checkpoint", "partial_lsn", "0/90", "partial_seq", "0", "partial_cursor", "5"});
+  auto r = run(calls(setup_txn("0/100")));
   ASSERT_EQ(r[0], "error");
-  EXPECT_EQ(r[1], "no projection for event type NoSuchEvent");
+  EXPECT_EQ(r[1], "the checkpoint holds an unfinished fan-out at 0/90 that the batch ending at 0/100 does not start with");
   EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/50");
 }
 

@@ -68,7 +68,7 @@ struct Value {
   std::string_view text;  // into the message, or into Doc::decoded if it had escapes
 };
 
-enum class F { Id, Int, Text, Money, Bool, Ts, TsScore };
+enum class F { Id, Int, Text, Money, Bool, Ts };
 
 struct FieldSpec {
   K key;
@@ -466,47 +466,6 @@ class Reader {
 
 // ---- The event contract ----
 
-struct EventSpec {
-  EventType type;
-  std::vector<FieldSpec> fields;
-};
-
-// Argument order sent to the script for each domain event; OrderPlaced and Truncated have
-// variable parts handled separately.
-const std::vector<EventSpec>& specs() {
-  static const std::vector<EventSpec> s = {
-      {EventType::UserRegistered, {{K::user_id, F::Id}, {K::name, F::Text}, {K::email, F::Text}, {K::is_active, F::Bool}}},
-      {EventType::UserRenamed, {{K::user_id, F::Id}, {K::name, F::Text}}},
-      {EventType::UserEmailChanged, {{K::user_id, F::Id}, {K::email, F::Text}}},
-      {EventType::UserDeactivated, {{K::user_id, F::Id}}},
-      {EventType::UserReactivated, {{K::user_id, F::Id}}},
-      {EventType::UserDeleted, {{K::user_id, F::Id}}},
-      {EventType::ProductAdded, {{K::product_id, F::Id}, {K::name, F::Text}, {K::price, F::Money}, {K::is_active, F::Bool}}},
-      {EventType::ProductRenamed, {{K::product_id, F::Id}, {K::name, F::Text}}},
-      {EventType::ProductRepriced, {{K::product_id, F::Id}, {K::price, F::Money}}},
-      {EventType::ProductDeactivated, {{K::product_id, F::Id}}},
-      {EventType::ProductReactivated, {{K::product_id, F::Id}}},
-      {EventType::ProductDeleted, {{K::product_id, F::Id}}},
-      {EventType::OrderPlaced, {{K::order_id, F::Id}, {K::user_id, F::Id}, {K::status, F::Text}, {K::created_at, F::Ts},
-                       {K::updated_at, F::Ts}, {K::created_at, F::TsScore}}},
-      {EventType::OrderItemAdded, {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
-      {EventType::OrderItemChanged, {{K::order_id, F::Id}, {K::product_id, F::Id}, {K::quantity, F::Int}, {K::unit_price, F::Money}}},
-      {EventType::OrderItemRemoved, {{K::order_id, F::Id}, {K::product_id, F::Id}}},
-      {EventType::OrderStatusChanged, {{K::order_id, F::Id}, {K::to, F::Text}, {K::updated_at, F::Ts}}},
-      {EventType::OrderDeleted, {{K::order_id, F::Id}}},
-      {EventType::Truncated, {}},
-  };
-  return s;
-}
-
-const EventSpec* find_spec(std::string_view type) {
-  const auto t = domain_event_type(type);
-  if (!t) return nullptr;
-  for (const auto& s : specs())
-    if (s.type == *t) return &s;
-  return nullptr;
-}
-
 // `field "name" <what>`
 std::string field_error(K key, std::string_view what, std::string_view value = {}) {
   std::string e = "field \"";
@@ -538,105 +497,131 @@ std::string check_field(const Value& v, const FieldSpec& f, int64_t& number) {
       return {};
     }
     case F::Ts:
-    case F::TsScore:
       if (v.kind != Kind::String) return field_error(f.key, "must be a timestamp string");
-      // A score's text is checked as encode_field scores it: parsed once, not twice.
-      if (f.kind == F::Ts && !pgcqrs::parse_timestamp(v.text))
-        return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
+      if (!pgcqrs::parse_timestamp(v.text)) return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
       return {};
   }
   return "unreachable";
 }
 
-// Appends the token for one field or returns an error text.
-std::string encode_field(const Value& v, const FieldSpec& f, std::vector<std::string>& out) {
-  int64_t number = 0;
-  if (auto e = check_field(v, f, number); !e.empty()) return e;
-  switch (f.kind) {
-    case F::Id:
-    case F::Int:
-    case F::Money:
-      out.push_back(std::to_string(number));
-      break;
-    case F::Text:
-    case F::Ts:
-      out.emplace_back(v.text);
-      break;
-    case F::Bool:
-      out.push_back(v.boolean ? "true" : "false");
-      break;
-    case F::TsScore: {
-      auto score = timestamp_score(v.text);
-      if (!score) return field_error(f.key, "is not an ISO-8601 UTC timestamp: ", v.text);
-      out.push_back(std::move(*score));
-      break;
+// An event's fields, read in the contract's order: the first bad one's error is kept and
+// the fields after it are not looked at, so the error names the first thing wrong.
+class Fields {
+ public:
+  explicit Fields(const Doc& doc) : doc_(doc) {}
+
+  int64_t id(K k) { return number(k, F::Id); }
+  int64_t integer(K k) { return number(k, F::Int); }
+  int64_t cents(K k) { return number(k, F::Money); }
+  bool boolean(K k) { return check(k, F::Bool) && doc_[k].boolean; }
+  std::string text(K k) { return check(k, F::Text) ? std::string(doc_[k].text) : std::string(); }
+  std::string timestamp(K k) { return check(k, F::Ts) ? std::string(doc_[k].text) : std::string(); }
+  // A timestamp field (checked before) as its sorted-set score.
+  std::string score(K k) {
+    if (!error_.empty()) return {};
+    auto score = timestamp_score(doc_[k].text);
+    if (!score) error_ = field_error(k, "is not an ISO-8601 UTC timestamp: ", doc_[k].text);
+    return score.value_or("");
+  }
+
+  std::vector<OrderLine> items() {
+    std::vector<OrderLine> lines;
+    if (!error_.empty()) return lines;
+    if (doc_[K::items].kind != Kind::Array) {
+      error_ = "field \"items\" must be an array";
+      return lines;
     }
+    lines.reserve(doc_.items.size());
+    for (size_t i = 0; i < doc_.items.size(); ++i) {
+      const Element& e = doc_.items[i];
+      if (e.self.kind != Kind::Object) {
+        error_ = "items[" + std::to_string(i) + "] must be an object";
+        return lines;
+      }
+      std::array<int64_t, kItemFields.size()> n{};  // product_id, quantity, unit cents
+      for (size_t k = 0; k < kItemFields.size(); ++k)
+        if (auto err = check_field(e.item[k], kItemFields[k], n[k]); !err.empty()) {
+          error_ = "items[" + std::to_string(i) + "]: " + err;
+          return lines;
+        }
+      lines.push_back({n[0], n[1], n[2]});
+    }
+    return lines;
   }
-  return {};
-}
 
-std::string encode_items(const Doc& doc, std::vector<std::string>& out) {
-  if (doc[K::items].kind != Kind::Array) return "field \"items\" must be an array";
-  std::vector<OrderLine> lines;
-  lines.reserve(doc.items.size());
-  for (size_t i = 0; i < doc.items.size(); ++i) {
-    const Element& e = doc.items[i];
-    if (e.self.kind != Kind::Object) return "items[" + std::to_string(i) + "] must be an object";
-    std::array<int64_t, kItemFields.size()> n{};  // product_id, quantity, unit cents
-    for (size_t k = 0; k < kItemFields.size(); ++k)
-      if (auto err = check_field(e.item[k], kItemFields[k], n[k]); !err.empty())
-        return "items[" + std::to_string(i) + "]: " + err;
-    lines.push_back({n[0], n[1], n[2]});
+  std::vector<std::string> tables() {
+    std::vector<std::string> out;
+    if (!error_.empty()) return out;
+    if (doc_[K::tables].kind != Kind::Array) {
+      error_ = "field \"tables\" must be an array";
+      return out;
+    }
+    out.reserve(doc_.tables.size());
+    for (const auto& t : doc_.tables) {
+      if (t.self.kind != Kind::String) {
+        error_ = "field \"tables\" must hold strings";
+        return out;
+      }
+      out.emplace_back(t.self.text);
+    }
+    return out;
   }
-  append_order_lines(std::move(lines), out);
-  return {};
-}
 
-std::string encode_tables(const Doc& doc, std::vector<std::string>& out) {
-  if (doc[K::tables].kind != Kind::Array) return "field \"tables\" must be an array";
-  out.push_back(std::to_string(doc.tables.size()));
-  for (const auto& t : doc.tables) {
-    if (t.self.kind != Kind::String) return "field \"tables\" must hold strings";
-    out.emplace_back(t.self.text);
+  std::string& error() { return error_; }
+
+ private:
+  bool check(K k, F kind) {
+    int64_t unused = 0;
+    if (error_.empty()) error_ = check_field(doc_[k], {k, kind}, unused);
+    return error_.empty();
   }
-  return {};
-}
+  int64_t number(K k, F kind) {
+    int64_t n = 0;
+    if (error_.empty()) error_ = check_field(doc_[k], {k, kind}, n);
+    return n;
+  }
 
-std::string encode_domain(const Doc& doc, const EventSpec& spec, std::vector<std::string>& out) {
-  for (const auto& f : spec.fields)
-    if (auto e = encode_field(doc[f.key], f, out); !e.empty()) return e;
-  if (spec.type == EventType::OrderPlaced) return encode_items(doc, out);
-  if (spec.type == EventType::Truncated) return encode_tables(doc, out);
+  const Doc& doc_;
+  std::string error_;
+};
+
+// The event of that type the message holds; f.error() says what is wrong with it, if anything.
+// Each event's fields in braces are read left to right, the contract's order.
+EventBody decode(EventType type, Fields& f) {
+  switch (type) {
+    case EventType::UserRegistered:
+      return ev::UserRegistered{f.id(K::user_id), f.text(K::name), f.text(K::email), f.boolean(K::is_active)};
+    case EventType::UserRenamed: return ev::UserRenamed{f.id(K::user_id), f.text(K::name)};
+    case EventType::UserEmailChanged: return ev::UserEmailChanged{f.id(K::user_id), f.text(K::email)};
+    case EventType::UserDeactivated: return ev::UserDeactivated{f.id(K::user_id)};
+    case EventType::UserReactivated: return ev::UserReactivated{f.id(K::user_id)};
+    case EventType::UserDeleted: return ev::UserDeleted{f.id(K::user_id)};
+    case EventType::ProductAdded:
+      return ev::ProductAdded{f.id(K::product_id), f.text(K::name), f.cents(K::price), f.boolean(K::is_active)};
+    case EventType::ProductRenamed: return ev::ProductRenamed{f.id(K::product_id), f.text(K::name)};
+    case EventType::ProductRepriced: return ev::ProductRepriced{f.id(K::product_id), f.cents(K::price)};
+    case EventType::ProductDeactivated: return ev::ProductDeactivated{f.id(K::product_id)};
+    case EventType::ProductReactivated: return ev::ProductReactivated{f.id(K::product_id)};
+    case EventType::ProductDeleted: return ev::ProductDeleted{f.id(K::product_id)};
+    case EventType::OrderPlaced:
+      return ev::OrderPlaced{f.id(K::order_id),         f.id(K::user_id),          f.text(K::status),
+                             f.timestamp(K::created_at), f.timestamp(K::updated_at), f.score(K::created_at),
+                             f.items()};
+    case EventType::OrderItemAdded:
+      return ev::OrderItemAdded{f.id(K::order_id), {f.id(K::product_id), f.integer(K::quantity), f.cents(K::unit_price)}};
+    case EventType::OrderItemChanged:
+      return ev::OrderItemChanged{f.id(K::order_id), {f.id(K::product_id), f.integer(K::quantity), f.cents(K::unit_price)}};
+    case EventType::OrderItemRemoved: return ev::OrderItemRemoved{f.id(K::order_id), f.id(K::product_id)};
+    case EventType::OrderStatusChanged:
+      return ev::OrderStatusChanged{f.id(K::order_id), f.text(K::to), f.timestamp(K::updated_at)};
+    case EventType::OrderDeleted: return ev::OrderDeleted{f.id(K::order_id)};
+    case EventType::Truncated: return ev::Truncated{f.tables()};
+  }
+  f.error() = "unreachable";
   return {};
 }
 
 }  // namespace
-
-void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out) {
-  std::sort(lines.begin(), lines.end(), [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; });
-  int64_t total = 0;
-  for (const auto& l : lines) total += l.quantity * l.unit_cents;
-  out.push_back(cents_to_money(total));
-  out.push_back(std::to_string(lines.size()));
-  for (const auto& l : lines) {
-    out.push_back(std::to_string(l.product_id));
-    out.push_back(std::to_string(l.quantity));
-    out.push_back(std::to_string(l.unit_cents));
-    std::string& tail = out.emplace_back();  // one allocation: this runs for every line of every order
-    tail.reserve(96);
-    append_line_tail(tail, l.quantity, l.unit_cents);
-  }
-}
-
-void append_line_tail(std::string& out, int64_t quantity, int64_t unit_cents) {
-  char n[24];
-  out.append(",\"quantity\":").append(n, static_cast<size_t>(std::to_chars(n, n + sizeof n, quantity).ptr - n));
-  out.append(",\"unit_price\":\"");
-  append_money(out, unit_cents);
-  out.append("\",\"line_total\":\"");
-  append_money(out, quantity * unit_cents);
-  out.append("\"}");
-}
 
 std::optional<std::string> timestamp_score(std::string_view t) {
   const auto pg_micros = pgcqrs::parse_timestamp(t);
@@ -686,23 +671,18 @@ std::string read_message(const Doc& doc, Message& m) {
     if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
     return {};
   }
-  const EventSpec* spec = find_spec(m.type);
-  if (!spec) {
+  const auto type = domain_event_type(m.type);
+  if (!type) {
     m.kind = MessageKind::Unknown;
     return {};
   }
   m.kind = MessageKind::Domain;
   m.cut = doc[K::truncated].kind == Kind::Object;
-  // The arguments go straight after type, seq and their count, which is patched in once
-  // known: one vector, sized once, instead of a second one moved over token by token.
-  m.tokens.reserve(3 + spec->fields.size() + (doc[K::items].kind == Kind::Array ? 2 + 4 * doc.items.size() : 0) +
-                   (doc[K::tables].kind == Kind::Array ? 1 + doc.tables.size() : 0));
-  m.tokens.push_back(m.type);
-  m.tokens.push_back(std::to_string(m.seq));
-  m.tokens.emplace_back();
-  if (auto e = encode_domain(doc, *spec, m.tokens); !e.empty())
-    return m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + e;
-  m.tokens[2] = std::to_string(m.tokens.size() - 3);
+  Fields fields(doc);
+  m.event.seq = m.seq;
+  m.event.body = decode(*type, fields);
+  if (!fields.error().empty())
+    return m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + fields.error();
   return {};
 }
 

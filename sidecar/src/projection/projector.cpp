@@ -194,13 +194,8 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     }
     r.lsn = call.lsn_text;
     int64_t last_seq = skip_upto;
-    const auto& t = call.tokens;
-    for (size_t j = 0; j + 2 < t.size();) {
-      const std::string& type = t[j];
-      int64_t seq = to_int(t[j + 1]);
-      size_t n = static_cast<size_t>(to_int(t[j + 2]));
-      const std::string* args = t.data() + j + 3;
-      j += 3 + n;
+    for (const DomainEvent& event : call.events) {
+      const int64_t seq = event.seq;
       if (seq <= skip_upto) continue;
       if (p_cursor) {
         if (seq != p_seq + 1)
@@ -210,7 +205,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
         p_cursor.reset();
       }
       try {
-        apply(r, type, args, n);
+        apply(r, event.body);
       } catch (const Missing&) {
         r.missing = true;
       }
@@ -293,7 +288,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   // Sized once: grown by doubling, the buffer was copied over and over (a batch of orders
   // writes about 3.3 kB and 12 commands per event).
   size_t events = 0;
-  for (const auto& c : calls_) events += c.events;
+  for (const auto& c : calls_) events += c.events.size();
   step.writes = std::move(spare_);
   step.writes.clear();
   step.writes.reserve(4096 + 4096 * events, 16 + 16 * events);

@@ -3,7 +3,9 @@
 #include "pgcqrs/sidecar/projection/projector.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
+#include <variant>
 
 #include "pgcqrs/core/money.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
@@ -20,6 +22,19 @@ constexpr size_t kItemBytes = 128;
 
 
 int64_t cents_of(const std::string* s) { return s ? money_to_cents(*s).value_or(0) : 0; }
+
+// An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
+// "line_total":"19.98"}`: the one format of a placed order's items and of an order rendered
+// again after its items changed.
+void append_line_tail(std::string& out, int64_t quantity, int64_t unit_cents) {
+  char n[24];
+  out.append(",\"quantity\":").append(n, static_cast<size_t>(std::to_chars(n, n + sizeof n, quantity).ptr - n));
+  out.append(",\"unit_price\":\"");
+  append_money(out, unit_cents);
+  out.append("\",\"line_total\":\"");
+  append_money(out, quantity * unit_cents);
+  out.append("\"}");
+}
 
 // An order's items JSON back into lines. Names are JSON strings, so a quote inside one is
 // always escaped and cannot end it early.
@@ -356,10 +371,8 @@ void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<v
 // the checkpoint keeps names the phase ("orders:17", "users:0"). Deleted orders go last, so
 // that between chunks every order an index lists still exists; emptied orders go first, so
 // that the pages rendered in the users' phase show them empty.
-void Projector::truncate(Run& r, const std::string* a, size_t n) {
-  std::set<std::string> t;
-  size_t count = n > 0 ? static_cast<size_t>(to_int(a[0])) : 0;
-  for (size_t k = 1; k <= count && k < n; ++k) t.insert(a[k]);
+void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
+  const std::set<std::string> t(tables.begin(), tables.end());
   const bool orders_gone = t.count("users") || t.count("orders");
   const bool items_gone = orders_gone || t.count("order_items");
   const bool users_gone = t.count("users") > 0, products_gone = t.count("products") > 0;
@@ -447,187 +460,222 @@ void Projector::truncate(Run& r, const std::string* a, size_t n) {
   }
 }
 
-void Projector::apply(Run& r, std::string_view type, const std::string* a, size_t n) {
-  auto arg = [&](size_t i) -> const std::string& {
-    if (i >= n) throw std::runtime_error("projection: " + std::string(type) + " has too few arguments");
-    return a[i];
-  };
-  if (type == "OrderPlaced") {
-    // a: order_id user_id status created_at updated_at created_ms total n {product_id q cents tail}*n
-    const std::string &o = arg(0), &u = arg(1), &status = arg(2);
-    const std::string key = keys_.order(o), okey = keys_.user_orders(u), ukey = keys_.user(u);
-    size_t count = static_cast<size_t>(to_int(arg(7)));
-    // Everything it reads, asked for at once.
-    bool unknown = view_.prefetch_exists(key);
-    unknown |= view_.prefetch_hash(ukey);
-    unknown |= view_.prefetch_top(okey, kPage + 1);
-    for (size_t k = 0; k < count; ++k) unknown |= view_.prefetch_hash(keys_.product(arg(8 + 4 * k)));
-    if (unknown) return gather(r);
-    // The run already misses something, so it only gathers reads and its writes are
-    // dropped: the order's reads are asked for, its writes can wait for the next run.
-    if (r.missing) return;
-    if (view_.exists(key)) delete_order(r, o);
-    bool user_exists = view_.exists(ukey);
-    std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";
-    std::string email = user_exists ? view_.hget(ukey, "email").value_or("") : "";
-    const bool counted = status != "cancelled";
-    std::string items;
-    items.reserve(2 + count * kItemBytes);  // grown once, not item by item
-    items += '[';
-    int64_t total = 0;
-    for (size_t k = 0; k < count; ++k) {
-      const std::string& pid = arg(8 + 4 * k);
-      int64_t q = to_int(arg(9 + 4 * k)), c = to_int(arg(10 + 4 * k));
-      if (k > 0) items += ',';
-      append_item_head(items, pid);
-      items += arg(11 + 4 * k);
-      total += q * c;
-      view_.sadd(keys_.product_orders(pid), o);
-      if (counted) product_add(r, pid, q, q * c);
-    }
-    items += ']';
-    view_.hset(key, "order_id", o);
-    view_.hset(key, "user_id", u);
-    view_.hset(key, "user_name", name);
-    view_.hset(key, "user_email", email);
-    view_.hset(key, "status", status);
-    view_.hset(key, "created_at", arg(3));
-    view_.hset(key, "updated_at", arg(4));
-    view_.hset(key, "item_count", arg(7));
-    view_.hset(key, "total", arg(6));
-    view_.hset(key, "items", std::move(items));
-    view_.hset(key, "lsn", r.lsn);
-    view_.zadd(okey, arg(5), o);
-    user_add(r, u, 1, counted ? total : 0);
-    r.lines.erase(o);
-    r.dirty.erase(o);
-    if (!r.pages.count(u)) {
-      long rank = view_.zrevrank_below(okey, o, kPage);
-      if (rank == 0)  // from the values at hand: the fields were just written
-        view_.lpush_trim(keys_.user_latest(u),
-                         format_page_entry({o, u, name, email, status, arg(3), arg(4), arg(7), arg(6),
-                                            *view_.hget_ref(key, "items"), r.lsn}),
-                         kPage);
-      else if (rank > 0)
-        r.pages.insert(u);  // placed with an older created_at: the page is rendered again
-    }
-  } else if (type == "OrderStatusChanged") {
-    const std::string &o = arg(0), &to = arg(1);
-    const std::string key = keys_.order(o);
-    auto user = view_.hget(key, "user_id");
-    if (!user) return;
-    std::string from = view_.hget(key, "status").value_or("");
-    if (from != "cancelled" && to == "cancelled")
-      contribution(r, o, *user, -1);
-    else if (from == "cancelled" && to != "cancelled")
-      contribution(r, o, *user, 1);
-    view_.hset(key, "status", to);
-    view_.hset(key, "updated_at", arg(2));
-    view_.hset(key, "lsn", r.lsn);
-    if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;
-    page_touch(r, *user, o);
-  } else if (type == "OrderItemAdded" || type == "OrderItemChanged") {
-    const std::string& o = arg(0);
-    auto user = view_.hget(keys_.order(o), "user_id");
-    if (!user) return;
-    std::string status = view_.hget(keys_.order(o), "status").value_or("");
-    int64_t pid = to_int(arg(1)), q = to_int(arg(2)), c = to_int(arg(3));
-    remove_item(r, o, *user, status, pid);
-    lines(r, o)[pid] = {q, c};
-    view_.sadd(keys_.product_orders(arg(1)), o);
-    if (status != "cancelled") {
-      product_add(r, arg(1), q, q * c);
-      user_add(r, *user, 0, q * c);
-    }
-    r.dirty[o] = r.lsn;
-  } else if (type == "OrderItemRemoved") {
-    const std::string& o = arg(0);
-    auto user = view_.hget(keys_.order(o), "user_id");
-    if (!user) return;
-    remove_item(r, o, *user, view_.hget(keys_.order(o), "status").value_or(""), to_int(arg(1)));
-  } else if (type == "OrderDeleted") {
-    delete_order(r, arg(0));
-  } else if (type == "UserRegistered") {
-    const std::string& u = arg(0);
-    const std::string key = keys_.user(u);
-    if (view_.prefetch_exists(key)) return gather(r);
-    bool fresh = !view_.exists(key);
-    view_.hset(key, "user_id", u);
-    view_.hset(key, "name", arg(1));
-    view_.hset(key, "email", arg(2));
-    view_.hset(key, "is_active", arg(3));
-    view_.hset(key, "lsn", r.lsn);
-    if (fresh) {
-      view_.hset(key, "order_count", "0");
-      view_.hset(key, "lifetime_value", "0.00");
-    }
-    view_.sadd(keys_.users(), u);
-  } else if (type == "UserRenamed") {
-    set_user_field(r, arg(0), "name", arg(1), "user_name");
-  } else if (type == "UserEmailChanged") {
-    set_user_field(r, arg(0), "email", arg(1), "user_email");
-  } else if (type == "UserDeactivated") {
-    set_user_field(r, arg(0), "is_active", "false", nullptr);
-  } else if (type == "UserReactivated") {
-    set_user_field(r, arg(0), "is_active", "true", nullptr);
-  } else if (type == "UserDeleted") {
-    const std::string& u = arg(0);
-    // Its orders go in chunks of the budget, the oldest left first: a chunk removes what it
-    // takes from user_orders, so the next one starts again at the front.
-    auto orders = view_.zall_ascending(keys_.user_orders(u));
-    size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
-    bool unknown = false;
-    for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(keys_.order(orders[k].member));
-    if (unknown) return gather(r);
-    for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
-    r.fan_used += static_cast<int>(take);
-    if (take < orders.size()) {
-      r.stopped_at = "0";
-      return;
-    }
-    view_.del(keys_.user(u));
-    view_.del(keys_.user_orders(u));
-    view_.del(keys_.user_latest(u));
-    r.pages.erase(u);
-    view_.srem(keys_.users(), u);
-  } else if (type == "ProductAdded") {
-    const std::string& p = arg(0);
-    const std::string key = keys_.product(p);
-    if (view_.prefetch_exists(key)) return gather(r);
-    bool fresh = !view_.exists(key);
-    view_.hset(key, "product_id", p);
-    view_.hset(key, "name", arg(1));
-    view_.hset(key, "price", cents_to_money(to_int(arg(2))));
-    view_.hset(key, "is_active", arg(3));
-    view_.hset(key, "lsn", r.lsn);
-    if (fresh) {
-      view_.hset(key, "units_sold", "0");
-      view_.hset(key, "revenue", "0.00");
-      view_.zadd(keys_.top_products(), "0", p);
-    }
-    view_.sadd(keys_.products(), p);
-  } else if (type == "ProductRenamed") {
-    const std::string& p = arg(0);
-    if (!view_.exists(keys_.product(p))) return;
-    set_product_field(r, p, "name", arg(1));
-    fan_out_set(r, keys_.product_orders(p), [&](const std::string& o) { r.dirty[o] = r.lsn; });
-  } else if (type == "ProductRepriced") {
-    set_product_field(r, arg(0), "price", cents_to_money(to_int(arg(1))));
-  } else if (type == "ProductDeactivated") {
-    set_product_field(r, arg(0), "is_active", "false");
-  } else if (type == "ProductReactivated") {
-    set_product_field(r, arg(0), "is_active", "true");
-  } else if (type == "ProductDeleted") {
-    const std::string& p = arg(0);
-    view_.del(keys_.product(p));
-    view_.del(keys_.product_orders(p));
-    view_.zrem(keys_.top_products(), p);
-    view_.srem(keys_.products(), p);
-  } else if (type == "Truncated") {
-    truncate(r, a, n);
-  } else {
-    throw std::runtime_error("no projection for event type " + std::string(type));
+void Projector::apply(Run& r, const EventBody& e) {
+  std::visit([&](const auto& event) { on(r, event); }, e);
+}
+
+void Projector::on(Run& r, const ev::OrderPlaced& e) {
+  const std::string o = std::to_string(e.order_id), u = std::to_string(e.user_id);
+  const std::string key = keys_.order(o), okey = keys_.user_orders(u), ukey = keys_.user(u);
+  // The items JSON lists the lines by product_id.
+  std::vector<OrderLine> sorted;
+  const std::vector<OrderLine>* lines = &e.lines;
+  auto by_product = [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; };
+  if (!std::is_sorted(e.lines.begin(), e.lines.end(), by_product)) {
+    sorted = e.lines;
+    std::sort(sorted.begin(), sorted.end(), by_product);
+    lines = &sorted;
+  }
+  std::vector<std::string> pids;
+  pids.reserve(lines->size());
+  for (const auto& l : *lines) pids.push_back(std::to_string(l.product_id));
+  // Everything it reads, asked for at once.
+  bool unknown = view_.prefetch_exists(key);
+  unknown |= view_.prefetch_hash(ukey);
+  unknown |= view_.prefetch_top(okey, kPage + 1);
+  for (const auto& pid : pids) unknown |= view_.prefetch_hash(keys_.product(pid));
+  if (unknown) return gather(r);
+  // The run already misses something, so it only gathers reads and its writes are
+  // dropped: the order's reads are asked for, its writes can wait for the next run.
+  if (r.missing) return;
+  if (view_.exists(key)) delete_order(r, o);
+  bool user_exists = view_.exists(ukey);
+  std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";
+  std::string email = user_exists ? view_.hget(ukey, "email").value_or("") : "";
+  const bool counted = e.status != "cancelled";
+  std::string items;
+  items.reserve(2 + lines->size() * kItemBytes);  // grown once, not item by item
+  items += '[';
+  int64_t total = 0;
+  for (size_t k = 0; k < lines->size(); ++k) {
+    const OrderLine& l = (*lines)[k];
+    if (k > 0) items += ',';
+    append_item_head(items, pids[k]);
+    append_line_tail(items, l.quantity, l.unit_cents);
+    total += l.quantity * l.unit_cents;
+    view_.sadd(keys_.product_orders(pids[k]), o);
+    if (counted) product_add(r, pids[k], l.quantity, l.quantity * l.unit_cents);
+  }
+  items += ']';
+  const std::string item_count = std::to_string(lines->size()), total_text = cents_to_money(total);
+  view_.hset(key, "order_id", o);
+  view_.hset(key, "user_id", u);
+  view_.hset(key, "user_name", name);
+  view_.hset(key, "user_email", email);
+  view_.hset(key, "status", e.status);
+  view_.hset(key, "created_at", e.created_at);
+  view_.hset(key, "updated_at", e.updated_at);
+  view_.hset(key, "item_count", item_count);
+  view_.hset(key, "total", total_text);
+  view_.hset(key, "items", std::move(items));
+  view_.hset(key, "lsn", r.lsn);
+  view_.zadd(okey, e.score, o);
+  user_add(r, u, 1, counted ? total : 0);
+  r.lines.erase(o);
+  r.dirty.erase(o);
+  if (!r.pages.count(u)) {
+    long rank = view_.zrevrank_below(okey, o, kPage);
+    if (rank == 0)  // from the values at hand: the fields were just written
+      view_.lpush_trim(keys_.user_latest(u),
+                       format_page_entry({o, u, name, email, e.status, e.created_at, e.updated_at, item_count,
+                                          total_text, *view_.hget_ref(key, "items"), r.lsn}),
+                       kPage);
+    else if (rank > 0)
+      r.pages.insert(u);  // placed with an older created_at: the page is rendered again
   }
 }
+
+void Projector::on(Run& r, const ev::OrderStatusChanged& e) {
+  const std::string o = std::to_string(e.order_id);
+  const std::string key = keys_.order(o);
+  auto user = view_.hget(key, "user_id");
+  if (!user) return;
+  std::string from = view_.hget(key, "status").value_or("");
+  if (from != "cancelled" && e.to == "cancelled")
+    contribution(r, o, *user, -1);
+  else if (from == "cancelled" && e.to != "cancelled")
+    contribution(r, o, *user, 1);
+  view_.hset(key, "status", e.to);
+  view_.hset(key, "updated_at", e.updated_at);
+  view_.hset(key, "lsn", r.lsn);
+  if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;
+  page_touch(r, *user, o);
+}
+
+void Projector::on(Run& r, const ev::OrderItemAdded& e) { set_item(r, e.order_id, e.line); }
+void Projector::on(Run& r, const ev::OrderItemChanged& e) { set_item(r, e.order_id, e.line); }
+
+// An order's line as it is now, added or changed.
+void Projector::set_item(Run& r, int64_t order_id, const OrderLine& line) {
+  const std::string o = std::to_string(order_id);
+  auto user = view_.hget(keys_.order(o), "user_id");
+  if (!user) return;
+  std::string status = view_.hget(keys_.order(o), "status").value_or("");
+  const std::string pid = std::to_string(line.product_id);
+  const int64_t q = line.quantity, c = line.unit_cents;
+  remove_item(r, o, *user, status, line.product_id);
+  lines(r, o)[line.product_id] = {q, c};
+  view_.sadd(keys_.product_orders(pid), o);
+  if (status != "cancelled") {
+    product_add(r, pid, q, q * c);
+    user_add(r, *user, 0, q * c);
+  }
+  r.dirty[o] = r.lsn;
+}
+
+void Projector::on(Run& r, const ev::OrderItemRemoved& e) {
+  const std::string o = std::to_string(e.order_id);
+  auto user = view_.hget(keys_.order(o), "user_id");
+  if (!user) return;
+  remove_item(r, o, *user, view_.hget(keys_.order(o), "status").value_or(""), e.product_id);
+}
+
+void Projector::on(Run& r, const ev::OrderDeleted& e) { delete_order(r, std::to_string(e.order_id)); }
+
+void Projector::on(Run& r, const ev::UserRegistered& e) {
+  const std::string u = std::to_string(e.user_id);
+  const std::string key = keys_.user(u);
+  if (view_.prefetch_exists(key)) return gather(r);
+  bool fresh = !view_.exists(key);
+  view_.hset(key, "user_id", u);
+  view_.hset(key, "name", e.name);
+  view_.hset(key, "email", e.email);
+  view_.hset(key, "is_active", e.is_active ? "true" : "false");
+  view_.hset(key, "lsn", r.lsn);
+  if (fresh) {
+    view_.hset(key, "order_count", "0");
+    view_.hset(key, "lifetime_value", "0.00");
+  }
+  view_.sadd(keys_.users(), u);
+}
+
+void Projector::on(Run& r, const ev::UserRenamed& e) {
+  set_user_field(r, std::to_string(e.user_id), "name", e.name, "user_name");
+}
+void Projector::on(Run& r, const ev::UserEmailChanged& e) {
+  set_user_field(r, std::to_string(e.user_id), "email", e.email, "user_email");
+}
+void Projector::on(Run& r, const ev::UserDeactivated& e) {
+  set_user_field(r, std::to_string(e.user_id), "is_active", "false", nullptr);
+}
+void Projector::on(Run& r, const ev::UserReactivated& e) {
+  set_user_field(r, std::to_string(e.user_id), "is_active", "true", nullptr);
+}
+
+void Projector::on(Run& r, const ev::UserDeleted& e) {
+  const std::string u = std::to_string(e.user_id);
+  // Its orders go in chunks of the budget, the oldest left first: a chunk removes what it
+  // takes from user_orders, so the next one starts again at the front.
+  auto orders = view_.zall_ascending(keys_.user_orders(u));
+  size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
+  bool unknown = false;
+  for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(keys_.order(orders[k].member));
+  if (unknown) return gather(r);
+  for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
+  r.fan_used += static_cast<int>(take);
+  if (take < orders.size()) {
+    r.stopped_at = "0";
+    return;
+  }
+  view_.del(keys_.user(u));
+  view_.del(keys_.user_orders(u));
+  view_.del(keys_.user_latest(u));
+  r.pages.erase(u);
+  view_.srem(keys_.users(), u);
+}
+
+void Projector::on(Run& r, const ev::ProductAdded& e) {
+  const std::string p = std::to_string(e.product_id);
+  const std::string key = keys_.product(p);
+  if (view_.prefetch_exists(key)) return gather(r);
+  bool fresh = !view_.exists(key);
+  view_.hset(key, "product_id", p);
+  view_.hset(key, "name", e.name);
+  view_.hset(key, "price", cents_to_money(e.price_cents));
+  view_.hset(key, "is_active", e.is_active ? "true" : "false");
+  view_.hset(key, "lsn", r.lsn);
+  if (fresh) {
+    view_.hset(key, "units_sold", "0");
+    view_.hset(key, "revenue", "0.00");
+    view_.zadd(keys_.top_products(), "0", p);
+  }
+  view_.sadd(keys_.products(), p);
+}
+
+void Projector::on(Run& r, const ev::ProductRenamed& e) {
+  const std::string p = std::to_string(e.product_id);
+  if (!view_.exists(keys_.product(p))) return;
+  set_product_field(r, p, "name", e.name);
+  fan_out_set(r, keys_.product_orders(p), [&](const std::string& o) { r.dirty[o] = r.lsn; });
+}
+void Projector::on(Run& r, const ev::ProductRepriced& e) {
+  set_product_field(r, std::to_string(e.product_id), "price", cents_to_money(e.price_cents));
+}
+void Projector::on(Run& r, const ev::ProductDeactivated& e) {
+  set_product_field(r, std::to_string(e.product_id), "is_active", "false");
+}
+void Projector::on(Run& r, const ev::ProductReactivated& e) {
+  set_product_field(r, std::to_string(e.product_id), "is_active", "true");
+}
+
+void Projector::on(Run&, const ev::ProductDeleted& e) {
+  const std::string p = std::to_string(e.product_id);
+  view_.del(keys_.product(p));
+  view_.del(keys_.product_orders(p));
+  view_.zrem(keys_.top_products(), p);
+  view_.srem(keys_.products(), p);
+}
+
+void Projector::on(Run& r, const ev::Truncated& e) { truncate(r, e.tables); }
 
 }  // namespace pgcqrs::sidecar::projection

@@ -1,7 +1,5 @@
-// Transaction framing checks and chunking for the projection script.
+// Transaction framing checks and chunking for the projector.
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
-
-#include <iterator>
 
 namespace pgcqrs::sidecar::projection {
 
@@ -30,16 +28,9 @@ std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) 
       if (m.lsn != current_.lsn) return m.type + " event lsn " + m.lsn_text + " does not match its transaction " + current_.lsn_text;
       ++events_seen_;
       if (m.kind != MessageKind::Domain) return {};
-      for (const auto& t : m.tokens) current_.bytes += t.size();
-      // The first event's tokens become the call's (the usual transaction has one event);
-      // later ones are moved over behind them.
-      if (current_.tokens.empty())
-        current_.tokens = std::move(m.tokens);
-      else
-        current_.tokens.insert(current_.tokens.end(), std::make_move_iterator(m.tokens.begin()),
-                               std::make_move_iterator(m.tokens.end()));
-      ++current_.events;
-      if (current_.events >= limits_.max_events || current_.bytes >= limits_.max_bytes) flush(false, out);
+      current_.bytes += footprint(m.event);
+      current_.events.push_back(std::move(m.event));
+      if (current_.events.size() >= limits_.max_events || current_.bytes >= limits_.max_bytes) flush(false, out);
       return {};
   }
 }
@@ -60,15 +51,14 @@ void TransactionAssembler::flush(bool final, std::vector<ScriptCall>& out) {
 }
 
 void count_event_types(const ScriptCall& call, std::vector<std::pair<std::string, uint64_t>>& types) {
-  for (size_t i = 0; i + 2 < call.tokens.size();) {
-    const std::string& type = call.tokens[i];
+  for (const auto& e : call.events) {
+    const std::string_view type = name(e.type());
     auto it = types.begin();
     while (it != types.end() && it->first != type) ++it;
     if (it == types.end())
       types.emplace_back(type, 1);
     else
       ++it->second;
-    i += 3 + static_cast<size_t>(std::stoul(call.tokens[i + 2]));
   }
 }
 

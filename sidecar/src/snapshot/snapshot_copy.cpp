@@ -28,6 +28,9 @@ namespace {
 using projection::Message;
 using projection::MessageKind;
 using projection::ScriptCall;
+using projection::EventBody;
+using projection::OrderLine;
+namespace ev = projection::ev;
 
 constexpr int kFetch = 2000;
 constexpr size_t kPipeline = 2048;  // write replies awaited at most (MULTI, QUEUED..., EXEC)
@@ -163,26 +166,22 @@ class Fetcher {
   std::thread thread_;  // last: it starts once everything above is built
 };
 
-Message event(EventType event_type, int64_t seq, std::vector<std::string> args, uint64_t lsn, const std::string& lsn_text) {
-  const std::string type(name(event_type));
+Message event(int64_t seq, EventBody body, uint64_t lsn, const std::string& lsn_text) {
   Message m;
   m.kind = MessageKind::Domain;
-  m.type = type;
+  m.event.seq = seq;
+  m.event.body = std::move(body);
+  m.type = name(m.event.type());
   m.lsn = lsn;
   m.lsn_text = lsn_text;
   m.seq = seq;
-  m.tokens.reserve(args.size() + 3);
-  m.tokens.push_back(type);
-  m.tokens.push_back(std::to_string(seq));
-  m.tokens.push_back(std::to_string(args.size()));
-  for (auto& a : args) m.tokens.push_back(std::move(a));
   return m;
 }
 
-std::string cents_of(const std::string& money) {
+int64_t cents_of(const std::string& money) {
   auto c = pgcqrs::money_to_cents(money);
   if (!c) throw std::runtime_error("snapshot: amount " + money + " is not a 2-decimal number");
-  return std::to_string(*c);
+  return *c;
 }
 
 // A timestamptz column as microseconds since 2000-01-01 (or "infinity", "-infinity"), for
@@ -303,7 +302,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   std::vector<ScriptCall> calls;
   int64_t seq = 0;
 
-  auto feed = [&](Message&& m) {  // moved on: an event's tokens are not copied
+  auto feed = [&](Message&& m) {  // moved on: an event's texts are not copied
     std::string err = assembler.feed(std::move(m), calls);
     if (!err.empty()) throw std::runtime_error("snapshot framing: " + err);
     for (auto& c : calls) sender.send(std::move(c), projection::Projector::Mode::Snapshot);
@@ -328,9 +327,9 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
 
   scan("pgcqrs_products", "SELECT id, name, price::text, is_active FROM " + s + ".products ORDER BY id",
        [&](const pqxx::row& r) {
-         feed(event(EventType::ProductAdded, seq++,
-                    {r[0].as<std::string>(), r[1].as<std::string>(), cents_of(r[2].as<std::string>()),
-                     r[3].as<bool>() ? "true" : "false"},
+         feed(event(seq++,
+                    ev::ProductAdded{r[0].as<int64_t>(), r[1].as<std::string>(), cents_of(r[2].as<std::string>()),
+                                     r[3].as<bool>()},
                     consistent_point, lsn_text));
          ++stats.products;
        });
@@ -341,14 +340,11 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
   // Redis, waiting for every write before it). An order's first chunk_events items ride in
   // its OrderPlaced, the rest follow as OrderItemAdded so every call stays bounded.
   std::string cur_user, cur_order;
-  std::vector<std::string> placed;  // the order's fixed arguments; its lines follow in `lines`
-  std::vector<projection::OrderLine> lines;
+  std::optional<ev::OrderPlaced> placed;  // the order being read, its lines so far
   auto flush_order = [&] {
-    if (cur_order.empty() || placed.empty()) return;
-    projection::append_order_lines(std::move(lines), placed);
-    feed(event(EventType::OrderPlaced, seq++, std::move(placed), consistent_point, lsn_text));
-    placed.clear();
-    lines.clear();
+    if (cur_order.empty() || !placed) return;
+    feed(event(seq++, std::move(*placed), consistent_point, lsn_text));
+    placed.reset();
     ++stats.orders;
   };
   scan("pgcqrs_users_orders",
@@ -362,8 +358,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
            flush_order();
            cur_order.clear();
            cur_user = uid;
-           feed(event(EventType::UserRegistered, seq++,
-                      {uid, r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>() ? "true" : "false"},
+           feed(event(seq++, ev::UserRegistered{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<bool>()},
                       consistent_point, lsn_text));
            ++stats.users;
          }
@@ -375,17 +370,18 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
            std::string created = ts_text(r[6].as<std::string>());
            auto score = projection::timestamp_score(created);
            if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
-           placed = {oid, uid, r[5].as<std::string>(), created, ts_text(r[7].as<std::string>()), *score};
+           placed = ev::OrderPlaced{r[4].as<int64_t>(), r[0].as<int64_t>(), r[5].as<std::string>(), created,
+                                    ts_text(r[7].as<std::string>()), *score, {}};
          }
          if (r[8].is_null()) return;
          ++stats.items;
-         std::string pid = r[8].as<std::string>(), qty = r[9].as<std::string>(), cents = cents_of(r[10].as<std::string>());
-         if (lines.size() < static_cast<size_t>(chunk_events) && !placed.empty()) {
-           lines.push_back({r[8].as<int64_t>(), r[9].as<int64_t>(), std::stoll(cents)});
+         const OrderLine line{r[8].as<int64_t>(), r[9].as<int64_t>(), cents_of(r[10].as<std::string>())};
+         if (placed && placed->lines.size() < static_cast<size_t>(chunk_events)) {
+           placed->lines.push_back(line);
          } else {
-           if (!placed.empty()) flush_order();
+           if (placed) flush_order();
            cur_order = oid;  // flush_order above cleared only the pending event
-           feed(event(EventType::OrderItemAdded, seq++, {oid, pid, qty, cents}, consistent_point, lsn_text));
+           feed(event(seq++, ev::OrderItemAdded{r[4].as<int64_t>(), line}, consistent_point, lsn_text));
          }
        });
   flush_order();

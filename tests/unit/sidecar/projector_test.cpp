@@ -40,16 +40,14 @@ Reply ok() {
 }
 
 // One transaction placing order 7 of user 1: two pens at 1.50.
-ScriptCall placement(const std::string& lsn_text, uint64_t lsn, const std::string& order = "7") {
+ScriptCall placement(const std::string& lsn_text, uint64_t lsn, int64_t order = 7) {
   ScriptCall c;
   c.lsn = lsn;
   c.lsn_text = lsn_text;
   c.commit_time = "2026-01-01T00:00:01.000000Z";
   c.final = true;
-  c.events = 1;
-  c.tokens = {"OrderPlaced", "0", "12", order, "1", "pending", "2026-01-01T00:00:01.000000Z",
-              "2026-01-01T00:00:01.000000Z", "1767225601000", "3.00", "1", "1", "2", "150",
-              R"(,"quantity":2,"unit_price":"1.50","line_total":"3.00"})"};
+  c.events = {{0, ev::OrderPlaced{order, 1, "pending", "2026-01-01T00:00:01.000000Z", "2026-01-01T00:00:01.000000Z",
+                                  "1767225601000", {{1, 2, 150}}}}};
   return c;
 }
 
@@ -124,7 +122,7 @@ TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
   EXPECT_FALSE(p.outcome().more);
 
   // The next order of the same user and product: decided on the view, confirmed in one round.
-  auto next = p.start({placement("0/110", 0x110, "8")}, Projector::Mode::Transaction, kCtx);
+  auto next = p.start({placement("0/110", 0x110, 8)}, Projector::Mode::Transaction, kCtx);
   EXPECT_EQ(next.reads, (std::vector<Command>{{"WATCH", "pgcqrs:checkpoint"},
                                               {"HGETALL", "pgcqrs:checkpoint"},
                                               {"EXISTS", "order_details:8"}}));
@@ -187,16 +185,14 @@ TEST(Projector, ACopyIntoAnEmptyRedisDoesNotReadWhatItNeverWrote) {
   ScriptCall user;
   user.lsn = 0x90;
   user.lsn_text = "0/90";
-  user.events = 2;
-  user.tokens = {"UserRegistered", "0", "4", "1", "ann", "a@x", "true",
-                 "ProductAdded", "1", "4", "1", "pen", "150", "true"};
+  user.events = {{0, ev::UserRegistered{1, "ann", "a@x", true}}, {1, ev::ProductAdded{1, "pen", 150, true}}};
   auto step = p.start({user}, Projector::Mode::Snapshot, kCtx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
   step = p.start({placement("0/90", 0x90)}, Projector::Mode::Snapshot, kCtx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Write) << (step.reads.empty() ? "" : step.reads[0][0] + " " + step.reads[0][1]);
   EXPECT_TRUE(step.checks.empty());
   p.forget();
-  step = p.start({placement("0/90", 0x90, "8")}, Projector::Mode::Snapshot, kCtx);
+  step = p.start({placement("0/90", 0x90, 8)}, Projector::Mode::Snapshot, kCtx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
   EXPECT_EQ(step.reads, (std::vector<Command>{{"HGETALL", "user:1"},
                                               {"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"},
@@ -212,8 +208,7 @@ TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
   rename.lsn = 0x200;
   rename.lsn_text = "0/200";
   rename.final = true;
-  rename.events = 1;
-  rename.tokens = {"UserRenamed", "0", "2", "1", "bo"};
+  rename.events = {{0, ev::UserRenamed{1, "bo"}}};
   p.start({rename}, Projector::Mode::Transaction, ctx);
   auto step = p.advance({ok(), kCheckpoint, array({"user_id", "1", "name", "ann"})}, ctx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
@@ -265,10 +260,9 @@ TEST(Projector, PlacesAnOrderAfterADeletionOfTheSameUsersOrderInOneBatch) {
     }
     return array({});
   };
-  ScriptCall batch = placement("0/100", 0x100, "20");
-  batch.events = 2;
-  batch.tokens.insert(batch.tokens.begin(), {"OrderDeleted", "0", "1", "12"});
-  batch.tokens[5] = "1";  // the placement is the second event
+  ScriptCall batch = placement("0/100", 0x100, 20);
+  batch.events[0].seq = 1;  // the placement is the second event
+  batch.events.insert(batch.events.begin(), {0, ev::OrderDeleted{12}});
   Projector p;
   auto step = p.start({batch}, Projector::Mode::Transaction, kCtx);
   for (int round = 0; round < 5 && step.kind == Projector::Step::Kind::Read; ++round) {

@@ -18,6 +18,10 @@ Message commit(const char* lsn, int events) {
 Message user_deleted(const char* lsn, int seq) {
   return parse(std::string(R"({"type":"UserDeleted","xid":1,"lsn":")") + lsn + R"(","seq":)" + std::to_string(seq) + R"(,"user_id":)" + std::to_string(seq + 1) + "}");
 }
+Message renamed(const char* lsn, int seq, size_t name_bytes) {
+  return parse(std::string(R"({"type":"UserRenamed","xid":1,"lsn":")") + lsn + R"(","seq":)" + std::to_string(seq) +
+               R"(,"user_id":1,"name":")" + std::string(name_bytes, 'n') + "\"}");
+}
 Message app(const char* lsn, int seq) {
   return parse(std::string(R"({"type":"Ping","app":true,"lsn":")") + lsn + R"(","seq":)" + std::to_string(seq) + R"(,"payload":{"type":"Ping"}})");
 }
@@ -37,9 +41,8 @@ TEST(TransactionAssembler, OneCallPerTransaction) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(out[0].final);
   EXPECT_EQ(out[0].lsn, 0x10u);
-  EXPECT_EQ(out[0].events, 2u);
   EXPECT_EQ(out[0].commit_time, "2026-01-01T00:00:00.000000Z");
-  EXPECT_EQ(out[0].tokens, (std::vector<std::string>{"UserDeleted", "0", "1", "1", "UserDeleted", "2", "1", "3"}));
+  EXPECT_EQ(out[0].events, (std::vector<DomainEvent>{{0, ev::UserDeleted{1}}, {2, ev::UserDeleted{3}}}));
 }
 
 TEST(TransactionAssembler, ApplicationOnlyTransactionStillMovesTheCheckpoint) {
@@ -50,8 +53,7 @@ TEST(TransactionAssembler, ApplicationOnlyTransactionStillMovesTheCheckpoint) {
   EXPECT_EQ(a.feed(commit("0/20", 1), out), "");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(out[0].final);
-  EXPECT_EQ(out[0].events, 0u);
-  EXPECT_TRUE(out[0].tokens.empty());
+  EXPECT_TRUE(out[0].events.empty());
 }
 
 TEST(TransactionAssembler, ChunksHugeTransactions) {
@@ -65,9 +67,9 @@ TEST(TransactionAssembler, ChunksHugeTransactions) {
   EXPECT_FALSE(out[0].final);
   EXPECT_FALSE(out[1].final);
   EXPECT_TRUE(out[2].final);
-  EXPECT_EQ(out[0].tokens[1], "0");
-  EXPECT_EQ(out[1].tokens[1], "2");
-  EXPECT_EQ(out[2].tokens[1], "4");
+  EXPECT_EQ(out[0].events.front().seq, 0);
+  EXPECT_EQ(out[1].events.front().seq, 2);
+  EXPECT_EQ(out[2].events.front().seq, 4);
   for (const auto& c : out) EXPECT_EQ(c.lsn, 0x30u);
 }
 
@@ -103,14 +105,29 @@ TEST(TransactionAssembler, EveryChunkCarriesItsTransactionAndByteCount) {
     EXPECT_EQ(out[i].lsn_text, "0/40");
     EXPECT_EQ(out[i].commit_time, "2026-01-01T00:00:00.000000Z");
   }
-  EXPECT_EQ(out[0].tokens, (std::vector<std::string>{"UserDeleted", "0", "1", "1", "UserDeleted", "1", "1", "2"}));
-  EXPECT_EQ(out[0].bytes, 28u);  // 11 + 1 + 1 + 1 per event
-  EXPECT_EQ(out[0].events, 2u);
-  EXPECT_EQ(out[1].tokens, (std::vector<std::string>{"UserDeleted", "2", "1", "3"}));
-  EXPECT_EQ(out[1].bytes, 14u);
+  EXPECT_EQ(out[0].events, (std::vector<DomainEvent>{{0, ev::UserDeleted{1}}, {1, ev::UserDeleted{2}}}));
+  EXPECT_EQ(out[0].bytes, 2 * sizeof(DomainEvent));  // a UserDeleted holds no text
+  EXPECT_EQ(out[1].events, (std::vector<DomainEvent>{{2, ev::UserDeleted{3}}}));
+  EXPECT_EQ(out[1].bytes, sizeof(DomainEvent));
   EXPECT_EQ(out[2].lsn, 0x50u);
   EXPECT_EQ(out[2].lsn_text, "0/50");
-  EXPECT_EQ(out[2].events, 1u);
-  EXPECT_EQ(out[2].bytes, 14u);
-  EXPECT_EQ(out[2].tokens, (std::vector<std::string>{"UserDeleted", "0", "1", "1"}));
+  EXPECT_EQ(out[2].events, (std::vector<DomainEvent>{{0, ev::UserDeleted{1}}}));
+  EXPECT_EQ(out[2].bytes, sizeof(DomainEvent));
+}
+
+// A chunk also ends at the event that takes it to the byte limit, texts counted.
+TEST(TransactionAssembler, ChunksByTheEventsFootprint) {
+  const size_t one = sizeof(DomainEvent) + 600;
+  TransactionAssembler a(AssemblerLimits{500, 2 * one});
+  std::vector<ScriptCall> out;
+  a.feed(begin("0/60"), out);
+  for (int i = 0; i < 3; ++i) a.feed(renamed("0/60", i, 600), out);
+  EXPECT_EQ(a.feed(commit("0/60", 3), out), "");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].events.size(), 2u);
+  EXPECT_EQ(out[0].bytes, 2 * one);
+  EXPECT_FALSE(out[0].final);
+  EXPECT_EQ(out[1].events.size(), 1u);
+  EXPECT_EQ(out[1].bytes, one);
+  EXPECT_TRUE(out[1].final);
 }

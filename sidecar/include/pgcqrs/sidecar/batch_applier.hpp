@@ -38,7 +38,7 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
   };
   struct Limits {
     size_t events = 100;       // per batch (--chunk-events)
-    size_t bytes = 1u << 20;   // of event arguments per batch
+    size_t bytes = 1u << 20;   // events' footprint per batch
     size_t transactions = 1000;
     size_t inflight = 64;      // batches in flight before the next waits for a reply (--max-inflight)
   };

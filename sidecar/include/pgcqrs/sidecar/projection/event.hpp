@@ -1,17 +1,17 @@
-// Parses one pgcqrs plugin message (docs/events.md) and, for domain events, encodes it as
-// the flat argument tokens the projection script reads (docs/read-models.md). Malformed
-// input yields an error naming the field, never an exception.
+// Parses one pgcqrs plugin message (docs/events.md) and, for domain events, decodes it into
+// its typed event (domain_event.hpp). Malformed input yields an error naming the field,
+// never an exception.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 // Amounts travel as cents (pgcqrs::money_to_cents, cents_to_money); the projection's
 // sources call them through this header.
 #include "pgcqrs/core/money.hpp"
+#include "pgcqrs/sidecar/projection/domain_event.hpp"
 
 namespace pgcqrs::sidecar::projection {
 
@@ -30,8 +30,7 @@ struct Message {
   // Domain events: a text value was over the plugin's 1 MiB limit and arrives cut (its
   // "truncated" member, docs/events.md); the read model holds what arrived.
   bool cut = false;
-  // Domain events: type, seq, argument count, arguments (see docs/read-models.md).
-  std::vector<std::string> tokens;
+  DomainEvent event;  // Domain only
 };
 
 struct ParseResult {
@@ -41,21 +40,6 @@ struct ParseResult {
 
 ParseResult parse_message(std::string_view json);
 
-// One line of an order as the projection receives it.
-struct OrderLine {
-  int64_t product_id;
-  int64_t quantity;
-  int64_t unit_cents;
-};
-// Appends the variable part of OrderPlaced's arguments: the order's total, the line count,
-// then per line, ordered by product_id: product_id quantity unit_cents and the line's JSON
-// tail (append_line_tail), so the projector only splices in the product name
-// (docs/read-models.md).
-void append_order_lines(std::vector<OrderLine> lines, std::vector<std::string>& out);
-// An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
-// "line_total":"19.98"}`: the one format of a placed order's items and of an order rendered
-// again after its items changed.
-void append_line_tail(std::string& out, int64_t quantity, int64_t unit_cents);
 // A timestamp of the event contract (pgcqrs::parse_timestamp) as its sorted-set score:
 // "2026-11-28T09:15:02.123456Z" -> "1795864502123" (Unix ms, rounded down);
 // "infinity" -> "+inf", "-infinity" -> "-inf"; nullopt if parse_timestamp refuses it.

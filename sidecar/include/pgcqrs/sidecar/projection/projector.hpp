@@ -104,9 +104,29 @@ class Projector {
   Step run(const ProjectorContext& ctx);
   Step run_snapshot(const ProjectorContext& ctx);
   void mark(const ProjectorContext& ctx, Step& step);
-  void apply(Run& r, std::string_view type, const std::string* a, size_t n);
+  void apply(Run& r, const EventBody& e);
 
-  // The rules (rules.cpp).
+  // The rules (rules.cpp): one per event type, and what they share.
+  void on(Run& r, const ev::UserRegistered& e);
+  void on(Run& r, const ev::UserRenamed& e);
+  void on(Run& r, const ev::UserEmailChanged& e);
+  void on(Run& r, const ev::UserDeactivated& e);
+  void on(Run& r, const ev::UserReactivated& e);
+  void on(Run& r, const ev::UserDeleted& e);
+  void on(Run& r, const ev::ProductAdded& e);
+  void on(Run& r, const ev::ProductRenamed& e);
+  void on(Run& r, const ev::ProductRepriced& e);
+  void on(Run& r, const ev::ProductDeactivated& e);
+  void on(Run& r, const ev::ProductReactivated& e);
+  void on(Run& r, const ev::ProductDeleted& e);
+  void on(Run& r, const ev::OrderPlaced& e);
+  void on(Run& r, const ev::OrderItemAdded& e);
+  void on(Run& r, const ev::OrderItemChanged& e);
+  void on(Run& r, const ev::OrderItemRemoved& e);
+  void on(Run& r, const ev::OrderStatusChanged& e);
+  void on(Run& r, const ev::OrderDeleted& e);
+  void on(Run& r, const ev::Truncated& e);
+  void set_item(Run& r, int64_t order_id, const OrderLine& line);
   Lines& lines(Run& r, const std::string& order);
   void product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc);
   void user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents);
@@ -125,7 +145,7 @@ class Projector {
   void fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
   void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
                     const std::function<void(const std::string&)>& f);
-  void truncate(Run& r, const std::string* a, size_t n);
+  void truncate(Run& r, const std::vector<std::string>& tables);
   void append_item_head(std::string& out, const std::string& pid);  // an item's JSON up to its name
   std::string page_entry(const std::string& order, const std::string& user);
   struct PageFields {  // an order_details hash's fields that its page entry shows

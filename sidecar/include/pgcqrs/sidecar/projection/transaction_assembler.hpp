@@ -17,14 +17,13 @@ struct ScriptCall {
   std::string lsn_text;
   std::string commit_time;
   bool final = false;      // carries the commit: the checkpoint moves to lsn
-  size_t events = 0;       // domain events in this call
-  std::vector<std::string> tokens;
-  size_t bytes = 0;        // sum of token sizes, for memory accounting
+  std::vector<DomainEvent> events;  // in commit order
+  size_t bytes = 0;        // the events' footprint, for memory accounting
 };
 
 struct AssemblerLimits {
   size_t max_events = 500;         // domain events per call
-  size_t max_bytes = 1 << 20;      // token bytes per call
+  size_t max_bytes = 1 << 20;      // events' footprint per call
 };
 
 class TransactionAssembler {
@@ -33,7 +32,7 @@ class TransactionAssembler {
 
   // Feeds one message; completed calls are appended to out. Returns an error text for a
   // message that breaks the framing (event outside a transaction, LSN mismatch, ...).
-  // Takes the message's tokens (pass an rvalue to move rather than copy them).
+  // Takes the message's event (pass an rvalue to move rather than copy it).
   std::string feed(Message m, std::vector<ScriptCall>& out);
 
   bool in_transaction() const { return in_txn_; }
