@@ -25,6 +25,17 @@ uint64_t lsn_of(const std::string& text) {
 }  // namespace
 
 int64_t Projector::to_int(const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); }
+
+std::vector<Command> Projector::take_checks() {
+  std::vector<Command> checks = view_.take_checks();
+  for (auto& c : products_.take_checks()) checks.push_back(std::move(c));
+  return checks;
+}
+
+void Projector::drop_assumptions() {
+  view_.drop_assumptions();
+  products_.drop_assumptions();
+}
 int64_t Projector::to_int(const std::optional<std::string>& s) { return s ? to_int(*s) : 0; }
 int64_t Projector::to_int(const std::string* s) { return s ? to_int(*s) : 0; }
 
@@ -38,6 +49,7 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   speculative_.reset();
   first_round_ = false;
   view_.begin_batch();
+  products_.begin_batch();
   if (mode == Mode::Mark) {
     Step step;
     step.kind = Step::Kind::Write;
@@ -58,8 +70,8 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   if (step.kind == Step::Kind::Read) {
     for (auto& r : step.reads)
       if (r != read.reads[1]) read.reads.push_back(std::move(r));
-    for (auto& c : view_.take_checks()) read.reads.push_back(std::move(c));  // read, not assumed
-    view_.drop_assumptions();
+    for (auto& c : take_checks()) read.reads.push_back(std::move(c));  // read, not assumed
+    drop_assumptions();
   } else {
     for (const auto& c : step.checks) read.reads.push_back(c);
     speculative_ = std::move(step);
@@ -98,12 +110,17 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
     if (expected_cp_ && (*expected_cp_ != fresh || (speculative_ && !new_orders))) {
       // Another writer, or an order placed again: what the view holds (and what the
       // speculation folded into it) cannot be trusted.
-      view_.forget();
+      forget();
     }
     speculative_.reset();
     view_.absorb(last_reads_[1], std::move(replies[1]));
   }
-  for (size_t i = from; i < replies.size(); ++i) view_.absorb(last_reads_[i], std::move(replies[i]));
+  for (size_t i = from; i < replies.size(); ++i) {
+    if (products_.owns(last_reads_[i]))
+      products_.absorb(last_reads_[i], std::move(replies[i]));
+    else
+      view_.absorb(last_reads_[i], std::move(replies[i]));
+  }
   return mode_ == Mode::Snapshot ? run_snapshot(ctx) : run(ctx);
 }
 
@@ -115,7 +132,7 @@ Projector::Step Projector::run_snapshot(const ProjectorContext& ctx) {
   Step step = run(ctx);
   view_.set_speculating(false);
   step.checks.clear();
-  view_.drop_assumptions();
+  drop_assumptions();
   return step;
 }
 
@@ -132,11 +149,12 @@ void Projector::mark(const ProjectorContext& ctx, Step& step) {
                   F::rebuild);
   step.writes.cmd("PUBLISH", keys_.channel(), c.lsn_text);
   step.writes.cmd("EXEC");
-  view_.forget();
+  forget();
 }
 
 Projector::Step Projector::run(const ProjectorContext& ctx) {
   view_.begin_run();
+  products_.begin_run();
   Run r;
   const bool txn = mode_ == Mode::Transaction;
   uint64_t cp = 0;
@@ -284,7 +302,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   run_outcome_ = r.outcome;
   outcome_ = r.outcome;
   step.kind = Step::Kind::Write;
-  step.checks = view_.take_checks();
+  step.checks = take_checks();
   // Sized once: grown by doubling, the buffer was copied over and over (a batch of orders
   // writes about 3.3 kB and 12 commands per event).
   size_t events = 0;
@@ -293,6 +311,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   step.writes.clear();
   step.writes.reserve(4096 + 4096 * events, 16 + 16 * events);
   step.writes.cmd("MULTI");
+  products_.commit(step.writes);
   view_.commit(step.writes);
   step.writes.cmd("EXEC");
   return step;

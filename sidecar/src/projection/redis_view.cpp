@@ -81,6 +81,10 @@ std::vector<Command> RedisView::take_reads() {
   return out;
 }
 
+void RedisView::answered(const Command& read) {
+  if (auto it = asked_.find(read); it != asked_.end()) it->second = true;
+}
+
 void RedisView::absorb(const Command& read, Reply reply) {
   check(read, reply);
   if (auto it = asked_.find(read); it != asked_.end()) it->second = true;

@@ -23,6 +23,16 @@ constexpr size_t kItemBytes = 128;
 
 int64_t cents_of(const std::string* s) { return s ? money_to_cents(*s).value_or(0) : 0; }
 
+// A member of pgcqrs:products, which holds product ids.
+int64_t product_id(const std::string& member) {
+  int64_t id = 0;
+  const char* end = member.data() + member.size();
+  auto [p, ec] = std::from_chars(member.data(), end, id);
+  if (ec != std::errc() || p != end || member.empty())
+    throw std::runtime_error("pgcqrs:products holds \"" + member + "\", which is not a product id");
+  return id;
+}
+
 // An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
 // "line_total":"19.98"}`: the one format of a placed order's items and of an order rendered
 // again after its items changed.
@@ -124,15 +134,8 @@ Projector::Lines& Projector::lines(Run& r, const std::string& order) {
   return r.lines.emplace(order, std::move(l)).first->second;
 }
 
-void Projector::product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc) {
-  const std::string key = keys_.product(pid);
-  if (!view_.exists(key)) return;
-  int64_t units = to_int(view_.hget_ref(key, "units_sold")) + dq;
-  std::string rev = cents_to_money(cents_of(view_.hget_ref(key, "revenue")) + dc);
-  view_.hset(key, "units_sold", std::to_string(units));
-  view_.hset(key, "revenue", rev);
-  view_.hset(key, "lsn", r.lsn);
-  view_.zadd(keys_.top_products(), rev, pid);
+void Projector::product_add(Run& r, int64_t pid, int64_t dq, int64_t dc) {
+  if (products_.exists(pid)) products_.add_sales(pid, dq, dc, r.lsn);
 }
 
 void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents) {
@@ -148,7 +151,7 @@ void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_
 void Projector::contribution(Run& r, const std::string& order, const std::string& user, int sign) {
   int64_t total = 0;
   for (const auto& [pid, l] : Lines(lines(r, order))) {
-    product_add(r, std::to_string(pid), sign * l.quantity, sign * l.quantity * l.cents);
+    product_add(r, pid, sign * l.quantity, sign * l.quantity * l.cents);
     total += l.quantity * l.cents;
   }
   user_add(r, user, 0, sign * total);
@@ -163,7 +166,7 @@ void Projector::remove_item(Run& r, const std::string& order, const std::string&
   l.erase(it);
   view_.srem(keys_.product_orders(std::to_string(pid)), order);
   if (status != "cancelled") {
-    product_add(r, std::to_string(pid), -prev.quantity, -prev.quantity * prev.cents);
+    product_add(r, pid, -prev.quantity, -prev.quantity * prev.cents);
     user_add(r, user, 0, -prev.quantity * prev.cents);
   }
   r.dirty[order] = r.lsn;
@@ -188,10 +191,11 @@ void Projector::delete_order(Run& r, const std::string& order) {
   r.dirty.erase(order);
 }
 
-void Projector::append_item_head(std::string& out, const std::string& pid) {
-  const std::string key = keys_.product(pid);
-  const std::string* name = view_.exists(key) ? view_.hget_ref(key, "name") : nullptr;
-  out.append("{\"product_id\":").append(pid).append(",\"product_name\":");
+void Projector::append_item_head(std::string& out, int64_t pid) {
+  const std::string* name = products_.exists(pid) ? products_.name(pid) : nullptr;
+  char n[24];
+  out.append("{\"product_id\":").append(n, static_cast<size_t>(std::to_chars(n, n + sizeof n, pid).ptr - n));
+  out.append(",\"product_name\":");
   if (name)
     append_cjson(out, *name);
   else
@@ -214,7 +218,7 @@ void Projector::write_lines(const std::string& key, const Lines& l, const std::s
   int64_t total = 0;
   for (const auto& [pid, line] : l) {
     if (items.size() > 1) items += ',';
-    append_item_head(items, std::to_string(pid));
+    append_item_head(items, pid);
     append_line_tail(items, line.quantity, line.cents);
     total += line.quantity * line.cents;
   }
@@ -339,11 +343,8 @@ void Projector::set_user_field(Run& r, const std::string& user, const char* fiel
   r.pages.insert(user);
 }
 
-void Projector::set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value) {
-  const std::string key = keys_.product(pid);
-  if (!view_.exists(key)) return;
-  view_.hset(key, field, value);
-  view_.hset(key, "lsn", r.lsn);
+void Projector::set_product_field(Run& r, int64_t pid, ProductStore::Text field, const std::string& value) {
+  if (products_.exists(pid)) products_.set(pid, field, value, r.lsn);
 }
 
 // A chunk of every order: at the start (cursor "0") those this batch wrote, which Redis may
@@ -436,14 +437,11 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
       } else {
         fan_out_set(r, keys_.products(), [&](const std::string& p) {
           view_.del(keys_.product_orders(p));
-          if (products_gone) {
-            view_.del(keys_.product(p));
-            return;
-          }
-          view_.hset(keys_.product(p), "units_sold", "0");
-          view_.hset(keys_.product(p), "revenue", "0.00");
-          view_.hset(keys_.product(p), "lsn", r.lsn);
-          view_.zadd(keys_.top_products(), "0", p);
+          const int64_t id = product_id(p);
+          if (products_gone)
+            products_.del(id);
+          else
+            products_.reset_sales(id, r.lsn);
         });
       }
       r.resume_cursor.reset();
@@ -456,7 +454,7 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
   if (users_gone) view_.del(keys_.users());
   if (products_gone) {
     view_.del(keys_.products());
-    view_.del(keys_.top_products());
+    products_.del_top();
   }
 }
 
@@ -483,7 +481,7 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   bool unknown = view_.prefetch_exists(key);
   unknown |= view_.prefetch_hash(ukey);
   unknown |= view_.prefetch_top(okey, kPage + 1);
-  for (const auto& pid : pids) unknown |= view_.prefetch_hash(keys_.product(pid));
+  for (const auto& l : *lines) unknown |= products_.prefetch(l.product_id);
   if (unknown) return gather(r);
   // The run already misses something, so it only gathers reads and its writes are
   // dropped: the order's reads are asked for, its writes can wait for the next run.
@@ -500,11 +498,11 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   for (size_t k = 0; k < lines->size(); ++k) {
     const OrderLine& l = (*lines)[k];
     if (k > 0) items += ',';
-    append_item_head(items, pids[k]);
+    append_item_head(items, l.product_id);
     append_line_tail(items, l.quantity, l.unit_cents);
     total += l.quantity * l.unit_cents;
     view_.sadd(keys_.product_orders(pids[k]), o);
-    if (counted) product_add(r, pids[k], l.quantity, l.quantity * l.unit_cents);
+    if (counted) product_add(r, l.product_id, l.quantity, l.quantity * l.unit_cents);
   }
   items += ']';
   const std::string item_count = std::to_string(lines->size()), total_text = cents_to_money(total);
@@ -567,7 +565,7 @@ void Projector::set_item(Run& r, int64_t order_id, const OrderLine& line) {
   lines(r, o)[line.product_id] = {q, c};
   view_.sadd(keys_.product_orders(pid), o);
   if (status != "cancelled") {
-    product_add(r, pid, q, q * c);
+    product_add(r, line.product_id, q, q * c);
     user_add(r, *user, 0, q * c);
   }
   r.dirty[o] = r.lsn;
@@ -635,44 +633,30 @@ void Projector::on(Run& r, const ev::UserDeleted& e) {
 }
 
 void Projector::on(Run& r, const ev::ProductAdded& e) {
-  const std::string p = std::to_string(e.product_id);
-  const std::string key = keys_.product(p);
-  if (view_.prefetch_exists(key)) return gather(r);
-  bool fresh = !view_.exists(key);
-  view_.hset(key, "product_id", p);
-  view_.hset(key, "name", e.name);
-  view_.hset(key, "price", cents_to_money(e.price_cents));
-  view_.hset(key, "is_active", e.is_active ? "true" : "false");
-  view_.hset(key, "lsn", r.lsn);
-  if (fresh) {
-    view_.hset(key, "units_sold", "0");
-    view_.hset(key, "revenue", "0.00");
-    view_.zadd(keys_.top_products(), "0", p);
-  }
-  view_.sadd(keys_.products(), p);
+  if (products_.prefetch_exists(e.product_id)) return gather(r);
+  products_.add(e.product_id, e.name, cents_to_money(e.price_cents), e.is_active, r.lsn);
+  view_.sadd(keys_.products(), std::to_string(e.product_id));
 }
 
 void Projector::on(Run& r, const ev::ProductRenamed& e) {
-  const std::string p = std::to_string(e.product_id);
-  if (!view_.exists(keys_.product(p))) return;
-  set_product_field(r, p, "name", e.name);
-  fan_out_set(r, keys_.product_orders(p), [&](const std::string& o) { r.dirty[o] = r.lsn; });
+  if (!products_.exists(e.product_id)) return;
+  set_product_field(r, e.product_id, ProductStore::Text::Name, e.name);
+  fan_out_set(r, keys_.product_orders(std::to_string(e.product_id)), [&](const std::string& o) { r.dirty[o] = r.lsn; });
 }
 void Projector::on(Run& r, const ev::ProductRepriced& e) {
-  set_product_field(r, std::to_string(e.product_id), "price", cents_to_money(e.price_cents));
+  set_product_field(r, e.product_id, ProductStore::Text::Price, cents_to_money(e.price_cents));
 }
 void Projector::on(Run& r, const ev::ProductDeactivated& e) {
-  set_product_field(r, std::to_string(e.product_id), "is_active", "false");
+  set_product_field(r, e.product_id, ProductStore::Text::IsActive, "false");
 }
 void Projector::on(Run& r, const ev::ProductReactivated& e) {
-  set_product_field(r, std::to_string(e.product_id), "is_active", "true");
+  set_product_field(r, e.product_id, ProductStore::Text::IsActive, "true");
 }
 
 void Projector::on(Run&, const ev::ProductDeleted& e) {
   const std::string p = std::to_string(e.product_id);
-  view_.del(keys_.product(p));
+  products_.del(e.product_id);
   view_.del(keys_.product_orders(p));
-  view_.zrem(keys_.top_products(), p);
   view_.srem(keys_.products(), p);
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
+#include "resp_commands.hpp"
 
 using namespace pgcqrs::sidecar::projection;
 
@@ -52,27 +53,7 @@ ScriptCall placement(const std::string& lsn_text, uint64_t lsn, int64_t order = 
 }
 
 // The commands of a Write step, one string each ("HSET k f v ...").
-std::vector<std::string> commands(Projector::Step& step) {
-  const std::string& b = step.writes.buffer();
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < b.size()) {
-    size_t eol = b.find("\r\n", i);
-    size_t n = std::stoul(b.substr(i + 1, eol - i - 1));
-    i = eol + 2;
-    std::string cmd;
-    for (size_t k = 0; k < n; ++k) {
-      eol = b.find("\r\n", i);
-      size_t len = std::stoul(b.substr(i + 1, eol - i - 1));
-      i = eol + 2;
-      if (k > 0) cmd += ' ';
-      cmd += b.substr(i, len);
-      i += len + 2;
-    }
-    out.push_back(cmd);
-  }
-  return out;
-}
+std::vector<std::string> commands(Projector::Step& step) { return resp_commands(step.writes.buffer()); }
 
 const Reply kCheckpoint = array({"lsn", "0/50", "slot", "pgcqrs", "layout", "3"});
 
@@ -102,9 +83,9 @@ TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
   EXPECT_EQ(commands(step),
             (std::vector<std::string>{
                 "MULTI",
-                "SADD product_orders:1 7",
                 "HSET product:1 lsn 0/100 revenue 9.00 units_sold 6",
                 "ZADD top_products 9.00 1",
+                "SADD product_orders:1 7",
                 "HSET order_details:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 items " + items +
                     " lsn 0/100 order_id 7 status pending total 3.00 updated_at 2026-01-01T00:00:01.000000Z user_email "
                     "a@x user_id 1 user_name ann",

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "resp_commands.hpp"
+
 using namespace pgcqrs::sidecar::projection;
 
 namespace {
@@ -32,24 +34,7 @@ RedisView view_with_ann() {
 std::vector<std::string> commit(RedisView& v) {
   pgcqrs::sidecar::redis::RespWriter out;
   v.commit(out);
-  const std::string& b = out.buffer();
-  std::vector<std::string> cmds;
-  size_t i = 0;
-  while (i < b.size()) {
-    size_t eol = b.find("\r\n", i);
-    const size_t n = std::stoul(b.substr(i + 1, eol - i - 1));
-    i = eol + 2;
-    std::string cmd;
-    for (size_t k = 0; k < n; ++k) {
-      eol = b.find("\r\n", i);
-      const size_t len = std::stoul(b.substr(i + 1, eol - i - 1));
-      i = eol + 2;
-      cmd += (k > 0 ? " " : "") + b.substr(i, len);
-      i += len + 2;
-    }
-    cmds.push_back(cmd);
-  }
-  return cmds;
+  return resp_commands(out.buffer());
 }
 
 using Hash = std::map<std::string, std::string>;

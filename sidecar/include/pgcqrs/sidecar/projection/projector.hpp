@@ -17,6 +17,7 @@
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
+#include "pgcqrs/sidecar/projection/product_store.hpp"
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 
@@ -39,7 +40,10 @@ struct ProjectorContext {
 
 class Projector {
  public:
-  explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()) {}
+  explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()), products_(keys_, view_) {}
+  // products_ refers to keys_ and view_: a Projector stays where it was made.
+  Projector(const Projector&) = delete;
+  Projector& operator=(const Projector&) = delete;
   enum class Mode {
     Transaction,  // checked against and advancing the checkpoint
     Snapshot,     // rows of the initial copy into wiped read models: no checkpoint yet
@@ -68,7 +72,10 @@ class Projector {
   std::vector<ScriptCall> take_calls() { return std::move(calls_); }
   const std::vector<ScriptCall>& calls() const { return calls_; }
   // After a failed write or a lost connection: what the view knew may be wrong.
-  void forget() { view_.forget(); }
+  void forget() {
+    view_.forget();
+    products_.forget();
+  }
   RedisView& view() { return view_; }
 
  private:
@@ -101,6 +108,8 @@ class Projector {
   static int64_t to_int(const std::string* s);
 
   // The batch protocol (projector.cpp).
+  std::vector<Command> take_checks();  // the view's and the stores' speculations to confirm
+  void drop_assumptions();
   Step run(const ProjectorContext& ctx);
   Step run_snapshot(const ProjectorContext& ctx);
   void mark(const ProjectorContext& ctx, Step& step);
@@ -128,7 +137,7 @@ class Projector {
   void on(Run& r, const ev::Truncated& e);
   void set_item(Run& r, int64_t order_id, const OrderLine& line);
   Lines& lines(Run& r, const std::string& order);
-  void product_add(Run& r, const std::string& pid, int64_t dq, int64_t dc);
+  void product_add(Run& r, int64_t pid, int64_t dq, int64_t dc);
   void user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents);
   void contribution(Run& r, const std::string& order, const std::string& user, int sign);
   void remove_item(Run& r, const std::string& order, const std::string& user, const std::string& status, int64_t pid);
@@ -139,14 +148,14 @@ class Projector {
   void render_page(Run& r, const std::string& user);
   void set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
                       const char* order_field);
-  void set_product_field(Run& r, const std::string& pid, const char* field, const std::string& value);
+  void set_product_field(Run& r, int64_t pid, ProductStore::Text field, const std::string& value);
   void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
   void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f);
   void fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
   void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
                     const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::vector<std::string>& tables);
-  void append_item_head(std::string& out, const std::string& pid);  // an item's JSON up to its name
+  void append_item_head(std::string& out, int64_t pid);  // an item's JSON up to its name
   std::string page_entry(const std::string& order, const std::string& user);
   struct PageFields {  // an order_details hash's fields that its page entry shows
     std::string_view order, user, name, email, status, created_at, updated_at, item_count, total, items, lsn;
@@ -155,6 +164,7 @@ class Projector {
 
   Keys keys_;
   RedisView view_;
+  ProductStore products_;  // the products' hashes and top_products, beside the view
   std::vector<ScriptCall> calls_;
   Mode mode_ = Mode::Transaction;
   int budget_ = 1000;

@@ -40,6 +40,13 @@ class RedisView {
   };
 
   // ---- reads ----------------------------------------------------------------------------
+  // Records a read once per batch (returns true: what it reads is unknown until its reply),
+  // or records it and throws Missing. Also for the typed stores beside the view
+  // (product_store.hpp), whose reads go out with the view's.
+  bool ask(Command read);
+  [[noreturn]] void need(Command read);
+  // A reply to a read asked for through ask() that a typed store took.
+  void answered(const Command& read);
   // Reads recorded since the last call, deduplicated, in the order they were first needed.
   std::vector<Command> take_reads();
   // A reply to one of them (the knowledge is of Redis before the batch's writes).
@@ -61,6 +68,7 @@ class RedisView {
   // taken to be absent, as a new order's is; take_checks() gives the EXISTS reads that must
   // answer 0 for what was decided on it to stand.
   void set_speculating(bool on) { speculating_ = on; }
+  bool speculating() const { return speculating_; }
   std::vector<Command> take_checks();
   void drop_assumptions();
 
@@ -194,9 +202,6 @@ class RedisView {
     Entry base;
   };
 
-  // Records a read once per batch (returns true: the key is unknown until its reply).
-  bool ask(Command read);
-  [[noreturn]] void need(Command read);
   std::string describe(const std::string& key) const;  // what the view holds of a key, for errors
   static const Entry& absent_hash();
   Slot* find(const std::string& key) const;
