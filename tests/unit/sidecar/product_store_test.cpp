@@ -4,30 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include "resp_commands.hpp"
+#include "redis_text.hpp"
 
 using namespace pgcqrs::sidecar::projection;
 
 namespace {
-
-Reply hash(std::vector<std::string> fields_and_values) {
-  Reply r;
-  r.kind = Reply::Kind::Array;
-  for (auto& s : fields_and_values) {
-    Reply e;
-    e.kind = Reply::Kind::String;
-    e.str = std::move(s);
-    r.elements.push_back(std::move(e));
-  }
-  return r;
-}
-
-Reply integer(long long n) {
-  Reply r;
-  r.kind = Reply::Kind::Integer;
-  r.integer = n;
-  return r;
-}
 
 struct Store {
   pgcqrs::sidecar::Keys keys;
@@ -56,7 +37,7 @@ TEST(ProductStore, AddsSalesToAProductReadWholeAndWritesOnlyWhatChanged) {
   Store s;
   EXPECT_TRUE(s.products.prefetch(3));
   EXPECT_THROW(s.products.exists(3), Missing);
-  s.answer({hash({"product_id", "3", "name", "pen", "price", "1.50", "units_sold", "4", "revenue", "6.00", "extra", "x"})});
+  s.answer({array({"product_id", "3", "name", "pen", "price", "1.50", "units_sold", "4", "revenue", "6.00", "extra", "x"})});
   EXPECT_FALSE(s.products.prefetch(3));
   s.products.begin_run();
   ASSERT_TRUE(s.products.exists(3));
@@ -76,7 +57,7 @@ TEST(ProductStore, AddsSalesToAProductReadWholeAndWritesOnlyWhatChanged) {
 TEST(ProductStore, ARunStartedOverForgetsItsChanges) {
   Store s;
   s.products.prefetch(3);
-  s.answer({hash({"name", "pen", "units_sold", "4", "revenue", "6.00"})});
+  s.answer({array({"name", "pen", "units_sold", "4", "revenue", "6.00"})});
   s.products.begin_run();
   s.products.add_sales(3, 2, 300, "0/10");
   s.products.begin_run();
@@ -96,7 +77,7 @@ TEST(ProductStore, SalesZeroedBlindLeaveTheOtherFieldsToBeRead) {
   EXPECT_EQ(s.commit(), (std::vector<std::string>{"HSET product:5 lsn 0/40 revenue 0.00 units_sold 0",
                                                   "ZADD top_products 0.00 5"}));
   EXPECT_THROW(s.products.name(5), Missing);
-  s.answer({hash({"name", "ink", "units_sold", "0", "revenue", "0.00", "lsn", "0/40"})});
+  s.answer({array({"name", "ink", "units_sold", "0", "revenue", "0.00", "lsn", "0/40"})});
   EXPECT_EQ(*s.products.name(5), "ink");
 }
 
@@ -105,7 +86,7 @@ TEST(ProductStore, SalesZeroedBlindLeaveTheOtherFieldsToBeRead) {
 TEST(ProductStore, ADeletedProductAddedAgainIsWrittenWhole) {
   Store s;
   s.products.prefetch(3);
-  s.answer({hash({"product_id", "3", "name", "pen", "price", "1.50", "is_active", "true", "lsn", "0/1",
+  s.answer({array({"product_id", "3", "name", "pen", "price", "1.50", "is_active", "true", "lsn", "0/1",
                   "units_sold", "4", "revenue", "6.00"})});
   s.products.begin_run();
   s.products.del(3);

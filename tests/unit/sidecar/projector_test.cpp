@@ -7,38 +7,13 @@
 #include <algorithm>
 
 #include "pgcqrs/sidecar/projection/event.hpp"
-#include "resp_commands.hpp"
+#include "redis_text.hpp"
 
 using namespace pgcqrs::sidecar::projection;
 
 namespace {
 
 const ProjectorContext kCtx{"pgcqrs", "2026-01-01T00:00:00.000000Z", 0, 1000};
-
-Reply str(std::string s) {
-  Reply r;
-  r.kind = Reply::Kind::String;
-  r.str = std::move(s);
-  return r;
-}
-Reply integer(int64_t v) {
-  Reply r;
-  r.kind = Reply::Kind::Integer;
-  r.integer = v;
-  return r;
-}
-Reply array(std::vector<std::string> items) {
-  Reply r;
-  r.kind = Reply::Kind::Array;
-  for (auto& s : items) r.elements.push_back(str(std::move(s)));
-  return r;
-}
-Reply ok() {
-  Reply r;
-  r.kind = Reply::Kind::Status;
-  r.str = "OK";
-  return r;
-}
 
 // One transaction placing order 7 of user 1: two pens at 1.50.
 ScriptCall placement(const std::string& lsn_text, uint64_t lsn, int64_t order = 7) {

@@ -4,28 +4,16 @@
 
 #include <gtest/gtest.h>
 
-#include "resp_commands.hpp"
+#include "redis_text.hpp"
 
 using namespace pgcqrs::sidecar::projection;
 
 namespace {
 
-Reply hash(std::vector<std::string> fields_and_values) {
-  Reply r;
-  r.kind = Reply::Kind::Array;
-  for (auto& s : fields_and_values) {
-    Reply e;
-    e.kind = Reply::Kind::String;
-    e.str = std::move(s);
-    r.elements.push_back(std::move(e));
-  }
-  return r;
-}
-
 // A view that knows user:1 as Redis holds it: Ann, one order.
 RedisView view_with_ann() {
   RedisView v("order_details:");
-  v.absorb({"HGETALL", "user:1"}, hash({"name", "Ann", "order_count", "1"}));
+  v.absorb({"HGETALL", "user:1"}, array({"name", "Ann", "order_count", "1"}));
   v.begin_batch();
   return v;
 }
@@ -93,7 +81,7 @@ Reply top_eleven() {
     items.push_back("o" + std::to_string(i));
     items.push_back(std::to_string(i));
   }
-  return hash(std::move(items));
+  return array(std::move(items));
 }
 
 // An order deleted then another placed in one batch: the run removes a member from the top
@@ -114,8 +102,8 @@ TEST(RedisView, ARunThatRemovedFromAKnownTopAsksForTheWholeSet) {
   EXPECT_EQ(v.take_reads(), (std::vector<Command>{whole}));
   Reply all = top_eleven();
   for (int i = 9; i >= 1; --i) {
-    all.elements.push_back(hash({"o" + std::to_string(i)}).elements[0]);
-    all.elements.push_back(hash({std::to_string(i)}).elements[0]);
+    all.elements.push_back(array({"o" + std::to_string(i)}).elements[0]);
+    all.elements.push_back(array({std::to_string(i)}).elements[0]);
   }
   v.absorb(whole, std::move(all));
   v.begin_run();
