@@ -29,12 +29,14 @@ int64_t Projector::to_int(const std::string& s) { return std::strtoll(s.c_str(),
 std::vector<Command> Projector::take_checks() {
   std::vector<Command> checks = view_.take_checks();
   for (auto& c : products_.take_checks()) checks.push_back(std::move(c));
+  for (auto& c : users_.take_checks()) checks.push_back(std::move(c));
   return checks;
 }
 
 void Projector::drop_assumptions() {
   view_.drop_assumptions();
   products_.drop_assumptions();
+  users_.drop_assumptions();
 }
 int64_t Projector::to_int(const std::optional<std::string>& s) { return s ? to_int(*s) : 0; }
 int64_t Projector::to_int(const std::string* s) { return s ? to_int(*s) : 0; }
@@ -50,6 +52,7 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   first_round_ = false;
   view_.begin_batch();
   products_.begin_batch();
+  users_.begin_batch();
   if (mode == Mode::Mark) {
     Step step;
     step.kind = Step::Kind::Write;
@@ -118,6 +121,8 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
   for (size_t i = from; i < replies.size(); ++i) {
     if (products_.owns(last_reads_[i]))
       products_.absorb(last_reads_[i], std::move(replies[i]));
+    else if (users_.owns(last_reads_[i]))
+      users_.absorb(last_reads_[i], std::move(replies[i]));
     else
       view_.absorb(last_reads_[i], std::move(replies[i]));
   }
@@ -155,6 +160,7 @@ void Projector::mark(const ProjectorContext& ctx, Step& step) {
 Projector::Step Projector::run(const ProjectorContext& ctx) {
   view_.begin_run();
   products_.begin_run();
+  users_.begin_run();
   Run r;
   const bool txn = mode_ == Mode::Transaction;
   uint64_t cp = 0;
@@ -312,6 +318,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   step.writes.reserve(4096 + 4096 * events, 16 + 16 * events);
   step.writes.cmd("MULTI");
   products_.commit(step.writes);
+  users_.commit(step.writes);
   view_.commit(step.writes);
   step.writes.cmd("EXEC");
   return step;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <stdexcept>
 #include <variant>
 
@@ -21,17 +22,18 @@ constexpr long kPage = 10;  // orders on a user_latest page
 constexpr size_t kItemBytes = 128;
 
 
-int64_t cents_of(const std::string* s) { return s ? money_to_cents(*s).value_or(0) : 0; }
 
-// A member of pgcqrs:products, which holds product ids.
-int64_t product_id(const std::string& member) {
+// An id as the read models hold it in text (a member of pgcqrs:users, an order's user_id);
+// nullopt for anything else, which no key of the read models is named after.
+std::optional<int64_t> id_of(const std::string& text) {
   int64_t id = 0;
-  const char* end = member.data() + member.size();
-  auto [p, ec] = std::from_chars(member.data(), end, id);
-  if (ec != std::errc() || p != end || member.empty())
-    throw std::runtime_error("pgcqrs:products holds \"" + member + "\", which is not a product id");
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, id);
+  if (ec != std::errc() || p != end || text.empty()) return std::nullopt;
   return id;
 }
+
+using U = UserHash::Field;
 
 // An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
 // "line_total":"19.98"}`: the one format of a placed order's items and of an order rendered
@@ -139,11 +141,16 @@ void Projector::product_add(Run& r, int64_t pid, int64_t dq, int64_t dc) {
 }
 
 void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents) {
-  const std::string key = keys_.user(user);
-  if (!view_.exists(key)) return;
-  view_.hset(key, "order_count", std::to_string(to_int(view_.hget_ref(key, "order_count")) + dcount));
-  view_.hset(key, "lifetime_value", cents_to_money(cents_of(view_.hget_ref(key, "lifetime_value")) + dcents));
-  view_.hset(key, "lsn", r.lsn);
+  const auto id = id_of(user);
+  if (!id || !users_.exists(*id)) return;
+  // An absent field counts as 0.
+  const UserHash* h = users_.get(*id, U::kOrderCount);
+  const int64_t count = h ? h->order_count : 0;
+  h = users_.get(*id, U::kLifetimeValue);
+  const int64_t cents = h ? h->lifetime_value : 0;
+  users_.set(*id, U::kOrderCount).order_count = count + dcount;
+  users_.set(*id, U::kLifetimeValue).lifetime_value = cents + dcents;
+  users_.set(*id, U::kLsn).lsn = r.lsn;
 }
 
 // Adds (1) or removes (-1) what an order that is not cancelled counts for: its items in the
@@ -328,12 +335,12 @@ void Projector::page_through(Run& r, std::string cursor, const std::function<Com
   } while (cursor != "0");
 }
 
-void Projector::set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
-                               const char* order_field) {
-  const std::string key = keys_.user(user);
-  if (!view_.exists(key)) return;
-  view_.hset(key, field, value);
-  view_.hset(key, "lsn", r.lsn);
+void Projector::set_user_field(Run& r, int64_t id, uint8_t field, std::string UserHash::*member,
+                               const std::string& value, const char* order_field) {
+  if (!users_.exists(id)) return;
+  users_.set(id, field).*member = value;
+  users_.set(id, U::kLsn).lsn = r.lsn;
+  const std::string user = std::to_string(id);
   if (!order_field) return;
   fan_out_ranks(r, keys_.user_orders(user), [&](const std::string& o) {
     view_.hset(keys_.order(o), order_field, value);
@@ -419,12 +426,14 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
         // A page rendered again reads up to 10 orders, yet counts as one: a chunk's cost is
         // mostly its rounds, and 10,000 hashes are still a bounded batch.
         fan_out_set(r, keys_.users(), [&](const std::string& u) {
-          if (users_gone) {
-            view_.del(keys_.user(u));
+          if (const auto id = id_of(u); !id) {
+            // not a user id: no user hash is named after it
+          } else if (users_gone) {
+            users_.del(*id);
           } else {
-            if (orders_gone) view_.hset(keys_.user(u), "order_count", "0");
-            view_.hset(keys_.user(u), "lifetime_value", "0.00");
-            view_.hset(keys_.user(u), "lsn", r.lsn);
+            if (orders_gone) users_.set(*id, U::kOrderCount).order_count = 0;
+            users_.set(*id, U::kLifetimeValue).lifetime_value = 0;
+            users_.set(*id, U::kLsn).lsn = r.lsn;
           }
           if (orders_gone) {
             view_.del(keys_.user_orders(u));
@@ -437,11 +446,12 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
       } else {
         fan_out_set(r, keys_.products(), [&](const std::string& p) {
           view_.del(keys_.product_orders(p));
-          const int64_t id = product_id(p);
-          if (products_gone)
-            products_.del(id);
+          if (const auto id = id_of(p); !id)
+            return;  // not a product id: no product hash is named after it
+          else if (products_gone)
+            products_.del(*id);
           else
-            products_.reset_sales(id, r.lsn);
+            products_.reset_sales(*id, r.lsn);
         });
       }
       r.resume_cursor.reset();
@@ -464,7 +474,7 @@ void Projector::apply(Run& r, const EventBody& e) {
 
 void Projector::on(Run& r, const ev::OrderPlaced& e) {
   const std::string o = std::to_string(e.order_id), u = std::to_string(e.user_id);
-  const std::string key = keys_.order(o), okey = keys_.user_orders(u), ukey = keys_.user(u);
+  const std::string key = keys_.order(o), okey = keys_.user_orders(u);
   // The items JSON lists the lines by product_id.
   std::vector<OrderLine> sorted;
   const std::vector<OrderLine>* lines = &e.lines;
@@ -479,7 +489,7 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   for (const auto& l : *lines) pids.push_back(std::to_string(l.product_id));
   // Everything it reads, asked for at once.
   bool unknown = view_.prefetch_exists(key);
-  unknown |= view_.prefetch_hash(ukey);
+  unknown |= users_.prefetch(e.user_id);
   unknown |= view_.prefetch_top(okey, kPage + 1);
   for (const auto& l : *lines) unknown |= products_.prefetch(l.product_id);
   if (unknown) return gather(r);
@@ -487,9 +497,11 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   // dropped: the order's reads are asked for, its writes can wait for the next run.
   if (r.missing) return;
   if (view_.exists(key)) delete_order(r, o);
-  bool user_exists = view_.exists(ukey);
-  std::string name = user_exists ? view_.hget(ukey, "name").value_or("") : "";
-  std::string email = user_exists ? view_.hget(ukey, "email").value_or("") : "";
+  std::string name, email;
+  if (users_.exists(e.user_id)) {
+    if (const UserHash* h = users_.get(e.user_id, U::kName)) name = h->name;
+    if (const UserHash* h = users_.get(e.user_id, U::kEmail)) email = h->email;
+  }
   const bool counted = e.status != "cancelled";
   std::string items;
   items.reserve(2 + lines->size() * kItemBytes);  // grown once, not item by item
@@ -581,33 +593,32 @@ void Projector::on(Run& r, const ev::OrderItemRemoved& e) {
 void Projector::on(Run& r, const ev::OrderDeleted& e) { delete_order(r, std::to_string(e.order_id)); }
 
 void Projector::on(Run& r, const ev::UserRegistered& e) {
-  const std::string u = std::to_string(e.user_id);
-  const std::string key = keys_.user(u);
-  if (view_.prefetch_exists(key)) return gather(r);
-  bool fresh = !view_.exists(key);
-  view_.hset(key, "user_id", u);
-  view_.hset(key, "name", e.name);
-  view_.hset(key, "email", e.email);
-  view_.hset(key, "is_active", e.is_active ? "true" : "false");
-  view_.hset(key, "lsn", r.lsn);
+  const int64_t id = e.user_id;
+  if (users_.prefetch_exists(id)) return gather(r);
+  const bool fresh = !users_.exists(id);
+  users_.set(id, U::kUserId).user_id = std::to_string(id);
+  users_.set(id, U::kName).name = e.name;
+  users_.set(id, U::kEmail).email = e.email;
+  users_.set(id, U::kIsActive).is_active = e.is_active ? "true" : "false";
+  users_.set(id, U::kLsn).lsn = r.lsn;
   if (fresh) {
-    view_.hset(key, "order_count", "0");
-    view_.hset(key, "lifetime_value", "0.00");
+    users_.set(id, U::kOrderCount).order_count = 0;
+    users_.set(id, U::kLifetimeValue).lifetime_value = 0;
   }
-  view_.sadd(keys_.users(), u);
+  view_.sadd(keys_.users(), std::to_string(id));
 }
 
 void Projector::on(Run& r, const ev::UserRenamed& e) {
-  set_user_field(r, std::to_string(e.user_id), "name", e.name, "user_name");
+  set_user_field(r, e.user_id, U::kName, &UserHash::name, e.name, "user_name");
 }
 void Projector::on(Run& r, const ev::UserEmailChanged& e) {
-  set_user_field(r, std::to_string(e.user_id), "email", e.email, "user_email");
+  set_user_field(r, e.user_id, U::kEmail, &UserHash::email, e.email, "user_email");
 }
 void Projector::on(Run& r, const ev::UserDeactivated& e) {
-  set_user_field(r, std::to_string(e.user_id), "is_active", "false", nullptr);
+  set_user_field(r, e.user_id, U::kIsActive, &UserHash::is_active, "false", nullptr);
 }
 void Projector::on(Run& r, const ev::UserReactivated& e) {
-  set_user_field(r, std::to_string(e.user_id), "is_active", "true", nullptr);
+  set_user_field(r, e.user_id, U::kIsActive, &UserHash::is_active, "true", nullptr);
 }
 
 void Projector::on(Run& r, const ev::UserDeleted& e) {
@@ -625,7 +636,7 @@ void Projector::on(Run& r, const ev::UserDeleted& e) {
     r.stopped_at = "0";
     return;
   }
-  view_.del(keys_.user(u));
+  users_.del(e.user_id);
   view_.del(keys_.user_orders(u));
   view_.del(keys_.user_latest(u));
   r.pages.erase(u);

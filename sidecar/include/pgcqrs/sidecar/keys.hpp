@@ -35,10 +35,11 @@ class Keys {
   std::string user_orders(std::string_view id) const { return join(user_orders_, id); }
   std::string user_latest(std::string_view id) const { return join(user_latest_, id); }
   std::string product_orders(std::string_view id) const { return join(product_orders_, id); }
-  // What precedes an id in an order's or a product's key: the SCAN of every order strips it,
+  // What precedes an id in an order's, a product's or a user's key: the SCAN of every order strips it,
   // a page read by SORT ... GET appends `*->field` to it.
   const std::string& order_stem() const { return order_; }
   const std::string& product_stem() const { return product_; }
+  const std::string& user_stem() const { return user_; }
 
   const std::string& top_products() const { return top_products_; }
   const std::string& users() const { return users_; }        // the set of every user id

@@ -1,22 +1,17 @@
-// What the projector knows of the products' hashes (product:{id}) and what a run changes in
-// them and in top_products: typed (sales as integers, cents) and found by product id, where
-// RedisView holds any key as strings. It keeps RedisView's protocol (redis_view.hpp): an
-// unknown product is read with HGETALL, asked for through the view so that a round's reads go
-// out together, and a read that is needed throws Missing; a run's changes go to a working copy
-// that the commit writes and keeps as the next batch's knowledge. Only the projector writes
-// top_products and never reads it, so no knowledge of it is kept, only a run's changes.
+// The products in the read models: their hashes (product:{id}), typed and found by product id
+// (a HashStore, hash_store.hpp), and top_products. Only the projector writes top_products and
+// it never reads it, so no knowledge of it is kept, only a run's changes.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "pgcqrs/sidecar/keys.hpp"
+#include "pgcqrs/sidecar/projection/entity_hashes.hpp"
+#include "pgcqrs/sidecar/projection/hash_store.hpp"
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 
 namespace pgcqrs::sidecar::projection {
@@ -24,22 +19,18 @@ namespace pgcqrs::sidecar::projection {
 class ProductStore {
  public:
   // keys and view outlive the store (both belong to the projector that holds it).
-  ProductStore(const Keys& keys, RedisView& view) : keys_(keys), view_(view) {}
+  ProductStore(const Keys& keys, RedisView& view) : keys_(keys), hashes_(keys, view) {}
 
-  // ---- reads ----------------------------------------------------------------------------
-  // Asks for the product's hash unless it is known; true while it is unknown.
-  bool prefetch(int64_t id);
-  // Asks whether it exists unless known; while the view speculates, an unknown product is
-  // taken to be absent instead, and take_checks() gives the EXISTS that must answer 0.
-  bool prefetch_exists(int64_t id);
-  std::vector<Command> take_checks();
-  void drop_assumptions();
-  // Whether a read is one this store asked for; absorb() takes its reply.
-  bool owns(const Command& read) const;
-  void absorb(const Command& read, Reply reply);
+  // ---- reads (HashStore's) ---------------------------------------------------------------
+  bool prefetch(int64_t id) { return hashes_.prefetch(id); }
+  bool prefetch_exists(int64_t id) { return hashes_.prefetch_exists(id); }
+  std::vector<Command> take_checks() { return hashes_.take_checks(); }
+  void drop_assumptions() { hashes_.drop_assumptions(); }
+  bool owns(const Command& read) const { return hashes_.owns(read); }
+  void absorb(const Command& read, Reply reply) { hashes_.absorb(read, std::move(reply)); }
 
   // ---- state (each throws Missing, its read asked for, when it is not known) -------------
-  bool exists(int64_t id);
+  bool exists(int64_t id) { return hashes_.exists(id); }
   const std::string* name(int64_t id);  // null when the product or its name is absent
 
   // ---- changes (of a product that exists, unless said otherwise) ------------------------
@@ -60,46 +51,12 @@ class ProductStore {
   void forget();
 
  private:
-  // The hash's fields, in the order the commit writes them (by name, as RedisView does).
-  enum Field : uint8_t { kIsActive, kLsn, kName, kPrice, kProductId, kRevenue, kUnitsSold, kFields };
-  struct Product {
-    std::string is_active, lsn, name, price, product_id;  // as Redis holds them
-    int64_t revenue = 0, units_sold = 0;                  // cents, units
-    uint8_t known = 0;                                    // fields known, a bit per Field
-    bool whole = false;                                   // every field known: one not known is absent
-    std::optional<bool> exists;
-    bool has(Field f) const { return known & (1u << f); }
-  };
-  struct Slot {
-    int64_t id = 0;
-    bool known = false;  // `base` is what Redis holds
-    bool assumed_absent = false, check_taken = false;
-    uint64_t run = 0;    // `now`, `dirty` and `deleted` belong to this run (else stale)
-    Product now, base;
-    uint8_t dirty = 0;   // fields this run set
-    bool deleted = false;  // DEL first
-  };
-
-  const Product* known(int64_t id) const;
-  Slot& slot(int64_t id);
-  Slot& work(int64_t id);
-  void set_field(Product& p, Slot& s, Field f) {
-    p.known |= static_cast<uint8_t>(1u << f);
-    s.dirty |= static_cast<uint8_t>(1u << f);
-    p.exists = true;
-  }
-  [[noreturn]] void need(int64_t id) { view_.need({"HGETALL", keys_.product(std::to_string(id))}); }
-  std::optional<int64_t> id_of(const std::string& key) const;
+  using F = ProductHash::Field;
 
   const Keys& keys_;
-  RedisView& view_;
-  std::unordered_map<int64_t, std::unique_ptr<Slot>> slots_;
-  uint64_t run_ = 1;
-  std::vector<Slot*> work_order_;  // products this run changed, in the order first changed
-  std::vector<Slot*> assumed_;
-  bool top_deleted_ = false;                             // DEL top_products first
-  std::map<int64_t, std::optional<int64_t>> top_;        // ZADD revenue cents, nullopt: ZREM
-  static constexpr size_t kLimit = 50000;  // products kept between batches
+  HashStore<ProductHash> hashes_;
+  bool top_deleted_ = false;                       // DEL top_products first
+  std::map<int64_t, std::optional<int64_t>> top_;  // ZADD revenue cents, nullopt: ZREM
 };
 
 }  // namespace pgcqrs::sidecar::projection

@@ -17,6 +17,8 @@
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
+#include "pgcqrs/sidecar/projection/entity_hashes.hpp"
+#include "pgcqrs/sidecar/projection/hash_store.hpp"
 #include "pgcqrs/sidecar/projection/product_store.hpp"
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
@@ -40,8 +42,8 @@ struct ProjectorContext {
 
 class Projector {
  public:
-  explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()), products_(keys_, view_) {}
-  // products_ refers to keys_ and view_: a Projector stays where it was made.
+  explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()), products_(keys_, view_), users_(keys_, view_) {}
+  // The stores refer to keys_ and view_: a Projector stays where it was made.
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
   enum class Mode {
@@ -75,6 +77,7 @@ class Projector {
   void forget() {
     view_.forget();
     products_.forget();
+    users_.forget();
   }
   RedisView& view() { return view_; }
 
@@ -146,7 +149,7 @@ class Projector {
   void render(Run& r, const std::string& order, const std::string& at);
   void write_lines(const std::string& key, const Lines& l, const std::string& at);
   void render_page(Run& r, const std::string& user);
-  void set_user_field(Run& r, const std::string& user, const char* field, const std::string& value,
+  void set_user_field(Run& r, int64_t id, uint8_t field, std::string UserHash::*member, const std::string& value,
                       const char* order_field);
   void set_product_field(Run& r, int64_t pid, ProductStore::Text field, const std::string& value);
   void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
@@ -164,7 +167,8 @@ class Projector {
 
   Keys keys_;
   RedisView view_;
-  ProductStore products_;  // the products' hashes and top_products, beside the view
+  ProductStore products_;      // the products' hashes and top_products, beside the view
+  HashStore<UserHash> users_;  // the users' hashes, beside the view
   std::vector<ScriptCall> calls_;
   Mode mode_ = Mode::Transaction;
   int budget_ = 1000;
