@@ -65,12 +65,15 @@ void ProductStore::del_top() {
 
 void ProductStore::begin_batch() {
   hashes_.begin_batch();
-  top_deleted_ = false;
-  top_.clear();
+  drop_top_changes();
 }
 
 void ProductStore::begin_run() {
   hashes_.begin_run();
+  drop_top_changes();
+}
+
+void ProductStore::drop_top_changes() {
   top_deleted_ = false;
   top_.clear();
 }
@@ -97,14 +100,12 @@ void ProductStore::commit(redis::RespWriter& out) {
         out.arg(std::to_string(id));
       }
   }
-  top_deleted_ = false;
-  top_.clear();
+  drop_top_changes();
 }
 
 void ProductStore::forget() {
   hashes_.forget();
-  top_deleted_ = false;
-  top_.clear();
+  drop_top_changes();
 }
 
 }  // namespace pgcqrs::sidecar::projection

@@ -52,6 +52,7 @@ class ProductStore {
 
  private:
   using F = ProductHash::Field;
+  void drop_top_changes();
 
   const Keys& keys_;
   HashStore<ProductHash> hashes_;
