@@ -39,7 +39,6 @@ void Projector::drop_assumptions() {
   users_.drop_assumptions();
 }
 int64_t Projector::to_int(const std::optional<std::string>& s) { return s ? to_int(*s) : 0; }
-int64_t Projector::to_int(const std::string* s) { return s ? to_int(*s) : 0; }
 
 // ---- the batch protocol -----------------------------------------------------------------
 

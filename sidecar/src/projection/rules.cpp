@@ -23,16 +23,6 @@ constexpr size_t kItemBytes = 128;
 
 
 
-// An id as the read models hold it in text (a member of pgcqrs:users, an order's user_id);
-// nullopt for anything else, which no key of the read models is named after.
-std::optional<int64_t> id_of(const std::string& text) {
-  int64_t id = 0;
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, id);
-  if (ec != std::errc() || p != end || text.empty()) return std::nullopt;
-  return id;
-}
-
 using U = UserHash::Field;
 
 // An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
@@ -141,7 +131,7 @@ void Projector::product_add(Run& r, int64_t pid, int64_t dq, int64_t dc) {
 }
 
 void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents) {
-  const auto id = id_of(user);
+  const auto id = parse_id(user);
   if (!id || !users_.exists(*id)) return;
   // An absent field counts as 0.
   const UserHash* h = users_.get(*id, U::kOrderCount);
@@ -426,7 +416,7 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
         // A page rendered again reads up to 10 orders, yet counts as one: a chunk's cost is
         // mostly its rounds, and 10,000 hashes are still a bounded batch.
         fan_out_set(r, keys_.users(), [&](const std::string& u) {
-          if (const auto id = id_of(u); !id) {
+          if (const auto id = parse_id(u); !id) {
             // not a user id: no user hash is named after it
           } else if (users_gone) {
             users_.del(*id);
@@ -446,7 +436,7 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
       } else {
         fan_out_set(r, keys_.products(), [&](const std::string& p) {
           view_.del(keys_.product_orders(p));
-          if (const auto id = id_of(p); !id)
+          if (const auto id = parse_id(p); !id)
             return;  // not a product id: no product hash is named after it
           else if (products_gone)
             products_.del(*id);

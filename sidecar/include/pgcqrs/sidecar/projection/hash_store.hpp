@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +26,16 @@
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 
 namespace pgcqrs::sidecar::projection {
+
+// An id as the read models write it in text (a key's end, a member of pgcqrs:users, an
+// order's user_id): decimal digits only; nullopt for anything else.
+inline std::optional<int64_t> parse_id(std::string_view text) {
+  int64_t id = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, id);
+  if (text.empty() || ec != std::errc() || p != end) return std::nullopt;
+  return id;
+}
 
 template <class E>
 class HashStore {
@@ -199,12 +210,8 @@ class HashStore {
   }
   std::optional<int64_t> id_of(const std::string& k) const {
     const std::string& stem = E::stem(keys_);
-    if (k.size() <= stem.size() || k.compare(0, stem.size(), stem) != 0) return std::nullopt;
-    int64_t id = 0;
-    const char* end = k.data() + k.size();
-    auto [p, ec] = std::from_chars(k.data() + stem.size(), end, id);
-    if (ec != std::errc() || p != end) return std::nullopt;
-    return id;
+    if (k.compare(0, stem.size(), stem) != 0) return std::nullopt;
+    return parse_id(std::string_view(k).substr(stem.size()));
   }
   [[noreturn]] void need(int64_t id) { view_.need({"HGETALL", key(id)}); }
   const State* known(int64_t id) const {

@@ -108,7 +108,6 @@ class Projector {
   // A decimal integer (an event's argument, a hash field; absent: 0).
   static int64_t to_int(const std::string& s);
   static int64_t to_int(const std::optional<std::string>& s);
-  static int64_t to_int(const std::string* s);
 
   // The batch protocol (projector.cpp).
   std::vector<Command> take_checks();  // the view's and the stores' speculations to confirm
