@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
@@ -56,6 +57,9 @@ class FakeRedis {
       apply(c);
     }
   }
+
+  // Commands written and their arguments' bytes, by command name.
+  const std::map<std::string, std::pair<size_t, size_t>>& tally() const { return tally_; }
 
   Reply answer(const Command& c) const {
     Reply r;
@@ -160,6 +164,9 @@ class FakeRedis {
   }
   void apply(const Command& c) {
     const std::string& op = c[0];
+    auto& [count, bytes] = tally_[op];
+    ++count;
+    for (const auto& a : c) bytes += a.size();
     if (op == "MULTI" || op == "EXEC" || op == "PUBLISH") return;
     const std::string& key = c[1];
     if (op == "DEL") {
@@ -199,6 +206,7 @@ class FakeRedis {
   std::map<std::string, std::map<std::string, double>> zsets_;
   std::map<std::string, std::set<std::string>> sets_;
   std::map<std::string, std::vector<std::string>> lists_;
+  std::map<std::string, std::pair<size_t, size_t>> tally_;
 };
 
 // The digest continued over one batch's bytes: libstdc++'s string hash (a fixed seed, so the
@@ -223,7 +231,11 @@ int main(int argc, char** argv) {
     seed = seed * 1103515245u + 12345u;
     return (seed >> 8) % n;
   };
-  const std::string at = "2026-12-06T05:45:15.123456Z";
+  // Each order placed a millisecond after the one before, as the backlog's writers place them:
+  // with one created_at for all, ties ranked orders by id as text in the users' pages, and
+  // most orders rendered their user's page again instead of pushing their entry on it.
+  const int64_t start_us = *pgcqrs::parse_timestamp("2026-12-06T05:45:15.123456Z");
+  std::string at = pgcqrs::format_timestamp(start_us);
   // One transaction of one event: TYPE with the JSON members FIELDS.
   auto txn = [&](const std::string& type, const std::string& fields) {
     lsn += 0x400;
@@ -234,6 +246,7 @@ int main(int argc, char** argv) {
   };
   int64_t units = 0;  // sold in all: what the products' units_sold must add up to
   for (int o = 1; o <= orders; ++o) {
+    at = pgcqrs::format_timestamp(start_us + 1000LL * o);
     std::string items;
     int total = 0;
     for (int k = 0; k < 3; ++k) {
@@ -327,6 +340,10 @@ int main(int argc, char** argv) {
               batches, rounds, static_cast<double>(reads) / orders);
   std::printf("CPU per order: parse and assemble %.2f us, project %.2f us (%.0f bytes written per order)\n",
               (t1 - t0) / orders, (t2 - t1 - redis_us) / orders, static_cast<double>(written) / orders);
+  std::printf("writes per order (commands, bytes):");
+  for (const auto& [op, t] : redis.tally())
+    std::printf(" %s %.2f %.0f", op.c_str(), static_cast<double>(t.first) / orders, static_cast<double>(t.second) / orders);
+  std::printf("\n");
   std::printf("writes digest 0x%016llx\n", static_cast<unsigned long long>(digest));
   std::printf("state digest 0x%016llx\n", static_cast<unsigned long long>(redis.digest()));
   return 0;
