@@ -502,9 +502,9 @@ TEST_F(Projection, AnOrderPlacedAgainIsReadAndReplaced) {
   EXPECT_EQ(run(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")))[0], "applied");
   EXPECT_EQ(rounds_, 1);  // the view knew the user and product; order 2 was new
   EXPECT_EQ(hget("user:1", "order_count"), "2");
-  // Order 2 placed again, its hash dropped from the view (as past the view's key limit): the
-  // speculation fails, the order is read, subtracted and written anew.
-  projector_.view().forget_key("order_details:2");
+  // Order 2 placed again, its hash dropped from what the projector knows (as past the
+  // store's limit): the speculation fails, the order is read, subtracted and written anew.
+  projector_.orders().forget(2);
   EXPECT_EQ(run(calls(place("0/120", 2, "2026-01-05T00:00:00.000000Z"))), (std::vector<std::string>{"applied", "1", "0", "1"}));
   EXPECT_GT(rounds_, 1);
   EXPECT_EQ(hget("order_details:2", "created_at"), "2026-01-05T00:00:00.000000Z");

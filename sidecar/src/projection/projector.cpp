@@ -30,6 +30,7 @@ std::vector<Command> Projector::take_checks() {
   std::vector<Command> checks = view_.take_checks();
   for (auto& c : products_.take_checks()) checks.push_back(std::move(c));
   for (auto& c : users_.take_checks()) checks.push_back(std::move(c));
+  for (auto& c : orders_.take_checks()) checks.push_back(std::move(c));
   return checks;
 }
 
@@ -37,6 +38,7 @@ void Projector::drop_assumptions() {
   view_.drop_assumptions();
   products_.drop_assumptions();
   users_.drop_assumptions();
+  orders_.drop_assumptions();
 }
 int64_t Projector::to_int(const std::optional<std::string>& s) { return s ? to_int(*s) : 0; }
 
@@ -52,6 +54,7 @@ Projector::Step Projector::start(std::vector<ScriptCall> calls, Mode mode, const
   view_.begin_batch();
   products_.begin_batch();
   users_.begin_batch();
+  orders_.begin_batch();
   if (mode == Mode::Mark) {
     Step step;
     step.kind = Step::Kind::Write;
@@ -122,6 +125,8 @@ Projector::Step Projector::advance(std::vector<Reply> replies, const ProjectorCo
       products_.absorb(last_reads_[i], std::move(replies[i]));
     else if (users_.owns(last_reads_[i]))
       users_.absorb(last_reads_[i], std::move(replies[i]));
+    else if (orders_.owns(last_reads_[i]))
+      orders_.absorb(last_reads_[i], std::move(replies[i]));
     else
       view_.absorb(last_reads_[i], std::move(replies[i]));
   }
@@ -160,6 +165,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   view_.begin_run();
   products_.begin_run();
   users_.begin_run();
+  orders_.begin_run();
   Run r;
   const bool txn = mode_ == Mode::Transaction;
   uint64_t cp = 0;
@@ -256,7 +262,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   }
 
   // Orders whose lines changed, then the pages that show changed orders.
-  for (const auto& [o, at] : std::map<std::string, std::string>(r.dirty)) {
+  for (const auto& [o, at] : std::map<int64_t, std::string>(r.dirty)) {
     try {
       render(r, o, at);
     } catch (const Missing&) {
@@ -318,6 +324,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   step.writes.cmd("MULTI");
   products_.commit(step.writes);
   users_.commit(step.writes);
+  orders_.commit(step.writes);
   view_.commit(step.writes);
   step.writes.cmd("EXEC");
   return step;

@@ -24,6 +24,7 @@ constexpr size_t kItemBytes = 128;
 
 
 using U = UserHash::Field;
+using O = OrderHash::Field;
 
 // An order item's JSON after its product name, `,"quantity":2,"unit_price":"9.99",
 // "line_total":"19.98"}`: the one format of a placed order's items and of an order rendered
@@ -117,11 +118,11 @@ std::string cjson_string(std::string_view s) {
 
 // ---- the rules --------------------------------------------------------------------------
 
-Projector::Lines& Projector::lines(Run& r, const std::string& order) {
+Projector::Lines& Projector::lines(Run& r, int64_t order) {
   auto it = r.lines.find(order);
   if (it != r.lines.end()) return it->second;
   Lines l;
-  if (auto json = view_.hget(keys_.order(order), "items"))
+  if (const std::string* json = order_field(order, O::kItems))
     for (const auto& [pid, qc] : parse_items(*json)) l[pid] = {qc.first, qc.second};
   return r.lines.emplace(order, std::move(l)).first->second;
 }
@@ -145,7 +146,7 @@ void Projector::user_add(Run& r, const std::string& user, int64_t dcount, int64_
 
 // Adds (1) or removes (-1) what an order that is not cancelled counts for: its items in the
 // products' sales, its total in the user's lifetime value.
-void Projector::contribution(Run& r, const std::string& order, const std::string& user, int sign) {
+void Projector::contribution(Run& r, int64_t order, const std::string& user, int sign) {
   int64_t total = 0;
   for (const auto& [pid, l] : Lines(lines(r, order))) {
     product_add(r, pid, sign * l.quantity, sign * l.quantity * l.cents);
@@ -154,14 +155,13 @@ void Projector::contribution(Run& r, const std::string& order, const std::string
   user_add(r, user, 0, sign * total);
 }
 
-void Projector::remove_item(Run& r, const std::string& order, const std::string& user, const std::string& status,
-                            int64_t pid) {
+void Projector::remove_item(Run& r, int64_t order, const std::string& user, const std::string& status, int64_t pid) {
   Lines& l = lines(r, order);
   auto it = l.find(pid);
   if (it == l.end()) return;
   Line prev = it->second;
   l.erase(it);
-  view_.srem(keys_.product_orders(std::to_string(pid)), order);
+  view_.srem(keys_.product_orders(std::to_string(pid)), std::to_string(order));
   if (status != "cancelled") {
     product_add(r, pid, -prev.quantity, -prev.quantity * prev.cents);
     user_add(r, user, 0, -prev.quantity * prev.cents);
@@ -169,21 +169,22 @@ void Projector::remove_item(Run& r, const std::string& order, const std::string&
   r.dirty[order] = r.lsn;
 }
 
-void Projector::page_touch(Run& r, const std::string& user, const std::string& order) {
+void Projector::page_touch(Run& r, const std::string& user, int64_t order) {
   if (r.pages.count(user)) return;
-  if (view_.zrevrank_below(keys_.user_orders(user), order, kPage) >= 0) r.pages.insert(user);
+  if (view_.zrevrank_below(keys_.user_orders(user), std::to_string(order), kPage) >= 0) r.pages.insert(user);
 }
 
-void Projector::delete_order(Run& r, const std::string& order) {
-  const std::string key = keys_.order(order);
-  auto user = view_.hget(key, "user_id");
-  if (!user) return;
-  page_touch(r, *user, order);
-  if (view_.hget(key, "status").value_or("") != "cancelled") contribution(r, order, *user, -1);
-  user_add(r, *user, -1, 0);
-  for (const auto& [pid, l] : lines(r, order)) view_.srem(keys_.product_orders(std::to_string(pid)), order);
-  view_.del(key);
-  view_.zrem(keys_.user_orders(*user), order);
+void Projector::delete_order(Run& r, int64_t order) {
+  const std::string* known_user = order_field(order, O::kUserId);
+  if (!known_user) return;
+  const std::string user = *known_user, o = std::to_string(order);
+  page_touch(r, user, order);
+  const std::string* status = order_field(order, O::kStatus);
+  if (!status || *status != "cancelled") contribution(r, order, user, -1);
+  user_add(r, user, -1, 0);
+  for (const auto& [pid, l] : lines(r, order)) view_.srem(keys_.product_orders(std::to_string(pid)), o);
+  orders_.del(order);
+  view_.zrem(keys_.user_orders(user), o);
   r.lines.erase(order);
   r.dirty.erase(order);
 }
@@ -199,16 +200,15 @@ void Projector::append_item_head(std::string& out, int64_t pid) {
     out.append("null");
 }
 
-void Projector::render(Run& r, const std::string& order, const std::string& at) {
-  const std::string key = keys_.order(order);
-  auto user = view_.hget(key, "user_id");
+void Projector::render(Run& r, int64_t order, const std::string& at) {
+  const std::string* user = order_field(order, O::kUserId);
   if (!user) return;
   page_touch(r, *user, order);
-  write_lines(key, lines(r, order), at);
+  write_lines(order, lines(r, order), at);
 }
 
 // An order's fields that follow from its lines: the items JSON, the count and the total.
-void Projector::write_lines(const std::string& key, const Lines& l, const std::string& at) {
+void Projector::write_lines(int64_t order, const Lines& l, const std::string& at) {
   std::string items;
   items.reserve(2 + l.size() * kItemBytes);
   items += '[';
@@ -220,10 +220,10 @@ void Projector::write_lines(const std::string& key, const Lines& l, const std::s
     total += line.quantity * line.cents;
   }
   items += ']';
-  view_.hset(key, "items", std::move(items));
-  view_.hset(key, "item_count", std::to_string(l.size()));
-  view_.hset(key, "total", cents_to_money(total));
-  view_.hset(key, "lsn", at);
+  set_order_field(order, O::kItems) = std::move(items);
+  set_order_field(order, O::kItemCount) = std::to_string(l.size());
+  set_order_field(order, O::kTotal) = cents_to_money(total);
+  set_order_field(order, O::kLsn) = at;
 }
 
 // One order of a user_latest page: its order_details fields as a JSON object, appended into
@@ -243,25 +243,28 @@ std::string Projector::format_page_entry(const PageFields& f) {
 }
 
 // The page entry of an order as the view holds it.
-std::string Projector::page_entry(const std::string& order, const std::string& user) {
-  const std::string key = keys_.order(order);
-  auto f = [&](const char* field) -> std::string_view {
-    const std::string* v = view_.hget_ref(key, field);
+std::string Projector::page_entry(int64_t order, const std::string& user) {
+  auto f = [&](O field) -> std::string_view {
+    const std::string* v = order_field(order, field);
     return v ? std::string_view(*v) : std::string_view();
   };
-  return format_page_entry({order, user, f("user_name"), f("user_email"), f("status"), f("created_at"), f("updated_at"),
-                            f("item_count"), f("total"), f("items"), f("lsn")});
+  const std::string o = std::to_string(order);
+  return format_page_entry({o, user, f(O::kUserName), f(O::kUserEmail), f(O::kStatus), f(O::kCreatedAt),
+                            f(O::kUpdatedAt), f(O::kItemCount), f(O::kTotal), f(O::kItems), f(O::kLsn)});
 }
 
 void Projector::render_page(Run& r, const std::string& user) {
-  auto top = view_.ztop(keys_.user_orders(user), kPage);
+  // A member that is not an order id names no order hash, so it shows nothing.
+  std::vector<int64_t> top;
+  for (const auto& m : view_.ztop(keys_.user_orders(user), kPage))
+    if (const auto id = parse_id(m.member)) top.push_back(*id);
   bool unknown = false;
-  for (const auto& m : top) unknown |= view_.prefetch_hash(keys_.order(m.member));
+  for (const int64_t o : top) unknown |= orders_.prefetch(o);
   if (unknown) return gather(r);
   if (r.missing) return;  // a run that only gathers reads
   std::vector<std::string> entries;
-  for (const auto& m : top)
-    if (view_.hget(keys_.order(m.member), "items")) entries.push_back(page_entry(m.member, user));
+  for (const int64_t o : top)
+    if (order_field(o, O::kItems)) entries.push_back(page_entry(o, user));
   view_.lreplace(keys_.user_latest(user), std::move(entries));
 }
 
@@ -326,16 +329,18 @@ void Projector::page_through(Run& r, std::string cursor, const std::function<Com
 }
 
 void Projector::set_user_field(Run& r, int64_t id, uint8_t field, std::string UserHash::*member,
-                               const std::string& value, const char* order_field) {
+                               const std::string& value, std::optional<OrderHash::Field> order_field) {
   if (!users_.exists(id)) return;
   users_.set(id, field).*member = value;
   users_.set(id, U::kLsn).lsn = r.lsn;
   const std::string user = std::to_string(id);
   if (!order_field) return;
-  fan_out_ranks(r, keys_.user_orders(user), [&](const std::string& o) {
-    view_.hset(keys_.order(o), order_field, value);
-    view_.hset(keys_.order(o), "lsn", r.lsn);
-    if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;  // its render writes the newest
+  fan_out_ranks(r, keys_.user_orders(user), [&](const std::string& member) {
+    const auto o = parse_id(member);
+    if (!o) return;  // names no order hash
+    set_order_field(*o, *order_field) = value;
+    set_order_field(*o, O::kLsn) = r.lsn;
+    if (auto d = r.dirty.find(*o); d != r.dirty.end()) d->second = r.lsn;  // its render writes the newest
   });
   r.pages.insert(user);
 }
@@ -349,11 +354,11 @@ void Projector::set_product_field(Run& r, int64_t pid, ProductStore::Text field,
 // r.stopped_at (as fan_out_set does). SCAN returns every key present for the whole scan at
 // least once, and the events that follow wait for the last chunk, so nothing is missed; an
 // order met twice gets the same result.
-void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f) {
+void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<void(int64_t)>& f) {
   const std::string& stem = keys_.order_stem();
   if (cursor == "0")
-    for (const auto& key : view_.touched_hashes(stem)) {
-      f(key.substr(stem.size()));
+    for (const int64_t o : orders_.touched()) {
+      f(o);
       ++r.fan_used;
     }
   page_through(
@@ -361,7 +366,9 @@ void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<v
       [&](const std::string& at, int room) {
         return Command{"SCAN", at, "MATCH", keys_.pattern(stem), "COUNT", std::to_string(room)};
       },
-      [&](const std::string& key) { f(key.substr(stem.size())); });
+      [&](const std::string& key) {
+        if (const auto o = parse_id(std::string_view(key).substr(stem.size()))) f(*o);
+      });
 }
 
 // TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
@@ -396,18 +403,17 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
   for (; at < phases.size(); ++at, cursor = "0") {
     const std::string& phase = phases[at];
     if (phase == "orders") {
-      fan_out_orders(r, cursor, [&](const std::string& o) {
+      fan_out_orders(r, cursor, [&](int64_t o) {
         r.lines.erase(o);
         r.dirty.erase(o);
-        const std::string key = keys_.order(o);
         if (orders_gone) {
-          view_.del(key);
+          orders_.del(o);
           return;
         }
         // SCAN found it in Redis, where nobody else writes: it exists unless this batch
         // deleted it, so its fields are set without reading it.
-        if (view_.known_absent(key)) return;
-        write_lines(key, r.lines[o] = {}, r.lsn);
+        if (orders_.known_absent(o)) return;
+        write_lines(o, r.lines[o] = {}, r.lsn);
       });
     } else {
       // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.
@@ -463,8 +469,9 @@ void Projector::apply(Run& r, const EventBody& e) {
 }
 
 void Projector::on(Run& r, const ev::OrderPlaced& e) {
-  const std::string o = std::to_string(e.order_id), u = std::to_string(e.user_id);
-  const std::string key = keys_.order(o), okey = keys_.user_orders(u);
+  const int64_t id = e.order_id;
+  const std::string o = std::to_string(id), u = std::to_string(e.user_id);
+  const std::string okey = keys_.user_orders(u);
   // The items JSON lists the lines by product_id.
   std::vector<OrderLine> sorted;
   const std::vector<OrderLine>* lines = &e.lines;
@@ -478,7 +485,7 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   pids.reserve(lines->size());
   for (const auto& l : *lines) pids.push_back(std::to_string(l.product_id));
   // Everything it reads, asked for at once.
-  bool unknown = view_.prefetch_exists(key);
+  bool unknown = orders_.prefetch_exists(id);
   unknown |= users_.prefetch(e.user_id);
   unknown |= view_.prefetch_top(okey, kPage + 1);
   for (const auto& l : *lines) unknown |= products_.prefetch(l.product_id);
@@ -486,7 +493,7 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   // The run already misses something, so it only gathers reads and its writes are
   // dropped: the order's reads are asked for, its writes can wait for the next run.
   if (r.missing) return;
-  if (view_.exists(key)) delete_order(r, o);
+  if (orders_.exists(id)) delete_order(r, id);
   std::string name, email;
   if (users_.exists(e.user_id)) {
     if (const UserHash* h = users_.get(e.user_id, U::kName)) name = h->name;
@@ -508,27 +515,27 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
   }
   items += ']';
   const std::string item_count = std::to_string(lines->size()), total_text = cents_to_money(total);
-  view_.hset(key, "order_id", o);
-  view_.hset(key, "user_id", u);
-  view_.hset(key, "user_name", name);
-  view_.hset(key, "user_email", email);
-  view_.hset(key, "status", e.status);
-  view_.hset(key, "created_at", e.created_at);
-  view_.hset(key, "updated_at", e.updated_at);
-  view_.hset(key, "item_count", item_count);
-  view_.hset(key, "total", total_text);
-  view_.hset(key, "items", std::move(items));
-  view_.hset(key, "lsn", r.lsn);
+  set_order_field(id, O::kOrderId) = o;
+  set_order_field(id, O::kUserId) = u;
+  set_order_field(id, O::kUserName) = name;
+  set_order_field(id, O::kUserEmail) = email;
+  set_order_field(id, O::kStatus) = e.status;
+  set_order_field(id, O::kCreatedAt) = e.created_at;
+  set_order_field(id, O::kUpdatedAt) = e.updated_at;
+  set_order_field(id, O::kItemCount) = item_count;
+  set_order_field(id, O::kTotal) = total_text;
+  const std::string& items_text = set_order_field(id, O::kItems) = std::move(items);
+  set_order_field(id, O::kLsn) = r.lsn;
   view_.zadd(okey, e.score, o);
   user_add(r, u, 1, counted ? total : 0);
-  r.lines.erase(o);
-  r.dirty.erase(o);
+  r.lines.erase(id);
+  r.dirty.erase(id);
   if (!r.pages.count(u)) {
     long rank = view_.zrevrank_below(okey, o, kPage);
     if (rank == 0)  // from the values at hand: the fields were just written
       view_.lpush_trim(keys_.user_latest(u),
                        format_page_entry({o, u, name, email, e.status, e.created_at, e.updated_at, item_count,
-                                          total_text, *view_.hget_ref(key, "items"), r.lsn}),
+                                          total_text, items_text, r.lsn}),
                        kPage);
     else if (rank > 0)
       r.pages.insert(u);  // placed with an older created_at: the page is rendered again
@@ -536,20 +543,21 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
 }
 
 void Projector::on(Run& r, const ev::OrderStatusChanged& e) {
-  const std::string o = std::to_string(e.order_id);
-  const std::string key = keys_.order(o);
-  auto user = view_.hget(key, "user_id");
-  if (!user) return;
-  std::string from = view_.hget(key, "status").value_or("");
+  const int64_t o = e.order_id;
+  const std::string* known_user = order_field(o, O::kUserId);
+  if (!known_user) return;
+  const std::string user = *known_user;
+  const std::string* status = order_field(o, O::kStatus);
+  const std::string from = status ? *status : "";
   if (from != "cancelled" && e.to == "cancelled")
-    contribution(r, o, *user, -1);
+    contribution(r, o, user, -1);
   else if (from == "cancelled" && e.to != "cancelled")
-    contribution(r, o, *user, 1);
-  view_.hset(key, "status", e.to);
-  view_.hset(key, "updated_at", e.updated_at);
-  view_.hset(key, "lsn", r.lsn);
+    contribution(r, o, user, 1);
+  set_order_field(o, O::kStatus) = e.to;
+  set_order_field(o, O::kUpdatedAt) = e.updated_at;
+  set_order_field(o, O::kLsn) = r.lsn;
   if (auto d = r.dirty.find(o); d != r.dirty.end()) d->second = r.lsn;
-  page_touch(r, *user, o);
+  page_touch(r, user, o);
 }
 
 void Projector::on(Run& r, const ev::OrderItemAdded& e) { set_item(r, e.order_id, e.line); }
@@ -557,30 +565,31 @@ void Projector::on(Run& r, const ev::OrderItemChanged& e) { set_item(r, e.order_
 
 // An order's line as it is now, added or changed.
 void Projector::set_item(Run& r, int64_t order_id, const OrderLine& line) {
-  const std::string o = std::to_string(order_id);
-  auto user = view_.hget(keys_.order(o), "user_id");
-  if (!user) return;
-  std::string status = view_.hget(keys_.order(o), "status").value_or("");
-  const std::string pid = std::to_string(line.product_id);
+  const std::string* known_user = order_field(order_id, O::kUserId);
+  if (!known_user) return;
+  const std::string user = *known_user;
+  const std::string* known_status = order_field(order_id, O::kStatus);
+  const std::string status = known_status ? *known_status : "";
   const int64_t q = line.quantity, c = line.unit_cents;
-  remove_item(r, o, *user, status, line.product_id);
-  lines(r, o)[line.product_id] = {q, c};
-  view_.sadd(keys_.product_orders(pid), o);
+  remove_item(r, order_id, user, status, line.product_id);
+  lines(r, order_id)[line.product_id] = {q, c};
+  view_.sadd(keys_.product_orders(std::to_string(line.product_id)), std::to_string(order_id));
   if (status != "cancelled") {
     product_add(r, line.product_id, q, q * c);
-    user_add(r, *user, 0, q * c);
+    user_add(r, user, 0, q * c);
   }
-  r.dirty[o] = r.lsn;
+  r.dirty[order_id] = r.lsn;
 }
 
 void Projector::on(Run& r, const ev::OrderItemRemoved& e) {
-  const std::string o = std::to_string(e.order_id);
-  auto user = view_.hget(keys_.order(o), "user_id");
-  if (!user) return;
-  remove_item(r, o, *user, view_.hget(keys_.order(o), "status").value_or(""), e.product_id);
+  const std::string* known_user = order_field(e.order_id, O::kUserId);
+  if (!known_user) return;
+  const std::string user = *known_user;
+  const std::string* status = order_field(e.order_id, O::kStatus);
+  remove_item(r, e.order_id, user, status ? *status : "", e.product_id);
 }
 
-void Projector::on(Run& r, const ev::OrderDeleted& e) { delete_order(r, std::to_string(e.order_id)); }
+void Projector::on(Run& r, const ev::OrderDeleted& e) { delete_order(r, e.order_id); }
 
 void Projector::on(Run& r, const ev::UserRegistered& e) {
   const int64_t id = e.user_id;
@@ -599,16 +608,16 @@ void Projector::on(Run& r, const ev::UserRegistered& e) {
 }
 
 void Projector::on(Run& r, const ev::UserRenamed& e) {
-  set_user_field(r, e.user_id, U::kName, &UserHash::name, e.name, "user_name");
+  set_user_field(r, e.user_id, U::kName, &UserHash::name, e.name, O::kUserName);
 }
 void Projector::on(Run& r, const ev::UserEmailChanged& e) {
-  set_user_field(r, e.user_id, U::kEmail, &UserHash::email, e.email, "user_email");
+  set_user_field(r, e.user_id, U::kEmail, &UserHash::email, e.email, O::kUserEmail);
 }
 void Projector::on(Run& r, const ev::UserDeactivated& e) {
-  set_user_field(r, e.user_id, U::kIsActive, &UserHash::is_active, "false", nullptr);
+  set_user_field(r, e.user_id, U::kIsActive, &UserHash::is_active, "false", std::nullopt);
 }
 void Projector::on(Run& r, const ev::UserReactivated& e) {
-  set_user_field(r, e.user_id, U::kIsActive, &UserHash::is_active, "true", nullptr);
+  set_user_field(r, e.user_id, U::kIsActive, &UserHash::is_active, "true", std::nullopt);
 }
 
 void Projector::on(Run& r, const ev::UserDeleted& e) {
@@ -617,10 +626,13 @@ void Projector::on(Run& r, const ev::UserDeleted& e) {
   // takes from user_orders, so the next one starts again at the front.
   auto orders = view_.zall_ascending(keys_.user_orders(u));
   size_t take = std::min(orders.size(), static_cast<size_t>(std::max(budget_ - r.fan_used, 0)));
+  std::vector<int64_t> ids;  // a member that is not an order id names no order hash
+  for (size_t k = 0; k < take; ++k)
+    if (const auto id = parse_id(orders[k].member)) ids.push_back(*id);
   bool unknown = false;
-  for (size_t k = 0; k < take; ++k) unknown |= view_.prefetch_hash(keys_.order(orders[k].member));
+  for (const int64_t o : ids) unknown |= orders_.prefetch(o);
   if (unknown) return gather(r);
-  for (size_t k = 0; k < take; ++k) delete_order(r, orders[k].member);
+  for (const int64_t o : ids) delete_order(r, o);
   r.fan_used += static_cast<int>(take);
   if (take < orders.size()) {
     r.stopped_at = "0";
@@ -642,7 +654,9 @@ void Projector::on(Run& r, const ev::ProductAdded& e) {
 void Projector::on(Run& r, const ev::ProductRenamed& e) {
   if (!products_.exists(e.product_id)) return;
   set_product_field(r, e.product_id, ProductStore::Text::Name, e.name);
-  fan_out_set(r, keys_.product_orders(std::to_string(e.product_id)), [&](const std::string& o) { r.dirty[o] = r.lsn; });
+  fan_out_set(r, keys_.product_orders(std::to_string(e.product_id)), [&](const std::string& member) {
+    if (const auto o = parse_id(member)) r.dirty[*o] = r.lsn;  // else names no order hash
+  });
 }
 void Projector::on(Run& r, const ev::ProductRepriced& e) {
   set_product_field(r, e.product_id, ProductStore::Text::Price, cents_to_money(e.price_cents));

@@ -61,10 +61,10 @@ TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
                 "HSET product:1 lsn 0/100 revenue 9.00 units_sold 6",
                 "ZADD top_products 9.00 1",
                 "HSET user:1 lifetime_value 13.00 lsn 0/100 order_count 3",
-                "SADD product_orders:1 7",
                 "HSET order_details:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 items " + items +
                     " lsn 0/100 order_id 7 status pending total 3.00 updated_at 2026-01-01T00:00:01.000000Z user_email "
                     "a@x user_id 1 user_name ann",
+                "SADD product_orders:1 7",
                 "ZADD user_orders:1 1767225601000 7",
                 R"(LPUSH user_latest:1 {"order_id":7,"user_id":1,"user_name":"ann","user_email":"a@x","status":"pending","created_at":"2026-01-01T00:00:01.000000Z","updated_at":"2026-01-01T00:00:01.000000Z","item_count":1,"total":"3.00","items":)" +
                     items + R"(,"lsn":"0/100"})",

@@ -1,6 +1,7 @@
-// The fields of the read models' product:{id} and user:{id} hashes (docs/read-models.md) as
-// HashStore keeps them: counts and amounts as integers (amounts in cents), the rest as Redis
-// holds it. Each lists its fields in name order, the order a commit writes them.
+// The fields of the read models' product:{id}, user:{id} and order_details:{id} hashes
+// (docs/read-models.md) as HashStore keeps them: counts and amounts as integers (amounts in
+// cents), the rest as Redis holds it. Each lists its fields in name order, the order a commit
+// writes them.
 #pragma once
 
 #include <array>
@@ -37,6 +38,22 @@ struct UserHash {
 
   void parse(uint8_t field, std::string text);
   void format(uint8_t field, redis::RespWriter& out) const;
+};
+
+// An order's fields as Redis holds them: its page entry copies them as they are.
+struct OrderHash {
+  enum Field : uint8_t {
+    kCreatedAt, kItemCount, kItems, kLsn, kOrderId, kStatus, kTotal, kUpdatedAt, kUserEmail, kUserId, kUserName, kCount
+  };
+  static constexpr std::array<std::string_view, kCount> kNames = {
+      "created_at", "item_count", "items",      "lsn",        "order_id", "status",
+      "total",      "updated_at", "user_email", "user_id",    "user_name"};
+  static const std::string& stem(const Keys& keys) { return keys.order_stem(); }
+
+  std::array<std::string, kCount> text;
+
+  void parse(uint8_t field, std::string t) { text[field] = std::move(t); }
+  void format(uint8_t field, redis::RespWriter& out) const { out.arg(text[field]); }
 };
 
 }  // namespace pgcqrs::sidecar::projection

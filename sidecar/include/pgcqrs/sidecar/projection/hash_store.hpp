@@ -8,7 +8,7 @@
 // that must answer 0.
 //
 // E, the hash's fields: an enum of them in name order (the order the commit writes them), up
-// to 8, with kCount after the last; kNames; stem(keys), what precedes an id in the key; and
+// to 16, with kCount after the last; kNames; stem(keys), what precedes an id in the key; and
 // parse(field, text) and format(field, out), from and into what Redis holds.
 #pragma once
 
@@ -39,7 +39,8 @@ inline std::optional<int64_t> parse_id(std::string_view text) {
 
 template <class E>
 class HashStore {
-  static_assert(E::kCount <= 8, "a field is a bit of a uint8_t");
+  using Mask = uint16_t;  // a field is a bit
+  static_assert(E::kCount <= 16, "a field is a bit of the mask");
 
  public:
   // keys and view outlive the store (all belong to the projector).
@@ -105,7 +106,7 @@ class HashStore {
       for (uint8_t f = 0; f < E::kCount; ++f)
         if (name == E::kNames[f]) {
           s.e.parse(f, std::move(reply.elements[i + 1].str));
-          s.known |= static_cast<uint8_t>(1u << f);
+          s.known |= static_cast<Mask>(1u << f);
         }
       // A field the projector does not write is left in Redis as it is.
     }
@@ -126,13 +127,26 @@ class HashStore {
     need(id);
   }
 
+  // Known to be absent (no read asked).
+  bool known_absent(int64_t id) const {
+    const State* s = known(id);
+    return s && s->exists && !*s->exists;
+  }
+  // The ids of the hashes this run wrote and did not leave deleted, in the order first changed.
+  std::vector<int64_t> touched() const {
+    std::vector<int64_t> out;
+    for (const Slot* sl : work_order_)
+      if (sl->now.exists.value_or(false)) out.push_back(sl->id);
+    return out;
+  }
+
   // ---- changes ----------------------------------------------------------------------------
   // The run's copy of the hash, `field` marked as written (the hash then exists): the caller
   // assigns the field's member.
   E& set(int64_t id, uint8_t field) {
     Slot& sl = work(id);
-    sl.now.known |= static_cast<uint8_t>(1u << field);
-    sl.dirty |= static_cast<uint8_t>(1u << field);
+    sl.now.known |= static_cast<Mask>(1u << field);
+    sl.dirty |= static_cast<Mask>(1u << field);
     sl.now.exists = true;
     return sl.now.e;
   }
@@ -158,7 +172,7 @@ class HashStore {
       const std::string k = key(sl->id);
       if (sl->deleted) out.cmd("DEL", k);
       const State& s = sl->now;
-      const uint8_t written = s.exists.value_or(false) ? sl->dirty : 0;
+      const Mask written = s.exists.value_or(false) ? sl->dirty : 0;
       if (written != 0) {
         out.begin(2 + 2 * static_cast<size_t>(__builtin_popcount(written)));
         out.arg("HSET");
@@ -169,7 +183,7 @@ class HashStore {
             s.e.format(f, out);
           }
       }
-      sl->base = s;
+      sl->base = std::move(sl->now);  // `now` is made again from it at the next change
       sl->known = true;
       sl->run = 0;
     }
@@ -180,11 +194,13 @@ class HashStore {
     begin_batch();
     slots_.clear();
   }
+  // Between batches: what it knows of one hash, as if pruned.
+  void forget(int64_t id) { slots_.erase(id); }
 
  private:
   struct State {
     E e;
-    uint8_t known = 0;  // fields known, a bit each
+    Mask known = 0;  // fields known, a bit each
     bool whole = false;  // every field known: one not known is absent
     std::optional<bool> exists;
   };
@@ -194,7 +210,7 @@ class HashStore {
     bool assumed_absent = false, check_taken = false;
     uint64_t run = 0;  // `now`, `dirty` and `deleted` belong to this run (else stale)
     State now, base;
-    uint8_t dirty = 0;      // fields this run wrote
+    Mask dirty = 0;        // fields this run wrote
     bool deleted = false;  // DEL first
   };
 

@@ -42,7 +42,8 @@ struct ProjectorContext {
 
 class Projector {
  public:
-  explicit Projector(Keys keys = Keys{}) : keys_(std::move(keys)), view_(keys_.order_stem()), products_(keys_, view_), users_(keys_, view_) {}
+  explicit Projector(Keys keys = Keys{})
+      : keys_(std::move(keys)), view_(keys_.order_stem()), products_(keys_, view_), users_(keys_, view_), orders_(keys_, view_) {}
   // The stores refer to keys_ and view_: a Projector stays where it was made.
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
@@ -78,8 +79,10 @@ class Projector {
     view_.forget();
     products_.forget();
     users_.forget();
+    orders_.forget();
   }
   RedisView& view() { return view_; }
+  HashStore<OrderHash>& orders() { return orders_; }
 
  private:
   struct Line {
@@ -89,8 +92,8 @@ class Projector {
   // One run of the batch over the view.
   struct Run {
     std::string lsn;                            // of the transaction being applied
-    std::map<std::string, std::string> dirty;   // order -> lsn: items and totals to render
-    std::map<std::string, Lines> lines;         // order -> its lines as this batch edits them
+    std::map<int64_t, std::string> dirty;       // order -> lsn: items and totals to render
+    std::map<int64_t, Lines> lines;             // order -> its lines as this batch edits them
     std::set<std::string> pages;                // users whose user_latest is rendered again
     int fan_used = 0;
     std::optional<std::string> resume_cursor;   // where the current event's fan-out resumes
@@ -138,27 +141,33 @@ class Projector {
   void on(Run& r, const ev::OrderDeleted& e);
   void on(Run& r, const ev::Truncated& e);
   void set_item(Run& r, int64_t order_id, const OrderLine& line);
-  Lines& lines(Run& r, const std::string& order);
+  // An order's field as Redis holds it (null: the order or the field is absent), and a change.
+  const std::string* order_field(int64_t order, OrderHash::Field f) {
+    const OrderHash* h = orders_.get(order, f);
+    return h ? &h->text[f] : nullptr;
+  }
+  std::string& set_order_field(int64_t order, OrderHash::Field f) { return orders_.set(order, f).text[f]; }
+  Lines& lines(Run& r, int64_t order);
   void product_add(Run& r, int64_t pid, int64_t dq, int64_t dc);
   void user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents);
-  void contribution(Run& r, const std::string& order, const std::string& user, int sign);
-  void remove_item(Run& r, const std::string& order, const std::string& user, const std::string& status, int64_t pid);
-  void page_touch(Run& r, const std::string& user, const std::string& order);
-  void delete_order(Run& r, const std::string& order);
-  void render(Run& r, const std::string& order, const std::string& at);
-  void write_lines(const std::string& key, const Lines& l, const std::string& at);
+  void contribution(Run& r, int64_t order, const std::string& user, int sign);
+  void remove_item(Run& r, int64_t order, const std::string& user, const std::string& status, int64_t pid);
+  void page_touch(Run& r, const std::string& user, int64_t order);
+  void delete_order(Run& r, int64_t order);
+  void render(Run& r, int64_t order, const std::string& at);
+  void write_lines(int64_t order, const Lines& l, const std::string& at);
   void render_page(Run& r, const std::string& user);
   void set_user_field(Run& r, int64_t id, uint8_t field, std::string UserHash::*member, const std::string& value,
-                      const char* order_field);
+                      std::optional<OrderHash::Field> order_field);
   void set_product_field(Run& r, int64_t pid, ProductStore::Text field, const std::string& value);
   void fan_out_ranks(Run& r, const std::string& zset, const std::function<void(const std::string&)>& f);
   void fan_out_set(Run& r, const std::string& set, const std::function<void(const std::string&)>& f);
-  void fan_out_orders(Run& r, std::string cursor, const std::function<void(const std::string&)>& f);
+  void fan_out_orders(Run& r, std::string cursor, const std::function<void(int64_t)>& f);
   void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
                     const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::vector<std::string>& tables);
   void append_item_head(std::string& out, int64_t pid);  // an item's JSON up to its name
-  std::string page_entry(const std::string& order, const std::string& user);
+  std::string page_entry(int64_t order, const std::string& user);
   struct PageFields {  // an order_details hash's fields that its page entry shows
     std::string_view order, user, name, email, status, created_at, updated_at, item_count, total, items, lsn;
   };
@@ -168,6 +177,7 @@ class Projector {
   RedisView view_;
   ProductStore products_;      // the products' hashes and top_products, beside the view
   HashStore<UserHash> users_;  // the users' hashes, beside the view
+  HashStore<OrderHash> orders_;  // the orders' hashes, beside the view
   std::vector<ScriptCall> calls_;
   Mode mode_ = Mode::Transaction;
   int budget_ = 1000;
