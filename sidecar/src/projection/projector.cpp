@@ -27,15 +27,13 @@ uint64_t lsn_of(const std::string& text) {
 int64_t Projector::to_int(const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); }
 
 std::vector<Command> Projector::take_checks() {
-  std::vector<Command> checks = view_.take_checks();
-  for (auto& c : products_.take_checks()) checks.push_back(std::move(c));
+  std::vector<Command> checks = products_.take_checks();
   for (auto& c : users_.take_checks()) checks.push_back(std::move(c));
   for (auto& c : orders_.take_checks()) checks.push_back(std::move(c));
   return checks;
 }
 
 void Projector::drop_assumptions() {
-  view_.drop_assumptions();
   products_.drop_assumptions();
   users_.drop_assumptions();
   orders_.drop_assumptions();

@@ -136,28 +136,8 @@ const Reply& RedisView::fetch(const Command& read) {
   need(read);
 }
 
-bool RedisView::prefetch_hash(const std::string& key) {
-  const Entry* e = known(key);
-  if (e && e->kind == Kind::Hash && e->hash.whole) return false;
-  return ask({"HGETALL", key});
-}
-
-bool RedisView::prefetch_exists(const std::string& key) {
-  const Entry* e = known(key);
-  if (e && e->kind == Kind::Hash && e->hash.exists) return false;
-  if (speculating_) {
-    Slot& s = slot(key);
-    if (!s.assumed_absent) {
-      s.assumed_absent = true;
-      assumed_.push_back(&s);
-    }
-    return false;
-  }
-  return ask({"EXISTS", key});
-}
-
 bool RedisView::prefetch_top(const std::string& key, long n) {
-  if (empty_ && !find(key) && key.rfind(evictable_, 0) != 0) {
+  if (empty_ && !find(key)) {
     Slot& s = slot(key);
     s.base = Entry{};
     s.base.kind = Kind::Zset;
@@ -178,24 +158,8 @@ bool RedisView::prefetch_top(const std::string& key, long n) {
 
 // ---- the batch --------------------------------------------------------------------------
 
-std::vector<Command> RedisView::take_checks() {
-  std::vector<Command> out;
-  for (Slot* s : assumed_)
-    if (!s->check_taken) {
-      s->check_taken = true;
-      out.push_back({"EXISTS", s->key});
-    }
-  return out;
-}
-
-void RedisView::drop_assumptions() {
-  for (Slot* s : assumed_) s->assumed_absent = s->check_taken = false;
-  assumed_.clear();
-}
-
 void RedisView::begin_batch() {
   begin_run();
-  drop_assumptions();
   fetched_.clear();
   asked_.clear();
   reads_.clear();
@@ -215,24 +179,6 @@ void RedisView::forget() {
   index_.clear();
 }
 
-void RedisView::forget_key(const std::string& key) {
-  empty_ = false;
-  if (Slot* s = find(key)) {
-    s->known = false;
-    s->base = Entry{};
-  }
-}
-
-const RedisView::Entry& RedisView::absent_hash() {
-  static const Entry absent = [] {
-    Entry e;
-    e.kind = Kind::Hash;
-    e.hash.whole = true;
-    e.hash.exists = false;
-    return e;
-  }();
-  return absent;
-}
 
 RedisView::Slot* RedisView::find(const std::string& key) const {
   if (memo_ && memo_->key == key) return memo_;
@@ -275,7 +221,6 @@ const RedisView::Entry* RedisView::known(const std::string& key) const {
   if (!s) return nullptr;
   if (s->run == run_) return &s->now;
   if (s->known) return &s->base;
-  if (s->assumed_absent) return &absent_hash();
   return nullptr;
 }
 
@@ -292,12 +237,7 @@ RedisView::Slot& RedisView::work(const std::string& key, Kind kind) {
     s.change.zset.clear();
     s.change.set.clear();
     s.change.list.clear();
-    if (s.known)
-      s.now = s.base;
-    else if (s.assumed_absent)
-      s.now = absent_hash();
-    else
-      s.now = Entry{};
+    s.now = s.known ? s.base : Entry{};
     work_order_.push_back(&s);
   }
   if (s.now.kind == Kind::Unknown) s.now.kind = kind;
@@ -414,8 +354,8 @@ void RedisView::commit(redis::RespWriter& out) {
   begin_batch();
   if (slots_.size() > kKeyLimit) {
     memo_ = nullptr;
-    slots_.erase(std::remove_if(slots_.begin(), slots_.end(),
-                                [&](const auto& s) { return s->key.rfind(evictable_, 0) == 0; }),
+    // Lists are written blind: their slots tell the next batch nothing.
+    slots_.erase(std::remove_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->now.kind == Kind::List; }),
                  slots_.end());
     if (slots_.size() > kKeyLimit) {
       slots_.clear();
@@ -436,27 +376,11 @@ std::optional<std::map<std::string, std::string>> RedisView::known_hash(const st
   return out;
 }
 
-bool RedisView::exists(const std::string& key) {
-  const Entry* e = known(key);
-  if (e && e->kind == Kind::Hash) {
-    if (e->hash.exists) return *e->hash.exists;
-    for (const auto& it : e->hash.fields)
-      if (it.value) return true;
-  }
-  need({"HGETALL", key});
-}
-
 std::optional<std::string> RedisView::hget(const std::string& key, std::string_view field) {
-  const std::string* v = hget_ref(key, field);
-  if (!v) return std::nullopt;
-  return *v;
-}
-
-const std::string* RedisView::hget_ref(const std::string& key, std::string_view field) {
   const Entry* e = known(key);
   if (e && e->kind == Kind::Hash) {
-    if (const auto* v = e->hash.fields.find(field)) return v->has_value() ? &**v : nullptr;
-    if (e->hash.whole || (e->hash.exists && !*e->hash.exists)) return nullptr;
+    if (const auto* v = e->hash.fields.find(field)) return *v;
+    if (e->hash.whole || (e->hash.exists && !*e->hash.exists)) return std::nullopt;
   }
   need({"HGETALL", key});
 }
@@ -593,10 +517,6 @@ bool RedisView::deleted_in_run(const std::string& key) const {
   return s && s->change.deleted;
 }
 
-bool RedisView::known_absent(const std::string& key) const {
-  const Entry* e = known(key);
-  return e && e->kind == Kind::Hash && e->hash.exists == false;
-}
 
 // ---- lists, channels --------------------------------------------------------------------
 
@@ -615,18 +535,5 @@ void RedisView::publish(std::string channel, std::string message) {
   publish_.emplace_back(std::move(channel), std::move(message));
 }
 
-std::vector<std::string> RedisView::touched_hashes(std::string_view prefix) const {
-  std::vector<std::string> out;
-  for (const Slot* s : work_order_) {
-    const std::string& key = s->key;
-    if (key.compare(0, prefix.size(), prefix) != 0) continue;
-    const Entry& e = s->now;
-    if (e.kind != Kind::Hash) continue;
-    bool any = e.hash.exists.value_or(false);
-    for (const auto& it : e.hash.fields) any = any || it.value.has_value();
-    if (any) out.push_back(key);
-  }
-  return out;
-}
 
 }  // namespace pgcqrs::sidecar::projection

@@ -12,7 +12,7 @@ namespace {
 
 struct Store {
   pgcqrs::sidecar::Keys keys;
-  RedisView view{"order_details:"};
+  RedisView view;
   ProductStore products{keys, view};
 
   // The reads the view gathered, each answered by the store.

@@ -12,7 +12,7 @@ namespace {
 
 // A view that knows user:1 as Redis holds it: Ann, one order.
 RedisView view_with_ann() {
-  RedisView v("order_details:");
+  RedisView v;
   v.absorb({"HGETALL", "user:1"}, array({"name", "Ann", "order_count", "1"}));
   v.begin_batch();
   return v;
@@ -53,13 +53,13 @@ TEST(RedisView, ARunStartedOverForgetsItsChangesButNotWhatRedisHeld) {
 TEST(RedisView, DeletingEveryFieldRedisHeldLeavesTheHashAbsent) {
   RedisView v = view_with_ann();
   v.hdel("user:1", "name");
-  EXPECT_TRUE(v.exists("user:1"));  // order_count is left
+  EXPECT_EQ(v.known_hash("user:1"), (Hash{{"order_count", "1"}}));
   v.hdel("user:1", "order_count");
-  EXPECT_FALSE(v.exists("user:1"));
-  EXPECT_TRUE(v.known_absent("user:1"));
+  EXPECT_EQ(v.known_hash("user:1"), Hash{});
   EXPECT_EQ(commit(v), (std::vector<std::string>{"HDEL user:1 name order_count"}));
-  EXPECT_FALSE(v.exists("user:1"));
+  EXPECT_EQ(v.known_hash("user:1"), Hash{});
   EXPECT_EQ(v.hget("user:1", "name"), std::nullopt);
+  EXPECT_TRUE(v.take_reads().empty());
 }
 
 TEST(RedisView, ADeleteHidesWhatRedisHeldFromTheFieldsWrittenAfterIt) {
@@ -88,7 +88,7 @@ Reply top_eleven() {
 // it knows, so that top no longer covers a page and one more. The view must ask for what does
 // (the whole set), not again for the top it already has, which would tell it nothing new.
 TEST(RedisView, ARunThatRemovedFromAKnownTopAsksForTheWholeSet) {
-  RedisView v("order_details:");
+  RedisView v;
   v.begin_batch();
   const Command top{"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"};
   EXPECT_TRUE(v.prefetch_top("user_orders:1", 11));

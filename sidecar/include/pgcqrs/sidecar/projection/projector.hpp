@@ -43,7 +43,7 @@ struct ProjectorContext {
 class Projector {
  public:
   explicit Projector(Keys keys = Keys{})
-      : keys_(std::move(keys)), view_(keys_.order_stem()), products_(keys_, view_), users_(keys_, view_), orders_(keys_, view_) {}
+      : keys_(std::move(keys)), products_(keys_, view_), users_(keys_, view_), orders_(keys_, view_) {}
   // The stores refer to keys_ and view_: a Projector stays where it was made.
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;

@@ -29,9 +29,6 @@ struct Missing {};
 
 class RedisView {
  public:
-  // Keys starting with evictable_stem (the orders') are the first dropped when the view
-  // holds too many.
-  explicit RedisView(std::string evictable_stem) : evictable_(std::move(evictable_stem)) {}
 
   // A member of a sorted set, in Redis's order: by score, then by member bytes.
   struct Scored {
@@ -53,10 +50,8 @@ class RedisView {
   void absorb(const Command& read, Reply reply);
   // A one-off read whose reply is kept for the rest of the batch (SSCAN, SCAN pages).
   const Reply& fetch(const Command& read);
-  // Asks for reads without waiting for them, so that a handler gathers all it needs in one
-  // round. Each returns whether the key is still unknown (its read asked for, or pending).
-  bool prefetch_hash(const std::string& key);
-  bool prefetch_exists(const std::string& key);
+  // Asks for a sorted set's top without waiting for it, so that a handler gathers all it
+  // needs in one round; returns whether it is still unknown (its read asked for, or pending).
   bool prefetch_top(const std::string& key, long n);
 
   // Redis holds no key the view has not met (a copy into read models wiped just before it):
@@ -64,13 +59,10 @@ class RedisView {
   // rather than read (each user's first order asked for its user_orders otherwise).
   void assume_empty() { empty_ = true; }
 
-  // While speculating, a hash whose existence is asked for (prefetch_exists) and unknown is
-  // taken to be absent, as a new order's is; take_checks() gives the EXISTS reads that must
-  // answer 0 for what was decided on it to stand.
+  // While speculating, the typed stores take a hash whose existence is asked for and unknown
+  // to be absent, as a new order's is (hash_store.hpp).
   void set_speculating(bool on) { speculating_ = on; }
   bool speculating() const { return speculating_; }
-  std::vector<Command> take_checks();
-  void drop_assumptions();
 
   // ---- the batch ------------------------------------------------------------------------
   void begin_batch();  // drops the working copy and the one-off reads of the last batch
@@ -79,15 +71,11 @@ class RedisView {
   // keeps the working copy as knowledge for the next batch.
   void commit(redis::RespWriter& out);
   void forget();  // drops all knowledge (someone else moved the checkpoint, a new session)
-  void forget_key(const std::string& key);
 
   // A hash's fields, when the view knows all of them.
   std::optional<std::map<std::string, std::string>> known_hash(const std::string& key) const;
-  // Hashes. Absent hash = no fields.
-  bool exists(const std::string& key);
+  // Hashes (the checkpoint; the read models' own are the typed stores'). Absent hash = no fields.
   std::optional<std::string> hget(const std::string& key, std::string_view field);
-  // The same without a copy: null when absent; valid until the view changes.
-  const std::string* hget_ref(const std::string& key, std::string_view field);
   void hset(const std::string& key, std::string_view field, std::string value);
   void hdel(const std::string& key, std::string_view field);
   // Sorted sets (any key type: del() removes it).
@@ -107,15 +95,11 @@ class RedisView {
   const std::map<std::string, bool>* set_changes(const std::string& key) const;
   // Whether this run deleted the key (what Redis holds of it no longer counts).
   bool deleted_in_run(const std::string& key) const;
-  // The view knows the hash does not exist (it may not know that it does).
-  bool known_absent(const std::string& key) const;
   // Lists (written blind: user_latest pages are rendered from the hashes and sorted sets).
   void lpush_trim(const std::string& key, std::string entry, long keep);
   void lreplace(const std::string& key, std::vector<std::string> entries);
   void publish(std::string channel, std::string message);
   void del(const std::string& key);
-  // Keys this run has created or changed and that still exist, with the given prefix.
-  std::vector<std::string> touched_hashes(std::string_view prefix) const;
 
  private:
   // A hash's fields as far as known (nullopt: known absent), each marked when this run
@@ -194,8 +178,6 @@ class RedisView {
   struct Slot {
     std::string key;
     bool known = false;           // `base` is what Redis holds
-    bool assumed_absent = false;  // speculation: taken to be absent (its check in `checks`)
-    bool check_taken = false;
     uint64_t run = 0;             // `now` and `change` belong to this run (else stale)
     Entry now;
     Change change;
@@ -203,7 +185,6 @@ class RedisView {
   };
 
   std::string describe(const std::string& key) const;  // what the view holds of a key, for errors
-  static const Entry& absent_hash();
   Slot* find(const std::string& key) const;
   Slot& slot(const std::string& key);
   Slot& work(const std::string& key, Kind kind);
@@ -225,7 +206,6 @@ class RedisView {
   void reindex(size_t size);
   uint64_t run_ = 1;
   std::vector<Slot*> work_order_;  // keys this run changed, in the order first changed
-  std::vector<Slot*> assumed_;
   std::vector<std::pair<std::string, std::string>> publish_;
   std::map<Command, Reply> fetched_;  // one-off reads of this batch
   std::vector<Command> reads_;
@@ -234,8 +214,7 @@ class RedisView {
   bool empty_ = false;  // assume_empty(), until the view forgets
   // The last key looked up: a handler reads and writes one hash field after another.
   mutable Slot* memo_ = nullptr;
-  std::string evictable_;
-  static constexpr size_t kKeyLimit = 50000;  // keys kept between batches; order hashes go first
+  static constexpr size_t kKeyLimit = 50000;  // keys kept between batches; lists go first
 };
 
 // Parses a score as Redis prints it ("12.5", "inf", "-inf").
