@@ -188,14 +188,17 @@ class HashStore {
       sl->run = 0;
     }
     begin_batch();
-    if (slots_.size() > kLimit) slots_.clear();
+    if (slots_.size() > kLimit) clear();
   }
   void forget() {
     begin_batch();
-    slots_.clear();
+    clear();
   }
   // Between batches: what it knows of one hash, as if pruned.
-  void forget(int64_t id) { slots_.erase(id); }
+  void forget(int64_t id) {
+    memo_ = nullptr;
+    slots_.erase(id);
+  }
 
  private:
   struct State {
@@ -214,6 +217,10 @@ class HashStore {
     bool deleted = false;  // DEL first
   };
 
+  void clear() {
+    memo_ = nullptr;
+    slots_.clear();
+  }
   static State absent() {
     State s;
     s.whole = true;
@@ -230,23 +237,27 @@ class HashStore {
     return parse_id(std::string_view(k).substr(stem.size()));
   }
   [[noreturn]] void need(int64_t id) { view_.need({"HGETALL", key(id)}); }
+  Slot* find(int64_t id) const {
+    if (memo_ && memo_->id == id) return memo_;
+    auto it = slots_.find(id);
+    return it == slots_.end() ? nullptr : memo_ = it->second.get();
+  }
   const State* known(int64_t id) const {
     static const State kAbsent = absent();
-    auto it = slots_.find(id);
-    if (it == slots_.end()) return nullptr;
-    const Slot& sl = *it->second;
+    const Slot* found = find(id);
+    if (!found) return nullptr;
+    const Slot& sl = *found;
     if (sl.run == run_) return &sl.now;
     if (sl.known) return &sl.base;
     if (sl.assumed_absent) return &kAbsent;
     return nullptr;
   }
   Slot& slot(int64_t id) {
+    if (Slot* found = find(id)) return *found;
     auto& sl = slots_[id];
-    if (!sl) {
-      sl = std::make_unique<Slot>();
-      sl->id = id;
-    }
-    return *sl;
+    sl = std::make_unique<Slot>();
+    sl->id = id;
+    return *(memo_ = sl.get());
   }
   Slot& work(int64_t id) {
     Slot& sl = slot(id);
@@ -263,6 +274,8 @@ class HashStore {
   const Keys& keys_;
   RedisView& view_;
   std::unordered_map<int64_t, std::unique_ptr<Slot>> slots_;
+  // The last hash looked up: a rule reads and writes one field after another of the same one.
+  mutable Slot* memo_ = nullptr;
   uint64_t run_ = 1;
   std::vector<Slot*> work_order_;  // hashes this run changed, in the order first changed
   std::vector<Slot*> assumed_;
