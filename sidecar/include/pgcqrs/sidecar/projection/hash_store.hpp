@@ -43,8 +43,9 @@ class HashStore {
   static_assert(E::kCount <= 16, "a field is a bit of the mask");
 
  public:
-  // keys and view outlive the store (all belong to the projector).
-  HashStore(const Keys& keys, RedisView& view) : keys_(keys), view_(view) {}
+  // keys and view outlive the store (all belong to the projector). Past `limit` hashes after
+  // a commit, it forgets them all.
+  HashStore(const Keys& keys, RedisView& view, size_t limit = 50000) : keys_(keys), view_(view), limit_(limit) {}
 
   // ---- reads ----------------------------------------------------------------------------
   // Asks for the hash unless it is known whole; true while it is unknown.
@@ -188,7 +189,7 @@ class HashStore {
       sl->run = 0;
     }
     begin_batch();
-    if (slots_.size() > kLimit) clear();
+    if (slots_.size() > limit_) clear();
   }
   void forget() {
     begin_batch();
@@ -279,7 +280,7 @@ class HashStore {
   uint64_t run_ = 1;
   std::vector<Slot*> work_order_;  // hashes this run changed, in the order first changed
   std::vector<Slot*> assumed_;
-  static constexpr size_t kLimit = 50000;  // hashes kept between batches
+  const size_t limit_;
 };
 
 }  // namespace pgcqrs::sidecar::projection
