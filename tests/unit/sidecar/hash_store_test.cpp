@@ -21,20 +21,8 @@ struct Store {
   HashStore<OrderHash> orders;
 
   void set(int64_t id, O field, std::string value) { orders.set(id, field).text[field] = std::move(value); }
-  // The reads the view gathered, each answered by the store.
-  void answer(const std::vector<Reply>& replies) {
-    auto reads = view.take_reads();
-    ASSERT_EQ(reads.size(), replies.size());
-    for (size_t i = 0; i < reads.size(); ++i) {
-      ASSERT_TRUE(orders.owns(reads[i])) << reads[i][0] << " " << reads[i][1];
-      orders.absorb(reads[i], replies[i]);
-    }
-  }
-  std::vector<std::string> commit() {
-    pgcqrs::sidecar::redis::RespWriter out;
-    orders.commit(out);
-    return resp_commands(out.buffer());
-  }
+  void answer(const std::vector<Reply>& replies) { answer_store_reads(view, orders, replies); }
+  std::vector<std::string> commit() { return commit_as_text(orders); }
 };
 
 }  // namespace

@@ -15,20 +15,8 @@ struct Store {
   RedisView view;
   ProductStore products{keys, view};
 
-  // The reads the view gathered, each answered by the store.
-  void answer(const std::vector<Reply>& replies) {
-    auto reads = view.take_reads();
-    ASSERT_EQ(reads.size(), replies.size());
-    for (size_t i = 0; i < reads.size(); ++i) {
-      ASSERT_TRUE(products.owns(reads[i])) << reads[i][0] << " " << reads[i][1];
-      products.absorb(reads[i], replies[i]);
-    }
-  }
-  std::vector<std::string> commit() {
-    pgcqrs::sidecar::redis::RespWriter out;
-    products.commit(out);
-    return resp_commands(out.buffer());
-  }
+  void answer(const std::vector<Reply>& replies) { answer_store_reads(view, products, replies); }
+  std::vector<std::string> commit() { return commit_as_text(products); }
 };
 
 }  // namespace

@@ -1,12 +1,16 @@
-// Redis in the projection's tests: replies built from text, and the commands a commit wrote
-// as text ("HSET k f v ...").
+// Redis in the projection's tests: replies built from text, the commands a commit wrote as
+// text ("HSET k f v ..."), and a typed store's reads answered.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "pgcqrs/sidecar/projection/redis_view.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
+#include "pgcqrs/sidecar/redis/resp.hpp"
 
 inline pgcqrs::sidecar::projection::Reply str(std::string s) {
   pgcqrs::sidecar::projection::Reply r;
@@ -54,4 +58,24 @@ inline std::vector<std::string> resp_commands(const std::string& b) {
     out.push_back(cmd);
   }
   return out;
+}
+
+// The reads a typed store asked for through its view, each answered by the store in turn.
+template <class Store>
+void answer_store_reads(pgcqrs::sidecar::projection::RedisView& view, Store& store,
+                        const std::vector<pgcqrs::sidecar::projection::Reply>& replies) {
+  auto reads = view.take_reads();
+  ASSERT_EQ(reads.size(), replies.size());
+  for (size_t i = 0; i < reads.size(); ++i) {
+    ASSERT_TRUE(store.owns(reads[i])) << reads[i][0] << " " << reads[i][1];
+    store.absorb(reads[i], replies[i]);
+  }
+}
+
+// What a typed store's commit writes, a command a string.
+template <class Store>
+std::vector<std::string> commit_as_text(Store& store) {
+  pgcqrs::sidecar::redis::RespWriter out;
+  store.commit(out);
+  return resp_commands(out.buffer());
 }
