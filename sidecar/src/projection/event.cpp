@@ -1,22 +1,19 @@
 // JSON plugin messages -> Message, validated field by field against the event contract.
-// A small strict reader takes the JSON apart in one pass and keeps only the members
-// parse_message looks at (a DOM parse was most of the sidecar's CPU). It accepts and
-// rejects exactly the inputs the nlohmann parser it replaced did.
+// core's strict reader (json_reader.hpp), the one the plugin checks application messages
+// with, takes the JSON apart in one pass; only the members parse_message looks at are kept
+// (a DOM parse was most of the sidecar's CPU).
 #include "pgcqrs/sidecar/projection/event.hpp"
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <list>
 
 #include "pgcqrs/core/event_types.hpp"
-#include "pgcqrs/core/json_number.hpp"
+#include "pgcqrs/core/json_reader.hpp"
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/core/timestamp.hpp"
-#include "pgcqrs/core/utf8.hpp"
 
 namespace pgcqrs::sidecar::projection {
 namespace {
@@ -58,15 +55,8 @@ K key_of(std::string_view s) {
   return k != K::count && key_name(k) == s ? k : K::count;
 }
 
-enum class Kind : uint8_t { Missing, Null, Bool, Int, Float, String, Array, Object };
-
-struct Value {
-  Kind kind = Kind::Missing;
-  bool boolean = false;
-  // A number above INT64_MAX (read as uint64 by nlohmann) wraps, as its get<int64_t>() did.
-  int64_t integer = 0;
-  std::string_view text;  // into the message, or into Doc::decoded if it had escapes
-};
+using json::Kind;
+using json::Value;
 
 enum class F { Id, Int, Text, Money, Bool, Ts };
 
@@ -99,370 +89,50 @@ struct Doc {
   const Value& operator[](K k) const { return top[static_cast<size_t>(k)]; }
 };
 
-// ---- The reader ----
+// ---- Reading a message ----
 
-// A number without fraction or exponent was an int64 (if negative) or uint64 for
-// nlohmann, and a double when it did not fit.
-bool read_integer(const char* b, const char* e, bool negative, int64_t& out) {
-  if (negative) return std::from_chars(b, e, out).ec == std::errc();
-  uint64_t u = 0;
-  if (std::from_chars(b, e, u).ec != std::errc()) return false;
-  out = static_cast<int64_t>(u);
-  return true;
+// One element of "items" or "tables" into out, its object members as OrderPlaced items.
+bool elements(json::Reader& r, std::vector<Element>& out, Value& v) {
+  v = Value{Kind::Array};
+  out.clear();
+  out.reserve(8);  // an order's items in one allocation, not three or four
+  return r.array([&] {
+    Element& e = out.emplace_back();
+    if (!r.at('{')) return r.value(&e.self);
+    e.self.kind = Kind::Object;
+    return r.object([&](std::string_view key) {
+      const int slot = item_slot(key_of(key));
+      return r.value(slot < 0 ? nullptr : &e.item[static_cast<size_t>(slot)]);
+    });
+  });
 }
 
-
-// The bytes a string's scan stops at: its closing quote, an escape, a control character
-// (refused) and any byte of a multi-byte UTF-8 sequence (checked); plain ASCII runs through.
-constexpr std::array<bool, 256> kStringStop = [] {
-  std::array<bool, 256> stop{};
-  for (size_t c = 0; c < stop.size(); ++c) stop[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-  return stop;
-}();
-
-// The high bit of each of the 8 bytes at p that kStringStop holds, all tested at once (the
-// has-zero-byte and has-byte-below tests on a 64-bit word). A borrow only runs upwards, so
-// the lowest bit set is exact; the ones above it may not be.
-inline uint64_t stop_bits(const char* p) {
-  constexpr uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-  uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  const uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
-  return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((w - ones * 0x20) & ~w) | w) & high;
-}
-
-constexpr char closer(char open) { return open == '{' ? '}' : ']'; }
-
-// Strict RFC 8259 reader over one message. Every function returns false on malformed
-// input; the message then is "not valid JSON", whatever was read so far.
-class Reader {
- public:
-  Reader(std::string_view in, Doc& doc) : p_(in.data()), end_(in.data() + in.size()), doc_(doc) {}
-
-  // The whole input: an optional UTF-8 BOM, then one JSON value.
-  bool message() {
-    if (p_ < end_ && static_cast<unsigned char>(*p_) == 0xEF) {
-      if (end_ - p_ < 3 || p_[1] != '\xBB' || p_[2] != '\xBF') return false;
-      p_ += 3;
-    }
-    ws();
-    if (at('{')) {
-      doc_.is_object = true;
-      if (!top_object()) return false;
-    } else if (!value(nullptr)) {
-      return false;
-    }
-    ws();
-    // nlohmann took a NUL byte for the end of input, so it never saw what follows one.
-    return p_ == end_ || *p_ == '\0';
+// The whole message (core's strict reader), keeping only the members parse_message looks at.
+// Two edge cases of the nlohmann parser it replaced are kept: a UTF-8 byte order mark may
+// start the input, and a NUL byte ends it (whatever follows one is not read).
+bool read_message(std::string_view in, Doc& doc) {
+  if (!in.empty() && static_cast<unsigned char>(in[0]) == 0xEF) {
+    if (in.size() < 3 || in[1] != '\xBB' || in[2] != '\xBF') return false;
+    in.remove_prefix(3);
   }
-
- private:
-  bool at(char c) const { return p_ < end_ && *p_ == c; }
-  bool at_digit() const { return p_ < end_ && *p_ >= '0' && *p_ <= '9'; }
-  void digits() {
-    while (at_digit()) ++p_;
-  }
-  void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-
-  bool top_object() {
-    return object([&](std::string_view key) {
+  json::Reader r(in, doc.decoded);
+  r.ws();
+  if (r.at('{')) {
+    doc.is_object = true;
+    const bool read = r.object([&](std::string_view key) {
       const K k = key_of(key);
-      if (k == K::items && at('[')) return elements(doc_.items, doc_[k]);
-      if (k == K::tables && at('[')) return elements(doc_.tables, doc_[k]);
-      return value(k == K::count ? nullptr : &doc_[k]);
+      if (k == K::items && r.at('[')) return elements(r, doc.items, doc[k]);
+      if (k == K::tables && r.at('[')) return elements(r, doc.tables, doc[k]);
+      return r.value(k == K::count ? nullptr : &doc[k]);
     });
+    if (!read) return false;
+  } else if (!r.value(nullptr)) {
+    return false;
   }
+  r.ws();
+  return r.at_end() || r.at('\0');
+}
 
-  // An array whose elements parse_message inspects, the objects among them as OrderPlaced items.
-  bool elements(std::vector<Element>& out, Value& v) {
-    v = Value{Kind::Array};
-    out.clear();
-    out.reserve(8);  // an order's items in one allocation, not three or four
-    return array([&] {
-      Element& e = out.emplace_back();
-      if (!at('{')) return value(&e.self);
-      e.self.kind = Kind::Object;
-      return object([&](std::string_view key) {
-        const int slot = item_slot(key_of(key));
-        return value(slot < 0 ? nullptr : &e.item[static_cast<size_t>(slot)]);
-      });
-    });
-  }
-
-  // '{' ... '}', calling member(key) with the cursor on each member's value.
-  template <class OnMember>
-  bool object(OnMember&& member) {
-    ++p_;
-    ws();
-    if (at('}')) return ++p_, true;
-    while (true) {
-      std::string_view key;
-      if (!at('"') || !string(&key)) return false;
-      ws();
-      if (!at(':')) return false;
-      ++p_;
-      ws();
-      if (!member(key)) return false;
-      ws();
-      if (at('}')) return ++p_, true;
-      if (!at(',')) return false;
-      ++p_;
-      ws();
-    }
-  }
-
-  // '[' ... ']', calling element() with the cursor on each element.
-  template <class OnElement>
-  bool array(OnElement&& element) {
-    ++p_;
-    ws();
-    if (at(']')) return ++p_, true;
-    while (true) {
-      if (!element()) return false;
-      ws();
-      if (at(']')) return ++p_, true;
-      if (!at(',')) return false;
-      ++p_;
-      ws();
-    }
-  }
-
-  // Any value; v (if given) gets its kind and, for a scalar, its content.
-  bool value(Value* v) {
-    if (at('{') || at('[')) {
-      if (v) *v = Value{at('{') ? Kind::Object : Kind::Array};
-      return skip_nested();
-    }
-    Value scratch;
-    return scalar(v ? *v : scratch, v != nullptr);
-  }
-
-  // A nested array or object nobody reads. An explicit stack instead of recursion keeps
-  // any nesting depth from overflowing the call stack (nlohmann's parser had no limit).
-  bool skip_nested() {
-    std::string open;  // the unclosed brackets, innermost last
-    Value scratch;
-    while (true) {
-      // At a value.
-      if (at('{') || at('[')) {
-        open.push_back(*p_++);
-        ws();
-        if (!at(closer(open.back()))) {
-          if (open.back() == '{' && !member_key()) return false;
-          continue;
-        }
-        ++p_;
-        open.pop_back();
-      } else if (!scalar(scratch, false)) {
-        return false;
-      }
-      // After a value: close what ends here, then go on to the next member or element.
-      while (true) {
-        if (open.empty()) return true;
-        ws();
-        if (at(',')) {
-          ++p_;
-          ws();
-          if (open.back() == '{' && !member_key()) return false;
-          break;
-        }
-        if (!at(closer(open.back()))) return false;
-        ++p_;
-        open.pop_back();
-      }
-    }
-  }
-
-  // `"key" :` of a member nobody reads, leaving the cursor on its value.
-  bool member_key() {
-    if (!at('"') || !string(nullptr)) return false;
-    ws();
-    if (!at(':')) return false;
-    ++p_;
-    ws();
-    return true;
-  }
-
-  bool scalar(Value& v, bool want_text) {
-    v = Value{};
-    if (p_ == end_) return false;
-    switch (*p_) {
-      case '"':
-        v.kind = Kind::String;
-        return string(want_text ? &v.text : nullptr);
-      case 't':
-        v = Value{Kind::Bool, true};
-        return literal("true");
-      case 'f':
-        v = Value{Kind::Bool, false};
-        return literal("false");
-      case 'n':
-        v.kind = Kind::Null;
-        return literal("null");
-      default:
-        return number(v);
-    }
-  }
-
-  bool literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
-    p_ += word.size();
-    return true;
-  }
-
-  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-  bool number(Value& v) {
-    const char* start = p_;
-    const bool negative = at('-');
-    if (negative) ++p_;
-    if (!at_digit()) return false;
-    if (*p_++ != '0') digits();
-    bool integral = true;
-    if (at('.')) {
-      ++p_;
-      if (!at_digit()) return false;
-      digits();
-      integral = false;
-    }
-    if (at('e') || at('E')) {
-      ++p_;
-      if (at('+') || at('-')) ++p_;
-      if (!at_digit()) return false;
-      digits();
-      integral = false;
-    }
-    if (integral && read_integer(start, p_, negative, v.integer)) {
-      v.kind = Kind::Int;
-      return true;
-    }
-    v.kind = Kind::Float;
-    return json_number_is_finite(std::string_view(start, static_cast<size_t>(p_ - start)));
-  }
-
-  // Moves the cursor to the next byte kStringStop holds, or to the end: a word at a time
-  // where a whole word is left (the first stop byte is the lowest bit set, little-endian).
-  void skip_plain() {
-    if constexpr (std::endian::native == std::endian::little) {
-      for (; end_ - p_ >= 8; p_ += 8)
-        if (const uint64_t bits = stop_bits(p_)) {
-          p_ += std::countr_zero(bits) / 8;
-          return;
-        }
-    }
-    while (p_ < end_ && !kStringStop[static_cast<unsigned char>(*p_)]) ++p_;
-  }
-
-  // A string at its opening quote. Its text, if wanted, is a view of the message, or of a
-  // decoded copy in doc_.decoded once an escape turns up.
-  bool string(std::string_view* text) {
-    const char* start = ++p_;
-    const char* pending = start;  // bytes not yet appended to copy
-    std::string* copy = nullptr;
-    while (true) {
-      skip_plain();
-      if (p_ == end_) return false;
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        if (text && copy) *text = copy->append(pending, p_);
-        if (text && !copy) *text = std::string_view(start, static_cast<size_t>(p_ - start));
-        ++p_;
-        return true;
-      }
-      if (c == '\\') {
-        if (text && !copy) copy = &doc_.decoded.emplace_back();
-        if (copy) copy->append(pending, p_);
-        if (!escape(copy)) return false;
-        pending = p_;
-      } else if (c < 0x20) {
-        return false;  // control characters must be escaped
-      } else if (!utf8()) {
-        return false;
-      }
-    }
-  }
-
-  // A backslash escape, appended decoded to out (if given).
-  bool escape(std::string* out) {
-    ++p_;
-    if (p_ == end_) return false;
-    char c = *p_++;
-    switch (c) {
-      case '"': case '\\': case '/': break;
-      case 'b': c = '\b'; break;
-      case 'f': c = '\f'; break;
-      case 'n': c = '\n'; break;
-      case 'r': c = '\r'; break;
-      case 't': c = '\t'; break;
-      case 'u': return unicode_escape(out);
-      default: return false;
-    }
-    if (out) out->push_back(c);
-    return true;
-  }
-
-  // \uXXXX after the 'u'; a UTF-16 surrogate pair makes one code point, a lone surrogate is an error.
-  bool unicode_escape(std::string* out) {
-    uint32_t cp = 0;
-    if (!hex4(cp) || (cp >= 0xDC00 && cp <= 0xDFFF)) return false;
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      uint32_t low = 0;
-      if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
-      p_ += 2;
-      if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-    }
-    if (out) pgcqrs::utf8::append(*out, cp);
-    return true;
-  }
-
-  bool hex4(uint32_t& cp) {
-    if (end_ - p_ < 4) return false;
-    for (int i = 0; i < 4; ++i, ++p_) {
-      const char c = *p_;
-      uint32_t d;
-      if (c >= '0' && c <= '9') d = static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') d = static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = static_cast<uint32_t>(c - 'A' + 10);
-      else return false;
-      cp = cp << 4 | d;
-    }
-    return true;
-  }
-
-  // One multi-byte UTF-8 sequence, well-formed per RFC 3629 (no overlong forms, surrogates
-  // or code points above U+10FFFF), as nlohmann required inside strings.
-  bool utf8() {
-    const auto lead = static_cast<unsigned char>(*p_++);
-    unsigned char lo = 0x80, hi = 0xBF;  // range of the first continuation byte
-    int continuations = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      continuations = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      continuations = 2;
-      if (lead == 0xE0) lo = 0xA0;
-      if (lead == 0xED) hi = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      continuations = 3;
-      if (lead == 0xF0) lo = 0x90;
-      if (lead == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    for (int i = 0; i < continuations; ++i, lo = 0x80, hi = 0xBF) {
-      if (p_ == end_) return false;
-      const auto c = static_cast<unsigned char>(*p_++);
-      if (c < lo || c > hi) return false;
-    }
-    return true;
-  }
-
-  const char* p_;
-  const char* end_;
-  Doc& doc_;
-};
 
 // ---- The event contract ----
 
@@ -691,7 +361,7 @@ std::string read_message(const Doc& doc, Message& m) {
 ParseResult parse_message(std::string_view text) {
   ParseResult r;
   Doc doc;
-  if (!Reader(text, doc).message()) {
+  if (!read_message(text, doc)) {
     r.error = "message is not valid JSON";
     return r;
   }

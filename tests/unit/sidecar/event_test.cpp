@@ -1,6 +1,7 @@
 // Plugin messages -> typed events, including malformed input.
 #include <gtest/gtest.h>
 
+#include "pgcqrs/core/json_reader.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 
 using namespace pgcqrs::sidecar::projection;
@@ -166,18 +167,26 @@ TEST(Event, OnlyExactMemberNamesAreRead) {
             (DomainEvent{0, ev::UserDeleted{7}}));
 }
 
-TEST(Event, SkipsDeeplyNestedUnknownValues) {
-  const size_t depth = 200000;  // far deeper than a recursive reader's stack would allow
-  EXPECT_EQ(ok(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth, ']'))).event,
+// The plugin refuses an application message nested deeper than core's reader allows
+// (json::Reader::kMaxDepth containers below the top-level object), so the sidecar reads the same.
+TEST(Event, SkipsUnknownValuesNestedUpToTheLimitAndRefusesDeeperOnes) {
+  const size_t limit = pgcqrs::json::Reader::kMaxDepth;
+  EXPECT_EQ(ok(user_deleted_with(R"("deep":)" + std::string(limit, '[') + std::string(limit, ']'))).event,
             (DomainEvent{0, ev::UserDeleted{1}}));
   std::string objects;
-  for (size_t i = 0; i < depth / 2; ++i) objects += R"({"a":[)";
+  for (size_t i = 0; i < limit / 2; ++i) objects += R"({"a":[)";
   objects += "1";
-  for (size_t i = 0; i < depth / 2; ++i) objects += "]}";
+  for (size_t i = 0; i < limit / 2; ++i) objects += "]}";
   EXPECT_EQ(ok(user_deleted_with(R"("deep":)" + objects)).event, (DomainEvent{0, ev::UserDeleted{1}}));
-  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth - 1, ']'))),
+  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(limit + 1, '[') + std::string(limit + 1, ']'))),
             "message is not valid JSON");
-  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth, '}'))),
+  // Far deeper than a recursive reader's stack would allow: refused, not a crash.
+  const size_t depth = 200000;
+  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(depth, '[') + std::string(depth, ']'))),
+            "message is not valid JSON");
+  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(limit, '[') + std::string(limit - 1, ']'))),
+            "message is not valid JSON");
+  EXPECT_EQ(err(user_deleted_with(R"("deep":)" + std::string(limit, '[') + std::string(limit, '}'))),
             "message is not valid JSON");
 }
 
