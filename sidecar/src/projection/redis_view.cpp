@@ -89,7 +89,7 @@ void RedisView::absorb(const Command& read, Reply reply) {
   check(read, reply);
   if (auto it = asked_.find(read); it != asked_.end()) it->second = true;
   const std::string& cmd = read[0];
-  if (cmd != "HGETALL" && cmd != "EXISTS" && cmd != "ZREVRANGE" && cmd != "SMEMBERS") {
+  if (cmd != "HGETALL" && cmd != "ZREVRANGE") {
     fetched_[read] = std::move(reply);
     return;
   }
@@ -104,15 +104,7 @@ void RedisView::absorb(const Command& read, Reply reply) {
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2)
       e.hash.fields.set(reply.elements[i].str, std::move(reply.elements[i + 1].str), false);
     e.hash.exists = !e.hash.fields.empty();
-  } else if (cmd == "EXISTS") {
-    if (s.known && e.kind == Kind::Hash && e.hash.whole) return;
-    e.kind = Kind::Hash;
-    e.hash.exists = reply.integer != 0;
-    if (reply.integer == 0) {
-      e.hash.whole = true;
-      e.hash.fields.clear();
-    }
-  } else if (cmd == "ZREVRANGE") {
+  } else {
     long n = std::atol(read[3].c_str());
     n = n < 0 ? -1 : n + 1;
     if (s.known && e.kind == Kind::Zset && e.zset.known && e.zset.complete) return;  // knows more already
@@ -122,11 +114,6 @@ void RedisView::absorb(const Command& read, Reply reply) {
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2)
       e.zset.top.push_back({parse_score(reply.elements[i + 1].str), std::move(reply.elements[i].str)});
     e.zset.complete = n < 0 || static_cast<long>(e.zset.top.size()) < n;
-  } else {
-    e.kind = Kind::Set;
-    e.set = SetState{};
-    e.set.complete = true;
-    for (auto& m : reply.elements) e.set.members.emplace(std::move(m.str), true);
   }
   s.known = true;
 }
@@ -484,28 +471,6 @@ void RedisView::srem(const std::string& key, const std::string& member) {
   s.change.set.insert_or_assign(member, false);
 }
 
-std::vector<std::string> RedisView::smembers(const std::string& key) {
-  const Entry* e = known(key);
-  std::vector<std::string> out;
-  if (e && e->kind == Kind::Set && e->set.complete) {
-    for (const auto& [m, in] : e->set.members) out.push_back(m);
-    return out;
-  }
-  // The base set plus this run's changes.
-  const Slot* s = find(key);
-  if (!s || !s->known || !s->base.set.complete) need({"SMEMBERS", key});
-  std::map<std::string, bool> members = s->base.set.members;
-  if (s->run == run_) {
-    if (s->change.deleted) members.clear();
-    for (const auto& [m, in] : s->change.set)
-      if (in)
-        members.insert_or_assign(m, true);
-      else
-        members.erase(m);
-  }
-  for (const auto& [m, in] : members) out.push_back(m);
-  return out;
-}
 
 const std::map<std::string, bool>* RedisView::set_changes(const std::string& key) const {
   const Slot* s = working(key);

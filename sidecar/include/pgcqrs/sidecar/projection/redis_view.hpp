@@ -90,7 +90,6 @@ class RedisView {
   // Sets.
   void sadd(const std::string& key, const std::string& member);
   void srem(const std::string& key, const std::string& member);
-  std::vector<std::string> smembers(const std::string& key);
   // This batch's own changes to a set: added (true) or removed (false) members.
   const std::map<std::string, bool>* set_changes(const std::string& key) const;
   // Whether this run deleted the key (what Redis holds of it no longer counts).
