@@ -174,13 +174,20 @@ void Projector::page_touch(Run& r, const std::string& user, int64_t order) {
   if (view_.zrevrank_below(keys_.user_orders(user), std::to_string(order), kPage) >= 0) r.pages.insert(user);
 }
 
-void Projector::delete_order(Run& r, int64_t order) {
-  const std::string* known_user = order_field(order, O::kUserId);
-  if (!known_user) return;
-  const std::string user = *known_user, o = std::to_string(order);
-  page_touch(r, user, order);
+std::optional<Projector::OrderOwner> Projector::owner_of(int64_t order) {
+  const std::string* user = order_field(order, O::kUserId);
+  if (!user) return std::nullopt;
   const std::string* status = order_field(order, O::kStatus);
-  if (!status || *status != "cancelled") contribution(r, order, user, -1);
+  return OrderOwner{*user, status ? *status : std::string()};
+}
+
+void Projector::delete_order(Run& r, int64_t order) {
+  const auto owner = owner_of(order);
+  if (!owner) return;
+  const std::string& user = owner->user;
+  const std::string o = std::to_string(order);
+  page_touch(r, user, order);
+  if (owner->status != "cancelled") contribution(r, order, user, -1);
   user_add(r, user, -1, 0);
   for (const auto& [pid, l] : lines(r, order)) view_.srem(keys_.product_orders(std::to_string(pid)), o);
   orders_.del(order);
@@ -544,11 +551,9 @@ void Projector::on(Run& r, const ev::OrderPlaced& e) {
 
 void Projector::on(Run& r, const ev::OrderStatusChanged& e) {
   const int64_t o = e.order_id;
-  const std::string* known_user = order_field(o, O::kUserId);
-  if (!known_user) return;
-  const std::string user = *known_user;
-  const std::string* status = order_field(o, O::kStatus);
-  const std::string from = status ? *status : "";
+  const auto owner = owner_of(o);
+  if (!owner) return;
+  const std::string &user = owner->user, &from = owner->status;
   if (from != "cancelled" && e.to == "cancelled")
     contribution(r, o, user, -1);
   else if (from == "cancelled" && e.to != "cancelled")
@@ -565,11 +570,9 @@ void Projector::on(Run& r, const ev::OrderItemChanged& e) { set_item(r, e.order_
 
 // An order's line as it is now, added or changed.
 void Projector::set_item(Run& r, int64_t order_id, const OrderLine& line) {
-  const std::string* known_user = order_field(order_id, O::kUserId);
-  if (!known_user) return;
-  const std::string user = *known_user;
-  const std::string* known_status = order_field(order_id, O::kStatus);
-  const std::string status = known_status ? *known_status : "";
+  const auto owner = owner_of(order_id);
+  if (!owner) return;
+  const std::string &user = owner->user, &status = owner->status;
   const int64_t q = line.quantity, c = line.unit_cents;
   remove_item(r, order_id, user, status, line.product_id);
   lines(r, order_id)[line.product_id] = {q, c};
@@ -582,11 +585,7 @@ void Projector::set_item(Run& r, int64_t order_id, const OrderLine& line) {
 }
 
 void Projector::on(Run& r, const ev::OrderItemRemoved& e) {
-  const std::string* known_user = order_field(e.order_id, O::kUserId);
-  if (!known_user) return;
-  const std::string user = *known_user;
-  const std::string* status = order_field(e.order_id, O::kStatus);
-  remove_item(r, e.order_id, user, status ? *status : "", e.product_id);
+  if (const auto owner = owner_of(e.order_id)) remove_item(r, e.order_id, owner->user, owner->status, e.product_id);
 }
 
 void Projector::on(Run& r, const ev::OrderDeleted& e) { delete_order(r, e.order_id); }

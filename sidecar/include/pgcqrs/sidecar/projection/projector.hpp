@@ -147,6 +147,12 @@ class Projector {
     return h ? &h->text[f] : nullptr;
   }
   std::string& set_order_field(int64_t order, OrderHash::Field f) { return orders_.set(order, f).text[f]; }
+  // An order's user and status ("" when absent), copied, as the rules write the same hash
+  // after reading them; nullopt when the order does not exist.
+  struct OrderOwner {
+    std::string user, status;
+  };
+  std::optional<OrderOwner> owner_of(int64_t order);
   Lines& lines(Run& r, int64_t order);
   void product_add(Run& r, int64_t pid, int64_t dq, int64_t dc);
   void user_add(Run& r, const std::string& user, int64_t dcount, int64_t dcents);
