@@ -28,7 +28,8 @@
 namespace pgcqrs::sidecar::projection {
 
 // An id as the read models write it in text (a key's end, a member of pgcqrs:users, an
-// order's user_id): decimal digits only; nullopt for anything else.
+// order's user_id): a decimal integer, digits after an optional minus sign (ids are bigint);
+// nullopt for anything else.
 inline std::optional<int64_t> parse_id(std::string_view text) {
   int64_t id = 0;
   const char* end = text.data() + text.size();
