@@ -43,7 +43,6 @@ class Reader {
   bool at(char c) const { return p_ < end_ && *p_ == c; }
   bool at_end() const { return p_ == end_; }
   size_t offset() const { return static_cast<size_t>(p_ - begin_); }
-  void skip(size_t n) { p_ += n; }
 
   // Records what is wrong at the cursor, unless a failure is already recorded; returns false.
   bool fail(const char* what) {
@@ -98,10 +97,10 @@ class Reader {
   // Any value at the cursor; v (if given) gets its kind and, for a scalar, its content. An
   // object or an array is checked and skipped.
   bool value(Value* v);
-  // A string at its opening quote; its text if wanted.
-  bool string(std::string_view* text);
 
  private:
+  // A string at its opening quote; its text if wanted.
+  bool string(std::string_view* text);
   // The cursor is on '{' or '[': one level deeper, if allowed.
   bool enter() {
     if (depth_ > kMaxDepth) return fail("nesting too deep");
