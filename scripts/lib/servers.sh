@@ -249,3 +249,94 @@ pgcqrs_remove_now() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   pgcqrs_servers_remove "$1"
 }
+
+# pgcqrs_redis_cluster_start DIR MASTERS REPLICAS [redis.conf line ...]
+# Starts a Redis Cluster of MASTERS masters with REPLICAS replicas each, node N in DIR/nodeN, and
+# waits until all nodes agree on the cluster and serve all 16384 slots and every replica is in
+# sync. Exports PGCQRS_REDIS_CLUSTER_PORTS (the ports in node order, also in DIR/cluster.ports)
+# and PGCQRS_REDIS_CLUSTER_SEED (node 1's port). pgcqrs_redis_cluster_stop stops it.
+pgcqrs_redis_cluster_start() {
+  local dir=$1 masters=$2 replicas=$3; shift 3
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local count=$((masters * (1 + replicas))) i ports=() addrs=()
+  for i in $(seq 1 "$count"); do
+    # The cluster bus listens on port + 10000: pgcqrs_redis_launch retries if that is taken too.
+    # No delay before a diskless full sync, which would hold each replica back 5 s.
+    pgcqrs_redis_launch port "$dir/node$i" "cluster-enabled yes" "cluster-config-file nodes.conf" \
+      "cluster-node-timeout 2000" "repl-diskless-sync-delay 0" "$@" || return 1
+    ports+=("$pgcqrs_redis_launched_port")
+    addrs+=("127.0.0.1:$pgcqrs_redis_launched_port")
+  done
+  if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
+       >"$dir/cluster-create.log" 2>&1; then
+    cat "$dir/cluster-create.log" >&2
+    return 1
+  fi
+  # create returns once the nodes agree on the slots; gossip and replication finish later.
+  local deadline=$((SECONDS + 30)) why
+  until why=$(pgcqrs_redis_cluster_unready "$masters" "$replicas" "${ports[@]}"); do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "pgcqrs_redis_cluster_start: not ready within 30s: $why" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  export PGCQRS_REDIS_CLUSTER_PORTS="${ports[*]}" PGCQRS_REDIS_CLUSTER_SEED=${ports[0]}
+  echo "$PGCQRS_REDIS_CLUSTER_PORTS" >"$dir/cluster.ports"
+}
+
+# pgcqrs_redis_cluster_unready MASTERS REPLICAS PORT...: prints why the cluster of the nodes on
+# the ports is not ready yet (and fails), or prints nothing. Ready: every node serves all slots
+# and has the same view of the cluster, MASTERS masters with REPLICAS replicas each, all
+# connected; every replica's link to its master is up. A node's own role changes before the
+# others hear of it, so each one's view counts.
+pgcqrs_redis_cluster_unready() {
+  local masters=$1 replicas=$2; shift 2
+  local port info view first=
+  for port in "$@"; do
+    if ! info=$(redis-cli -p "$port" cluster info 2>&1); then
+      echo "node $port: $info"; return 1
+    fi
+    info=${info//$'\r'/}
+    if ! grep -qx 'cluster_state:ok' <<<"$info" || ! grep -qx 'cluster_slots_ok:16384' <<<"$info"; then
+      echo "node $port: $(grep -E '^cluster_(state|slots_ok):' <<<"$info" | tr '\n' ' ')"; return 1
+    fi
+    if ! info=$(redis-cli -p "$port" info replication 2>&1); then
+      echo "node $port: $info"; return 1
+    fi
+    info=${info//$'\r'/}
+    if grep -qx 'role:slave' <<<"$info" && ! grep -qx 'master_link_status:up' <<<"$info"; then
+      echo "node $port: replica, $(grep '^master_link_status:' <<<"$info")"; return 1
+    fi
+    # One line a node, sorted: id, flags but "myself", master, link state, slots.
+    if ! view=$(redis-cli -p "$port" cluster nodes 2>&1); then
+      echo "node $port: $view"; return 1
+    fi
+    view=$(awk '{ sub(/^myself,/, "", $3); line = $1 " " $3 " " $4 " " $8
+                  for (i = 9; i <= NF; i++) line = line " " $i; print line }' <<<"${view//$'\r'/}" | sort)
+    if [ -z "$first" ]; then
+      first=$view
+      if [ "$(awk '$2 == "master" && $4 == "connected"' <<<"$view" | wc -l)" -ne "$masters" ] ||
+         [ "$(awk '$2 == "slave" && $4 == "connected"' <<<"$view" | wc -l)" -ne $((masters * replicas)) ] ||
+         [ "$(wc -l <<<"$view")" -ne $((masters * (1 + replicas))) ]; then
+        echo "node $port sees:"$'\n'"$view"; return 1
+      fi
+    elif [ "$view" != "$first" ]; then
+      echo "node $port sees:"$'\n'"$view"$'\n'"node $1 sees:"$'\n'"$first"; return 1
+    fi
+  done
+}
+
+# pgcqrs_redis_cluster_stop DIR: stops every node of the cluster of DIR.
+pgcqrs_redis_cluster_stop() {
+  # All at once: where init reaps slowly, each pgcqrs_redis_stop waits a second or two for it.
+  local node pids=()
+  for node in "$1"/node*; do
+    [ -d "$node" ] || continue
+    pgcqrs_redis_stop "$node" &
+    pids+=("$!")
+  done
+  # Only our own jobs: the caller may have background processes of its own.
+  [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
+}
