@@ -8,7 +8,11 @@
 # (Redis CPU per order in bench/drain.sh). Then the same commands again, passed to a script
 # that only runs them (`redis.call` for each, 90 orders per call), and in MULTI/EXEC blocks of
 # 90 orders: what a projection that renders everything outside Redis would cost Redis if it
-# kept one script for atomicity, or used transactions instead.
+# kept one script for atomicity, or used transactions instead. Last, for Redis Cluster (issue
+# "Redis Cluster"), where a transaction holds the keys of one slot only: the same 90-order
+# blocks split into one MULTI/EXEC per group of keys, each with a fence (an HSET of the group's
+# position), for keys grouped by their entity's id modulo B, for each B in BUCKETS (default
+# "16 64 256"), and by entity (each order, user and product its own group).
 # Prints Redis CPU per order and orders/s per run of each.
 # Usage: bench/redis_floor.sh [ORDERS] [RUNS]
 set -euo pipefail
@@ -18,6 +22,8 @@ source bench/lib.sh
 
 orders=${1:-60000}
 runs=${2:-3}
+read -r -a buckets <<<"${BUCKETS:-16 64 256}"
+buckets+=(0)  # 0: every entity its own group
 users=5000 products=1000
 run_dir=$(mktemp -d /tmp/pgcqrs-bench-floor.XXXXXX)
 redis_dir=
@@ -35,28 +41,48 @@ while i <= #A do
 end
 return 0'
 awk -v n="$orders" -v users="$users" -v products="$products" -v plain="$run_dir/commands.resp" \
-    -v scripted="$run_dir/scripted.resp" -v transactions="$run_dir/multi.resp" -v script="$runner" '
+    -v scripted="$run_dir/scripted.resp" -v transactions="$run_dir/multi.resp" -v script="$runner" \
+    -v bucket_list="${buckets[*]}" -v grouped="$run_dir/groups" '
 function bulk(x) { return "$" length(x) "\r\n" x "\r\n" }
-# Writes one command to the plain stream, adds it to the current MULTI block, and appends it
-# (its arity, then its words) to the arguments of the current script call.
-function cmd(nargs, a,   s, i) {
+# Writes one command to the plain stream, adds it to the current MULTI block and to the
+# block of its group for each B (entity kind and id: "o" 7), and appends it (its arity, then its
+# words) to the arguments of the current script call.
+function cmd(nargs, a, kind, id,   s, i, b, g) {
   s = "*" nargs "\r\n"
   for (i = 1; i <= nargs; i++) s = s bulk(a[i])
   printf "%s", s > plain
   multi = multi s
   multi_cmds++
+  for (b = 1; b <= nb; b++) {
+    g = B[b] ? id % B[b] : kind id
+    if (!((b, g) in group)) { group[b, g] = ""; group_cmds[b, g] = 0; names[b] = names[b] SUBSEP g }
+    group[b, g] = group[b, g] s
+    group_cmds[b, g]++
+  }
   call = call bulk(nargs) substr(s, index(s, "\n") + 1)
   call_args += nargs + 1
 }
-function flush_call() {
+function flush_call(lsn,   b, k, m, list, g) {
   if (call_args == 0) return
   printf "*%d\r\n%s%s%s%s", call_args + 3, bulk("EVAL"), bulk(script), bulk("0"), call > scripted
   printf "*1\r\n%s%s*1\r\n%s", bulk("MULTI"), multi, bulk("EXEC") > transactions
   replies += multi_cmds + 2
+  for (b = 1; b <= nb; b++) {
+    m = split(substr(names[b], 2), list, SUBSEP)
+    for (k = 1; k <= m; k++) {
+      g = list[k]
+      printf "*1\r\n%s%s*4\r\n%s%s%s%s*1\r\n%s", bulk("MULTI"), group[b, g], bulk("HSET"), \
+        bulk("pgcqrs:fence:{" g "}"), bulk("lsn"), bulk(lsn), bulk("EXEC") > (grouped "." B[b] ".resp")
+      group_replies[b] += group_cmds[b, g] + 3
+      delete group[b, g]; delete group_cmds[b, g]
+    }
+    names[b] = ""
+  }
   call = ""; call_args = 0; calls++
   multi = ""; multi_cmds = 0
 }
 BEGIN {
+  nb = split(bucket_list, B, " ")
   ts = "2026-01-01T00:00:00.000000Z"
   for (o = 1; o <= n; o++) {
     u = 1 + o % users
@@ -68,21 +94,22 @@ BEGIN {
     }
     items = items "]"
     split("HSET|order_details:" o "|order_id|" o "|user_id|" u "|user_name|user " u "|user_email|user" u "@example.com|status|pending|created_at|" ts "|updated_at|" ts "|item_count|3|total|42.00|items|" items "|lsn|" lsn, a, "|")
-    cmd(24, a)
+    cmd(24, a, "o", o)
     for (k = 0; k < 3; k++) {
-      split("SADD|product_orders:" p[k] "|" o, a, "|"); cmd(3, a)
-      split("HSET|product:" p[k] "|units_sold|" o "|revenue|" o ".00|lsn|" lsn, a, "|"); cmd(8, a)
+      split("SADD|product_orders:" p[k] "|" o, a, "|"); cmd(3, a, "p", p[k])
+      split("HSET|product:" p[k] "|units_sold|" o "|revenue|" o ".00|lsn|" lsn, a, "|"); cmd(8, a, "p", p[k])
     }
-    split("ZADD|user_orders:" u "|" (1767225600000 + o) "|" o, a, "|"); cmd(4, a)
+    split("ZADD|user_orders:" u "|" (1767225600000 + o) "|" o, a, "|"); cmd(4, a, "u", u)
     entry = sprintf("{\"order_id\":%d,\"user_id\":%d,\"user_name\":\"user %d\",\"user_email\":\"user%d@example.com\",\"status\":\"pending\",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"item_count\":3,\"total\":\"42.00\",\"items\":%s,\"lsn\":\"%s\"}", o, u, u, u, ts, ts, items, lsn)
-    split("LPUSH|user_latest:" u "|" entry, a, "|"); cmd(3, a)
-    split("LTRIM|user_latest:" u "|0|9", a, "|"); cmd(4, a)
-    split("HSET|user:" u "|order_count|" o "|lifetime_value|" o ".00|lsn|" lsn, a, "|"); cmd(8, a)
-    if (o % 90 == 0) flush_call()
+    split("LPUSH|user_latest:" u "|" entry, a, "|"); cmd(3, a, "u", u)
+    split("LTRIM|user_latest:" u "|0|9", a, "|"); cmd(4, a, "u", u)
+    split("HSET|user:" u "|order_count|" o "|lifetime_value|" o ".00|lsn|" lsn, a, "|"); cmd(8, a, "u", u)
+    if (o % 90 == 0) flush_call(lsn)
   }
-  flush_call()
+  flush_call(lsn)
   print calls > (scripted ".replies")
   print replies > (transactions ".replies")
+  for (b = 1; b <= nb; b++) print group_replies[b] > (grouped "." B[b] ".resp.replies")
 }'
 
 # measure LABEL FILE REPLIES: sends FILE to a fresh Redis and prints its cost per order.
@@ -106,4 +133,9 @@ for r in $(seq 1 "$runs"); do
   measure "plain pipelined writes" "$run_dir/commands.resp" $((orders * 11))
   measure "same writes run by a script" "$run_dir/scripted.resp" "$(cat "$run_dir/scripted.resp.replies")"
   measure "same writes in MULTI/EXEC" "$run_dir/multi.resp" "$(cat "$run_dir/multi.resp.replies")"
+  for b in "${buckets[@]}"; do
+    label="same writes in a MULTI/EXEC and a fence per group of ids modulo $b"
+    [ "$b" = 0 ] && label="same writes in a MULTI/EXEC and a fence per entity"
+    measure "$label" "$run_dir/groups.$b.resp" "$(cat "$run_dir/groups.$b.resp.replies")"
+  done
 done
