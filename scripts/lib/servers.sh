@@ -184,6 +184,21 @@ pgcqrs_redis_launch() {
   echo "$port" >"$dir/redis.port"
 }
 
+# pgcqrs_running PID: whether PID is a live process. One whose threads have all exited but
+# that its parent (init, for a daemon) has not reaped yet is a zombie holding no port or file:
+# on some machines init reaps a daemon seconds late, so waiting for it to vanish would cost
+# each stop that much. The main thread of a process is a zombie as soon as it exits itself,
+# while other threads may still hold its files: only a zombie without them counts as gone.
+pgcqrs_running() {
+  local stat tasks
+  kill -0 "$1" 2>/dev/null || return 1
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" = Z ] || return 0
+  tasks=("/proc/$1/task/"*)
+  [ ${#tasks[@]} -gt 1 ]
+}
+
 pgcqrs_redis_stop() {
   local dir=$1
   [ -f "$dir/redis/redis.pid" ] || return 0
@@ -192,7 +207,7 @@ pgcqrs_redis_stop() {
   kill "$pid" 2>/dev/null || true
   local i
   for i in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    pgcqrs_running "$pid" || return 0
     sleep 0.1
   done
   kill -9 "$pid" 2>/dev/null || true
@@ -223,7 +238,7 @@ pgcqrs_pg_restart() {
 pgcqrs_wait_gone() {
   local pid deadline=$((SECONDS + ${2:-30}))
   pid=$(cat "$1" 2>/dev/null) || return 0
-  while kill -0 "$pid" 2>/dev/null; do
+  while pgcqrs_running "$pid"; do
     [ $SECONDS -lt $deadline ] || { echo "pgcqrs_wait_gone: $pid still running" >&2; return 1; }
     sleep 0.1
   done
@@ -330,7 +345,6 @@ pgcqrs_redis_cluster_unready() {
 
 # pgcqrs_redis_cluster_stop DIR: stops every node of the cluster of DIR.
 pgcqrs_redis_cluster_stop() {
-  # All at once: where init reaps slowly, each pgcqrs_redis_stop waits a second or two for it.
   local node pids=()
   for node in "$1"/node*; do
     [ -d "$node" ] || continue
