@@ -1,0 +1,114 @@
+#include "pgcqrs/sidecar/cluster/intent.hpp"
+
+#include <charconv>
+
+#include "pgcqrs/core/lsn.hpp"
+
+namespace pgcqrs::sidecar::cluster {
+namespace {
+
+constexpr std::string_view kMagic = "pgcqrs-intent 1\n";
+
+bool read_number(std::string_view& in, char end, uint64_t& v) {
+  auto [p, ec] = std::from_chars(in.data(), in.data() + in.size(), v);
+  if (ec != std::errc() || p == in.data() || p == in.data() + in.size() || *p != end) return false;
+  in.remove_prefix(static_cast<size_t>(p - in.data()) + 1);
+  return true;
+}
+
+}  // namespace
+
+std::string format_position(Position p) {
+  std::string out = format_lsn(p.lsn);
+  if (p.seq != Position::kWhole) out += "#" + std::to_string(p.seq);
+  return out;
+}
+
+std::optional<Position> parse_position(std::string_view text) {
+  Position p;
+  size_t hash = text.find('#');
+  auto lsn = parse_lsn(text.substr(0, hash));
+  if (!lsn) return std::nullopt;
+  p.lsn = *lsn;
+  if (hash != std::string_view::npos) {
+    std::string_view seq = text.substr(hash + 1);
+    auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), p.seq);
+    if (seq.empty() || ec != std::errc() || end != seq.data() + seq.size() || p.seq == Position::kWhole)
+      return std::nullopt;
+  }
+  return p;
+}
+
+// The magic line, the position and the count on a line each, then per transaction a line of
+// its slot, its command count and its byte length, and its bytes.
+std::string encode_intent(const Intent& intent) {
+  size_t bytes = kMagic.size() + 64;
+  for (const auto& t : intent.transactions) bytes += t.resp.size() + 32;
+  std::string out;
+  out.reserve(bytes);
+  out += kMagic;
+  out += format_position(intent.position) + "\n" + std::to_string(intent.transactions.size()) + "\n";
+  for (const auto& t : intent.transactions) {
+    out += std::to_string(t.slot) + " " + std::to_string(t.commands) + " " + std::to_string(t.resp.size()) + "\n";
+    out += t.resp;
+  }
+  return out;
+}
+
+Decoded decode_intent(std::string_view bytes) {
+  auto fail = [&](const std::string& what) {
+    return Decoded{std::nullopt, "the intent is unreadable: " + what};
+  };
+  if (!bytes.starts_with(kMagic)) return fail("it does not start with \"pgcqrs-intent 1\"");
+  std::string_view in = bytes.substr(kMagic.size());
+  Intent intent;
+  size_t eol = in.find('\n');
+  auto position = parse_position(in.substr(0, eol));
+  if (eol == std::string_view::npos || !position) return fail("no position on its second line");
+  intent.position = *position;
+  in.remove_prefix(eol + 1);
+  uint64_t count = 0;
+  if (!read_number(in, '\n', count)) return fail("no transaction count on its third line");
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t slot = 0, commands = 0, length = 0;
+    if (!read_number(in, ' ', slot) || !read_number(in, ' ', commands) || !read_number(in, '\n', length) ||
+        slot >= redis::kSlotCount)
+      return fail("transaction " + std::to_string(i) + " has no valid slot, command count and length");
+    if (length > in.size()) return fail("transaction " + std::to_string(i) + " is cut short");
+    intent.transactions.push_back(
+        redis::SlotTransaction{static_cast<uint16_t>(slot), static_cast<size_t>(commands), std::string(in.substr(0, length))});
+    in.remove_prefix(length);
+  }
+  if (!in.empty()) return fail(std::to_string(in.size()) + " bytes after its last transaction");
+  return Decoded{std::move(intent), {}};
+}
+
+Replay replay(const Intent& intent, const std::vector<std::optional<Position>>& fences) {
+  Replay r;
+  for (size_t i = 0; i < intent.transactions.size(); ++i) {
+    const std::optional<Position>& f = i < fences.size() ? fences[i] : std::nullopt;
+    if (!f || *f < intent.position)
+      r.apply.push_back(i);
+    else if (*f > intent.position)
+      r.ahead.push_back(intent.transactions[i].slot);
+  }
+  return r;
+}
+
+void FenceLedger::acknowledged(uint16_t slot, Position p) {
+  auto& a = acked_[slot];
+  if (!a || *a < p) a = p;
+}
+
+std::optional<Position> FenceLedger::at(uint16_t slot) const { return acked_[slot]; }
+
+std::vector<uint16_t> FenceLedger::lost(const std::vector<std::pair<uint16_t, std::optional<Position>>>& fences) const {
+  std::vector<uint16_t> out;
+  for (const auto& [slot, fence] : fences) {
+    const auto& a = acked_[slot];
+    if (a && (!fence || *fence < *a)) out.push_back(slot);
+  }
+  return out;
+}
+
+}  // namespace pgcqrs::sidecar::cluster
