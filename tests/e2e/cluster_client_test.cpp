@@ -1,7 +1,8 @@
 // Routing on a real Redis Cluster (started by run_with_redis_cluster.sh): hash slots as CLUSTER
 // KEYSLOT computes them for every key family, commands sent to the right master, a slot
-// migrated by hand under the client (MOVED after, ASK and TRYAGAIN during), and, with
-// replicas, a master killed under it.
+// migrated by hand under the client (MOVED after, ASK and TRYAGAIN during), a batch cut
+// short between its slots finished from its intent, and, with replicas, a master killed
+// under the client.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -10,6 +11,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "pgcqrs/core/lsn.hpp"
+#include "pgcqrs/sidecar/cluster/recovery.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/cluster_client.hpp"
 #include "pgcqrs/sidecar/redis/key_slot.hpp"
@@ -173,6 +176,58 @@ TEST_F(Cluster, ASlotMigratedUnderTheClient) {
   migrate_key(k1, to, from);
   migrate_key(k2, to, from);
   finish_migration(slot, from);
+}
+
+TEST_F(Cluster, ABatchCutShortBetweenSlotsIsFinishedOnce) {
+  if (with_replicas()) GTEST_SKIP() << "run on the cluster without replicas";
+  ClusterClient c(seed_, 5000);
+  const std::string checkpoint = "pgcqrs:checkpoint", intent_key = cluster::intent_key(checkpoint);
+  // A batch of counters over 64 hash tags, which the three masters share.
+  auto batch = [&](cluster::Position p) {
+    RespWriter w;
+    for (int b = 0; b < 64; ++b) w.cmd("HINCRBY", "user:{" + std::to_string(b) + "}:" + std::to_string(b), "order_count", "1");
+    cluster::Intent intent{p, split_by_slot(w.buffer(), w.starts(), "", {cluster::kFenceField, cluster::format_position(p)}), {}};
+    RespWriter finish;
+    finish.cmd("HSET", checkpoint, "lsn", pgcqrs::format_lsn(p.lsn));
+    finish.cmd("DEL", intent_key);
+    intent.finish = std::move(split_by_slot(finish.buffer(), finish.starts(), "", {}).at(0));
+    return intent;
+  };
+  auto counters_are = [&](const std::string& value) {
+    for (int b = 0; b < 64; ++b) {
+      std::string key = "user:{" + std::to_string(b) + "}:" + std::to_string(b);
+      ASSERT_EQ(text(c.command(key, {"HGET", key, "order_count"}).get()), value) << key;
+    }
+  };
+  cluster::Intent intent = batch(cluster::Position{0x100});
+  ASSERT_GT(intent.transactions.size(), 40u);
+  c.command(intent_key, {"SET", intent_key, cluster::encode_intent(intent)});
+  size_t half = intent.transactions.size() / 2;
+  for (size_t i = 0; i < half; ++i) c.transaction(intent.transactions[i]);  // then the crash
+
+  auto r = cluster::finish_intent(c, checkpoint, "");
+  EXPECT_TRUE(r.found);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.applied, intent.transactions.size() - half);
+  counters_are("1");
+  EXPECT_EQ(text(c.command(checkpoint, {"HGET", checkpoint, "lsn"}).get()), "0/100");
+  EXPECT_EQ(c.command(intent_key, {"EXISTS", intent_key})->integer, 0);
+  EXPECT_FALSE(cluster::finish_intent(c, checkpoint, "").found);  // the next start: nothing to do
+
+  // A crash after every slot, before the finish: only the finish runs.
+  c.command(intent_key, {"SET", intent_key, cluster::encode_intent(intent)});
+  r = cluster::finish_intent(c, checkpoint, "");
+  EXPECT_EQ(r.applied, 0u);
+  counters_are("1");
+  EXPECT_EQ(c.command(intent_key, {"EXISTS", intent_key})->integer, 0);
+
+  // An intent older than what the slots hold is refused, and nothing is written.
+  c.command(intent_key, {"SET", intent_key, cluster::encode_intent(batch(cluster::Position{0x50}))});
+  r = cluster::finish_intent(c, checkpoint, "");
+  EXPECT_EQ(r.error.substr(0, 18), "the fence of slot ");
+  EXPECT_NE(r.error.find(" is past the intent at 0/50"), std::string::npos) << r.error;
+  counters_are("1");
+  EXPECT_EQ(c.command(intent_key, {"EXISTS", intent_key})->integer, 1);
 }
 
 TEST_F(Cluster, AMasterKilledFailsOverUnderTheClient) {

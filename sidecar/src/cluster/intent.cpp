@@ -39,19 +39,28 @@ std::optional<Position> parse_position(std::string_view text) {
   return p;
 }
 
-// The magic line, the position and the count on a line each, then per transaction a line of
-// its slot, its command count and its byte length, and its bytes.
+std::string intent_key(std::string_view checkpoint_key) {
+  std::string key = "{";
+  key += checkpoint_key;
+  key += "}:intent";
+  return key;
+}
+
+// The magic line, the position and the count on a line each, then per transaction, and last
+// for the finish, a line of its slot, its command count and its byte length, and its bytes.
 std::string encode_intent(const Intent& intent) {
-  size_t bytes = kMagic.size() + 64;
+  size_t bytes = kMagic.size() + 64 + intent.finish.resp.size() + 32;
   for (const auto& t : intent.transactions) bytes += t.resp.size() + 32;
   std::string out;
   out.reserve(bytes);
   out += kMagic;
   out += format_position(intent.position) + "\n" + std::to_string(intent.transactions.size()) + "\n";
-  for (const auto& t : intent.transactions) {
+  auto block = [&](const redis::SlotTransaction& t) {
     out += std::to_string(t.slot) + " " + std::to_string(t.commands) + " " + std::to_string(t.resp.size()) + "\n";
     out += t.resp;
-  }
+  };
+  for (const auto& t : intent.transactions) block(t);
+  block(intent.finish);
   return out;
 }
 
@@ -69,17 +78,18 @@ Decoded decode_intent(std::string_view bytes) {
   in.remove_prefix(eol + 1);
   uint64_t count = 0;
   if (!read_number(in, '\n', count)) return fail("no transaction count on its third line");
-  for (uint64_t i = 0; i < count; ++i) {
+  for (uint64_t i = 0; i <= count; ++i) {  // the transactions, then the finish
+    std::string what = i < count ? "transaction " + std::to_string(i) : std::string("the finish");
     uint64_t slot = 0, commands = 0, length = 0;
     if (!read_number(in, ' ', slot) || !read_number(in, ' ', commands) || !read_number(in, '\n', length) ||
         slot >= redis::kSlotCount)
-      return fail("transaction " + std::to_string(i) + " has no valid slot, command count and length");
-    if (length > in.size()) return fail("transaction " + std::to_string(i) + " is cut short");
-    intent.transactions.push_back(
-        redis::SlotTransaction{static_cast<uint16_t>(slot), static_cast<size_t>(commands), std::string(in.substr(0, length))});
+      return fail(what + " has no valid slot, command count and length");
+    if (length > in.size()) return fail(what + " is cut short");
+    redis::SlotTransaction t{static_cast<uint16_t>(slot), static_cast<size_t>(commands), std::string(in.substr(0, length))};
+    (i < count ? intent.transactions.emplace_back() : intent.finish) = std::move(t);
     in.remove_prefix(length);
   }
-  if (!in.empty()) return fail(std::to_string(in.size()) + " bytes after its last transaction");
+  if (!in.empty()) return fail(std::to_string(in.size()) + " bytes after its finish");
   return Decoded{std::move(intent), {}};
 }
 

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include "pgcqrs/sidecar/redis/resp.hpp"
+
 namespace pgcqrs::sidecar::redis {
 namespace {
 
@@ -73,16 +75,15 @@ void ClusterClient::refresh() {
 }
 
 std::optional<std::vector<ReplyPtr>> ClusterClient::send(const std::string& host, int port, bool asking,
-                                                         const std::vector<std::vector<std::string>>& commands,
-                                                         RedisError& lost) {
+                                                         std::string_view resp, size_t commands, RedisError& lost) {
   try {
     SyncClient& c = connection(host, port);
     if (asking) c.append({"ASKING"});
-    for (const auto& cmd : commands) c.append(cmd);
+    c.append_formatted(resp);
     if (asking) c.read_reply();  // OK
     std::vector<ReplyPtr> replies;
-    replies.reserve(commands.size());
-    for (size_t i = 0; i < commands.size(); ++i) replies.push_back(c.read_reply());
+    replies.reserve(commands);
+    for (size_t i = 0; i < commands; ++i) replies.push_back(c.read_reply());
     return replies;
   } catch (const RedisError& e) {
     if (e.handshake) throw;  // refused by this node as by any: no use asking another
@@ -92,8 +93,7 @@ std::optional<std::vector<ReplyPtr>> ClusterClient::send(const std::string& host
   }
 }
 
-std::vector<ReplyPtr> ClusterClient::run(std::string_view key, const std::vector<std::vector<std::string>>& commands) {
-  const uint16_t slot = key_slot(key);
+std::vector<ReplyPtr> ClusterClient::run(uint16_t slot, std::string_view resp, size_t commands) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(retry_ms_);
   std::chrono::milliseconds pause(50);
   std::optional<Redirect> ask;
@@ -108,7 +108,7 @@ std::vector<ReplyPtr> ClusterClient::run(std::string_view key, const std::vector
       host = m->host, port = m->port;
     }
     std::optional<std::vector<ReplyPtr>> replies;
-    if (port != 0) replies = send(host, port, ask.has_value(), commands, last);
+    if (port != 0) replies = send(host, port, ask.has_value(), resp, commands, last);
     ask.reset();
     std::optional<Redirect> redirect;
     bool again = !replies;
@@ -162,7 +162,9 @@ std::vector<ReplyPtr> ClusterClient::run(std::string_view key, const std::vector
 }
 
 ReplyPtr ClusterClient::command(std::string_view key, const std::vector<std::string>& argv, bool allow_error) {
-  auto replies = run(key, {argv});
+  std::string resp;
+  append_command(resp, argv);
+  auto replies = run(key_slot(key), resp, 1);
   ReplyPtr& r = replies.front();
   if (!allow_error && r->type == REDIS_REPLY_ERROR)
     throw RedisError("Redis " + argv[0] + " failed: " + describe_reply_error(r.get()), reply_error_code(r.get()));
@@ -170,16 +172,20 @@ ReplyPtr ClusterClient::command(std::string_view key, const std::vector<std::str
 }
 
 ReplyPtr ClusterClient::transaction(std::string_view key, const std::vector<std::vector<std::string>>& commands) {
-  std::vector<std::vector<std::string>> all;
-  all.reserve(commands.size() + 2);
-  all.push_back({"MULTI"});
-  all.insert(all.end(), commands.begin(), commands.end());
-  all.push_back({"EXEC"});
-  auto replies = run(key, all);
+  std::string resp;
+  append_command(resp, {"MULTI"});
+  for (const auto& c : commands) append_command(resp, c);
+  append_command(resp, {"EXEC"});
+  return exec_reply(run(key_slot(key), resp, commands.size() + 2));
+}
+
+ReplyPtr ClusterClient::transaction(const SlotTransaction& t) { return exec_reply(run(t.slot, t.resp, t.commands + 2)); }
+
+ReplyPtr ClusterClient::exec_reply(std::vector<ReplyPtr> replies) {
   // A queued command's refusal (CROSSSLOT, OOM, NOPERM) is the reason EXEC aborted.
   for (size_t i = 1; i + 1 < replies.size(); ++i)
     if (replies[i]->type == REDIS_REPLY_ERROR)
-      throw RedisError("Redis " + commands[i - 1][0] + " in MULTI failed: " + describe_reply_error(replies[i].get()),
+      throw RedisError("Redis command " + std::to_string(i) + " of a MULTI failed: " + describe_reply_error(replies[i].get()),
                        reply_error_code(replies[i].get()));
   ReplyPtr& exec = replies.back();
   if (exec->type == REDIS_REPLY_ERROR)

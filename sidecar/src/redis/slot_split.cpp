@@ -82,13 +82,15 @@ std::vector<SlotTransaction> split_by_slot(std::string_view resp, const std::vec
     ++t.commands;
   }
   for (SlotTransaction& t : out) {
-    append_header(t.resp, '*', 2 + fence.size());
-    append_bulk(t.resp, "HSET");
-    append_bulk(t.resp, fence_key(prefix, t.slot));
-    for (const auto& f : fence) append_bulk(t.resp, f);
+    if (!fence.empty()) {
+      append_header(t.resp, '*', 2 + fence.size());
+      append_bulk(t.resp, "HSET");
+      append_bulk(t.resp, fence_key(prefix, t.slot));
+      for (const auto& f : fence) append_bulk(t.resp, f);
+      ++t.commands;
+    }
     append_header(t.resp, '*', 1);
     append_bulk(t.resp, "EXEC");
-    ++t.commands;
   }
   return out;
 }

@@ -183,7 +183,7 @@ SyncClient::~SyncClient() = default;
 
 void SyncClient::append(const std::vector<std::string>& argv) { append_command(c_->out, argv); }
 
-void SyncClient::append_formatted(const std::string& resp) { c_->out += resp; }
+void SyncClient::append_formatted(std::string_view resp) { c_->out.append(resp); }
 
 ReplyPtr SyncClient::read_reply() { return c_->read_reply(); }
 

@@ -17,7 +17,12 @@ cluster::Intent sample() {
   w.cmd("HSET", "order_details:{7}:7", "items", std::string("[\"a\\n\"]\r\n\0x", 12));
   w.cmd("SADD", "{8}:ids", "8");
   w.cmd("HINCRBY", "user:{7}:7", "order_count", "1");
-  return cluster::Intent{at(0x16B3748), redis::split_by_slot(w.buffer(), w.starts(), "", {"lsn", "0/16B3748"})};
+  redis::RespWriter finish;
+  finish.cmd("HSET", "pgcqrs:checkpoint", "lsn", "0/16B3748");
+  finish.cmd("DEL", cluster::intent_key("pgcqrs:checkpoint"));
+  auto f = redis::split_by_slot(finish.buffer(), finish.starts(), "", {});
+  return cluster::Intent{at(0x16B3748), redis::split_by_slot(w.buffer(), w.starts(), "", {"lsn", "0/16B3748"}),
+                         std::move(f.at(0))};
 }
 
 }  // namespace
@@ -47,7 +52,10 @@ TEST(ClusterIntent, BytesAndBack) {
     EXPECT_EQ(decoded.intent->transactions[i].commands, intent.transactions[i].commands);
     EXPECT_EQ(decoded.intent->transactions[i].resp, intent.transactions[i].resp);
   }
-  auto empty = cluster::decode_intent(cluster::encode_intent(cluster::Intent{at(1, 3), {}}));
+  EXPECT_EQ(decoded.intent->finish.slot, redis::key_slot("pgcqrs:checkpoint"));
+  EXPECT_EQ(decoded.intent->finish.commands, 2u);  // no fence: the checkpoint is its own
+  EXPECT_EQ(decoded.intent->finish.resp, intent.finish.resp);
+  auto empty = cluster::decode_intent(cluster::encode_intent(cluster::Intent{at(1, 3), {}, {}}));
   ASSERT_TRUE(empty.intent) << empty.error;
   EXPECT_EQ(empty.intent->position, at(1, 3));
   EXPECT_TRUE(empty.intent->transactions.empty());
@@ -61,8 +69,12 @@ TEST(ClusterIntent, UnreadableIntentsSayWhy) {
   EXPECT_EQ(error("pgcqrs-intent 1\n0/1\nx\n"), "the intent is unreadable: no transaction count on its third line");
   EXPECT_EQ(error("pgcqrs-intent 1\n0/1\n1\n16384 1 0\n"),
             "the intent is unreadable: transaction 0 has no valid slot, command count and length");
-  EXPECT_EQ(error(good.substr(0, good.size() - 1)), "the intent is unreadable: transaction 1 is cut short");
-  EXPECT_EQ(error(good + "x"), "the intent is unreadable: 1 bytes after its last transaction");
+  EXPECT_EQ(error(good.substr(0, good.size() - 1)), "the intent is unreadable: the finish is cut short");
+  EXPECT_EQ(error("pgcqrs-intent 1\n0/1\n0\n"),
+            "the intent is unreadable: the finish has no valid slot, command count and length");
+  EXPECT_EQ(error(good + "x"), "the intent is unreadable: 1 bytes after its finish");
+  EXPECT_EQ(cluster::intent_key("app1:pgcqrs:checkpoint"), "{app1:pgcqrs:checkpoint}:intent");
+  EXPECT_EQ(redis::key_slot(cluster::intent_key("app1:pgcqrs:checkpoint")), redis::key_slot("app1:pgcqrs:checkpoint"));
 }
 
 TEST(ClusterIntent, ARestartAppliesWhatIsBehind) {

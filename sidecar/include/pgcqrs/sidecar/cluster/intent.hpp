@@ -5,9 +5,10 @@
 // as the intent, in one slot with the checkpoint.
 //
 // Per batch: (1) the intent, SET in the checkpoint's slot; (2) the per-slot transactions,
-// each ending with its slot's fence; (3) the checkpoint moved to the batch's position and the
-// intent deleted, in one MULTI/EXEC. A start that finds an intent applies the transactions
-// whose fences are behind its position, then does (3). The fences also tell a master that
+// each ending with its slot's fence; (3) the finish: the checkpoint moved to the batch's
+// position and the intent deleted, in one MULTI/EXEC in that slot. A start that finds an
+// intent applies the transactions whose fences are behind its position, then its finish
+// (cluster/recovery.hpp). The fences also tell a master that
 // came back without writes it had acknowledged (a replica promoted before it had them):
 // FenceLedger.
 #pragma once
@@ -42,7 +43,12 @@ inline constexpr const char* kFenceField = "lsn";
 struct Intent {
   Position position;
   std::vector<redis::SlotTransaction> transactions;
+  redis::SlotTransaction finish;  // in the checkpoint's slot; it deletes the intent
 };
+
+// Where the intent of the checkpoint at checkpoint_key is kept: in the checkpoint's slot, by a
+// hash tag of the checkpoint's whole name (a key prefix has no braces).
+std::string intent_key(std::string_view checkpoint_key);
 
 // The intent as the bytes of one string value, and back. decode_intent's error names what is
 // wrong and where; a restart that cannot read the intent must rebuild, not guess.

@@ -19,6 +19,7 @@
 
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 #include "pgcqrs/sidecar/redis/slot_map.hpp"
+#include "pgcqrs/sidecar/redis/slot_split.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 
 namespace pgcqrs::sidecar::redis {
@@ -38,6 +39,8 @@ class ClusterClient {
   // MULTI, the commands and EXEC on the master of key's slot, sent together: EXEC's reply (one
   // reply per command). Every key of the commands must be in key's slot.
   ReplyPtr transaction(std::string_view key, const std::vector<std::vector<std::string>>& commands);
+  // The same for one already in RESP, MULTI and EXEC included (split_by_slot's).
+  ReplyPtr transaction(const SlotTransaction& t);
   // argv on every master, for what each master answers of its own keys (SCAN, DBSIZE): the
   // replies in the order of slot_map().masters().
   std::vector<ReplyPtr> on_each_master(const std::vector<std::string>& argv);
@@ -53,13 +56,16 @@ class ClusterClient {
   const Counts& counts() const { return counts_; }
 
  private:
-  // Sends one command, or one MULTI ... EXEC, to key's slot and returns the replies, following
-  // redirects and retrying as above: nothing of it ran when it is sent again.
-  std::vector<ReplyPtr> run(std::string_view key, const std::vector<std::vector<std::string>>& commands);
-  // The replies of commands sent to host:port (after ASKING when asking), or nullopt with why
-  // in lost when the connection failed (it is dropped).
-  std::optional<std::vector<ReplyPtr>> send(const std::string& host, int port, bool asking,
-                                            const std::vector<std::vector<std::string>>& commands, RedisError& lost);
+  // Sends one command, or one MULTI ... EXEC, in RESP (commands: how many replies it gets) to
+  // slot's master and returns the replies, following redirects and retrying as above: nothing
+  // of it ran when it is sent again.
+  std::vector<ReplyPtr> run(uint16_t slot, std::string_view resp, size_t commands);
+  // The replies of resp sent to host:port (after ASKING when asking), or nullopt with why in
+  // lost when the connection failed (it is dropped).
+  std::optional<std::vector<ReplyPtr>> send(const std::string& host, int port, bool asking, std::string_view resp,
+                                            size_t commands, RedisError& lost);
+  // EXEC's reply, or the error of the queued command that aborted it, thrown.
+  static ReplyPtr exec_reply(std::vector<ReplyPtr> replies);
   SyncClient& connection(const std::string& host, int port);
   void drop(const std::string& host, int port);
 

@@ -25,12 +25,13 @@ std::string fence_key(std::string_view prefix, uint16_t slot);
 struct SlotTransaction {
   uint16_t slot = 0;
   size_t commands = 0;  // queued between MULTI and EXEC, the fence included
-  std::string resp;     // MULTI, the slot's commands, HSET of the fence, EXEC
+  std::string resp;     // MULTI, the slot's commands, HSET of the fence (if any), EXEC
 };
 
 // Splits commands (RESP, one command starting at each offset in starts, each with its key as
 // its first argument, as every write of the projector has) by the slot of that key. The fence
-// of each slot written gets the fields and values in fence (field, value, field, value...).
+// of each slot written gets the fields and values in fence (field, value, field, value...);
+// with none, no fence is written.
 // Throws std::invalid_argument for a command without a key or bytes that are not commands.
 std::vector<SlotTransaction> split_by_slot(std::string_view resp, const std::vector<size_t>& starts,
                                            std::string_view prefix, const std::vector<std::string>& fence);

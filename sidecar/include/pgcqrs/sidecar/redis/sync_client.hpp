@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,7 +47,7 @@ class SyncClient {
   ReplyPtr command(const std::vector<std::string>& argv, bool allow_error = false);
   // Pipelining: append, then read the replies in order.
   void append(const std::vector<std::string>& argv);
-  void append_formatted(const std::string& resp);  // commands already in RESP
+  void append_formatted(std::string_view resp);  // commands already in RESP
   ReplyPtr read_reply();                           // sends what was appended first
   // Sends what was appended without waiting for replies, so that Redis runs it while the
   // caller prepares more (read_reply() reads the replies later, in order).
