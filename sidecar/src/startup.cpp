@@ -120,7 +120,8 @@ class Startup {
       return redis::reply_string(r->element[1]);
     };
     auto verdict = judge_redis_settings(
-        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync")},
+        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync"),
+         get("cluster-enabled")},
         config_.allow_eviction);
     if (verdict.refusal) throw *verdict.refusal;
     for (const auto& note : verdict.notes) say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);

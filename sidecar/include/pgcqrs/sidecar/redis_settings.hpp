@@ -1,6 +1,7 @@
-// What the sidecar makes of Redis's settings at start-up: a Redis that may evict keys is
-// refused (unless --allow-eviction), and the durability hold follows the append-only file's
-// fsync policy (docs/operations.md). A pure function of what CONFIG GET returned.
+// What the sidecar makes of Redis's settings at start-up: a node of a Redis Cluster is refused
+// (the sidecar writes to one Redis so far), so is a Redis that may evict keys (unless
+// --allow-eviction), and the durability hold follows the append-only file's fsync policy
+// (docs/operations.md). A pure function of what CONFIG GET returned.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ struct RedisSettings {
   std::optional<std::string> hash_max_listpack_value;
   std::optional<std::string> appendonly;
   std::optional<std::string> appendfsync;
+  std::optional<std::string> cluster_enabled;
 };
 
 struct RedisSettingsVerdict {
