@@ -80,7 +80,7 @@ std::string usage(const std::string& command) {
   if (command == "verify")
     return std::string("usage: pgcqrs-sidecar verify [options]\n"
                        "Compares Redis with the write model: exit 0 same, 1 differences (the first 100 listed),\n"
-                       "2 unreadable.\n") +
+                       "2 unreadable. --redis may name a node of a Redis Cluster: the whole cluster is read.\n") +
            kConnectionOptions + kVerifyOptions;
   if (command == "rebuild")
     return std::string("usage: pgcqrs-sidecar rebuild [options]\n"

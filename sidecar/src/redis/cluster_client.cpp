@@ -193,6 +193,49 @@ ReplyPtr ClusterClient::exec_reply(std::vector<ReplyPtr> replies) {
   return std::move(exec);
 }
 
+std::vector<ReplyPtr> ClusterClient::pipeline(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& commands) {
+  std::vector<ReplyPtr> replies(commands.size());
+  // Grouped by the master the map names; each group is one round trip.
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const ClusterNode* m = map_.master(key_slot(commands[i].first));
+    groups[m ? address(m->host, m->port) : std::string()].push_back(i);
+  }
+  for (const auto& [where, indexes] : groups) {
+    if (where.empty()) continue;  // no master known: sent alone below, with its retries
+    const ClusterNode* m = map_.master(key_slot(commands[indexes.front()].first));
+    std::string resp;
+    for (size_t i : indexes) append_command(resp, commands[i].second);
+    RedisError lost("");
+    auto got = send(m->host, m->port, false, resp, indexes.size(), lost);
+    if (!got) continue;
+    for (size_t k = 0; k < indexes.size(); ++k) replies[indexes[k]] = std::move((*got)[k]);
+  }
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const redisReply* r = replies[i].get();
+    bool again = !r || (r->type == REDIS_REPLY_ERROR &&
+                        (parse_redirect({r->str, r->len}) || transient(reply_error_code(r))));
+    if (again) replies[i] = command(commands[i].first, commands[i].second, true);
+  }
+  return replies;
+}
+
+std::vector<std::string> ClusterClient::scan(const std::string& pattern) {
+  std::vector<std::string> keys;
+  for (const auto& m : map_.masters()) {
+    std::string cursor = "0";
+    do {
+      auto r = connection(m.host, m.port).command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_ARRAY)
+        throw RedisError("Redis SCAN at " + address(m.host, m.port) + " did not answer a cursor and keys");
+      cursor = reply_string(r->element[0]);
+      for (size_t i = 0; i < r->element[1]->elements; ++i) keys.push_back(reply_string(r->element[1]->element[i]));
+    } while (cursor != "0");
+  }
+  return keys;
+}
+
 std::vector<ReplyPtr> ClusterClient::on_each_master(const std::vector<std::string>& argv) {
   std::vector<ReplyPtr> replies;
   for (const auto& m : map_.masters()) {

@@ -1,5 +1,6 @@
 // The oracle's I/O: one REPEATABLE READ snapshot of the write model, a SCAN of the read
-// models, and the comparison of model.hpp.
+// models (of one Redis, or of every master of a Redis Cluster), and the comparison of
+// model.hpp.
 #include "pgcqrs/sidecar/verify/verify.hpp"
 
 #include <hiredis/hiredis.h>
@@ -13,6 +14,7 @@
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
+#include "pgcqrs/sidecar/redis/cluster_client.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/verify/model.hpp"
@@ -20,6 +22,48 @@
 
 namespace pgcqrs::sidecar::verify {
 namespace {
+
+using Keyed = std::vector<std::pair<std::string, std::vector<std::string>>>;  // commands with their keys
+
+// Where the read models are read: one Redis, or a Redis Cluster (a node with cluster-enabled
+// yes), each command then sent to the master of its key's slot.
+class Source {
+ public:
+  explicit Source(const redis::Endpoint& ep) : single_(std::make_unique<redis::SyncClient>(ep, 10000)) {
+    auto r = single_->command({"CONFIG", "GET", "cluster-enabled"}, true);  // refused: not a cluster we can tell
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && redis::reply_string(r->element[1]) == "yes") {
+      single_.reset();
+      cluster_ = std::make_unique<redis::ClusterClient>(ep, 10000);
+    }
+  }
+  redis::ReplyPtr command(const std::string& key, const std::vector<std::string>& argv, bool allow_error = false) {
+    return cluster_ ? cluster_->command(key, argv, allow_error) : single_->command(argv, allow_error);
+  }
+  std::vector<redis::ReplyPtr> pipeline(const Keyed& commands) {
+    if (cluster_) return cluster_->pipeline(commands);
+    for (const auto& c : commands) single_->append(c.second);
+    std::vector<redis::ReplyPtr> replies;
+    for (size_t i = 0; i < commands.size(); ++i) replies.push_back(single_->read_reply());
+    return replies;
+  }
+  std::vector<std::string> scan(const std::string& pattern) {
+    if (cluster_) return cluster_->scan(pattern);
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    do {
+      auto reply = single_->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) throw std::runtime_error("unexpected SCAN reply");
+      cursor = redis::reply_string(reply->element[0]);
+      const redisReply* batch = reply->element[1];
+      for (size_t i = 0; i < batch->elements; ++i) keys.push_back(redis::reply_string(batch->element[i]));
+    } while (cursor != "0");
+    return keys;
+  }
+
+ private:
+  std::unique_ptr<redis::SyncClient> single_;
+  std::unique_ptr<redis::ClusterClient> cluster_;
+};
 
 uint64_t lsn_or_throw(const std::string& text) {
   auto lsn = parse_lsn(text);
@@ -30,8 +74,8 @@ uint64_t lsn_or_throw(const std::string& text) {
 // The checkpoint's fields (empty: none). Redis answers BUSY while a long projection call
 // runs (a TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its
 // data after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
-Fields checkpoint_of(redis::SyncClient& r, const Keys& keys, bool* busy = nullptr) {
-  auto reply = r.command({"HGETALL", keys.checkpoint()}, busy != nullptr);
+Fields checkpoint_of(Source& r, const Keys& keys, bool* busy = nullptr) {
+  auto reply = r.command(keys.checkpoint(), {"HGETALL", keys.checkpoint()}, busy != nullptr);
   if (reply->type == REDIS_REPLY_ERROR) {
     std::string error = redis::reply_string(reply.get());
     if (error.rfind("BUSY", 0) != 0 && error.rfind("LOADING", 0) != 0)
@@ -90,19 +134,6 @@ std::set<std::string> pgcqrs_slots(pqxx::connection_base& conn) {
   return slots;
 }
 
-std::vector<std::string> scan(redis::SyncClient& r, const std::string& pattern) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto reply = r.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) throw std::runtime_error("unexpected SCAN reply");
-    cursor = redis::reply_string(reply->element[0]);
-    const redisReply* batch = reply->element[1];
-    for (size_t i = 0; i < batch->elements; ++i) keys.push_back(redis::reply_string(batch->element[i]));
-  } while (cursor != "0");
-  return keys;
-}
-
 // The read-model families as the layout names them (the oracle's own list, not the sidecar's).
 constexpr const char* kPatterns[] = {"order_details:*", "user_orders:*", "user_latest:*", "user:*",
                                      "product:*",       "order_items:*", "product_orders:*", "top_products",
@@ -115,7 +146,7 @@ std::string generation_infix(const std::string& generation) {
 
 // Read-model keys of generations readers do not read (left by a rebuild): their count, and
 // one. One SCAN of the prefix, each name classified here.
-std::pair<size_t, std::string> other_generations(redis::SyncClient& r, const std::string& prefix,
+std::pair<size_t, std::string> other_generations(Source& r, const std::string& prefix,
                                                  const std::string& generation) {
   auto is_model = [](std::string_view name) {
     for (std::string_view p : kPatterns) {
@@ -125,7 +156,7 @@ std::pair<size_t, std::string> other_generations(redis::SyncClient& r, const std
   };
   size_t n = 0;
   std::string one;
-  for (const auto& key : scan(r, prefix + "*")) {
+  for (const auto& key : r.scan(prefix + "*")) {
     std::string_view name(key);
     name.remove_prefix(prefix.size());
     std::string g = "0";
@@ -145,26 +176,30 @@ std::pair<size_t, std::string> other_generations(redis::SyncClient& r, const std
 
 // The read model under a key stem (the prefix and the generation), its keys named without it,
 // as the layout names them.
-Model read_read_model(redis::SyncClient& r, const std::string& prefix) {
+Model read_read_model(Source& r, const std::string& prefix) {
   std::vector<std::string> keys;
   for (const char* pattern : kPatterns) {
-    auto found = scan(r, prefix + pattern);  // the prefix has no pattern characters
+    auto found = r.scan(prefix + pattern);  // the prefix has no pattern characters
     keys.insert(keys.end(), found.begin(), found.end());
   }
   Model m;
   constexpr size_t batch = 500;
   for (size_t start = 0; start < keys.size(); start += batch) {
     size_t end = std::min(keys.size(), start + batch);
-    for (size_t i = start; i < end; ++i) r.append({"TYPE", keys[i]});
+    Keyed type_of;
+    for (size_t i = start; i < end; ++i) type_of.push_back({keys[i], {"TYPE", keys[i]}});
     std::vector<std::string> types;
-    for (size_t i = start; i < end; ++i) types.push_back(redis::reply_string(r.read_reply().get()));
+    for (const auto& reply : r.pipeline(type_of)) types.push_back(redis::reply_string(reply.get()));
+    Keyed reads;
     for (size_t i = start; i < end; ++i) {
       const std::string& t = types[i - start];
-      if (t == "hash") r.append({"HGETALL", keys[i]});
-      else if (t == "zset") r.append({"ZRANGE", keys[i], "0", "-1", "WITHSCORES"});
-      else if (t == "set") r.append({"SMEMBERS", keys[i]});
-      else if (t == "list") r.append({"LRANGE", keys[i], "0", "-1"});
+      if (t == "hash") reads.push_back({keys[i], {"HGETALL", keys[i]}});
+      else if (t == "zset") reads.push_back({keys[i], {"ZRANGE", keys[i], "0", "-1", "WITHSCORES"}});
+      else if (t == "set") reads.push_back({keys[i], {"SMEMBERS", keys[i]}});
+      else if (t == "list") reads.push_back({keys[i], {"LRANGE", keys[i], "0", "-1"}});
     }
+    auto replies = r.pipeline(reads);
+    size_t next = 0;
     for (size_t i = start; i < end; ++i) {
       const std::string& t = types[i - start];
       KeyValue kv;
@@ -173,7 +208,7 @@ Model read_read_model(redis::SyncClient& r, const std::string& prefix) {
         m[keys[i].substr(prefix.size())] = kv;
         continue;
       }
-      auto reply = r.read_reply();
+      redis::ReplyPtr reply = std::move(replies[next++]);
       if (t == "hash") {
         kv.type = KeyValue::Type::Hash;
         for (size_t k = 0; k + 1 < reply->elements; k += 2)
@@ -204,7 +239,7 @@ int run(const Options& options) {
   try {
     PgConnection conn(options.pg);
     snapshot::extension_schema(conn);  // a database without it has nothing to wait for
-    redis::SyncClient r(options.redis, 10000);
+    Source r(options.redis);
     const Keys keys(options.key_prefix);
     for (int attempt = 1; attempt <= options.attempts; ++attempt) {
       // Wait until Redis holds everything the write model had committed when we looked.

@@ -41,9 +41,17 @@ class ClusterClient {
   ReplyPtr transaction(std::string_view key, const std::vector<std::vector<std::string>>& commands);
   // The same for one already in RESP, MULTI and EXEC included (split_by_slot's).
   ReplyPtr transaction(const SlotTransaction& t);
+  // Many single-key commands (each with its key), pipelined to each master at once: the
+  // replies in the order of the commands. One whose reply is a redirect or a transient error
+  // is sent again alone, as command() sends it; read-only commands are what this is for.
+  std::vector<ReplyPtr> pipeline(const std::vector<std::pair<std::string, std::vector<std::string>>>& commands);
   // argv on every master, for what each master answers of its own keys (SCAN, DBSIZE): the
   // replies in the order of slot_map().masters().
   std::vector<ReplyPtr> on_each_master(const std::vector<std::string>& argv);
+
+  // The keys matching pattern on every master (SCAN on each). A slot migrating meanwhile may
+  // show a key twice or not at all.
+  std::vector<std::string> scan(const std::string& pattern);
 
   // Reads CLUSTER SHARDS again, from a master or else the seed.
   void refresh();
