@@ -263,7 +263,7 @@ bash bench/run.sh --quick           # the same at small sizes (a few minutes)
 bash bench/decode_stream.sh 20000 3 # the decode/stream comparison alone
 bash bench/drain.sh 60000           # the backlog drain alone: CPU per process, Redis commands
 bash bench/copy.sh 1000000 50000    # the copy alone at the full profile's scale (orders, users)
-bash bench/redis_floor.sh 60000     # Redis's cost of the same writes: plain, by a script, in MULTI/EXEC
+bash bench/redis_floor.sh 60000     # Redis's cost of the same writes: plain, by a script, in MULTI/EXEC, per group (one Redis, a cluster)
 bash bench/token_wait.sh 200        # a reader's wait for write_token() beside an open transaction
 \`\`\`
 
