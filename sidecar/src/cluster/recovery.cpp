@@ -22,17 +22,23 @@ Recovered finish_intent(redis::ClusterClient& redis, std::string_view checkpoint
   const Intent& intent = *decoded.intent;
   out.position = intent.position;
 
-  std::vector<std::optional<Position>> fences;
+  // Every fence at once: one round trip per master.
+  std::vector<std::pair<std::string, std::vector<std::string>>> reads;
   for (const auto& t : intent.transactions) {
     std::string fence = redis::fence_key(prefix, t.slot);
-    auto r = redis.command(fence, {"HGET", fence, kFenceField});
+    reads.push_back({fence, {"HGET", fence, kFenceField}});
+  }
+  auto replies = redis.pipeline(reads);
+  std::vector<std::optional<Position>> fences;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const redisReply* r = replies[i].get();
     if (r->type == REDIS_REPLY_NIL) {
       fences.emplace_back();
       continue;
     }
     auto p = r->type == REDIS_REPLY_STRING ? parse_position({r->str, r->len}) : std::nullopt;
     if (!p) {
-      out.error = fence + " holds " + redis::reply_string(r.get()) + ", not a position";
+      out.error = reads[i].first + " holds " + redis::reply_string(r) + ", not a position";
       return out;
     }
     fences.push_back(p);

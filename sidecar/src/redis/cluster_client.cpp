@@ -196,15 +196,12 @@ ReplyPtr ClusterClient::exec_reply(std::vector<ReplyPtr> replies) {
 std::vector<ReplyPtr> ClusterClient::pipeline(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& commands) {
   std::vector<ReplyPtr> replies(commands.size());
-  // Grouped by the master the map names; each group is one round trip.
-  std::map<std::string, std::vector<size_t>> groups;
-  for (size_t i = 0; i < commands.size(); ++i) {
-    const ClusterNode* m = map_.master(key_slot(commands[i].first));
-    groups[m ? address(m->host, m->port) : std::string()].push_back(i);
-  }
-  for (const auto& [where, indexes] : groups) {
-    if (where.empty()) continue;  // no master known: sent alone below, with its retries
-    const ClusterNode* m = map_.master(key_slot(commands[indexes.front()].first));
+  // Grouped by the master the map names; each group is one round trip. A slot no master
+  // serves is left out: sent alone below, with its retries.
+  std::map<const ClusterNode*, std::vector<size_t>> groups;
+  for (size_t i = 0; i < commands.size(); ++i)
+    if (const ClusterNode* m = map_.master(key_slot(commands[i].first))) groups[m].push_back(i);
+  for (const auto& [m, indexes] : groups) {
     std::string resp;
     for (size_t i : indexes) append_command(resp, commands[i].second);
     RedisError lost("");
