@@ -284,19 +284,19 @@ int main(int argc, char** argv) {
   const pgcqrs::sidecar::Keys keys;
   FakeRedis redis;
   double redis_us = 0;  // the bench's Redis at work: not the projector's CPU
-  redis.hset(keys.checkpoint(), {{"lsn", "0/1"}, {"slot", "pgcqrs"}, {"layout", "3"}});
+  redis.hset(keys.checkpoint(), {{"lsn", "0/1"}, {"slot", "pgcqrs"}, {"layout", "4"}});
   for (int u = 1; u <= users; ++u) {
     const std::string id = std::to_string(u);
     redis.hset(keys.user(id), {{"user_id", id}, {"name", "user " + id}, {"email", "user" + id + "@example.com"},
                                {"is_active", "true"}, {"lsn", "0/1"}, {"order_count", "0"}, {"lifetime_value", "0.00"}});
-    redis.sadd(keys.users(), id);
+    redis.sadd(keys.users(pgcqrs::sidecar::Keys::bucket_of(u)), id);
   }
   for (int p = 1; p <= products; ++p) {
     const std::string id = std::to_string(p);
     redis.hset(keys.product(id), {{"product_id", id}, {"name", "product " + id}, {"price", "1.99"}, {"is_active", "true"},
                                   {"lsn", "0/1"}, {"units_sold", "0"}, {"revenue", "0.00"}});
-    redis.sadd(keys.products(), id);
-    redis.zadd(keys.top_products(), 0, id);
+    redis.sadd(keys.products(pgcqrs::sidecar::Keys::bucket_of(p)), id);
+    redis.zadd(keys.top_products(pgcqrs::sidecar::Keys::bucket_of(p)), 0, id);
   }
   size_t written = 0, rounds = 0, batches = 0, reads = 0;
   uint64_t digest = 0xcbf29ce484222325ull;
@@ -327,9 +327,9 @@ int main(int argc, char** argv) {
   }
   double t2 = cpu_us();
   // Figures of a projector that lost writes would mean nothing.
-  const auto [placed, order_hashes] = redis.sum(keys.order(""), "order_id");
-  const auto [counted, user_hashes] = redis.sum(keys.user(""), "order_count");
-  const auto [sold, product_hashes] = redis.sum(keys.product(""), "units_sold");
+  const auto [placed, order_hashes] = redis.sum(keys.order_stem(), "order_id");
+  const auto [counted, user_hashes] = redis.sum(keys.user_stem(), "order_count");
+  const auto [sold, product_hashes] = redis.sum(keys.product_stem(), "units_sold");
   if (order_hashes != static_cast<size_t>(orders) || counted != orders || sold != units)
     return std::fprintf(stderr, "the read models disagree with the stream: %zu order hashes, order counts adding up to %lld, "
                                 "%lld units sold (expected %d, %d, %lld)\n",

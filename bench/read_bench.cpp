@@ -1,13 +1,13 @@
 // pgcqrs-bench-read-bench: "this user's 10 latest orders with items and names", read from the
 // Redis read models or from the write model with a prepared SQL JOIN, by N client threads for
 // a fixed time. Prints queries/s, latency percentiles and rows per page. Modes:
-//   redis-latest  one LRANGE user_latest:{id} 0 9: the page read model, what pgcqrs-query
+//   redis-latest  one LRANGE user_latest:{b}:ID 0 9: the page read model, what pgcqrs-query
 //                 sends for up to 10 orders
-//   redis       ZREVRANGE, then the 10 HGETALL pipelined (2 round trips)
-//   redis-sort  one SORT_RO ... BY nosort ... GET order_details:*->field: what pgcqrs-query
-//               sends past the first 10 orders (11 values per order)
-//   redis-lua   the read-only script (EVAL_RO) pgcqrs-query falls back to for an ACL user
-//               limited to the read-model keys, who may not use SORT's GET
+//   redis       ZREVRANGE user_orders:{b}:ID, then the 10 HGETALL order_details:{b}:ID
+//               pipelined (2 round trips): the reads pgcqrs-query sends past the first 10
+//               orders, without their WATCH of pgcqrs:checkpoint and MULTI/EXEC
+//   redis-lua   the same reads in one read-only script (EVAL_RO, 1 round trip); pgcqrs-query
+//               sends no script
 //   sql         the JOIN
 //   redis-ping, sql-ping  PING and a prepared SELECT 1: the round trip alone, the floor of
 //               every read over the same connection
@@ -39,21 +39,22 @@ const char* kJoin =
     "  JOIN products p ON p.id = i.product_id "
     " ORDER BY o.created_at DESC, o.id, i.product_id";
 
-// The fallback script of pgcqrs-query (sidecar/src/query/reader.cpp), sent the same way.
+// ZREVRANGE and an HGETALL per order in one call, each order's hash under its bucket (layout 4,
+// id mod 64); ARGV[2] is the family, order_details:.
 const char* kPageScript = R"(
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 local out = {}
 for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', ARGV[2] .. id)
+  local h = redis.call('HGETALL', ARGV[2] .. '{' .. (tonumber(id) % 64) .. '}:' .. id)
   if #h > 0 then out[#out + 1] = h end
 end
 return out
 )";
 
-// The fields pgcqrs-query reads with SORT_RO, in its order.
-const char* kOrderFields[] = {"order_id", "user_id", "user_name", "user_email", "status", "created_at",
-                              "updated_at", "item_count", "total", "items", "lsn"};
-const size_t kFieldCount = sizeof(kOrderFields) / sizeof(kOrderFields[0]);
+// A key of layout 4: the family, the id's bucket (id mod 64) as a hash tag, the id.
+std::string tagged(const std::string& family, uint64_t id) {
+  return family + "{" + std::to_string(id % 64) + "}:" + std::to_string(id);
+}
 
 struct Result {
   std::vector<double> lat_ms;
@@ -81,43 +82,22 @@ void run_redis(const RedisAt& at, int users, double seconds, uint64_t seed, Resu
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
-    std::string key = "user_orders:" + std::to_string(1 + rng() % users);
+    std::string key = tagged("user_orders:", 1 + rng() % users);
     auto t0 = Clock::now();
     auto* z = static_cast<redisReply*>(redisCommand(c, "ZREVRANGE %b 0 9", key.data(), key.size()));
     if (!z) { std::fprintf(stderr, "read-bench: Redis error %s\n", c->errstr); std::exit(1); }
     for (size_t i = 0; i < z->elements; ++i) {
-      std::string k = std::string("order_details:") + z->element[i]->str;
+      std::string k = tagged("order_details:", std::strtoull(z->element[i]->str, nullptr, 10));
       redisAppendCommand(c, "HGETALL %b", k.data(), k.size());
     }
     for (size_t i = 0; i < z->elements; ++i) {
       void* r = nullptr;
       if (redisGetReply(c, &r) != REDIS_OK) { std::fprintf(stderr, "read-bench: Redis error\n"); std::exit(1); }
+      auto* h = static_cast<redisReply*>(r);
+      if (h->type == REDIS_REPLY_ARRAY && h->elements > 0) ++res.rows;  // the hash was found, as redis-lua counts
       freeReplyObject(r);
     }
-    res.rows += long(z->elements);
     freeReplyObject(z);
-    res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  redisFree(c);
-}
-
-void run_redis_sort(const RedisAt& at, int users, double seconds, uint64_t seed, Result& res) {
-  redisContext* c = connect_redis(at);
-  std::string format = "SORT_RO %b BY nosort LIMIT 0 10 DESC";
-  for (const char* f : kOrderFields) format += std::string(" GET order_details:*->") + f;
-  std::mt19937_64 rng(seed);
-  auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
-    std::string key = "user_orders:" + std::to_string(1 + rng() % users);
-    auto t0 = Clock::now();
-    auto* r = static_cast<redisReply*>(redisCommand(c, format.c_str(), key.data(), key.size()));
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-      std::fprintf(stderr, "read-bench: SORT_RO %s failed: %s\n", key.c_str(),
-                   r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
-      std::exit(1);
-    }
-    res.rows += long(r->elements / kFieldCount);
-    freeReplyObject(r);
     res.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   redisFree(c);
@@ -128,7 +108,7 @@ void run_redis_lua(const RedisAt& at, int users, double seconds, uint64_t seed, 
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
-    std::string key = "user_orders:" + std::to_string(1 + rng() % users);
+    std::string key = tagged("user_orders:", 1 + rng() % users);
     auto t0 = Clock::now();
     auto* r = static_cast<redisReply*>(
         redisCommand(c, "EVAL_RO %s 1 %b 10 order_details:", kPageScript, key.data(), key.size()));
@@ -149,7 +129,7 @@ void run_redis_latest(const RedisAt& at, int users, double seconds, uint64_t see
   std::mt19937_64 rng(seed);
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
-    std::string key = "user_latest:" + std::to_string(1 + rng() % users);
+    std::string key = tagged("user_latest:", 1 + rng() % users);
     auto t0 = Clock::now();
     auto* r = static_cast<redisReply*>(redisCommand(c, "LRANGE %b 0 9", key.data(), key.size()));
     if (!r || r->type != REDIS_REPLY_ARRAY) { std::fprintf(stderr, "read-bench: LRANGE %s failed\n", key.c_str()); std::exit(1); }
@@ -211,11 +191,9 @@ int main(int argc, char** argv) {
     else if (k == "--duration") seconds = std::atof(v.c_str());
     else { std::fprintf(stderr, "read-bench: unknown option %s\n", k.c_str()); return 2; }
   }
-  if (mode != "redis" && mode != "redis-sort" && mode != "redis-lua" && mode != "redis-latest" && mode != "sql" &&
-      mode != "redis-ping" && mode != "sql-ping") {
-    std::fprintf(stderr,
-                 "read-bench: unknown mode %s (redis, redis-sort, redis-lua, redis-latest, sql, redis-ping or "
-                 "sql-ping)\n",
+  if (mode != "redis" && mode != "redis-lua" && mode != "redis-latest" && mode != "sql" && mode != "redis-ping" &&
+      mode != "sql-ping") {
+    std::fprintf(stderr, "read-bench: unknown mode %s (redis, redis-lua, redis-latest, sql, redis-ping or sql-ping)\n",
                  mode.c_str());
     return 2;
   }
@@ -227,7 +205,6 @@ int main(int argc, char** argv) {
       if (mode == "sql" || mode == "sql-ping") run_sql(pg, mode == "sql-ping", users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-ping") run_redis_ping(at, seconds, results[t]);
       else if (mode == "redis-latest") run_redis_latest(at, users, seconds, 1000 + t, results[t]);
-      else if (mode == "redis-sort") run_redis_sort(at, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis-lua") run_redis_lua(at, users, seconds, 1000 + t, results[t]);
       else if (mode == "redis") run_redis(at, users, seconds, 1000 + t, results[t]);
     });

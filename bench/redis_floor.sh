@@ -13,7 +13,8 @@
 # blocks split into one MULTI/EXEC per group of keys, each with a fence (an HSET of the group's
 # position), for keys grouped by their entity's id modulo B, for each B in BUCKETS (default
 # "16 64 256"), and by entity (each order, user and product its own group); each key carries
-# its group as a hash tag (`{5}order_details:42`). The groups of ids modulo B are then sent to
+# its group as its hash tag (`order_details:{5}:42`, where the plain writes carry the bucket of
+# layout 4, the id modulo 64, as the projection does). The groups of ids modulo B are then sent to
 # a real Redis Cluster of CLUSTER_MASTERS masters (default 3; 0: none), each group's
 # transactions to the master of its slot, all masters at once: the masters' CPU per order
 # summed, and the busiest master's.
@@ -81,18 +82,19 @@ awk -v n="$orders" -v users="$users" -v products="$products" -v plain="$run_dir/
 function bulk(x) { return "$" length(x) "\r\n" x "\r\n" }
 # Writes one command to the plain stream, adds it to the current MULTI block and to the
 # block of its group for each B (entity kind and id: "o" 7), and appends it (its arity, then its
-# words) to the arguments of the current script call.
+# words) to the arguments of the current script call. a[2] is the family of the key
+# (order_details:), completed here with the tag and the id.
 function cmd(nargs, a, kind, id,   s, i, b, g, rest) {
   rest = ""
   for (i = 3; i <= nargs; i++) rest = rest bulk(a[i])
-  s = "*" nargs "\r\n" bulk(a[1]) bulk(a[2]) rest
+  s = "*" nargs "\r\n" bulk(a[1]) bulk(a[2] "{" (id % 64) "}:" id) rest
   printf "%s", s > plain
   multi = multi s
   multi_cmds++
   for (b = 1; b <= nb; b++) {
     g = B[b] ? id % B[b] : kind id
     if (!((b, g) in group)) { group[b, g] = ""; group_cmds[b, g] = 0; names[b] = names[b] SUBSEP g }
-    group[b, g] = group[b, g] "*" nargs "\r\n" bulk(a[1]) bulk("{" g "}" a[2]) rest
+    group[b, g] = group[b, g] "*" nargs "\r\n" bulk(a[1]) bulk(a[2] "{" g "}:" id) rest
     group_cmds[b, g]++
   }
   call = call bulk(nargs) substr(s, index(s, "\n") + 1)
@@ -135,17 +137,17 @@ BEGIN {
       items = items (k ? "," : "") sprintf("{\"product_id\":%d,\"product_name\":\"product %d\",\"quantity\":%d,\"unit_price\":\"%d.99\",\"line_total\":\"%d.97\"}", p[k], p[k], k + 1, p[k] % 100, p[k] % 100)
     }
     items = items "]"
-    split("HSET|order_details:" o "|order_id|" o "|user_id|" u "|user_name|user " u "|user_email|user" u "@example.com|status|pending|created_at|" ts "|updated_at|" ts "|item_count|3|total|42.00|items|" items "|lsn|" lsn, a, "|")
+    split("HSET|order_details:|order_id|" o "|user_id|" u "|user_name|user " u "|user_email|user" u "@example.com|status|pending|created_at|" ts "|updated_at|" ts "|item_count|3|total|42.00|items|" items "|lsn|" lsn, a, "|")
     cmd(24, a, "o", o)
     for (k = 0; k < 3; k++) {
-      split("SADD|product_orders:" p[k] "|" o, a, "|"); cmd(3, a, "p", p[k])
-      split("HSET|product:" p[k] "|units_sold|" o "|revenue|" o ".00|lsn|" lsn, a, "|"); cmd(8, a, "p", p[k])
+      split("SADD|product_orders:|" o, a, "|"); cmd(3, a, "p", p[k])
+      split("HSET|product:|units_sold|" o "|revenue|" o ".00|lsn|" lsn, a, "|"); cmd(8, a, "p", p[k])
     }
-    split("ZADD|user_orders:" u "|" (1767225600000 + o) "|" o, a, "|"); cmd(4, a, "u", u)
+    split("ZADD|user_orders:|" (1767225600000 + o) "|" o, a, "|"); cmd(4, a, "u", u)
     entry = sprintf("{\"order_id\":%d,\"user_id\":%d,\"user_name\":\"user %d\",\"user_email\":\"user%d@example.com\",\"status\":\"pending\",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"item_count\":3,\"total\":\"42.00\",\"items\":%s,\"lsn\":\"%s\"}", o, u, u, u, ts, ts, items, lsn)
-    split("LPUSH|user_latest:" u "|" entry, a, "|"); cmd(3, a, "u", u)
-    split("LTRIM|user_latest:" u "|0|9", a, "|"); cmd(4, a, "u", u)
-    split("HSET|user:" u "|order_count|" o "|lifetime_value|" o ".00|lsn|" lsn, a, "|"); cmd(8, a, "u", u)
+    split("LPUSH|user_latest:|" entry, a, "|"); cmd(3, a, "u", u)
+    split("LTRIM|user_latest:|0|9", a, "|"); cmd(4, a, "u", u)
+    split("HSET|user:|order_count|" o "|lifetime_value|" o ".00|lsn|" lsn, a, "|"); cmd(8, a, "u", u)
     if (o % 90 == 0) flush_call(lsn)
   }
   flush_call(lsn)

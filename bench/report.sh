@@ -113,27 +113,25 @@ reads_table() {
   echo "|---|---|---|---|---|---|"
   local t m b label
   for t in 1 "$clients"; do
-    for m in redis-latest redis-sort redis-lua redis sql redis-latest@unix sql@unix; do
+    for m in redis-latest redis-lua redis sql redis-latest@unix sql@unix; do
       case $m in
         redis-latest@unix) label="Redis over a Unix socket: LRANGE user_latest" ;;
         sql@unix) label="SQL JOIN (prepared) over a Unix socket" ;;
         redis-latest) label="Redis: LRANGE user_latest, what pgcqrs-query sends for up to 10 orders (1 command)" ;;
-        redis) label="Redis: ZREVRANGE, then 10 HGETALL pipelined (2 round trips)" ;;
-        redis-sort) label="Redis: SORT_RO with GET, what pgcqrs-query sends past 10 orders (1 command)" ;;
-        redis-lua) label="Redis: read-only script, pgcqrs-query's fallback for key-limited ACL users (1 round trip)" ;;
+        redis) label="Redis: ZREVRANGE, then 10 HGETALL pipelined, the reads pgcqrs-query sends past 10 orders (2 round trips)" ;;
+        redis-lua) label="Redis: the same reads in a read-only script, which pgcqrs-query does not send (1 round trip)" ;;
         sql) label="SQL JOIN (prepared)" ;;
       esac
       printf "| %s | %s | %.0f (%.0f-%.0f) | %.3f | %.3f (%.3f-%.3f) | %s |\n" "$label" "$t" \
         "$(rd $m "$t" 3)" "$(rd $m "$t" 4)" "$(rd $m "$t" 5)" "$(rd $m "$t" 6)" "$(rd $m "$t" 9)" "$(rd $m "$t" 10)" "$(rd $m "$t" 11)" "$(rd $m "$t" 12)"
     done
     # In bold: the path pgcqrs-query takes, the one the reads bar is measured on.
-    for m in redis-latest redis-sort redis-lua redis; do
+    for m in redis-latest redis-lua redis; do
       b=
       case $m in
         redis-latest) label="ratio Redis (user_latest, pgcqrs-query) / SQL" b="**" ;;
-        redis-sort) label="ratio Redis (SORT_RO) / SQL" ;;
         redis) label="ratio Redis (2 round trips) / SQL" ;;
-        redis-lua) label="ratio Redis (script fallback) / SQL" ;;
+        redis-lua) label="ratio Redis (script) / SQL" ;;
       esac
       printf "| %s%s%s | %s | %s%s%s throughput | | %s%s%s lower p99 | |\n" "$b" "$label" "$b" "$t" \
         "$b" "$(ratio "$(rd $m "$t" 3)" "$(rd sql "$t" 3)")" "$b" "$b" "$(ratio "$(rd sql "$t" 9)" "$(rd $m "$t" 9)")" "$b"
@@ -154,7 +152,7 @@ floor_table() {
 }
 {
   for t in 1 "$clients"; do
-    echo "\"$t client(s)\" $(rd redis-latest "$t" 3) $(rd redis-sort "$t" 3) $(rd redis-lua "$t" 3) $(rd redis "$t" 3) $(rd sql "$t" 3)"
+    echo "\"$t client(s)\" $(rd redis-latest "$t" 3) $(rd redis-lua "$t" 3) $(rd redis "$t" 3) $(rd sql "$t" 3)"
   done
 } >"$out/reads.dat"
 # The reads bar is measured on redis-latest: the path pgcqrs-query takes for the 10-latest page.
@@ -205,8 +203,8 @@ set yrange [100:*]
 set output "docs/bench-reads.png"
 set title "10 latest orders with items and names: queries per second (log scale)"
 set ylabel "queries / s"
-plot "$out/reads.dat" using 2:xtic(1) title "Redis, user_latest (pgcqrs-query)", "" using 3 title "Redis, SORT_RO", \
-  "" using 4 title "Redis, script (ACL fallback)", "" using 5 title "Redis, 2 round trips", "" using 6 title "SQL JOIN"
+plot "$out/reads.dat" using 2:xtic(1) title "Redis, user_latest (pgcqrs-query)", "" using 3 title "Redis, script", \
+  "" using 4 title "Redis, 2 round trips", "" using 5 title "SQL JOIN"
 EOF
   plots=yes
 fi
@@ -351,16 +349,22 @@ $([ -n "$plots" ] && echo "![drain](bench-drain.png)")
 
 "This user's 10 latest orders with items and names", for random users of $users (about
 $((orders_now / users)) orders each) with $orders_now orders in PostgreSQL and in Redis. Redis,
-as \`pgcqrs-query user-orders\` reads it: one \`LRANGE user_latest:{id} 0 9\`, the page read model
-the projection keeps (a list of the JSON of the user's 10 newest orders, $page_bytes bytes for
-user 1). Past the first 10 orders pgcqrs-query sends one \`SORT_RO user_orders:{id} BY nosort
-LIMIT ... DESC\` with a \`GET order_details:*->field\` per field (one command, no script; rows per
-page = values / 11). Redis lets only users that may read every key use \`SORT\`'s \`GET\`; for
-an ACL user limited to the read-model keys pgcqrs-query falls back to a read-only script
-(\`EVAL_RO\`: \`ZREVRANGE\` and an \`HGETALL\` per order). The plain \`ZREVRANGE\` then 10
-\`HGETALL\` pipelined (2 round trips) is measured too. SQL: one prepared statement joining the
-user's 10 latest orders (index \`orders (user_id, created_at)\`) with \`users\`, \`order_items\`
-and \`products\` (one row per item). The reads bar above is measured on \`user_latest\`.
+as \`pgcqrs-query user-orders\` reads it: one \`LRANGE user_latest:{b}:ID 0 9\` (b: the user's
+bucket, id mod 64), the page read model the projection keeps (a list of the JSON of the user's
+10 newest orders, $page_bytes bytes for user 1). Past the first 10 orders pgcqrs-query sends
+\`WATCH pgcqrs:checkpoint\` and \`ZREVRANGE user_orders:{b}:ID\`, then an \`HGETALL
+order_details:{b}:ID\` per order, each under its order's bucket, in one \`MULTI\`/\`EXEC\`, read
+again if the sidecar wrote in between (2 round trips): the plain \`ZREVRANGE\` then 10
+\`HGETALL\` pipelined, measured here, are those reads without the \`WATCH\` and the transaction.
+Up to layout 3, whose keys had no bucket, it sent a reader allowed \`SORT\`'s \`GET\` one \`SORT_RO
+user_orders:ID BY nosort LIMIT ... DESC\` with a \`GET order_details:*->field\` per field instead
+(one command), which reports of earlier runs measured; a \`GET\` pattern puts the id in place of
+one \`*\` and cannot name the hashes of layout 4, whose keys carry the bucket too. The same
+reads in one read-only script (\`EVAL_RO\`: \`ZREVRANGE\` and an \`HGETALL\` per order, 1 round
+trip), which pgcqrs-query does not send, are measured too. SQL: one prepared statement joining
+the user's 10 latest orders (index \`orders (user_id, created_at)\`) with \`users\`,
+\`order_items\` and \`products\` (one row per item). The reads bar above is measured on
+\`user_latest\`.
 $read_secs s per run; each client is a thread with its own connection, over loopback TCP unless the
 row says Unix socket (then both servers are read over their Unix sockets: an application on
 the same host as Redis and PostgreSQL).

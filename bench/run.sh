@@ -193,30 +193,39 @@ redis_full=$(rcli INFO memory | awk -F: '/^used_memory:/ { sub(/\r/, "", $2); pr
 redis_keys=$(rcli DBSIZE)
 bytes_per_order=$(( (redis_full - redis_empty) / orders_now ))
 sample_order=$((orders_now / 2))
-order_encoding=$(rcli OBJECT ENCODING "order_details:$sample_order")
-order_usage=$(rcli MEMORY USAGE "order_details:$sample_order")
-items_len=$(rcli HSTRLEN "order_details:$sample_order" items)
-zset_encoding=$(rcli OBJECT ENCODING "user_orders:1")
-user_encoding=$(rcli OBJECT ENCODING "user:1")
+sample_key="order_details:{$((sample_order % 64))}:$sample_order"
+order_encoding=$(rcli OBJECT ENCODING "$sample_key")
+order_usage=$(rcli MEMORY USAGE "$sample_key")
+items_len=$(rcli HSTRLEN "$sample_key" items)
+zset_encoding=$(rcli OBJECT ENCODING "user_orders:{1}:1")
+user_encoding=$(rcli OBJECT ENCODING "user:{1}:1")
 listpack_value=$(rcli CONFIG GET hash-max-listpack-value | tail -1)
 # Per-order breakdown from samples (layout 2: one hash per order, its lines in `items`):
 # MEMORY USAGE of 100 order hashes, all users' and products' index keys scaled from samples,
-# the user hashes and id set.
-mem_avg() {  # PATTERN_PREFIX COUNT MAXID: average MEMORY USAGE of COUNT random PREFIX{id}
-  local prefix=$1 count=$2 maxid=$3 i cmds=""
-  for i in $(seq 1 "$count"); do cmds+="MEMORY USAGE $prefix$((1 + (RANDOM * 32768 + RANDOM) % maxid))"$'\n'; done
+# the user hashes and id sets.
+mem_avg() {  # PATTERN_PREFIX COUNT MAXID: average MEMORY USAGE of COUNT random PREFIX{b}:id
+  local prefix=$1 count=$2 maxid=$3 i id cmds=""
+  for i in $(seq 1 "$count"); do
+    id=$((1 + (RANDOM * 32768 + RANDOM) % maxid))
+    cmds+="MEMORY USAGE $prefix{$((id % 64))}:$id"$'\n'
+  done
   rcli <<<"$cmds" | awk '{ s += $1; n++ } END { printf "%.0f", s / n }'
+}
+mem_buckets() {  # PREFIX: the MEMORY USAGE of PREFIX{0} to PREFIX{63} together
+  local b cmds=""
+  for b in $(seq 0 63); do cmds+="MEMORY USAGE $1{$b}"$'\n'; done
+  rcli <<<"$cmds" | awk '{ s += $1 } END { printf "%.0f", s }'
 }
 mem_order_details=$(mem_avg order_details: 100 "$orders")
 mem_user_orders=$(( $(mem_avg user_orders: 100 "$users") * users / orders_now ))
 mem_user_latest=$(( $(mem_avg user_latest: 100 "$users") * users / orders_now ))
 mem_product_orders=$(( $(mem_avg product_orders: 50 "$products") * products / orders_now ))
-mem_users=$(( ($(mem_avg user: 100 "$users") * users + $(rcli MEMORY USAGE pgcqrs:users)) / orders_now ))
+mem_users=$(( ($(mem_avg user: 100 "$users") * users + $(mem_buckets pgcqrs:users:)) / orders_now ))
 # What the recommended setting saves: the same order hash under Redis's default
 # hash-max-listpack-value (64 bytes, shorter than the items JSON of one line).
 rcli CONFIG SET hash-max-listpack-value 64 >/dev/null
 rcli DEL bench:order_copy >/dev/null
-mapfile -t kv < <(rcli HGETALL "order_details:$sample_order")
+mapfile -t kv < <(rcli HGETALL "$sample_key")
 rcli HSET bench:order_copy "${kv[@]}" >/dev/null
 default_hash_usage=$(rcli MEMORY USAGE bench:order_copy)
 default_hash_encoding=$(rcli OBJECT ENCODING bench:order_copy)
@@ -226,7 +235,7 @@ log "Redis: $bytes_per_order bytes per order; order hash $order_encoding, $order
 
 # --- 5. reads: Redis versus the SQL JOIN --------------------------------------------------------
 # The size of one page of the user_latest read model (the JSON of 10 orders).
-page_bytes=$(rcli EVAL "local n = 0 for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do n = n + #e end return n" 1 user_latest:1)
+page_bytes=$(rcli EVAL "local n = 0 for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do n = n + #e end return n" 1 "user_latest:{1}:1")
 # Over loopback TCP every read path; over Unix sockets (both servers) the page and the JOIN.
 # The pings (1 client) are each connection's round trip alone: the floor of its reads.
 pg_unix="host=$PGCQRS_PG_SOCKET_DIR port=$PGPORT user=postgres dbname=postgres"
@@ -240,7 +249,7 @@ read_run() {  # NAME THREADS read-bench-args...: median (min-max) of $runs runs 
   log "reads $name x$threads: ${q[*]} q/s, p99 ${p99[*]} ms, $rows rows per page"
 }
 for threads in 1 $clients; do
-  for mode in redis-latest redis-sort redis-lua redis sql; do
+  for mode in redis-latest redis-lua redis sql; do
     read_run "$mode" "$threads" --mode $mode --pg "$pg_conn" --redis-port "$redis_port"
   done
   for mode in redis-latest sql; do

@@ -28,13 +28,18 @@ int main(int argc, char** argv) {
   AsyncClient client(io);
   std::vector<std::vector<std::string>> gets;
   for (int i = 0; i < n; ++i) gets.push_back({"GET", "key:" + std::to_string(i)});
+  std::vector<std::string> tags;  // what precedes an order's id in its key: order_details:{b}:
+  for (int b = 0; b < 64; ++b) tags.push_back("order_details:{" + std::to_string(b) + "}:");
   int left = rounds, failed = 0;
   double t0 = 0, t_writes = 0, t_reads = 0;
   std::function<void()> write_round, read_round;
   write_round = [&] {
     RespWriter w;
     w.cmd("MULTI");
-    for (int i = 0; i < n; ++i) w.cmd("HSET", Cat{"order_details:", std::to_string(left * n + i)}, "status", "placed");
+    for (int i = 0; i < n; ++i) {
+      const int id = left * n + i;
+      w.cmd("HSET", Cat{tags[static_cast<size_t>(id % 64)], std::to_string(id)}, "status", "placed");
+    }
     w.cmd("EXEC");
     client.pipeline(w.buffer(), w.starts(), [&](redisReply* r) {
       if (!r || r->type != REDIS_REPLY_ARRAY) ++failed;

@@ -69,7 +69,7 @@ echo "== rename a user: every order that shows her name changes"
 sql -c "UPDATE users SET name = 'Ada, Countess of Lovelace' WHERE id = 1"
 token=$(sql -At -c "SELECT write_token()")
 query user-orders 1 --after "$token" --timeout 10000 --json | head -c 600; echo
-echo "   user_name of order 2 in Redis: $(redis-cli -p "$PGCQRS_REDIS_PORT" HGET order_details:2 user_name)"
+echo "   user_name of order 2 in Redis: $(redis-cli -p "$PGCQRS_REDIS_PORT" HGET "order_details:{2}:2" user_name)"
 
 echo
 echo "== top products by revenue"

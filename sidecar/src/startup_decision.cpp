@@ -114,7 +114,7 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
     v.reason = "a projection call stopped midway";
   } else if (cp && layout != current_layout) {
     v.explanation = "the read models in Redis have key layout " + layout + " and this sidecar writes layout " +
-                    current_layout + " (product_orders became a set): rebuilding every read model from a new snapshot";
+                    current_layout + " (docs/read-models.md says what each changed): rebuilding every read model from a new snapshot";
     v.reason = "read models of layout " + layout;
   } else if (!cp) {
     v.explanation = "Redis has no pgcqrs:checkpoint but slot " + slot_name +

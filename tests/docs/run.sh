@@ -672,23 +672,23 @@ scenario_verify_rebuild() {
   readme_verify=$cmd
   out=$(bash -c "$readme_verify" 2>&1) || fail "verify exited $?:
 $(head -20 <<<"$out" | sed 's/^/    /')"
-  redis-cli -p "$redis_port" HSET order_details:1 total 999.00 >/dev/null
+  redis-cli -p "$redis_port" HSET "order_details:{1}:1" total 999.00 >/dev/null
   doc_block verify-rebuild 2
   subst "$block"
   ops_verify=$cmd
   status=0
   out=$(bash -c "$ops_verify" 2>&1) || status=$?
   [ "$status" = 1 ] || fail "verify exited $status after a manual edit in Redis (documented: 1)"
-  expect "verify names the edited field" "$out" 'order_details:1.*total'
+  expect "verify names the edited field" "$out" 'order_details:\{1\}:1.*total'
   # 105 fields more that should not exist: the first 100 differences are listed, then a count.
   local n fields=()
   for n in $(seq 1 105); do fields+=("extra$n" x); done
-  redis-cli -p "$redis_port" HSET order_details:1 "${fields[@]}" >/dev/null
+  redis-cli -p "$redis_port" HSET "order_details:{1}:1" "${fields[@]}" >/dev/null
   status=0
   out=$(bash -c "$ops_verify" 2>&1) || status=$?
   [ "$status" = 1 ] || fail "verify exited $status with 106 differences (documented: 1)"
-  [ "$(grep -cE '^order_details:1 field ' <<<"$out")" = 100 ] ||
-    fail "verify listed $(grep -cE '^order_details:1 field ' <<<"$out") differences, not the documented first 100"
+  [ "$(grep -cE '^order_details:\{1\}:1 field ' <<<"$out")" = 100 ] ||
+    fail "verify listed $(grep -cE '^order_details:\{1\}:1 field ' <<<"$out") differences, not the documented first 100"
   expect "verify counts the rest" "$out" '^\.\.\. and 6 more$'
   expect "verify counts them all" "$out" '^verify: [0-9]+ keys expected, 106 differences '
 
@@ -930,7 +930,7 @@ $(head -20 <<<"$out" | sed 's/^/    /')"
   # ...and nothing more.
   security_postgres_checks
   out=$(redis-cli -p "$redis_port" --no-auth-warning --user pgcqrs-reader --pass "$reader_pw" \
-        HSET order_details:1 total 0 2>&1)
+        HSET "order_details:{1}:1" total 0 2>&1)
   expect "the reader cannot write" "$out" 'NOPERM'
   out=$(redis-cli -p "$redis_port" --no-auth-warning --user pgcqrs-sidecar --pass "$sidecar_pw" SET session:1 x 2>&1)
   expect "the sidecar's Redis user cannot write other keys" "$out" 'NOPERM'

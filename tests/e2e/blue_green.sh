@@ -142,7 +142,7 @@ after_rebuild 1 "an asked-for rebuild"
 wait_reads_since "$r0"
 wait_log "$off" 'deleted generation 0 of the read models, which readers left' 10
 [ "$(rc --scan --pattern 'order_details:*' | wc -l)" = 0 ] || fail "generation 0's orders are left"
-[ "$(rc EXISTS g1:order_details:19999)" = 1 ] || fail "generation 1 has no order_details:19999"
+[ "$(rc EXISTS "g1:order_details:{31}:19999")" = 1 ] || fail "generation 1 has no order_details:{31}:19999"
 [ "$(metric pgcqrs_read_model_generation)" = 1 ] || fail "/metrics generation: $(metric pgcqrs_read_model_generation)"
 http_get /healthz | tr -d '\r' | grep -qx 'streaming; readers read generation 1' || fail "/healthz: $(http_get /healthz)"
 

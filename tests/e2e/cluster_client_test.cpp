@@ -86,7 +86,9 @@ TEST_F(Cluster, KeySlotsAsTheClusterComputesThem) {
       for (auto key : {k.order(s), k.user(s), k.product(s), k.user_orders(s), k.user_latest(s), k.product_orders(s)})
         keys.push_back(key);
     }
-    for (const auto& key : {k.top_products(), k.users(), k.products(), k.checkpoint(), k.channel()}) keys.push_back(key);
+    for (int b : {0, 1, 42, 63})
+      for (const auto& key : {k.top_products(b), k.users(b), k.products(b)}) keys.push_back(key);
+    for (const auto& key : {k.checkpoint(), k.channel()}) keys.push_back(key);
   }
   for (int i = 0; i < 2000; ++i) keys.push_back("{t" + std::to_string(i) + "}:x" + std::to_string(i * 7919));
   for (const auto& key : keys) nodes_[0]->append({"CLUSTER", "KEYSLOT", key});

@@ -32,7 +32,7 @@ phase() {
   t0=$(now_ms)
   order=$(sql "SELECT place_order(1, '[{\"product_id\": 1, \"quantity\": 1}]')")
   deadline=$((SECONDS + 30))
-  until lsn=$(rc HGET "order_details:$order" lsn) && [ -n "$lsn" ]; do
+  until lsn=$(rc HGET "order_details:{$((order % 64))}:$order" lsn) && [ -n "$lsn" ]; do
     [ $SECONDS -lt $deadline ] || fail "order $order never reached Redis"
     sleep 0.02
   done

@@ -98,7 +98,7 @@ log_clean_since() {  # log_clean_since OFFSET WHAT
 
 slot_confirmed() { sql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'pgcqrs'"; }
 checkpoint() { rc HGET pgcqrs:checkpoint lsn; }
-# model_key NAME: NAME in the generation readers read now (g3:order_details:7 after rebuilds).
+# model_key NAME: NAME in the generation readers read now (g3:order_details:{7}:7 after rebuilds).
 model_key() {
   local g
   g=$(rc HGET pgcqrs:checkpoint generation)

@@ -53,10 +53,13 @@ for p in a b; do
 done
 admin ACL SETUSER default off >/dev/null
 
-# Another application's keys, some with read-model names, and one under a longer prefix.
+# Another application's keys, some with read-model names (of layout 4 and of older ones), and
+# one under a longer prefix.
 admin HSET user:1 name other-app >/dev/null
 admin SET order_details:1 other-app >/dev/null
 admin SET top_products other-app >/dev/null
+admin HSET "user:{1}:1" name other-app >/dev/null
+admin SET "top_products:{1}" other-app >/dev/null
 admin SET pgcqrs:checkpoint other-app >/dev/null
 admin SADD c:pgcqrs:users 99 >/dev/null
 foreign() { admin --scan | grep -vE '^(a|b):' | sort | while read -r k; do echo "$k $(admin TYPE "$k")"; done; }
@@ -163,7 +166,8 @@ if [[ $out == *'"user_name":"Ada L."'* ]]; then ok; else fail "pgcqrs-query orde
 
 # Nothing was written outside the two prefixes, and the other application's keys are as they were.
 if [ "$(foreign)" = "$foreign_before" ] && [ "$(admin HGET user:1 name)" = other-app ] &&
-   [ "$(admin GET order_details:1)" = other-app ] && [ "$(admin GET pgcqrs:checkpoint)" = other-app ]; then ok
+   [ "$(admin GET order_details:1)" = other-app ] && [ "$(admin GET pgcqrs:checkpoint)" = other-app ] &&
+   [ "$(admin HGET "user:{1}:1" name)" = other-app ] && [ "$(admin GET "top_products:{1}")" = other-app ]; then ok
 else fail "keys outside a: and b: changed: $(foreign | head -10)"; fi
 if [ "$(admin --scan --pattern 'a:order_details:*' | wc -l)" = 6 ] && [ "$(admin --scan --pattern 'b:g1:order_details:*' | wc -l)" = 6 ]; then ok
 else fail "expected 6 orders under each prefix"; fi

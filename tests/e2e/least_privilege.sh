@@ -162,7 +162,22 @@ check "the rename reached the read model (sidecar applied as its ACL user)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --after '$token2' --timeout 20000 --json | grep -q '\"user_name\":\"Ada L\"'"
 check "the product rename reached the order's items (its fan-out reads product_orders)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --json | grep -q '\"product_name\":\"Fountain pen\"'"
-check "the reader reads top products" query top-products
+# same_top LIMIT: the reader's ranking (after token2) is the write model's: revenue over the
+# orders not cancelled, highest first, equal revenues by id as text, descending (the order
+# ZREVRANGE gives members of equal score), merged from every bucket's top_products.
+same_top() {
+  local got want
+  got=$("$build/sidecar/pgcqrs-query" top-products --limit "$1" --after "$token2" --timeout 20000 --json |
+        jq -r '.[] | "\(.product_id) \(.revenue)"') || return 1
+  want=$(psql -qAt -F ' ' -c "SELECT p.id, coalesce(sum(i.quantity * i.unit_price)
+                                                 FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(20,2) AS revenue
+                              FROM products p LEFT JOIN order_items i ON i.product_id = p.id
+                              LEFT JOIN orders o ON o.id = i.order_id
+                              GROUP BY p.id ORDER BY revenue DESC, p.id::text COLLATE \"C\" DESC LIMIT $1")
+  [ "$got" = "$want" ] || { echo "reader: $got"; echo "write model: $want"; return 1; }
+}
+check "the reader ranks the products as the write model does, merged from their buckets" same_top 100
+check "the reader's best 2 products are the write model's" same_top 2
 # Ada has 10 orders left: make it 11, past the page, and read them through the fallback.
 sql -c "SELECT place_order(1, '[{\"product_id\": 3, \"quantity\": 1}]')"
 token3=$(psql -qAt -c "SELECT write_token()")
@@ -239,12 +254,12 @@ refused "the sidecar's Redis user cannot reconfigure Redis" "NOPERM" side CONFIG
 refused "the sidecar's Redis user cannot touch other keys from a script" "can.t access at least one of the keys|No permissions to access a key|NOPERM" \
   side EVAL "return redis.call('HSET', 'session:1', 'a', 'b')" 0
 reader() { rc --user pgcqrs-reader --pass "$reader_pw" "$@"; }
-refused "the reader cannot write a read model" "NOPERM" reader HSET order_details:1 total 0
-refused "the reader cannot delete" "NOPERM" reader DEL user:1
-refused "the reader cannot run write scripts" "NOPERM" reader EVAL "return redis.call('DEL', 'user:1')" 0
+refused "the reader cannot write a read model" "NOPERM" reader HSET "order_details:{1}:1" total 0
+refused "the reader cannot delete" "NOPERM" reader DEL "user:{1}:1"
+refused "the reader cannot run write scripts" "NOPERM" reader EVAL "return redis.call('DEL', 'user:{1}:1')" 0
 refused "the reader cannot run a script, even a read-only one" "NOPERM" \
-  reader EVAL_RO "return redis.call('DEL', 'user:1')" 0
-refused "the reader cannot read auxiliary keys" "NOPERM" reader ZRANGE product_orders:1 0 -1
+  reader EVAL_RO "return redis.call('DEL', 'user:{1}:1')" 0
+refused "the reader cannot read auxiliary keys" "NOPERM" reader ZRANGE "product_orders:{1}:1" 0 -1
 refused "anonymous access is refused" "NOAUTH|NOPERM|WRONGPASS|noauth" rc GET pgcqrs:checkpoint
 
 # Secrets never reach argv or logs.

@@ -16,9 +16,9 @@ start_sidecar
 wait_caught_up
 minus=$(sql "SELECT min(id) FROM orders WHERE created_at = '-infinity'")
 plus=$(sql "SELECT min(id) FROM orders WHERE created_at = 'infinity'")
-[ "$(rc ZSCORE user_orders:1 "$minus")" == -inf ] || fail "order $minus scores $(rc ZSCORE user_orders:1 "$minus"), not -inf"
-[ "$(rc ZSCORE user_orders:1 "$plus")" == inf ] || fail "order $plus scores $(rc ZSCORE user_orders:1 "$plus"), not inf"
-[ "$(rc HGET "order_details:$minus" created_at)" == -infinity ] || fail "created_at of order $minus"
+[ "$(rc ZSCORE "user_orders:{1}:1" "$minus")" == -inf ] || fail "order $minus scores $(rc ZSCORE "user_orders:{1}:1" "$minus"), not -inf"
+[ "$(rc ZSCORE "user_orders:{1}:1" "$plus")" == inf ] || fail "order $plus scores $(rc ZSCORE "user_orders:{1}:1" "$plus"), not inf"
+[ "$(rc HGET "order_details:{$((minus % 64))}:$minus" created_at)" == -infinity ] || fail "created_at of order $minus"
 verify_clean
 
 step "the same streamed: an order created at -infinity after the copy"
@@ -26,9 +26,9 @@ sql "BEGIN; INSERT INTO orders (user_id, created_at) VALUES (3, '-infinity');
      INSERT INTO order_items (order_id, product_id, quantity) VALUES (currval(pg_get_serial_sequence('orders', 'id')), 3, 2); COMMIT"
 wait_caught_up
 streamed=$(sql "SELECT max(id) FROM orders")
-[ "$(rc ZSCORE user_orders:3 "$streamed")" == -inf ] || fail "streamed order $streamed scores $(rc ZSCORE user_orders:3 "$streamed")"
-[ "$(rc LINDEX user_latest:3 -1 | grep -o '"order_id":[0-9]*')" == "\"order_id\":$streamed" ] ||
-  fail "the -infinity order is not last on user_latest:3: $(rc LRANGE user_latest:3 0 -1)"
+[ "$(rc ZSCORE "user_orders:{3}:3" "$streamed")" == -inf ] || fail "streamed order $streamed scores $(rc ZSCORE "user_orders:{3}:3" "$streamed")"
+[ "$(rc LINDEX "user_latest:{3}:3" -1 | grep -o '"order_id":[0-9]*')" == "\"order_id\":$streamed" ] ||
+  fail "the -infinity order is not last on user_latest:{3}:3: $(rc LRANGE "user_latest:{3}:3" 0 -1)"
 verify_clean
 
 step "each hash's lsn is the commit LSN of the last transaction that changed it, or the copy's consistent point"
@@ -50,14 +50,14 @@ expect_lsn() {  # expect_lsn KEY LSN WHY
   got=$(rc HGET "$1" lsn)
   [ "$got" == "$2" ] || fail "$1 lsn is '$got', expected $2 ($3)"
 }
-expect_lsn "order_details:$order" "${commits[3]}" "T4 renamed its user"
-expect_lsn user:1 "${commits[3]}" "T4 renamed it"
-expect_lsn product:1 "${commits[0]}" "T1 sold it; nothing later changed it"
-expect_lsn product:2 "${commits[2]}" "T3 renamed it"
-expect_lsn product:4 "$cp_copy" "copied; no transaction changed it since"
-expect_lsn user:4 "$cp_copy" "copied; the no-op update emitted no event"
-entry_lsn=$(rc LRANGE user_latest:1 0 -1 | grep "\"order_id\":$order," | grep -oE '"lsn":"[0-9A-F/]+"')
-[ "$entry_lsn" == "\"lsn\":\"${commits[3]}\"" ] || fail "user_latest:1 entry of order $order: $entry_lsn"
+expect_lsn "order_details:{$((order % 64))}:$order" "${commits[3]}" "T4 renamed its user"
+expect_lsn "user:{1}:1" "${commits[3]}" "T4 renamed it"
+expect_lsn "product:{1}:1" "${commits[0]}" "T1 sold it; nothing later changed it"
+expect_lsn "product:{2}:2" "${commits[2]}" "T3 renamed it"
+expect_lsn "product:{4}:4" "$cp_copy" "copied; no transaction changed it since"
+expect_lsn "user:{4}:4" "$cp_copy" "copied; the no-op update emitted no event"
+entry_lsn=$(rc LRANGE "user_latest:{1}:1" 0 -1 | grep "\"order_id\":$order," | grep -oE '"lsn":"[0-9A-F/]+"')
+[ "$entry_lsn" == "\"lsn\":\"${commits[3]}\"" ] || fail "user_latest:{1}:1 entry of order $order: $entry_lsn"
 verify_clean
 
 step "verify reports a checkpoint that does not vouch for the read models, and wrong values"
@@ -80,20 +80,20 @@ rc HSET pgcqrs:checkpoint partial_lsn "$cp_now" partial_seq 3 >/dev/null
 expect_verify_fails "a half-applied transaction" "has not caught up .*call series is under way \(partial_lsn"
 rc HDEL pgcqrs:checkpoint partial_lsn partial_seq >/dev/null
 rc HSET pgcqrs:checkpoint layout 2 >/dev/null
-expect_verify_fails "another layout" '^pgcqrs:checkpoint field layout: expected "3", found "2"$'
-rc HSET pgcqrs:checkpoint layout 3 >/dev/null
+expect_verify_fails "another layout" '^pgcqrs:checkpoint field layout: expected "4", found "2"$'
+rc HSET pgcqrs:checkpoint layout 4 >/dev/null
 rc HSET pgcqrs:checkpoint slot other >/dev/null
 expect_verify_fails "another slot" '^pgcqrs:checkpoint field slot: "other" is not a pgcqrs slot of this database$'
 rc HSET pgcqrs:checkpoint slot pgcqrs >/dev/null
 rc HSET pgcqrs:checkpoint owner someone >/dev/null
 expect_verify_fails "an undocumented checkpoint field" '^pgcqrs:checkpoint field owner: should not exist'
 rc HDEL pgcqrs:checkpoint owner >/dev/null
-rc HSET user:3 lsn FFFFFFFF/0 >/dev/null
-expect_verify_fails "a hash ahead of the checkpoint" "^user:3 field lsn: FFFFFFFF/0 is past the checkpoint $cp_now$"
-rc HSET user:3 lsn "$cp_copy" >/dev/null
-rc ZADD user_orders:1 inf "$minus" >/dev/null
-expect_verify_fails "a -infinity order scored inf" "^user_orders:1 member $minus: expected score -inf, found inf$"
-rc ZADD user_orders:1 -inf "$minus" >/dev/null
+rc HSET "user:{3}:3" lsn FFFFFFFF/0 >/dev/null
+expect_verify_fails "a hash ahead of the checkpoint" "^user:\{3\}:3 field lsn: FFFFFFFF/0 is past the checkpoint $cp_now$"
+rc HSET "user:{3}:3" lsn "$cp_copy" >/dev/null
+rc ZADD "user_orders:{1}:1" inf "$minus" >/dev/null
+expect_verify_fails "a -infinity order scored inf" "^user_orders:\{1\}:1 member $minus: expected score -inf, found inf$"
+rc ZADD "user_orders:{1}:1" -inf "$minus" >/dev/null
 rc HSET pgcqrs:checkpoint lsn "$cp_real" >/dev/null
 start_sidecar
 wait_caught_up

@@ -44,7 +44,7 @@ psql -qAt -c "SELECT pg_reload_conf()" >/dev/null
 export PGPASSWORD=$pw  # read by libpq in the sidecar; the test's own psql is the superuser's
 conninfo="host=localhost port=$PGPORT dbname=postgres user=pgcqrs_sidecar sslmode=verify-full sslrootcert=$certs/ca.crt"
 
-order_total() { redis-cli -p "$PGCQRS_REDIS_PORT" HGET "order_details:$1" total; }
+order_total() { redis-cli -p "$PGCQRS_REDIS_PORT" HGET "order_details:{$(($1 % 64))}:$1" total; }
 has_total() { [ "$(order_total "$1")" = "$2" ]; }
 
 # Streaming over TLS.

@@ -22,6 +22,12 @@ namespace {
 
 const char* kNow = "2026-01-01T00:00:00.000000Z";
 
+// A read model's key in layout 4: the family, the id's bucket (id mod 64) as a hash tag, the
+// id (`order_details:{42}:42`).
+std::string tagged(const std::string& family, int64_t id) {
+  return family + "{" + std::to_string(((id % 64) + 64) % 64) + "}:" + std::to_string(id);
+}
+
 class Projection : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -132,7 +138,7 @@ TEST_F(Projection, MarkRecordsTheKeyLayout) {
 
 TEST_F(Projection, RefusesToStreamIntoARedisWithoutCheckpoint) {
   EXPECT_EQ(run(calls(setup_txn("0/100")))[0], "nocheckpoint");
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:{1}:1"}).get()), "0");
 }
 
 TEST_F(Projection, AppliesOnceAndSkipsReplays) {
@@ -140,14 +146,14 @@ TEST_F(Projection, AppliesOnceAndSkipsReplays) {
   EXPECT_EQ(run(calls(setup_txn("0/100"))),
             (std::vector<std::string>{"applied", "1", "0", "3"}));
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/100");
-  EXPECT_EQ(hget("order_details:1", "total"), "3.00");
-  EXPECT_EQ(hget("product:1", "units_sold"), "2");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "3.00");
-  EXPECT_EQ(hget("user:1", "lsn"), "0/100");
+  EXPECT_EQ(hget("order_details:{1}:1", "total"), "3.00");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "2");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "3.00");
+  EXPECT_EQ(hget("user:{1}:1", "lsn"), "0/100");
   EXPECT_EQ(run(calls(setup_txn("0/100"))),
             (std::vector<std::string>{"applied", "0", "1", "0"}));
-  EXPECT_EQ(hget("product:1", "units_sold"), "2");
-  EXPECT_EQ(hget("user:1", "order_count"), "1");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "2");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "1");
 }
 
 TEST_F(Projection, ComparesLsnsAsNumbers) {
@@ -157,14 +163,14 @@ TEST_F(Projection, ComparesLsnsAsNumbers) {
   mark("0/9");
   auto replay = calls({begin("0/10"), ev("0/10", 0, "UserRenamed", R"("user_id":1,"old_name":"ann","name":"Ann")"), commit("0/10", 1)});
   EXPECT_EQ(run(replay)[1], "1");  // 0/10 is after 0/9
-  EXPECT_EQ(hget("user:1", "name"), "Ann");
+  EXPECT_EQ(hget("user:{1}:1", "name"), "Ann");
 }
 
 TEST_F(Projection, DetectsARedisBehindTheSlot) {
   mark("0/50");
   EXPECT_EQ(run(calls(setup_txn("0/100")), "0/60"),
             (std::vector<std::string>{"behind", "0/50"}));
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:{1}:1"}).get()), "0");
 }
 
 TEST_F(Projection, InterruptedChunkedTransactionReplaysExactlyOnce) {
@@ -189,10 +195,10 @@ TEST_F(Projection, InterruptedChunkedTransactionReplaysExactlyOnce) {
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_lsn"), "");
   // OrderItemAdded for an existing line replaces it (last one wins: quantity 5).
-  EXPECT_EQ(hget("product:2", "units_sold"), "5");
-  EXPECT_EQ(hget("product:2", "revenue"), "10.00");
-  EXPECT_EQ(hget("order_details:1", "total"), "13.00");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "13.00");
+  EXPECT_EQ(hget("product:{2}:2", "units_sold"), "5");
+  EXPECT_EQ(hget("product:{2}:2", "revenue"), "10.00");
+  EXPECT_EQ(hget("order_details:{1}:1", "total"), "13.00");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "13.00");
 }
 
 TEST_F(Projection, CancelAndDeleteSubtractOnce) {
@@ -210,12 +216,12 @@ TEST_F(Projection, CancelAndDeleteSubtractOnce) {
   EXPECT_EQ(run(calls({begin("0/110"),
                                                 ev("0/110", 0, "OrderStatusChanged", R"("order_id":1,"user_id":1,"from":"pending","to":"cancelled","updated_at":"2026-01-02T00:00:00.000000Z")"),
                                                 commit("0/110", 1)}))[2], "1");
-  EXPECT_EQ(hget("product:1", "units_sold"), "0");
-  EXPECT_EQ(hget("product:1", "revenue"), "0.00");
-  EXPECT_EQ(hget("user:1", "order_count"), "0");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
-  EXPECT_EQ(redis::reply_string(redis_->command({"SCARD", "product_orders:1"}).get()), "0");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "0");
+  EXPECT_EQ(hget("product:{1}:1", "revenue"), "0.00");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "0");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "0.00");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:{1}:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"SCARD", "product_orders:{1}:1"}).get()), "0");
 }
 
 TEST_F(Projection, LargeFanOutRunsInBoundedBatchesAndRefusesWhatFollows) {
@@ -241,7 +247,7 @@ TEST_F(Projection, LargeFanOutRunsInBoundedBatchesAndRefusesWhatFollows) {
   EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_seq"), "-1");
   // The next transaction must not overtake the unfinished rename: refused, nothing written.
   EXPECT_EQ(run(after, "0/0", budget)[0], "error");
-  EXPECT_EQ(hget("user:1", "email"), "a@x");
+  EXPECT_EQ(hget("user:{1}:1", "email"), "a@x");
   // Sent again until done: 5 orders renamed for the user, 2 per batch, then the product's 5
   // re-rendered in the third batch: a set this small is an intset, which SSCAN returns whole.
   int calls_made = 1;
@@ -255,15 +261,15 @@ TEST_F(Projection, LargeFanOutRunsInBoundedBatchesAndRefusesWhatFollows) {
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "");
   for (int o = 1; o <= 5; ++o) {
-    EXPECT_EQ(hget("order_details:" + std::to_string(o), "user_name"), "Ann") << o;
-    EXPECT_NE(hget("order_details:" + std::to_string(o), "items").find("\"product_name\":\"Pen\""), std::string::npos) << o;
-    EXPECT_EQ(hget("order_details:" + std::to_string(o), "lsn"), "0/200") << o;
+    EXPECT_EQ(hget(tagged("order_details:", o), "user_name"), "Ann") << o;
+    EXPECT_NE(hget(tagged("order_details:", o), "items").find("\"product_name\":\"Pen\""), std::string::npos) << o;
+    EXPECT_EQ(hget(tagged("order_details:", o), "lsn"), "0/200") << o;
   }
-  EXPECT_EQ(hget("product:1", "units_sold"), "6");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "6");
   EXPECT_EQ(run(after, "0/0", budget)[0], "more");  // its own fan-out
   EXPECT_EQ(run(after, "0/0", budget)[0], "more");
   EXPECT_EQ(run(after, "0/0", budget)[0], "applied");
-  for (int o = 1; o <= 5; ++o) EXPECT_EQ(hget("order_details:" + std::to_string(o), "user_email"), "b@x") << o;
+  for (int o = 1; o <= 5; ++o) EXPECT_EQ(hget(tagged("order_details:", o), "user_email"), "b@x") << o;
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/300");
 }
 
@@ -280,27 +286,27 @@ TEST_F(Projection, ItemsJsonIsOneFormatAndNamesCannotForgeLines) {
              ev("0/100", 2, "ProductAdded", R"("product_id":10,"name":"ink","price":"9.99","is_active":true)"),
              ev("0/100", 3, "OrderPlaced", R"("order_id":1,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00.000000Z","updated_at":"2026-01-01T00:00:00.000000Z","items":[{"product_id":10,"quantity":1,"unit_price":"9.99"},{"product_id":1,"quantity":2,"unit_price":"1.50"}],"total":"12.99")"),
              commit("0/100", 4)}));
-  const std::string placed = hget("order_details:1", "items");
+  const std::string placed = hget("order_details:{1}:1", "items");
   EXPECT_EQ(placed, R"([{"product_id":1,"product_name":")" + tricky +
                         R"(","quantity":2,"unit_price":"1.50","line_total":"3.00"},)"
                         R"({"product_id":10,"product_name":"ink","quantity":1,"unit_price":"9.99","line_total":"9.99"}])");
-  EXPECT_EQ(hget("order_details:1", "total"), "12.99");
+  EXPECT_EQ(hget("order_details:{1}:1", "total"), "12.99");
   // The same line written again: every line is rendered again from what was read back.
   EXPECT_EQ(run(
                 calls({begin("0/200"),
                        ev("0/200", 0, "OrderItemChanged", R"("order_id":1,"product_id":10,"quantity":1,"unit_price":"9.99")"),
                        commit("0/200", 1)}))[0],
             "applied");
-  EXPECT_EQ(hget("order_details:1", "items"), placed);
-  EXPECT_EQ(hget("order_details:1", "item_count"), "2");
-  EXPECT_EQ(hget("order_details:1", "lsn"), "0/200");
+  EXPECT_EQ(hget("order_details:{1}:1", "items"), placed);
+  EXPECT_EQ(hget("order_details:{1}:1", "item_count"), "2");
+  EXPECT_EQ(hget("order_details:{1}:1", "lsn"), "0/200");
   // Removing a line subtracts what the order really held (2 x 1.50), whatever the name says.
   run(
       calls({begin("0/300"), ev("0/300", 0, "OrderItemRemoved", R"("order_id":1,"product_id":1)"), commit("0/300", 1)}));
-  EXPECT_EQ(hget("order_details:1", "total"), "9.99");
-  EXPECT_EQ(hget("order_details:1", "item_count"), "1");
-  EXPECT_EQ(hget("product:1", "units_sold"), "0");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "9.99");
+  EXPECT_EQ(hget("order_details:{1}:1", "total"), "9.99");
+  EXPECT_EQ(hget("order_details:{1}:1", "item_count"), "1");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "0");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "9.99");
 }
 
 TEST_F(Projection, TruncateOfItemsEmptiesEveryOrder) {
@@ -309,16 +315,16 @@ TEST_F(Projection, TruncateOfItemsEmptiesEveryOrder) {
   EXPECT_EQ(run(
                 calls({begin("0/200"), ev("0/200", 0, "Truncated", R"("tables":["order_items"])"), commit("0/200", 1)}))[0],
             "applied");
-  EXPECT_EQ(hget("order_details:1", "items"), "[]");
-  EXPECT_EQ(hget("order_details:1", "item_count"), "0");
-  EXPECT_EQ(hget("order_details:1", "total"), "0.00");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
-  EXPECT_EQ(hget("product:1", "units_sold"), "0");
+  EXPECT_EQ(hget("order_details:{1}:1", "items"), "[]");
+  EXPECT_EQ(hget("order_details:{1}:1", "item_count"), "0");
+  EXPECT_EQ(hget("order_details:{1}:1", "total"), "0.00");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "0.00");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "0");
   run(
       calls({begin("0/300"), ev("0/300", 0, "Truncated", R"("tables":["orders","order_items"])"), commit("0/300", 1)}));
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user_orders:1"}).get()), "0");
-  EXPECT_EQ(hget("user:1", "order_count"), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:{1}:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user_orders:{1}:1"}).get()), "0");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "0");
 }
 
 // A product in more orders than an intset holds (512) is a hashtable set: its rename's fan-out
@@ -334,7 +340,7 @@ TEST_F(Projection, ProductFanOutPagesThroughALargeSetWithSscan) {
                            R"(,"user_id":1,"status":"pending","created_at":"2026-01-01T00:00:00.000000Z","updated_at":"2026-01-01T00:00:00.000000Z","items":[{"product_id":1,"quantity":1,"unit_price":"1.50"}],"total":"1.50")"));
   setup.push_back(commit("0/100", orders + 2));
   ASSERT_EQ(run(calls(setup, 5000))[0], "applied");
-  ASSERT_EQ(redis::reply_string(redis_->command({"OBJECT", "ENCODING", "product_orders:1"}).get()), "hashtable");
+  ASSERT_EQ(redis::reply_string(redis_->command({"OBJECT", "ENCODING", "product_orders:{1}:1"}).get()), "hashtable");
 
   auto rename = calls({begin("0/200"), ev("0/200", 0, "ProductRenamed", R"("product_id":1,"old_name":"pen","name":"Pen")"),
                        commit("0/200", 1)});
@@ -357,7 +363,7 @@ TEST_F(Projection, ProductFanOutPagesThroughALargeSetWithSscan) {
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
   int renamed = 0;
   for (int o = 1; o <= orders; ++o) {
-    std::string items = hget("order_details:" + std::to_string(o), "items");
+    std::string items = hget(tagged("order_details:", o), "items");
     if (items.find("\"product_name\":\"Pen\"") != std::string::npos) ++renamed;
   }
   EXPECT_EQ(renamed, orders);
@@ -375,9 +381,9 @@ TEST_F(Projection, OrderLsnIsTheNewestChangeWithinOneCall) {
                    ev("0/120", 0, "OrderStatusChanged", R"("order_id":1,"to":"paid","updated_at":"2026-01-02T00:00:00.000000Z")"),
                    commit("0/120", 1)});
   EXPECT_EQ(run(cs)[1], "2");
-  EXPECT_EQ(hget("order_details:1", "lsn"), "0/120");
-  EXPECT_EQ(hget("order_details:1", "total"), "4.50");
-  auto page = redis_->command({"LINDEX", "user_latest:1", "0"});
+  EXPECT_EQ(hget("order_details:{1}:1", "lsn"), "0/120");
+  EXPECT_EQ(hget("order_details:{1}:1", "total"), "4.50");
+  auto page = redis_->command({"LINDEX", "user_latest:{1}:1", "0"});
   EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"paid")"), std::string::npos);
   EXPECT_NE(redis::reply_string(page.get()).find(R"("lsn":"0/120"})"), std::string::npos);
 }
@@ -394,7 +400,7 @@ TEST_F(Projection, RefusesADirtyCheckpointAndWritesNothing) {
   mark("0/50");
   redis_->command({"HSET", "pgcqrs:checkpoint", "dirty", "0/40"});
   EXPECT_EQ(run(calls(setup_txn("0/100"))), (std::vector<std::string>{"dirty", "0/40"}));
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:{1}:1"}).get()), "0");
   mark("0/60");  // a finished rebuild (its mark) clears it
   EXPECT_EQ(hget("pgcqrs:checkpoint", "dirty"), "");
   EXPECT_EQ(run(calls(setup_txn("0/100")))[0], "applied");
@@ -409,8 +415,8 @@ TEST_F(Projection, ABatchThatCannotBeAppliedFailsBeforeAnyWrite) {
   auto r = run(calls(setup_txn("0/100")));
   ASSERT_EQ(r[0], "error");
   EXPECT_EQ(r[1], "the checkpoint holds an unfinished fan-out at 0/90 that the batch ending at 0/100 does not start with");
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:1"}).get()), "0");
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:{1}:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:{1}:1"}).get()), "0");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/50");
 }
 
@@ -422,17 +428,17 @@ TEST_F(Projection, ABatchOnWhatTheViewKnowsTakesOneRound) {
   EXPECT_EQ(run(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")))[0], "applied");
   EXPECT_EQ(run(calls(place("0/120", 3, "2026-01-04T00:00:00.000000Z")))[0], "applied");
   EXPECT_EQ(rounds_, 1);
-  EXPECT_EQ(hget("user:1", "order_count"), "3");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "6.00");
-  EXPECT_EQ(hget("product:1", "units_sold"), "4");
-  EXPECT_EQ(hget("product:1", "lsn"), "0/120");
-  auto page = redis_->command({"LRANGE", "user_latest:1", "0", "-1"});
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "3");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "6.00");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "4");
+  EXPECT_EQ(hget("product:{1}:1", "lsn"), "0/120");
+  auto page = redis_->command({"LRANGE", "user_latest:{1}:1", "0", "-1"});
   ASSERT_EQ(page->elements, 3u);
   EXPECT_EQ(redis::reply_string(page->element[0]).rfind(R"({"order_id":3,)", 0), 0u);
   // A replay changes nothing.
   EXPECT_EQ(run(calls(place("0/120", 3, "2026-01-04T00:00:00.000000Z"))),
             (std::vector<std::string>{"applied", "0", "1", "0"}));
-  EXPECT_EQ(hget("user:1", "order_count"), "3");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "3");
 }
 
 // Someone else moved the checkpoint: what the view knew is dropped, not written over Redis.
@@ -441,12 +447,12 @@ TEST_F(Projection, TheViewIsDroppedWhenSomeoneElseMovedTheCheckpoint) {
   run(calls(setup_txn("0/100")));
   EXPECT_EQ(run(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")))[0], "applied");
   // Another writer renames the user and moves the checkpoint.
-  redis_->command({"HSET", "user:1", "name", "bo"});
+  redis_->command({"HSET", "user:{1}:1", "name", "bo"});
   redis_->command({"HSET", "pgcqrs:checkpoint", "lsn", "0/115"});
   EXPECT_EQ(run(calls(place("0/130", 3, "2026-01-04T00:00:00.000000Z")))[0], "applied");
   EXPECT_GT(rounds_, 1);
-  EXPECT_EQ(hget("order_details:3", "user_name"), "bo");
-  EXPECT_EQ(hget("user:1", "order_count"), "3");
+  EXPECT_EQ(hget("order_details:{3}:3", "user_name"), "bo");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "3");
 }
 
 TEST_F(Projection, CancelSubtractsAndRendersThePage) {
@@ -456,12 +462,12 @@ TEST_F(Projection, CancelSubtractsAndRendersThePage) {
                        ev("0/110", 0, "OrderStatusChanged", R"("order_id":1,"to":"cancelled","updated_at":"2026-01-02T00:00:00.000000Z")"),
                        commit("0/110", 1)}))[0],
             "applied");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "0.00");
-  EXPECT_EQ(hget("user:1", "order_count"), "1");
-  EXPECT_EQ(hget("product:1", "units_sold"), "0");
-  EXPECT_EQ(hget("product:1", "revenue"), "0.00");
-  EXPECT_EQ(hget("order_details:1", "lsn"), "0/110");
-  auto page = redis_->command({"LINDEX", "user_latest:1", "0"});
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "0.00");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "1");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "0");
+  EXPECT_EQ(hget("product:{1}:1", "revenue"), "0.00");
+  EXPECT_EQ(hget("order_details:{1}:1", "lsn"), "0/110");
+  auto page = redis_->command({"LINDEX", "user_latest:{1}:1", "0"});
   EXPECT_NE(redis::reply_string(page.get()).find(R"("status":"cancelled")"), std::string::npos);
 }
 
@@ -487,9 +493,9 @@ TEST_F(Projection, ReplayedPlacementKeepsItsLaterStatusChange) {
     replay.insert(replay.end(), paid.begin(), paid.end());
     EXPECT_EQ(run(std::move(replay)), (std::vector<std::string>{"applied", "1", "1", "1"}));
     EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), paid_at);
-    EXPECT_EQ(hget("order_details:" + order, "status"), "paid");
-    EXPECT_EQ(hget("order_details:" + order, "lsn"), paid_at);
-    auto top = redis_->command({"LINDEX", "user_latest:1", "0"});
+    EXPECT_EQ(hget(tagged("order_details:", std::stoi(order)), "status"), "paid");
+    EXPECT_EQ(hget(tagged("order_details:", std::stoi(order)), "lsn"), paid_at);
+    auto top = redis_->command({"LINDEX", "user_latest:{1}:1", "0"});
     EXPECT_NE(redis::reply_string(top.get()).find(R"("status":"paid")"), std::string::npos);
   }
 }
@@ -501,16 +507,16 @@ TEST_F(Projection, AnOrderPlacedAgainIsReadAndReplaced) {
   run(calls(setup_txn("0/100")));
   EXPECT_EQ(run(calls(place("0/110", 2, "2026-01-03T00:00:00.000000Z")))[0], "applied");
   EXPECT_EQ(rounds_, 1);  // the view knew the user and product; order 2 was new
-  EXPECT_EQ(hget("user:1", "order_count"), "2");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "2");
   // Order 2 placed again, its hash dropped from what the projector knows (as past the
   // store's limit): the speculation fails, the order is read, subtracted and written anew.
   projector_.orders().forget(2);
   EXPECT_EQ(run(calls(place("0/120", 2, "2026-01-05T00:00:00.000000Z"))), (std::vector<std::string>{"applied", "1", "0", "1"}));
   EXPECT_GT(rounds_, 1);
-  EXPECT_EQ(hget("order_details:2", "created_at"), "2026-01-05T00:00:00.000000Z");
-  EXPECT_EQ(hget("user:1", "order_count"), "2");
-  EXPECT_EQ(hget("user:1", "lifetime_value"), "4.50");
-  EXPECT_EQ(hget("product:1", "units_sold"), "3");
+  EXPECT_EQ(hget("order_details:{2}:2", "created_at"), "2026-01-05T00:00:00.000000Z");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "2");
+  EXPECT_EQ(hget("user:{1}:1", "lifetime_value"), "4.50");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "3");
 }
 
 
@@ -537,7 +543,8 @@ static std::vector<std::string> placed_12(const std::string& lsn) {
 }
 
 // TRUNCATE reaches every order, so it runs in chunks of the fan-out budget like a rename:
-// orders first (SCAN), then users and products (SSCAN), the phase named in partial_cursor;
+// orders first (SCAN), then users and products bucket by bucket (SSCAN of pgcqrs:users:{b}
+// and pgcqrs:products:{b}), the phase named in partial_cursor ("orders:17", "users5:0");
 // what follows waits for the last chunk.
 TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
   mark("0/50");
@@ -551,7 +558,7 @@ TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
     status = run(truncate, "0/0", budget)[0];
     if (status != "more") break;
     std::string cursor = hget("pgcqrs:checkpoint", "partial_cursor");
-    phases.push_back(cursor.substr(0, cursor.find(':')));
+    phases.push_back(cursor.substr(0, cursor.find_first_of("0123456789:")));  // its bucket aside
     if (k == 0) {
       EXPECT_EQ(run(after, "0/0", budget)[0], "error") << "overtook the unfinished TRUNCATE";
     }
@@ -568,7 +575,7 @@ TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "");
   for (int o = 1; o <= 12; ++o) {
-    const std::string key = "order_details:" + std::to_string(o);
+    const std::string key = tagged("order_details:", o);
     EXPECT_EQ(hget(key, "items"), "[]") << o;
     EXPECT_EQ(hget(key, "item_count"), "0") << o;
     EXPECT_EQ(hget(key, "total"), "0.00") << o;
@@ -576,10 +583,9 @@ TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
     EXPECT_EQ(hget(key, "status"), "pending") << o;
   }
   for (int u = 1; u <= 3; ++u) {
-    const std::string id = std::to_string(u);
-    EXPECT_EQ(hget("user:" + id, "lifetime_value"), "0.00") << u;
-    EXPECT_EQ(hget("user:" + id, "order_count"), "4") << u;
-    auto page = redis_->command({"LRANGE", "user_latest:" + id, "0", "-1"});
+    EXPECT_EQ(hget(tagged("user:", u), "lifetime_value"), "0.00") << u;
+    EXPECT_EQ(hget(tagged("user:", u), "order_count"), "4") << u;
+    auto page = redis_->command({"LRANGE", tagged("user_latest:", u), "0", "-1"});
     ASSERT_EQ(page->elements, 4u) << u;
     for (size_t i = 0; i < page->elements; ++i) {
       std::string entry = redis::reply_string(page->element[i]);
@@ -587,16 +593,19 @@ TEST_F(Projection, TruncateOfItemsRunsInChunksOfTheBudget) {
     }
   }
   for (int p = 1; p <= 2; ++p) {
-    EXPECT_EQ(hget("product:" + std::to_string(p), "units_sold"), "0") << p;
-    EXPECT_EQ(hget("product:" + std::to_string(p), "revenue"), "0.00") << p;
-    EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "product_orders:" + std::to_string(p)}).get()), "0") << p;
+    EXPECT_EQ(hget(tagged("product:", p), "units_sold"), "0") << p;
+    EXPECT_EQ(hget(tagged("product:", p), "revenue"), "0.00") << p;
+    EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", tagged("product_orders:", p)}).get()), "0") << p;
   }
-  auto top = redis_->command({"ZRANGE", "top_products", "0", "-1", "WITHSCORES"});
-  ASSERT_EQ(top->elements, 4u);
-  EXPECT_EQ(redis::reply_string(top->element[1]), "0");
-  EXPECT_EQ(redis::reply_string(top->element[3]), "0");
+  // Products 1 and 2 are in the top_products of buckets 1 and 2, each alone there, at 0.
+  for (int p = 1; p <= 2; ++p) {
+    auto top = redis_->command({"ZRANGE", "top_products:{" + std::to_string(p) + "}", "0", "-1", "WITHSCORES"});
+    ASSERT_EQ(top->elements, 2u) << p;
+    EXPECT_EQ(redis::reply_string(top->element[0]), std::to_string(p));
+    EXPECT_EQ(redis::reply_string(top->element[1]), "0");
+  }
   EXPECT_EQ(run(after, "0/0", budget)[0], "applied");
-  EXPECT_EQ(hget("user:1", "is_active"), "false");
+  EXPECT_EQ(hget("user:{1}:1", "is_active"), "false");
 }
 
 // TRUNCATE users CASCADE in chunks: every order, user and page gone, the sets too; products
@@ -633,9 +642,10 @@ TEST_F(Projection, TruncateOfUsersAndOrdersInChunksLeavesNoneOfThem) {
       if (products) {
         EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint"}));
       } else {
-        EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint", "pgcqrs:products", "product:1", "product:2",
-                                                  "top_products"}));
-        EXPECT_EQ(hget("product:1", "units_sold"), "0");
+        EXPECT_EQ(left, (std::vector<std::string>{"pgcqrs:checkpoint", "pgcqrs:products:{1}", "pgcqrs:products:{2}",
+                                                  "product:{1}:1", "product:{2}:2", "top_products:{1}",
+                                                  "top_products:{2}"}));
+        EXPECT_EQ(hget("product:{1}:1", "units_sold"), "0");
       }
       EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
     }
@@ -649,15 +659,15 @@ TEST_F(Projection, UserDeletedTakesItsOrdersInChunks) {
   // User 1 has orders 3, 6, 9 and 12: two chunks of 2 orders, the second also removes the user.
   EXPECT_EQ(run(del, "0/0", 2)[0], "more");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "partial_cursor"), "0");
-  EXPECT_EQ(redis::reply_string(redis_->command({"ZCARD", "user_orders:1"}).get()), "2");
-  EXPECT_EQ(hget("user:1", "order_count"), "2");
+  EXPECT_EQ(redis::reply_string(redis_->command({"ZCARD", "user_orders:{1}:1"}).get()), "2");
+  EXPECT_EQ(hget("user:{1}:1", "order_count"), "2");
   EXPECT_EQ(run(del, "0/0", 2)[0], "applied");
   for (int o : {3, 6, 9, 12})
-    EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "order_details:" + std::to_string(o)}).get()), "0") << o;
-  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:1"}).get()), "0");
-  EXPECT_EQ(redis::reply_string(redis_->command({"SISMEMBER", "pgcqrs:users", "1"}).get()), "0");
+    EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", tagged("order_details:", o)}).get()), "0") << o;
+  EXPECT_EQ(redis::reply_string(redis_->command({"EXISTS", "user:{1}:1"}).get()), "0");
+  EXPECT_EQ(redis::reply_string(redis_->command({"SISMEMBER", "pgcqrs:users:{1}", "1"}).get()), "0");
   // Product 1 (odd orders) keeps 1+5+7+11 units, product 2 (even) 2+4+8+10.
-  EXPECT_EQ(hget("product:1", "units_sold"), "24");
-  EXPECT_EQ(hget("product:2", "units_sold"), "24");
+  EXPECT_EQ(hget("product:{1}:1", "units_sold"), "24");
+  EXPECT_EQ(hget("product:{2}:2", "units_sold"), "24");
   EXPECT_EQ(hget("pgcqrs:checkpoint", "lsn"), "0/200");
 }

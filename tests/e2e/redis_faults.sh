@@ -56,7 +56,7 @@ last=$(sql "SELECT max(id) FROM orders")
 wait_log "$offset" "Redis rejected the batch ending at .*OOM command not allowed" 30
 during 1
 lsn_ge "$(checkpoint)" "$token" && fail "the checkpoint reached $token while Redis was full"
-[ "$(rc EXISTS "$(model_key "order_details:$last")")" == 0 ] || fail "order $last reached Redis while it was full"
+[ "$(rc EXISTS "$(model_key "order_details:{$((last % 64))}:$last")")" == 0 ] || fail "order $last reached Redis while it was full"
 rc CONFIG SET maxmemory 0 >/dev/null
 recovered "$offset" "out of memory"
 
@@ -71,7 +71,7 @@ if log_since "$offset" | grep -qE 'marking the read models dirty|rebuilding'; th
 fi
 assert_not_confirmed_ahead
 verify_clean
-[ "$(rc HGET "$(model_key "order_details:$older")" status)" == paid ] || fail "the status change was lost"
+[ "$(rc HGET "$(model_key "order_details:{$((older % 64))}:$older")" status)" == paid ] || fail "the status change was lost"
 
 step "READONLY (Redis made a replica of a master that is not there): refused, retried, nothing lost"
 offset=$(log_size)

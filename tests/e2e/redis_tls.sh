@@ -38,7 +38,7 @@ redis_url="rediss://127.0.0.1:$PGCQRS_REDIS_TLS_PORT"
 tls=(--redis-tls-ca "$certs/ca.crt" --redis-tls-cert "$certs/client.crt" --redis-tls-key "$certs/client.key")
 rcli() { redis-cli "${PGCQRS_REDIS_TLS_CLI[@]}" -p "$PGCQRS_REDIS_TLS_PORT" "$@"; }
 
-order_total() { rcli HGET "order_details:$1" total 2>/dev/null; }
+order_total() { rcli HGET "order_details:{$(($1 % 64))}:$1" total 2>/dev/null; }
 has_total() { [ "$(order_total "$1")" = "$2" ]; }
 # Clients of Redis other than the redis-cli asking (its own line runs CLIENT LIST).
 other_clients() { rcli CLIENT LIST | grep -vc 'cmd=client|list' || true; }

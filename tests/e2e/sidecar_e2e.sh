@@ -64,6 +64,14 @@ expect_cmd() {  # expect_cmd EXPECTED redis-args...
   got=$(rc "$@" | tr '\n' ' ' | sed 's/ $//')
   [ "$got" == "$want" ] || fail "redis $*: expected '$want', got '$got'"
 }
+# top_products BUCKET...: the products in those buckets' top_products:{b}, highest revenue
+# first (equal revenues by id, as ZREVRANGE orders them): the merge pgcqrs-query top-products
+# makes of all 64.
+top_products() {
+  local b
+  for b in "$@"; do rc ZRANGE "$(mk "top_products:{$b}")" 0 -1 WITHSCORES; done |
+    paste -d' ' - - | LC_ALL=C sort -k2,2gr -k1,1r | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//'
+}
 
 start_sidecar() {
   "$SIDECAR" run >>"$WORK/sidecar.log" 2>&1 &
@@ -155,16 +163,16 @@ sql "SELECT place_order(1, '[{\"product_id\":1,\"quantity\":2},{\"product_id\":2
 pgcqrs_log_begin "$WORK/sidecar.log"   # the first start's lines are checked too
 start_sidecar
 wait_caught_up
-expect order_details:1 user_name ann
-expect order_details:1 total 5.25
-expect order_details:1 item_count 2
-expect order_details:1 items '[{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},{"product_id":2,"product_name":"ink","quantity":1,"unit_price":"2.25","line_total":"2.25"}]'
-expect user:1 order_count 1
-expect user:1 lifetime_value 5.25
-expect product:1 units_sold 2
-expect product:1 revenue 3.00
-expect product:3 units_sold 0
-expect_cmd "1" ZRANGE user_orders:1 0 -1
+expect "order_details:{1}:1" user_name ann
+expect "order_details:{1}:1" total 5.25
+expect "order_details:{1}:1" item_count 2
+expect "order_details:{1}:1" items '[{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},{"product_id":2,"product_name":"ink","quantity":1,"unit_price":"2.25","line_total":"2.25"}]'
+expect "user:{1}:1" order_count 1
+expect "user:{1}:1" lifetime_value 5.25
+expect "product:{1}:1" units_sold 2
+expect "product:{1}:1" revenue 3.00
+expect "product:{3}:3" units_sold 0
+expect_cmd "1" ZRANGE "user_orders:{1}:1" 0 -1
 [ -n "$(rc HGET pgcqrs:checkpoint lsn)" ] || fail "no checkpoint after the snapshot"
 [ "$(rc HGET pgcqrs:checkpoint slot)" == pgcqrs ] || fail "checkpoint slot"
 step_done 'rebuilding the read models \(slot pgcqrs does not exist\)' 'snapshot copied in'
@@ -196,37 +204,42 @@ sql "UPDATE orders SET status = 'paid' WHERE id = 1"
 sql "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"CartAbandoned\",\"cart\":7}')" >/dev/null
 sql "SELECT pg_logical_emit_message(true, 'pgcqrs', 'not json')" >/dev/null
 wait_caught_up
-expect order_details:3 total 26.00
-expect order_details:3 item_count 2
-expect order_details:3 user_name Ann
-expect order_details:1 user_name Ann
-expect order_details:1 status paid
-expect order_details:1 items '[{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},{"product_id":2,"product_name":"Ink","quantity":1,"unit_price":"2.25","line_total":"2.25"}]'
-expect order_details:2 items '[{"product_id":2,"product_name":"Ink","quantity":3,"unit_price":"2.25","line_total":"6.75"}]'
-expect order_details:2 status cancelled
-expect user:1 order_count 2
-expect user:1 lifetime_value 31.25
-expect user:2 order_count 1
-expect user:2 lifetime_value 0.00
-expect product:2 units_sold 1
-expect product:2 revenue 2.25
-expect product:1 units_sold 6
-expect product:1 revenue 9.00
-expect product:3 revenue 20.00
-expect_cmd "3 1" ZREVRANGE user_orders:1 0 -1
-expect_cmd "3 1 2" ZREVRANGE top_products 0 -1
+expect "order_details:{3}:3" total 26.00
+expect "order_details:{3}:3" item_count 2
+expect "order_details:{3}:3" user_name Ann
+expect "order_details:{1}:1" user_name Ann
+expect "order_details:{1}:1" status paid
+expect "order_details:{1}:1" items '[{"product_id":1,"product_name":"pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},{"product_id":2,"product_name":"Ink","quantity":1,"unit_price":"2.25","line_total":"2.25"}]'
+expect "order_details:{2}:2" items '[{"product_id":2,"product_name":"Ink","quantity":3,"unit_price":"2.25","line_total":"6.75"}]'
+expect "order_details:{2}:2" status cancelled
+expect "user:{1}:1" order_count 2
+expect "user:{1}:1" lifetime_value 31.25
+expect "user:{2}:2" order_count 1
+expect "user:{2}:2" lifetime_value 0.00
+expect "product:{2}:2" units_sold 1
+expect "product:{2}:2" revenue 2.25
+expect "product:{1}:1" units_sold 6
+expect "product:{1}:1" revenue 9.00
+expect "product:{3}:3" revenue 20.00
+expect_cmd "3 1" ZREVRANGE "user_orders:{1}:1" 0 -1
+# Products 1, 2 and 3 are each alone in the top_products of their buckets 1, 2 and 3; by
+# revenue, the merge of the buckets (what pgcqrs-query top-products reads) is 3, 1, 2.
+expect_cmd "1 9" ZRANGE "top_products:{1}" 0 -1 WITHSCORES
+expect_cmd "2 2.25" ZRANGE "top_products:{2}" 0 -1 WITHSCORES
+expect_cmd "3 20" ZRANGE "top_products:{3}" 0 -1 WITHSCORES
+[ "$(top_products 1 2 3)" == "3 1 2" ] || fail "top products: expected '3 1 2', got '$(top_products 1 2 3)'"
 step_done
 
 sql "DELETE FROM orders WHERE id = 3"
 sql "UPDATE products SET price = 2.50 WHERE id = 2"
 wait_caught_up
-[ "$(rc EXISTS order_details:3)" == 0 ] || fail "deleted order 3 is still in Redis"
-expect_cmd "1" ZRANGE user_orders:1 0 -1
-expect user:1 order_count 1
-expect user:1 lifetime_value 5.25
-expect product:3 units_sold 0
-expect product:3 revenue 0.00
-expect product:2 price 2.50
+[ "$(rc EXISTS "order_details:{3}:3")" == 0 ] || fail "deleted order 3 is still in Redis"
+expect_cmd "1" ZRANGE "user_orders:{1}:1" 0 -1
+expect "user:{1}:1" order_count 1
+expect "user:{1}:1" lifetime_value 5.25
+expect "product:{3}:3" units_sold 0
+expect "product:{3}:3" revenue 0.00
+expect "product:{2}:2" price 2.50
 step_done
 
 step "each call's last applied commit LSN is published on pgcqrs:applied"
@@ -239,10 +252,10 @@ done
 sql "UPDATE products SET is_active = false WHERE id = 3"
 sql "UPDATE products SET is_active = true WHERE id = 3"
 wait_caught_up
-expect product:3 is_active true
+expect "product:{3}:3" is_active true
 published=$(grep -c '^[0-9A-F]*/[0-9A-F]*$' "$WORK/applied.txt" || true)
 [ "$published" -ge 1 ] || fail "expected a commit LSN on pgcqrs:applied, saw $published"
-grep -qx "$(rc HGET product:3 lsn)" "$WORK/applied.txt" || fail "the last commit LSN was not published"
+grep -qx "$(rc HGET "product:{3}:3" lsn)" "$WORK/applied.txt" || fail "the last commit LSN was not published"
 kill "$SUB_PID"; wait "$SUB_PID" 2>/dev/null || true
 step_done
 
@@ -288,7 +301,7 @@ SC_PID=
 cp=$(rc HGET pgcqrs:checkpoint lsn)
 confirmed=$(sql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'pgcqrs'")
 [ "$(sql "SELECT '$confirmed'::pg_lsn >= '$cp'::pg_lsn")" == t ] || fail "slot confirmed $confirmed, checkpoint $cp after SIGTERM"
-expect order_details:2 user_email bob@new.example.com
+expect "order_details:{2}:2" user_email bob@new.example.com
 step_done 'stopped: confirmed [0-9A-F]+/[0-9A-F]+ to slot pgcqrs'
 
 step "writes while stopped are applied after a restart"
@@ -358,13 +371,13 @@ step_done 'pgcqrs:checkpoint is marked dirty \(a projection call stopped midway 
 [ "$(metric pgcqrs_checkpoint_dirty)" == 0 ] || fail "pgcqrs_checkpoint_dirty is '$(metric pgcqrs_checkpoint_dirty)' after the rebuild, not 0"
 
 step "a write refused inside a transaction batch's EXEC: checkpoint marked dirty, rebuilt"
-rc DEL "$(mk product_orders:2)" >/dev/null
-rc SET "$(mk product_orders:2)" not-a-set >/dev/null   # someone else's key of the wrong type: SADD fails
+rc DEL "$(mk "product_orders:{2}:2")" >/dev/null
+rc SET "$(mk "product_orders:{2}:2")" not-a-set >/dev/null   # someone else's key of the wrong type: SADD fails
 sql "SELECT place_order(2, '[{\"product_id\":2,\"quantity\":1}]')" >/dev/null
 step_done 'error a write of the batch ending at [0-9A-F]+/[0-9A-F]+ failed \(WRONGTYPE .*\): marking the read models dirty' \
   'may hold part of a transaction batch: WRONGTYPE' 'a projection call stopped midway \(at [0-9A-F]+/[0-9A-F]+\)' \
   'rebuilding the read models \(a projection call stopped midway\)'
-[ "$(rc TYPE "$(mk product_orders:2)")" == set ] || fail "the rebuild did not restore product_orders:2"
+[ "$(rc TYPE "$(mk "product_orders:{2}:2")")" == set ] || fail "the rebuild did not restore product_orders:{2}:2"
 
 step "PostgreSQL restarts: the sidecar reconnects and resumes"
 pgcqrs_pg_restart "$WORK" fast
@@ -374,19 +387,19 @@ grep -q '^pgcqrs_reconnects_total{server="postgresql"} [1-9]' <<<"$(http_get /me
 grep -q '^pgcqrs_reconnects_total{server="redis"} [1-9]' <<<"$(http_get /metrics)" || fail "Redis reconnect not counted"
 
 step "read models of layout 2 (product_orders a sorted set, no layout recorded): rebuilt at start"
-[ "$(rc HGET pgcqrs:checkpoint layout)" == 3 ] || fail "the checkpoint does not record layout 3"
+[ "$(rc HGET pgcqrs:checkpoint layout)" == 4 ] || fail "the checkpoint does not record layout 4"
 kill -TERM "$SC_PID"; wait "$SC_PID"; SC_PID=
-members=$(rc SMEMBERS "$(mk product_orders:3)")
-[ -n "$members" ] || fail "product_orders:3 is empty"
-rc DEL "$(mk product_orders:3)" >/dev/null
-for m in $members; do rc ZADD "$(mk product_orders:3)" "$m" "$m" >/dev/null; done
+members=$(rc SMEMBERS "$(mk "product_orders:{3}:3")")
+[ -n "$members" ] || fail "product_orders:{3}:3 is empty"
+rc DEL "$(mk "product_orders:{3}:3")" >/dev/null
+for m in $members; do rc ZADD "$(mk "product_orders:{3}:3")" "$m" "$m" >/dev/null; done
 rc HDEL pgcqrs:checkpoint layout >/dev/null
 start_sidecar
 sql "UPDATE products SET name = 'Pad 3' WHERE id = 3"
-step_done 'stopped: confirmed' 'the read models in Redis have key layout 2 and this sidecar writes layout 3' \
+step_done 'stopped: confirmed' 'the read models in Redis have key layout 2 and this sidecar writes layout 4' \
   'rebuilding the read models \(read models of layout 2\)'
-[ "$(rc TYPE "$(mk product_orders:3)")" == set ] || fail "product_orders:3 is a $(rc TYPE "$(mk product_orders:3)") after the rebuild"
-[ "$(rc HGET pgcqrs:checkpoint layout)" == 3 ] || fail "the rebuild did not record layout 3"
+[ "$(rc TYPE "$(mk "product_orders:{3}:3")")" == set ] || fail "product_orders:{3}:3 is a $(rc TYPE "$(mk "product_orders:{3}:3")") after the rebuild"
+[ "$(rc HGET pgcqrs:checkpoint layout)" == 4 ] || fail "the rebuild did not record layout 4"
 
 step "an unrelated workload never makes PostgreSQL keep WAL for the slot"
 sql "CREATE TABLE unrelated (x int)"
@@ -414,7 +427,7 @@ sql "BEGIN; INSERT INTO orders (user_id) VALUES (1);
      UPDATE users SET name = 'Ann Bulk' WHERE id = 1; COMMIT"
 wait_caught_up
 big=$(sql "SELECT max(id) FROM orders")
-expect "order_details:$big" item_count 1200
+expect "order_details:{$((big % 64))}:$big" item_count 1200
 # The rename of user 1 (over 70 orders, budget 7) runs as a bounded fan-out in this step.
 step_done 'large fan-out at [0-9A-F]+/[0-9A-F]+: applying it in bounded calls'
 
@@ -447,7 +460,7 @@ PGCQRS_REDIS="unix://$WORK/redis/redis.sock" PGCQRS_REDIS_USER=sidecar \
 SC_PID=$!
 sql "UPDATE users SET name = 'Bob ACL' WHERE id = 2"
 wait_caught_up
-expect user:2 name 'Bob ACL'
+expect "user:{2}:2" name 'Bob ACL'
 if grep -q 's3cret-pw' "$WORK/sidecar.log"; then fail "the Redis password appears in the log"; fi
 step_done 'stopped: confirmed' 'resuming slot pgcqrs from' \
   "streaming slot pgcqrs into Redis unix://$WORK/redis/redis.sock \\(user sidecar\\)"
@@ -455,8 +468,8 @@ step_done 'stopped: confirmed' 'resuming slot pgcqrs from' \
 step "TRUNCATE empties what depends on the truncated tables"
 sql "TRUNCATE order_items"
 wait_caught_up
-expect order_details:1 items '[]'
-expect order_details:1 total 0.00
+expect "order_details:{1}:1" items '[]'
+expect "order_details:{1}:1" total 0.00
 step_done
 sql "TRUNCATE users, products, orders, order_items"
 step_done

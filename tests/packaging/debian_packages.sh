@@ -235,11 +235,11 @@ grep -qF "$SCRATCH$PG_PKGLIBDIR/pgcqrs.so" "/proc/$walsender/maps" ||
 sql -c "SELECT place_order(1, '[{\"product_id\": 1, \"quantity\": 2}, {\"product_id\": 2, \"quantity\": 1}]')" >/dev/null
 rc() { redis-cli -p "$PGCQRS_REDIS_PORT" "$@"; }
 deadline=$((SECONDS + 30))
-until [ "$(rc HGET order_details:1 total)" == 5.25 ]; do
+until [ "$(rc HGET "order_details:{1}:1" total)" == 5.25 ]; do
   [ $SECONDS -lt $deadline ] || fail "order 1 (total 5.25) did not reach Redis within 30 s"
   sleep 0.1
 done
-[ "$(rc HGET order_details:1 user_name)" == Ada ] || fail "order 1's user_name is '$(rc HGET order_details:1 user_name)'"
+[ "$(rc HGET "order_details:{1}:1" user_name)" == Ada ] || fail "order 1's user_name is '$(rc HGET "order_details:{1}:1" user_name)'"
 [ "$(rc HGET pgcqrs:checkpoint slot)" == pgcqrs ] || fail "the checkpoint is not the env file's slot pgcqrs"
 # The packaged query client reads it back with the same variables.
 out=$("${run_as[@]}" env -i "${env_vars[@]}" "$SCRATCH/usr/bin/pgcqrs-query" order 1 --json)

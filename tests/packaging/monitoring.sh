@@ -102,7 +102,7 @@ for i in 1 2 3; do
 done
 sql -c "SELECT pg_logical_emit_message(true, 'pgcqrs', '{\"type\":\"CouponIssued\",\"coupon\":7}')" >/dev/null
 sql -c "SELECT pg_logical_emit_message(true, 'pgcqrs', 'not json')" >/dev/null
-three_orders() { [ "$(redis-cli -p "$PGCQRS_REDIS_PORT" EXISTS order_details:3)" == 1 ]; }
+three_orders() { [ "$(redis-cli -p "$PGCQRS_REDIS_PORT" EXISTS "order_details:{3}:3")" == 1 ]; }
 wait_for 30 "order 3 reaches Redis" three_orders
 invalid_scraped() {
   [ "$(query 'pgcqrs_events_ignored_total{type="InvalidMessage"}' | jq -r '.[0].value[1]')" == 1 ]

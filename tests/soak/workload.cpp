@@ -404,17 +404,19 @@ class Writer {
 // Torn-read checks: one atomic Redis read per check (a read-only script), so what it sees is
 // one state of the read model, of the generation readers read, which must be internally
 // consistent. A Redis without pgcqrs:checkpoint holds no valid read model (its first copy is
-// under way): nothing to check.
+// under way): nothing to check. Keys of layout 4: the family, the id's bucket (id mod 64) as a
+// hash tag, the id (`order_details:{42}:42`).
 const char* check_script = R"(
 if redis.call('EXISTS', 'pgcqrs:checkpoint') == 0 then return {'rebuilding'} end
 local g = redis.call('HGET', 'pgcqrs:checkpoint', 'generation')
 local p = ''
 if g and g ~= '0' then p = 'g' .. g .. ':' end
-local o = redis.call('HMGET', p .. 'order_details:' .. ARGV[1], 'item_count', 'total', 'items')
-local listed = redis.call('ZRANGE', p .. 'user_orders:' .. ARGV[2], 0, -1)
+local function key(family, id) return p .. family .. '{' .. (tonumber(id) % 64) .. '}:' .. id end
+local o = redis.call('HMGET', key('order_details:', ARGV[1]), 'item_count', 'total', 'items')
+local listed = redis.call('ZRANGE', key('user_orders:', ARGV[2]), 0, -1)
 local missing = {}
 for _, id in ipairs(listed) do
-  if redis.call('EXISTS', p .. 'order_details:' .. id) == 0 then missing[#missing + 1] = id end
+  if redis.call('EXISTS', key('order_details:', id)) == 0 then missing[#missing + 1] = id end
 end
 return {o[1] or '', o[2] or '', o[3] or '', table.concat(missing, ',')}
 )";
@@ -461,7 +463,10 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
       std::string items = pgcqrs::sidecar::redis::reply_string(reply->element[2]);
       std::string missing = pgcqrs::sidecar::redis::reply_string(reply->element[3]);
       std::string problem;
-      if (!missing.empty()) problem = "user_orders:" + std::to_string(u) + " lists missing orders " + missing;
+      auto tagged = [](const std::string& family, int64_t id) {
+        return family + "{" + std::to_string(id % 64) + "}:" + std::to_string(id);  // ids from 1
+      };
+      if (!missing.empty()) problem = tagged("user_orders:", u) + " lists missing orders " + missing;
       if (!items.empty()) {
         auto j = nlohmann::json::parse(items, nullptr, false);
         auto sum = pgcqrs::Decimal::parse("0.00");
@@ -475,7 +480,7 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
           }
         }
         if (!lines_ok || std::to_string(j.size()) != count || !sum || sum->to_string() != total)
-          problem = "order_details:" + std::to_string(o) + " item_count " + count + " total " + total + " items " + items;
+          problem = tagged("order_details:", o) + " item_count " + count + " total " + total + " items " + items;
       }
       std::lock_guard l(stats.mu);
       ++stats.reads;

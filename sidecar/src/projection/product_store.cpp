@@ -1,4 +1,4 @@
-// The products' hashes and top_products (product_store.hpp).
+// The products' hashes and their buckets' top_products (product_store.hpp).
 #include "pgcqrs/sidecar/projection/product_store.hpp"
 
 #include "pgcqrs/core/money.hpp"
@@ -80,25 +80,33 @@ void ProductStore::drop_top_changes() {
 
 void ProductStore::commit(redis::RespWriter& out) {
   hashes_.commit(out);
-  if (top_deleted_) out.cmd("DEL", keys_.top_products());
-  size_t adds = 0, rems = 0;
-  for (const auto& [id, cents] : top_) (cents ? adds : rems)++;
-  if (rems > 0) {
-    out.begin(2 + rems);
-    out.arg("ZREM");
-    out.arg(keys_.top_products());
-    for (const auto& [id, cents] : top_)
-      if (!cents) out.arg(std::to_string(id));
-  }
-  if (adds > 0) {
-    out.begin(2 + 2 * adds);
-    out.arg("ZADD");
-    out.arg(keys_.top_products());
-    for (const auto& [id, cents] : top_)
-      if (cents) {
-        out.arg(cents_to_money(*cents));
-        out.arg(std::to_string(id));
-      }
+  if (top_deleted_)
+    for (int b = 0; b < Keys::kBuckets; ++b) out.cmd("DEL", keys_.top_products(b));
+  // Each bucket's changes in one ZREM and one ZADD of its own key: no command spans buckets,
+  // which a Redis Cluster may keep on different masters.
+  std::map<int, std::vector<std::pair<int64_t, std::optional<int64_t>>>> by_bucket;
+  for (const auto& change : top_) by_bucket[Keys::bucket_of(change.first)].push_back(change);
+  for (const auto& [bucket, changes] : by_bucket) {
+    const std::string key = keys_.top_products(bucket);
+    size_t adds = 0, rems = 0;
+    for (const auto& [id, cents] : changes) (cents ? adds : rems)++;
+    if (rems > 0) {
+      out.begin(2 + rems);
+      out.arg("ZREM");
+      out.arg(key);
+      for (const auto& [id, cents] : changes)
+        if (!cents) out.arg(std::to_string(id));
+    }
+    if (adds > 0) {
+      out.begin(2 + 2 * adds);
+      out.arg("ZADD");
+      out.arg(key);
+      for (const auto& [id, cents] : changes)
+        if (cents) {
+          out.arg(cents_to_money(*cents));
+          out.arg(std::to_string(id));
+        }
+    }
   }
   drop_top_changes();
 }

@@ -374,13 +374,15 @@ void Projector::fan_out_orders(Run& r, std::string cursor, const std::function<v
         return Command{"SCAN", at, "MATCH", keys_.pattern(stem), "COUNT", std::to_string(room)};
       },
       [&](const std::string& key) {
-        if (const auto o = parse_id(std::string_view(key).substr(stem.size()))) f(*o);
+        if (const auto id = Keys::id_in(stem, key))
+          if (const auto o = parse_id(*id)) f(*o);
       });
 }
 
 // TRUNCATE reaches every order, user and product, so it goes in chunks like a fan-out, in
-// phases: the orders (SCAN) and the users and the products (SSCAN of their sets); the cursor
-// the checkpoint keeps names the phase ("orders:17", "users:0"). Deleted orders go last, so
+// phases: the orders (SCAN) and the users and the products, bucket by bucket (SSCAN of each
+// bucket's set); the cursor the checkpoint keeps names the phase ("orders:17", "users5:0",
+// "products63:12"). Deleted orders go last, so
 // that between chunks every order an index lists still exists; emptied orders go first, so
 // that the pages rendered in the users' phase show them empty.
 void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
@@ -391,8 +393,9 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
 
   std::vector<std::string> phases;
   if (items_gone && !orders_gone) phases.push_back("orders");
-  if (items_gone || users_gone) phases.push_back("users");
-  if (items_gone || products_gone) phases.push_back("products");
+  for (const char* entity : {"users", "products"})
+    if (items_gone || (entity[0] == 'u' ? users_gone : products_gone))
+      for (int b = 0; b < Keys::kBuckets; ++b) phases.push_back(entity + std::to_string(b));
   if (orders_gone) phases.push_back("orders");
 
   size_t at = 0;
@@ -425,10 +428,12 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
     } else {
       // fan_out_set resumes from r.resume_cursor and says where it stopped in r.stopped_at.
       if (cursor != "0") r.resume_cursor = cursor;
-      if (phase == "users") {
+      const bool users_phase = phase.rfind("users", 0) == 0;
+      const int bucket = std::stoi(phase.substr(users_phase ? 5 : 8));
+      if (users_phase) {
         // A page rendered again reads up to 10 orders, yet counts as one: a chunk's cost is
         // mostly its rounds, and 10,000 hashes are still a bounded batch.
-        fan_out_set(r, keys_.users(), [&](const std::string& u) {
+        fan_out_set(r, keys_.users(bucket), [&](const std::string& u) {
           if (const auto id = parse_id(u); !id) {
             // not a user id: no user hash is named after it
           } else if (users_gone) {
@@ -447,7 +452,7 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
           }
         });
       } else {
-        fan_out_set(r, keys_.products(), [&](const std::string& p) {
+        fan_out_set(r, keys_.products(bucket), [&](const std::string& p) {
           view_.del(keys_.product_orders(p));
           if (const auto id = parse_id(p); !id)
             return;  // not a product id: no product hash is named after it
@@ -464,9 +469,11 @@ void Projector::truncate(Run& r, const std::vector<std::string>& tables) {
       return;
     }
   }
-  if (users_gone) view_.del(keys_.users());
+  for (int b = 0; b < Keys::kBuckets; ++b) {
+    if (users_gone) view_.del(keys_.users(b));
+    if (products_gone) view_.del(keys_.products(b));
+  }
   if (products_gone) {
-    view_.del(keys_.products());
     products_.del_top();
   }
 }
@@ -603,7 +610,7 @@ void Projector::on(Run& r, const ev::UserRegistered& e) {
     users_.set(id, U::kOrderCount).order_count = 0;
     users_.set(id, U::kLifetimeValue).lifetime_value = 0;
   }
-  view_.sadd(keys_.users(), std::to_string(id));
+  view_.sadd(keys_.users(Keys::bucket_of(id)), std::to_string(id));
 }
 
 void Projector::on(Run& r, const ev::UserRenamed& e) {
@@ -641,13 +648,13 @@ void Projector::on(Run& r, const ev::UserDeleted& e) {
   view_.del(keys_.user_orders(u));
   view_.del(keys_.user_latest(u));
   r.pages.erase(u);
-  view_.srem(keys_.users(), u);
+  view_.srem(keys_.users(Keys::bucket_of(u)), u);
 }
 
 void Projector::on(Run& r, const ev::ProductAdded& e) {
   if (products_.prefetch_exists(e.product_id)) return gather(r);
   products_.add(e.product_id, e.name, cents_to_money(e.price_cents), e.is_active, r.lsn);
-  view_.sadd(keys_.products(), std::to_string(e.product_id));
+  view_.sadd(keys_.products(Keys::bucket_of(e.product_id)), std::to_string(e.product_id));
 }
 
 void Projector::on(Run& r, const ev::ProductRenamed& e) {
@@ -671,7 +678,7 @@ void Projector::on(Run&, const ev::ProductDeleted& e) {
   const std::string p = std::to_string(e.product_id);
   products_.del(e.product_id);
   view_.del(keys_.product_orders(p));
-  view_.srem(keys_.products(), p);
+  view_.srem(keys_.products(Keys::bucket_of(p)), p);
 }
 
 void Projector::on(Run& r, const ev::Truncated& e) { truncate(r, e.tables); }

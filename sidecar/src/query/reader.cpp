@@ -4,7 +4,9 @@
 #include <hiredis/hiredis.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
@@ -14,19 +16,13 @@ namespace {
 
 using nlohmann::json;
 
-// A page in one command: SORT_RO ... BY nosort walks the sorted set in its own order (DESC:
-// highest score first) and GET fetches each id's hash fields, with no second round trip.
-// Redis allows GET patterns only to users that may read every key (%R~*); a user limited to
-// the read-model keys reads the ids, then their hashes in one MULTI/EXEC, under a WATCH of
+// A page reads the ids from the index, then their hashes in one MULTI/EXEC, under a WATCH of
 // the checkpoint, which every batch the sidecar writes moves: an EXEC that runs read one
-// state, one that does not is tried again. No script: a reader cannot block Redis.
+// state, one that does not is tried again. (SORT ... GET cannot name hashes whose keys carry
+// their bucket's tag.) No script: a reader cannot block Redis.
 constexpr int kAttempts = 100;
 
 constexpr int kLatestPage = 10;  // orders kept in user_latest:{id} (docs/read-models.md)
-
-const std::vector<std::string> order_fields = {"order_id", "user_id", "user_name", "user_email", "status", "created_at",
-                                               "updated_at", "item_count", "total", "items", "lsn"};
-const std::vector<std::string> product_fields = {"product_id", "name", "price", "is_active", "units_sold", "revenue", "lsn"};
 
 Hash hash_of(const redisReply* r) {
   Hash h;
@@ -82,35 +78,7 @@ Reader::Current Reader::current(const std::function<std::vector<std::string>(con
   throw redis::RedisError("the read models' generation changed under " + std::to_string(kAttempts) + " reads in a row");
 }
 
-std::vector<Hash> Reader::page(const KeyOf& index_key, int limit, const KeyOf& hash_prefix,
-                               const std::vector<std::string>& fields) {
-  std::vector<Hash> out;
-  if (sort_allowed_) {
-    auto got = current([&](const Keys& k) {
-      std::vector<std::string> argv = {"SORT_RO", index_key(k), "BY", "nosort", "LIMIT", "0", std::to_string(limit), "DESC"};
-      for (const auto& f : fields) {
-        argv.push_back("GET");
-        argv.push_back(hash_prefix(k) + "*->" + f);
-      }
-      return argv;
-    });
-    const redisReply* reply = got.reply ? got.reply : got.owner.get();
-    if (reply->type == REDIS_REPLY_ARRAY) {
-      for (size_t i = 0; i + fields.size() <= reply->elements; i += fields.size()) {
-        Hash h;
-        for (size_t k = 0; k < fields.size(); ++k)
-          if (reply->element[i + k]->type != REDIS_REPLY_NIL) h[fields[k]] = redis::reply_string(reply->element[i + k]);
-        if (!h.empty()) out.push_back(std::move(h));
-      }
-      return out;
-    }
-    // "GET option of SORT denied due to insufficient ACL permissions", or no +sort_ro at all:
-    // fall back for good.
-    const std::string err = redis::reply_string(reply);
-    if (err.rfind("NOPERM", 0) != 0 && err.find("ACL") == std::string::npos)
-      throw redis::RedisError("SORT_RO " + index_key(keys_) + ": " + redis::describe_reply_error(reply));
-    sort_allowed_ = false;
-  }
+std::vector<Hash> Reader::page(const IndexReads& index_reads, const IdsOf& ids_of, const HashKeyOf& hash_key) {
   auto checked = [&](redis::ReplyPtr r, const std::string& what) {
     if (r->type == REDIS_REPLY_ERROR)
       throw redis::RedisError("Redis " + what + " failed: " + redis::describe_reply_error(r.get()),
@@ -118,33 +86,35 @@ std::vector<Hash> Reader::page(const KeyOf& index_key, int limit, const KeyOf& h
     return r;
   };
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    // The checkpoint's generation under the same WATCH: a switch aborts the EXEC.
-    const std::string index = index_key(keys_);
+    // The checkpoint's generation and the index under the same WATCH: a switch, or any batch,
+    // aborts the EXEC.
+    const auto reads = index_reads(keys_);
     client_.append({"WATCH", keys_.checkpoint()});
     client_.append({"HGET", keys_.checkpoint(), checkpoint::field::generation});
-    client_.append({"ZREVRANGE", index, "0", std::to_string(limit - 1)});
+    for (const auto& argv : reads) client_.append(argv);
     checked(client_.read_reply(), "WATCH");
     const uint64_t g = generation_of(checked(client_.read_reply(), "HGET " + keys_.checkpoint()).get());
-    auto ids = checked(client_.read_reply(), "ZREVRANGE " + index);
+    std::vector<redis::ReplyPtr> replies;
+    for (const auto& argv : reads) replies.push_back(checked(client_.read_reply(), argv[0] + " " + argv[1]));
     if (g != keys_.generation()) {
       checked(client_.command({"UNWATCH"}), "UNWATCH");
       keys_ = keys_.at(g);
       continue;
     }
+    const std::vector<std::string> ids = ids_of(replies);
     client_.append({"MULTI"});
-    for (size_t i = 0; i < ids->elements; ++i)
-      client_.append({"HGETALL", hash_prefix(keys_) + redis::reply_string(ids->element[i])});
+    for (const auto& id : ids) client_.append({"HGETALL", hash_key(keys_, id)});
     client_.append({"EXEC"});
     checked(client_.read_reply(), "MULTI");
-    for (size_t i = 0; i < ids->elements; ++i) checked(client_.read_reply(), "HGETALL");
+    for (size_t i = 0; i < ids.size(); ++i) checked(client_.read_reply(), "HGETALL");
     auto hashes = checked(client_.read_reply(), "EXEC");
     if (hashes->type != REDIS_REPLY_ARRAY) continue;  // the sidecar wrote meanwhile: read again
+    std::vector<Hash> out;
     for (size_t i = 0; i < hashes->elements; ++i)
       if (hashes->element[i]->elements > 0) out.push_back(hash_of(hashes->element[i]));
     return out;
   }
-  throw redis::RedisError("the read models changed under " + std::to_string(kAttempts) + " reads of " +
-                          index_key(keys_) + " in a row");
+  throw redis::RedisError("the read models changed under " + std::to_string(kAttempts) + " reads in a row");
 }
 
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
@@ -170,13 +140,43 @@ std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
     if (redis::reply_string(reply).rfind("NOPERM", 0) != 0)
       throw redis::RedisError("LRANGE " + latest + ": " + redis::describe_reply_error(reply));
   }
-  return page([&](const Keys& k) { return k.user_orders(id); }, limit, [](const Keys& k) { return k.order_stem(); },
-              order_fields);
+  return page(
+      [&](const Keys& k) {
+        return std::vector<std::vector<std::string>>{{"ZREVRANGE", k.user_orders(id), "0", std::to_string(limit - 1)}};
+      },
+      [](const std::vector<redis::ReplyPtr>& replies) {
+        std::vector<std::string> ids;
+        for (size_t i = 0; i < replies[0]->elements; ++i) ids.push_back(redis::reply_string(replies[0]->element[i]));
+        return ids;
+      },
+      [](const Keys& k, const std::string& order) { return k.order(order); });
 }
 
 std::vector<Hash> Reader::top_products(int limit) {
-  return page([](const Keys& k) { return k.top_products(); }, limit, [](const Keys& k) { return k.product_stem(); },
-              product_fields);
+  // Each bucket's best `limit`, merged: the best `limit` of all are among them. Equal scores
+  // go as ZREVRANGE orders them in one set, by member in reverse byte order.
+  return page(
+      [&](const Keys& k) {
+        std::vector<std::vector<std::string>> reads;
+        for (int b = 0; b < Keys::kBuckets; ++b)
+          reads.push_back({"ZREVRANGE", k.top_products(b), "0", std::to_string(limit - 1), "WITHSCORES"});
+        return reads;
+      },
+      [&](const std::vector<redis::ReplyPtr>& replies) {
+        std::vector<std::pair<double, std::string>> ranked;
+        for (const auto& r : replies)
+          for (size_t i = 0; i + 1 < r->elements; i += 2)
+            ranked.emplace_back(std::strtod(redis::reply_string(r->element[i + 1]).c_str(), nullptr),
+                                redis::reply_string(r->element[i]));
+        std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+          return a.first != b.first ? a.first > b.first : a.second > b.second;
+        });
+        std::vector<std::string> ids;
+        for (size_t i = 0; i < ranked.size() && ids.size() < static_cast<size_t>(limit); ++i)
+          ids.push_back(std::move(ranked[i].second));
+        return ids;
+      },
+      [](const Keys& k, const std::string& product) { return k.product(product); });
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {

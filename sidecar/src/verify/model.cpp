@@ -56,6 +56,15 @@ const char* type_name(KeyValue::Type t) {
   }
 }
 
+// A key of layout 4 (docs/read-models.md): the family, the id's bucket (id mod 64) as a hash
+// tag, the id. The oracle spells it out itself rather than asking the sidecar's Keys.
+std::string tagged(const std::string& family, int64_t id) {
+  return family + "{" + std::to_string(((id % 64) + 64) % 64) + "}:" + std::to_string(id);
+}
+std::string bucket_key(const std::string& family, int64_t id) {
+  return family + "{" + std::to_string(((id % 64) + 64) % 64) + "}";
+}
+
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s.size() > 200 ? s.substr(0, 200) + "..." : s) {
@@ -135,7 +144,7 @@ Model expected_model(const WriteModel& stored) {
                        {"quantity", item->quantity},
                        {"unit_price", add(dec(item->unit_price), zero()).to_string()},
                        {"line_total", add(line, zero()).to_string()}});
-      auto& po = m["product_orders:" + std::to_string(pid)];
+      auto& po = m[tagged("product_orders:", pid)];
       po.type = KeyValue::Type::Set;
       po.set.insert(std::to_string(o.id));
       if (counts) {
@@ -145,7 +154,7 @@ Model expected_model(const WriteModel& stored) {
       }
     }
     std::string id = std::to_string(o.id);
-    m["order_details:" + id] = hash({{"order_id", id},
+    m[tagged("order_details:", o.id)] = hash({{"order_id", id},
                                      {"user_id", std::to_string(o.user_id)},
                                      {"user_name", u ? u->name : ""},
                                      {"user_email", u ? u->email : ""},
@@ -168,7 +177,7 @@ Model expected_model(const WriteModel& stored) {
                                       {"item_count", lines[o.id].size()},
                                       {"total", total.to_string()},
                                       {"items", items}}});
-    auto& uo = m["user_orders:" + std::to_string(o.user_id)];
+    auto& uo = m[tagged("user_orders:", o.user_id)];
     uo.type = KeyValue::Type::ZSet;
     uo.zset[id] = infinite == 0 ? std::to_string(*o.created_ms) : infinite > 0 ? "inf" : "-inf";
     auto& ut = user_totals[o.user_id];
@@ -186,46 +195,49 @@ Model expected_model(const WriteModel& stored) {
     });
     KeyValue page{KeyValue::Type::List};
     for (size_t i = 0; i < orders.size() && i < 10; ++i) page.list.push_back(orders[i].entry.dump());
-    m["user_latest:" + std::to_string(uid)] = std::move(page);
+    m[tagged("user_latest:", uid)] = std::move(page);
   }
 
-  KeyValue all_users{KeyValue::Type::Set}, all_products{KeyValue::Type::Set};
   for (const auto& u : wm.users) {
     std::string id = std::to_string(u.id);
     const Totals& t = user_totals[u.id];
-    m["user:" + id] = hash({{"user_id", id},
+    m[tagged("user:", u.id)] = hash({{"user_id", id},
                             {"name", u.name},
                             {"email", u.email},
                             {"is_active", u.is_active ? "true" : "false"},
                             {"order_count", std::to_string(t.count)},
                             {"lifetime_value", t.money.to_string()}});
+    auto& all_users = m[bucket_key("pgcqrs:users:", u.id)];
+    all_users.type = KeyValue::Type::Set;
     all_users.set.insert(id);
   }
-  KeyValue top{KeyValue::Type::ZSet};
   for (const auto& p : wm.products) {
     std::string id = std::to_string(p.id);
     const Totals& t = product_totals[p.id];
-    m["product:" + id] = hash({{"product_id", id},
+    m[tagged("product:", p.id)] = hash({{"product_id", id},
                                {"name", p.name},
                                {"price", add(dec(p.price), zero()).to_string()},
                                {"is_active", p.is_active ? "true" : "false"},
                                {"units_sold", std::to_string(t.units)},
                                {"revenue", t.money.to_string()}});
+    auto& top = m[bucket_key("top_products:", p.id)];
+    top.type = KeyValue::Type::ZSet;
     top.zset[id] = t.money.to_string();
+    auto& all_products = m[bucket_key("pgcqrs:products:", p.id)];
+    all_products.type = KeyValue::Type::Set;
     all_products.set.insert(id);
   }
-  // Redis has no empty sets or sorted sets: an empty one is a missing key.
-  if (!top.zset.empty()) m["top_products"] = top;
-  if (!all_users.set.empty()) m["pgcqrs:users"] = all_users;
-  if (!all_products.set.empty()) m["pgcqrs:products"] = all_products;
+  // Redis has no empty sets or sorted sets: a bucket with none has no key, as above.
   return m;
 }
 
-// order_items:{id} and pgcqrs:orders belonged to layout 1: still read-model keys (a rebuild
-// deletes them), but none should exist.
+// order_items:{id} and pgcqrs:orders belonged to layout 1, the single top_products,
+// pgcqrs:users and pgcqrs:products to layouts 1 to 3: still read-model keys (a rebuild deletes
+// them), but none should exist.
 bool is_read_model_key(const std::string& key) {
-  static const char* prefixes[] = {"order_details:", "user_orders:", "user_latest:", "user:", "product:",
-                                   "order_items:", "product_orders:"};
+  static const char* prefixes[] = {"order_details:", "user_orders:",  "user_latest:",   "user:",
+                                   "product:",       "order_items:",  "product_orders:", "top_products:",
+                                   "pgcqrs:users:",  "pgcqrs:products:"};
   for (const char* p : prefixes) {
     std::string prefix(p);
     if (key.compare(0, prefix.size(), prefix) == 0) return true;
@@ -316,7 +328,7 @@ std::vector<std::string> compare(const Model& expected, const Model& actual, con
             diffs.push_back(at + "expected " + want.list[i] + ", found " + have.list[i]);
             continue;
           }
-          auto order = actual.find("order_details:" + std::to_string(entry.value("order_id", int64_t{0})));
+          auto order = actual.find(tagged("order_details:", entry.value("order_id", int64_t{0})));
           const std::string order_lsn = order == actual.end() ? "" : order->second.hash.count("lsn") ? order->second.hash.at("lsn") : "";
           const std::string& entry_lsn = lsn;
           if (entry_lsn != order_lsn)

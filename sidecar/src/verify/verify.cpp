@@ -135,9 +135,10 @@ std::set<std::string> pgcqrs_slots(pqxx::connection_base& conn) {
 }
 
 // The read-model families as the layout names them (the oracle's own list, not the sidecar's).
-constexpr const char* kPatterns[] = {"order_details:*", "user_orders:*", "user_latest:*", "user:*",
-                                     "product:*",       "order_items:*", "product_orders:*", "top_products",
-                                     "pgcqrs:users",    "pgcqrs:products", "pgcqrs:orders"};
+constexpr const char* kPatterns[] = {"order_details:*", "user_orders:*",   "user_latest:*",      "user:*",
+                                     "product:*",       "order_items:*",   "product_orders:*",   "top_products:*",
+                                     "pgcqrs:users:*",  "pgcqrs:products:*", "top_products",     "pgcqrs:users",
+                                     "pgcqrs:products", "pgcqrs:orders"};
 
 // What follows the key prefix in the names of a generation's read models.
 std::string generation_infix(const std::string& generation) {

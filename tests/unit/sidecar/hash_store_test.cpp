@@ -34,7 +34,7 @@ TEST(HashStore, WritesAnOrdersFieldsInNameOrderWhateverTheOrderTheyWereSetIn) {
   s.set(7, O::kCreatedAt, "2026-01-01T00:00:01.000000Z");
   s.set(7, O::kItemCount, "1");
   EXPECT_EQ(s.commit(), (std::vector<std::string>{
-                            "HSET order_details:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 status pending "
+                            "HSET order_details:{7}:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 status pending "
                             "user_name ann"}));
 }
 
@@ -50,8 +50,8 @@ TEST(HashStore, TouchedListsTheOrdersARunLeftInPlaceInTheOrderFirstChanged) {
   EXPECT_TRUE(s.orders.known_absent(4));
   EXPECT_FALSE(s.orders.known_absent(9));
   EXPECT_FALSE(s.orders.known_absent(5));  // never met: not known either way
-  EXPECT_EQ(s.commit(), (std::vector<std::string>{"HSET order_details:9 status paid", "DEL order_details:4",
-                                                  "HSET order_details:6 status paid"}));
+  EXPECT_EQ(s.commit(), (std::vector<std::string>{"HSET order_details:{9}:9 status paid", "DEL order_details:{4}:4",
+                                                  "HSET order_details:{6}:6 status paid"}));
   EXPECT_TRUE(s.orders.touched().empty());  // a new run has changed nothing yet
   EXPECT_TRUE(s.orders.known_absent(4));    // what the commit left is known
 }
@@ -75,8 +75,8 @@ TEST(HashStore, AForgottenHashIsReadWholeWhenAFieldIsNeeded) {
   s.commit();
   s.orders.forget(2);
   EXPECT_THROW(s.orders.get(2, O::kStatus), Missing);
-  EXPECT_EQ(s.view.take_reads(), (std::vector<Command>{{"HGETALL", "order_details:2"}}));
-  s.orders.absorb({"HGETALL", "order_details:2"}, array({"status", "paid", "user_id", "1"}));
+  EXPECT_EQ(s.view.take_reads(), (std::vector<Command>{{"HGETALL", "order_details:{2}:2"}}));
+  s.orders.absorb({"HGETALL", "order_details:{2}:2"}, array({"status", "paid", "user_id", "1"}));
   s.orders.begin_run();
   ASSERT_NE(s.orders.get(2, O::kStatus), nullptr);
   EXPECT_EQ(s.orders.get(2, O::kStatus)->text[O::kStatus], "paid");

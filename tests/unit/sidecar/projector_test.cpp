@@ -30,7 +30,7 @@ ScriptCall placement(const std::string& lsn_text, uint64_t lsn, int64_t order = 
 // The commands of a Write step, one string each ("HSET k f v ...").
 std::vector<std::string> commands(Projector::Step& step) { return resp_commands(step.writes.buffer()); }
 
-const Reply kCheckpoint = array({"lsn", "0/50", "slot", "pgcqrs", "layout", "3"});
+const Reply kCheckpoint = array({"lsn", "0/50", "slot", "pgcqrs", "layout", "4"});
 
 TEST(Projector, AsksForEverythingAnOrderNeedsInTheFirstRound) {
   Projector p;
@@ -38,10 +38,10 @@ TEST(Projector, AsksForEverythingAnOrderNeedsInTheFirstRound) {
   ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
   EXPECT_EQ(step.reads, (std::vector<Command>{{"WATCH", "pgcqrs:checkpoint"},
                                               {"HGETALL", "pgcqrs:checkpoint"},
-                                              {"HGETALL", "user:1"},
-                                              {"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"},
-                                              {"HGETALL", "product:1"},
-                                              {"EXISTS", "order_details:7"}}));
+                                              {"HGETALL", "user:{1}:1"},
+                                              {"ZREVRANGE", "user_orders:{1}:1", "0", "10", "WITHSCORES"},
+                                              {"HGETALL", "product:{1}:1"},
+                                              {"EXISTS", "order_details:{7}:7"}}));
 }
 
 TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
@@ -58,17 +58,17 @@ TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
   EXPECT_EQ(commands(step),
             (std::vector<std::string>{
                 "MULTI",
-                "HSET product:1 lsn 0/100 revenue 9.00 units_sold 6",
-                "ZADD top_products 9.00 1",
-                "HSET user:1 lifetime_value 13.00 lsn 0/100 order_count 3",
-                "HSET order_details:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 items " + items +
+                "HSET product:{1}:1 lsn 0/100 revenue 9.00 units_sold 6",
+                "ZADD top_products:{1} 9.00 1",
+                "HSET user:{1}:1 lifetime_value 13.00 lsn 0/100 order_count 3",
+                "HSET order_details:{7}:7 created_at 2026-01-01T00:00:01.000000Z item_count 1 items " + items +
                     " lsn 0/100 order_id 7 status pending total 3.00 updated_at 2026-01-01T00:00:01.000000Z user_email "
                     "a@x user_id 1 user_name ann",
-                "SADD product_orders:1 7",
-                "ZADD user_orders:1 1767225601000 7",
-                R"(LPUSH user_latest:1 {"order_id":7,"user_id":1,"user_name":"ann","user_email":"a@x","status":"pending","created_at":"2026-01-01T00:00:01.000000Z","updated_at":"2026-01-01T00:00:01.000000Z","item_count":1,"total":"3.00","items":)" +
+                "SADD product_orders:{1}:1 7",
+                "ZADD user_orders:{1}:1 1767225601000 7",
+                R"(LPUSH user_latest:{1}:1 {"order_id":7,"user_id":1,"user_name":"ann","user_email":"a@x","status":"pending","created_at":"2026-01-01T00:00:01.000000Z","updated_at":"2026-01-01T00:00:01.000000Z","item_count":1,"total":"3.00","items":)" +
                     items + R"(,"lsn":"0/100"})",
-                "LTRIM user_latest:1 0 9",
+                "LTRIM user_latest:{1}:1 0 9",
                 "HSET pgcqrs:checkpoint commit_time 2026-01-01T00:00:01.000000Z lsn 0/100 slot pgcqrs updated_at "
                 "2026-01-01T00:00:00.000000Z",
                 "PUBLISH pgcqrs:applied 0/100",
@@ -81,7 +81,7 @@ TEST(Projector, WritesTheOrderItsIndexesCountersAndCheckpointInOneExec) {
   auto next = p.start({placement("0/110", 0x110, 8)}, Projector::Mode::Transaction, kCtx);
   EXPECT_EQ(next.reads, (std::vector<Command>{{"WATCH", "pgcqrs:checkpoint"},
                                               {"HGETALL", "pgcqrs:checkpoint"},
-                                              {"EXISTS", "order_details:8"}}));
+                                              {"EXISTS", "order_details:{8}:8"}}));
 }
 
 TEST(Projector, StopsWithoutWritingWhenTheCheckpointSaysSo) {
@@ -116,10 +116,10 @@ TEST(Projector, KeepsEveryKeyInsideItsPrefix) {
   auto step = p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, kCtx);
   EXPECT_EQ(step.reads, (std::vector<Command>{{"WATCH", "app1:pgcqrs:checkpoint"},
                                               {"HGETALL", "app1:pgcqrs:checkpoint"},
-                                              {"HGETALL", "app1:user:1"},
-                                              {"ZREVRANGE", "app1:user_orders:1", "0", "10", "WITHSCORES"},
-                                              {"HGETALL", "app1:product:1"},
-                                              {"EXISTS", "app1:order_details:7"}}));
+                                              {"HGETALL", "app1:user:{1}:1"},
+                                              {"ZREVRANGE", "app1:user_orders:{1}:1", "0", "10", "WITHSCORES"},
+                                              {"HGETALL", "app1:product:{1}:1"},
+                                              {"EXISTS", "app1:order_details:{7}:7"}}));
   step = p.advance({ok(), kCheckpoint, array({"user_id", "1", "name", "ann", "email", "a@x"}), array({}),
                     array({"product_id", "1", "name", "pen", "units_sold", "4", "revenue", "6.00"}), integer(0)},
                    kCtx);
@@ -150,9 +150,9 @@ TEST(Projector, ACopyIntoAnEmptyRedisDoesNotReadWhatItNeverWrote) {
   p.forget();
   step = p.start({placement("0/90", 0x90, 8)}, Projector::Mode::Snapshot, kCtx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
-  EXPECT_EQ(step.reads, (std::vector<Command>{{"HGETALL", "user:1"},
-                                              {"ZREVRANGE", "user_orders:1", "0", "10", "WITHSCORES"},
-                                              {"HGETALL", "product:1"}}));
+  EXPECT_EQ(step.reads, (std::vector<Command>{{"HGETALL", "user:{1}:1"},
+                                              {"ZREVRANGE", "user_orders:{1}:1", "0", "10", "WITHSCORES"},
+                                              {"HGETALL", "product:{1}:1"}}));
 }
 
 // A rename over more orders than the budget stops there and says where to resume.
@@ -168,7 +168,7 @@ TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
   p.start({rename}, Projector::Mode::Transaction, ctx);
   auto step = p.advance({ok(), kCheckpoint, array({"user_id", "1", "name", "ann"})}, ctx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Read);
-  EXPECT_EQ(step.reads, (std::vector<Command>{{"ZREVRANGE", "user_orders:1", "0", "-1", "WITHSCORES"}}));
+  EXPECT_EQ(step.reads, (std::vector<Command>{{"ZREVRANGE", "user_orders:{1}:1", "0", "-1", "WITHSCORES"}}));
   step = p.advance({array({"9", "3", "8", "2", "7", "1"})}, ctx);
   ASSERT_EQ(step.kind, Projector::Step::Kind::Read);  // the page's orders
   std::vector<Reply> orders;
@@ -182,9 +182,9 @@ TEST(Projector, ARenamePastItsBudgetStopsAndRecordsWhereToResume) {
   EXPECT_TRUE(p.outcome().more);
   EXPECT_EQ(p.outcome().applied_transactions, 0u);
   // The two oldest orders (ranks 0 and 1 from the bottom) now, the rest in the next batch.
-  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET order_details:7 lsn 0/200 user_name bo"), cmds.end());
-  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET order_details:8 lsn 0/200 user_name bo"), cmds.end());
-  EXPECT_EQ(std::find(cmds.begin(), cmds.end(), "HSET order_details:9 lsn 0/200 user_name bo"), cmds.end());
+  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET order_details:{7}:7 lsn 0/200 user_name bo"), cmds.end());
+  EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET order_details:{8}:8 lsn 0/200 user_name bo"), cmds.end());
+  EXPECT_EQ(std::find(cmds.begin(), cmds.end(), "HSET order_details:{9}:9 lsn 0/200 user_name bo"), cmds.end());
   EXPECT_NE(std::find(cmds.begin(), cmds.end(), "HSET pgcqrs:checkpoint partial_cursor 2 partial_lsn 0/200 partial_seq -1"),
             cmds.end());
 }
@@ -196,16 +196,16 @@ TEST(Projector, PlacesAnOrderAfterADeletionOfTheSameUsersOrderInOneBatch) {
   auto answer = [](const Command& c) {
     const std::string& key = c.size() > 1 ? c[1] : c[0];
     if (c[0] == "WATCH") return ok();
-    if (c[0] == "EXISTS") return integer(key == "order_details:20" ? 0 : 1);
+    if (c[0] == "EXISTS") return integer(key == "order_details:{20}:20" ? 0 : 1);
     if (key == "pgcqrs:checkpoint") return kCheckpoint;
-    if (key == "user:1")
+    if (key == "user:{1}:1")
       return array({"user_id", "1", "name", "ann", "email", "a@x", "order_count", "12", "lifetime_value", "0.00",
                     "is_active", "true", "lsn", "0/40"});
-    if (key == "product:1") return array({"product_id", "1", "name", "pen", "units_sold", "0", "revenue", "0.00"});
+    if (key == "product:{1}:1") return array({"product_id", "1", "name", "pen", "units_sold", "0", "revenue", "0.00"});
     if (key.rfind("order_details:", 0) == 0)
-      return array({"order_id", key.substr(14), "user_id", "1", "status", "pending", "items", "[]", "item_count", "0",
+      return array({"order_id", key.substr(key.find("}:") + 2), "user_id", "1", "status", "pending", "items", "[]", "item_count", "0",
                     "total", "0.00", "lsn", "0/40"});
-    if (key == "user_orders:1") {  // orders 1 to 12, scored by their ids
+    if (key == "user_orders:{1}:1") {  // orders 1 to 12, scored by their ids
       const long last = c[3] == "-1" ? 12 : std::stol(c[3]) + 1;
       std::vector<std::string> top;
       for (long o = 12; o >= 1 && 12 - o < last; --o) {
@@ -229,10 +229,10 @@ TEST(Projector, PlacesAnOrderAfterADeletionOfTheSameUsersOrderInOneBatch) {
   ASSERT_EQ(step.kind, Projector::Step::Kind::Write);
   const auto cmds = commands(step);
   auto has = [&](const std::string& cmd) { return std::find(cmds.begin(), cmds.end(), cmd) != cmds.end(); };
-  EXPECT_TRUE(has("DEL order_details:12"));
-  EXPECT_TRUE(has("ZREM user_orders:1 12"));
-  EXPECT_TRUE(has("ZADD user_orders:1 1767225601000 20"));
-  EXPECT_TRUE(has("HSET user:1 lifetime_value 3.00 lsn 0/100 order_count 12"));
+  EXPECT_TRUE(has("DEL order_details:{12}:12"));
+  EXPECT_TRUE(has("ZREM user_orders:{1}:1 12"));
+  EXPECT_TRUE(has("ZADD user_orders:{1}:1 1767225601000 20"));
+  EXPECT_TRUE(has("HSET user:{1}:1 lifetime_value 3.00 lsn 0/100 order_count 12"));
   EXPECT_EQ(p.outcome().applied_events, 2u);
 }
 

@@ -10,7 +10,7 @@ namespace {
 
 using Action = StartupVerdict::Action;
 
-CheckpointFound current(const std::string& lsn) { return {lsn, std::nullopt, std::string("3")}; }
+CheckpointFound current(const std::string& lsn) { return {lsn, std::nullopt, std::string("4")}; }
 
 SlotFound slot_at(const std::string& confirmed) {
   SlotFound s;
@@ -21,7 +21,7 @@ SlotFound slot_at(const std::string& confirmed) {
   return s;
 }
 
-StartupVerdict decide(const CheckpointFound& c, const SlotFound& s) { return decide_startup(c, s, "pgcqrs", "3"); }
+StartupVerdict decide(const CheckpointFound& c, const SlotFound& s) { return decide_startup(c, s, "pgcqrs", "4"); }
 
 void expect_refused(const StartupVerdict& v, Server server, ErrorKind kind, const std::string& message) {
   ASSERT_EQ(v.action, Action::refuse);
@@ -131,7 +131,7 @@ TEST(StartupDecision, ADirtyMarkRebuilds) {
   const std::string why =
       "a projection call stopped midway (at 0/7) and Redis keeps what it had written: the read models may hold "
       "part of a transaction; rebuilding every read model from a new snapshot";
-  expect_rebuild(decide({std::string("0/9"), std::string("0/7"), std::string("3")}, slot_at("0/9")),
+  expect_rebuild(decide({std::string("0/9"), std::string("0/7"), std::string("4")}, slot_at("0/9")),
                  "a projection call stopped midway", why);
   // Before the layout, the missing checkpoint and the position are looked at.
   expect_rebuild(decide({std::string("0/1"), std::string("0/7"), std::string("2")}, slot_at("0/9")),
@@ -142,12 +142,12 @@ TEST(StartupDecision, ADirtyMarkRebuilds) {
 
 TEST(StartupDecision, AnotherLayoutRebuilds) {
   expect_rebuild(decide({std::string("0/9"), std::nullopt, std::nullopt}, slot_at("0/9")), "read models of layout 2",
-                 "the read models in Redis have key layout 2 and this sidecar writes layout 3 (product_orders became "
-                 "a set): rebuilding every read model from a new snapshot");
-  auto v = decide({std::string("0/9"), std::nullopt, std::string("4")}, slot_at("0/1"));
-  expect_rebuild(v, "read models of layout 4",
-                 "the read models in Redis have key layout 4 and this sidecar writes layout 3 (product_orders became "
-                 "a set): rebuilding every read model from a new snapshot");
+                 "the read models in Redis have key layout 2 and this sidecar writes layout 4 (docs/read-models.md "
+                 "says what each changed): rebuilding every read model from a new snapshot");
+  auto v = decide({std::string("0/9"), std::nullopt, std::string("3")}, slot_at("0/1"));
+  expect_rebuild(v, "read models of layout 3",
+                 "the read models in Redis have key layout 3 and this sidecar writes layout 4 (docs/read-models.md "
+                 "says what each changed): rebuilding every read model from a new snapshot");
   EXPECT_EQ(v.checkpoint_lsn, 9u);
 }
 

@@ -11,7 +11,7 @@ namespace {
 const std::string kKey = "pgcqrs:checkpoint";
 
 Fields settled() {
-  return {{"lsn", "0/1A2B3C4"}, {"slot", "pgcqrs"}, {"layout", "3"}, {"updated_at", "2026-01-01T00:00:00.000000Z"},
+  return {{"lsn", "0/1A2B3C4"}, {"slot", "pgcqrs"}, {"layout", "4"}, {"updated_at", "2026-01-01T00:00:00.000000Z"},
           {"commit_time", ""}};
 }
 
@@ -54,7 +54,7 @@ TEST(VerifyCheckpoint, FieldsAreCheckedAgainstTheLayout) {
   EXPECT_EQ(check_checkpoint(cp, {"other_slot"}, kKey),
             (std::vector<std::string>{R"(pgcqrs:checkpoint field lsn: "12" is not an LSN)",
                                       R"(pgcqrs:checkpoint field slot: "pgcqrs" is not a pgcqrs slot of this database)",
-                                      R"(pgcqrs:checkpoint field layout: expected "3", found "2")",
+                                      R"(pgcqrs:checkpoint field layout: expected "4", found "2")",
                                       "pgcqrs:checkpoint field updated_at: missing",
                                       R"(pgcqrs:checkpoint field extra: should not exist ("x"))"}));
 }
@@ -68,22 +68,22 @@ TEST(VerifyModel, InfiniteTimestampsScoreWithTheirSign) {
                {2, 1, "pending", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z", 1767225600000},
                {3, 1, "pending", "infinity", "infinity", std::nullopt}};
   Model m = expected_model(wm);
-  EXPECT_EQ(m.at("user_orders:1").zset.at("1"), "-inf");
-  EXPECT_EQ(m.at("user_orders:1").zset.at("3"), "inf");
-  EXPECT_EQ(m.at("order_details:1").hash.at("created_at"), "-infinity");
+  EXPECT_EQ(m.at("user_orders:{1}:1").zset.at("1"), "-inf");
+  EXPECT_EQ(m.at("user_orders:{1}:1").zset.at("3"), "inf");
+  EXPECT_EQ(m.at("order_details:{1}:1").hash.at("created_at"), "-infinity");
   std::vector<int64_t> ids;
-  for (const auto& e : m.at("user_latest:1").list) ids.push_back(nlohmann::json::parse(e).at("order_id").get<int64_t>());
+  for (const auto& e : m.at("user_latest:{1}:1").list) ids.push_back(nlohmann::json::parse(e).at("order_id").get<int64_t>());
   EXPECT_EQ(ids, (std::vector<int64_t>{3, 2, 1}));
 
   Model actual = m;
   for (auto& [key, kv] : actual)
     if (kv.type == KeyValue::Type::Hash) kv.hash["lsn"] = "0/100";
-  for (auto& e : actual["user_latest:1"].list) e.insert(e.size() - 1, R"(,"lsn":"0/100")");
+  for (auto& e : actual["user_latest:{1}:1"].list) e.insert(e.size() - 1, R"(,"lsn":"0/100")");
   CompareOptions at;
   at.checkpoint = 0x100;
   EXPECT_TRUE(compare(m, actual, at).empty());
-  actual["user_orders:1"].zset["1"] = "inf";  // what the oracle expected before: a false difference
-  actual["user_orders:1"].zset["3"] = "5";  // an infinite score matched any score before
-  EXPECT_EQ(compare(m, actual, at), (std::vector<std::string>{"user_orders:1 member 1: expected score -inf, found inf",
-                                                              "user_orders:1 member 3: expected score inf, found 5"}));
+  actual["user_orders:{1}:1"].zset["1"] = "inf";  // what the oracle expected before: a false difference
+  actual["user_orders:{1}:1"].zset["3"] = "5";  // an infinite score matched any score before
+  EXPECT_EQ(compare(m, actual, at), (std::vector<std::string>{"user_orders:{1}:1 member 1: expected score -inf, found inf",
+                                                              "user_orders:{1}:1 member 3: expected score inf, found 5"}));
 }

@@ -40,7 +40,7 @@ CompareOptions at(const char* lsn) {
 
 TEST(VerifyModel, DenormalizesOrdersWithTotalsAndSortedItems) {
   Model m = expected_model(small());
-  const auto& o = m.at("order_details:7").hash;
+  const auto& o = m.at("order_details:{7}:7").hash;
   EXPECT_EQ(o.at("user_name"), "Ada");
   EXPECT_EQ(o.at("user_email"), "ada@example.com");
   EXPECT_EQ(o.at("item_count"), "2");
@@ -48,21 +48,21 @@ TEST(VerifyModel, DenormalizesOrdersWithTotalsAndSortedItems) {
   EXPECT_EQ(o.at("items"),
             R"([{"line_total":"3.00","product_id":1,"product_name":"Pen","quantity":2,"unit_price":"1.50"},)"
             R"({"line_total":"9.99","product_id":2,"product_name":"Ink","quantity":1,"unit_price":"9.99"}])");
-  EXPECT_EQ(m.at("user_orders:1").zset.at("7"), "1767225600000");
+  EXPECT_EQ(m.at("user_orders:{1}:1").zset.at("7"), "1767225600000");
 }
 
 TEST(VerifyModel, CountersLeaveCancelledOrdersOut) {
   Model m = expected_model(small());
-  EXPECT_EQ(m.at("user:1").hash.at("order_count"), "2");
-  EXPECT_EQ(m.at("user:1").hash.at("lifetime_value"), "12.99");
-  EXPECT_EQ(m.at("user:2").hash.at("lifetime_value"), "0.00");
-  EXPECT_EQ(m.at("product:1").hash.at("units_sold"), "2");
-  EXPECT_EQ(m.at("product:1").hash.at("revenue"), "3.00");
-  EXPECT_EQ(m.at("product:3").hash.at("revenue"), "0.00");
-  EXPECT_EQ(m.at("product:3").hash.at("is_active"), "false");
-  EXPECT_EQ(m.at("top_products").zset.at("2"), "9.99");
+  EXPECT_EQ(m.at("user:{1}:1").hash.at("order_count"), "2");
+  EXPECT_EQ(m.at("user:{1}:1").hash.at("lifetime_value"), "12.99");
+  EXPECT_EQ(m.at("user:{2}:2").hash.at("lifetime_value"), "0.00");
+  EXPECT_EQ(m.at("product:{1}:1").hash.at("units_sold"), "2");
+  EXPECT_EQ(m.at("product:{1}:1").hash.at("revenue"), "3.00");
+  EXPECT_EQ(m.at("product:{3}:3").hash.at("revenue"), "0.00");
+  EXPECT_EQ(m.at("product:{3}:3").hash.at("is_active"), "false");
+  EXPECT_EQ(m.at("top_products:{2}").zset.at("2"), "9.99");
   EXPECT_EQ(m.count("order_items:8"), 0u);  // layout 1 only
-  EXPECT_EQ(m.count("user_orders:2"), 0u);  // no orders: no key
+  EXPECT_EQ(m.count("user_orders:{2}:2"), 0u);  // no orders: no key
 }
 
 TEST(VerifyModel, CorrectReadModelHasNoDifferences) {
@@ -71,35 +71,35 @@ TEST(VerifyModel, CorrectReadModelHasNoDifferences) {
 
 TEST(VerifyModel, ReportsEachDifferenceByKeyAndField) {
   Model actual = correct();
-  actual["order_details:7"].hash["total"] = "12.98";
-  actual["user:1"].hash.erase("email");
-  actual["user:1"].hash["extra"] = "x";
-  actual["order_details:99"] = actual["order_details:7"];
-  actual.erase("product:2");
-  actual["user_orders:1"].zset["7"] = "1";
-  actual["top_products"].zset["42"] = "0";
+  actual["order_details:{7}:7"].hash["total"] = "12.98";
+  actual["user:{1}:1"].hash.erase("email");
+  actual["user:{1}:1"].hash["extra"] = "x";
+  actual["order_details:{35}:99"] = actual["order_details:{7}:7"];
+  actual.erase("product:{2}:2");
+  actual["user_orders:{1}:1"].zset["7"] = "1";
+  actual["top_products:{2}"].zset["42"] = "0";
   actual["pgcqrs:orders"].set.insert("99");  // a layout-1 key left behind
-  actual["product:1"].hash["lsn"] = "0/200";
+  actual["product:{1}:1"].hash["lsn"] = "0/200";
   actual["unrelated:app:key"] = KeyValue{};
   auto diffs = compare(expected_model(small()), actual, at("0/100"));
   EXPECT_EQ(diffs, (std::vector<std::string>{
-      "order_details:7 field total: expected \"12.99\", found \"12.98\"",
-      "product:1 field lsn: 0/200 is past the checkpoint 0/100",
-      "product:2: missing",
-      "top_products member 42: should not exist",
-      "user:1 field email: missing, expected \"ada@example.com\"",
-      "user:1 field extra: should not exist (\"x\")",
-      "user_orders:1 member 7: expected score 1767225600000, found 1",
-      "order_details:99: should not exist",
+      "order_details:{7}:7 field total: expected \"12.99\", found \"12.98\"",
+      "product:{1}:1 field lsn: 0/200 is past the checkpoint 0/100",
+      "product:{2}:2: missing",
+      "top_products:{2} member 42: should not exist",
+      "user:{1}:1 field email: missing, expected \"ada@example.com\"",
+      "user:{1}:1 field extra: should not exist (\"x\")",
+      "user_orders:{1}:1 member 7: expected score 1767225600000, found 1",
+      "order_details:{35}:99: should not exist",
       "pgcqrs:orders: should not exist"}));
 }
 
 TEST(VerifyModel, ItemsCompareAsJsonAndScoresAsNumbers) {
   Model actual = correct();
-  actual["order_details:7"].hash["items"] =
+  actual["order_details:{7}:7"].hash["items"] =
       R"([ {"product_id":1,"product_name":"Pen","quantity":2,"unit_price":"1.50","line_total":"3.00"},)"
       R"( {"product_id":2,"product_name":"Ink","quantity":1,"unit_price":"9.99","line_total":"9.99"} ])";
-  actual["top_products"].zset["2"] = "9.9900000000000002";
+  actual["top_products:{2}"].zset["2"] = "9.9900000000000002";
   EXPECT_TRUE(compare(expected_model(small()), actual, at("0/100")).empty());
 }
 
@@ -110,7 +110,7 @@ TEST(VerifyModel, UserLatestHoldsTheNewestTenOrdersInSortedSetOrder) {
     wm.orders.push_back({id, 1, "pending", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z",
                          1000 + (id == 10 ? 9 : id)});  // 9 and 10 tie: "9" > "10" as members
   Model m = expected_model(wm);
-  const auto& page = m.at("user_latest:1");
+  const auto& page = m.at("user_latest:{1}:1");
   EXPECT_EQ(page.type, KeyValue::Type::List);
   std::vector<int64_t> ids;
   for (const auto& e : page.list) ids.push_back(nlohmann::json::parse(e).at("order_id").get<int64_t>());
@@ -123,18 +123,18 @@ TEST(VerifyModel, UserLatestHoldsTheNewestTenOrdersInSortedSetOrder) {
   Model actual = m;
   for (auto& [key, kv] : actual)
     if (kv.type == KeyValue::Type::Hash) kv.hash["lsn"] = "0/100";
-  for (auto& e : actual["user_latest:1"].list) e.insert(e.size() - 1, R"(,"lsn":"0/100")");
+  for (auto& e : actual["user_latest:{1}:1"].list) e.insert(e.size() - 1, R"(,"lsn":"0/100")");
   EXPECT_TRUE(compare(m, actual, at("0/100")).empty());
-  actual["order_details:12"].hash["lsn"] = "0/F0";  // a page entry older than its order
+  actual["order_details:{12}:12"].hash["lsn"] = "0/F0";  // a page entry older than its order
   EXPECT_EQ(compare(m, actual, at("0/100")),
-            (std::vector<std::string>{R"(user_latest:1 entry 0: lsn "0/100" is not its order's ("0/F0"))"}));
-  actual["order_details:12"].hash["lsn"] = "0/100";
-  std::swap(actual["user_latest:1"].list[2], actual["user_latest:1"].list[3]);
-  actual["user_latest:1"].list.pop_back();
+            (std::vector<std::string>{R"(user_latest:{1}:1 entry 0: lsn "0/100" is not its order's ("0/F0"))"}));
+  actual["order_details:{12}:12"].hash["lsn"] = "0/100";
+  std::swap(actual["user_latest:{1}:1"].list[2], actual["user_latest:{1}:1"].list[3]);
+  actual["user_latest:{1}:1"].list.pop_back();
   auto diffs = compare(m, actual, at("0/100"));
   ASSERT_EQ(diffs.size(), 3u);
-  EXPECT_EQ(diffs[0].rfind("user_latest:1 entry 2: expected ", 0), 0u) << diffs[0];
-  EXPECT_EQ(diffs[2].rfind("user_latest:1 entry 9: missing", 0), 0u) << diffs[2];
+  EXPECT_EQ(diffs[0].rfind("user_latest:{1}:1 entry 2: expected ", 0), 0u) << diffs[0];
+  EXPECT_EQ(diffs[2].rfind("user_latest:{1}:1 entry 9: missing", 0), 0u) << diffs[2];
 }
 
 TEST(VerifyModel, ExpectsTextAsThePluginSendsIt) {
@@ -145,7 +145,7 @@ TEST(VerifyModel, ExpectsTextAsThePluginSendsIt) {
   wm.users = {{1, huge, "x\x81y@example.com", true}};
   wm.products = {{1, std::string(pgcqrs::max_text_bytes, 'p') + "q", "1.00", true}};
   Model m = expected_model(wm);
-  EXPECT_EQ(m.at("user:1").hash.at("name"), std::string(pgcqrs::max_text_bytes - 1, 'a'));
-  EXPECT_EQ(m.at("user:1").hash.at("email"), "x\xEF\xBF\xBDy@example.com");
-  EXPECT_EQ(m.at("product:1").hash.at("name"), std::string(pgcqrs::max_text_bytes, 'p'));
+  EXPECT_EQ(m.at("user:{1}:1").hash.at("name"), std::string(pgcqrs::max_text_bytes - 1, 'a'));
+  EXPECT_EQ(m.at("user:{1}:1").hash.at("email"), "x\xEF\xBF\xBDy@example.com");
+  EXPECT_EQ(m.at("product:{1}:1").hash.at("name"), std::string(pgcqrs::max_text_bytes, 'p'));
 }

@@ -14,7 +14,7 @@ namespace pgcqrs::sidecar::checkpoint {
 
 // The version of the key layout the projector writes, recorded in `layout` at the end of a
 // copy. Read models of another layout are rebuilt at start.
-inline constexpr const char* kLayout = "3";
+inline constexpr const char* kLayout = "4";
 
 namespace field {
 inline constexpr const char* lsn = "lsn";                  // the last transaction applied

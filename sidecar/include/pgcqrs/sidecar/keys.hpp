@@ -3,7 +3,13 @@
 // this, so that pipelines with different prefixes share one Redis and a rebuild deletes only
 // its own keys.
 //
-// The read models of a generation N > 0 carry `gN:` after the prefix (`g3:order_details:7`);
+// Layout 4: an entity's keys carry the hash tag of its bucket, its id mod 64
+// (`order_details:{42}:42`, `user:{36}:100`), so that on a Redis Cluster every key of a
+// bucket lives in one hash slot, where one MULTI/EXEC can change them together; the global
+// views are one key per bucket (`top_products:{5}`). Sixty-four buckets spread over up to 64
+// masters, and a batch writes a few dozen transactions, not one per entity.
+//
+// The read models of a generation N > 0 carry `gN:` after the prefix (`g3:order_details:{7}:7`);
 // generation 0 is the names from before generations, kept so that an upgrade rebuilds nothing.
 // A rebuild writes generation N+1 beside N, and the checkpoint's `generation` field, which
 // stays outside every generation with the channel, says which one readers read
@@ -20,6 +26,12 @@ namespace pgcqrs::sidecar {
 
 class Keys {
  public:
+  static constexpr int kBuckets = 64;
+  // An id's bucket: id mod 64, 0..63 for negative ids too. Text that is not an integer (a
+  // member of a set that names no entity) is bucket 0.
+  static int bucket_of(int64_t id) { return static_cast<int>(((id % kBuckets) + kBuckets) % kBuckets); }
+  static int bucket_of(std::string_view id);
+
   // The prefix must pass key_prefix_problem(); the default is no prefix.
   explicit Keys(std::string prefix = {}, uint64_t generation = 0);
 
@@ -28,22 +40,29 @@ class Keys {
   // The same prefix, another generation.
   Keys at(uint64_t generation) const { return Keys(prefix_, generation); }
 
-  // Per-entity keys, from an id as text.
-  std::string order(std::string_view id) const { return join(order_, id); }  // order_details:{id}
+  // Per-entity keys, from an id as text or as a number: stem, `{bucket}:`, id.
+  std::string order(std::string_view id) const { return join(order_, id); }  // order_details:{b}:id
+  std::string order(int64_t id) const { return join(order_, id); }
   std::string user(std::string_view id) const { return join(user_, id); }
+  std::string user(int64_t id) const { return join(user_, id); }
   std::string product(std::string_view id) const { return join(product_, id); }
+  std::string product(int64_t id) const { return join(product_, id); }
   std::string user_orders(std::string_view id) const { return join(user_orders_, id); }
   std::string user_latest(std::string_view id) const { return join(user_latest_, id); }
   std::string product_orders(std::string_view id) const { return join(product_orders_, id); }
-  // What precedes an id in an order's, a product's or a user's key: the SCAN of every order strips it,
-  // a page read by SORT ... GET appends `*->field` to it.
+  // What precedes the tag in an order's, a user's or a product's key: the SCAN of every
+  // order matches the first, id_in() reads an id back from any.
   const std::string& order_stem() const { return order_; }
-  const std::string& product_stem() const { return product_; }
   const std::string& user_stem() const { return user_; }
+  const std::string& product_stem() const { return product_; }
+  // The id in key, when key is stem, a tag and an id (nullopt otherwise).
+  static std::optional<std::string_view> id_in(std::string_view stem, std::string_view key);
 
-  const std::string& top_products() const { return top_products_; }
-  const std::string& users() const { return users_; }        // the set of every user id
-  const std::string& products() const { return products_; }  // the set of every product id
+  // Per-bucket keys: the products of bucket b by revenue, and the ids present of each entity.
+  std::string top_products(int bucket) const { return tagged(top_products_, bucket); }
+  std::string users(int bucket) const { return tagged(users_, bucket); }
+  std::string products(int bucket) const { return tagged(products_, bucket); }
+
   const std::string& checkpoint() const { return checkpoint_; }
   // Each applied transaction's position is published here after its EXEC (readers waiting
   // for a write token subscribe to it).
@@ -51,8 +70,9 @@ class Keys {
 
   // A SCAN MATCH pattern for the keys whose names start with stem (one of the stems above).
   std::string pattern(std::string_view stem) const;
-  // Everything of this generation a rebuild deletes: the patterns of the per-entity families
-  // (older layouts' included) and the single keys. The checkpoint is no generation's.
+  // Everything of this generation a rebuild deletes: the patterns of the key families
+  // (older layouts' included) and the single keys of older layouts. The checkpoint is no
+  // generation's.
   std::vector<std::string> rebuild_patterns() const;
   std::vector<std::string> rebuild_singles() const;
   // Whether key is a read model of any generation under this prefix: what a copy into a Redis
@@ -60,7 +80,9 @@ class Keys {
   bool names_read_model(std::string_view key) const;
 
  private:
-  static std::string join(const std::string& stem, std::string_view id);  // one allocation
+  static std::string join(const std::string& stem, std::string_view id);    // one allocation
+  static std::string join(const std::string& stem, int64_t id);
+  static std::string tagged(const std::string& stem, int bucket);  // stem{bucket}
 
   std::string prefix_;
   uint64_t generation_;

@@ -1,4 +1,4 @@
-// The fields of the read models' product:{id}, user:{id} and order_details:{id} hashes
+// The fields of the read models' product, user and order_details hashes
 // (docs/read-models.md) as HashStore keeps them: counts and amounts as integers (amounts in
 // cents), the rest as Redis holds it. Each lists its fields in name order, the order a commit
 // writes them.
@@ -19,6 +19,7 @@ struct ProductHash {
   static constexpr std::array<std::string_view, kCount> kNames = {"is_active", "lsn",     "name",      "price",
                                                                   "product_id", "revenue", "units_sold"};
   static const std::string& stem(const Keys& keys) { return keys.product_stem(); }
+  static std::string key(const Keys& keys, int64_t id) { return keys.product(id); }
 
   std::string is_active, lsn, name, price, product_id;
   int64_t revenue = 0, units_sold = 0;  // cents, units
@@ -32,6 +33,7 @@ struct UserHash {
   static constexpr std::array<std::string_view, kCount> kNames = {"email", "is_active",   "lifetime_value", "lsn",
                                                                   "name",  "order_count", "user_id"};
   static const std::string& stem(const Keys& keys) { return keys.user_stem(); }
+  static std::string key(const Keys& keys, int64_t id) { return keys.user(id); }
 
   std::string email, is_active, lsn, name, user_id;
   int64_t lifetime_value = 0, order_count = 0;  // cents, orders
@@ -49,6 +51,7 @@ struct OrderHash {
       "created_at", "item_count", "items",      "lsn",        "order_id", "status",
       "total",      "updated_at", "user_email", "user_id",    "user_name"};
   static const std::string& stem(const Keys& keys) { return keys.order_stem(); }
+  static std::string key(const Keys& keys, int64_t id) { return keys.order(id); }
 
   std::array<std::string, kCount> text;
 

@@ -1,4 +1,4 @@
-// What the projector knows of one kind of read-model hash (product:{id}, user:{id}) and what a
+// What the projector knows of one kind of read-model hash (a product's, a user's) and what a
 // run changes in them: typed and found by integer id, where RedisView holds any key as
 // strings. It keeps RedisView's protocol (redis_view.hpp): an unknown hash is read with
 // HGETALL, asked for through the view so that a round's reads go out together, and a read
@@ -8,7 +8,8 @@
 // that must answer 0.
 //
 // E, the hash's fields: an enum of them in name order (the order the commit writes them), up
-// to 16, with kCount after the last; kNames; stem(keys), what precedes an id in the key; and
+// to 16, with kCount after the last; kNames; stem(keys), what precedes the tag in the key;
+// key(keys, id), the key; and
 // parse(field, text) and format(field, out), from and into what Redis holds.
 #pragma once
 
@@ -229,14 +230,13 @@ class HashStore {
     s.exists = false;
     return s;
   }
-  std::string key(int64_t id) const {
-    char n[24];
-    return E::stem(keys_) + std::string(n, static_cast<size_t>(std::to_chars(n, n + sizeof n, id).ptr - n));
-  }
+  std::string key(int64_t id) const { return E::key(keys_, id); }
   std::optional<int64_t> id_of(const std::string& k) const {
-    const std::string& stem = E::stem(keys_);
-    if (k.compare(0, stem.size(), stem) != 0) return std::nullopt;
-    return parse_id(std::string_view(k).substr(stem.size()));
+    const auto id = Keys::id_in(E::stem(keys_), k);
+    if (!id) return std::nullopt;
+    const auto parsed = parse_id(*id);
+    if (parsed && E::key(keys_, *parsed) != k) return std::nullopt;  // another bucket's tag, or another spelling
+    return parsed;
   }
   [[noreturn]] void need(int64_t id) { view_.need({"HGETALL", key(id)}); }
   Slot* find(int64_t id) const {

@@ -1,5 +1,5 @@
-// The products in the read models: their hashes (product:{id}), typed and found by product id
-// (a HashStore, hash_store.hpp), and top_products. Only the projector writes top_products and
+// The products in the read models: their hashes, typed and found by product id (a HashStore,
+// hash_store.hpp), and their buckets' top_products. Only the projector writes top_products and
 // it never reads it, so no knowledge of it is kept, only a run's changes.
 #pragma once
 
@@ -42,7 +42,7 @@ class ProductStore {
   // TRUNCATE of the orders: zero sales, written without reading the product (SCAN found it).
   void reset_sales(int64_t id, const std::string& lsn);
   void del(int64_t id);  // the hash and its place in top_products
-  void del_top();        // top_products as a whole
+  void del_top();        // every bucket's top_products
 
   // ---- the batch (called with RedisView's of the same names) -----------------------------
   void begin_batch();
@@ -56,7 +56,7 @@ class ProductStore {
 
   const Keys& keys_;
   HashStore<ProductHash> hashes_;
-  bool top_deleted_ = false;                       // DEL top_products first
+  bool top_deleted_ = false;                       // DEL every top_products first
   std::map<int64_t, std::optional<int64_t>> top_;  // ZADD revenue cents, nullopt: ZREM
 };
 

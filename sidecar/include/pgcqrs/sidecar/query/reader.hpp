@@ -33,11 +33,12 @@ class Reader {
   bool wait_for(uint64_t lsn, int timeout_ms);
 
  private:
-  using KeyOf = std::function<std::string(const Keys&)>;  // a key, in whichever generation is read
-  // The first `limit` ids of the sorted set index_key, highest score first, each read as the
-  // hash hash_prefix + id (its documented fields).
-  std::vector<Hash> page(const KeyOf& index_key, int limit, const KeyOf& hash_prefix,
-                         const std::vector<std::string>& fields);
+  // A page: the commands that read an index (on the keys of the generation read), the ids
+  // their replies list, in page order, and the key of each id's hash.
+  using IndexReads = std::function<std::vector<std::vector<std::string>>(const Keys&)>;
+  using IdsOf = std::function<std::vector<std::string>(const std::vector<redis::ReplyPtr>&)>;
+  using HashKeyOf = std::function<std::string(const Keys&, const std::string&)>;
+  std::vector<Hash> page(const IndexReads& index_reads, const IdsOf& ids_of, const HashKeyOf& hash_key);
 
   // A command's reply, read in the same MULTI/EXEC as the checkpoint's generation, on that
   // generation's keys: reply points into owner, or is null when Redis refused to queue the
@@ -52,7 +53,6 @@ class Reader {
   redis::Endpoint ep_;
   Keys keys_;  // of the generation last read
   redis::SyncClient client_;
-  bool sort_allowed_ = true;  // false once Redis refused SORT_RO's GET for this user's ACL
 };
 
 }  // namespace pgcqrs::sidecar::query
