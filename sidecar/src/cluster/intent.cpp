@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include "pgcqrs/core/lsn.hpp"
 
 namespace pgcqrs::sidecar::cluster {
 namespace {
@@ -18,25 +17,11 @@ bool read_number(std::string_view& in, char end, uint64_t& v) {
 
 }  // namespace
 
-std::string format_position(Position p) {
-  std::string out = format_lsn(p.lsn);
-  if (p.seq != Position::kWhole) out += "#" + std::to_string(p.seq);
-  return out;
-}
-
-std::optional<Position> parse_position(std::string_view text) {
-  Position p;
-  size_t hash = text.find('#');
-  auto lsn = parse_lsn(text.substr(0, hash));
-  if (!lsn) return std::nullopt;
-  p.lsn = *lsn;
-  if (hash != std::string_view::npos) {
-    std::string_view seq = text.substr(hash + 1);
-    auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), p.seq);
-    if (seq.empty() || ec != std::errc() || end != seq.data() + seq.size() || p.seq == Position::kWhole)
-      return std::nullopt;
-  }
-  return p;
+std::optional<uint64_t> parse_batch(std::string_view text) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
 }
 
 std::string intent_key(std::string_view checkpoint_key) {
@@ -46,7 +31,7 @@ std::string intent_key(std::string_view checkpoint_key) {
   return key;
 }
 
-// The magic line, the position and the count on a line each, then per transaction, and last
+// The magic line, the batch's number and the count on a line each, then per transaction, and last
 // for the finish, a line of its slot, its command count and its byte length, and its bytes.
 std::string encode_intent(const Intent& intent) {
   size_t bytes = kMagic.size() + 64 + intent.finish.resp.size() + 32;
@@ -54,7 +39,7 @@ std::string encode_intent(const Intent& intent) {
   std::string out;
   out.reserve(bytes);
   out += kMagic;
-  out += format_position(intent.position) + "\n" + std::to_string(intent.transactions.size()) + "\n";
+  out += std::to_string(intent.batch) + "\n" + std::to_string(intent.transactions.size()) + "\n";
   auto block = [&](const redis::SlotTransaction& t) {
     out += std::to_string(t.slot) + " " + std::to_string(t.commands) + " " + std::to_string(t.resp.size()) + "\n";
     out += t.resp;
@@ -71,11 +56,7 @@ Decoded decode_intent(std::string_view bytes) {
   if (!bytes.starts_with(kMagic)) return fail("it does not start with \"pgcqrs-intent 1\"");
   std::string_view in = bytes.substr(kMagic.size());
   Intent intent;
-  size_t eol = in.find('\n');
-  auto position = parse_position(in.substr(0, eol));
-  if (eol == std::string_view::npos || !position) return fail("no position on its second line");
-  intent.position = *position;
-  in.remove_prefix(eol + 1);
+  if (!read_number(in, '\n', intent.batch)) return fail("no batch number on its second line");
   uint64_t count = 0;
   if (!read_number(in, '\n', count)) return fail("no transaction count on its third line");
   for (uint64_t i = 0; i <= count; ++i) {  // the transactions, then the finish
@@ -93,26 +74,26 @@ Decoded decode_intent(std::string_view bytes) {
   return Decoded{std::move(intent), {}};
 }
 
-Replay replay(const Intent& intent, const std::vector<std::optional<Position>>& fences) {
+Replay replay(const Intent& intent, const std::vector<std::optional<uint64_t>>& fences) {
   Replay r;
   for (size_t i = 0; i < intent.transactions.size(); ++i) {
-    const std::optional<Position>& f = i < fences.size() ? fences[i] : std::nullopt;
-    if (!f || *f < intent.position)
+    const std::optional<uint64_t>& f = i < fences.size() ? fences[i] : std::nullopt;
+    if (!f || *f < intent.batch)
       r.apply.push_back(i);
-    else if (*f > intent.position)
+    else if (*f > intent.batch)
       r.ahead.push_back(intent.transactions[i].slot);
   }
   return r;
 }
 
-void FenceLedger::acknowledged(uint16_t slot, Position p) {
+void FenceLedger::acknowledged(uint16_t slot, uint64_t batch) {
   auto& a = acked_[slot];
-  if (!a || *a < p) a = p;
+  if (!a || *a < batch) a = batch;
 }
 
-std::optional<Position> FenceLedger::at(uint16_t slot) const { return acked_[slot]; }
+std::optional<uint64_t> FenceLedger::at(uint16_t slot) const { return acked_[slot]; }
 
-std::vector<uint16_t> FenceLedger::lost(const std::vector<std::pair<uint16_t, std::optional<Position>>>& fences) const {
+std::vector<uint16_t> FenceLedger::lost(const std::vector<std::pair<uint16_t, std::optional<uint64_t>>>& fences) const {
   std::vector<uint16_t> out;
   for (const auto& [slot, fence] : fences) {
     const auto& a = acked_[slot];

@@ -20,7 +20,7 @@ Recovered finish_intent(redis::ClusterClient& redis, std::string_view checkpoint
     return out;
   }
   const Intent& intent = *decoded.intent;
-  out.position = intent.position;
+  out.batch = intent.batch;
 
   // Every fence at once: one round trip per master.
   std::vector<std::pair<std::string, std::vector<std::string>>> reads;
@@ -29,24 +29,24 @@ Recovered finish_intent(redis::ClusterClient& redis, std::string_view checkpoint
     reads.push_back({fence, {"HGET", fence, kFenceField}});
   }
   auto replies = redis.pipeline(reads);
-  std::vector<std::optional<Position>> fences;
+  std::vector<std::optional<uint64_t>> fences;
   for (size_t i = 0; i < replies.size(); ++i) {
     const redisReply* r = replies[i].get();
     if (r->type == REDIS_REPLY_NIL) {
       fences.emplace_back();
       continue;
     }
-    auto p = r->type == REDIS_REPLY_STRING ? parse_position({r->str, r->len}) : std::nullopt;
+    auto p = r->type == REDIS_REPLY_STRING ? parse_batch({r->str, r->len}) : std::nullopt;
     if (!p) {
-      out.error = reads[i].first + " holds " + redis::reply_string(r) + ", not a position";
+      out.error = reads[i].first + " holds " + redis::reply_string(r) + ", not a batch number";
       return out;
     }
     fences.push_back(p);
   }
   Replay todo = replay(intent, fences);
   if (!todo.ahead.empty()) {
-    out.error = "the fence of slot " + std::to_string(todo.ahead.front()) + " is past the intent at " +
-                format_position(intent.position);
+    out.error = "the fence of slot " + std::to_string(todo.ahead.front()) + " is past the intent's batch " +
+                std::to_string(intent.batch);
     return out;
   }
   for (size_t i : todo.apply) redis.transaction(intent.transactions[i]);

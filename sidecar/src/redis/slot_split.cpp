@@ -27,8 +27,9 @@ struct SlotTags {
   std::array<std::string, kSlotCount> tags;
 };
 
-// The n-th bulk string of the command at resp[at...]: its bytes.
-std::string_view argument(std::string_view resp, size_t at, int n) {
+}  // namespace
+
+std::string_view command_argument(std::string_view resp, size_t at, int n) {
   auto fail = [&] { throw std::invalid_argument("not a RESP command at offset " + std::to_string(at)); };
   auto number = [&](size_t& i, char kind) {
     if (i >= resp.size() || resp[i] != kind) fail();
@@ -49,8 +50,6 @@ std::string_view argument(std::string_view resp, size_t at, int n) {
   }
 }
 
-}  // namespace
-
 std::string_view slot_tag(uint16_t slot) {
   static const SlotTags table;
   return table.tags[slot & (kSlotCount - 1)];
@@ -70,7 +69,7 @@ std::vector<SlotTransaction> split_by_slot(std::string_view resp, const std::vec
   std::unordered_map<uint16_t, size_t> index;  // slot -> its transaction in out
   for (size_t c = 0; c < starts.size(); ++c) {
     size_t end = c + 1 < starts.size() ? starts[c + 1] : resp.size();
-    uint16_t slot = key_slot(argument(resp, starts[c], 1));
+    uint16_t slot = key_slot(command_argument(resp, starts[c], 1));
     auto [it, added] = index.try_emplace(slot, out.size());
     if (added) {
       out.push_back(SlotTransaction{slot, 0, {}});

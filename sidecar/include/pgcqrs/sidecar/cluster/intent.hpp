@@ -5,15 +5,14 @@
 // as the intent, in one slot with the checkpoint.
 //
 // Per batch: (1) the intent, SET in the checkpoint's slot; (2) the per-slot transactions,
-// each ending with its slot's fence; (3) the finish: the checkpoint moved to the batch's
-// position and the intent deleted, in one MULTI/EXEC in that slot. A start that finds an
-// intent applies the transactions whose fences are behind its position, then its finish
+// each ending with its slot's fence; (3) the finish: the checkpoint moved past the batch and
+// the intent deleted, in one MULTI/EXEC in that slot (cluster/batch_plan.hpp cuts a batch so). A start that finds an
+// intent applies the transactions whose fences are behind its batch, then its finish
 // (cluster/recovery.hpp). The fences also tell a master that
 // came back without writes it had acknowledged (a replica promoted before it had them):
 // FenceLedger.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,24 +23,15 @@
 
 namespace pgcqrs::sidecar::cluster {
 
-// How far the stream is applied: a transaction's commit LSN, and for a transaction applied
-// in parts (the checkpoint's partial_lsn, partial_seq), the last event applied of it.
-struct Position {
-  static constexpr uint64_t kWhole = UINT64_MAX;
-  uint64_t lsn = 0;
-  uint64_t seq = kWhole;  // kWhole: all of it, which comes after every part
-
-  auto operator<=>(const Position&) const = default;
-};
-// "0/16B3748" for a whole transaction, "0/16B3748#12" for one applied up to event 12.
-std::string format_position(Position p);
-std::optional<Position> parse_position(std::string_view text);
-
-// The fence's field: its value is a position.
-inline constexpr const char* kFenceField = "lsn";
+// Batches are numbered, one after the other: the checkpoint's `batch` field holds the number
+// of the last one finished, each slot's fence the number of the last one applied to it. A
+// number rather than a position in the stream: the batches of one fan-out share their
+// position (the same event of the same transaction), and each must still be told apart.
+inline constexpr const char* kFenceField = "batch";
+std::optional<uint64_t> parse_batch(std::string_view text);  // a decimal number
 
 struct Intent {
-  Position position;
+  uint64_t batch = 0;
   std::vector<redis::SlotTransaction> transactions;
   redis::SlotTransaction finish;  // in the checkpoint's slot; it deletes the intent
 };
@@ -60,25 +50,25 @@ struct Decoded {
 Decoded decode_intent(std::string_view bytes);
 
 // The transactions of intent that a restart applies: those whose slot's fence (as read, in the
-// order of intent.transactions; nullopt: the slot has no fence) is behind intent.position.
+// order of intent.transactions; nullopt: the slot has no fence) is behind intent.batch.
 // A fence past it means a later batch reached that slot, which cannot happen before (3).
 struct Replay {
   std::vector<size_t> apply;  // indexes into intent.transactions
   std::vector<uint16_t> ahead;  // slots whose fence is past the intent: the read models cannot be trusted
 };
-Replay replay(const Intent& intent, const std::vector<std::optional<Position>>& fences);
+Replay replay(const Intent& intent, const std::vector<std::optional<uint64_t>>& fences);
 
-// The position each slot was last acknowledged at.
+// The batch each slot was last acknowledged at.
 class FenceLedger {
  public:
-  void acknowledged(uint16_t slot, Position p);
-  std::optional<Position> at(uint16_t slot) const;
+  void acknowledged(uint16_t slot, uint64_t batch);
+  std::optional<uint64_t> at(uint16_t slot) const;
   // The slots among those read whose fence is behind what Redis acknowledged for them: a
   // failover lost their writes.
-  std::vector<uint16_t> lost(const std::vector<std::pair<uint16_t, std::optional<Position>>>& fences) const;
+  std::vector<uint16_t> lost(const std::vector<std::pair<uint16_t, std::optional<uint64_t>>>& fences) const;
 
  private:
-  std::vector<std::optional<Position>> acked_ = std::vector<std::optional<Position>>(redis::kSlotCount);
+  std::vector<std::optional<uint64_t>> acked_ = std::vector<std::optional<uint64_t>>(redis::kSlotCount);
 };
 
 }  // namespace pgcqrs::sidecar::cluster

@@ -15,7 +15,7 @@ namespace pgcqrs::sidecar::cluster {
 
 struct Recovered {
   bool found = false;  // an intent was there
-  Position position;    // its position
+  uint64_t batch = 0;  // its batch's number
   size_t applied = 0;  // slot transactions applied again
   // Set when the read models cannot be trusted and must be rebuilt: an intent or a fence that
   // cannot be read, or a fence past the intent. Nothing was written then.

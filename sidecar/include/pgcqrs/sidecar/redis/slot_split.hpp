@@ -15,6 +15,10 @@
 
 namespace pgcqrs::sidecar::redis {
 
+// The n-th argument (0: the command's name) of the RESP command at resp[at...].
+// Throws std::invalid_argument when there are no such bytes or no such argument.
+std::string_view command_argument(std::string_view resp, size_t at, int n);
+
 // A short text whose hash slot is slot (a decimal number, the smallest there is for it): the
 // hash tag that puts a key of ours into a given slot.
 std::string_view slot_tag(uint16_t slot);
