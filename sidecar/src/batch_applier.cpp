@@ -3,11 +3,8 @@
 
 #include <chrono>
 
-#include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
-#include "pgcqrs/sidecar/checkpoint.hpp"
-#include "pgcqrs/sidecar/redis/sync_client.hpp"
 
 namespace pgcqrs::sidecar {
 
@@ -21,9 +18,9 @@ struct BatchApplier::Written {
   std::chrono::steady_clock::time_point at;
 };
 
-BatchApplier::BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, const Keys& keys, Limits limits,
-                           Events events, std::function<projection::ProjectorContext()> context)
-    : redis_(redis),
+BatchApplier::BatchApplier(sink::Sink& sink, http::Metrics& metrics, const Keys& keys, Limits limits, Events events,
+                           std::function<projection::ProjectorContext()> context)
+    : sink_(sink),
       metrics_(metrics),
       limits_(limits),
       events_(std::move(events)),
@@ -94,22 +91,15 @@ void BatchApplier::step(Projector::Step s) {
   }
 }
 
-// The reads go pipelined; the last reply hands them all to the projector.
 void BatchApplier::send_reads(const std::vector<projection::Command>& cmds) {
-  auto replies = std::make_shared<std::vector<projection::Reply>>();
-  replies->reserve(cmds.size());
   auto weak = weak_from_this();
-  for (size_t i = 0; i < cmds.size(); ++i) {
-    bool last = i + 1 == cmds.size();
-    bool ok = redis_.command(cmds[i], [weak, replies, last](redisReply* r) {
-      auto self = weak.lock();
-      if (!self || self->closed_) return;
-      if (!r) return self->fail("Redis connection lost with calls in flight");
-      replies->push_back(projection::copy_reply(*r));
-      if (last) self->on_reads(std::move(*replies));
-    });
-    if (!ok) return fail("Redis connection is not usable");
-  }
+  bool ok = sink_.read(cmds, [weak](std::vector<projection::Reply>* replies, const std::string& error) {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    if (!replies) return self->fail(error);
+    self->on_reads(std::move(*replies));
+  });
+  if (!ok) return fail("Redis connection is not usable");
 }
 
 void BatchApplier::on_reads(std::vector<projection::Reply> replies) {
@@ -136,48 +126,48 @@ void BatchApplier::send_writes(Projector::Step& s) {
   }
   fanning_out_ = outcome.more;
   auto weak = weak_from_this();
-  bool ok = redis_.pipeline(s.writes.buffer(), s.writes.starts(), [weak, w](redisReply* r) {
+  bool ok = sink_.write(s.writes, [weak, w](const sink::Written& result) {
     auto self = weak.lock();
     if (!self || self->closed_) return;
-    self->on_exec(r, *w);
+    self->on_written(result, *w);
   });
-  projector_.recycle(std::move(s.writes));  // pipeline() copied it
+  projector_.recycle(std::move(s.writes));  // the sink copied it
   if (!ok) return fail("Redis connection is not usable");
-  redis_.flush();  // Redis runs this EXEC while the next batch is projected
+  sink_.flush();  // Redis runs this EXEC while the next batch is projected
   metrics_.inflight = inflight();
   if (inflight() < limits_.inflight) flush();  // the next batch's reads follow it
 }
 
-void BatchApplier::on_exec(redisReply* r, const Written& w) {
+void BatchApplier::on_written(const sink::Written& result, const Written& w) {
+  using K = sink::Written::Kind;
   --writing_;
   metrics_.inflight = inflight();
   double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - w.at).count();
   metrics_.redis_rtt_seconds_last = rtt;
   metrics_.redis_rtt_seconds_sum += rtt;
   ++metrics_.redis_rtt_count;
-  if (!r) return fail("Redis connection lost with calls in flight");
-  if (r->type == REDIS_REPLY_ERROR) {
-    // EXECABORT: a queued command was refused (OOM, READONLY, NOPERM); its error says why.
-    std::string cause = redis_.queued_error().empty() ? redis::describe_reply_error(r)
-                                                      : redis_.queued_error() + " (" + redis::describe_reply_error(r) + ")";
-    return fail("Redis rejected the batch ending at " + w.lsn_text + ": " + cause);
-  }
-  if (r->type == REDIS_REPLY_NIL)
-    return fail(keys_.checkpoint() + " changed between the reads and the writes of the batch ending at " + w.lsn_text +
-                " (another writer?)");
-  if (r->type != REDIS_REPLY_ARRAY) return fail("unexpected reply to EXEC (batch ending at " + w.lsn_text + ")", true);
-  for (size_t i = 0; i < r->elements; ++i) {
-    if (r->element[i]->type != REDIS_REPLY_ERROR) continue;
-    // Redis ran the rest of the transaction: the read models hold part of it. Mark the
-    // checkpoint dirty so that the next start rebuilds them.
-    std::string error = redis::describe_reply_error(r->element[i]);
-    spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", w.lsn_text, error);
-    metrics_.checkpoint_dirty = true;
-    auto weak = weak_from_this();
-    redis_.command({"HSET", keys_.checkpoint(), checkpoint::field::dirty, w.lsn_text}, [weak, error](redisReply*) {
-      if (auto self = weak.lock()) self->fail("the read models may hold part of a transaction batch: " + error);
-    });
-    return;
+  switch (result.kind) {
+    case K::applied: break;
+    case K::lost: return fail(result.error);
+    case K::rejected: return fail("Redis rejected the batch ending at " + w.lsn_text + ": " + result.error);
+    case K::watch_broken:
+      return fail(keys_.checkpoint() + " changed between the reads and the writes of the batch ending at " +
+                  w.lsn_text + " (another writer?)");
+    case K::unexpected: return fail(result.error + " (batch ending at " + w.lsn_text + ")", true);
+    case K::partial: {
+      // Redis ran the rest of the transaction: the read models hold part of it. Mark the
+      // checkpoint dirty so that the next start rebuilds them.
+      spdlog::error("a write of the batch ending at {} failed ({}): marking the read models dirty", w.lsn_text,
+                    result.error);
+      metrics_.checkpoint_dirty = true;
+      auto weak = weak_from_this();
+      const std::string error = result.error;
+      bool ok = sink_.mark_dirty(w.lsn_text, [weak, error] {
+        if (auto self = weak.lock()) self->fail("the read models may hold part of a transaction batch: " + error);
+      });
+      if (!ok) fail("the read models may hold part of a transaction batch: " + error);
+      return;
+    }
   }
   metrics_.transactions_applied += w.applied.outcome.applied_transactions;
   metrics_.transactions_skipped += w.applied.outcome.skipped_transactions;

@@ -32,6 +32,7 @@
 #include "pgcqrs/sidecar/replication/protocol.hpp"
 #include "pgcqrs/sidecar/replication/query_channel.hpp"
 #include "pgcqrs/sidecar/replication/wal_source.hpp"
+#include "pgcqrs/sidecar/sink/redis_sink.hpp"
 #include "pgcqrs/sidecar/startup.hpp"
 
 namespace pgcqrs::sidecar {
@@ -333,7 +334,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     BatchApplier::Limits limits;
     limits.events = static_cast<size_t>(config_.chunk_events);
     limits.inflight = static_cast<size_t>(config_.max_inflight);
-    applier_ = std::make_shared<BatchApplier>(redis_, metrics_, keys_, limits, std::move(events), [weak] {
+    sink_ = std::make_unique<sink::RedisSink>(redis_, keys_);
+    applier_ = std::make_shared<BatchApplier>(*sink_, metrics_, keys_, limits, std::move(events), [weak] {
       auto self = weak.lock();
       return self ? self->context() : projection::ProjectorContext{};
     });
@@ -509,6 +511,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::optional<Heartbeat> heartbeat_;        // made when streaming starts
   Keys keys_;                                 // of the generation streamed into, once started
   projection::TransactionAssembler assembler_;
+  std::unique_ptr<sink::Sink> sink_;        // made with the applier, which uses it
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
   uint64_t start_lsn_ = 0;

@@ -1,6 +1,7 @@
 // Transactions to Redis, batch by batch, through the projector: calls wait until flush()
 // makes them one batch; the batch's reads go pipelined, round by round, then its one
-// MULTI/EXEC, which the next batch's reads may follow at once; a fan-out stopped at its
+// MULTI/EXEC, which the next batch's reads may follow at once, all through a sink (one Redis
+// or a cluster: sink/sink.hpp); a fan-out stopped at its
 // budget is sent again before anything else. It counts what is in flight (backpressure; the
 // sink times out a call left unanswered) and says what happened through Events; the session
 // decides what that means (confirm, stop, reconnect). docs/read-models.md, "The projector".
@@ -17,7 +18,7 @@
 #include "pgcqrs/sidecar/http/metrics.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
-#include "pgcqrs/sidecar/redis/async_client.hpp"
+#include "pgcqrs/sidecar/sink/sink.hpp"
 
 namespace pgcqrs::sidecar {
 
@@ -43,7 +44,8 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
     size_t inflight = 64;      // batches in flight before the next waits for a reply (--max-inflight)
   };
 
-  BatchApplier(redis::AsyncClient& redis, http::Metrics& metrics, const Keys& keys, Limits limits, Events events,
+  // sink outlives the applier.
+  BatchApplier(sink::Sink& sink, http::Metrics& metrics, const Keys& keys, Limits limits, Events events,
                std::function<projection::ProjectorContext()> context);
 
   void add(projection::ScriptCall&& call);
@@ -64,10 +66,10 @@ class BatchApplier : public std::enable_shared_from_this<BatchApplier> {
   void send_reads(const std::vector<projection::Command>& cmds);
   void on_reads(std::vector<projection::Reply> replies);
   void send_writes(projection::Projector::Step& s);
-  void on_exec(redisReply* r, const Written& w);
+  void on_written(const sink::Written& result, const Written& w);
   void fail(const std::string& error, bool fatal = false);
 
-  redis::AsyncClient& redis_;
+  sink::Sink& sink_;
   http::Metrics& metrics_;
   Limits limits_;
   Events events_;

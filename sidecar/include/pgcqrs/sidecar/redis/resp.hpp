@@ -92,6 +92,7 @@ class RespWriter {
   }
   size_t commands() const { return starts_.size(); }
   std::string& buffer() { return buf_; }
+  const std::string& buffer() const { return buf_; }
   const std::vector<size_t>& starts() const { return starts_; }
 
  private:
