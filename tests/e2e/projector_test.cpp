@@ -13,6 +13,7 @@
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 #include "pgcqrs/core/lsn.hpp"
+#include "plugin_messages.hpp"
 
 using namespace pgcqrs::sidecar;
 using projection::Projector;
@@ -39,16 +40,8 @@ class Projection : public ::testing::Test {
     redis_->command({"FLUSHALL"});
   }
 
-  // Parses plugin messages of one or more transactions into calls (chunked at max_events).
   std::vector<ScriptCall> calls(const std::vector<std::string>& messages, size_t max_events = 500) {
-    projection::TransactionAssembler a(projection::AssemblerLimits{max_events, 1 << 20});
-    std::vector<ScriptCall> out;
-    for (const auto& m : messages) {
-      auto r = projection::parse_message(m);
-      EXPECT_TRUE(r.message) << r.error;
-      EXPECT_EQ(a.feed(*r.message, out), "");
-    }
-    return out;
+    return calls_of(messages, max_events);
   }
 
   // One batch through the sidecar's projector (its view kept from the last batch): what it
@@ -108,16 +101,6 @@ class Projection : public ::testing::Test {
   Projector projector_;
   int rounds_ = 0;
 };
-
-std::string begin(const std::string& lsn) {
-  return R"({"type":"begin","v":1,"xid":1,"lsn":")" + lsn + R"(","commit_time":"2026-01-01T00:00:00.000000Z"})";
-}
-std::string commit(const std::string& lsn, int events) {
-  return R"({"type":"commit","xid":1,"lsn":")" + lsn + R"(","events":)" + std::to_string(events) + "}";
-}
-std::string ev(const std::string& lsn, int seq, const std::string& type, const std::string& fields) {
-  return R"({"type":")" + type + R"(","xid":1,"lsn":")" + lsn + R"(","seq":)" + std::to_string(seq) + "," + fields + "}";
-}
 
 std::vector<std::string> setup_txn(const std::string& lsn) {
   return {begin(lsn),

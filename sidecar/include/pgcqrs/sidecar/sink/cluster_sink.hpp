@@ -1,0 +1,91 @@
+// The sink for a Redis Cluster (sink.hpp): an asynchronous connection per master, each read
+// sent to the master of its key's slot, and each batch applied in the three steps of
+// cluster/intent.hpp: the intent, SET in the checkpoint's slot; once Redis has it, the slot
+// transactions, each to its master, all at once; once every one is in, the finish. One
+// operation at a time, in the order given: a read never overtakes the writes before it (they
+// go to several connections, which keep no order between them), and the intent key holds one
+// batch.
+//
+// Any trouble (a connection lost, a redirect, the cluster down) ends the sink's use, with the
+// reason: the session starts again, and the next start finishes the batch from its intent
+// (cluster/recovery.hpp), whatever of it Redis has. A command that fails inside a slot's
+// transaction is a partial write, as on one Redis. Not yet: SCAN (TRUNCATE's walk over every
+// order) has no master to go to, and fails so.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pgcqrs/sidecar/cluster/intent.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
+#include "pgcqrs/sidecar/redis/async_client.hpp"
+#include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/redis/slot_map.hpp"
+#include "pgcqrs/sidecar/sink/sink.hpp"
+
+namespace pgcqrs::sidecar::sink {
+
+class ClusterSink : public Sink {
+ public:
+  // seed: the endpoint --redis names, whose credentials and TLS settings every master gets;
+  // map: the slot map read at start; last_batch: the checkpoint's `batch` (0 if none).
+  ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redis::SlotMap map, Keys keys, uint64_t last_batch,
+              std::chrono::milliseconds reply_timeout);
+  ~ClusterSink() override;
+  ClusterSink(const ClusterSink&) = delete;
+  ClusterSink& operator=(const ClusterSink&) = delete;
+
+  using Event = std::function<void(const std::string& error)>;
+  // Connects to every master: ready("") once all are connected and have taken the hello
+  // commands, ready(error) at the first failure; then broken(error) once, when the sink can no
+  // longer be used (a connection lost, a redirect: see above).
+  void connect(Event ready, Event broken);
+
+  bool read(const std::vector<std::vector<std::string>>& commands, Replies done) override;
+  bool write(const redis::RespWriter& writes, Done done) override;
+  bool mark_dirty(const std::string& lsn, std::function<void()> done) override;
+  void flush() override;
+
+  uint64_t last_batch() const { return last_batch_; }
+  // The batch each slot was last acknowledged at: what a failover check compares fences with.
+  const cluster::FenceLedger& ledger() const { return ledger_; }
+
+ private:
+  struct Master;
+  redis::AsyncClient* master_for(uint16_t slot);
+  // Operations wait in order; each calls done_op() when it has ended.
+  void enqueue(std::function<void()> op);
+  void done_op();
+  // The sink is unusable from now on: every operation waiting or to come fails with why.
+  void break_down(const std::string& why);
+  // Whether an error reply means the cluster changed under the sink (a redirect, TRYAGAIN,
+  // CLUSTERDOWN, LOADING, MASTERDOWN) rather than a refusal of the command.
+  static bool cluster_changed(const std::string& error);
+
+  void send_slots(std::shared_ptr<cluster::Intent> intent, Done done);
+  void send_finish(std::shared_ptr<cluster::Intent> intent, Done done);
+
+  boost::asio::io_context& io_;
+  redis::Endpoint seed_;
+  redis::SlotMap map_;
+  const Keys keys_;
+  uint64_t last_batch_;  // the last batch finished
+  uint64_t next_batch_;  // the number the next write takes
+  std::chrono::milliseconds reply_timeout_;
+  std::vector<std::unique_ptr<Master>> masters_;  // as map_.masters() lists them
+  std::deque<std::function<void()>> waiting_;
+  bool busy_ = false;      // an operation is under way
+  std::string broken_;     // why the sink is unusable ("" while it is not)
+  Event on_broken_;
+  bool closing_ = false;   // in the destructor: handlers that run now do nothing
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: for posted handlers
+  cluster::FenceLedger ledger_;
+};
+
+}  // namespace pgcqrs::sidecar::sink

@@ -1,0 +1,314 @@
+// A Redis Cluster as the sink (cluster_sink.hpp).
+#include "pgcqrs/sidecar/sink/cluster_sink.hpp"
+
+#include <boost/asio/post.hpp>
+#include <hiredis/hiredis.h>
+
+#include "pgcqrs/sidecar/checkpoint.hpp"
+#include "pgcqrs/sidecar/cluster/batch_plan.hpp"
+#include "pgcqrs/sidecar/redis/sync_client.hpp"  // hello_commands, describe_reply_error
+
+namespace pgcqrs::sidecar::sink {
+
+using projection::Reply;
+
+struct ClusterSink::Master {
+  redis::Endpoint ep;
+  std::unique_ptr<redis::AsyncClient> client;
+};
+
+ClusterSink::ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redis::SlotMap map, Keys keys,
+                         uint64_t last_batch, std::chrono::milliseconds reply_timeout)
+    : io_(io),
+      seed_(std::move(seed)),
+      map_(std::move(map)),
+      keys_(std::move(keys)),
+      last_batch_(last_batch),
+      next_batch_(last_batch + 1),
+      reply_timeout_(reply_timeout) {}
+
+ClusterSink::~ClusterSink() {
+  closing_ = true;
+  *alive_ = false;
+  for (auto& m : masters_) m->client->close();  // their handlers see closing_
+}
+
+void ClusterSink::connect(Event ready, Event broken) {
+  on_broken_ = std::move(broken);
+  auto left = std::make_shared<size_t>(map_.masters().size());
+  auto failed = std::make_shared<bool>(false);
+  auto fail = [this, failed, ready](const std::string& error) {
+    if (*failed) return;
+    *failed = true;
+    broken_ = error;
+    ready(error);
+  };
+  for (const auto& node : map_.masters()) {
+    auto m = std::make_unique<Master>();
+    m->ep = seed_;
+    m->ep.host = node.host;
+    m->ep.port = node.port;
+    m->ep.db = 0;  // a cluster has no other database
+    m->client = std::make_unique<redis::AsyncClient>(io_);
+    m->client->set_reply_timeout(reply_timeout_);
+    redis::AsyncClient* client = m->client.get();
+    const redis::Endpoint ep = m->ep;
+    masters_.push_back(std::move(m));
+    client->connect(
+        ep,
+        [this, client, ep, left, failed, fail, ready](const std::string& error) {
+          if (closing_ || *failed) return;
+          if (!error.empty()) return fail(error);
+          auto hello = redis::hello_commands(ep);
+          auto answers = std::make_shared<size_t>(hello.size());
+          auto answered = [this, left, failed, ready] {
+            if (closing_ || *failed) return;
+            if (--*left == 0) ready("");
+          };
+          if (hello.empty()) return answered();
+          for (const auto& cmd : hello)
+            client->command(cmd, [this, ep, answers, answered, fail](redisReply* r) {
+              if (closing_) return;
+              if (!r || r->type == REDIS_REPLY_ERROR)
+                return fail("Redis authentication failed at " + ep.redacted() + ": " + redis::describe_reply_error(r));
+              if (--*answers == 0) answered();
+            });
+        },
+        [this, ep](const std::string& error) {
+          if (closing_) return;
+          break_down("Redis Cluster master " + ep.redacted() + ": " + error);
+        });
+  }
+  if (map_.masters().empty()) fail("Redis Cluster has no master");
+}
+
+redis::AsyncClient* ClusterSink::master_for(uint16_t slot) {
+  const redis::ClusterNode* node = map_.master(slot);
+  if (!node) return nullptr;
+  const auto i = static_cast<size_t>(node - map_.masters().data());
+  return i < masters_.size() && masters_[i]->client->connected() ? masters_[i]->client.get() : nullptr;
+}
+
+bool ClusterSink::cluster_changed(const std::string& error) {
+  if (redis::parse_redirect(error)) return true;
+  for (const char* code : {"TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN", "READONLY"})
+    if (error.rfind(code, 0) == 0) return true;
+  return false;
+}
+
+void ClusterSink::enqueue(std::function<void()> op) {
+  waiting_.push_back(std::move(op));
+  if (busy_) return;
+  busy_ = true;
+  auto next = std::move(waiting_.front());
+  waiting_.pop_front();
+  next();
+}
+
+// The next operation starts from the loop, never inside the handler of the one that ended:
+// that handler goes on to tell the applier, which may end the session and the sink with it.
+void ClusterSink::done_op() {
+  busy_ = false;
+  boost::asio::post(io_, [this, alive = alive_] {
+    if (!*alive || busy_ || waiting_.empty()) return;
+    busy_ = true;
+    auto next = std::move(waiting_.front());
+    waiting_.pop_front();
+    next();
+  });
+}
+
+void ClusterSink::break_down(const std::string& why) {
+  if (!broken_.empty()) return;
+  broken_ = why;
+  boost::asio::post(io_, [this, alive = alive_] {
+    if (*alive && on_broken_) on_broken_(broken_);
+  });
+}
+
+bool ClusterSink::read(const std::vector<std::vector<std::string>>& commands, Replies done) {
+  if (!broken_.empty()) return false;
+  enqueue([this, commands, done] {
+    struct State {
+      std::vector<Reply> replies;
+      size_t left = 0;
+      bool over = false;
+    };
+    auto st = std::make_shared<State>();
+    st->replies.resize(commands.size());
+    st->left = commands.size();
+    auto end = [this, st, done](const std::string& error) {
+      st->over = true;
+      done_op();
+      if (!error.empty()) {
+        break_down(error);
+        return done(nullptr, error);
+      }
+      done(&st->replies, "");
+    };
+    if (!broken_.empty()) return end(broken_);
+    for (size_t i = 0; i < commands.size() && !st->over; ++i) {
+      const auto& c = commands[i];
+      if (c[0] == "WATCH") {  // no batch shares one slot with the checkpoint: the intent guards it
+        st->replies[i].kind = Reply::Kind::Status;
+        st->replies[i].str = "OK";
+        --st->left;
+        continue;
+      }
+      if (c.size() < 2 || c[0] == "SCAN")
+        return end("Redis Cluster: the projector's " + c[0] + " (TRUNCATE) has no master to go to yet");
+      const uint16_t slot = redis::key_slot(c[1]);
+      redis::AsyncClient* client = master_for(slot);
+      if (!client) return end("Redis Cluster: no connected master serves slot " + std::to_string(slot));
+      client->command(c, [this, st, i, end, key = c[1]](redisReply* r) {
+        if (closing_ || st->over) return;
+        if (!r) return end("Redis Cluster connection lost with calls in flight");
+        Reply reply = projection::copy_reply(*r);
+        if (reply.kind == Reply::Kind::Error && cluster_changed(reply.str))
+          return end("Redis Cluster changed under a read of " + key + ": " + reply.str);
+        st->replies[i] = std::move(reply);
+        if (--st->left == 0) end("");
+      });
+    }
+    if (st->left == 0 && !st->over) end("");
+    flush();
+  });
+  return true;
+}
+
+bool ClusterSink::write(const redis::RespWriter& writes, Done done) {
+  if (!broken_.empty()) return false;
+  std::shared_ptr<cluster::Intent> intent;
+  try {
+    intent = std::make_shared<cluster::Intent>(cluster::plan_batch(writes.buffer(), writes.starts(), next_batch_, keys_));
+  } catch (const std::invalid_argument& e) {
+    done({Written::Kind::unexpected, e.what()});
+    return true;
+  }
+  ++next_batch_;
+  enqueue([this, intent, done] {
+    if (!broken_.empty()) {
+      done_op();
+      return done({Written::Kind::lost, broken_});
+    }
+    redis::AsyncClient* client = master_for(intent->finish.slot);
+    if (!client) {
+      const std::string why = "Redis Cluster: no connected master serves the checkpoint's slot";
+      done_op();
+      break_down(why);
+      return done({Written::Kind::lost, why});
+    }
+    const std::string key = cluster::intent_key(keys_.checkpoint());
+    client->command({"SET", key, cluster::encode_intent(*intent)}, [this, intent, done, key](redisReply* r) {
+      if (closing_) return;
+      std::string why;
+      if (!r) why = "Redis Cluster connection lost with calls in flight";
+      else if (r->type == REDIS_REPLY_ERROR) why = "Redis refused the intent " + key + ": " + redis::describe_reply_error(r);
+      if (!why.empty()) {
+        done_op();
+        break_down(why);
+        return done({Written::Kind::lost, why});
+      }
+      send_slots(intent, done);
+    });
+    client->flush();
+  });
+  return true;
+}
+
+// Every slot's transaction at once, each to its master; the finish once all are in.
+void ClusterSink::send_slots(std::shared_ptr<cluster::Intent> intent, Done done) {
+  if (intent->transactions.empty()) return send_finish(intent, done);
+  struct State {
+    size_t left = 0;
+    bool over = false;
+  };
+  auto st = std::make_shared<State>();
+  st->left = intent->transactions.size();
+  auto end = [this, st, done](Written result) {
+    st->over = true;
+    done_op();
+    if (result.kind != Written::Kind::partial) break_down(result.error);
+    done(result);
+  };
+  const std::string batch = "batch " + std::to_string(intent->batch);
+  for (const auto& t : intent->transactions) {
+    redis::AsyncClient* client = master_for(t.slot);
+    if (!client) return end({Written::Kind::lost, "Redis Cluster: no connected master serves slot " + std::to_string(t.slot)});
+    const std::vector<size_t> replies(t.commands + 2, 0);  // MULTI, the commands, EXEC
+    client->pipeline(t.resp, replies, [this, st, client, intent, end, done, slot = t.slot, batch](redisReply* r) {
+      if (closing_ || st->over) return;
+      const std::string where = "slot " + std::to_string(slot) + " of " + batch;
+      if (!r) return end({Written::Kind::lost, "Redis Cluster connection lost with " + where + " in flight"});
+      if (r->type == REDIS_REPLY_ERROR) {
+        const std::string& queued = client->queued_error();
+        return end({Written::Kind::lost, "Redis refused " + where + ": " +
+                                             (queued.empty() ? redis::describe_reply_error(r) : queued) +
+                                             "; the next start applies the batch from its intent"});
+      }
+      if (r->type != REDIS_REPLY_ARRAY) return end({Written::Kind::unexpected, "unexpected reply to EXEC of " + where});
+      for (size_t i = 0; i < r->elements; ++i)
+        if (r->element[i]->type == REDIS_REPLY_ERROR)
+          return end({Written::Kind::partial, redis::describe_reply_error(r->element[i]) + " (" + where + ")"});
+      ledger_.acknowledged(slot, intent->batch);
+      if (--st->left == 0) {
+        st->over = true;
+        send_finish(intent, done);
+      }
+    });
+  }
+  flush();
+}
+
+void ClusterSink::send_finish(std::shared_ptr<cluster::Intent> intent, Done done) {
+  const redis::SlotTransaction& f = intent->finish;
+  auto end = [this, done](Written result) {
+    done_op();
+    if (result.kind != Written::Kind::applied) break_down(result.error);
+    done(result);
+  };
+  redis::AsyncClient* client = master_for(f.slot);
+  if (!client) return end({Written::Kind::lost, "Redis Cluster: no connected master serves the checkpoint's slot"});
+  const std::vector<size_t> replies(f.commands + 2, 0);
+  client->pipeline(f.resp, replies, [this, client, intent, end](redisReply* r) {
+    if (closing_) return;
+    const std::string where = "the finish of batch " + std::to_string(intent->batch);
+    if (!r) return end({Written::Kind::lost, "Redis Cluster connection lost with " + where + " in flight"});
+    if (r->type == REDIS_REPLY_ERROR) {
+      const std::string& queued = client->queued_error();
+      return end({Written::Kind::lost, "Redis refused " + where + ": " +
+                                           (queued.empty() ? redis::describe_reply_error(r) : queued)});
+    }
+    if (r->type != REDIS_REPLY_ARRAY) return end({Written::Kind::unexpected, "unexpected reply to EXEC of " + where});
+    for (size_t i = 0; i < r->elements; ++i)
+      if (r->element[i]->type == REDIS_REPLY_ERROR)
+        return end({Written::Kind::partial, redis::describe_reply_error(r->element[i]) + " (" + where + ")"});
+    last_batch_ = intent->batch;
+    end({Written::Kind::applied, ""});
+  });
+  client->flush();
+}
+
+bool ClusterSink::mark_dirty(const std::string& lsn, std::function<void()> done) {
+  enqueue([this, lsn, done] {
+    redis::AsyncClient* client = master_for(redis::key_slot(keys_.checkpoint()));
+    if (!client) {
+      done_op();
+      return done();
+    }
+    client->command({"HSET", keys_.checkpoint(), checkpoint::field::dirty, lsn}, [this, done](redisReply*) {
+      if (closing_) return;
+      done_op();
+      done();
+    });
+    client->flush();
+  });
+  return true;
+}
+
+void ClusterSink::flush() {
+  for (auto& m : masters_)
+    if (m->client->connected()) m->client->flush();
+}
+
+}  // namespace pgcqrs::sidecar::sink
