@@ -233,11 +233,11 @@ std::vector<std::string> ClusterClient::scan(const std::string& pattern) {
   return keys;
 }
 
-std::vector<ReplyPtr> ClusterClient::on_each_master(const std::vector<std::string>& argv) {
+std::vector<ReplyPtr> ClusterClient::on_each_master(const std::vector<std::string>& argv, bool allow_error) {
   std::vector<ReplyPtr> replies;
   for (const auto& m : map_.masters()) {
     auto r = connection(m.host, m.port).command(argv, true);
-    if (r->type == REDIS_REPLY_ERROR)
+    if (r->type == REDIS_REPLY_ERROR && !allow_error)
       throw RedisError("Redis " + argv[0] + " failed at " + address(m.host, m.port) + ": " + describe_reply_error(r.get()),
                        reply_error_code(r.get()));
     replies.push_back(std::move(r));

@@ -14,8 +14,7 @@
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
-#include "pgcqrs/sidecar/redis/cluster_client.hpp"
-#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/verify/model.hpp"
 #include "pgcqrs/core/lsn.hpp"
@@ -23,47 +22,7 @@
 namespace pgcqrs::sidecar::verify {
 namespace {
 
-using Keyed = std::vector<std::pair<std::string, std::vector<std::string>>>;  // commands with their keys
-
-// Where the read models are read: one Redis, or a Redis Cluster (a node with cluster-enabled
-// yes), each command then sent to the master of its key's slot.
-class Source {
- public:
-  explicit Source(const redis::Endpoint& ep) : single_(std::make_unique<redis::SyncClient>(ep, 10000)) {
-    auto r = single_->command({"CONFIG", "GET", "cluster-enabled"}, true);  // refused: not a cluster we can tell
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && redis::reply_string(r->element[1]) == "yes") {
-      single_.reset();
-      cluster_ = std::make_unique<redis::ClusterClient>(ep, 10000);
-    }
-  }
-  redis::ReplyPtr command(const std::string& key, const std::vector<std::string>& argv, bool allow_error = false) {
-    return cluster_ ? cluster_->command(key, argv, allow_error) : single_->command(argv, allow_error);
-  }
-  std::vector<redis::ReplyPtr> pipeline(const Keyed& commands) {
-    if (cluster_) return cluster_->pipeline(commands);
-    for (const auto& c : commands) single_->append(c.second);
-    std::vector<redis::ReplyPtr> replies;
-    for (size_t i = 0; i < commands.size(); ++i) replies.push_back(single_->read_reply());
-    return replies;
-  }
-  std::vector<std::string> scan(const std::string& pattern) {
-    if (cluster_) return cluster_->scan(pattern);
-    std::vector<std::string> keys;
-    std::string cursor = "0";
-    do {
-      auto reply = single_->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) throw std::runtime_error("unexpected SCAN reply");
-      cursor = redis::reply_string(reply->element[0]);
-      const redisReply* batch = reply->element[1];
-      for (size_t i = 0; i < batch->elements; ++i) keys.push_back(redis::reply_string(batch->element[i]));
-    } while (cursor != "0");
-    return keys;
-  }
-
- private:
-  std::unique_ptr<redis::SyncClient> single_;
-  std::unique_ptr<redis::ClusterClient> cluster_;
-};
+using Keyed = redis::Deployment::Keyed;
 
 uint64_t lsn_or_throw(const std::string& text) {
   auto lsn = parse_lsn(text);
@@ -74,7 +33,7 @@ uint64_t lsn_or_throw(const std::string& text) {
 // The checkpoint's fields (empty: none). Redis answers BUSY while a long projection call
 // runs (a TRUNCATE or UserDeleted over many orders is one call) and LOADING while it reads its
 // data after a restart: with `busy` given, that is "not yet" (*busy set), not an error.
-Fields checkpoint_of(Source& r, const Keys& keys, bool* busy = nullptr) {
+Fields checkpoint_of(redis::Deployment& r, const Keys& keys, bool* busy = nullptr) {
   auto reply = r.command(keys.checkpoint(), {"HGETALL", keys.checkpoint()}, busy != nullptr);
   if (reply->type == REDIS_REPLY_ERROR) {
     std::string error = redis::reply_string(reply.get());
@@ -147,7 +106,7 @@ std::string generation_infix(const std::string& generation) {
 
 // Read-model keys of generations readers do not read (left by a rebuild): their count, and
 // one. One SCAN of the prefix, each name classified here.
-std::pair<size_t, std::string> other_generations(Source& r, const std::string& prefix,
+std::pair<size_t, std::string> other_generations(redis::Deployment& r, const std::string& prefix,
                                                  const std::string& generation) {
   auto is_model = [](std::string_view name) {
     for (std::string_view p : kPatterns) {
@@ -177,7 +136,7 @@ std::pair<size_t, std::string> other_generations(Source& r, const std::string& p
 
 // The read model under a key stem (the prefix and the generation), its keys named without it,
 // as the layout names them.
-Model read_read_model(Source& r, const std::string& prefix) {
+Model read_read_model(redis::Deployment& r, const std::string& prefix) {
   std::vector<std::string> keys;
   for (const char* pattern : kPatterns) {
     auto found = r.scan(prefix + pattern);  // the prefix has no pattern characters
@@ -240,7 +199,7 @@ int run(const Options& options) {
   try {
     PgConnection conn(options.pg);
     snapshot::extension_schema(conn);  // a database without it has nothing to wait for
-    Source r(options.redis);
+    redis::Deployment r(options.redis, 10000);  // one Redis or a Redis Cluster
     const Keys keys(options.key_prefix);
     for (int attempt = 1; attempt <= options.attempts; ++attempt) {
       // Wait until Redis holds everything the write model had committed when we looked.

@@ -46,8 +46,8 @@ class ClusterClient {
   // is sent again alone, as command() sends it; read-only commands are what this is for.
   std::vector<ReplyPtr> pipeline(const std::vector<std::pair<std::string, std::vector<std::string>>>& commands);
   // argv on every master, for what each master answers of its own keys (SCAN, DBSIZE): the
-  // replies in the order of slot_map().masters().
-  std::vector<ReplyPtr> on_each_master(const std::vector<std::string>& argv);
+  // replies in the order of slot_map().masters(). An error reply throws unless allow_error.
+  std::vector<ReplyPtr> on_each_master(const std::vector<std::string>& argv, bool allow_error = false);
 
   // The keys matching pattern on every master (SCAN on each). A slot migrating meanwhile may
   // show a key twice or not at all.
