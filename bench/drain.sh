@@ -12,6 +12,9 @@
 # Set REPRICE_EVERY=N to mix in a product repriced after every Nth order of each writer, and
 # STATUS_LAG=N (a multiple of 10) to change the status of orders placed N orders earlier rather
 # than right after them (bench/lib.sh, bench_write_backlog).
+# Set CLUSTER_MASTERS=N to drain into a Redis Cluster of N masters (no replicas) instead of
+# one Redis: the masters' CPU is summed where one Redis's is shown, and each master's is shown
+# beside it.
 # Set REDIS_TLS=1 to run Redis TLS-only (certificates made for the run, a client certificate
 # required) and the sidecar over rediss://: the cost of TLS to Redis.
 # Last, the copy of a rebuild of the same data (the checkpoint deleted, the sidecar started
@@ -46,6 +49,12 @@ if [ "${REDIS_TLS:-0}" = 1 ]; then
   cli=("${PGCQRS_REDIS_TLS_CLI[@]}")
   redis_url=rediss://127.0.0.1:$redis_port
   redis_opts=(--redis-tls-ca "$certs/ca.crt" --redis-tls-cert "$certs/client.crt" --redis-tls-key "$certs/client.key")
+elif [ "${CLUSTER_MASTERS:-0}" -gt 0 ]; then
+  pgcqrs_redis_cluster_start "$run_dir/cluster" "$CLUSTER_MASTERS" 0
+  redis_port=$PGCQRS_REDIS_CLUSTER_SEED
+  cli=(-c)  # follows the cluster's redirects
+  redis_url=redis://127.0.0.1:$redis_port
+  redis_opts=()
 else
   pgcqrs_redis_start "$run_dir"
   redis_port=$PGCQRS_REDIS_PORT
@@ -53,6 +62,18 @@ else
   redis_url=redis://127.0.0.1:$redis_port
   redis_opts=()
 fi
+# Every Redis process that holds read models: one, or each master.
+if [ "${CLUSTER_MASTERS:-0}" -gt 0 ]; then
+  read -r -a redis_ports <<<"$PGCQRS_REDIS_CLUSTER_PORTS"
+  redis_pids=()
+  for f in "$run_dir"/cluster/node*/redis/redis.pid; do redis_pids+=("$(cat "$f")"); done
+else
+  redis_ports=("$redis_port")
+  redis_pids=("$(cat "$run_dir/redis/redis.pid")")
+fi
+# redis_cpu: each Redis's CPU seconds so far, one per line, in the order of redis_ports.
+redis_cpu() { local p; for p in "${redis_ports[@]}"; do bench_redis_cpu "$p" "${cli[@]}"; echo; done; }
+redis_ticks() { local p t=0; for p in "${redis_pids[@]}"; do t=$((t + $(bench_ticks "$p"))); done; echo "$t"; }
 pg_conn="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
 rcli() { redis-cli "${cli[@]}" -p "$redis_port" "$@"; }
 sql() { psql -qAt -v ON_ERROR_STOP=1 -c "$1"; }
@@ -105,19 +126,18 @@ r1=$(date +%s.%N)
 recv_secs=$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.4f", b - a }')
 sql "SELECT pg_drop_replication_slot('drain_recv')" >/dev/null
 
-rcli CONFIG RESETSTAT >/dev/null
-rc0=$(bench_redis_cpu "$redis_port" "${cli[@]}")
+for p in "${redis_ports[@]}"; do redis-cli "${cli[@]}" -p "$p" CONFIG RESETSTAT >/dev/null; done
+rc0=$(redis_cpu)
 t0=$(date +%s.%N)
 # shellcheck disable=SC2086  # SIDECAR_ARGS: extra options, split on spaces
 "$sidecar_bin" run --pg "$pg_conn" --redis "$redis_url" "${redis_opts[@]}" ${SIDECAR_ARGS:-} >"$run_dir/sidecar-2.log" 2>&1 &
 sidecar_pid=$!
-redis_pid=$(cat "$run_dir/redis/redis.pid")
 walsender=
 (
   prev=
   while kill -0 "$sidecar_pid" 2>/dev/null; do
     [ -z "$walsender" ] && walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")
-    cur="$(bench_ticks "$sidecar_pid") $(bench_ticks "${walsender:-0}") $(bench_ticks "$redis_pid")"
+    cur="$(bench_ticks "$sidecar_pid") $(bench_ticks "${walsender:-0}") $(redis_ticks)"
     [ -n "$prev" ] && echo "$prev $cur" | awk '{ printf "  CPU this second: sidecar %3d  walsender %3d  Redis %3d\n", $4 - $1, $5 - $2, $6 - $3 }'
     prev=$cur
     sleep 1
@@ -126,13 +146,13 @@ walsender=
 if [ "${PERF:-0}" = 1 ]; then
   sleep 1
   walsender=$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")
-  for p in "sidecar:$sidecar_pid" "walsender:$walsender" "redis:$redis_pid"; do
+  for p in "sidecar:$sidecar_pid" "walsender:$walsender" "redis:${redis_pids[0]}"; do
     perf record -e cpu-clock ${PERF_CALLGRAPH:--g} -p "${p#*:}" -o "$out_dir/perf-${p%%:*}.data" -- sleep 5 >/dev/null 2>&1 &
   done
 fi
 wait_applied "$end_lsn"
 t1=$(date +%s.%N)
-rc1=$(bench_redis_cpu "$redis_port" "${cli[@]}")
+rc1=$(redis_cpu)
 drain_sidecar_ticks=$(bench_ticks "$sidecar_pid")
 drain_ws_ticks=$(bench_ticks "$(sql "SELECT pid FROM pg_stat_replication WHERE application_name = 'pgcqrs-sidecar'")")
 kill -TERM "$sidecar_pid"
@@ -141,7 +161,8 @@ sidecar_pid=
 cat "$run_dir/cpu.log"
 # CPU per order of each process (a tick is 10 ms): the machine's cores bound the drain once
 # the walsender, the sidecar and Redis together need more than receiving leaves idle.
-awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$rc1" \
+c0=$(awk '{ s += $1 } END { printf "%.3f", s }' <<<"$rc0") c1=$(awk '{ s += $1 } END { printf "%.3f", s }' <<<"$rc1")
+awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$c0" -v c1="$c1" \
     -v rw="$recv_ws_ticks" -v rr="$recv_own_ticks" -v dw="$drain_ws_ticks" -v ds="$drain_sidecar_ticks" \
     -v cores="$(nproc)" 'BEGIN {
   d = b - a
@@ -153,9 +174,13 @@ awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$rc0" -v c1="$
     1e4 * rw / n, 1e4 * rr / n, 1e6 * r * cores / n, cores
   printf "CPU per order, draining:  walsender %.0f us, sidecar %.0f us, Redis %.0f us (%.0f us of %d cores in all)\n",
     1e4 * dw / n, 1e4 * ds / n, redis_us, 1e6 * d * cores / n, cores }'
+if [ ${#redis_ports[@]} -gt 1 ]; then
+  paste <(echo "$rc0") <(echo "$rc1") | awk -v n="$orders" '{ printf "%s%.1f", NR > 1 ? ", " : "each master, CPU per order while draining: ", 1e6 * ($2 - $1) / n } END { print " us" }'
+fi
 echo "Redis commands (from the projector), per order:"
-rcli INFO commandstats | awk -F'[:,=]' -v n="$orders" '/^cmdstat_/ {
-  sub("cmdstat_", "", $1); printf "  %-12s %6.2f calls, %8.2f us per call\n", $1, $3 / n, $7 }' | sort -k2 -gr
+for p in "${redis_ports[@]}"; do redis-cli "${cli[@]}" -p "$p" INFO commandstats; done |
+  awk -F'[:,=]' -v n="$orders" '/^cmdstat_/ { sub("cmdstat_", "", $1); calls[$1] += $3; usec[$1] += $5 }
+    END { for (c in calls) printf "  %-12s %6.2f calls, %8.2f us per call\n", c, calls[c] / n, usec[c] / calls[c] }' | sort -k2 -gr
 
 # The copy of a rebuild, of the same write model, in the same run: the checkpoint deleted,
 # the next start drops the slot, wipes the read models and copies them under a new snapshot.

@@ -18,6 +18,7 @@ bench_run_dir() {
 bench_cleanup() {
   [ -n "${sidecar_pid:-}" ] && kill "$sidecar_pid" 2>/dev/null
   wait 2>/dev/null || true
+  pgcqrs_redis_cluster_stop "$run_dir/cluster"  # if a bench started one
   pgcqrs_servers_remove "$run_dir"
 }
 

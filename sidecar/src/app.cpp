@@ -18,7 +18,7 @@
 #include "pgcqrs/sidecar/failure_run.hpp"
 #include "pgcqrs/sidecar/http/server.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
-#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/session.hpp"
 #include "pgcqrs/sidecar/verify/verify.hpp"
 #include "pgcqrs/core/lsn.hpp"
@@ -195,9 +195,9 @@ int status(const Config& config) {
     rc = 1;
   }
   try {
-    redis::SyncClient sync(*ep, 5000);
+    redis::Deployment sync(*ep, 5000);  // one Redis or a Redis Cluster
     const Keys keys(config.key_prefix);
-    auto r = sync.command({"HGETALL", keys.checkpoint()});
+    auto r = sync.command(keys.checkpoint(), {"HGETALL", keys.checkpoint()});
     std::map<std::string, std::string> f;
     for (size_t i = 0; i + 1 < r->elements; i += 2)
       f[redis::reply_string(r->element[i])] = redis::reply_string(r->element[i + 1]);
@@ -229,12 +229,12 @@ int ask_rebuild(const Config& config) {
   auto ep = endpoint_of(config);
   if (!ep) return 2;
   try {
-    redis::SyncClient sync(*ep, 5000);
+    redis::Deployment sync(*ep, 5000);  // one Redis or a Redis Cluster
     const Keys keys(config.key_prefix);
     namespace F = checkpoint::field;
     // A checkpoint without lsn vouches for nothing: the next start copies anyway, and a
     // field written here would make a checkpoint out of nothing.
-    auto has = sync.command({"HMGET", keys.checkpoint(), F::lsn}, true);
+    auto has = sync.command(keys.checkpoint(), {"HMGET", keys.checkpoint(), F::lsn}, true);
     if (has->type != REDIS_REPLY_ARRAY)
       throw redis::RedisError("Redis HMGET " + keys.checkpoint() + " failed: " + redis::describe_reply_error(has.get()),
                               redis::reply_error_code(has.get()));
@@ -250,7 +250,7 @@ int ask_rebuild(const Config& config) {
     gmtime_r(&t, &utc);
     char at[32];
     std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    auto r = sync.command({"HSET", keys.checkpoint(), F::rebuild, at}, true);
+    auto r = sync.command(keys.checkpoint(), {"HSET", keys.checkpoint(), F::rebuild, at}, true);
     if (r->type == REDIS_REPLY_ERROR) throw redis::RedisError("Redis HSET " + keys.checkpoint() + " failed: " +
                                                               redis::describe_reply_error(r.get()),
                                                               redis::reply_error_code(r.get()));

@@ -8,14 +8,6 @@ namespace pgcqrs::sidecar {
 RedisSettingsVerdict judge_redis_settings(const RedisSettings& s, bool allow_eviction) {
   RedisSettingsVerdict v;
   auto note = [&](bool warning, std::string text) { v.notes.push_back({warning, std::move(text)}); };
-  // A node of a cluster answers MOVED for the keys of other nodes' slots, which would be
-  // retried forever; and a batch's MULTI/EXEC over many slots cannot run there at all.
-  if (s.cluster_enabled == "yes") {
-    v.refusal = Failure(Server::redis, ErrorKind::permanent,
-                        "Redis has cluster-enabled yes: the sidecar writes to a single Redis, not to a Redis Cluster; "
-                        "point --redis at a Redis with cluster-enabled no");
-    return v;
-  }
   if (!s.maxmemory_policy) {
     if (!allow_eviction) {
       v.refusal = Failure(Server::redis, ErrorKind::permanent,

@@ -32,6 +32,7 @@
 #include "pgcqrs/sidecar/replication/protocol.hpp"
 #include "pgcqrs/sidecar/replication/query_channel.hpp"
 #include "pgcqrs/sidecar/replication/wal_source.hpp"
+#include "pgcqrs/sidecar/sink/cluster_sink.hpp"
 #include "pgcqrs/sidecar/sink/redis_sink.hpp"
 #include "pgcqrs/sidecar/startup.hpp"
 
@@ -140,7 +141,29 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     if (auto err = wal_->open(std::move(r.replication), wal_consumer()); !err.empty())
       return fail(Server::postgresql, err);
     if (auto err = heartbeat_channel_->open(std::move(r.heartbeat)); !err.empty()) return fail(Server::postgresql, err);
+    if (r.cluster) return connect_cluster(std::move(*r.cluster));
     connect_redis_async();
+  }
+
+  // ---- a Redis Cluster (async): a connection per master, in the sink ------------------------
+  void connect_cluster(ClusterStart start) {
+    auto weak = weak_from_this();
+    auto cluster = std::make_unique<sink::ClusterSink>(io_, ep_, std::move(start.map), keys_, start.last_batch,
+                                                       std::chrono::seconds(config_.redis_reply_timeout_s));
+    sink::ClusterSink& s = *cluster;
+    sink_ = std::move(cluster);
+    s.connect(
+        [weak](const std::string& err) {
+          auto self = weak.lock();
+          if (!self || self->finished()) return;
+          if (!err.empty()) return self->fail(Server::redis, err);
+          self->start_streaming();
+        },
+        [weak](const std::string& err) {
+          auto self = weak.lock();
+          if (!self || self->finished()) return;
+          self->fail(Server::redis, err);
+        });
   }
 
   // ---- Redis (async) --------------------------------------------------------------------
@@ -174,6 +197,12 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
           self->fail(Server::redis, "Redis authentication failed: " + redis::describe_reply_error(r));
       });
     }
+    sink_ = std::make_unique<sink::RedisSink>(redis_, keys_);
+    start_streaming();
+  }
+
+  void start_streaming() {
+    auto weak = weak_from_this();
     make_applier();
     phase_ = Phase::streaming;
     streaming_since_ms_ = mono_ms();
@@ -334,7 +363,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     BatchApplier::Limits limits;
     limits.events = static_cast<size_t>(config_.chunk_events);
     limits.inflight = static_cast<size_t>(config_.max_inflight);
-    sink_ = std::make_unique<sink::RedisSink>(redis_, keys_);
     applier_ = std::make_shared<BatchApplier>(*sink_, metrics_, keys_, limits, std::move(events), [weak] {
       auto self = weak.lock();
       return self ? self->context() : projection::ProjectorContext{};
@@ -494,6 +522,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     stop_timer_.cancel();
     wal_->close();
     if (applier_) applier_->close();
+    if (sink_) sink_->close();
     redis_.close();
     heartbeat_channel_->close();
   }
@@ -511,7 +540,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   std::optional<Heartbeat> heartbeat_;        // made when streaming starts
   Keys keys_;                                 // of the generation streamed into, once started
   projection::TransactionAssembler assembler_;
-  std::unique_ptr<sink::Sink> sink_;        // made with the applier, which uses it
+  std::unique_ptr<sink::Sink> sink_;        // once Redis is connected: the applier's
   std::shared_ptr<BatchApplier> applier_;  // made once Redis is connected
   replication::LsnTracker tracker_{0, 0};
   uint64_t start_lsn_ = 0;

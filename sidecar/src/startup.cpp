@@ -15,7 +15,8 @@
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
-#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/cluster/recovery.hpp"
+#include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/redis_settings.hpp"
 #include "pgcqrs/sidecar/replication/wal_source.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
@@ -45,15 +46,16 @@ class Startup {
       : config_(config), keys_(config.key_prefix), ep_(ep), cancel_(cancel), hooks_(hooks) {}
 
   void run(StartupResult& out) {
-    redis::SyncClient sync(ep_, 5000);
+    redis::Deployment sync(ep_, 5000);  // one Redis or a Redis Cluster
     out.hold_ms = check_redis(sync);
+    if (sync.cluster()) finish_intent(sync);
 
     namespace F = checkpoint::field;
     CheckpointFound checkpoint;
     std::optional<std::string> retired;
     {
-      auto r = sync.command({"HMGET", keys_.checkpoint(), F::lsn, F::dirty, F::layout, F::generation, F::rebuilding,
-                             F::rebuild, F::retired});
+      auto r = sync.command(keys_.checkpoint(), {"HMGET", keys_.checkpoint(), F::lsn, F::dirty, F::layout, F::generation,
+                                                 F::rebuilding, F::rebuild, F::retired});
       auto field = [&](size_t i) -> std::optional<std::string> {
         if (r->element[i]->type != REDIS_REPLY_STRING) return std::nullopt;
         return redis::reply_string(r->element[i]);
@@ -90,6 +92,11 @@ class Startup {
       if (verdict.serving) retire(sync, std::to_string(verdict.generation), verdict.copy_generation);
     }
     out.checkpoint = verdict.checkpoint_lsn;
+    if (sync.cluster()) {
+      auto r = sync.command(keys_.checkpoint(), {"HGET", keys_.checkpoint(), F::batch});
+      out.cluster = ClusterStart{sync.cluster_client()->slot_map(),
+                                 r->type == REDIS_REPLY_STRING ? cluster::parse_batch(redis::reply_string(r.get())).value_or(0) : 0};
+    }
     replication::start_replication(out.replication.get(), config_.slot, out.start_lsn);
     query_conn_.reset();
     // The heartbeat's connection, handed to the loop as a non-blocking QueryChannel: a query
@@ -102,30 +109,54 @@ class Startup {
   }
 
  private:
-  // Refuses settings that would lose read-model keys; returns the durability hold.
-  int64_t check_redis(redis::SyncClient& sync) {
-    auto get = [&](const std::string& name) -> std::optional<std::string> {
-      auto r = sync.command({"CONFIG", "GET", name}, true);
-      // A permission error means "refused", NOAUTH a missing password; LOADING (a restart
-      // reading its AOF) or BUSY (a script of the previous run still executing) pass: retry.
-      std::string code = redis::reply_error_code(r.get());
-      if (code == "NOAUTH")
-        throw Failure(Server::redis, ErrorKind::permanent,
-                      with_fix("Redis refused CONFIG GET " + name + ": " + redis::describe_reply_error(r.get()),
-                               redis_fix(code)));
-      if (r->type == REDIS_REPLY_ERROR && code != "NOPERM")
-        throw Failure(Server::redis, ErrorKind::transient,
-                      "Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()));
-      if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
-      return redis::reply_string(r->element[1]);
+  // Refuses settings that would lose read-model keys; returns the durability hold. On a
+  // cluster every master is asked, and the strictest answer holds.
+  int64_t check_redis(redis::Deployment& sync) {
+    auto get = [&](const std::string& name) {
+      std::vector<std::optional<std::string>> values;
+      for (const auto& r : sync.on_each_master({"CONFIG", "GET", name}, true)) {
+        // A permission error means "refused", NOAUTH a missing password; LOADING (a restart
+        // reading its AOF) or BUSY (a script of the previous run still executing) pass: retry.
+        std::string code = redis::reply_error_code(r.get());
+        if (code == "NOAUTH")
+          throw Failure(Server::redis, ErrorKind::permanent,
+                        with_fix("Redis refused CONFIG GET " + name + ": " + redis::describe_reply_error(r.get()),
+                                 redis_fix(code)));
+        if (r->type == REDIS_REPLY_ERROR && code != "NOPERM")
+          throw Failure(Server::redis, ErrorKind::transient,
+                        "Redis cannot answer CONFIG GET " + name + " yet: " + redis::describe_reply_error(r.get()));
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) values.emplace_back();
+        else values.push_back(redis::reply_string(r->element[1]));
+      }
+      return values;
     };
-    auto verdict = judge_redis_settings(
-        {get("maxmemory-policy"), get("hash-max-listpack-value"), get("appendonly"), get("appendfsync"),
-         get("cluster-enabled")},
-        config_.allow_eviction);
-    if (verdict.refusal) throw *verdict.refusal;
-    for (const auto& note : verdict.notes) say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);
-    return verdict.hold_ms;
+    const auto policy = get("maxmemory-policy"), listpack = get("hash-max-listpack-value"),
+               appendonly = get("appendonly"), appendfsync = get("appendfsync");
+    int64_t hold_ms = 0;
+    for (size_t m = 0; m < policy.size(); ++m) {
+      auto verdict = judge_redis_settings({policy[m], listpack[m], appendonly[m], appendfsync[m]}, config_.allow_eviction);
+      if (verdict.refusal) throw *verdict.refusal;
+      for (const auto& note : verdict.notes)
+        say_once(note.warning ? spdlog::level::warn : spdlog::level::info, "{}", note.text);
+      hold_ms = std::max(hold_ms, verdict.hold_ms);
+    }
+    return hold_ms;
+  }
+
+  // A batch that a stop left between its intent and its finish, on a cluster: applied where
+  // its fences are behind, then finished, before anything reads the checkpoint. An intent
+  // that cannot be trusted marks the read models dirty, which rebuilds them.
+  void finish_intent(redis::Deployment& sync) {
+    auto r = cluster::finish_intent(*sync.cluster_client(), keys_.checkpoint(), keys_.prefix());
+    if (!r.found) return;
+    if (!r.error.empty()) {
+      spdlog::error("the batch a stop left unfinished on the cluster cannot be finished ({}): marking the read models dirty",
+                    r.error);
+      sync.command(keys_.checkpoint(), {"HSET", keys_.checkpoint(), checkpoint::field::dirty, "intent"});
+      return;
+    }
+    spdlog::info("finished batch {}, which a stop left between its slots: {} slot transactions applied again", r.batch,
+                 r.applied);
   }
 
   // What pg_replication_slots says of the slot (the start-up decision's input).
@@ -163,7 +194,7 @@ class Startup {
 
   // Deletes the read models of a generation readers left at a switch, then the mark that names
   // it. Never the generation they read now.
-  void retire(redis::SyncClient& sync, const std::string& retired, uint64_t served) {
+  void retire(redis::Deployment& sync, const std::string& retired, uint64_t served) {
     const auto g = checkpoint::parse_generation(retired);
     if (g && *g != served) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -171,19 +202,20 @@ class Startup {
       spdlog::info("deleted generation {} of the read models, which readers left: {} keys in {} ms", *g, deleted,
                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
     }
-    sync.command({"HDEL", keys_.checkpoint(), checkpoint::field::retired});
+    sync.command(keys_.checkpoint(), {"HDEL", keys_.checkpoint(), checkpoint::field::retired});
   }
 
   // Makes the slot anew and copies the write model under its snapshot into the next
   // generation; readers keep the one they read, if any, until the copy's last EXEC switches
   // them. Returns the slot's consistent point, where the stream starts.
-  uint64_t rebuild(redis::SyncClient& sync, const StartupVerdict& verdict, PGconn* repl) {
+  uint64_t rebuild(redis::Deployment& sync, const StartupVerdict& verdict, PGconn* repl) {
     const Keys target = keys_.at(verdict.copy_generation);
     if (verdict.serving) {
       spdlog::warn("rebuilding the read models ({}) into generation {}; readers keep generation {} until it is done",
                    verdict.reason, verdict.copy_generation, verdict.generation);
       // Said first, so that a stop anywhere below is told apart from lost data at the next start.
-      sync.command({"HSET", keys_.checkpoint(), checkpoint::field::rebuilding, std::to_string(verdict.copy_generation)});
+      sync.command(keys_.checkpoint(),
+                   {"HSET", keys_.checkpoint(), checkpoint::field::rebuilding, std::to_string(verdict.copy_generation)});
       const uint64_t deleted = snapshot::delete_generation(sync, target);  // what a stopped rebuild left
       if (deleted) spdlog::info("deleted {} keys of generation {} that a stopped rebuild left", deleted, verdict.copy_generation);
     } else {

@@ -50,7 +50,6 @@ stop_started() {
     if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done
   pgcqrs_redis_stop "$1"
-  pgcqrs_redis_cluster_stop "$1/cluster"
 }
 cleanup() {
   set +e
@@ -1080,13 +1079,6 @@ provoke() {
       redis-cli -p "$redis_port" CONFIG SET maxmemory-policy allkeys-lru >/dev/null
       failing_run
       redis-cli -p "$redis_port" CONFIG SET maxmemory-policy noeviction >/dev/null ;;
-    "Redis is a node of a Redis Cluster")
-      local single_url=$redis_url
-      pgcqrs_redis_cluster_start "$dir/cluster" 3 0
-      redis_url=redis://127.0.0.1:$PGCQRS_REDIS_CLUSTER_SEED
-      failing_run
-      pgcqrs_redis_cluster_stop "$dir/cluster"
-      redis_url=$single_url ;;
     "invalid flag")
       got_status=0
       pgcqrs-sidecar run --pgcqrs-bogus 1 >/dev/null 2>"$dir/failure.log" || got_status=$? ;;
@@ -1128,7 +1120,7 @@ scenario_failures() {
     "slot of another plugin" "slot of another database" "TLS to Redis cannot work as configured"
     "wrong Redis password or user"
     "Redis needs a password" "Redis ACL refuses a command" "Redis may evict keys"
-    "Redis is a node of a Redis Cluster" "invalid flag"
+    "invalid flag"
     "PostgreSQL unreachable" "Redis unreachable" "slot in use")
   block_at=docs/operations.md
   while IFS= read -r row; do

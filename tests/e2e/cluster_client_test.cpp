@@ -183,7 +183,7 @@ TEST_F(Cluster, ASlotMigratedUnderTheClient) {
 TEST_F(Cluster, ABatchCutShortBetweenSlotsIsFinishedOnce) {
   if (with_replicas()) GTEST_SKIP() << "run on the cluster without replicas";
   ClusterClient c(seed_, 5000);
-  const std::string checkpoint = "pgcqrs:checkpoint", intent_key = cluster::intent_key(checkpoint);
+  const std::string checkpoint = "pgcqrs:checkpoint", intent_key = cluster::intent_key("", checkpoint);
   // A batch of counters over 64 hash tags, which the three masters share.
   auto batch = [&](uint64_t number) {
     RespWriter w;

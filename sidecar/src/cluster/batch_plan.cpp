@@ -48,11 +48,11 @@ Intent plan_batch(std::string_view resp, const std::vector<size_t>& starts, uint
   redis::append_header(f.resp, '*', 4);
   redis::append_bulk(f.resp, "HSET");
   redis::append_bulk(f.resp, keys.checkpoint());
-  redis::append_bulk(f.resp, kBatchField);
+  redis::append_bulk(f.resp, checkpoint::field::batch);
   redis::append_bulk(f.resp, number);
   redis::append_header(f.resp, '*', 2);
   redis::append_bulk(f.resp, "DEL");
-  redis::append_bulk(f.resp, intent_key(keys.checkpoint()));
+  redis::append_bulk(f.resp, intent_key(keys.prefix(), keys.checkpoint()));
   f.resp += publish;
   redis::append_header(f.resp, '*', 1);
   redis::append_bulk(f.resp, "EXEC");

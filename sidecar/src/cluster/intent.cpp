@@ -24,10 +24,11 @@ std::optional<uint64_t> parse_batch(std::string_view text) {
   return v;
 }
 
-std::string intent_key(std::string_view checkpoint_key) {
-  std::string key = "{";
-  key += checkpoint_key;
-  key += "}:intent";
+std::string intent_key(std::string_view prefix, std::string_view checkpoint_key) {
+  std::string key(prefix);
+  key += "pgcqrs:intent:{";
+  key += redis::slot_tag(redis::key_slot(checkpoint_key));
+  key += '}';
   return key;
 }
 

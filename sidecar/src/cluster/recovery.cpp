@@ -6,7 +6,7 @@ namespace pgcqrs::sidecar::cluster {
 
 Recovered finish_intent(redis::ClusterClient& redis, std::string_view checkpoint_key, std::string_view prefix) {
   Recovered out;
-  std::string key = intent_key(checkpoint_key);
+  std::string key = intent_key(prefix, checkpoint_key);
   auto stored = redis.command(key, {"GET", key});
   if (stored->type == REDIS_REPLY_NIL) return out;
   out.found = true;

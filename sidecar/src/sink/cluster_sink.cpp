@@ -28,8 +28,12 @@ ClusterSink::ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redi
       reply_timeout_(reply_timeout) {}
 
 ClusterSink::~ClusterSink() {
-  closing_ = true;
+  close();
   *alive_ = false;
+}
+
+void ClusterSink::close() {
+  closing_ = true;
   for (auto& m : masters_) m->client->close();  // their handlers see closing_
 }
 
@@ -198,7 +202,7 @@ bool ClusterSink::write(const redis::RespWriter& writes, Done done) {
       break_down(why);
       return done({Written::Kind::lost, why});
     }
-    const std::string key = cluster::intent_key(keys_.checkpoint());
+    const std::string key = cluster::intent_key(keys_.prefix(), keys_.checkpoint());
     client->command({"SET", key, cluster::encode_intent(*intent)}, [this, intent, done, key](redisReply* r) {
       if (closing_) return;
       std::string why;

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
+#include "pgcqrs/sidecar/cluster/batch_plan.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
@@ -40,14 +42,21 @@ std::string now_iso() {
   return pgcqrs::format_timestamp(us - pgcqrs::unix_to_pg_epoch_micros);
 }
 
-// Sends the copy's calls through the projector, without a checkpoint (Snapshot mode). Writes
-// are pipelined; a call's reads wait for the replies to the writes before them.
+// Sends the copy's calls through the projector, without a checkpoint (Snapshot mode). On one
+// Redis, writes are pipelined and a call's reads wait for the replies to the writes before
+// them. On a Redis Cluster, each call's writes go slot by slot (cluster/batch_plan.hpp), each
+// transaction fenced with the number the mark's finish gives the checkpoint; no intent: a copy
+// cut short is made again from the start.
 class Sender {
  public:
-  Sender(redis::SyncClient& r, const Keys& keys, const std::string& slot, std::optional<uint64_t> retiring,
+  Sender(redis::Deployment& r, const Keys& keys, const std::string& slot, std::optional<uint64_t> retiring,
          const std::atomic<bool>* cancel)
-      : redis_(r), slot_(slot), retiring_(retiring), cancel_(cancel), projector_(keys) {
+      : redis_(r), keys_(keys), slot_(slot), retiring_(retiring), cancel_(cancel), projector_(keys) {
     projector_.view().assume_empty();  // the generation was deleted just before the copy
+    if (redis_.cluster()) {
+      auto r = redis_.command(keys_.checkpoint(), {"HGET", keys_.checkpoint(), checkpoint::field::batch});
+      batch_ = (r->type == REDIS_REPLY_STRING ? cluster::parse_batch(redis::reply_string(r.get())).value_or(0) : 0) + 1;
+    }
   }
   void send(ScriptCall call, projection::Projector::Mode mode) {
     if (cancel_ && cancel_->load()) throw std::runtime_error("snapshot copy interrupted by shutdown; the next start copies again");
@@ -57,46 +66,70 @@ class Sender {
     auto step = projector_.start(std::move(calls), mode, ctx);
     while (step.kind == projection::Projector::Step::Kind::Read) {
       ++read_rounds_;
-      for (const auto& c : step.reads) redis_.append(c);
-      drain();
-      std::vector<projection::Reply> replies;
-      replies.reserve(step.reads.size());
-      for (size_t i = 0; i < step.reads.size(); ++i) replies.push_back(projection::copy_reply(*redis_.read_reply()));
-      step = projector_.advance(std::move(replies), ctx);
+      step = projector_.advance(read(step.reads), ctx);
     }
     if (step.kind != projection::Projector::Step::Kind::Write)
       throw std::runtime_error("snapshot: the projection stopped (" + step.reason + ")");
-    redis_.append_formatted(step.writes.buffer());
-    redis_.send();  // Redis runs these writes while the next call is projected
-    outstanding_ += step.writes.starts().size();
+    if (redis::SyncClient* single = redis_.single()) {
+      single->append_formatted(step.writes.buffer());
+      single->send();  // Redis runs these writes while the next call is projected
+      outstanding_ += step.writes.starts().size();
+      if (outstanding_ >= kPipeline) drain(kPipeline / 2);
+    } else {
+      const cluster::Intent plan = cluster::plan_batch(step.writes.buffer(), step.writes.starts(), batch_, keys_);
+      for (const auto& t : plan.transactions) check(redis_.cluster_client()->transaction(t).get());
+      // The finish moves the checkpoint: only the mark's, which ends the copy.
+      if (mode == projection::Projector::Mode::Mark) check(redis_.cluster_client()->transaction(plan.finish).get());
+    }
     projector_.recycle(std::move(step.writes));  // the next call writes into the same buffer
     ++calls_;
-    if (outstanding_ >= kPipeline) drain(kPipeline / 2);
   }
   void drain(size_t keep = 0) {
-    while (outstanding_ > keep) {
-      auto r = redis_.read_reply();
+    redis::SyncClient* single = redis_.single();
+    while (single && outstanding_ > keep) {
+      auto r = single->read_reply();
       --outstanding_;
       if (r->type == REDIS_REPLY_ERROR)
         throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r.get()),
                                 redis::reply_error_code(r.get()));
       if (r->type == REDIS_REPLY_NIL) throw redis::RedisError("Redis did not run a snapshot write (EXEC)");
-      for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
-        if (r->element[i]->type == REDIS_REPLY_ERROR)
-          throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r->element[i]),
-                                  redis::reply_error_code(r->element[i]));
+      check(r.get());
     }
   }
   uint64_t calls() const { return calls_; }
   uint64_t read_rounds() const { return read_rounds_; }  // each waits for every write before it
 
  private:
-  redis::SyncClient& redis_;
+  std::vector<projection::Reply> read(const std::vector<projection::Command>& reads) {
+    std::vector<projection::Reply> replies;
+    replies.reserve(reads.size());
+    if (redis::SyncClient* single = redis_.single()) {
+      for (const auto& c : reads) single->append(c);
+      drain();
+      for (size_t i = 0; i < reads.size(); ++i) replies.push_back(projection::copy_reply(*single->read_reply()));
+      return replies;
+    }
+    redis::Deployment::Keyed keyed;
+    for (const auto& c : reads) keyed.push_back({c.size() > 1 ? c[1] : c[0], c});
+    for (const auto& r : redis_.pipeline(keyed)) replies.push_back(projection::copy_reply(*r));
+    return replies;
+  }
+  // An EXEC's replies: a command that failed in it is a write lost.
+  static void check(const redisReply* r) {
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
+      if (r->element[i]->type == REDIS_REPLY_ERROR)
+        throw redis::RedisError("Redis rejected a snapshot write: " + redis::describe_reply_error(r->element[i]),
+                                redis::reply_error_code(r->element[i]));
+  }
+
+  redis::Deployment& redis_;
+  const Keys keys_;
   const std::string& slot_;
   const std::optional<uint64_t> retiring_;
   const std::atomic<bool>* cancel_;
   projection::Projector projector_;
   size_t outstanding_ = 0;
+  uint64_t batch_ = 0;  // on a cluster: the number of the copy's fences and of its mark
   uint64_t read_rounds_ = 0;
   uint64_t calls_ = 0;
 };
@@ -213,23 +246,26 @@ std::string extension_schema(pqxx::connection_base& conn) {
 
 namespace {
 
-// UNLINKs the keys named and those each pattern matches (SCAN, 1,000 at a time).
-uint64_t delete_keys(redis::SyncClient& redis, const std::vector<std::string>& singles,
+// UNLINKs the keys named and those each pattern matches (SCAN, 1,000 at a time; on a cluster,
+// on every master).
+uint64_t delete_keys(redis::Deployment& redis, const std::vector<std::string>& singles,
                      const std::vector<std::string>& patterns) {
   uint64_t deleted = 0;
-  for (const auto& s : singles) deleted += static_cast<uint64_t>(redis.command({"UNLINK", s})->integer);
+  for (const auto& s : singles) deleted += static_cast<uint64_t>(redis.command(s, {"UNLINK", s})->integer);
   for (const auto& pattern : patterns) {
+    if (!redis.single()) {
+      deleted += redis.unlink(redis.scan(pattern));
+      continue;
+    }
     std::string cursor = "0";
     do {
-      auto r = redis.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      auto r = redis.single()->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw redis::RedisError("unexpected SCAN reply");
       cursor = redis::reply_string(r->element[0]);
       const redisReply* keys = r->element[1];
-      if (keys->elements > 0) {
-        std::vector<std::string> argv{"UNLINK"};
-        for (size_t i = 0; i < keys->elements; ++i) argv.push_back(redis::reply_string(keys->element[i]));
-        deleted += static_cast<uint64_t>(redis.command(argv)->integer);
-      }
+      std::vector<std::string> found;
+      for (size_t i = 0; i < keys->elements; ++i) found.push_back(redis::reply_string(keys->element[i]));
+      deleted += redis.unlink(found);
     } while (cursor != "0");
   }
   return deleted;
@@ -237,31 +273,41 @@ uint64_t delete_keys(redis::SyncClient& redis, const std::vector<std::string>& s
 
 }  // namespace
 
-uint64_t delete_generation(redis::SyncClient& redis, const Keys& keys) {
+uint64_t delete_generation(redis::Deployment& redis, const Keys& keys) {
   return delete_keys(redis, keys.rebuild_singles(), keys.rebuild_patterns());
 }
 
-uint64_t delete_every_generation(redis::SyncClient& redis, const Keys& keys) {
-  redis.command({"DEL", keys.checkpoint()});
+uint64_t delete_every_generation(redis::Deployment& redis, const Keys& keys) {
+  redis.command(keys.checkpoint(), {"DEL", keys.checkpoint()});
   // One pass over the prefix, each name told apart here: a pattern per family and generation
-  // would make as many passes over the whole keyspace.
+  // would make as many passes over the whole keyspace. A cluster's fences and intent go too:
+  // they number batches from the checkpoint's count, which goes with it.
+  const std::string fence_stem = keys.prefix() + "pgcqrs:fence:{", intent = cluster::intent_key(keys.prefix(), keys.checkpoint());
+  auto ours = [&](const std::string& key) {
+    return keys.names_read_model(key) || key.rfind(fence_stem, 0) == 0 || key == intent;
+  };
+  if (!redis.single()) {
+    std::vector<std::string> found = redis.scan(keys.prefix() + "*");
+    found.erase(std::remove_if(found.begin(), found.end(), [&](const std::string& k) { return !ours(k); }), found.end());
+    return redis.unlink(found);
+  }
   uint64_t deleted = 0;
   std::string cursor = "0";
   do {
-    auto r = redis.command({"SCAN", cursor, "MATCH", keys.prefix() + "*", "COUNT", "1000"});
+    auto r = redis.single()->command({"SCAN", cursor, "MATCH", keys.prefix() + "*", "COUNT", "1000"});
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw redis::RedisError("unexpected SCAN reply");
     cursor = redis::reply_string(r->element[0]);
-    std::vector<std::string> argv{"UNLINK"};
+    std::vector<std::string> found;
     for (size_t i = 0; i < r->element[1]->elements; ++i) {
       std::string key = redis::reply_string(r->element[1]->element[i]);
-      if (keys.names_read_model(key)) argv.push_back(std::move(key));
+      if (ours(key)) found.push_back(std::move(key));
     }
-    if (argv.size() > 1) deleted += static_cast<uint64_t>(redis.command(argv)->integer);
+    deleted += redis.unlink(found);
   } while (cursor != "0");
   return deleted;
 }
 
-CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::Deployment& redis,
                         const Keys& keys, const std::string& slot, uint64_t consistent_point,
                         std::optional<uint64_t> retiring, int chunk_events,
                         const std::atomic<bool>* cancel, const ProgressFn& progress) {

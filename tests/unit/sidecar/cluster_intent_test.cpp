@@ -19,7 +19,7 @@ cluster::Intent sample() {
   w.cmd("HINCRBY", "user:{7}:7", "order_count", "1");
   redis::RespWriter finish;
   finish.cmd("HSET", "pgcqrs:checkpoint", "lsn", "0/16B3748");
-  finish.cmd("DEL", cluster::intent_key("pgcqrs:checkpoint"));
+  finish.cmd("DEL", cluster::intent_key("", "pgcqrs:checkpoint"));
   auto f = redis::split_by_slot(finish.buffer(), finish.starts(), "", {});
   return cluster::Intent{7, redis::split_by_slot(w.buffer(), w.starts(), "", {cluster::kFenceField, "7"}),
                          std::move(f.at(0))};
@@ -66,7 +66,8 @@ TEST(ClusterIntent, AProjectorsBatchIsCutBySlotWithTheCheckpointInTheFinish) {
   EXPECT_EQ(resp_commands(intent.finish.resp),
             (std::vector<std::string>{"MULTI", "HSET app1:pgcqrs:checkpoint lsn 0/100",
                                       "HDEL app1:pgcqrs:checkpoint partial_lsn", "HSET app1:pgcqrs:checkpoint batch 42",
-                                      "DEL {app1:pgcqrs:checkpoint}:intent", "PUBLISH app1:pgcqrs:applied 0/100", "EXEC"}));
+                                      "DEL " + cluster::intent_key("app1:", "app1:pgcqrs:checkpoint"),
+                                      "PUBLISH app1:pgcqrs:applied 0/100", "EXEC"}));
 }
 
 TEST(ClusterIntent, ABatchWithoutReadModelWritesIsItsFinishAlone) {
@@ -79,7 +80,8 @@ TEST(ClusterIntent, ABatchWithoutReadModelWritesIsItsFinishAlone) {
   EXPECT_TRUE(intent.transactions.empty());
   EXPECT_EQ(resp_commands(intent.finish.resp),
             (std::vector<std::string>{"MULTI", "HSET pgcqrs:checkpoint partial_cursor users5:0",
-                                      "HSET pgcqrs:checkpoint batch 3", "DEL {pgcqrs:checkpoint}:intent", "EXEC"}));
+                                      "HSET pgcqrs:checkpoint batch 3",
+                                      "DEL " + cluster::intent_key("", "pgcqrs:checkpoint"), "EXEC"}));
   redis::RespWriter bad;
   bad.cmd("HSET", keys.checkpoint(), "lsn", "0/1");
   EXPECT_THROW(cluster::plan_batch(bad.buffer(), bad.starts(), 1, keys), std::invalid_argument);
@@ -119,8 +121,9 @@ TEST(ClusterIntent, UnreadableIntentsSayWhy) {
   EXPECT_EQ(error("pgcqrs-intent 1\n1\n0\n"),
             "the intent is unreadable: the finish has no valid slot, command count and length");
   EXPECT_EQ(error(good + "x"), "the intent is unreadable: 1 bytes after its finish");
-  EXPECT_EQ(cluster::intent_key("app1:pgcqrs:checkpoint"), "{app1:pgcqrs:checkpoint}:intent");
-  EXPECT_EQ(redis::key_slot(cluster::intent_key("app1:pgcqrs:checkpoint")), redis::key_slot("app1:pgcqrs:checkpoint"));
+  const std::string intent = cluster::intent_key("app1:", "app1:pgcqrs:checkpoint");
+  EXPECT_EQ(intent.rfind("app1:pgcqrs:intent:{", 0), 0u) << intent;
+  EXPECT_EQ(redis::key_slot(intent), redis::key_slot("app1:pgcqrs:checkpoint"));
 }
 
 TEST(ClusterIntent, ARestartAppliesWhatIsBehind) {

@@ -42,22 +42,6 @@ TEST(RedisSettings, UnreadablePersistenceHoldsAsForEverysec) {
   EXPECT_EQ(judge_redis_settings(settings("noeviction", "yes", std::nullopt), false).hold_ms, 2000);
 }
 
-TEST(RedisSettings, ANodeOfAClusterIsRefused) {
-  RedisSettings s = settings("noeviction", "yes", "always");
-  s.cluster_enabled = "yes";
-  for (bool allow_eviction : {false, true}) {
-    auto v = judge_redis_settings(s, allow_eviction);
-    ASSERT_TRUE(v.refusal);
-    EXPECT_EQ(v.refusal->kind, ErrorKind::permanent);
-    EXPECT_STREQ(v.refusal->what(), "Redis has cluster-enabled yes: the sidecar writes to a single Redis, not to a "
-                                    "Redis Cluster; point --redis at a Redis with cluster-enabled no");
-  }
-  s.cluster_enabled = "no";
-  EXPECT_FALSE(judge_redis_settings(s, false).refusal);
-  s.cluster_enabled = std::nullopt;  // refused by the ACL: a cluster would show itself by MOVED
-  EXPECT_FALSE(judge_redis_settings(s, false).refusal);
-}
-
 TEST(RedisSettings, AnEvictingRedisIsRefusedUnlessAllowed) {
   auto v = judge_redis_settings(settings("allkeys-lru", "yes", "always"), false);
   ASSERT_TRUE(v.refusal);

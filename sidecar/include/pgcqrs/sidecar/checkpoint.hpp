@@ -32,6 +32,8 @@ inline constexpr const char* generation = "generation";
 inline constexpr const char* rebuilding = "rebuilding";  // the generation a rebuild is copying
 inline constexpr const char* retired = "retired";        // the generation being deleted after a switch
 inline constexpr const char* rebuild = "rebuild";        // `pgcqrs-sidecar rebuild` asked for one, at
+// On a Redis Cluster only: the number of the last batch finished (cluster/intent.hpp).
+inline constexpr const char* batch = "batch";
 }  // namespace field
 
 // A generation as the fields `generation`, `rebuilding` and `retired` hold it: decimal digits
@@ -47,9 +49,9 @@ inline std::optional<uint64_t> parse_generation(std::string_view text) {
 }
 
 // Every field it may hold.
-inline constexpr std::array<const char*, 13> kFields = {
+inline constexpr std::array<const char*, 14> kFields = {
     field::lsn,         field::slot,        field::layout,         field::updated_at, field::commit_time,
     field::dirty,       field::partial_lsn, field::partial_seq,    field::partial_cursor, field::generation,
-    field::rebuilding,  field::retired,     field::rebuild};
+    field::rebuilding,  field::retired,     field::rebuild,        field::batch};
 
 }  // namespace pgcqrs::sidecar::checkpoint

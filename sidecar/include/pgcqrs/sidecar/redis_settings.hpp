@@ -19,7 +19,6 @@ struct RedisSettings {
   std::optional<std::string> hash_max_listpack_value;
   std::optional<std::string> appendonly;
   std::optional<std::string> appendfsync;
-  std::optional<std::string> cluster_enabled;
 };
 
 struct RedisSettingsVerdict {

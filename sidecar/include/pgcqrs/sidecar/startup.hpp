@@ -13,10 +13,17 @@
 #include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/redis/slot_map.hpp"
 #include "pgcqrs/sidecar/replication/pg_handles.hpp"
 #include "pgcqrs/sidecar/snapshot/copy_progress.hpp"
 
 namespace pgcqrs::sidecar {
+
+// On a Redis Cluster: what the sink starts from.
+struct ClusterStart {
+  redis::SlotMap map;       // the slot map the start-up read
+  uint64_t last_batch = 0;  // the checkpoint's batch number
+};
 
 struct StartupResult {
   std::optional<Failure> failure;        // set: the start-up failed, classified
@@ -27,6 +34,7 @@ struct StartupResult {
   uint64_t checkpoint = 0;               // the Redis checkpoint found, or the copy's
   uint64_t generation = 0;               // of the read models streamed into (keys.hpp)
   int64_t hold_ms = 0;                   // how long Redis's persistence needs before a confirmation
+  std::optional<ClusterStart> cluster;   // set when --redis names a Redis Cluster
 };
 
 // What the start-up tells as it goes, on its own thread.

@@ -9,13 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/cluster/intent.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 
 namespace pgcqrs::sidecar::cluster {
-
-// The checkpoint's field that holds the number of the last batch finished.
-inline constexpr const char* kBatchField = "batch";
 
 // resp and starts: the projector's Write step. Throws std::invalid_argument for bytes that are
 // not MULTI, commands and EXEC, or a command without a key.

@@ -36,9 +36,10 @@ struct Intent {
   redis::SlotTransaction finish;  // in the checkpoint's slot; it deletes the intent
 };
 
-// Where the intent of the checkpoint at checkpoint_key is kept: in the checkpoint's slot, by a
-// hash tag of the checkpoint's whole name (a key prefix has no braces).
-std::string intent_key(std::string_view checkpoint_key);
+// Where the intent of the checkpoint at checkpoint_key is kept: `{prefix}pgcqrs:intent:{tag}`,
+// in the checkpoint's slot (the tag is slot_tag's for it), and under the key prefix, where the
+// sidecar's ACL key pattern `~{prefix}pgcqrs:*` reaches it.
+std::string intent_key(std::string_view prefix, std::string_view checkpoint_key);
 
 // The intent as the bytes of one string value, and back. decode_intent's error names what is
 // wrong and where; a restart that cannot read the intent must rebuild, not guess.

@@ -51,6 +51,7 @@ class ClusterSink : public Sink {
   bool write(const redis::RespWriter& writes, Done done) override;
   bool mark_dirty(const std::string& lsn, std::function<void()> done) override;
   void flush() override;
+  void close() override;
 
   uint64_t last_batch() const { return last_batch_; }
   // The batch each slot was last acknowledged at: what a failover check compares fences with.

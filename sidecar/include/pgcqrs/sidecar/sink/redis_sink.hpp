@@ -18,6 +18,7 @@ class RedisSink : public Sink {
   bool write(const redis::RespWriter& writes, Done done) override;
   bool mark_dirty(const std::string& lsn, std::function<void()> done) override;
   void flush() override { redis_.flush(); }
+  void close() override { redis_.close(); }
 
  private:
   redis::AsyncClient& redis_;

@@ -44,6 +44,8 @@ class Sink {
   virtual bool mark_dirty(const std::string& lsn, std::function<void()> done) = 0;
   // Sends what is queued now: Redis starts on a batch while the next one is projected.
   virtual void flush() = 0;
+  // Closes the connections now; no callback runs after it.
+  virtual void close() = 0;
 };
 
 }  // namespace pgcqrs::sidecar::sink

@@ -15,7 +15,7 @@
 #include <pqxx/pqxx>
 
 #include "pgcqrs/sidecar/keys.hpp"
-#include "pgcqrs/sidecar/redis/sync_client.hpp"
+#include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/snapshot/copy_progress.hpp"
 
 namespace pgcqrs::sidecar::snapshot {
@@ -26,10 +26,10 @@ struct CopyStats {
 };
 
 // Deletes the read models of keys's generation (docs/read-models.md); nothing else.
-uint64_t delete_generation(redis::SyncClient& redis, const Keys& keys);
+uint64_t delete_generation(redis::Deployment& redis, const Keys& keys);
 // Deletes the checkpoint and the read models of every generation under keys's prefix: for a
 // Redis whose checkpoint says nothing of what it holds.
-uint64_t delete_every_generation(redis::SyncClient& redis, const Keys& keys);
+uint64_t delete_every_generation(redis::Deployment& redis, const Keys& keys);
 
 using ProgressFn = std::function<void(const CopyProgress&)>;
 
@@ -39,7 +39,7 @@ using ProgressFn = std::function<void(const CopyProgress&)>;
 // cancel, when set, stops the copy at its next batch (it throws; no checkpoint is written).
 // progress, when set, is called on this thread once the rows to copy are counted, then about
 // once a second, and last with running false once the copy is complete.
-CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::SyncClient& redis,
+CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot_name, redis::Deployment& redis,
                         const Keys& keys, const std::string& slot, uint64_t consistent_point,
                         std::optional<uint64_t> retiring, int chunk_events, const std::atomic<bool>* cancel = nullptr,
                         const ProgressFn& progress = nullptr);

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The sidecar on a real Redis Cluster of three masters (`--redis` names one node): the initial
+# copy cut by slot, then a random workload streamed through the cluster sink, each time with the
+# oracle (verify, which reads the cluster) at 0 differences, a fence in every bucket's slot and
+# no intent left behind; then kill -9 of the sidecar while a backlog drains, and a restart that
+# finishes whatever batch the kill left between its slots, again at 0 differences; status and
+# a rebuild asked for on the cluster. The sidecar runs as docs/security.md's Redis user, made
+# on every node.
+#   tests/e2e/cluster_sidecar.sh BUILD_DIR
+BUILD=$(cd "${1:?usage: cluster_sidecar.sh BUILD_DIR}" && pwd)
+source "$(dirname "$0")/fault_lib.sh"
+
+start_servers ""
+pgcqrs_redis_cluster_start "$WORK/cluster" 3 0
+trap 'code=$?; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
+source "$ROOT/scripts/lib/documented_roles.sh"
+for port in $PGCQRS_REDIS_CLUSTER_PORTS; do
+  (cd "$ROOT" && pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$port") ||
+    fail "the documented ACL of pgcqrs-sidecar on node $port"
+done
+export PGCQRS_REDIS="redis://127.0.0.1:$PGCQRS_REDIS_CLUSTER_SEED" PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD=sidecar-pw
+rc() { redis-cli -c -p "$PGCQRS_REDIS_CLUSTER_SEED" "$@"; }  # follows the cluster's redirects
+
+# random_workload N SEED: N statements of every kind the projection handles but TRUNCATE,
+# over the ids present, in one session.
+random_workload() {
+  RANDOM=$2
+  local i users products p q
+  users=$(sql "SELECT max(id) FROM users") products=$(sql "SELECT max(id) FROM products")
+  for i in $(seq 1 "$1"); do
+    p=$(( 1 + RANDOM % products )) q=$(( 1 + (p + RANDOM % (products - 1)) % products ))  # two products
+    case $(( RANDOM % 10 )) in
+      0|1|2|3) echo "SELECT place_order((SELECT id FROM users ORDER BY abs(id - $(( 1 + RANDOM % users ))) LIMIT 1),
+                  '[{\"product_id\": $p, \"quantity\": $(( 1 + RANDOM % 4 ))}, {\"product_id\": $q, \"quantity\": 1}]');" ;;
+      4) echo "UPDATE orders SET status = 'paid' WHERE id = (SELECT id FROM orders WHERE status = 'pending' ORDER BY random() LIMIT 1);" ;;
+      5) echo "UPDATE orders SET status = 'cancelled' WHERE id = (SELECT id FROM orders WHERE status IN ('pending', 'paid')
+                                                                   ORDER BY random() LIMIT 1);" ;;
+      6) echo "UPDATE users SET name = 'user $i' WHERE id = $(( 1 + RANDOM % users ));" ;;
+      7) echo "UPDATE products SET name = 'product $i', price = price + 0.25 WHERE id = $(( 1 + RANDOM % products ));" ;;
+      8) echo "UPDATE order_items SET quantity = quantity + 1 WHERE (order_id, product_id) =
+                 (SELECT i.order_id, i.product_id FROM order_items i JOIN orders o ON o.id = i.order_id
+                  WHERE o.status = 'pending' ORDER BY random() LIMIT 1);" ;;
+      9) echo "DELETE FROM orders WHERE id = (SELECT id FROM orders ORDER BY random() LIMIT 1);" ;;
+    esac
+  done | psql -qAtX -v ON_ERROR_STOP=1 >/dev/null
+}
+
+# The intent's key: pgcqrs:intent:{N}, N the smallest number whose tag puts it in the
+# checkpoint's slot (docs/scale-out.md), found by asking the cluster.
+checkpoint_slot=$(rc CLUSTER KEYSLOT pgcqrs:checkpoint)
+intent_key=$(seq 0 400000 | sed 's/.*/CLUSTER KEYSLOT {&}/' | rc |
+             awk -v s="$checkpoint_slot" '$1 == s { print "pgcqrs:intent:{" NR - 1 "}"; exit }')
+[ -n "$intent_key" ] || fail "no tag found for slot $checkpoint_slot"
+intents() { rc EXISTS "$intent_key"; }  # 1 while a batch is between its intent and its finish
+
+# The cluster's own keys once the sidecar has stopped: a fence in each of the 64 buckets'
+# slots, each at most the checkpoint's batch number, and no intent.
+cluster_settled() {
+  local batch fences f n=0
+  batch=$(rc HGET pgcqrs:checkpoint batch)
+  [ -n "$batch" ] || fail "the checkpoint has no batch number"
+  [ "$(intents)" = 0 ] || fail "an intent is left: $1"
+  fences=$(for p in $PGCQRS_REDIS_CLUSTER_PORTS; do redis-cli -p "$p" --scan --pattern 'pgcqrs:fence:*'; done | sort)
+  for f in $fences; do
+    n=$((n + 1))
+    [ "$(rc HGET "$f" batch)" -le "$batch" ] || fail "$f is past the checkpoint's batch $batch: $1"
+  done
+  [ $n -eq 64 ] || fail "$n fences, not one per bucket: $1"
+}
+
+step "the initial copy into the cluster"
+seed_write_model 100 80 300
+start_sidecar
+wait_caught_up 120
+verify_clean
+stop_sidecar
+cluster_settled "after the copy"
+[ "$(rc HGET pgcqrs:checkpoint layout)" = 4 ] || fail "the checkpoint does not record layout 4"
+
+step "a random workload streamed through the cluster sink"
+off=$(log_size)
+start_sidecar
+random_workload 600 16
+wait_caught_up 120
+verify_clean
+stop_sidecar
+cluster_settled "after the workload"
+log_clean_since "$off" "the streamed workload"
+
+step "kill -9 while a backlog drains, six times, and restarts that finish the batch left between slots"
+random_workload 3000 99
+for kill in 1 2 3 4 5 6; do
+  off=$(log_size)
+  start_sidecar
+  wait_log "$off" 'streaming slot pgcqrs' 30  # the start-up finished what the last kill left
+  # Then the moment a batch has written its intent: the kill falls between it and its finish,
+  # unless the batch finishes first.
+  deadline=$((SECONDS + 30))
+  until [ "$(intents)" = 1 ]; do
+    [ $SECONDS -lt $deadline ] || fail "no batch wrote its intent within 30 s (kill $kill)"
+    sidecar_alive
+  done
+  kill -9 "$SC_PID"
+  wait "$SC_PID" 2>/dev/null || true
+  SC_PID=
+  left=$((${left:-0} + $(intents)))
+done
+echo "kills that left a batch between its intent and its finish: $left of 6"
+start_sidecar
+wait_caught_up 120
+verify_clean
+stop_sidecar
+cluster_settled "after kill -9"
+finished=$(grep -cE 'finished batch [0-9]+, which a stop left between its slots' "$LOG" || true)
+[ "$finished" = "$left" ] || fail "$left kills left a batch unfinished, and $finished starts finished one"
+
+step "status and a rebuild asked for on the cluster"
+start_sidecar
+"$SIDECAR" status >"$WORK/status.txt" 2>&1 || { cat "$WORK/status.txt"; fail "status failed on the cluster"; }
+grep -q '^checkpoint:  [0-9A-F]*/[0-9A-F]* (slot pgcqrs' "$WORK/status.txt" || { cat "$WORK/status.txt"; fail "status shows no checkpoint"; }
+off=$(log_size)
+"$SIDECAR" rebuild >/dev/null
+wait_log "$off" 'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' 30
+wait_log "$off" 'deleted generation 0 of the read models, which readers left' 120
+wait_caught_up 120
+verify_clean
+[ "$(rc HGET pgcqrs:checkpoint generation)" = 1 ] || fail "the rebuild did not switch readers to generation 1"
+stop_sidecar
+echo "cluster sidecar: OK"
