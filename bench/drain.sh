@@ -175,7 +175,7 @@ awk -v r="$recv_secs" -v a="$t0" -v b="$t1" -v n="$orders" -v c0="$c0" -v c1="$c
   printf "CPU per order, draining:  walsender %.0f us, sidecar %.0f us, Redis %.0f us (%.0f us of %d cores in all)\n",
     1e4 * dw / n, 1e4 * ds / n, redis_us, 1e6 * d * cores / n, cores }'
 if [ ${#redis_ports[@]} -gt 1 ]; then
-  paste <(echo "$rc0") <(echo "$rc1") | awk -v n="$orders" '{ printf "%s%.1f", NR > 1 ? ", " : "each master, CPU per order while draining: ", 1e6 * ($2 - $1) / n } END { print " us" }'
+  paste <(echo "$rc0") <(echo "$rc1") | awk -v n="$orders" '{ printf "%s%.1f", (NR > 1 ? ", " : "each master, CPU per order while draining: "), 1e6 * ($2 - $1) / n } END { print " us" }'
 fi
 echo "Redis commands (from the projector), per order:"
 for p in "${redis_ports[@]}"; do redis-cli "${cli[@]}" -p "$p" INFO commandstats; done |

@@ -236,6 +236,33 @@ TEST(Projector, PlacesAnOrderAfterADeletionOfTheSameUsersOrderInOneBatch) {
   EXPECT_EQ(p.outcome().applied_events, 2u);
 }
 
+// On a Redis Cluster the sink keeps the number of the last batch in the checkpoint, which moves
+// with every batch: the next batch's speculation on what the view knows still stands, with no
+// read of the user or the product again.
+TEST(Projector, TheClusterSinksBatchNumberIsNoChangeOfTheCheckpoint) {
+  Projector p;
+  p.start({placement("0/100", 0x100)}, Projector::Mode::Transaction, kCtx);
+  auto first = p.advance({ok(), array({"lsn", "0/50", "slot", "pgcqrs", "layout", "4", "batch", "1"}),
+                          array({"user_id", "1", "name", "ann", "email", "a@x", "order_count", "2", "lifetime_value",
+                                 "10.00", "is_active", "true", "lsn", "0/40"}),
+                          array({}), array({"product_id", "1", "name", "pen", "units_sold", "4", "revenue", "6.00"}),
+                          integer(0)},
+                         kCtx);
+  ASSERT_EQ(first.kind, Projector::Step::Kind::Write);
+  auto second = p.start({placement("0/200", 0x200, 8)}, Projector::Mode::Transaction, kCtx);
+  ASSERT_EQ(second.kind, Projector::Step::Kind::Read);
+  EXPECT_EQ(second.reads, (std::vector<Command>{{"WATCH", "pgcqrs:checkpoint"},
+                                                {"HGETALL", "pgcqrs:checkpoint"},
+                                                {"EXISTS", "order_details:{8}:8"}}));
+  // Redis holds what the first batch wrote, and the sink's next number.
+  auto written = p.advance({ok(),
+                            array({"lsn", "0/100", "slot", "pgcqrs", "layout", "4", "batch", "2", "updated_at",
+                                   kCtx.now_iso, "commit_time", "2026-01-01T00:00:01.000000Z"}),
+                            integer(0)},
+                           kCtx);
+  EXPECT_EQ(written.kind, Projector::Step::Kind::Write);
+}
+
 TEST(CjsonString, EscapesAsRedisCjsonDid) {
   EXPECT_EQ(cjson_string("a\"b\\c/d\n\t\x01\x7f\xc3\xa9"), "\"a\\\"b\\\\c\\/d\\n\\t\\u0001\\u007f\xc3\xa9\"");
 }
