@@ -145,46 +145,40 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     connect_redis_async();
   }
 
+  // The handlers of a connection to Redis: connected, then `next` (an error fails the
+  // session), and lost later (which fails it).
+  using RedisEvent = std::function<void(const std::string&)>;
+  RedisEvent redis_connected(void (SessionImpl::*next)()) {
+    return [weak = weak_from_this(), next](const std::string& err) {
+      auto self = weak.lock();
+      if (!self || self->finished()) return;
+      if (!err.empty()) return self->fail(Server::redis, err);
+      ((*self).*next)();
+    };
+  }
+  RedisEvent redis_lost() {
+    return [weak = weak_from_this()](const std::string& err) {
+      auto self = weak.lock();
+      if (!self || self->finished()) return;
+      self->fail(Server::redis, err);
+    };
+  }
+
   // ---- a Redis Cluster (async): a connection per master, in the sink ------------------------
   void connect_cluster(ClusterStart start) {
-    auto weak = weak_from_this();
     auto cluster = std::make_unique<sink::ClusterSink>(io_, ep_, std::move(start.map), keys_, start.last_batch,
                                                        std::chrono::seconds(config_.redis_reply_timeout_s));
     sink::ClusterSink& s = *cluster;
     sink_ = std::move(cluster);
-    s.connect(
-        [weak](const std::string& err) {
-          auto self = weak.lock();
-          if (!self || self->finished()) return;
-          if (!err.empty()) return self->fail(Server::redis, err);
-          self->start_streaming();
-        },
-        [weak](const std::string& err) {
-          auto self = weak.lock();
-          if (!self || self->finished()) return;
-          self->fail(Server::redis, err);
-        });
+    s.connect(redis_connected(&SessionImpl::start_streaming), redis_lost());
   }
 
   // ---- Redis (async) --------------------------------------------------------------------
   void connect_redis_async() {
-    auto weak = weak_from_this();
     // A Redis that stopped answering (hung, partitioned) would stall the stream for good: the
     // sink ends the connection instead, and the next session resends (what did run is skipped).
     redis_.set_reply_timeout(std::chrono::seconds(config_.redis_reply_timeout_s));
-    redis_.connect(
-        ep_,
-        [weak](const std::string& err) {
-          auto self = weak.lock();
-          if (!self || self->finished()) return;
-          if (!err.empty()) return self->fail(Server::redis, err);
-          self->on_redis_connected();
-        },
-        [weak](const std::string& err) {
-          auto self = weak.lock();
-          if (!self || self->finished()) return;
-          self->fail(Server::redis, err);
-        });
+    redis_.connect(ep_, redis_connected(&SessionImpl::on_redis_connected), redis_lost());
   }
 
   void on_redis_connected() {

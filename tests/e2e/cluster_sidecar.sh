@@ -15,9 +15,13 @@ pgcqrs_redis_cluster_start "$WORK/cluster" 3 0
 trap 'code=$?; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
 source "$ROOT/scripts/lib/documented_roles.sh"
 for port in $PGCQRS_REDIS_CLUSTER_PORTS; do
-  (cd "$ROOT" && pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$port") ||
-    fail "the documented ACL of pgcqrs-sidecar on node $port"
+  (cd "$ROOT" && pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$port" &&
+     pgcqrs_documented_acl pgcqrs-reader reader-pw redis-cli -p "$port") ||
+    fail "the documented ACL users on node $port"
 done
+source "$(dirname "$0")/query_checks.sh"
+# pgcqrs-query as the documented reader, from the cluster.
+reader() { PGCQRS_REDIS_USER=pgcqrs-reader PGCQRS_REDIS_PASSWORD=reader-pw "$@"; }
 export PGCQRS_REDIS="redis://127.0.0.1:$PGCQRS_REDIS_CLUSTER_SEED" PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD=sidecar-pw
 rc() { redis-cli -c -p "$PGCQRS_REDIS_CLUSTER_SEED" "$@"; }  # follows the cluster's redirects
 
@@ -80,12 +84,27 @@ cluster_settled "after the copy"
 step "a random workload streamed through the cluster sink"
 off=$(log_size)
 start_sidecar
+# One user with more orders than her page holds, for pgcqrs-query below.
+sql "SELECT place_order(7, jsonb_build_array(jsonb_build_object('product_id', 1 + g % 80, 'quantity', g)))
+     FROM generate_series(1, 25) g" >/dev/null
 random_workload 600 16
 wait_caught_up 120
 verify_clean
 stop_sidecar
 cluster_settled "after the workload"
 log_clean_since "$off" "the streamed workload"
+
+step "pgcqrs-query reads the cluster as the documented reader"
+busiest=$(sql "SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1")
+[ "$(sql "SELECT count(*) FROM orders WHERE user_id = $busiest")" -gt 10 ] || fail "no user has more than 10 orders"
+reader same_orders "$busiest" 10 || fail "the busiest user's page (user_latest)"
+reader same_orders "$busiest" 40 || fail "the busiest user's orders past her page"
+reader same_top 100 || fail "the ranking of every product, merged from the buckets"
+reader same_top 3 || fail "the best 3 products"
+order=$(sql "SELECT max(id) FROM orders")
+got=$(reader "$QUERY" order "$order" --json | jq -r '"\(.order_id) \(.total)"')
+want=$(sql "SELECT $order || ' ' || coalesce(sum(quantity * unit_price), 0)::numeric(20,2) FROM order_items WHERE order_id = $order")
+[ "$got" = "$want" ] || fail "order $order: pgcqrs-query says '$got', the write model '$want'"
 
 step "kill -9 while a backlog drains, six times, and restarts that finish the batch left between slots"
 random_workload 3000 99

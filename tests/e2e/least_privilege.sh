@@ -162,36 +162,17 @@ check "the rename reached the read model (sidecar applied as its ACL user)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --after '$token2' --timeout 20000 --json | grep -q '\"user_name\":\"Ada L\"'"
 check "the product rename reached the order's items (its fan-out reads product_orders)" \
   bash -c "'$build/sidecar/pgcqrs-query' order 1 --json | grep -q '\"product_name\":\"Fountain pen\"'"
-# same_top LIMIT: the reader's ranking (after token2) is the write model's: revenue over the
-# orders not cancelled, highest first, equal revenues by id as text, descending (the order
-# ZREVRANGE gives members of equal score), merged from every bucket's top_products.
-same_top() {
-  local got want
-  got=$("$build/sidecar/pgcqrs-query" top-products --limit "$1" --after "$token2" --timeout 20000 --json |
-        jq -r '.[] | "\(.product_id) \(.revenue)"') || return 1
-  want=$(psql -qAt -F ' ' -c "SELECT p.id, coalesce(sum(i.quantity * i.unit_price)
-                                                 FILTER (WHERE o.status <> 'cancelled'), 0)::numeric(20,2) AS revenue
-                              FROM products p LEFT JOIN order_items i ON i.product_id = p.id
-                              LEFT JOIN orders o ON o.id = i.order_id
-                              GROUP BY p.id ORDER BY revenue DESC, p.id::text COLLATE \"C\" DESC LIMIT $1")
-  [ "$got" = "$want" ] || { echo "reader: $got"; echo "write model: $want"; return 1; }
-}
-check "the reader ranks the products as the write model does, merged from their buckets" same_top 100
-check "the reader's best 2 products are the write model's" same_top 2
+QUERY=$build/sidecar/pgcqrs-query
+source "$(dirname "$0")/query_checks.sh"
+check "the reader ranks the products as the write model does, merged from their buckets" \
+  same_top 100 --after "$token2" --timeout 20000
+check "the reader's best 2 products are the write model's" same_top 2 --after "$token2" --timeout 20000
 # Ada has 10 orders left: make it 11, past the page, and read them through the fallback.
 sql -c "SELECT place_order(1, '[{\"product_id\": 3, \"quantity\": 1}]')"
 token3=$(psql -qAt -c "SELECT write_token()")
-# same_orders LIMIT: the reader's orders of Ada (after token3) are the write model's newest
-# LIMIT, all renamed.
-same_orders() {
-  local got want
-  got=$("$build/sidecar/pgcqrs-query" user-orders 1 --limit "$1" --after "$token3" --timeout 20000 --json |
-        jq -r '.[] | "\(.order_id) \(.user_name)"') || return 1
-  want=$(psql -qAt -c "SELECT id || ' Ada L' FROM orders WHERE user_id = 1 ORDER BY created_at DESC, id DESC LIMIT $1")
-  [ "$got" = "$want" ] || { echo "reader: $got"; echo "write model: $want"; return 1; }
-}
-check "the reader reads the 10 orders of Ada's page" same_orders 10
-check "past user_latest's 10 orders the reader reads under WATCH, without a script (11 of 11)" same_orders 20
+check "the reader reads the 10 orders of Ada's page" same_orders 1 10 --after "$token3" --timeout 20000
+check "past user_latest's 10 orders the reader reads under WATCH, without a script (11 of 11)" \
+  same_orders 1 20 --after "$token3" --timeout 20000
 settle "an eleventh order"
 check "the sidecar reports healthy on loopback" bash -c "exec 3<>/dev/tcp/127.0.0.1/$http_port && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && grep -q ok <&3"
 heartbeats() {

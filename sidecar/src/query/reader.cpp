@@ -24,6 +24,19 @@ constexpr int kAttempts = 100;
 
 constexpr int kLatestPage = 10;  // orders kept in user_latest:{id} (docs/read-models.md)
 
+// A user_latest page as LRANGE returned it: each entry's JSON object as fields.
+std::vector<Hash> entries_of(const std::string& key, const redisReply* page) {
+  std::vector<Hash> out;
+  for (size_t i = 0; i < page->elements; ++i) {
+    json o = json::parse(redis::reply_string(page->element[i]), nullptr, false);
+    if (!o.is_object()) throw redis::RedisError(key + " holds an entry that is not a JSON object");
+    Hash h;
+    for (const auto& [field, value] : o.items()) h[field] = value.is_string() ? value.get<std::string>() : value.dump();
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 Hash hash_of(const redisReply* r) {
   Hash h;
   for (size_t i = 0; i + 1 < r->elements; i += 2)
@@ -33,7 +46,42 @@ Hash hash_of(const redisReply* r) {
 
 }  // namespace
 
-Reader::Reader(const redis::Endpoint& ep, Keys keys) : ep_(ep), keys_(std::move(keys)), client_(ep, 5000) {}
+Reader::Reader(const redis::Endpoint& ep, Keys keys) : ep_(ep), keys_(std::move(keys)), client_(ep, 5000) {
+  // A node of a cluster answers with its slot map; one Redis says cluster support is
+  // disabled, and a reader may not ask at all (NOPERM): both are one Redis.
+  auto shards = client_.command({"CLUSTER", "SHARDS"}, true);
+  if (shards->type == REDIS_REPLY_ARRAY) cluster_ = std::make_unique<redis::ClusterClient>(ep, 5000);
+}
+
+uint64_t Reader::cluster_generation() {
+  return generation_of(cluster_->command(keys_.checkpoint(), {"HGET", keys_.checkpoint(), checkpoint::field::generation},
+                                         true)
+                           .get());
+}
+
+template <typename T>
+T Reader::on_cluster(const std::function<T(const Keys&)>& reads) {
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const uint64_t before = cluster_generation();
+    if (before != keys_.generation()) keys_ = keys_.at(before);
+    T out = reads(keys_);
+    // Generations only grow: the same one after the reads as before was read throughout.
+    if (cluster_generation() == before) return out;
+  }
+  throw redis::RedisError("the read models' generation changed under " + std::to_string(kAttempts) + " reads in a row");
+}
+
+std::vector<Hash> Reader::cluster_hashes(const std::vector<std::string>& keys) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> reads;
+  for (const auto& k : keys) reads.push_back({k, {"HGETALL", k}});
+  std::vector<Hash> out;
+  for (const auto& r : cluster_->pipeline(reads)) {
+    if (r->type == REDIS_REPLY_ERROR)
+      throw redis::RedisError("Redis HGETALL failed: " + redis::describe_reply_error(r.get()), redis::reply_error_code(r.get()));
+    if (r->elements > 0) out.push_back(hash_of(r.get()));
+  }
+  return out;
+}
 
 uint64_t Reader::generation_of(const redisReply* r) const {
   if (r->type == REDIS_REPLY_NIL) return 0;  // names from before generations
@@ -120,23 +168,26 @@ std::vector<Hash> Reader::page(const IndexReads& index_reads, const IdsOf& ids_o
 std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
   // Up to 10 orders: the pre-rendered page user_latest:{id}, one LRANGE.
   const std::string id = std::to_string(user_id);
+  if (cluster_) {
+    return on_cluster<std::vector<Hash>>([&](const Keys& k) {
+      if (limit <= kLatestPage) {
+        const std::string latest = k.user_latest(id);
+        return entries_of(latest, cluster_->command(latest, {"LRANGE", latest, "0", std::to_string(limit - 1)}).get());
+      }
+      const std::string index = k.user_orders(id);
+      auto ids = cluster_->command(index, {"ZREVRANGE", index, "0", std::to_string(limit - 1)});
+      std::vector<std::string> keys;
+      for (size_t i = 0; i < ids->elements; ++i) keys.push_back(k.order(redis::reply_string(ids->element[i])));
+      return cluster_hashes(keys);
+    });
+  }
   if (limit <= kLatestPage) {
     auto got = current([&](const Keys& k) {
       return std::vector<std::string>{"LRANGE", k.user_latest(id), "0", std::to_string(limit - 1)};
     });
     const std::string latest = keys_.user_latest(id);
     const redisReply* reply = got.reply ? got.reply : got.owner.get();
-    if (reply->type == REDIS_REPLY_ARRAY) {
-      std::vector<Hash> out;
-      for (size_t i = 0; i < reply->elements; ++i) {
-        json o = json::parse(redis::reply_string(reply->element[i]), nullptr, false);
-        if (!o.is_object()) throw redis::RedisError(latest + " holds an entry that is not a JSON object");
-        Hash h;
-        for (const auto& [k, v] : o.items()) h[k] = v.is_string() ? v.get<std::string>() : v.dump();
-        out.push_back(std::move(h));
-      }
-      return out;
-    }
+    if (reply->type == REDIS_REPLY_ARRAY) return entries_of(latest, reply);
     if (redis::reply_string(reply).rfind("NOPERM", 0) != 0)
       throw redis::RedisError("LRANGE " + latest + ": " + redis::describe_reply_error(reply));
   }
@@ -155,6 +206,30 @@ std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
 std::vector<Hash> Reader::top_products(int limit) {
   // Each bucket's best `limit`, merged: the best `limit` of all are among them. Equal scores
   // go as ZREVRANGE orders them in one set, by member in reverse byte order.
+  auto merge = [limit](const std::vector<redis::ReplyPtr>& replies) {
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& r : replies)
+      for (size_t i = 0; i + 1 < r->elements; i += 2)
+        ranked.emplace_back(std::strtod(redis::reply_string(r->element[i + 1]).c_str(), nullptr),
+                            redis::reply_string(r->element[i]));
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second > b.second;
+    });
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < ranked.size() && ids.size() < static_cast<size_t>(limit); ++i)
+      ids.push_back(std::move(ranked[i].second));
+    return ids;
+  };
+  if (cluster_) {
+    return on_cluster<std::vector<Hash>>([&](const Keys& k) {
+      std::vector<std::pair<std::string, std::vector<std::string>>> reads;
+      for (int b = 0; b < Keys::kBuckets; ++b)
+        reads.push_back({k.top_products(b), {"ZREVRANGE", k.top_products(b), "0", std::to_string(limit - 1), "WITHSCORES"}});
+      std::vector<std::string> keys;
+      for (const auto& id : merge(cluster_->pipeline(reads))) keys.push_back(k.product(id));
+      return cluster_hashes(keys);
+    });
+  }
   return page(
       [&](const Keys& k) {
         std::vector<std::vector<std::string>> reads;
@@ -162,25 +237,19 @@ std::vector<Hash> Reader::top_products(int limit) {
           reads.push_back({"ZREVRANGE", k.top_products(b), "0", std::to_string(limit - 1), "WITHSCORES"});
         return reads;
       },
-      [&](const std::vector<redis::ReplyPtr>& replies) {
-        std::vector<std::pair<double, std::string>> ranked;
-        for (const auto& r : replies)
-          for (size_t i = 0; i + 1 < r->elements; i += 2)
-            ranked.emplace_back(std::strtod(redis::reply_string(r->element[i + 1]).c_str(), nullptr),
-                                redis::reply_string(r->element[i]));
-        std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-          return a.first != b.first ? a.first > b.first : a.second > b.second;
-        });
-        std::vector<std::string> ids;
-        for (size_t i = 0; i < ranked.size() && ids.size() < static_cast<size_t>(limit); ++i)
-          ids.push_back(std::move(ranked[i].second));
-        return ids;
-      },
+      merge,
       [](const Keys& k, const std::string& product) { return k.product(product); });
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {
   const std::string id = std::to_string(order_id);
+  if (cluster_) {
+    return on_cluster<std::optional<Hash>>([&](const Keys& k) -> std::optional<Hash> {
+      auto hashes = cluster_hashes({k.order(id)});
+      if (hashes.empty()) return std::nullopt;
+      return std::move(hashes.front());
+    });
+  }
   auto got = current([&](const Keys& k) { return std::vector<std::string>{"HGETALL", k.order(id)}; });
   const redisReply* reply = got.reply ? got.reply : got.owner.get();
   if (reply->type == REDIS_REPLY_ERROR)
@@ -193,7 +262,8 @@ std::optional<Hash> Reader::order(int64_t order_id) {
 std::optional<uint64_t> Reader::checkpoint() {
   // One read of the whole hash (the reader's ACL allows HGETALL): a `dirty` mark means the read
   // models may hold part of a call and a rebuild is due, so they vouch for no position.
-  auto reply = client_.command({"HGETALL", keys_.checkpoint()});
+  auto reply = cluster_ ? cluster_->command(keys_.checkpoint(), {"HGETALL", keys_.checkpoint()})
+                        : client_.command({"HGETALL", keys_.checkpoint()});
   std::optional<uint64_t> lsn;
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     std::string field = redis::reply_string(reply->element[i]);

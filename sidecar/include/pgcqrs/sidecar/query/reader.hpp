@@ -1,7 +1,9 @@
 // pgcqrs-query's reads: each page is one state of the read model (one read-only command, or
 // one MULTI/EXEC fenced by a WATCH of the checkpoint), of the generation the checkpoint names
 // in the same MULTI/EXEC (a rebuild's switch between two reads is seen and read again); and
-// the read-your-writes wait on the checkpoint.
+// the read-your-writes wait on the checkpoint. On a Redis Cluster (docs/scale-out.md) no
+// transaction spans the checkpoint's slot and a bucket's: each key is read whole from its
+// master, between two reads of the checkpoint's generation that must agree.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "pgcqrs/sidecar/keys.hpp"
+#include "pgcqrs/sidecar/redis/cluster_client.hpp"
 #include "pgcqrs/sidecar/query/render.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
@@ -50,9 +55,17 @@ class Reader {
   Current current(const std::function<std::vector<std::string>(const Keys&)>& argv_of);
   uint64_t generation_of(const redisReply* r) const;  // the checkpoint's field as HGET returned it
 
+  // On a cluster: reads(keys) between two readings of the generation, on the generation the
+  // first names, again until both agree.
+  template <typename T>
+  T on_cluster(const std::function<T(const Keys&)>& reads);
+  uint64_t cluster_generation();
+  std::vector<Hash> cluster_hashes(const std::vector<std::string>& keys);
+
   redis::Endpoint ep_;
   Keys keys_;  // of the generation last read
   redis::SyncClient client_;
+  std::unique_ptr<redis::ClusterClient> cluster_;  // set when --redis names a node of a cluster
 };
 
 }  // namespace pgcqrs::sidecar::query
