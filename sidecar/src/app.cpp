@@ -85,7 +85,7 @@ class Runner {
   void start_session() {
     if (stopping_) return io_.stop();
     session_ = Session::create(
-        io_, config_, ep_, metrics_, [this](const SessionEnd& end) { on_session_end(end); },
+        io_, config_, ep_, metrics_, acknowledged_, [this](const SessionEnd& end) { on_session_end(end); },
         [this] { on_streaming(); });
     session_->start();
   }
@@ -140,6 +140,9 @@ class Runner {
   asio::steady_timer retry_;
   http::Metrics metrics_;
   std::unique_ptr<http::Server> http_;
+  // On a Redis Cluster, the batch each slot acknowledged, across sessions: a session that a
+  // failover ended is followed by one that can tell whether the new master lost some.
+  cluster::FenceLedger acknowledged_;
   std::shared_ptr<Session> session_;
   bool stopping_ = false;
   Backoff backoff_;

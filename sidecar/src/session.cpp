@@ -54,9 +54,9 @@ std::string now_iso() { return pgcqrs::format_timestamp(replication::pg_micros_f
 
 class SessionImpl : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
-  SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics, Done done,
-              Streaming streaming)
-      : io_(io), config_(config), ep_(ep), metrics_(metrics), done_(std::move(done)),
+  SessionImpl(asio::io_context& io, const Config& config, const redis::Endpoint& ep, http::Metrics& metrics,
+              cluster::FenceLedger& acknowledged, Done done, Streaming streaming)
+      : io_(io), config_(config), ep_(ep), metrics_(metrics), acknowledged_(acknowledged), done_(std::move(done)),
         on_streaming_(std::move(streaming)), redis_(io),
         status_timer_(io), stop_timer_(io), wal_(std::make_shared<replication::WalSource>(io)), heartbeat_channel_(std::make_shared<replication::QueryChannel>(io)) {
     projection::AssemblerLimits limits;
@@ -80,10 +80,11 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     phase_ = Phase::starting;
     work_.emplace(io_.get_executor());
     auto self = shared_from_this();
-    worker_ = std::thread([self] {
+    // The sinks that write it are gone until this start-up ends: the worker reads a copy.
+    worker_ = std::thread([self, acknowledged = acknowledged_] {
       http::Metrics* metrics = &self->metrics_;  // the loop's to touch: said there, while a rebuild runs
       auto result = std::make_shared<StartupResult>(
-          run_startup(self->config_, self->ep_, self->cancel_,
+          run_startup(self->config_, self->ep_, self->cancel_, acknowledged,
                       {[self, metrics] { asio::post(self->io_, [metrics] { metrics->checkpoint_dirty = true; }); },
                        [self, metrics](const snapshot::CopyProgress& p) {
                          asio::post(self->io_, [metrics, p] { metrics->copy = p; });
@@ -126,7 +127,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void after_startup(StartupResult& r) {
     if (worker_.joinable()) worker_.join();
     work_.reset();
-    if (r.rebuilt) ++metrics_.rebuilds;
+    if (r.rebuilt) {
+      ++metrics_.rebuilds;
+      acknowledged_ = cluster::FenceLedger();  // a copy numbers batches and fences anew
+    }
     if (!r.failure) metrics_.checkpoint_dirty = false;  // resumed without the mark, or rebuilt
     if (phase_ == Phase::finished) return;
     bool cancelled = phase_ == Phase::start_cancelled;
@@ -167,7 +171,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   // ---- a Redis Cluster (async): a connection per master, in the sink ------------------------
   void connect_cluster(ClusterStart start) {
     auto cluster = std::make_unique<sink::ClusterSink>(io_, ep_, std::move(start.map), keys_, start.last_batch,
-                                                       std::chrono::seconds(config_.redis_reply_timeout_s));
+                                                       std::chrono::seconds(config_.redis_reply_timeout_s),
+                                                       acknowledged_);
     sink::ClusterSink& s = *cluster;
     sink_ = std::move(cluster);
     s.connect(redis_connected(&SessionImpl::start_streaming), redis_lost());
@@ -525,6 +530,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   Config config_;
   redis::Endpoint ep_;
   http::Metrics& metrics_;
+  cluster::FenceLedger& acknowledged_;  // the App's: it outlives sessions
   Done done_;
   Streaming on_streaming_;
   redis::AsyncClient redis_;
@@ -563,8 +569,10 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
 }  // namespace
 
 std::shared_ptr<Session> Session::create(asio::io_context& io, const Config& config, const redis::Endpoint& endpoint,
-                                         http::Metrics& metrics, Done done, Streaming streaming) {
-  return std::make_shared<SessionImpl>(io, config, endpoint, metrics, std::move(done), std::move(streaming));
+                                         http::Metrics& metrics, cluster::FenceLedger& acknowledged, Done done,
+                                         Streaming streaming) {
+  return std::make_shared<SessionImpl>(io, config, endpoint, metrics, acknowledged, std::move(done),
+                                       std::move(streaming));
 }
 
 }  // namespace pgcqrs::sidecar

@@ -42,13 +42,16 @@ void say_once(spdlog::level::level_enum level, spdlog::format_string_t<Args...> 
 class Startup {
  public:
   Startup(const Config& config, const redis::Endpoint& ep, const std::atomic<bool>& cancel,
-          const StartupHooks& hooks)
-      : config_(config), keys_(config.key_prefix), ep_(ep), cancel_(cancel), hooks_(hooks) {}
+          const cluster::FenceLedger& acknowledged, const StartupHooks& hooks)
+      : config_(config), keys_(config.key_prefix), ep_(ep), cancel_(cancel), acknowledged_(acknowledged), hooks_(hooks) {}
 
   void run(StartupResult& out) {
     redis::Deployment sync(ep_, 5000);  // one Redis or a Redis Cluster
     out.hold_ms = check_redis(sync);
-    if (sync.cluster()) finish_intent(sync);
+    if (sync.cluster()) {
+      finish_intent(sync);
+      check_fences(sync);
+    }
 
     namespace F = checkpoint::field;
     CheckpointFound checkpoint;
@@ -141,6 +144,34 @@ class Startup {
       hold_ms = std::max(hold_ms, verdict.hold_ms);
     }
     return hold_ms;
+  }
+
+  // After a failover a master may be a replica that never got writes its master acknowledged:
+  // its slots' fences are behind what earlier sessions saw acknowledged. The read models of
+  // those buckets lack whole batches, so they are marked dirty, which rebuilds them.
+  void check_fences(redis::Deployment& sync) {
+    redis::Deployment::Keyed reads;
+    std::vector<uint16_t> slots;
+    for (int b = 0; b < Keys::kBuckets; ++b) {
+      const uint16_t slot = redis::key_slot(keys_.top_products(b));
+      if (!acknowledged_.at(slot)) continue;
+      const std::string fence = redis::fence_key(keys_.prefix(), slot);
+      reads.push_back({fence, {"HGET", fence, cluster::kFenceField}});
+      slots.push_back(slot);
+    }
+    if (reads.empty()) return;
+    std::vector<std::pair<uint16_t, std::optional<uint64_t>>> fences;
+    auto replies = sync.pipeline(reads);
+    for (size_t i = 0; i < replies.size(); ++i)
+      fences.emplace_back(slots[i], replies[i]->type == REDIS_REPLY_STRING
+                                        ? cluster::parse_batch(redis::reply_string(replies[i].get()))
+                                        : std::nullopt);
+    const auto lost = acknowledged_.lost(fences);
+    if (lost.empty()) return;
+    spdlog::error("slot {} (and {} more) lost batches its master had acknowledged: a failover promoted a replica "
+                  "without them; marking the read models dirty",
+                  lost.front(), lost.size() - 1);
+    sync.command(keys_.checkpoint(), {"HSET", keys_.checkpoint(), checkpoint::field::dirty, "failover"});
   }
 
   // A batch that a stop left between its intent and its finish, on a cluster: applied where
@@ -268,6 +299,7 @@ class Startup {
   const Keys keys_;
   const redis::Endpoint& ep_;
   const std::atomic<bool>& cancel_;
+  const cluster::FenceLedger& acknowledged_;
   const StartupHooks& hooks_;
   std::unique_ptr<PgConnection> query_conn_;  // the start-up's queries
 };
@@ -275,10 +307,10 @@ class Startup {
 }  // namespace
 
 StartupResult run_startup(const Config& config, const redis::Endpoint& endpoint, const std::atomic<bool>& cancel,
-                          const StartupHooks& hooks) {
+                          const cluster::FenceLedger& acknowledged, const StartupHooks& hooks) {
   StartupResult result;
   try {
-    Startup(config, endpoint, cancel, hooks).run(result);
+    Startup(config, endpoint, cancel, acknowledged, hooks).run(result);
     return result;
   } catch (const Failure& f) {
     result.failure = f;

@@ -281,7 +281,8 @@ TEST_F(ClusterSinkTest, TheSameTransactionsLeaveTheSameReadModelsAsOnOneRedis) {
     cluster::Intent marked = cluster::plan_batch(m.buffer(), m.starts(), 0, Keys());
     ASSERT_TRUE(marked.transactions.empty());
     cluster_->transaction(marked.finish);
-    sink::ClusterSink sink(io, seed_, cluster_->slot_map(), Keys(), 0, std::chrono::seconds(10));
+    cluster::FenceLedger acknowledged;
+    sink::ClusterSink sink(io, seed_, cluster_->slot_map(), Keys(), 0, std::chrono::seconds(10), acknowledged);
     std::string ready = "pending", broken;
     sink.connect([&](const std::string& e) { ready = e; io.stop(); }, [&](const std::string& e) { broken = e; });
     io.restart();
@@ -291,6 +292,7 @@ TEST_F(ClusterSinkTest, TheSameTransactionsLeaveTheSameReadModelsAsOnOneRedis) {
     ASSERT_EQ(failure, "");
     EXPECT_EQ(broken, "");
     EXPECT_EQ(sink.last_batch(), static_cast<uint64_t>(batches));
+    EXPECT_EQ(acknowledged.at(redis::key_slot("{5}")).value_or(0) > 0, true);  // every bucket was written
   }
 
   Dump one = dump_single(), many = dump_cluster();

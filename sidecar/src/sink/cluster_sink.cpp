@@ -18,14 +18,16 @@ struct ClusterSink::Master {
 };
 
 ClusterSink::ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redis::SlotMap map, Keys keys,
-                         uint64_t last_batch, std::chrono::milliseconds reply_timeout)
+                         uint64_t last_batch, std::chrono::milliseconds reply_timeout,
+                         cluster::FenceLedger& acknowledged)
     : io_(io),
       seed_(std::move(seed)),
       map_(std::move(map)),
       keys_(std::move(keys)),
       last_batch_(last_batch),
       next_batch_(last_batch + 1),
-      reply_timeout_(reply_timeout) {}
+      reply_timeout_(reply_timeout),
+      ledger_(acknowledged) {}
 
 ClusterSink::~ClusterSink() {
   close();

@@ -13,6 +13,7 @@
 #include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/http/metrics.hpp"
+#include "pgcqrs/sidecar/cluster/intent.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
 
 namespace pgcqrs::sidecar {
@@ -28,9 +29,12 @@ class Session {
   using Done = std::function<void(const SessionEnd&)>;
   using Streaming = std::function<void()>;
   // streaming is called when the session starts streaming (its start-up succeeded).
+  // acknowledged: on a Redis Cluster, the batch each slot acknowledged, kept from one session
+  // to the next of the process, so that a start can tell a failover that lost some
+  // (cluster/intent.hpp, FenceLedger).
   static std::shared_ptr<Session> create(boost::asio::io_context& io, const Config& config,
-                                         const redis::Endpoint& endpoint, http::Metrics& metrics, Done done,
-                                         Streaming streaming);
+                                         const redis::Endpoint& endpoint, http::Metrics& metrics,
+                                         cluster::FenceLedger& acknowledged, Done done, Streaming streaming);
   virtual ~Session() = default;
   virtual void start() = 0;
   // Stop reading WAL, wait (bounded) for Redis, confirm, end the stream.

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+#include "pgcqrs/sidecar/cluster/intent.hpp"
 #include "pgcqrs/sidecar/config.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
@@ -49,8 +50,10 @@ struct StartupHooks {
   std::function<void(std::optional<uint64_t> served, std::optional<uint64_t> copying)> generations;
 };
 
-// Never throws. `cancel` stops a copy at its next batch.
+// Never throws. `cancel` stops a copy at its next batch. acknowledged: on a Redis Cluster, the
+// batch each slot acknowledged to earlier sessions of this process; a slot whose fence is
+// behind it lost acknowledged writes (a failover), and the read models are rebuilt.
 StartupResult run_startup(const Config& config, const redis::Endpoint& endpoint, const std::atomic<bool>& cancel,
-                          const StartupHooks& hooks);
+                          const cluster::FenceLedger& acknowledged, const StartupHooks& hooks);
 
 }  // namespace pgcqrs::sidecar

@@ -34,9 +34,11 @@ namespace pgcqrs::sidecar::sink {
 class ClusterSink : public Sink {
  public:
   // seed: the endpoint --redis names, whose credentials and TLS settings every master gets;
-  // map: the slot map read at start; last_batch: the checkpoint's `batch` (0 if none).
+  // map: the slot map read at start; last_batch: the checkpoint's `batch` (0 if none);
+  // acknowledged: where each slot's acknowledged batch is recorded, for the failover check of
+  // the next start (it outlives the sink).
   ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redis::SlotMap map, Keys keys, uint64_t last_batch,
-              std::chrono::milliseconds reply_timeout);
+              std::chrono::milliseconds reply_timeout, cluster::FenceLedger& acknowledged);
   ~ClusterSink() override;
   ClusterSink(const ClusterSink&) = delete;
   ClusterSink& operator=(const ClusterSink&) = delete;
@@ -54,8 +56,6 @@ class ClusterSink : public Sink {
   void close() override;
 
   uint64_t last_batch() const { return last_batch_; }
-  // The batch each slot was last acknowledged at: what a failover check compares fences with.
-  const cluster::FenceLedger& ledger() const { return ledger_; }
 
  private:
   struct Master;
@@ -86,7 +86,7 @@ class ClusterSink : public Sink {
   Event on_broken_;
   bool closing_ = false;   // in the destructor: handlers that run now do nothing
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: for posted handlers
-  cluster::FenceLedger ledger_;
+  cluster::FenceLedger& ledger_;
 };
 
 }  // namespace pgcqrs::sidecar::sink
