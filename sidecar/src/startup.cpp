@@ -148,10 +148,17 @@ class Startup {
 
   // After a failover a master may be a replica that never got writes its master acknowledged:
   // its slots' fences are behind what earlier sessions saw acknowledged. The read models of
-  // those buckets lack whole batches, so they are marked dirty, which rebuilds them.
+  // those buckets lack whole batches, so they are marked dirty, which rebuilds them. The
+  // checkpoint's slot is checked by its `batch`: a checkpoint that lost finishes would resume
+  // the stream over buckets that hold what follows it.
   void check_fences(redis::Deployment& sync) {
     redis::Deployment::Keyed reads;
     std::vector<uint16_t> slots;
+    const uint16_t checkpoint_slot = redis::key_slot(keys_.checkpoint());
+    if (acknowledged_.at(checkpoint_slot)) {
+      reads.push_back({keys_.checkpoint(), {"HGET", keys_.checkpoint(), checkpoint::field::batch}});
+      slots.push_back(checkpoint_slot);
+    }
     for (int b = 0; b < Keys::kBuckets; ++b) {
       const uint16_t slot = redis::key_slot(keys_.top_products(b));
       if (!acknowledged_.at(slot)) continue;

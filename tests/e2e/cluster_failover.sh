@@ -23,13 +23,22 @@ start_sidecar
 wait_caught_up 120
 verify_clean
 
-# A master that is not the seed (the next session must reach the cluster through it), and its replica.
+# The master of the checkpoint's slot, which also holds a third of the buckets, if it is not
+# the seed (the next session reaches the cluster through the seed); else another master.
 seed_id=$(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER MYID)
+checkpoint_slot=$(rc CLUSTER KEYSLOT pgcqrs:checkpoint)
 read -r master_id master_port < <(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER NODES |
-  awk -v seed="$seed_id" '$3 ~ /master/ && $1 != seed { split($2, a, "[:@]"); print $1, a[2]; exit }')
+  awk -v seed="$seed_id" -v slot="$checkpoint_slot" '$3 ~ /master/ && $1 != seed {
+    split($2, a, "[:@]"); owns = 0
+    for (i = 9; i <= NF; i++) { n = split($i, r, "-"); if (slot >= r[1] && slot <= (n > 1 ? r[2] : r[1])) owns = 1 }
+    if (owns) { print $1, a[2]; found = 1; exit }
+    if (!other) other = $1 " " a[2] }
+  END { if (!found) print other }')
 replica_port=$(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER NODES |
   awk -v m="$master_id" '$4 == m { split($2, a, "[:@]"); print a[2]; exit }')
 [ -n "$master_port" ] && [ -n "$replica_port" ] || fail "no master with a replica besides the seed"
+[ "$(redis-cli -p "$master_port" EXISTS pgcqrs:checkpoint)" = 1 ] ||
+  fail "master $master_port does not serve the checkpoint's slot $checkpoint_slot"
 master_pid=$(pid_of_port "$master_port") replica_pid=$(pid_of_port "$replica_port")
 [ -n "$master_pid" ] && [ -n "$replica_pid" ] || fail "no pid for node $master_port or $replica_port"
 

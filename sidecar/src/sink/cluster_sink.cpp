@@ -290,6 +290,7 @@ void ClusterSink::send_finish(std::shared_ptr<cluster::Intent> intent, Done done
       if (r->element[i]->type == REDIS_REPLY_ERROR)
         return end({Written::Kind::partial, redis::describe_reply_error(r->element[i]) + " (" + where + ")"});
     last_batch_ = intent->batch;
+    ledger_.acknowledged(intent->finish.slot, intent->batch);  // the checkpoint's `batch`
     end({Written::Kind::applied, ""});
   });
   client->flush();
