@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A failover that loses writes the sidecar saw acknowledged, on a real cluster of three masters
-# with a replica each: a master's replica is stopped (SIGSTOP) and its link cut while the
+# Failovers on a real cluster of three masters with a replica each. A CLUSTER FAILOVER while
+# orders stream loses nothing: the sidecar goes on (at most a new session), no rebuild. A
+# failover that loses writes the sidecar saw acknowledged: a master's replica is stopped (SIGSTOP) and its link cut while the
 # sidecar streams orders into its master, which acknowledges them; the master is killed (kill -9), the replica resumed
 # and promoted (CLUSTER FAILOVER TAKEOVER) without those writes. The sidecar's next session
 # sees that replica's fences behind what was acknowledged, marks the read models dirty and
@@ -23,10 +24,38 @@ start_sidecar
 wait_caught_up 120
 verify_clean
 
-# The master of the checkpoint's slot, which also holds a third of the buckets, if it is not
-# the seed (the next session reaches the cluster through the seed); else another master.
+step "a CLUSTER FAILOVER that loses nothing, while orders stream: no rebuild"
+# The master that is neither the seed nor the checkpoint's, and its replica, which takes over
+# once it has every write (a manual failover waits for that).
 seed_id=$(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER MYID)
 checkpoint_slot=$(rc CLUSTER KEYSLOT pgcqrs:checkpoint)
+checkpoint_id=$(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER NODES |
+  awk -v slot="$checkpoint_slot" '$3 ~ /master/ { for (i = 9; i <= NF; i++) { n = split($i, r, "-");
+    if (slot >= r[1] && slot <= (n > 1 ? r[2] : r[1])) print $1 } }')
+other_id=$(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER NODES |
+  awk -v a="$seed_id" -v b="$checkpoint_id" '$3 ~ /master/ && $1 != a && $1 != b { print $1; exit }')
+other_replica=$(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER NODES |
+  awk -v m="$other_id" '$4 == m { split($2, a, "[:@]"); print a[2]; exit }')
+[ -n "$other_replica" ] || fail "no third master with a replica"
+off=$(log_size)
+place_orders 400 &
+writer=$!
+redis-cli -p "$other_replica" CLUSTER FAILOVER >/dev/null
+deadline=$((SECONDS + 30))
+until [ "$(redis-cli -p "$other_replica" ROLE | head -1)" = master ]; do
+  [ $SECONDS -lt $deadline ] || fail "the replica $other_replica did not take over within 30 s"
+  sleep 0.1
+done
+wait "$writer"
+wait_caught_up 120
+verify_clean
+if log_since "$off" | grep -qE 'rebuilding the read models|lost batches'; then
+  fail "a failover that lost nothing made the sidecar rebuild: $(log_since "$off" | grep -E 'rebuilding|lost' | head -2)"
+fi
+echo "sessions started during the failover: $(log_since "$off" | grep -c 'streaming slot pgcqrs' || true)"
+
+# The master of the checkpoint's slot, which also holds a third of the buckets, if it is not
+# the seed (the next session reaches the cluster through the seed); else another master.
 read -r master_id master_port < <(redis-cli -p "$PGCQRS_REDIS_CLUSTER_SEED" CLUSTER NODES |
   awk -v seed="$seed_id" -v slot="$checkpoint_slot" '$3 ~ /master/ && $1 != seed {
     split($2, a, "[:@]"); owns = 0
