@@ -146,39 +146,59 @@ class Startup {
     return hold_ms;
   }
 
-  // After a failover a master may be a replica that never got writes its master acknowledged:
-  // its slots' fences are behind what earlier sessions saw acknowledged. The read models of
-  // those buckets lack whole batches, so they are marked dirty, which rebuilds them. The
-  // checkpoint's slot is checked by its `batch`: a checkpoint that lost finishes would resume
-  // the stream over buckets that hold what follows it.
+  // Every fence against two things, once any intent is finished:
+  // - the checkpoint's `batch`: a fence past it means a batch was applied to that slot whose
+  //   intent is gone (the checkpoint's master failed over to a replica without it); the stream
+  //   would apply that batch again over the slots that hold it. Not while a copy is under way:
+  //   its fences carry the number its mark has not written yet.
+  // - what earlier sessions of this process saw acknowledged (the checkpoint's slot by its
+  //   `batch`): a fence behind means a failover lost batches.
+  // Either way the read models are marked dirty, which rebuilds them.
   void check_fences(redis::Deployment& sync) {
+    namespace F = checkpoint::field;
+    auto cp = sync.command(keys_.checkpoint(), {"HMGET", keys_.checkpoint(), F::batch, F::rebuilding});
+    const auto field = [&](size_t i) -> std::optional<std::string> {
+      if (cp->type != REDIS_REPLY_ARRAY || cp->elements <= i || cp->element[i]->type != REDIS_REPLY_STRING)
+        return std::nullopt;
+      return redis::reply_string(cp->element[i]);
+    };
+    const std::optional<uint64_t> batch = field(0) ? cluster::parse_batch(*field(0)) : std::nullopt;
+    const bool copying = field(1).has_value();
+
     redis::Deployment::Keyed reads;
     std::vector<uint16_t> slots;
-    const uint16_t checkpoint_slot = redis::key_slot(keys_.checkpoint());
-    if (acknowledged_.at(checkpoint_slot)) {
-      reads.push_back({keys_.checkpoint(), {"HGET", keys_.checkpoint(), checkpoint::field::batch}});
-      slots.push_back(checkpoint_slot);
-    }
     for (int b = 0; b < Keys::kBuckets; ++b) {
       const uint16_t slot = redis::key_slot(keys_.top_products(b));
-      if (!acknowledged_.at(slot)) continue;
       const std::string fence = redis::fence_key(keys_.prefix(), slot);
       reads.push_back({fence, {"HGET", fence, cluster::kFenceField}});
       slots.push_back(slot);
     }
-    if (reads.empty()) return;
     std::vector<std::pair<uint16_t, std::optional<uint64_t>>> fences;
     auto replies = sync.pipeline(reads);
     for (size_t i = 0; i < replies.size(); ++i)
       fences.emplace_back(slots[i], replies[i]->type == REDIS_REPLY_STRING
                                         ? cluster::parse_batch(redis::reply_string(replies[i].get()))
                                         : std::nullopt);
-    const auto lost = acknowledged_.lost(fences);
-    if (lost.empty()) return;
-    spdlog::error("slot {} (and {} more) lost batches its master had acknowledged: a failover promoted a replica "
-                  "without them; marking the read models dirty",
-                  lost.front(), lost.size() - 1);
-    sync.command(keys_.checkpoint(), {"HSET", keys_.checkpoint(), checkpoint::field::dirty, "failover"});
+    std::string why;
+    if (batch && !copying)
+      for (const auto& [slot, fence] : fences)
+        if (fence && *fence > *batch) {
+          why = "slot " + std::to_string(slot) + " holds batch " + std::to_string(*fence) + ", past the checkpoint's " +
+                std::to_string(*batch) + ": a batch was applied whose intent is lost (a failover of the checkpoint's "
+                "master)";
+          break;
+        }
+    if (why.empty()) {
+      const uint16_t checkpoint_slot = redis::key_slot(keys_.checkpoint());
+      if (acknowledged_.at(checkpoint_slot)) fences.emplace_back(checkpoint_slot, batch);
+      const auto lost = acknowledged_.lost(fences);
+      if (!lost.empty())
+        why = "slot " + std::to_string(lost.front()) + " (and " + std::to_string(lost.size() - 1) +
+              " more) lost batches its master had acknowledged: a failover promoted a replica without them";
+    }
+    if (why.empty()) return;
+    spdlog::error("{}; marking the read models dirty", why);
+    sync.command(keys_.checkpoint(), {"HSET", keys_.checkpoint(), F::dirty, "failover"});
   }
 
   // A batch that a stop left between its intent and its finish, on a cluster: applied where

@@ -4,7 +4,8 @@
 # oracle (verify, which reads the cluster) at 0 differences, a fence in every bucket's slot and
 # no intent left behind; then kill -9 of the sidecar while a backlog drains, and a restart that
 # finishes whatever batch the kill left between its slots, again at 0 differences; status and
-# a rebuild asked for on the cluster. The sidecar runs as docs/security.md's Redis user, made
+# a rebuild asked for on the cluster; and a fence planted past the checkpoint, which the next
+# start takes for a lost intent and rebuilds. The sidecar runs as docs/security.md's Redis user, made
 # on every node.
 #   tests/e2e/cluster_sidecar.sh BUILD_DIR
 BUILD=$(cd "${1:?usage: cluster_sidecar.sh BUILD_DIR}" && pwd)
@@ -145,4 +146,15 @@ wait_caught_up 120
 verify_clean
 [ "$(rc HGET pgcqrs:checkpoint generation)" = 1 ] || fail "the rebuild did not switch readers to generation 1"
 stop_sidecar
+
+step "a fence past the checkpoint (a batch whose intent a failover lost): the start rebuilds"
+rc HSET 'pgcqrs:fence:{5}' batch 999999999 >/dev/null
+off=$(log_size)
+start_sidecar
+wait_log "$off" 'holds batch 999999999, past the checkpoint.s [0-9]+: a batch was applied whose intent is lost' 30
+wait_log "$off" 'rebuilding the read models' 30
+wait_caught_up 120
+verify_clean
+stop_sidecar
+cluster_settled "after the rebuild"
 echo "cluster sidecar: OK"
