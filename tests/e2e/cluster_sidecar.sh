@@ -13,9 +13,7 @@ source "$(dirname "$0")/fault_lib.sh"
 
 start_servers ""
 pgcqrs_redis_cluster_start "$WORK/cluster" 3 0
-WRITER_PID=
-trap 'code=$?; [ -z "$WRITER_PID" ] || { touch "$WORK/writer.stop"; wait "$WRITER_PID" || true; }
-      pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
+trap 'code=$?; stop_writer || true; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
 source "$ROOT/scripts/lib/documented_roles.sh"
 for port in $PGCQRS_REDIS_CLUSTER_PORTS; do
   (cd "$ROOT" && pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$port" &&
@@ -28,52 +26,7 @@ reader() { PGCQRS_REDIS_USER=pgcqrs-reader PGCQRS_REDIS_PASSWORD=reader-pw "$@";
 export PGCQRS_REDIS="redis://127.0.0.1:$PGCQRS_REDIS_CLUSTER_SEED" PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD=sidecar-pw
 rc() { redis-cli -c -p "$PGCQRS_REDIS_CLUSTER_SEED" "$@"; }  # follows the cluster's redirects
 
-# random_workload N SEED: N statements of every kind the projection handles but TRUNCATE,
-# over the ids present, in one session.
-random_workload() {
-  RANDOM=$2
-  local i users products p q
-  users=$(sql "SELECT max(id) FROM users") products=$(sql "SELECT max(id) FROM products")
-  for i in $(seq 1 "$1"); do
-    p=$(( 1 + RANDOM % products )) q=$(( 1 + (p + RANDOM % (products - 1)) % products ))  # two products
-    case $(( RANDOM % 10 )) in
-      0|1|2|3) echo "SELECT place_order((SELECT id FROM users ORDER BY abs(id - $(( 1 + RANDOM % users ))) LIMIT 1),
-                  '[{\"product_id\": $p, \"quantity\": $(( 1 + RANDOM % 4 ))}, {\"product_id\": $q, \"quantity\": 1}]');" ;;
-      4) echo "UPDATE orders SET status = 'paid' WHERE id = (SELECT id FROM orders WHERE status = 'pending' ORDER BY random() LIMIT 1);" ;;
-      5) echo "UPDATE orders SET status = 'cancelled' WHERE id = (SELECT id FROM orders WHERE status IN ('pending', 'paid')
-                                                                   ORDER BY random() LIMIT 1);" ;;
-      6) echo "UPDATE users SET name = 'user $i' WHERE id = $(( 1 + RANDOM % users ));" ;;
-      7) echo "UPDATE products SET name = 'product $i', price = price + 0.25 WHERE id = $(( 1 + RANDOM % products ));" ;;
-      8) echo "UPDATE order_items SET quantity = quantity + 1 WHERE (order_id, product_id) =
-                 (SELECT i.order_id, i.product_id FROM order_items i JOIN orders o ON o.id = i.order_id
-                  WHERE o.status = 'pending' ORDER BY random() LIMIT 1);" ;;
-      9) echo "DELETE FROM orders WHERE id = (SELECT id FROM orders ORDER BY random() LIMIT 1);" ;;
-    esac
-  done | psql -qAtX -v ON_ERROR_STOP=1 >/dev/null
-}
-
-# The intent's key: pgcqrs:intent:{N}, N the smallest number whose tag puts it in the
-# checkpoint's slot (docs/scale-out.md), found by asking the cluster.
-checkpoint_slot=$(rc CLUSTER KEYSLOT pgcqrs:checkpoint)
-intent_key=$(seq 0 400000 | sed 's/.*/CLUSTER KEYSLOT {&}/' | rc |
-             awk -v s="$checkpoint_slot" '$1 == s { print "pgcqrs:intent:{" NR - 1 "}"; exit }')
-[ -n "$intent_key" ] || fail "no tag found for slot $checkpoint_slot"
-intents() { rc EXISTS "$intent_key"; }  # 1 while a batch is between its intent and its finish
-
-# The cluster's own keys once the sidecar has stopped: a fence in each of the 64 buckets'
-# slots, each at most the checkpoint's batch number, and no intent.
-cluster_settled() {
-  local batch fences f n=0
-  batch=$(rc HGET pgcqrs:checkpoint batch)
-  [ -n "$batch" ] || fail "the checkpoint has no batch number"
-  [ "$(intents)" = 0 ] || fail "an intent is left: $1"
-  fences=$(for p in $PGCQRS_REDIS_CLUSTER_PORTS; do redis-cli -p "$p" --scan --pattern 'pgcqrs:fence:*'; done | sort)
-  for f in $fences; do
-    n=$((n + 1))
-    [ "$(rc HGET "$f" batch)" -le "$batch" ] || fail "$f is past the checkpoint's batch $batch: $1"
-  done
-  [ $n -eq 64 ] || fail "$n fences, not one per bucket: $1"
-}
+source "$(dirname "$0")/cluster_lib.sh"
 
 step "the initial copy into the cluster"
 seed_write_model 100 80 300
@@ -113,8 +66,7 @@ step "kill -9 while a backlog drains, six times, and restarts that finish the ba
 random_workload 3000 99
 # A writer that goes on through the kills: a sidecar that drains the backlog before the poll
 # below sees an intent still finds batches to cut (a fast machine drains 3,000 in a second).
-(seed=100; until [ -e "$WORK/writer.stop" ]; do random_workload 20 $((seed++)); done) &
-WRITER_PID=$!
+start_writer 100
 for kill in 1 2 3 4 5 6; do
   off=$(log_size)
   start_sidecar
@@ -132,9 +84,7 @@ for kill in 1 2 3 4 5 6; do
   left=$((${left:-0} + $(intents)))
 done
 echo "kills that left a batch between its intent and its finish: $left of 6"
-touch "$WORK/writer.stop"
-wait "$WRITER_PID" || fail "the writer beside the kills failed"
-WRITER_PID=
+stop_writer || fail "the writer beside the kills failed"
 start_sidecar
 wait_caught_up 120
 verify_clean
