@@ -172,7 +172,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   void connect_cluster(ClusterStart start) {
     auto cluster = std::make_unique<sink::ClusterSink>(io_, ep_, std::move(start.map), keys_, start.last_batch,
                                                        std::chrono::seconds(config_.redis_reply_timeout_s),
-                                                       acknowledged_);
+                                                       acknowledged_, metrics_.cluster_resends);
     sink::ClusterSink& s = *cluster;
     sink_ = std::move(cluster);
     s.connect(redis_connected(&SessionImpl::start_streaming), redis_lost());

@@ -282,7 +282,9 @@ TEST_F(ClusterSinkTest, TheSameTransactionsLeaveTheSameReadModelsAsOnOneRedis) {
     ASSERT_TRUE(marked.transactions.empty());
     cluster_->transaction(marked.finish);
     cluster::FenceLedger acknowledged;
-    sink::ClusterSink sink(io, seed_, cluster_->slot_map(), Keys(), 0, std::chrono::seconds(10), acknowledged);
+    http::ClusterResends resends;
+    sink::ClusterSink sink(io, seed_, cluster_->slot_map(), Keys(), 0, std::chrono::seconds(10), acknowledged,
+                           resends);
     std::string ready = "pending", broken;
     sink.connect([&](const std::string& e) { ready = e; io.stop(); }, [&](const std::string& e) { broken = e; });
     io.restart();

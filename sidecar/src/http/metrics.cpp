@@ -62,6 +62,11 @@ std::string Metrics::render() const {
   line(o, "pgcqrs_reconnects_total", "counter", "Reconnections, by server.");
   o += "pgcqrs_reconnects_total{server=\"postgresql\"} " + std::to_string(reconnects_pg) + "\n";
   o += "pgcqrs_reconnects_total{server=\"redis\"} " + std::to_string(reconnects_redis) + "\n";
+  line(o, "pgcqrs_redis_cluster_resends_total", "counter",
+       "Commands and slot transactions a Redis Cluster redirected or refused for now, sent again.");
+  o += "pgcqrs_redis_cluster_resends_total{reason=\"moved\"} " + std::to_string(cluster_resends.moved) + "\n";
+  o += "pgcqrs_redis_cluster_resends_total{reason=\"ask\"} " + std::to_string(cluster_resends.ask) + "\n";
+  o += "pgcqrs_redis_cluster_resends_total{reason=\"tryagain\"} " + std::to_string(cluster_resends.tryagain) + "\n";
   line(o, "pgcqrs_rebuilds_total", "counter", "Read-model rebuilds from a snapshot.");
   o += "pgcqrs_rebuilds_total " + std::to_string(rebuilds) + "\n";
   line(o, "pgcqrs_heartbeats_total", "counter", "Heartbeats written into the WAL while idle.");

@@ -2,7 +2,9 @@
 #include "pgcqrs/sidecar/sink/cluster_sink.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/cluster/batch_plan.hpp"
@@ -17,9 +19,24 @@ struct ClusterSink::Master {
   std::unique_ptr<redis::AsyncClient> client;
 };
 
+// A command or a slot's transaction on its way, with what its resends need.
+struct ClusterSink::Unit {
+  uint16_t slot = 0;
+  const std::vector<std::string>* argv = nullptr;  // a command, or
+  const redis::SlotTransaction* tx = nullptr;      // a transaction; either held by `keep`
+  std::shared_ptr<const void> keep;
+  std::string what;                                // "slot 7 of batch 12"; "" for a read
+  std::optional<redis::Redirect> ask;            // the next send goes there, after ASKING
+  int resends = 0;
+  std::chrono::milliseconds pause{20};
+  std::chrono::steady_clock::time_point deadline;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  Answer answer;
+};
+
 ClusterSink::ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redis::SlotMap map, Keys keys,
                          uint64_t last_batch, std::chrono::milliseconds reply_timeout,
-                         cluster::FenceLedger& acknowledged)
+                         cluster::FenceLedger& acknowledged, http::ClusterResends& resends)
     : io_(io),
       seed_(std::move(seed)),
       map_(std::move(map)),
@@ -27,7 +44,8 @@ ClusterSink::ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redi
       last_batch_(last_batch),
       next_batch_(last_batch + 1),
       reply_timeout_(reply_timeout),
-      ledger_(acknowledged) {}
+      ledger_(acknowledged),
+      resends_(resends) {}
 
 ClusterSink::~ClusterSink() {
   close();
@@ -95,6 +113,106 @@ redis::AsyncClient* ClusterSink::master_for(uint16_t slot) {
   return i < masters_.size() && masters_[i]->client->connected() ? masters_[i]->client.get() : nullptr;
 }
 
+redis::AsyncClient* ClusterSink::master_at(const std::string& host, int port) {
+  for (auto& m : masters_)
+    if (m->ep.host == host && m->ep.port == port) return m->client->connected() ? m->client.get() : nullptr;
+  return nullptr;
+}
+
+void ClusterSink::send_command(uint16_t slot, const std::vector<std::string>& argv, std::shared_ptr<const void> keep,
+                               std::string what, Answer answer) {
+  auto u = std::make_shared<Unit>();
+  u->slot = slot;
+  u->argv = &argv;
+  u->keep = std::move(keep);
+  u->what = std::move(what);
+  u->answer = std::move(answer);
+  u->deadline = std::chrono::steady_clock::now() + kRedirectFor;
+  send(std::move(u));
+}
+
+void ClusterSink::send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
+                                   Answer answer) {
+  auto u = std::make_shared<Unit>();
+  u->slot = t.slot;
+  u->tx = &t;
+  u->keep = std::move(keep);
+  u->what = std::move(what);
+  u->answer = std::move(answer);
+  u->deadline = std::chrono::steady_clock::now() + kRedirectFor;
+  send(std::move(u));
+}
+
+void ClusterSink::send(std::shared_ptr<Unit> u) {
+  const bool asking = u->ask.has_value();
+  std::string host;
+  int port = 0;
+  if (asking) {
+    host = u->ask->host, port = u->ask->port;
+  } else if (const redis::ClusterNode* node = map_.master(u->slot)) {
+    host = node->host, port = node->port;
+  }
+  u->ask.reset();
+  redis::AsyncClient* client = asking ? master_at(host, port) : master_for(u->slot);
+  if (!client) return u->answer(nullptr, "", "Redis Cluster: no connected master serves slot " + std::to_string(u->slot));
+  // ASKING holds for the next command, and through a MULTI until its EXEC.
+  if (asking) client->command({"ASKING"}, [](redisReply*) {});
+  auto handler = [this, u, client, host, port](redisReply* r) {
+    if (closing_) return;
+    if (!r)
+      return u->answer(nullptr, "", "Redis Cluster connection lost with " +
+                                        (u->what.empty() ? "a read of " + (*u->argv)[1] : u->what) + " in flight");
+    std::string queued = u->tx ? client->queued_error() : std::string();
+    if (r->type == REDIS_REPLY_ERROR && resend(u, queued.empty() ? std::string(r->str, r->len) : queued, host, port))
+      return;
+    u->answer(r, queued, "");
+  };
+  const bool sent = u->tx ? client->pipeline(u->tx->resp, std::vector<size_t>(u->tx->commands + 2, 0), handler)
+                          : client->command(*u->argv, handler);
+  if (!sent) return u->answer(nullptr, "", "Redis Cluster: the master of slot " + std::to_string(u->slot) + " is not connected");
+}
+
+bool ClusterSink::resend(const std::shared_ptr<Unit>& u, const std::string& error, const std::string& host, int port) {
+  std::optional<redis::Redirect> redirect = redis::parse_redirect(error);
+  const bool again = error.rfind("TRYAGAIN", 0) == 0;
+  if (!redirect && !again) return false;
+  if (std::chrono::steady_clock::now() >= u->deadline) return false;  // the error ends the sink, as it says
+  if (redirect) {
+    if (redirect->slot != u->slot) return false;
+    if (redirect->host.empty()) redirect->host = host;  // Redis knew no address: the node asked
+    // A node the sink did not start with may be a replica promoted by a failover, which the
+    // next start checks the fences of (cluster/recovery.hpp); a reshard between known masters
+    // needs no such check.
+    if (!master_at(redirect->host, redirect->port)) return false;
+    if (redirect->kind == redis::Redirect::Kind::moved) {
+      spdlog::info("Redis Cluster moved slot {} from {}:{} to {}:{}; {} goes there", u->slot, host, port,
+                   redirect->host, redirect->port, u->what.empty() ? "a read of " + (*u->argv)[1] : u->what);
+      map_.moved(u->slot, redirect->host, redirect->port);
+      ++resends_.moved;
+    } else {
+      u->ask = std::move(redirect);
+      ++resends_.ask;
+    }
+  } else {
+    ++resends_.tryagain;
+  }
+  // A redirect is followed at once, the first times; TRYAGAIN (keys of the slot on both sides of
+  // a migration) and redirects that go on are sent again after a pause.
+  if (!again && ++u->resends <= 2) {
+    send(u);
+    flush();
+    return true;
+  }
+  u->timer = std::make_unique<boost::asio::steady_timer>(io_, u->pause);
+  u->pause = std::min(u->pause * 2, std::chrono::milliseconds(500));
+  u->timer->async_wait([this, u, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive || closing_) return;
+    send(u);
+    flush();
+  });
+  return true;
+}
+
 bool ClusterSink::cluster_changed(const std::string& error) {
   if (redis::parse_redirect(error)) return true;
   for (const char* code : {"TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN", "READONLY"})
@@ -134,7 +252,8 @@ void ClusterSink::break_down(const std::string& why) {
 
 bool ClusterSink::read(const std::vector<std::vector<std::string>>& commands, Replies done) {
   if (!broken_.empty()) return false;
-  enqueue([this, commands, done] {
+  enqueue([this, held = std::make_shared<const std::vector<std::vector<std::string>>>(commands), done] {
+    const auto& commands = *held;
     struct State {
       std::vector<Reply> replies;
       size_t left = 0;
@@ -163,18 +282,16 @@ bool ClusterSink::read(const std::vector<std::vector<std::string>>& commands, Re
       }
       if (c.size() < 2 || c[0] == "SCAN")
         return end("Redis Cluster: the projector's " + c[0] + " (TRUNCATE) has no master to go to yet");
-      const uint16_t slot = redis::key_slot(c[1]);
-      redis::AsyncClient* client = master_for(slot);
-      if (!client) return end("Redis Cluster: no connected master serves slot " + std::to_string(slot));
-      client->command(c, [this, st, i, end, key = c[1]](redisReply* r) {
-        if (closing_ || st->over) return;
-        if (!r) return end("Redis Cluster connection lost with calls in flight");
-        Reply reply = projection::copy_reply(*r);
-        if (reply.kind == Reply::Kind::Error && cluster_changed(reply.str))
-          return end("Redis Cluster changed under a read of " + key + ": " + reply.str);
-        st->replies[i] = std::move(reply);
-        if (--st->left == 0) end("");
-      });
+      send_command(redis::key_slot(c[1]), c, held, "",
+                   [this, st, i, end, &c](redisReply* r, const std::string&, const std::string& undelivered) {
+                     if (st->over) return;
+                     if (!r) return end(undelivered);
+                     Reply reply = projection::copy_reply(*r);
+                     if (reply.kind == Reply::Kind::Error && cluster_changed(reply.str))
+                       return end("Redis Cluster changed under a read of " + c[1] + ": " + reply.str);
+                     st->replies[i] = std::move(reply);
+                     if (--st->left == 0) end("");
+                   });
     }
     if (st->left == 0 && !st->over) end("");
     flush();
@@ -197,27 +314,22 @@ bool ClusterSink::write(const redis::RespWriter& writes, Done done) {
       done_op();
       return done({Written::Kind::lost, broken_});
     }
-    redis::AsyncClient* client = master_for(intent->finish.slot);
-    if (!client) {
-      const std::string why = "Redis Cluster: no connected master serves the checkpoint's slot";
-      done_op();
-      break_down(why);
-      return done({Written::Kind::lost, why});
-    }
     const std::string key = cluster::intent_key(keys_.prefix(), keys_.checkpoint());
-    client->command({"SET", key, cluster::encode_intent(*intent)}, [this, intent, done, key](redisReply* r) {
-      if (closing_) return;
-      std::string why;
-      if (!r) why = "Redis Cluster connection lost with calls in flight";
-      else if (r->type == REDIS_REPLY_ERROR) why = "Redis refused the intent " + key + ": " + redis::describe_reply_error(r);
-      if (!why.empty()) {
-        done_op();
-        break_down(why);
-        return done({Written::Kind::lost, why});
-      }
-      send_slots(intent, done);
-    });
-    client->flush();
+    auto set = std::make_shared<const std::vector<std::string>>(
+        std::vector<std::string>{"SET", key, cluster::encode_intent(*intent)});
+    send_command(redis::key_slot(key), *set, set, "the intent of batch " + std::to_string(intent->batch),
+                 [this, intent, done, key](redisReply* r, const std::string&, const std::string& undelivered) {
+                   std::string why = undelivered;
+                   if (r && r->type == REDIS_REPLY_ERROR)
+                     why = "Redis refused the intent " + key + ": " + redis::describe_reply_error(r);
+                   if (!why.empty()) {
+                     done_op();
+                     break_down(why);
+                     return done({Written::Kind::lost, why});
+                   }
+                   send_slots(intent, done);
+                 });
+    flush();
   });
   return true;
 }
@@ -239,19 +351,15 @@ void ClusterSink::send_slots(std::shared_ptr<cluster::Intent> intent, Done done)
   };
   const std::string batch = "batch " + std::to_string(intent->batch);
   for (const auto& t : intent->transactions) {
-    redis::AsyncClient* client = master_for(t.slot);
-    if (!client) return end({Written::Kind::lost, "Redis Cluster: no connected master serves slot " + std::to_string(t.slot)});
-    const std::vector<size_t> replies(t.commands + 2, 0);  // MULTI, the commands, EXEC
-    client->pipeline(t.resp, replies, [this, st, client, intent, end, done, slot = t.slot, batch](redisReply* r) {
-      if (closing_ || st->over) return;
-      const std::string where = "slot " + std::to_string(slot) + " of " + batch;
-      if (!r) return end({Written::Kind::lost, "Redis Cluster connection lost with " + where + " in flight"});
-      if (r->type == REDIS_REPLY_ERROR) {
-        const std::string& queued = client->queued_error();
+    const std::string where = "slot " + std::to_string(t.slot) + " of " + batch;
+    send_transaction(t, intent, where, [this, st, intent, end, done, slot = t.slot, where](
+                                           redisReply* r, const std::string& queued, const std::string& undelivered) {
+      if (st->over) return;
+      if (!r) return end({Written::Kind::lost, undelivered});
+      if (r->type == REDIS_REPLY_ERROR)
         return end({Written::Kind::lost, "Redis refused " + where + ": " +
                                              (queued.empty() ? redis::describe_reply_error(r) : queued) +
                                              "; the next start applies the batch from its intent"});
-      }
       if (r->type != REDIS_REPLY_ARRAY) return end({Written::Kind::unexpected, "unexpected reply to EXEC of " + where});
       for (size_t i = 0; i < r->elements; ++i)
         if (r->element[i]->type == REDIS_REPLY_ERROR)
@@ -262,6 +370,7 @@ void ClusterSink::send_slots(std::shared_ptr<cluster::Intent> intent, Done done)
         send_finish(intent, done);
       }
     });
+    if (st->over) return;  // a send failed at once: the end is said
   }
   flush();
 }
@@ -273,18 +382,13 @@ void ClusterSink::send_finish(std::shared_ptr<cluster::Intent> intent, Done done
     if (result.kind != Written::Kind::applied) break_down(result.error);
     done(result);
   };
-  redis::AsyncClient* client = master_for(f.slot);
-  if (!client) return end({Written::Kind::lost, "Redis Cluster: no connected master serves the checkpoint's slot"});
-  const std::vector<size_t> replies(f.commands + 2, 0);
-  client->pipeline(f.resp, replies, [this, client, intent, end](redisReply* r) {
-    if (closing_) return;
-    const std::string where = "the finish of batch " + std::to_string(intent->batch);
-    if (!r) return end({Written::Kind::lost, "Redis Cluster connection lost with " + where + " in flight"});
-    if (r->type == REDIS_REPLY_ERROR) {
-      const std::string& queued = client->queued_error();
-      return end({Written::Kind::lost, "Redis refused " + where + ": " +
-                                           (queued.empty() ? redis::describe_reply_error(r) : queued)});
-    }
+  const std::string where = "the finish of batch " + std::to_string(intent->batch);
+  send_transaction(f, intent, where, [this, intent, end, where](redisReply* r, const std::string& queued,
+                                                                 const std::string& undelivered) {
+    if (!r) return end({Written::Kind::lost, undelivered});
+    if (r->type == REDIS_REPLY_ERROR)
+      return end({Written::Kind::lost,
+                  "Redis refused " + where + ": " + (queued.empty() ? redis::describe_reply_error(r) : queued)});
     if (r->type != REDIS_REPLY_ARRAY) return end({Written::Kind::unexpected, "unexpected reply to EXEC of " + where});
     for (size_t i = 0; i < r->elements; ++i)
       if (r->element[i]->type == REDIS_REPLY_ERROR)
@@ -293,7 +397,7 @@ void ClusterSink::send_finish(std::shared_ptr<cluster::Intent> intent, Done done
     ledger_.acknowledged(intent->finish.slot, intent->batch);  // the checkpoint's `batch`
     end({Written::Kind::applied, ""});
   });
-  client->flush();
+  flush();
 }
 
 bool ClusterSink::mark_dirty(const std::string& lsn, std::function<void()> done) {

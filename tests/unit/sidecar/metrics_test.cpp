@@ -11,6 +11,7 @@ TEST(Metrics, RendersCountersGaugesAndLabels) {
   m.events_ignored["InvalidMessage"] = 1;
   m.transactions_applied = 2;
   m.reconnects_redis = 1;
+  m.cluster_resends.ask = 4;
   m.checkpoint_lsn = 100;
   m.received_lsn = 150;
   m.streaming = true;
@@ -20,6 +21,8 @@ TEST(Metrics, RendersCountersGaugesAndLabels) {
   EXPECT_NE(text.find("pgcqrs_events_ignored_total{type=\"InvalidMessage\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("pgcqrs_transactions_applied_total 2\n"), std::string::npos);
   EXPECT_NE(text.find("pgcqrs_reconnects_total{server=\"redis\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_redis_cluster_resends_total{reason=\"ask\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("pgcqrs_redis_cluster_resends_total{reason=\"moved\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("pgcqrs_lag_bytes 50\n"), std::string::npos);
   EXPECT_NE(text.find("pgcqrs_up 1\n"), std::string::npos);
   // Every line ends with a newline (the text format requires it) and every sample line

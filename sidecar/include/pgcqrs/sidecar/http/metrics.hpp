@@ -10,6 +10,12 @@
 
 namespace pgcqrs::sidecar::http {
 
+// What a Redis Cluster's slots moving under the sidecar cost: commands and slot transactions
+// sent again after MOVED, ASK or TRYAGAIN (sink/cluster_sink.hpp). Zero on one Redis.
+struct ClusterResends {
+  uint64_t moved = 0, ask = 0, tryagain = 0;
+};
+
 struct Metrics {
   std::map<std::string, uint64_t> events_applied;  // by event type (domain events)
   // Application, InvalidMessage and unknown types, through count_ignored(): their names come
@@ -22,6 +28,7 @@ struct Metrics {
   uint64_t reconnects_redis = 0;
   uint64_t rebuilds = 0;
   uint64_t heartbeats = 0;
+  ClusterResends cluster_resends;
   uint64_t checkpoint_lsn = 0;   // last commit LSN Redis acknowledged
   uint64_t confirmed_lsn = 0;    // last position confirmed to the slot
   uint64_t received_lsn = 0;     // server WAL end last seen

@@ -6,9 +6,16 @@
 // go to several connections, which keep no order between them), and the intent key holds one
 // batch.
 //
-// Any trouble (a connection lost, a redirect, the cluster down) ends the sink's use, with the
-// reason: the session starts again, and the next start finishes the batch from its intent
-// (cluster/recovery.hpp), whatever of it Redis has. A command that fails inside a slot's
+// A slot that moves while the sink writes (a reshard between the masters it started with) costs
+// nothing: a command or a slot's transaction that the cluster refused with MOVED or ASK to one of
+// those masters, or with TRYAGAIN, was not applied, and is sent again where the cluster says,
+// after a pause for TRYAGAIN, for up to kRedirectFor. Nothing later is sent meanwhile (one
+// operation at a time), so the resend overtakes nothing.
+//
+// Any other trouble (a connection lost, a redirect to a node the sink did not start with, the
+// cluster down) ends the sink's use, with the reason: the session starts again, reads the new
+// slot map, checks the fences against the failover ledger, and finishes the batch from its
+// intent (cluster/recovery.hpp), whatever of it Redis has. A command that fails inside a slot's
 // transaction is a partial write, as on one Redis. Not yet: SCAN (TRUNCATE's walk over every
 // order) has no master to go to, and fails so.
 #pragma once
@@ -23,6 +30,7 @@
 #include <vector>
 
 #include "pgcqrs/sidecar/cluster/intent.hpp"
+#include "pgcqrs/sidecar/http/metrics.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
@@ -36,9 +44,10 @@ class ClusterSink : public Sink {
   // seed: the endpoint --redis names, whose credentials and TLS settings every master gets;
   // map: the slot map read at start; last_batch: the checkpoint's `batch` (0 if none);
   // acknowledged: where each slot's acknowledged batch is recorded, for the failover check of
-  // the next start (it outlives the sink).
+  // the next start (it outlives the sink); resends: where the sink counts what it sent again.
   ClusterSink(boost::asio::io_context& io, redis::Endpoint seed, redis::SlotMap map, Keys keys, uint64_t last_batch,
-              std::chrono::milliseconds reply_timeout, cluster::FenceLedger& acknowledged);
+              std::chrono::milliseconds reply_timeout, cluster::FenceLedger& acknowledged,
+              http::ClusterResends& resends);
   ~ClusterSink() override;
   ClusterSink(const ClusterSink&) = delete;
   ClusterSink& operator=(const ClusterSink&) = delete;
@@ -56,10 +65,29 @@ class ClusterSink : public Sink {
   void close() override;
 
   uint64_t last_batch() const { return last_batch_; }
+  // How long a command or a slot's transaction is sent again while the cluster redirects or
+  // refuses it for now: a slot migrates in far less, unless its migration has stopped.
+  static constexpr std::chrono::seconds kRedirectFor{30};
 
  private:
   struct Master;
+  struct Unit;
+  // What a unit's sending ends with: the last reply (for a transaction, EXEC's) and the first
+  // error among the replies before it; or nullptr and why the unit could not be delivered.
+  using Answer = std::function<void(redisReply* reply, const std::string& queued, const std::string& undelivered)>;
   redis::AsyncClient* master_for(uint16_t slot);
+  // The connection to a master the sink started with, by address; nullptr for any other node.
+  redis::AsyncClient* master_at(const std::string& host, int port);
+  // One command, or one slot's transaction, to its slot's master: sent again while the cluster
+  // redirects it to a master the sink knows or answers TRYAGAIN (see above).
+  // keep holds argv (or t) until the answer; what names the unit in messages ("" for a read).
+  void send_command(uint16_t slot, const std::vector<std::string>& argv, std::shared_ptr<const void> keep,
+                    std::string what, Answer answer);
+  void send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
+                        Answer answer);
+  void send(std::shared_ptr<Unit> unit);  // the caller flushes
+  // Whether the error, from the node at host:port, sends the unit again (and it is sent).
+  bool resend(const std::shared_ptr<Unit>& unit, const std::string& error, const std::string& host, int port);
   // Operations wait in order; each calls done_op() when it has ended.
   void enqueue(std::function<void()> op);
   void done_op();
@@ -87,6 +115,7 @@ class ClusterSink : public Sink {
   bool closing_ = false;   // in the destructor: handlers that run now do nothing
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: for posted handlers
   cluster::FenceLedger& ledger_;
+  http::ClusterResends& resends_;
 };
 
 }  // namespace pgcqrs::sidecar::sink
