@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "pgcqrs/core/decimal.hpp"
 #include "pgcqrs/core/timestamp.hpp"
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
+#include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"
 
 namespace {
@@ -421,10 +423,97 @@ end
 return {o[1] or '', o[2] or '', o[3] or '', table.concat(missing, ',')}
 )";
 
+// What one torn-read check found: no read models (a first copy under way), or the problem of
+// the state it read ("" when consistent).
+struct Check {
+  bool rebuilding = false;
+  std::string problem;
+};
+
+std::string tagged(const std::string& family, int64_t id) {
+  return family + "{" + std::to_string(id % 64) + "}:" + std::to_string(id);  // ids from 1
+}
+
+// An order's hash must agree with itself: its item count and total with its lines, each line's
+// total with its price and quantity.
+std::string order_problem(int64_t o, const std::string& count, const std::string& total, const std::string& items) {
+  if (items.empty()) return "";
+  auto j = nlohmann::json::parse(items, nullptr, false);
+  auto sum = pgcqrs::Decimal::parse("0.00");
+  bool lines_ok = j.is_array();
+  if (lines_ok) {
+    for (const auto& it : j) {
+      auto price = pgcqrs::Decimal::parse(it.value("unit_price", ""));
+      auto line = pgcqrs::Decimal::parse(it.value("line_total", ""));
+      if (!price || !line || price->times(it.value("quantity", 0))->to_string() != line->to_string()) lines_ok = false;
+      if (line && sum) sum = sum->plus(*line);
+    }
+  }
+  if (!lines_ok || std::to_string(j.size()) != count || !sum || sum->to_string() != total)
+    return tagged("order_details:", o) + " item_count " + count + " total " + total + " items " + items;
+  return "";
+}
+
+// One Redis: the script above, one state of the whole read model.
+Check check_one_redis(pgcqrs::sidecar::redis::SyncClient& r, int64_t o, int64_t u) {
+  namespace redis = pgcqrs::sidecar::redis;
+  auto reply = r.command({"EVAL", check_script, "0", std::to_string(o), std::to_string(u)}, true);
+  if (reply->type == REDIS_REPLY_ERROR)
+    throw redis::RedisError(redis::describe_reply_error(reply.get()), redis::reply_error_code(reply.get()));
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 && redis::reply_string(reply->element[0]) == "rebuilding")
+    return {true, ""};
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
+    throw std::runtime_error("the check script answered something else than 4 values");
+  const std::string missing = redis::reply_string(reply->element[3]);
+  if (!missing.empty()) return {false, tagged("user_orders:", u) + " lists missing orders " + missing};
+  return {false, order_problem(o, redis::reply_string(reply->element[0]), redis::reply_string(reply->element[1]),
+                               redis::reply_string(reply->element[2]))};
+}
+
+// A Redis Cluster: no call spans buckets, and buckets may differ by the batch under way
+// (docs/scale-out.md), so each bucket is checked in itself: the order's hash, then in one
+// transaction the user's bucket, where her hash's order count, her index of orders and her
+// page (its 10 newest, in order) must agree.
+Check check_cluster(pgcqrs::sidecar::redis::ClusterClient& c, int64_t o, int64_t u) {
+  namespace redis = pgcqrs::sidecar::redis;
+  auto cp = c.command("pgcqrs:checkpoint", {"HMGET", "pgcqrs:checkpoint", "lsn", "generation"});
+  if (cp->type != REDIS_REPLY_ARRAY || cp->elements != 2) throw std::runtime_error("HMGET of the checkpoint: not 2 values");
+  if (cp->element[0]->type == REDIS_REPLY_NIL) return {true, ""};
+  const std::string g = redis::reply_string(cp->element[1]);
+  const std::string p = g.empty() || g == "0" ? "" : "g" + g + ":";
+  const std::string order = p + tagged("order_details:", o);
+  auto h = c.command(order, {"HMGET", order, "item_count", "total", "items"});
+  if (h->type != REDIS_REPLY_ARRAY || h->elements != 3) throw std::runtime_error("HMGET of an order: not 3 values");
+  if (std::string problem = order_problem(o, redis::reply_string(h->element[0]), redis::reply_string(h->element[1]),
+                                          redis::reply_string(h->element[2]));
+      !problem.empty())
+    return {false, problem};
+  const std::string user = p + tagged("user:", u), index = p + tagged("user_orders:", u),
+                    page = p + tagged("user_latest:", u);
+  auto x = c.transaction(user, {{"HGET", user, "order_count"}, {"ZREVRANGE", index, "0", "9"}, {"ZCARD", index},
+                                {"LRANGE", page, "0", "-1"}});
+  if (x->type != REDIS_REPLY_ARRAY || x->elements != 4) throw std::runtime_error("EXEC of a user's bucket: not 4 replies");
+  const std::string count = redis::reply_string(x->element[0]);
+  const std::string cardinality = std::to_string(x->element[2]->integer);
+  std::string newest, listed;
+  for (size_t i = 0; i < x->element[1]->elements; ++i) newest += redis::reply_string(x->element[1]->element[i]) + ",";
+  for (size_t i = 0; i < x->element[3]->elements; ++i) {
+    auto j = nlohmann::json::parse(redis::reply_string(x->element[3]->element[i]), nullptr, false);
+    listed += (j.is_object() && j.contains("order_id") ? j["order_id"].dump() : "?") + ",";
+  }
+  // A rebuild that switched generations meanwhile may be deleting what was read: read again.
+  auto after = c.command("pgcqrs:checkpoint", {"HGET", "pgcqrs:checkpoint", "generation"});
+  if (redis::reply_string(after.get()) != g) return check_cluster(c, o, u);
+  if ((count.empty() ? "0" : count) != cardinality || newest != listed)
+    return {false, user + " order_count " + (count.empty() ? "(none)" : count) + ", " + index + " holds " + cardinality +
+                       " (newest " + newest + "), " + page + " lists " + listed};
+  return {false, ""};
+}
+
 void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int index, Stats& stats) {
   namespace redis = pgcqrs::sidecar::redis;
   std::mt19937_64 rng(s.seed * 7919 + index);
-  std::optional<redis::SyncClient> r;
+  std::optional<redis::Deployment> r;
   while (!stop) {
     try {
       if (!r) r.emplace(ep, 2000);
@@ -432,17 +521,20 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
       int64_t u = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(1, max_user.load()))(rng);
       auto gap_allowed = [&] { return !s.gap_allowed_file.empty() && std::filesystem::exists(s.gap_allowed_file); };
       const bool allowed_before = gap_allowed();  // the fault's window may open or close meanwhile
-      auto reply = r->command({"EVAL", check_script, "0", std::to_string(o), std::to_string(u)}, true);
-      if (reply->type == REDIS_REPLY_ERROR) {
-        std::string error = redis::reply_string(reply.get());
-        std::string word = error.substr(0, error.find(' '));
+      Check check;
+      try {
+        check = r->cluster() ? check_cluster(*r->cluster_client(), o, u) : check_one_redis(*r->single(), o, u);
+      } catch (const redis::RedisError& e) {
+        if (e.code.empty()) throw;  // no reply: the connection (below)
         std::lock_guard l(stats.mu);
-        ++stats.redis_errors[word];
-        if (word != "LOADING" && word != "BUSY") stats.unexpected_redis[word] = error;
+        ++stats.redis_errors[e.code];
+        // What a restart (LOADING), a long call (BUSY) or, on a cluster, a failover or a slot
+        // migrating cause; anything else fails the run.
+        static const std::set<std::string> expected = {"LOADING", "BUSY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN"};
+        if (!expected.count(e.code)) stats.unexpected_redis[e.code] = e.what();
         continue;
       }
-      if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
-          redis::reply_string(reply->element[0]) == "rebuilding") {
+      if (check.rebuilding) {
         const bool allowed = allowed_before || gap_allowed();
         std::lock_guard l(stats.mu);
         ++stats.rebuilding;
@@ -453,40 +545,11 @@ void reader(const Settings& s, const pgcqrs::sidecar::redis::Endpoint& ep, int i
         }
         continue;
       }
-      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
-        std::lock_guard l(stats.mu);
-        stats.unexpected_redis["reply"] = "the check script answered something else than 4 values";
-        continue;
-      }
-      std::string count = pgcqrs::sidecar::redis::reply_string(reply->element[0]);
-      std::string total = pgcqrs::sidecar::redis::reply_string(reply->element[1]);
-      std::string items = pgcqrs::sidecar::redis::reply_string(reply->element[2]);
-      std::string missing = pgcqrs::sidecar::redis::reply_string(reply->element[3]);
-      std::string problem;
-      auto tagged = [](const std::string& family, int64_t id) {
-        return family + "{" + std::to_string(id % 64) + "}:" + std::to_string(id);  // ids from 1
-      };
-      if (!missing.empty()) problem = tagged("user_orders:", u) + " lists missing orders " + missing;
-      if (!items.empty()) {
-        auto j = nlohmann::json::parse(items, nullptr, false);
-        auto sum = pgcqrs::Decimal::parse("0.00");
-        bool lines_ok = j.is_array();
-        if (lines_ok) {
-          for (const auto& it : j) {
-            auto price = pgcqrs::Decimal::parse(it.value("unit_price", ""));
-            auto line = pgcqrs::Decimal::parse(it.value("line_total", ""));
-            if (!price || !line || price->times(it.value("quantity", 0))->to_string() != line->to_string()) lines_ok = false;
-            if (line && sum) sum = sum->plus(*line);
-          }
-        }
-        if (!lines_ok || std::to_string(j.size()) != count || !sum || sum->to_string() != total)
-          problem = tagged("order_details:", o) + " item_count " + count + " total " + total + " items " + items;
-      }
       std::lock_guard l(stats.mu);
       ++stats.reads;
-      if (!problem.empty()) {
+      if (!check.problem.empty()) {
         ++stats.torn;
-        if (stats.torn_examples.size() < 5) stats.torn_examples.push_back(problem);
+        if (stats.torn_examples.size() < 5) stats.torn_examples.push_back(check.problem);
       }
     } catch (const redis::RedisError&) {
       // Redis killed, restarting or paused (a fault the caller injects): counted, read again.
