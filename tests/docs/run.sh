@@ -355,7 +355,8 @@ scenario_by_hand() {
         "bash tests/soak/run.sh "*)
           for word in ${line#bash tests/soak/run.sh }; do
             case $word in
-              --*) grep -qF -- "[$word " <<<"$usage" || fail "tests/soak/run.sh has no option $word" ;;
+              --*) grep -qF -- "[$word " <<<"$usage" || grep -qF -- "[$word]" <<<"$usage" ||
+                     fail "tests/soak/run.sh has no option $word" ;;
               short|long) grep -qE -- "--profile [a-z|]*$word" <<<"$usage" || fail "no soak profile $word" ;;
               *[!0-9]*) fail "'$word' in '$line' is not a value tests/soak/run.sh takes" ;;
             esac

@@ -5,7 +5,8 @@
 # no intent left behind; then kill -9 of the sidecar while a backlog drains, and a restart that
 # finishes whatever batch the kill left between its slots, again at 0 differences; status and
 # a rebuild asked for on the cluster; and a fence planted past the checkpoint, which the next
-# start takes for a lost intent and rebuilds. The sidecar runs as docs/security.md's Redis user, made
+# start takes for a lost intent and rebuilds; TRUNCATE, its walk over the masters cut by a kill -9.
+# The sidecar runs as docs/security.md's Redis user, made
 # on every node.
 #   tests/e2e/cluster_sidecar.sh BUILD_DIR
 BUILD=$(cd "${1:?usage: cluster_sidecar.sh BUILD_DIR}" && pwd)
@@ -92,6 +93,34 @@ stop_sidecar
 cluster_settled "after kill -9"
 finished=$(grep -cE 'finished batch [0-9]+, which a stop left between its slots' "$LOG" || true)
 [ "$finished" = "$left" ] || fail "$left kills left a batch unfinished, and $finished starts finished one"
+
+step "TRUNCATE on the cluster: the walk over the masters, in batches of 50 orders, kill -9 halfway"
+off=$(log_size)
+start_sidecar --fanout-budget 50
+sql "TRUNCATE order_items"
+random_workload 200 31
+wait_caught_up 120
+verify_clean
+stop_sidecar
+sql "TRUNCATE orders CASCADE"
+random_workload 100 32
+start_sidecar --fanout-budget 50
+# Halfway: the checkpoint holds the walk's cursor (the orders' phase, a master, its cursor).
+deadline=$((SECONDS + 60))
+until rc HGET pgcqrs:checkpoint partial_cursor | grep -qE '^orders:c[0-9a-f]+\.[0-9]+\.[0-9]+$'; do
+  [ $SECONDS -lt $deadline ] || fail "no walk cursor in the checkpoint within 60 s"
+  sidecar_alive
+  sleep 0.01
+done
+kill -9 "$SC_PID"
+wait "$SC_PID" 2>/dev/null || true
+SC_PID=
+start_sidecar --fanout-budget 50
+wait_caught_up 120
+verify_clean
+stop_sidecar
+cluster_settled "after TRUNCATE"
+log_clean_since "$off" "TRUNCATE"
 
 step "status and a rebuild asked for on the cluster"
 start_sidecar

@@ -16,9 +16,8 @@
 # --cluster: Redis is a cluster of three masters with a replica each, and its faults are a
 # cluster's: a CLUSTER FAILOVER, a master killed (-9) and its replica promoted (which may lose
 # writes the master acknowledged: the sidecar must see it and rebuild), a reshard while the
-# sidecar streams; the PostgreSQL faults and the sidecar kills are the same. The workload sends
-# no TRUNCATE (not yet applied on a cluster), and its readers check each bucket in itself
-# (tests/soak/workload.cpp).
+# sidecar streams; the PostgreSQL faults and the sidecar kills are the same. The workload's
+# readers check each bucket in itself (tests/soak/workload.cpp).
 # The seed drives the workload's choices and the faults' timing (a PRNG of this script, so
 # the same seed gives the same faults in the same order with the same pauses); each fault
 # is counted only once it is seen to have landed, and the counts are checked exactly.
@@ -217,8 +216,7 @@ wait_streaming
 
 # Phase 2: the workload runs while faults hit every part of the pipeline.
 "$workload_bin" --pg "$PG" --redis "$R" --seed "$seed" --writers "$writers" --readers 1 \
-  --duration "$duration" --big-every 1500 --truncate-every $([ $cluster = yes ] && echo 0 || echo 20000) \
-  --gap-allowed-file "$run_dir/gap-allowed" \
+  --duration "$duration" --big-every 1500 --truncate-every 20000 --gap-allowed-file "$run_dir/gap-allowed" \
   >"$run_dir/workload.log" 2>&1 &
 workload=$!
 

@@ -8,6 +8,7 @@
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/cluster/batch_plan.hpp"
+#include "pgcqrs/sidecar/cluster/walk.hpp"
 #include "pgcqrs/sidecar/redis/sync_client.hpp"  // hello_commands, describe_reply_error
 
 namespace pgcqrs::sidecar::sink {
@@ -280,8 +281,16 @@ bool ClusterSink::read(const std::vector<std::vector<std::string>>& commands, Re
         --st->left;
         continue;
       }
-      if (c.size() < 2 || c[0] == "SCAN")
-        return end("Redis Cluster: the projector's " + c[0] + " (TRUNCATE) has no master to go to yet");
+      if (c[0] == "SCAN") {
+        walk_page(c, [this, st, i, end](Reply page, const std::string& error) {
+          if (st->over) return;
+          if (!error.empty()) return end(error);
+          st->replies[i] = std::move(page);
+          if (--st->left == 0) end("");
+        });
+        continue;
+      }
+      if (c.size() < 2) return end("Redis Cluster: the projector's " + c[0] + " names no key");
       send_command(redis::key_slot(c[1]), c, held, "",
                    [this, st, i, end, &c](redisReply* r, const std::string&, const std::string& undelivered) {
                      if (st->over) return;
@@ -297,6 +306,67 @@ bool ClusterSink::read(const std::vector<std::vector<std::string>>& commands, Re
     flush();
   });
   return true;
+}
+
+redis::AsyncClient* ClusterSink::master_by_id(const std::string& id) {
+  for (size_t i = 0; i < masters_.size() && i < map_.masters().size(); ++i)
+    if (map_.masters()[i].id == id) return masters_[i]->client->connected() ? masters_[i]->client.get() : nullptr;
+  return nullptr;
+}
+
+void ClusterSink::read_layout(std::function<void(std::optional<cluster::Layout>, const std::string&)> done) {
+  redis::AsyncClient* client = master_for(redis::key_slot(keys_.checkpoint()));
+  if (!client) return done(std::nullopt, "Redis Cluster: no connected master serves the checkpoint's slot");
+  client->command({"CLUSTER", "NODES"}, [this, done](redisReply* r) {
+    if (closing_) return;
+    if (!r) return done(std::nullopt, "Redis Cluster connection lost with CLUSTER NODES in flight");
+    if (r->type != REDIS_REPLY_STRING)
+      return done(std::nullopt, "Redis Cluster: CLUSTER NODES answered " + redis::describe_reply_error(r));
+    auto layout = cluster::parse_layout({r->str, r->len});
+    if (!layout) return done(std::nullopt, "Redis Cluster: CLUSTER NODES names no master with slots");
+    done(std::move(layout), "");
+  });
+  client->flush();
+}
+
+void ClusterSink::walk_page(const std::vector<std::string>& scan, std::function<void(Reply, const std::string&)> done) {
+  read_layout([this, scan, done](std::optional<cluster::Layout> before, const std::string& error) {
+    if (!before) return done({}, error);
+    cluster::WalkCursor at;
+    at.digest = before->digest;
+    // A walk begun under another layout starts again: a key may have moved behind it.
+    if (auto parsed = cluster::parse_walk_cursor(scan[1]);
+        parsed && parsed->digest == before->digest && parsed->master < before->masters.size())
+      at = *parsed;
+    const std::string& id = before->masters[at.master];
+    redis::AsyncClient* client = master_by_id(id);
+    if (!client)
+      return done({}, "Redis Cluster: master " + id + " serves slots, and this session did not start with it");
+    std::vector<std::string> page_scan = scan;
+    page_scan[1] = at.cursor;
+    client->command(page_scan, [this, at, before = std::move(*before), done](redisReply* r) {
+      if (closing_) return;
+      if (!r) return done({}, "Redis Cluster connection lost with a SCAN in flight");
+      Reply page = projection::copy_reply(*r);
+      if (page.kind != Reply::Kind::Array || page.elements.size() != 2) return done(std::move(page), "");
+      read_layout([at, before, page = std::move(page), done](std::optional<cluster::Layout> after,
+                                                               const std::string& error) mutable {
+        if (!after) return done({}, error);
+        cluster::WalkCursor next = at;
+        if (after->digest != before.digest)
+          next = {after->digest, 0, "0"};
+        else if (page.elements[0].str != "0")
+          next.cursor = page.elements[0].str;
+        else if (at.master + 1 < before.masters.size())
+          next = {at.digest, at.master + 1, "0"};
+        else
+          return done(std::move(page), "");  // the last master's end: the walk's ("0")
+        page.elements[0].str = cluster::format_walk_cursor(next);
+        done(std::move(page), "");
+      });
+    });
+    client->flush();
+  });
 }
 
 bool ClusterSink::write(const redis::RespWriter& writes, Done done) {

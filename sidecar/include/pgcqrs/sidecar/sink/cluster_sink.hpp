@@ -16,8 +16,10 @@
 // cluster down) ends the sink's use, with the reason: the session starts again, reads the new
 // slot map, checks the fences against the failover ledger, and finishes the batch from its
 // intent (cluster/recovery.hpp), whatever of it Redis has. A command that fails inside a slot's
-// transaction is a partial write, as on one Redis. Not yet: SCAN (TRUNCATE's walk over every
-// order) has no master to go to, and fails so.
+// transaction is a partial write, as on one Redis.
+//
+// SCAN (TRUNCATE's walk over every order) answers for one node on a cluster: the sink walks
+// the masters one after the other, under the layout CLUSTER NODES shows (cluster/walk.hpp).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -26,10 +28,12 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pgcqrs/sidecar/cluster/intent.hpp"
+#include "pgcqrs/sidecar/cluster/walk.hpp"
 #include "pgcqrs/sidecar/http/metrics.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
@@ -86,6 +90,13 @@ class ClusterSink : public Sink {
   void send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
                         Answer answer);
   void send(std::shared_ptr<Unit> unit);  // the caller flushes
+  // The master of that node id, if the session started with it.
+  redis::AsyncClient* master_by_id(const std::string& id);
+  // CLUSTER NODES, parsed (cluster/walk.hpp); nullopt and why if it cannot be had.
+  void read_layout(std::function<void(std::optional<cluster::Layout>, const std::string&)> done);
+  // The projector's SCAN cursor MATCH pattern COUNT n: a page of the walk over every master,
+  // its cursor the walk's.
+  void walk_page(const std::vector<std::string>& scan, std::function<void(projection::Reply, const std::string&)> done);
   // Whether the error, from the node at host:port, sends the unit again (and it is sent).
   bool resend(const std::shared_ptr<Unit>& unit, const std::string& error, const std::string& host, int port);
   // Operations wait in order; each calls done_op() when it has ended.
