@@ -12,7 +12,7 @@ source "$(dirname "$0")/fault_lib.sh"
 
 start_servers ""
 pgcqrs_redis_cluster_start "$WORK/cluster" 3 1
-trap 'code=$?; for f in "$WORK"/cluster/node*/redis/redis.pid; do kill -CONT "$(cat "$f")" 2>/dev/null || true; done
+trap 'code=$?; set +e; for f in "$WORK"/cluster/node*/redis/redis.pid; do kill -CONT "$(cat "$f")" 2>/dev/null || true; done
       pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
 export PGCQRS_REDIS="redis://127.0.0.1:$PGCQRS_REDIS_CLUSTER_SEED"
 rc() { redis-cli -c -p "$PGCQRS_REDIS_CLUSTER_SEED" "$@"; }

@@ -14,7 +14,7 @@ source "$(dirname "$0")/fault_lib.sh"
 
 start_servers ""
 pgcqrs_redis_cluster_start "$WORK/cluster" 3 0
-trap 'code=$?; stop_writer || true; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
+trap 'code=$?; set +e; stop_writer; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
 source "$ROOT/scripts/lib/documented_roles.sh"
 acl_users() {  # acl_users PORT: the documented sidecar user on the node
   (cd "$ROOT" && pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$1") || fail "the documented ACL user on node $1"

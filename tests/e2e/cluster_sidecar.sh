@@ -14,7 +14,7 @@ source "$(dirname "$0")/fault_lib.sh"
 
 start_servers ""
 pgcqrs_redis_cluster_start "$WORK/cluster" 3 0
-trap 'code=$?; stop_writer || true; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
+trap 'code=$?; set +e; stop_writer; pgcqrs_redis_cluster_stop "$WORK/cluster"; (exit $code); fault_cleanup' EXIT
 source "$ROOT/scripts/lib/documented_roles.sh"
 for port in $PGCQRS_REDIS_CLUSTER_PORTS; do
   (cd "$ROOT" && pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$port" &&
@@ -105,9 +105,10 @@ stop_sidecar
 sql "TRUNCATE orders CASCADE"
 random_workload 100 32
 start_sidecar --fanout-budget 50
-# Halfway: the checkpoint holds the walk's cursor (the orders' phase, a master, its cursor).
+# Halfway: the checkpoint holds the walk's cursor (the orders' phase, the buckets done and held, a
+# master, its cursor).
 deadline=$((SECONDS + 60))
-until rc HGET pgcqrs:checkpoint partial_cursor | grep -qE '^orders:c[0-9a-f]+\.[0-9]+\.[0-9]+$'; do
+until rc HGET pgcqrs:checkpoint partial_cursor | grep -qE '^orders:w[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]*\.[0-9]+$'; do
   [ $SECONDS -lt $deadline ] || fail "no walk cursor in the checkpoint within 60 s"
   sidecar_alive
   sleep 0.01

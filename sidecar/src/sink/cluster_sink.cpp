@@ -125,11 +125,7 @@ void ClusterSink::send_command(uint16_t slot, const std::vector<std::string>& ar
   auto u = std::make_shared<Unit>();
   u->slot = slot;
   u->argv = &argv;
-  u->keep = std::move(keep);
-  u->what = std::move(what);
-  u->answer = std::move(answer);
-  u->deadline = std::chrono::steady_clock::now() + kRedirectFor;
-  send(std::move(u));
+  start(std::move(u), std::move(keep), std::move(what), std::move(answer));
 }
 
 void ClusterSink::send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
@@ -137,6 +133,10 @@ void ClusterSink::send_transaction(const redis::SlotTransaction& t, std::shared_
   auto u = std::make_shared<Unit>();
   u->slot = t.slot;
   u->tx = &t;
+  start(std::move(u), std::move(keep), std::move(what), std::move(answer));
+}
+
+void ClusterSink::start(std::shared_ptr<Unit> u, std::shared_ptr<const void> keep, std::string what, Answer answer) {
   u->keep = std::move(keep);
   u->what = std::move(what);
   u->answer = std::move(answer);
@@ -322,9 +322,7 @@ void ClusterSink::read_layout(std::function<void(std::optional<cluster::Layout>,
     if (!r) return done(std::nullopt, "Redis Cluster connection lost with CLUSTER NODES in flight");
     if (r->type != REDIS_REPLY_STRING)
       return done(std::nullopt, "Redis Cluster: CLUSTER NODES answered " + redis::describe_reply_error(r));
-    auto layout = cluster::parse_layout({r->str, r->len});
-    if (!layout) return done(std::nullopt, "Redis Cluster: CLUSTER NODES names no master with slots");
-    done(std::move(layout), "");
+    done(cluster::parse_layout({r->str, r->len}), "");
   });
   client->flush();
 }
@@ -332,36 +330,21 @@ void ClusterSink::read_layout(std::function<void(std::optional<cluster::Layout>,
 void ClusterSink::walk_page(const std::vector<std::string>& scan, std::function<void(Reply, const std::string&)> done) {
   read_layout([this, scan, done](std::optional<cluster::Layout> before, const std::string& error) {
     if (!before) return done({}, error);
-    cluster::WalkCursor at;
-    at.digest = before->digest;
-    // A walk begun under another layout starts again: a key may have moved behind it.
-    if (auto parsed = cluster::parse_walk_cursor(scan[1]);
-        parsed && parsed->digest == before->digest && parsed->master < before->masters.size())
-      at = *parsed;
-    const std::string& id = before->masters[at.master];
-    redis::AsyncClient* client = master_by_id(id);
+    const auto at = cluster::before_page(cluster::parse_walk_cursor(scan[1]), *before);
+    if (!at) return done({}, "Redis Cluster: no master serves the slot of a bucket the walk has not done");
+    redis::AsyncClient* client = master_by_id(at->master);
     if (!client)
-      return done({}, "Redis Cluster: master " + id + " serves slots, and this session did not start with it");
+      return done({}, "Redis Cluster: master " + at->master + " serves slots, and this session did not start with it");
     std::vector<std::string> page_scan = scan;
-    page_scan[1] = at.cursor;
-    client->command(page_scan, [this, at, before = std::move(*before), done](redisReply* r) {
+    page_scan[1] = at->cursor;
+    client->command(page_scan, [this, at = *at, done](redisReply* r) {
       if (closing_) return;
       if (!r) return done({}, "Redis Cluster connection lost with a SCAN in flight");
       Reply page = projection::copy_reply(*r);
       if (page.kind != Reply::Kind::Array || page.elements.size() != 2) return done(std::move(page), "");
-      read_layout([at, before, page = std::move(page), done](std::optional<cluster::Layout> after,
-                                                               const std::string& error) mutable {
+      read_layout([at, page = std::move(page), done](std::optional<cluster::Layout> after, const std::string& error) mutable {
         if (!after) return done({}, error);
-        cluster::WalkCursor next = at;
-        if (after->digest != before.digest)
-          next = {after->digest, 0, "0"};
-        else if (page.elements[0].str != "0")
-          next.cursor = page.elements[0].str;
-        else if (at.master + 1 < before.masters.size())
-          next = {at.digest, at.master + 1, "0"};
-        else
-          return done(std::move(page), "");  // the last master's end: the walk's ("0")
-        page.elements[0].str = cluster::format_walk_cursor(next);
+        page.elements[0].str = cluster::format_walk_cursor(cluster::after_page(at, *after, page.elements[0].str));
         done(std::move(page), "");
       });
     });

@@ -19,7 +19,8 @@
 // transaction is a partial write, as on one Redis.
 //
 // SCAN (TRUNCATE's walk over every order) answers for one node on a cluster: the sink walks
-// the masters one after the other, under the layout CLUSTER NODES shows (cluster/walk.hpp).
+// the masters of the buckets' slots one after the other, checking CLUSTER NODES around each
+// page (cluster/walk.hpp).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -89,13 +90,14 @@ class ClusterSink : public Sink {
                     std::string what, Answer answer);
   void send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
                         Answer answer);
+  void start(std::shared_ptr<Unit> unit, std::shared_ptr<const void> keep, std::string what, Answer answer);
   void send(std::shared_ptr<Unit> unit);  // the caller flushes
   // The master of that node id, if the session started with it.
   redis::AsyncClient* master_by_id(const std::string& id);
   // CLUSTER NODES, parsed (cluster/walk.hpp); nullopt and why if it cannot be had.
   void read_layout(std::function<void(std::optional<cluster::Layout>, const std::string&)> done);
-  // The projector's SCAN cursor MATCH pattern COUNT n: a page of the walk over every master,
-  // its cursor the walk's.
+  // The projector's SCAN cursor MATCH pattern COUNT n: a page of the walk over the buckets'
+  // masters, its cursor the walk's.
   void walk_page(const std::vector<std::string>& scan, std::function<void(projection::Reply, const std::string&)> done);
   // Whether the error, from the node at host:port, sends the unit again (and it is sent).
   bool resend(const std::shared_ptr<Unit>& unit, const std::string& error, const std::string& host, int port);
