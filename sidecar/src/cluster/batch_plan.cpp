@@ -7,6 +7,11 @@
 #include "pgcqrs/sidecar/redis/resp.hpp"
 
 namespace pgcqrs::sidecar::cluster {
+namespace {
+
+constexpr std::string_view kPublish = "*3\r\n$7\r\nPUBLISH\r\n";  // PUBLISH channel message
+
+}  // namespace
 
 Intent plan_batch(std::string_view resp, const std::vector<size_t>& starts, uint64_t batch, const Keys& keys) {
   const size_t n = starts.size();
@@ -15,30 +20,29 @@ Intent plan_batch(std::string_view resp, const std::vector<size_t>& starts, uint
       redis::command_argument(resp, starts[n - 1], 0) != "EXEC")
     throw std::invalid_argument("a batch to cut for a cluster is not MULTI, commands and EXEC");
 
-  // The read models' commands, in their order, for split_by_slot; the checkpoint's and the
+  // The read models' commands, in their order, for split_slot_commands; the checkpoint's and the
   // PUBLISH aside, for the finish.
-  std::string body, checkpoint, publish;
-  std::vector<size_t> body_starts;
+  std::string checkpoint, publish;
+  std::vector<redis::SlotCommand> body;
   size_t checkpoint_commands = 0;
-  body.reserve(resp.size());
-  body_starts.reserve(n);
+  body.reserve(n);
   for (size_t c = 1; c + 1 < n; ++c) {
     const std::string_view command = resp.substr(starts[c], end_of(c) - starts[c]);
-    if (redis::command_argument(resp, starts[c], 0) == "PUBLISH") {
+    const std::string_view key = redis::command_argument(resp, starts[c], 1);  // one parse per command
+    if (command.starts_with(kPublish)) {
       publish.append(command);
-    } else if (redis::command_argument(resp, starts[c], 1) == keys.checkpoint()) {
+    } else if (key == keys.checkpoint()) {
       checkpoint.append(command);
       ++checkpoint_commands;
     } else {
-      body_starts.push_back(body.size());
-      body.append(command);
+      body.push_back({starts[c], end_of(c), redis::key_slot(key)});
     }
   }
 
   Intent intent;
   intent.batch = batch;
   const std::string number = std::to_string(batch);
-  intent.transactions = redis::split_by_slot(body, body_starts, keys.prefix(), {kFenceField, number});
+  intent.transactions = redis::split_slot_commands(resp, body, keys.prefix(), {kFenceField, number});
 
   redis::SlotTransaction& f = intent.finish;
   f.slot = redis::key_slot(keys.checkpoint());

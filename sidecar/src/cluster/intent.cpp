@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "pgcqrs/sidecar/redis/resp.hpp"
 
 namespace pgcqrs::sidecar::cluster {
 namespace {
@@ -32,21 +33,67 @@ std::string intent_key(std::string_view prefix, std::string_view checkpoint_key)
   return key;
 }
 
+namespace {
+
+size_t digits(uint64_t v) {
+  size_t n = 1;
+  while (v >= 10) v /= 10, ++n;
+  return n;
+}
+
 // The magic line, the batch's number and the count on a line each, then per transaction, and last
 // for the finish, a line of its slot, its command count and its byte length, and its bytes.
-std::string encode_intent(const Intent& intent) {
-  size_t bytes = kMagic.size() + 64 + intent.finish.resp.size() + 32;
-  for (const auto& t : intent.transactions) bytes += t.resp.size() + 32;
-  std::string out;
-  out.reserve(bytes);
-  out += kMagic;
-  out += std::to_string(intent.batch) + "\n" + std::to_string(intent.transactions.size()) + "\n";
+size_t encoded_size(const Intent& intent) {
+  size_t n = kMagic.size() + digits(intent.batch) + 1 + digits(intent.transactions.size()) + 1;
   auto block = [&](const redis::SlotTransaction& t) {
-    out += std::to_string(t.slot) + " " + std::to_string(t.commands) + " " + std::to_string(t.resp.size()) + "\n";
+    n += digits(t.slot) + 1 + digits(t.commands) + 1 + digits(t.resp.size()) + 1 + t.resp.size();
+  };
+  for (const auto& t : intent.transactions) block(t);
+  block(intent.finish);
+  return n;
+}
+
+void append_intent(std::string& out, const Intent& intent) {
+  auto number = [&](uint64_t v, char end) {
+    char tmp[24];
+    char* p = std::to_chars(tmp, tmp + sizeof tmp - 1, v).ptr;
+    *p++ = end;
+    out.append(tmp, static_cast<size_t>(p - tmp));
+  };
+  out += kMagic;
+  number(intent.batch, '\n');
+  number(intent.transactions.size(), '\n');
+  auto block = [&](const redis::SlotTransaction& t) {
+    number(t.slot, ' ');
+    number(t.commands, ' ');
+    number(t.resp.size(), '\n');
     out += t.resp;
   };
   for (const auto& t : intent.transactions) block(t);
   block(intent.finish);
+}
+
+}  // namespace
+
+std::string encode_intent(const Intent& intent) {
+  std::string out;
+  out.reserve(encoded_size(intent));
+  append_intent(out, intent);
+  return out;
+}
+
+// Built in place: the intent holds every byte of its batch, and a copy of it costs what the
+// batch's own bytes do.
+std::string set_intent_command(std::string_view key, const Intent& intent) {
+  const size_t size = encoded_size(intent);
+  std::string out;
+  out.reserve(size + key.size() + 64);
+  redis::append_header(out, '*', 3);
+  redis::append_bulk(out, "SET");
+  redis::append_bulk(out, key);
+  redis::append_header(out, '$', size);
+  append_intent(out, intent);
+  out += "\r\n";
   return out;
 }
 

@@ -3,7 +3,6 @@
 #include <array>
 #include <charconv>
 #include <stdexcept>
-#include <unordered_map>
 
 namespace pgcqrs::sidecar::redis {
 namespace {
@@ -65,21 +64,41 @@ std::string fence_key(std::string_view prefix, uint16_t slot) {
 
 std::vector<SlotTransaction> split_by_slot(std::string_view resp, const std::vector<size_t>& starts,
                                            std::string_view prefix, const std::vector<std::string>& fence) {
-  std::vector<SlotTransaction> out;
-  std::unordered_map<uint16_t, size_t> index;  // slot -> its transaction in out
+  std::vector<SlotCommand> commands(starts.size());
   for (size_t c = 0; c < starts.size(); ++c) {
-    size_t end = c + 1 < starts.size() ? starts[c + 1] : resp.size();
-    uint16_t slot = key_slot(command_argument(resp, starts[c], 1));
-    auto [it, added] = index.try_emplace(slot, out.size());
-    if (added) {
-      out.push_back(SlotTransaction{slot, 0, {}});
-      append_header(out.back().resp, '*', 1);
-      append_bulk(out.back().resp, "MULTI");
-    }
-    SlotTransaction& t = out[it->second];
-    t.resp.append(resp.substr(starts[c], end - starts[c]));
-    ++t.commands;
+    commands[c].start = starts[c];
+    commands[c].end = c + 1 < starts.size() ? starts[c + 1] : resp.size();
+    commands[c].slot = key_slot(command_argument(resp, starts[c], 1));
   }
+  return split_slot_commands(resp, commands, prefix, fence);
+}
+
+// Two passes, so that each slot's bytes are reserved once and copied once: this runs on every
+// batch, over all its bytes.
+std::vector<SlotTransaction> split_slot_commands(std::string_view resp, const std::vector<SlotCommand>& commands,
+                                                 std::string_view prefix, const std::vector<std::string>& fence) {
+  static constexpr std::string_view kMulti = "*1\r\n$5\r\nMULTI\r\n", kExec = "*1\r\n$4\r\nEXEC\r\n";
+  std::vector<int32_t> index(kSlotCount, -1);  // slot -> its transaction in out
+  std::vector<SlotTransaction> out;
+  std::vector<uint32_t> of(commands.size());  // command -> its transaction in out
+  std::vector<size_t> bytes;
+  for (size_t c = 0; c < commands.size(); ++c) {
+    const uint16_t slot = commands[c].slot & (kSlotCount - 1);
+    if (index[slot] < 0) {
+      index[slot] = static_cast<int32_t>(out.size());
+      out.push_back(SlotTransaction{slot, 0, {}});
+      bytes.push_back(0);
+    }
+    of[c] = static_cast<uint32_t>(index[slot]);
+    bytes[of[c]] += commands[c].end - commands[c].start;
+    ++out[of[c]].commands;
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].resp.reserve(kMulti.size() + bytes[i] + 64 + prefix.size() + fence.size() * 32 + kExec.size());
+    out[i].resp.append(kMulti);
+  }
+  for (size_t c = 0; c < commands.size(); ++c)
+    out[of[c]].resp.append(resp.substr(commands[c].start, commands[c].end - commands[c].start));
   for (SlotTransaction& t : out) {
     if (!fence.empty()) {
       append_header(t.resp, '*', 2 + fence.size());
@@ -88,8 +107,7 @@ std::vector<SlotTransaction> split_by_slot(std::string_view resp, const std::vec
       for (const auto& f : fence) append_bulk(t.resp, f);
       ++t.commands;
     }
-    append_header(t.resp, '*', 1);
-    append_bulk(t.resp, "EXEC");
+    t.resp.append(kExec);
   }
   return out;
 }

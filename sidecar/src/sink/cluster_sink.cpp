@@ -24,7 +24,8 @@ struct ClusterSink::Master {
 struct ClusterSink::Unit {
   uint16_t slot = 0;
   const std::vector<std::string>* argv = nullptr;  // a command, or
-  const redis::SlotTransaction* tx = nullptr;      // a transaction; either held by `keep`
+  const std::string* resp = nullptr;               // commands in RESP, `replies` of them; held by `keep`
+  size_t replies = 0;
   std::shared_ptr<const void> keep;
   std::string what;                                // "slot 7 of batch 12"; "" for a read
   std::optional<redis::Redirect> ask;            // the next send goes there, after ASKING
@@ -130,9 +131,15 @@ void ClusterSink::send_command(uint16_t slot, const std::vector<std::string>& ar
 
 void ClusterSink::send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
                                    Answer answer) {
+  send_resp(t.slot, t.resp, t.commands + 2, std::move(keep), std::move(what), std::move(answer));
+}
+
+void ClusterSink::send_resp(uint16_t slot, const std::string& resp, size_t replies, std::shared_ptr<const void> keep,
+                            std::string what, Answer answer) {
   auto u = std::make_shared<Unit>();
-  u->slot = t.slot;
-  u->tx = &t;
+  u->slot = slot;
+  u->resp = &resp;
+  u->replies = replies;
   start(std::move(u), std::move(keep), std::move(what), std::move(answer));
 }
 
@@ -163,13 +170,13 @@ void ClusterSink::send(std::shared_ptr<Unit> u) {
     if (!r)
       return u->answer(nullptr, "", "Redis Cluster connection lost with " +
                                         (u->what.empty() ? "a read of " + (*u->argv)[1] : u->what) + " in flight");
-    std::string queued = u->tx ? client->queued_error() : std::string();
+    std::string queued = u->replies > 1 ? client->queued_error() : std::string();
     if (r->type == REDIS_REPLY_ERROR && resend(u, queued.empty() ? std::string(r->str, r->len) : queued, host, port))
       return;
     u->answer(r, queued, "");
   };
-  const bool sent = u->tx ? client->pipeline(u->tx->resp, std::vector<size_t>(u->tx->commands + 2, 0), handler)
-                          : client->command(*u->argv, handler);
+  const bool sent = u->resp ? client->pipeline(*u->resp, std::vector<size_t>(u->replies, 0), handler)
+                            : client->command(*u->argv, handler);
   if (!sent) return u->answer(nullptr, "", "Redis Cluster: the master of slot " + std::to_string(u->slot) + " is not connected");
 }
 
@@ -368,9 +375,8 @@ bool ClusterSink::write(const redis::RespWriter& writes, Done done) {
       return done({Written::Kind::lost, broken_});
     }
     const std::string key = cluster::intent_key(keys_.prefix(), keys_.checkpoint());
-    auto set = std::make_shared<const std::vector<std::string>>(
-        std::vector<std::string>{"SET", key, cluster::encode_intent(*intent)});
-    send_command(redis::key_slot(key), *set, set, "the intent of batch " + std::to_string(intent->batch),
+    auto set = std::make_shared<const std::string>(cluster::set_intent_command(key, *intent));
+    send_resp(redis::key_slot(key), *set, 1, set, "the intent of batch " + std::to_string(intent->batch),
                  [this, intent, done, key](redisReply* r, const std::string&, const std::string& undelivered) {
                    std::string why = undelivered;
                    if (r && r->type == REDIS_REPLY_ERROR)

@@ -109,6 +109,17 @@ TEST(ClusterIntent, BytesAndBack) {
   EXPECT_TRUE(empty.intent->transactions.empty());
 }
 
+TEST(ClusterIntent, TheSetCommandCarriesTheBytes) {
+  const cluster::Intent intent = sample();
+  const std::string bytes = cluster::encode_intent(intent);
+  redis::RespWriter set;
+  set.cmd("SET", "pgcqrs:intent:{1}", bytes);
+  EXPECT_EQ(cluster::set_intent_command("pgcqrs:intent:{1}", intent), set.buffer());
+  redis::RespWriter empty;
+  empty.cmd("SET", "k", cluster::encode_intent(cluster::Intent{1234567, {}, {}}));
+  EXPECT_EQ(cluster::set_intent_command("k", cluster::Intent{1234567, {}, {}}), empty.buffer());
+}
+
 TEST(ClusterIntent, UnreadableIntentsSayWhy) {
   std::string good = cluster::encode_intent(sample());
   auto error = [](std::string_view bytes) { return cluster::decode_intent(bytes).error; };

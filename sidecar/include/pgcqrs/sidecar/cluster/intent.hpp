@@ -44,6 +44,8 @@ std::string intent_key(std::string_view prefix, std::string_view checkpoint_key)
 // The intent as the bytes of one string value, and back. decode_intent's error names what is
 // wrong and where; a restart that cannot read the intent must rebuild, not guess.
 std::string encode_intent(const Intent& intent);
+// `SET key <encode_intent(intent)>` in RESP, built without the copy in between.
+std::string set_intent_command(std::string_view key, const Intent& intent);
 struct Decoded {
   std::optional<Intent> intent;
   std::string error;

@@ -39,5 +39,12 @@ struct SlotTransaction {
 // Throws std::invalid_argument for a command without a key or bytes that are not commands.
 std::vector<SlotTransaction> split_by_slot(std::string_view resp, const std::vector<size_t>& starts,
                                            std::string_view prefix, const std::vector<std::string>& fence);
+// The same for commands whose slots the caller has found, in any places of resp.
+struct SlotCommand {
+  size_t start = 0, end = 0;  // the command is resp[start, end)
+  uint16_t slot = 0;
+};
+std::vector<SlotTransaction> split_slot_commands(std::string_view resp, const std::vector<SlotCommand>& commands,
+                                                 std::string_view prefix, const std::vector<std::string>& fence);
 
 }  // namespace pgcqrs::sidecar::redis
