@@ -55,7 +55,8 @@ const char* const kRunOptions =
     "  --heartbeat-interval SEC   idle WAL heartbeat period, 0 = off (default 10)\n"
     "  --status-interval-ms MS    standby status update period (default 1000)\n"
     "  --max-inflight N           Redis batches in flight before WAL reading pauses (default 64)\n"
-    "  --chunk-events N           events per Redis batch, and per chunk of a huge transaction (default 100)\n"
+    "  --chunk-events N           events per Redis batch (default 100; 800 on a Redis Cluster),\n"
+    "                             and per chunk of a huge transaction (default 100)\n"
     "  --fanout-budget N          orders one Redis batch updates for a rename, a user's\n"
     "                             deletion or a TRUNCATE (default 1000)\n"
     "  --redis-reply-timeout SEC  reconnect to a Redis that leaves a call unanswered this long\n"
@@ -333,5 +334,12 @@ ConfigResult parse_config(const std::vector<std::string>& args, const GetEnv& en
   r.config = c;
   return r;
 }
+
+int batch_events(const Config& c, bool cluster) {
+  if (c.chunk_events > 0) return c.chunk_events;
+  return cluster ? kClusterBatchEvents : kBatchEvents;
+}
+
+int huge_chunk_events(const Config& c) { return c.chunk_events > 0 ? c.chunk_events : kBatchEvents; }
 
 }  // namespace pgcqrs::sidecar

@@ -60,7 +60,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         on_streaming_(std::move(streaming)), redis_(io),
         status_timer_(io), stop_timer_(io), wal_(std::make_shared<replication::WalSource>(io)), heartbeat_channel_(std::make_shared<replication::QueryChannel>(io)) {
     projection::AssemblerLimits limits;
-    limits.max_events = static_cast<size_t>(config.chunk_events);
+    limits.max_events = static_cast<size_t>(huge_chunk_events(config));
     assembler_ = projection::TransactionAssembler(limits);
   }
 
@@ -175,6 +175,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
                                                        acknowledged_, metrics_.cluster_resends);
     sink::ClusterSink& s = *cluster;
     sink_ = std::move(cluster);
+    cluster_ = true;
     s.connect(redis_connected(&SessionImpl::start_streaming), redis_lost());
   }
 
@@ -360,7 +361,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         self->fail(Server::redis, fatal ? ErrorKind::permanent : ErrorKind::transient, error);
     };
     BatchApplier::Limits limits;
-    limits.events = static_cast<size_t>(config_.chunk_events);
+    limits.events = static_cast<size_t>(batch_events(config_, cluster_));
     limits.inflight = static_cast<size_t>(config_.max_inflight);
     applier_ = std::make_shared<BatchApplier>(*sink_, metrics_, keys_, limits, std::move(events), [weak] {
       auto self = weak.lock();
@@ -531,6 +532,7 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   redis::Endpoint ep_;
   http::Metrics& metrics_;
   cluster::FenceLedger& acknowledged_;  // the App's: it outlives sessions
+  bool cluster_ = false;                 // the sink is a Redis Cluster's
   Done done_;
   Streaming on_streaming_;
   redis::AsyncClient redis_;

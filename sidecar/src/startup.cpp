@@ -313,7 +313,7 @@ class Startup {
     };
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, target, config_.slot, *point,
                                          verdict.serving ? std::optional(verdict.generation) : std::nullopt,
-                                         config_.chunk_events, &cancel_, progress);
+                                         huge_chunk_events(config_), &cancel_, progress);
     spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls, {} read "
                  "rounds); checkpoint {}, readers read generation {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),

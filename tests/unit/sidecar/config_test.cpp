@@ -52,6 +52,19 @@ TEST(Config, SwitchesAndNumbers) {
   EXPECT_EQ(c.heartbeat_interval_s, 0);
 }
 
+TEST(Config, BatchSizeByDeployment) {
+  auto d = parse({"run"}).config.value();
+  EXPECT_EQ(batch_events(d, false), 100);
+  EXPECT_EQ(batch_events(d, true), 800);
+  EXPECT_EQ(huge_chunk_events(d), 100);
+  auto c = parse({"run", "--chunk-events", "250"}).config.value();
+  EXPECT_EQ(batch_events(c, false), 250);
+  EXPECT_EQ(batch_events(c, true), 250);
+  EXPECT_EQ(huge_chunk_events(c), 250);
+  EXPECT_EQ(batch_events(parse({"run"}, {{"PGCQRS_CHUNK_EVENTS", "7"}}).config.value(), true), 7);
+  EXPECT_NE(parse({"run", "--chunk-events", "0"}).error.find("chunk-events"), std::string::npos);
+}
+
 TEST(Config, NamesWhatIsWrong) {
   EXPECT_NE(parse({}).error.find("missing command"), std::string::npos);
   EXPECT_NE(parse({"go"}).error.find("unknown command \"go\""), std::string::npos);

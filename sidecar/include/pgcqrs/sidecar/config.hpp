@@ -24,14 +24,23 @@ struct Config {
   int heartbeat_interval_s = 10;    // 0 disables the idle heartbeat
   int status_interval_ms = 1000;    // standby status updates
   int max_inflight = 64;            // script calls awaiting Redis before WAL reading pauses
-  int chunk_events = 100;           // events per script call (batches, chunks of huge transactions);
-                                    // 100 drained fastest in bench/drain.sh (docs/benchmarks.md)
+  int chunk_events = 0;             // --chunk-events; 0: not given (batch_events, huge_chunk_events)
   int fanout_budget = 1000;         // orders one batch updates for a rename
   int redis_reply_timeout_s = 120;  // a Redis that leaves a call unanswered this long is reconnected
   int verify_timeout_s = 60;        // verify: how long to wait for the read model to catch up
   std::string log_level = "info";   // trace, debug, info, warn, error
   std::string log_format = "text";  // text, or json: one JSON object per line
 };
+
+// Events per Redis batch: --chunk-events, or else 100 on one Redis, where readers wait while a
+// batch's EXEC runs and 100 drained a backlog fastest, and 800 on a Redis Cluster, where a batch
+// is cut into a transaction per hash slot it writes (up to 64, a bucket's each) and each costs
+// Redis a fence: bigger batches amortize them, and each slot's transaction stays a 64th of the
+// batch (docs/benchmarks.md, "The drain into a Redis Cluster").
+inline constexpr int kBatchEvents = 100, kClusterBatchEvents = 800;
+int batch_events(const Config& c, bool cluster);
+// Events per chunk of a huge transaction: --chunk-events, or else 100.
+int huge_chunk_events(const Config& c);
 
 struct ConfigResult {
   std::optional<Config> config;
