@@ -94,9 +94,9 @@ cluster_settled "after kill -9"
 finished=$(grep -cE 'finished batch [0-9]+, which a stop left between its slots' "$LOG" || true)
 [ "$finished" = "$left" ] || fail "$left kills left a batch unfinished, and $finished starts finished one"
 
-step "TRUNCATE on the cluster: the walk over the masters, in batches of 50 orders, kill -9 halfway"
+step "TRUNCATE on the cluster: the walk over the masters, in batches of 10 orders, kill -9 halfway"
 off=$(log_size)
-start_sidecar --fanout-budget 50
+start_sidecar --fanout-budget 10
 sql "TRUNCATE order_items"
 random_workload 200 31
 wait_caught_up 120
@@ -104,7 +104,7 @@ verify_clean
 stop_sidecar
 sql "TRUNCATE orders CASCADE"
 random_workload 100 32
-start_sidecar --fanout-budget 50
+start_sidecar --fanout-budget 10
 # Halfway: the checkpoint holds the walk's cursor (the orders' phase, the buckets done and held, a
 # master, its cursor).
 deadline=$((SECONDS + 60))
@@ -116,7 +116,7 @@ done
 kill -9 "$SC_PID"
 wait "$SC_PID" 2>/dev/null || true
 SC_PID=
-start_sidecar --fanout-budget 50
+start_sidecar --fanout-budget 10
 wait_caught_up 120
 verify_clean
 stop_sidecar
