@@ -152,3 +152,39 @@ TEST(AsyncClient, PipelinesAgainstARealRedis) {
   EXPECT_EQ(queued, "ERR wrong number of arguments for 'set' command");
   EXPECT_EQ(incr, 20000);
 }
+
+// Commands in pieces, long ones written from where their owner keeps them, between commands
+// the client copies: Redis gets the bytes in the order given, and the owner's bytes are let go
+// once written.
+TEST(AsyncClient, PiecesKeepTheirOrder) {
+  boost::asio::io_context io;
+  redis::AsyncClient client(io);
+  const std::string big(100000, 'x'), bigger(300000, 'y');
+  auto held = std::make_shared<std::string>("$" + std::to_string(bigger.size()) + "\r\n" + bigger + "\r\n");
+  std::weak_ptr<std::string> watch = held;
+  std::vector<std::string> seen;
+  auto note = [&](redisReply* r) {
+    if (!r) return seen.push_back("null");
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR)
+      return seen.push_back(std::string(r->str, r->len).substr(0, 12) + ":" + std::to_string(r->len));
+    seen.push_back("type " + std::to_string(r->type));
+  };
+  client.connect(endpoint(), [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    client.command({"SET", "pieces", "before"}, note);
+    const std::string head = "*3\r\n$3\r\nSET\r\n$6\r\npieces\r\n$" + std::to_string(big.size()) + "\r\n";
+    EXPECT_TRUE(client.pipeline_pieces({head, big, "\r\n"}, nullptr, 1, note));
+    client.command({"GET", "pieces"}, note);
+    const std::string multi = "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$6\r\npieces\r\n";
+    EXPECT_TRUE(client.pipeline_pieces({multi, *held, "*1\r\n$4\r\nEXEC\r\n"}, held, 3, note));
+    held.reset();
+    client.command({"STRLEN", "pieces"}, [&](redisReply* r) {
+      seen.push_back(r ? std::to_string(r->integer) : "null");
+      client.close();
+    });
+    client.flush();
+  }, [](const std::string&) {});
+  io.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"OK:2", "OK:2", "xxxxxxxxxxxx:100000", "type 2", "300000"}));
+  EXPECT_TRUE(watch.expired());
+}

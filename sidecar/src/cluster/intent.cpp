@@ -35,42 +35,36 @@ std::string intent_key(std::string_view prefix, std::string_view checkpoint_key)
 
 namespace {
 
-size_t digits(uint64_t v) {
-  size_t n = 1;
-  while (v >= 10) v /= 10, ++n;
-  return n;
-}
-
-// The magic line, the batch's number and the count on a line each, then per transaction, and last
-// for the finish, a line of its slot, its command count and its byte length, and its bytes.
-size_t encoded_size(const Intent& intent) {
-  size_t n = kMagic.size() + digits(intent.batch) + 1 + digits(intent.transactions.size()) + 1;
-  auto block = [&](const redis::SlotTransaction& t) {
-    n += digits(t.slot) + 1 + digits(t.commands) + 1 + digits(t.resp.size()) + 1 + t.resp.size();
-  };
-  for (const auto& t : intent.transactions) block(t);
-  block(intent.finish);
-  return n;
-}
-
-void append_intent(std::string& out, const Intent& intent) {
+// The format's one writer: the magic line, the batch's number and the count on a line each, then
+// per transaction, and last for the finish, a line of its slot, its command count and its byte
+// length, and its bytes. The lines are appended to `lines`; each transaction's bytes are handed
+// to `bytes` at their place among them.
+template <typename Bytes>
+void write_intent(const Intent& intent, std::string& lines, Bytes&& bytes) {
   auto number = [&](uint64_t v, char end) {
     char tmp[24];
     char* p = std::to_chars(tmp, tmp + sizeof tmp - 1, v).ptr;
     *p++ = end;
-    out.append(tmp, static_cast<size_t>(p - tmp));
+    lines.append(tmp, static_cast<size_t>(p - tmp));
   };
-  out += kMagic;
+  lines += kMagic;
   number(intent.batch, '\n');
   number(intent.transactions.size(), '\n');
   auto block = [&](const redis::SlotTransaction& t) {
     number(t.slot, ' ');
     number(t.commands, ' ');
     number(t.resp.size(), '\n');
-    out += t.resp;
+    bytes(t.resp);
   };
   for (const auto& t : intent.transactions) block(t);
   block(intent.finish);
+}
+
+size_t encoded_size(const Intent& intent) {
+  std::string lines;
+  size_t bytes = 0;
+  write_intent(intent, lines, [&](const std::string& b) { bytes += b.size(); });
+  return lines.size() + bytes;
 }
 
 }  // namespace
@@ -78,23 +72,36 @@ void append_intent(std::string& out, const Intent& intent) {
 std::string encode_intent(const Intent& intent) {
   std::string out;
   out.reserve(encoded_size(intent));
-  append_intent(out, intent);
+  write_intent(intent, out, [&](const std::string& bytes) { out += bytes; });
   return out;
 }
 
-// Built in place: the intent holds every byte of its batch, and a copy of it costs what the
-// batch's own bytes do.
-std::string set_intent_command(std::string_view key, const Intent& intent) {
-  const size_t size = encoded_size(intent);
-  std::string out;
-  out.reserve(size + key.size() + 64);
-  redis::append_header(out, '*', 3);
-  redis::append_bulk(out, "SET");
-  redis::append_bulk(out, key);
-  redis::append_header(out, '$', size);
-  append_intent(out, intent);
-  out += "\r\n";
-  return out;
+std::vector<std::string_view> set_intent_pieces(std::string_view key, const Intent& intent, std::string& frame) {
+  struct Span {
+    size_t from, to;             // frame[from, to), then
+    const std::string* bytes;  // a transaction's bytes, or none
+  };
+  std::vector<Span> spans;
+  spans.reserve(intent.transactions.size() + 2);
+  frame.clear();
+  redis::append_header(frame, '*', 3);
+  redis::append_bulk(frame, "SET");
+  redis::append_bulk(frame, key);
+  redis::append_header(frame, '$', encoded_size(intent));
+  size_t from = 0;
+  write_intent(intent, frame, [&](const std::string& bytes) {
+    spans.push_back({from, frame.size(), &bytes});
+    from = frame.size();
+  });
+  frame += "\r\n";
+  spans.push_back({from, frame.size(), nullptr});
+  std::vector<std::string_view> pieces;  // views of frame once it no longer grows
+  pieces.reserve(2 * spans.size());
+  for (const Span& s : spans) {
+    pieces.emplace_back(frame.data() + s.from, s.to - s.from);
+    if (s.bytes) pieces.emplace_back(*s.bytes);
+  }
+  return pieces;
 }
 
 Decoded decode_intent(std::string_view bytes) {

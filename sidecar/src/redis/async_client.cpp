@@ -66,17 +66,31 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
   }
 
   void write() {
-    if (out.empty()) return;
+    if (out.empty() && shared.empty()) return;
     std::swap(out, writing_buf);  // both keep their capacity
     out.clear();
+    std::swap(shared, writing_shared);
+    shared.clear();
     writing = true;
-    stream.async_write(asio::buffer(writing_buf), [self = shared_from_this()](const error_code& ec, size_t) {
+    auto done = [self = shared_from_this()](const error_code& ec, size_t) {
       self->writing = false;
       if (self->state != State::connected) return;
       if (ec) return self->lost(self->stream.failure(ec).message);
       self->writing_buf.clear();
+      self->writing_shared.clear();
       self->write();
-    });
+    };
+    if (writing_shared.empty()) return stream.async_write(asio::buffer(writing_buf), std::move(done));
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(2 * writing_shared.size() + 1);
+    size_t from = 0;
+    for (const Shared& s : writing_shared) {
+      if (s.at > from) buffers.emplace_back(writing_buf.data() + from, s.at - from);
+      buffers.emplace_back(s.bytes.data(), s.bytes.size());
+      from = s.at;
+    }
+    if (writing_buf.size() > from) buffers.emplace_back(writing_buf.data() + from, writing_buf.size() - from);
+    stream.async_write(buffers, std::move(done));
   }
 
   void read() {
@@ -145,6 +159,7 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
     stream.close();
     timer.cancel();
     out.clear();
+    shared.clear();
   }
 
   asio::io_context& io;
@@ -157,6 +172,13 @@ struct AsyncClient::Connection : std::enable_shared_from_this<AsyncClient::Conne
   ReplyReader reader;
   std::array<char, 64 * 1024> in{};
   std::string out, writing_buf;
+  // Bytes written from where their owner keeps them (pipeline_pieces), each after out[0, at).
+  struct Shared {
+    size_t at = 0;
+    std::string_view bytes;
+    std::shared_ptr<const void> keep;
+  };
+  std::vector<Shared> shared, writing_shared;
   bool writing = false, write_posted = false, timer_armed = false;
   std::string queued_error;
   EventHandler on_connected, on_disconnected;
@@ -185,6 +207,21 @@ bool AsyncClient::pipeline(const std::string& resp, const std::vector<size_t>& s
   if (!connected() || starts.empty()) return false;
   conn_->out.append(resp, starts.front());
   conn_->queued(static_cast<uint32_t>(starts.size()), std::move(last));
+  return true;
+}
+
+bool AsyncClient::pipeline_pieces(const std::vector<std::string_view>& pieces, std::shared_ptr<const void> keep,
+                                  size_t replies, ReplyHandler last) {
+  // Below this a piece is copied: another buffer to write costs more than its bytes.
+  constexpr size_t kCopyBelow = 4096;
+  if (!connected() || replies == 0) return false;
+  for (std::string_view piece : pieces) {
+    if (piece.size() < kCopyBelow)
+      conn_->out.append(piece);
+    else
+      conn_->shared.push_back({conn_->out.size(), piece, keep});
+  }
+  conn_->queued(static_cast<uint32_t>(replies), std::move(last));
   return true;
 }
 

@@ -24,7 +24,7 @@ struct ClusterSink::Master {
 struct ClusterSink::Unit {
   uint16_t slot = 0;
   const std::vector<std::string>* argv = nullptr;  // a command, or
-  const std::string* resp = nullptr;               // commands in RESP, `replies` of them; held by `keep`
+  std::vector<std::string_view> pieces;            // commands in RESP, `replies` of them; held by `keep`
   size_t replies = 0;
   std::shared_ptr<const void> keep;
   std::string what;                                // "slot 7 of batch 12"; "" for a read
@@ -131,14 +131,14 @@ void ClusterSink::send_command(uint16_t slot, const std::vector<std::string>& ar
 
 void ClusterSink::send_transaction(const redis::SlotTransaction& t, std::shared_ptr<const void> keep, std::string what,
                                    Answer answer) {
-  send_resp(t.slot, t.resp, t.commands + 2, std::move(keep), std::move(what), std::move(answer));
+  send_pieces(t.slot, {t.resp}, t.commands + 2, std::move(keep), std::move(what), std::move(answer));
 }
 
-void ClusterSink::send_resp(uint16_t slot, const std::string& resp, size_t replies, std::shared_ptr<const void> keep,
-                            std::string what, Answer answer) {
+void ClusterSink::send_pieces(uint16_t slot, std::vector<std::string_view> pieces, size_t replies,
+                              std::shared_ptr<const void> keep, std::string what, Answer answer) {
   auto u = std::make_shared<Unit>();
   u->slot = slot;
-  u->resp = &resp;
+  u->pieces = std::move(pieces);
   u->replies = replies;
   start(std::move(u), std::move(keep), std::move(what), std::move(answer));
 }
@@ -175,8 +175,7 @@ void ClusterSink::send(std::shared_ptr<Unit> u) {
       return;
     u->answer(r, queued, "");
   };
-  const bool sent = u->resp ? client->pipeline(*u->resp, std::vector<size_t>(u->replies, 0), handler)
-                            : client->command(*u->argv, handler);
+  const bool sent = u->argv ? client->command(*u->argv, handler) : client->pipeline_pieces(u->pieces, u->keep, u->replies, handler);
   if (!sent) return u->answer(nullptr, "", "Redis Cluster: the master of slot " + std::to_string(u->slot) + " is not connected");
 }
 
@@ -375,8 +374,13 @@ bool ClusterSink::write(const redis::RespWriter& writes, Done done) {
       return done({Written::Kind::lost, broken_});
     }
     const std::string key = cluster::intent_key(keys_.prefix(), keys_.checkpoint());
-    auto set = std::make_shared<const std::string>(cluster::set_intent_command(key, *intent));
-    send_resp(redis::key_slot(key), *set, 1, set, "the intent of batch " + std::to_string(intent->batch),
+    struct Set {
+      std::shared_ptr<cluster::Intent> intent;
+      std::string frame;
+    };
+    auto set = std::make_shared<Set>(Set{intent, {}});
+    auto pieces = cluster::set_intent_pieces(key, *intent, set->frame);
+    send_pieces(redis::key_slot(key), std::move(pieces), 1, set, "the intent of batch " + std::to_string(intent->batch),
                  [this, intent, done, key](redisReply* r, const std::string&, const std::string& undelivered) {
                    std::string why = undelivered;
                    if (r && r->type == REDIS_REPLY_ERROR)

@@ -110,14 +110,22 @@ TEST(ClusterIntent, BytesAndBack) {
 }
 
 TEST(ClusterIntent, TheSetCommandCarriesTheBytes) {
+  auto joined = [](std::string_view key, const cluster::Intent& intent) {
+    std::string frame, out;
+    for (std::string_view piece : cluster::set_intent_pieces(key, intent, frame)) out += piece;
+    return out;
+  };
   const cluster::Intent intent = sample();
-  const std::string bytes = cluster::encode_intent(intent);
   redis::RespWriter set;
-  set.cmd("SET", "pgcqrs:intent:{1}", bytes);
-  EXPECT_EQ(cluster::set_intent_command("pgcqrs:intent:{1}", intent), set.buffer());
+  set.cmd("SET", "pgcqrs:intent:{1}", cluster::encode_intent(intent));
+  EXPECT_EQ(joined("pgcqrs:intent:{1}", intent), set.buffer());
+  std::string frame;
+  auto pieces = cluster::set_intent_pieces("k", intent, frame);
+  ASSERT_EQ(pieces.size(), 2 * intent.transactions.size() + 3);  // a piece before each, and the CRLF
+  EXPECT_EQ(pieces[1].data(), intent.transactions[0].resp.data()) << "the transaction's bytes are not copied";
   redis::RespWriter empty;
   empty.cmd("SET", "k", cluster::encode_intent(cluster::Intent{1234567, {}, {}}));
-  EXPECT_EQ(cluster::set_intent_command("k", cluster::Intent{1234567, {}, {}}), empty.buffer());
+  EXPECT_EQ(joined("k", cluster::Intent{1234567, {}, {}}), empty.buffer());
 }
 
 TEST(ClusterIntent, UnreadableIntentsSayWhy) {

@@ -44,8 +44,10 @@ std::string intent_key(std::string_view prefix, std::string_view checkpoint_key)
 // The intent as the bytes of one string value, and back. decode_intent's error names what is
 // wrong and where; a restart that cannot read the intent must rebuild, not guess.
 std::string encode_intent(const Intent& intent);
-// `SET key <encode_intent(intent)>` in RESP, built without the copy in between.
-std::string set_intent_command(std::string_view key, const Intent& intent);
+// `SET key <encode_intent(intent)>` in RESP, in pieces to be written one after the other: the
+// framing and the intent's lines, in `frame`, and each transaction's bytes where the intent holds
+// them, so that sending it copies none of them. The pieces point into frame and intent.
+std::vector<std::string_view> set_intent_pieces(std::string_view key, const Intent& intent, std::string& frame);
 struct Decoded {
   std::optional<Intent> intent;
   std::string error;

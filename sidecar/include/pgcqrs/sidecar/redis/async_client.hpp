@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgcqrs/sidecar/redis/endpoint.hpp"
@@ -49,6 +50,11 @@ class AsyncClient {
   // handler each). `last` sees only the last reply; the first error among the others is
   // queued_error() while `last` runs (inside MULTI it names what made EXEC answer EXECABORT).
   bool pipeline(const std::string& resp, const std::vector<size_t>& starts, ReplyHandler last);
+  // The same for commands (`replies` of them) given in pieces, written in their order: long
+  // pieces from where they are, held by `keep` until written, so that a batch's bytes are not
+  // copied again to be sent; short ones are copied.
+  bool pipeline_pieces(const std::vector<std::string_view>& pieces, std::shared_ptr<const void> keep, size_t replies,
+                       ReplyHandler last);
   const std::string& queued_error() const;
 
   // Writes what is queued now, without waiting for the loop's next turn: Redis can start on a
