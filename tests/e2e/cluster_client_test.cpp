@@ -16,6 +16,8 @@
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/redis/cluster_client.hpp"
 #include "pgcqrs/sidecar/redis/key_slot.hpp"
+#include "pgcqrs/sidecar/redis/resp.hpp"
+#include "pgcqrs/sidecar/redis/slot_split.hpp"
 
 using namespace pgcqrs::sidecar;
 using namespace pgcqrs::sidecar::redis;
@@ -177,6 +179,58 @@ TEST_F(Cluster, ASlotMigratedUnderTheClient) {
   start_migration(slot, to, from);
   migrate_key(k1, to, from);
   migrate_key(k2, to, from);
+  finish_migration(slot, from);
+}
+
+// Many slots' transactions in one round trip: each applied once, a slot moved since the map
+// was read sent again alone after its MOVED, and a refused transaction thrown only once every
+// reply is read (the connections stay usable).
+TEST_F(Cluster, TransactionsOfManySlotsAtOnce) {
+  if (with_replicas()) GTEST_SKIP() << "run on the cluster without replicas";
+  ClusterClient c(seed_, 5000, 600);
+  RespWriter w;
+  for (int b = 0; b < 12; ++b) {
+    const std::string key = "{tx" + std::to_string(b) + "}:n";
+    w.cmd("DEL", key);
+    w.cmd("INCRBY", key, "5");
+  }
+  const std::vector<SlotTransaction> ts = split_by_slot(w.buffer(), w.starts(), "", {});
+  ASSERT_EQ(ts.size(), 12u);
+  // The slot of {tx3} moves behind the client's back: its transaction gets MOVED.
+  const std::string moved_key = "{tx3}:n";
+  const uint16_t slot = key_slot(moved_key);
+  const size_t from = owner(moved_key), to = (from + 1) % 3;
+  start_migration(slot, from, to);
+  finish_migration(slot, to);
+  auto replies = c.transactions(ts);
+  ASSERT_EQ(replies.size(), 12u);
+  for (const auto& r : replies) {
+    ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+    ASSERT_EQ(r->elements, 2u);
+    EXPECT_EQ(r->element[1]->integer, 5);  // applied once
+  }
+  EXPECT_EQ(c.counts().moved, 1);
+  for (int b = 0; b < 12; ++b) {
+    const std::string key = "{tx" + std::to_string(b) + "}:n";
+    EXPECT_EQ(text(c.command(key, {"GET", key}).get()), "5") << key;
+  }
+
+  RespWriter bad;
+  bad.cmd("SET", "{tx1}:n", "6");
+  bad.cmd("SET", "{tx2}:n");  // wrong number of arguments: EXECABORT
+  bad.cmd("SET", "{tx4}:n", "6");
+  try {
+    c.transactions(split_by_slot(bad.buffer(), bad.starts(), "", {}));
+    FAIL() << "a refused transaction did not throw";
+  } catch (const RedisError& e) {
+    EXPECT_NE(std::string(e.what()).find("wrong number of arguments"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(text(c.command("{tx1}:n", {"GET", "{tx1}:n"}).get()), "6");
+  EXPECT_EQ(text(c.command("{tx2}:n", {"GET", "{tx2}:n"}).get()), "5");
+  EXPECT_EQ(text(c.command("{tx4}:n", {"GET", "{tx4}:n"}).get()), "6");
+
+  start_migration(slot, to, from);
+  migrate_key(moved_key, to, from);
   finish_migration(slot, from);
 }
 

@@ -18,6 +18,12 @@ bool transient(std::string_view code) {
   return code == "TRYAGAIN" || code == "CLUSTERDOWN" || code == "LOADING" || code == "MASTERDOWN";
 }
 
+// A reply that says the cluster changed under the call (a redirect, or an error a resend after a
+// pause cures): nothing of that call ran, and it is sent again alone.
+bool cluster_changed(const redisReply* r) {
+  return r->type == REDIS_REPLY_ERROR && (parse_redirect({r->str, r->len}) || transient(reply_error_code(r)));
+}
+
 // More redirects than this for one call is a loop (two nodes each naming the other).
 constexpr int kMaxRedirects = 16;
 
@@ -193,6 +199,47 @@ ReplyPtr ClusterClient::exec_reply(std::vector<ReplyPtr> replies) {
   return std::move(exec);
 }
 
+std::vector<ReplyPtr> ClusterClient::transactions(const std::vector<SlotTransaction>& ts) {
+  // Every master's transactions are written before any reply is read: one round trip in all.
+  std::map<const ClusterNode*, std::vector<size_t>> groups;
+  for (size_t i = 0; i < ts.size(); ++i)
+    if (const ClusterNode* m = map_.master(ts[i].slot)) groups[m].push_back(i);
+  std::vector<std::pair<const ClusterNode*, SyncClient*>> sent;
+  for (const auto& [m, indexes] : groups) {
+    try {
+      SyncClient& c = connection(m->host, m->port);
+      for (size_t i : indexes) c.append_formatted(ts[i].resp);
+      c.send();
+      sent.emplace_back(m, &c);
+    } catch (const RedisError& e) {
+      if (e.handshake) throw;
+      drop(m->host, m->port);
+    }
+  }
+  // Every reply is read before any is judged, so that no connection is left with replies owed.
+  std::vector<std::optional<std::vector<ReplyPtr>>> answered(ts.size());
+  for (const auto& [m, c] : sent) {
+    try {
+      for (size_t i : groups[m]) {
+        std::vector<ReplyPtr> replies;
+        replies.reserve(ts[i].commands + 2);
+        for (size_t k = 0; k < ts[i].commands + 2; ++k) replies.push_back(c->read_reply());
+        answered[i] = std::move(replies);
+      }
+    } catch (const RedisError& e) {
+      if (e.handshake) throw;
+      drop(m->host, m->port);  // the transactions not answered are sent again alone
+    }
+  }
+  std::vector<ReplyPtr> out(ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) {
+    auto& a = answered[i];
+    const bool again = !a || std::any_of(a->begin(), a->end(), [](const ReplyPtr& r) { return cluster_changed(r.get()); });
+    out[i] = again ? transaction(ts[i]) : exec_reply(std::move(*a));
+  }
+  return out;
+}
+
 std::vector<ReplyPtr> ClusterClient::pipeline(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& commands) {
   std::vector<ReplyPtr> replies(commands.size());
@@ -210,10 +257,8 @@ std::vector<ReplyPtr> ClusterClient::pipeline(
     for (size_t k = 0; k < indexes.size(); ++k) replies[indexes[k]] = std::move((*got)[k]);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
-    const redisReply* r = replies[i].get();
-    bool again = !r || (r->type == REDIS_REPLY_ERROR &&
-                        (parse_redirect({r->str, r->len}) || transient(reply_error_code(r))));
-    if (again) replies[i] = command(commands[i].first, commands[i].second, true);
+    if (!replies[i] || cluster_changed(replies[i].get()))
+      replies[i] = command(commands[i].first, commands[i].second, true);
   }
   return replies;
 }

@@ -44,9 +44,9 @@ std::string now_iso() {
 
 // Sends the copy's calls through the projector, without a checkpoint (Snapshot mode). On one
 // Redis, writes are pipelined and a call's reads wait for the replies to the writes before
-// them. On a Redis Cluster, each call's writes go slot by slot (cluster/batch_plan.hpp), each
-// transaction fenced with the number the mark's finish gives the checkpoint; no intent: a copy
-// cut short is made again from the start.
+// them. On a Redis Cluster, each call's writes go slot by slot (cluster/batch_plan.hpp), all
+// slots' transactions at once, each fenced with the number the mark's finish gives the
+// checkpoint; no intent: a copy cut short is made again from the start.
 class Sender {
  public:
   Sender(redis::Deployment& r, const Keys& keys, const std::string& slot, std::optional<uint64_t> retiring,
@@ -77,7 +77,7 @@ class Sender {
       if (outstanding_ >= kPipeline) drain(kPipeline / 2);
     } else {
       const cluster::Intent plan = cluster::plan_batch(step.writes.buffer(), step.writes.starts(), batch_, keys_);
-      for (const auto& t : plan.transactions) check(redis_.cluster_client()->transaction(t).get());
+      for (const auto& r : redis_.cluster_client()->transactions(plan.transactions)) check(r.get());
       // The finish moves the checkpoint: only the mark's, which ends the copy.
       if (mode == projection::Projector::Mode::Mark) check(redis_.cluster_client()->transaction(plan.finish).get());
     }

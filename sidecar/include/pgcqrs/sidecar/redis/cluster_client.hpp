@@ -41,6 +41,10 @@ class ClusterClient {
   ReplyPtr transaction(std::string_view key, const std::vector<std::vector<std::string>>& commands);
   // The same for one already in RESP, MULTI and EXEC included (split_by_slot's).
   ReplyPtr transaction(const SlotTransaction& t);
+  // Transactions of distinct slots, written to their masters all at once: EXEC's reply of each,
+  // in their order. One the cluster redirects or answers with a transient error is sent again
+  // alone, as transaction(t) sends it; a refused one throws, as there.
+  std::vector<ReplyPtr> transactions(const std::vector<SlotTransaction>& ts);
   // Many single-key commands (each with its key), pipelined to each master at once: the
   // replies in the order of the commands. One whose reply is a redirect or a transient error
   // is sent again alone, as command() sends it; read-only commands are what this is for.
