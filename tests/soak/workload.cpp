@@ -39,6 +39,7 @@ struct Settings {
   int readers = 1;
   long ops = 5000;          // per writer
   double duration_s = 0;    // if set, run until then instead of counting ops
+  double rate = 0;          // ops per second per writer; 0: as fast as the database takes them
   int big_every = 2000;     // one transaction above logical_decoding_work_mem per this many ops
   int truncate_every = 0;   // 0: never
   // Readers: while this file exists, a Redis without read models is a fault the runner
@@ -118,9 +119,13 @@ class Writer {
 
  private:
   void run_ops() {
-    auto deadline = Clock::now() + std::chrono::duration<double>(s_.duration_s);
+    const auto start = Clock::now();
+    auto deadline = start + std::chrono::duration<double>(s_.duration_s);
     for (long n = 0; !stop; ++n) {
       if (s_.duration_s > 0 ? Clock::now() >= deadline : n >= s_.ops) break;
+      if (s_.rate > 0)  // a pace, not a wait for a condition: op n starts n / rate seconds in
+        std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(static_cast<double>(n) / s_.rate)));
       if (s_.big_every > 0 && n % s_.big_every == s_.big_every / 2) {
         attempt("big_transaction", [&](pqxx::work& tx) { big_transaction(tx); });
       } else if (s_.truncate_every > 0 && index_ == 0 && n % s_.truncate_every == s_.truncate_every - 1) {
@@ -580,6 +585,7 @@ int main(int argc, char** argv) {
     else if (k == "--readers") s.readers = std::stoi(v);
     else if (k == "--ops") s.ops = std::stol(v);
     else if (k == "--duration") s.duration_s = std::stod(v);
+    else if (k == "--rate") s.rate = std::stod(v);
     else if (k == "--big-every") s.big_every = std::stoi(v);
     else if (k == "--truncate-every") s.truncate_every = std::stoi(v);
     else if (k == "--gap-allowed-file") s.gap_allowed_file = v;
