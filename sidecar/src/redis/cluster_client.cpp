@@ -234,7 +234,8 @@ std::vector<ReplyPtr> ClusterClient::transactions(const std::vector<SlotTransact
   std::vector<ReplyPtr> out(ts.size());
   for (size_t i = 0; i < ts.size(); ++i) {
     auto& a = answered[i];
-    const bool again = !a || std::any_of(a->begin(), a->end(), [](const ReplyPtr& r) { return cluster_changed(r.get()); });
+    const bool again =
+        !a || std::any_of(a->begin(), a->end(), [](const ReplyPtr& r) { return cluster_changed(r.get()); });
     out[i] = again ? transaction(ts[i]) : exec_reply(std::move(*a));
   }
   return out;

@@ -92,8 +92,8 @@ class ClusterSink : public Sink {
                         Answer answer);
   // Commands already in RESP, `replies` of them (a transaction's MULTI and EXEC counted), in
   // pieces that keep holds.
-  void send_pieces(uint16_t slot, std::vector<std::string_view> pieces, size_t replies, std::shared_ptr<const void> keep,
-                   std::string what, Answer answer);
+  void send_pieces(uint16_t slot, std::vector<std::string_view> pieces, size_t replies,
+                   std::shared_ptr<const void> keep, std::string what, Answer answer);
   void start(std::shared_ptr<Unit> unit, std::shared_ptr<const void> keep, std::string what, Answer answer);
   void send(std::shared_ptr<Unit> unit);  // the caller flushes
   // The master of that node id, if the session started with it.
