@@ -390,9 +390,24 @@ cluster_fault_round() {
   count_fault master_kill9
   pause; pause
 
-  read -r id port < <(pick_master)
+  # From the master serving the most slots to the one serving the fewest: round after round,
+  # reshards keep every master serving slots (a master left without any turns replica, and
+  # the cluster would no longer be three masters).
   local to
-  to=$(redis-cli -p "$redis_port" CLUSTER NODES | awk -v id="$id" '$3 ~ /master/ && $1 != id { print $1; exit }')
+  read -r id port to < <(redis-cli -p "$redis_port" CLUSTER NODES | awk '
+    $3 ~ /master/ {
+      n = 0
+      for (i = 9; i <= NF; i++) if ($i !~ /^\[/) { k = split($i, r, "-"); n += k == 2 ? r[2] - r[1] + 1 : 1 }
+      split($2, a, "[:@]"); slots[$1] = n; ports[$1] = a[2]
+    }
+    END {
+      for (m in slots) {
+        if (most == "" || slots[m] > slots[most]) most = m
+        if (fewest == "" || slots[m] < slots[fewest]) fewest = m
+      }
+      print most, ports[most], fewest
+    }')
+  [ -n "$to" ] && [ "$to" != "$id" ] || fail "no two masters to reshard between"
   log "redis-cli --cluster reshard: 500 slots from master :$port while the sidecar streams"
   redis-cli --cluster reshard "127.0.0.1:$redis_port" --cluster-from "$id" --cluster-to "$to" --cluster-slots 500 \
     --cluster-yes >"$run_dir/reshard.log" 2>&1 || fail "reshard: $(tail -3 "$run_dir/reshard.log")"
