@@ -36,6 +36,7 @@ StreamFailure cannot_connect(const Endpoint& ep, const std::string& why) {
 
 void Stream::async_connect(const Endpoint& ep, ConnectHandler done) {
   ep_ = ep;
+  heard_ = false;
   socket_.emplace<std::monostate>();
   if (ep.is_unix) {
     auto& s = socket_.emplace<Unix>(io_);
@@ -91,14 +92,14 @@ void Stream::handshake(ConnectHandler done) {
   s.async_handshake(asio::ssl::stream_base::client, [this, done = std::move(done)](const error_code& ec) {
     if (!ec) return done({});
     auto* s = std::get_if<Tls>(&socket_);
-    auto f = tls_failure(ep_, ec, s ? s->native_handle() : nullptr);
+    auto f = tls_failure(ep_, ec, s ? s->native_handle() : nullptr, false);
     done(f.permanent ? f : cannot_connect(ep_, f.message));
   });
 }
 
 StreamFailure Stream::failure(const error_code& ec) {
+  if (auto* s = std::get_if<Tls>(&socket_)) return tls_failure(ep_, ec, s->native_handle(), heard_);
   if (ec == asio::error::eof) return {"Redis connection closed", false};
-  if (auto* s = std::get_if<Tls>(&socket_)) return tls_failure(ep_, ec, s->native_handle());
   return {"Redis connection lost: " + ec.message(), false};
 }
 

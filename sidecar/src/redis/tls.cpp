@@ -37,6 +37,41 @@ bool permanent_reason(int reason) {
          reason == SSL_R_HTTP_REQUEST || reason == SSL_R_UNSUPPORTED_PROTOCOL;
 }
 
+// Where a connection notes that the server asked for a client certificate and it had none to
+// give: a server that requires one may then reset the connection before its alert is read.
+int asked_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int note_certificate_request(SSL* ssl, X509**, EVP_PKEY**) {
+  SSL_set_ex_data(ssl, asked_index(), ssl);  // any non-null value
+  return 0;                                   // send none
+}
+
+bool asked_for_missing_certificate(SSL* ssl) { return ssl && SSL_get_ex_data(ssl, asked_index()) != nullptr; }
+
+StreamFailure describe(const Endpoint& ep, const error_code& ec, SSL* ssl) {
+  if (ec == ssl::error::stream_truncated || ec == boost::asio::error::eof)
+    return {"Redis connection closed (" + ec.message() + ")", false};
+  if (ec.category() != boost::asio::error::get_ssl_category()) return {"Redis connection lost: " + ec.message(), false};
+  static const bool strings = OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);  // for the reason's text
+  (void)strings;
+  int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+  const char* reason_text = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+  std::string text = reason_text ? reason_text : ec.message();
+  if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && ssl) {
+    long verdict = SSL_get_verify_result(ssl);
+    if (verdict != X509_V_OK) text += std::string(": ") + X509_verify_cert_error_string(verdict);
+    if (verdict == X509_V_ERR_HOSTNAME_MISMATCH || verdict == X509_V_ERR_IP_ADDRESS_MISMATCH)
+      text += " (the certificate does not name " + ep.tls_name() + ")";
+  } else if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
+    text += " (is this Redis's tls-port?)";
+  }
+  if (!permanent_reason(reason)) return {"Redis connection lost (TLS: " + text + ")", false};
+  return {"Redis TLS at " + ep.redacted() + ": " + text, true};
+}
+
 }  // namespace
 
 std::shared_ptr<ssl::context> make_tls_context(const Endpoint& ep) {
@@ -59,6 +94,8 @@ std::shared_ptr<ssl::context> make_tls_context(const Endpoint& ep) {
       throw RedisError("Redis TLS at " + ep.redacted() + ": the client key " + t.key_file +
                            " does not belong to the certificate " + t.cert_file,
                        "TLS", true);
+  } else {
+    SSL_CTX_set_client_cert_cb(ctx->native_handle(), note_certificate_request);
   }
   return ctx;
 }
@@ -72,24 +109,17 @@ void expect_server_name(SSL* ssl, const std::string& name) {
   SSL_set1_host(ssl, name.c_str());
 }
 
-StreamFailure tls_failure(const Endpoint& ep, const error_code& ec, SSL* ssl) {
-  if (ec == ssl::error::stream_truncated) return {"Redis connection closed (" + ec.message() + ")", false};
-  if (ec.category() != boost::asio::error::get_ssl_category()) return {"Redis connection lost: " + ec.message(), false};
-  static const bool strings = OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);  // for the reason's text
-  (void)strings;
-  int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
-  const char* reason_text = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-  std::string text = reason_text ? reason_text : ec.message();
-  if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && ssl) {
-    long verdict = SSL_get_verify_result(ssl);
-    if (verdict != X509_V_OK) text += std::string(": ") + X509_verify_cert_error_string(verdict);
-    if (verdict == X509_V_ERR_HOSTNAME_MISMATCH || verdict == X509_V_ERR_IP_ADDRESS_MISMATCH)
-      text += " (the certificate does not name " + ep.tls_name() + ")";
-  } else if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
-    text += " (is this Redis's tls-port?)";
-  }
-  if (!permanent_reason(reason)) return {"Redis connection lost (TLS: " + text + ")", false};
-  return {"Redis TLS at " + ep.redacted() + ": " + text, true};
+StreamFailure tls_failure(const Endpoint& ep, const error_code& ec, SSL* ssl, bool heard) {
+  StreamFailure f = describe(ep, ec, ssl);
+  // TLS 1.3 ends the client's handshake before the server has judged its certificate: a
+  // server that requires one sends its alert and closes, and the reset that follows may reach
+  // us first, on the first write or read. Nothing heard, and a request we could not answer,
+  // says what the alert would have said.
+  if (!f.permanent && !heard && asked_for_missing_certificate(ssl))
+    return {"Redis TLS at " + ep.redacted() + ": certificate required: Redis asked for a client certificate, " +
+                "none was given, and it closed the connection (" + f.message + ")",
+            true};
+  return f;
 }
 
 }  // namespace pgcqrs::sidecar::redis

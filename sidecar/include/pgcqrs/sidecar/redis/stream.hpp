@@ -35,7 +35,15 @@ class Stream {
 
   template <typename Buffer, typename Handler>
   void async_read_some(const Buffer& buffer, Handler&& handler) {
-    visit([&](auto& s) { s.async_read_some(buffer, std::forward<Handler>(handler)); }, handler);
+    visit(
+        [&](auto& s) {
+          s.async_read_some(buffer, [this, h = std::forward<Handler>(handler)](
+                                        const boost::system::error_code& ec, size_t n) mutable {
+            heard_ = heard_ || n > 0;
+            h(ec, n);
+          });
+        },
+        handler);
   }
   // Writes all of `buffer` (or fails).
   template <typename Buffer, typename Handler>
@@ -67,6 +75,7 @@ class Stream {
   Endpoint ep_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // outlives the Tls stream using it
   std::variant<std::monostate, Tcp, Tls, Unix> socket_;
+  bool heard_ = false;  // the server has sent bytes since the connect (failure() reads it)
 };
 
 }  // namespace pgcqrs::sidecar::redis

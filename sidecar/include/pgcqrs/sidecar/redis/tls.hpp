@@ -33,7 +33,9 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const Endpoint& ep);
 void expect_server_name(SSL* ssl, const std::string& name);
 
 // A failed TLS operation, described (with the certificate check's verdict when that was the
-// cause) and classified. ssl may be null once the connection is gone.
-StreamFailure tls_failure(const Endpoint& ep, const boost::system::error_code& ec, SSL* ssl);
+// cause) and classified. ssl may be null once the connection is gone. heard: the server has
+// sent application data on this connection; until it has, a connection lost after the server
+// asked for a client certificate the context does not have is that certificate's refusal.
+StreamFailure tls_failure(const Endpoint& ep, const boost::system::error_code& ec, SSL* ssl, bool heard);
 
 }  // namespace pgcqrs::sidecar::redis
