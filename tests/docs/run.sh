@@ -33,10 +33,10 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2 [failures]=0
+  [packages]=2 [failures]=0 [read-model]=2
 )
-scenario_order=(ci by-hand packages quick-start events write-model restore sidecar-cli consistency monitor
-                verify-rebuild retire failures security)
+scenario_order=(ci by-hand packages quick-start events write-model restore read-model sidecar-cli consistency
+                monitor verify-rebuild retire failures security)
 # Files whose blocks another change owns for now: their untagged blocks are reported, not
 # failed (none today).
 pending_files=()
@@ -524,6 +524,27 @@ scenario_write_model() {
   [ -n "$commit_lsn" ] || fail "the slot saw no commit"
   lsn_at_least "$token" "$commit_lsn" || fail "write_token() $token is before the commit at $commit_lsn"
   sql -c "SELECT pg_drop_replication_slot('token_check')" >/dev/null
+  scenario_end
+}
+
+# docs/read-models.md: a view over the user's own tables, explained as the docs show, then
+# registered with the plan the explanation described.
+scenario_read_model() {
+  scenario_begin read-model
+  local out
+  doc_block read-model 1
+  out=$(run_sql "$block")
+  next_output "$block_at" 1
+  [ "$out" = "$output" ] || fail "explain_read_model printed:
+$out
+where the docs show:
+$output"
+  doc_block read-model 2
+  out=$(run_sql "$block")
+  next_output "$block_at" 1
+  [ "$out" = "$output" ] || fail "register_read_model printed '$out' where the docs show '$output'"
+  out=$(sql -c "SELECT plan -> 'tables' -> 1 ->> 'table' FROM read_models WHERE name = 'ticket_cards'")
+  [ "$out" = public.customers ] || fail "the registered plan looks customers up in '$out'"
   scenario_end
 }
 

@@ -61,6 +61,7 @@ $2"
 }
 expect_files "$EXT_DEB" "$PG_PKGLIBDIR/pgcqrs.so
 $PG_SHAREDIR/extension/pgcqrs--1.0.sql
+$PG_SHAREDIR/extension/pgcqrs--1.0--1.1.sql
 $PG_SHAREDIR/extension/pgcqrs.control"
 expect_files "$SC_DEB" "/etc/default/pgcqrs-sidecar
 /usr/bin/pgcqrs-query
@@ -106,7 +107,7 @@ dpkg -x "$SC_DEB" "$SCRATCH"
 # not a link to the real installation).
 [ "$(find "$SCRATCH$PG_PKGLIBDIR" "$SCRATCH$PG_SHAREDIR" -name 'pgcqrs*' -printf '%y %p\n' | sort)" == \
   "$(printf 'f %s\n' "$SCRATCH$PG_PKGLIBDIR/pgcqrs.so" "$SCRATCH$PG_SHAREDIR/extension/pgcqrs--1.0.sql" \
-       "$SCRATCH$PG_SHAREDIR/extension/pgcqrs.control" | sort)" ] ||
+       "$SCRATCH$PG_SHAREDIR/extension/pgcqrs--1.0--1.1.sql" "$SCRATCH$PG_SHAREDIR/extension/pgcqrs.control" | sort)" ] ||
   fail "the scratch root holds other pgcqrs files than the package's:
 $(find "$SCRATCH$PG_PKGLIBDIR" "$SCRATCH$PG_SHAREDIR" -name 'pgcqrs*' -printf '%y %p\n')"
 
@@ -145,7 +146,7 @@ sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 sql -c "CREATE DATABASE shop"
 export PGDATABASE=shop
 sql -c "CREATE EXTENSION pgcqrs"
-[ "$(sql -c "SELECT extversion FROM pg_extension WHERE extname = 'pgcqrs'")" == 1.0 ] || fail "pgcqrs 1.0 is not installed"
+[ "$(sql -c "SELECT extversion FROM pg_extension WHERE extname = 'pgcqrs'")" == 1.1 ] || fail "pgcqrs 1.1 (1.0 and its upgrade script) is not installed"
 sql <<'SQL'
 INSERT INTO users (name, email) VALUES ('Ada', 'ada@example.com');
 INSERT INTO products (name, price) VALUES ('Pen', 1.50), ('Ink', 2.25);

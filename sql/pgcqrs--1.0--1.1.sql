@@ -1,0 +1,274 @@
+-- pgcqrs 1.0 -> 1.1: declarative read models, registered as views over the user's own tables
+-- (docs/read-models.md, "Declarative read models"). This version registers, explains and
+-- guards them; the plugin and the sidecar do not maintain them yet.
+-- Errors: CQ008 a view that cannot be a read model, or a change that would break one.
+
+\echo Use "ALTER EXTENSION pgcqrs UPDATE TO '1.1'" to load this file. \quit
+
+-- The analysis (extension/src/read_model.cpp): the plan of a view as read model `name` with
+-- key template `key` (NULL: name:{primary key columns}), or error CQ008 saying why it cannot
+-- be one.
+CREATE FUNCTION @extschema@.read_model_plan(view pg_catalog.regclass, name pg_catalog.text, key pg_catalog.text)
+RETURNS pg_catalog.jsonb LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'pgcqrs_read_model_plan';
+
+-- The registered models. A row is written through register_read_model() or a plain INSERT
+-- (of name, view and optionally key): either way the trigger below computes the plan and
+-- checks that the role registering may publish what the view shows.
+CREATE TABLE @extschema@.read_models (
+  name pg_catalog.text PRIMARY KEY
+    CONSTRAINT read_models_name_check CHECK (name OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]{0,47}$'),
+  view pg_catalog.regclass NOT NULL CONSTRAINT read_models_view_key UNIQUE,
+  key pg_catalog.text,
+  plan pg_catalog.jsonb,
+  registered_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+) WITH (user_catalog_table = true);  -- readable while decoding, as of each change's snapshot
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.read_models', '');
+REVOKE ALL ON @extschema@.read_models FROM PUBLIC;
+GRANT SELECT ON @extschema@.read_models TO PUBLIC;
+
+COMMENT ON TABLE @extschema@.read_models IS
+  'Declarative read models: a view over the user''s tables, its Redis key template and the plan '
+  'the analysis found (docs/read-models.md). GRANT INSERT, DELETE to the roles that may register.';
+
+-- Who registers a view must own it and be able to read it: the sidecar publishes every row
+-- the view shows, to whoever reads Redis. Runs as the role registering (not SECURITY DEFINER).
+CREATE FUNCTION @extschema@.read_models_check() RETURNS pg_catalog.trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  owner oid;
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    RAISE EXCEPTION 'pgcqrs: read model % cannot be changed in place', OLD.name
+      USING ERRCODE = 'CQ008', HINT = 'Drop it (pgcqrs.drop_read_model) and register the new view.';
+  END IF;
+  IF NEW.name IS NULL OR NEW.view IS NULL THEN
+    RAISE EXCEPTION 'pgcqrs: a read model needs a view and a name' USING ERRCODE = '22004';
+  END IF;
+  SELECT c.relowner INTO owner FROM pg_class c WHERE c.oid = NEW.view;
+  IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
+    RAISE EXCEPTION 'pgcqrs: role % does not own view %', current_user, NEW.view
+      USING ERRCODE = '42501', HINT = 'The view''s owner registers it: the read model publishes what it shows.';
+  END IF;
+  -- The privilege checks of a read, without reading: the caller's on the view, the view
+  -- owner's on its tables.
+  EXECUTE format('SELECT FROM %s LIMIT 0', NEW.view);
+  NEW.plan := @extschema@.read_model_plan(NEW.view, NEW.name, NEW.key);
+  NEW.key := NEW.plan OPERATOR(pg_catalog.->>) 'key';
+  NEW.registered_at := now();
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER read_models_check BEFORE INSERT OR UPDATE ON @extschema@.read_models
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.read_models_check();
+
+CREATE FUNCTION @extschema@.register_read_model(name pg_catalog.text, view pg_catalog.regclass,
+                                                key pg_catalog.text DEFAULT NULL)
+RETURNS @extschema@.read_models
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  registered @extschema@.read_models;
+BEGIN
+  SELECT * INTO registered FROM @extschema@.read_models m WHERE m.name = $1 OR m.view = $2;
+  IF FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: view % is registered already, as read model %', registered.view, registered.name
+      USING ERRCODE = '42710', HINT = 'Drop that model first (pgcqrs.drop_read_model), or choose another name.';
+  END IF;
+  INSERT INTO @extschema@.read_models (name, view, key) VALUES ($1, $2, $3) RETURNING * INTO registered;
+  RETURN registered;
+END $$;
+
+CREATE FUNCTION @extschema@.drop_read_model(name pg_catalog.text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM @extschema@.read_models m WHERE m.name = $1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: no read model %', $1 USING ERRCODE = '42704';
+  END IF;
+END $$;
+
+-- The plan in words: what a row of the model is, which changes reach which rows (the
+-- fan-out), or the error that refuses the view.
+CREATE FUNCTION @extschema@.explain_read_model(view pg_catalog.regclass, name pg_catalog.text DEFAULT NULL,
+                                               key pg_catalog.text DEFAULT NULL)
+RETURNS SETOF pg_catalog.text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  model text := coalesce(name, (SELECT c.relname FROM pg_class c WHERE c.oid = view));
+  plan jsonb := @extschema@.read_model_plan(view, model, key);
+  tables jsonb := plan -> 'tables';
+  t jsonb;
+  c jsonb;
+  f jsonb;
+  i int;
+  n bigint;
+  via text;
+  from_columns text;
+  key_columns text;
+  line text;
+BEGIN
+  RETURN NEXT format('read model %s of view %s', model, view);
+  RETURN NEXT format('  key: %s', plan ->> 'key');
+  t := tables -> 0;
+  RETURN NEXT format('  a hash per row of %s, keyed by %s (%s)', t ->> 'table', t ->> 'key_index',
+                     (SELECT string_agg(k, ', ') FROM jsonb_array_elements_text(t -> 'key') k));
+  FOR i IN 1 .. jsonb_array_length(tables) - 1 LOOP
+    t := tables -> i;
+    via := tables -> (t ->> 'via')::int ->> 'table';
+    SELECT string_agg(format('%s.%s = %s.%s', t ->> 'table', k.value, via, v.value), ' AND '),
+           string_agg(v.value, ', '), string_agg(k.value, ', '), count(*)
+      INTO line, from_columns, key_columns, n
+      FROM jsonb_array_elements_text(t -> 'key') WITH ORDINALITY k
+      JOIN jsonb_array_elements_text(t -> 'from') WITH ORDINALITY v ON v.ordinality = k.ordinality;
+    RETURN NEXT format('  %s join %s on %s (%s)', t ->> 'join', t ->> 'table', line, t ->> 'key_index');
+    IF n = 1 THEN
+      RETURN NEXT format('    fan-out: a change to a row of %s rewrites the rows whose %s.%s equals its %s',
+                         t ->> 'table', via, from_columns, key_columns);
+    ELSE
+      RETURN NEXT format('    fan-out: a change to a row of %s rewrites the rows whose %s.(%s) equal its (%s)',
+                         t ->> 'table', via, from_columns, key_columns);
+    END IF;
+  END LOOP;
+  FOR c IN SELECT * FROM jsonb_array_elements(plan -> 'columns') LOOP
+    RETURN NEXT format('  column %s: %s.%s (%s)', c ->> 'name', tables -> (c ->> 'table')::int ->> 'table',
+                       c ->> 'column', c ->> 'type');
+  END LOOP;
+  FOR f IN SELECT * FROM jsonb_array_elements(plan -> 'filters') LOOP
+    line := format('  filter: %s.%s %s', tables -> (f ->> 'table')::int ->> 'table', f ->> 'column', f ->> 'op');
+    IF jsonb_array_length(f -> 'values') > 0 THEN
+      line := line || ' ' || (SELECT CASE WHEN f ->> 'op' IN ('in', 'not in') THEN '(' || string_agg(quote_literal(v), ', ') || ')'
+                                          ELSE string_agg(quote_literal(v), ', ') END
+                                FROM jsonb_array_elements_text(f -> 'values') v);
+    END IF;
+    RETURN NEXT line;
+  END LOOP;
+END $$;
+
+-- DDL may not break a registered model: a view dropped (or replaced) under it, a table or
+-- index it relies on changed so that the analysis refuses it or finds another plan. PostgreSQL
+-- itself refuses to drop or retype a column a view uses; this catches the rest, at the end of
+-- the command, which an error rolls back.
+CREATE FUNCTION @extschema@.read_models_guard() RETURNS pg_catalog.event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  m record;
+  plan jsonb;
+BEGIN
+  FOR m IN SELECT * FROM @extschema@.read_models LOOP
+    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = m.view) THEN
+      RAISE EXCEPTION 'pgcqrs: the view of read model % cannot be dropped while the model is registered', m.name
+        USING ERRCODE = 'CQ008', HINT = format('Drop the model first: SELECT pgcqrs.drop_read_model(%L).', m.name);
+    END IF;
+    BEGIN
+      plan := @extschema@.read_model_plan(m.view, m.name, m.key);
+    EXCEPTION WHEN SQLSTATE 'CQ008' THEN
+      RAISE EXCEPTION 'pgcqrs: this command would break read model %: %', m.name,
+        regexp_replace(SQLERRM, '^pgcqrs: ', '')
+        USING ERRCODE = 'CQ008', HINT = 'Drop the model first, or leave what it relies on as it is.';
+    END;
+    IF plan <> m.plan THEN
+      RAISE EXCEPTION 'pgcqrs: this command would change what read model % reads', m.name
+        USING ERRCODE = 'CQ008', DETAIL = format('Its plan was %s; it would become %s.', m.plan, plan),
+              HINT = 'Drop the model and register it again.';
+    END IF;
+  END LOOP;
+END $$;
+
+CREATE EVENT TRIGGER pgcqrs_read_models_changed ON ddl_command_end
+  EXECUTE FUNCTION @extschema@.read_models_guard();
+CREATE EVENT TRIGGER pgcqrs_read_models_dropped ON sql_drop
+  EXECUTE FUNCTION @extschema@.read_models_guard();
+
+-- The write model's guard (pgcqrs--1.0.sql) lets read_models join the extension beside the
+-- four write-model tables; it is otherwise unchanged.
+CREATE OR REPLACE FUNCTION @extschema@.model_guard() RETURNS pg_catalog.event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  hint CONSTANT text := 'The write model changes only through ALTER EXTENSION pgcqrs UPDATE; '
+                        'columns added beside it may be changed freely.';
+  ext oid;
+  ext_schema oid;
+  members oid[];
+  tbl text;
+  col text;
+  typ text;
+  rel record;
+  found_type text;
+BEGIN
+  SELECT e.oid, e.extnamespace INTO ext, ext_schema FROM pg_extension e WHERE e.extname = 'pgcqrs';
+  SELECT coalesce(array_agg(d.objid), '{}') INTO members
+    FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
+     AND d.refobjid = ext AND d.deptype = 'e' AND c.relkind IN ('r', 'p');
+
+  -- Only commands outside the extension's scripts that touched the extension, one of its
+  -- tables, or a table inheriting from one.
+  IF NOT EXISTS (
+      SELECT FROM pg_event_trigger_ddl_commands() c
+       WHERE NOT c.in_extension
+         AND ((c.classid = 'pg_extension'::regclass AND c.objid = ext)
+           OR (c.classid = 'pg_class'::regclass
+               AND (c.objid = ANY (members)
+                    OR EXISTS (SELECT FROM pg_inherits i
+                                WHERE i.inhrelid = c.objid AND i.inhparent = ANY (members)))))) THEN
+    RETURN;
+  END IF;
+
+  FOREACH tbl IN ARRAY ARRAY['users', 'products', 'orders', 'order_items'] LOOP
+    SELECT c.oid, c.relreplident, c.relpersistence INTO rel
+      FROM pg_class c WHERE c.relnamespace = ext_schema AND c.relname = tbl AND c.oid = ANY (members);
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'pgcqrs: table %.% of the write model cannot be renamed, moved or dropped from the extension',
+        ext_schema::regnamespace, tbl USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    IF rel.relreplident <> 'f' THEN
+      RAISE EXCEPTION 'pgcqrs: table % must keep REPLICA IDENTITY FULL, not %: events carry old values from it',
+        rel.oid::regclass,
+        CASE rel.relreplident WHEN 'd' THEN 'DEFAULT' WHEN 'n' THEN 'NOTHING' ELSE 'USING INDEX' END
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    IF rel.relpersistence <> 'p' THEN
+      RAISE EXCEPTION 'pgcqrs: table % cannot be unlogged: its changes would reach no event', rel.oid::regclass
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    SELECT i.inhrelid::regclass::text INTO found_type FROM pg_inherits i WHERE i.inhparent = rel.oid LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'pgcqrs: table % cannot inherit from %: its rows would reach no event', found_type, rel.oid::regclass
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+  END LOOP;
+
+  SELECT c.oid::regclass::text INTO tbl FROM pg_class c
+   WHERE c.oid = ANY (members)
+     AND NOT (c.relnamespace = ext_schema AND c.relname IN ('users', 'products', 'orders', 'order_items', 'read_models'))
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: table % cannot join the extension: the plugin would take it for a write-model table', tbl
+      USING ERRCODE = 'CQ007', HINT = hint;
+  END IF;
+
+  -- The columns as the tables above create them.
+  FOR tbl, col, typ IN VALUES
+      ('users', 'id', 'bigint'), ('users', 'name', 'text'), ('users', 'email', 'text'),
+      ('users', 'is_active', 'boolean'), ('users', 'created_at', 'timestamp with time zone'),
+      ('products', 'id', 'bigint'), ('products', 'name', 'text'),
+      ('products', 'price', 'numeric(12,2)'), ('products', 'is_active', 'boolean'),
+      ('orders', 'id', 'bigint'), ('orders', 'user_id', 'bigint'), ('orders', 'status', 'text'),
+      ('orders', 'created_at', 'timestamp with time zone'),
+      ('orders', 'updated_at', 'timestamp with time zone'),
+      ('order_items', 'order_id', 'bigint'), ('order_items', 'product_id', 'bigint'),
+      ('order_items', 'quantity', 'integer'), ('order_items', 'unit_price', 'numeric(12,2)')
+  LOOP
+    SELECT format_type(a.atttypid, a.atttypmod) INTO found_type
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = ext_schema AND c.relname = tbl AND a.attname = col AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'pgcqrs: column %.% of the write model cannot be renamed or dropped', tbl, col
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+    IF found_type <> typ THEN
+      RAISE EXCEPTION 'pgcqrs: column %.% of the write model must keep its type %, not %', tbl, col, typ, found_type
+        USING ERRCODE = 'CQ007', HINT = hint;
+    END IF;
+  END LOOP;
+END $$;

@@ -1,0 +1,212 @@
+-- Declarative read models: views over the user's own tables, analysed, registered, explained
+-- and guarded against DDL; every refusal with its message and hint.
+
+-- What the analysis says of a view: 'accepted', or the error's state, message and hint.
+CREATE FUNCTION refusal(view regclass, key text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  state text;
+  msg text;
+  hint text;
+BEGIN
+  PERFORM read_model_plan(view, 'model', key);
+  RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+  RETURN state || ': ' || msg || coalesce(E'\nHINT:  ' || nullif(hint, ''), '');
+END $$;
+
+-- The user's own schema.
+CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text UNIQUE, tier text,
+                        vip boolean NOT NULL DEFAULT false, code text UNIQUE DEFERRABLE);
+CREATE TABLE regions (code text PRIMARY KEY, label text);
+CREATE TABLE tickets (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers,
+                      customer_email text, region text, status text NOT NULL, priority int NOT NULL,
+                      amount numeric, opened_at timestamptz, title varchar(80), urgent boolean);
+
+-- A root, two lookups (on a primary key, on a unique column), filters of every kind.
+CREATE VIEW ticket_cards AS
+  SELECT t.id, t.status, t.priority, t.title, c.name AS customer, r.label AS region
+    FROM tickets t
+    LEFT JOIN customers c ON c.id = t.customer_id
+    JOIN regions r ON t.region = r.code
+   WHERE t.status <> 'closed' AND t.priority IN (1, 2, 3) AND t.opened_at IS NOT NULL
+     AND NOT t.urgent AND t.title = 'x' AND t.status NOT IN ('spam');
+SELECT * FROM explain_read_model('ticket_cards');
+SELECT jsonb_pretty(read_model_plan('ticket_cards', 'ticket_cards', NULL));
+
+CREATE VIEW tickets_by_email AS
+  SELECT t.id AS ticket, c.name, c.vip FROM tickets t JOIN customers c ON c.email = t.customer_email
+   WHERE t.urgent;
+SELECT * FROM explain_read_model('tickets_by_email', 'by_email', 'ticket:{ticket}');
+CREATE TABLE ticket_notes (id bigint PRIMARY KEY REFERENCES tickets, note text);
+CREATE VIEW tickets_using AS SELECT id, status, note FROM tickets JOIN ticket_notes USING (id);
+SELECT * FROM explain_read_model('tickets_using');
+CREATE VIEW ticket_regions AS SELECT t.id, r.code, r.label FROM tickets t JOIN regions r ON r.code = t.region;
+SELECT * FROM explain_read_model('ticket_regions');
+
+-- Refusals: the query's shape.
+CREATE VIEW v_expression AS SELECT id, priority + 1 AS next_priority FROM tickets;
+CREATE VIEW v_system AS SELECT id, ctid FROM tickets;
+CREATE VIEW v_whole_row AS SELECT t.id, t AS everything FROM tickets t;
+CREATE VIEW v_group AS SELECT customer_id, count(*) FROM tickets GROUP BY customer_id;
+CREATE VIEW v_subquery AS SELECT t.id, (SELECT count(*) FROM tickets x WHERE x.customer_id = t.customer_id) FROM tickets t;
+CREATE VIEW v_with AS WITH x AS (SELECT id FROM tickets) SELECT id FROM x;
+CREATE VIEW v_union AS SELECT id FROM tickets UNION SELECT id FROM customers;
+CREATE VIEW v_window AS SELECT id, row_number() OVER () FROM tickets;
+CREATE VIEW v_srf AS SELECT id, generate_series(1, 2) AS n FROM tickets;
+CREATE VIEW v_distinct AS SELECT DISTINCT id, status FROM tickets;
+CREATE VIEW v_order AS SELECT id FROM tickets ORDER BY id;
+CREATE VIEW v_limit AS SELECT id FROM tickets LIMIT 5;
+CREATE VIEW v_lock AS SELECT id FROM tickets FOR UPDATE;
+CREATE VIEW v_comma AS SELECT t.id FROM tickets t, customers c WHERE c.id = t.customer_id;
+CREATE VIEW v_no_from AS SELECT 1 AS id;
+SELECT v AS view, refusal(v)
+  FROM unnest(ARRAY['v_expression', 'v_system', 'v_whole_row', 'v_group', 'v_subquery', 'v_with',
+                    'v_union', 'v_window', 'v_srf', 'v_distinct', 'v_order', 'v_limit', 'v_lock',
+                    'v_comma', 'v_no_from']::regclass[]) v;
+
+-- Refusals: FROM and its joins.
+CREATE TABLE archive (id bigint PRIMARY KEY);
+CREATE TABLE archive_2025 () INHERITS (archive);
+CREATE TABLE events (id bigint, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE UNLOGGED TABLE scratch (id bigint PRIMARY KEY);
+CREATE TABLE silent (id bigint PRIMARY KEY);
+ALTER TABLE silent REPLICA IDENTITY NOTHING;
+CREATE TABLE keyless (id bigint);
+CREATE TABLE keyless_full (id bigint);
+ALTER TABLE keyless_full REPLICA IDENTITY FULL;
+CREATE MATERIALIZED VIEW ticket_counts AS SELECT count(*) AS n FROM tickets;
+CREATE VIEW v_right AS SELECT t.id FROM tickets t RIGHT JOIN customers c ON c.id = t.customer_id;
+CREATE VIEW v_full AS SELECT t.id FROM tickets t FULL JOIN customers c ON c.id = t.customer_id;
+CREATE VIEW v_natural AS SELECT t.id FROM tickets t NATURAL JOIN regions r;
+CREATE VIEW v_nested AS SELECT t.id FROM tickets t JOIN (customers c JOIN regions r ON r.code = c.tier) ON c.id = t.customer_id;
+CREATE VIEW v_not_unique AS SELECT t.id FROM tickets t JOIN customers c ON c.name = t.customer_email;
+CREATE VIEW v_deferrable AS SELECT t.id FROM tickets t JOIN customers c ON c.code = t.customer_email;
+CREATE VIEW v_types AS SELECT t.id FROM tickets t JOIN customers c ON c.id = t.priority;
+CREATE VIEW v_operator AS SELECT t.id FROM tickets t JOIN customers c ON c.id > t.customer_id;
+CREATE VIEW v_join_filter AS SELECT t.id FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id AND c.vip;
+CREATE VIEW v_two_tables AS SELECT t.id FROM tickets t JOIN customers c ON c.id = t.customer_id
+  JOIN regions r ON r.code = c.tier AND r.code = t.region;
+CREATE VIEW v_backwards AS SELECT t.id FROM tickets t JOIN customers c ON t.id = t.customer_id;
+CREATE VIEW v_subquery_from AS SELECT id FROM (SELECT id FROM tickets) t;
+CREATE VIEW v_function_from AS SELECT g AS id FROM generate_series(1, 3) g;
+CREATE VIEW v_values_from AS SELECT id FROM (VALUES (1)) v (id);
+CREATE VIEW v_view_from AS SELECT id FROM ticket_cards;
+CREATE VIEW v_matview_from AS SELECT n FROM ticket_counts;
+CREATE VIEW v_inherited AS SELECT id FROM archive;
+CREATE VIEW v_partitioned AS SELECT id, at FROM events;
+CREATE VIEW v_unlogged AS SELECT id FROM scratch;
+CREATE VIEW v_identity AS SELECT id FROM silent;
+CREATE VIEW v_keyless AS SELECT id FROM keyless;
+CREATE VIEW v_keyless_full AS SELECT id FROM keyless_full;
+CREATE VIEW v_sample AS SELECT id FROM tickets TABLESAMPLE SYSTEM (10);
+SELECT v AS view, refusal(v)
+  FROM unnest(ARRAY['v_right', 'v_full', 'v_natural', 'v_nested', 'v_not_unique', 'v_deferrable',
+                    'v_types', 'v_operator', 'v_join_filter', 'v_two_tables', 'v_backwards',
+                    'v_subquery_from', 'v_function_from', 'v_values_from', 'v_view_from',
+                    'v_matview_from', 'v_inherited', 'v_partitioned', 'v_unlogged', 'v_identity',
+                    'v_keyless', 'v_keyless_full', 'v_sample']::regclass[]) v;
+
+-- Refusals: WHERE.
+CREATE VIEW v_or AS SELECT id FROM tickets WHERE status = 'open' OR status = 'new';
+CREATE VIEW v_lookup_filter AS SELECT t.id FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE c.vip;
+CREATE VIEW v_numeric AS SELECT id FROM tickets WHERE amount = 5;
+CREATE VIEW v_timestamp AS SELECT id FROM tickets WHERE opened_at > now();
+CREATE VIEW v_range AS SELECT id FROM tickets WHERE priority > 2;
+CREATE VIEW v_null AS SELECT id FROM tickets WHERE status = NULL;
+CREATE VIEW v_cast AS SELECT id FROM tickets WHERE priority = 2::bigint;
+CREATE VIEW v_column_column AS SELECT id FROM tickets WHERE id = priority;
+CREATE VIEW v_in_column AS SELECT id FROM tickets WHERE priority IN (1, id);
+CREATE VIEW v_expression_filter AS SELECT id FROM tickets WHERE lower(status) = 'open';
+CREATE VIEW v_like AS SELECT id FROM tickets WHERE status LIKE 'o%';
+SELECT v AS view, refusal(v)
+  FROM unnest(ARRAY['v_or', 'v_lookup_filter', 'v_numeric', 'v_timestamp', 'v_range', 'v_null',
+                    'v_cast', 'v_column_column', 'v_in_column', 'v_expression_filter',
+                    'v_like']::regclass[]) v;
+
+-- Refusals: the key template.
+CREATE VIEW v_no_key AS SELECT status FROM tickets;
+SELECT k AS key, refusal('ticket_cards', k)
+  FROM unnest(ARRAY['', 'ticket', 'ticket:{nope}', 'ticket:{status}', 'ticket:{id}:{id}', 'ticket:{id',
+                    'ticket:id}', 'region:{region}']) k;
+SELECT refusal('v_no_key');
+SELECT refusal('tickets');
+
+-- Registering: the plan is the analysis's, whatever the INSERT says.
+SELECT name, view, key FROM register_read_model('ticket_cards', 'ticket_cards');
+INSERT INTO read_models (name, view, key, plan) VALUES ('by_email', 'tickets_by_email', 'ticket:{ticket}', '{}');
+SELECT name, view, key, plan -> 'tables' -> 1 ->> 'key_index' AS lookup_key FROM read_models ORDER BY name;
+SELECT try($$SELECT register_read_model('again', 'ticket_cards')$$);
+SELECT try($$SELECT register_read_model('ticket_cards', 'ticket_regions')$$);
+SELECT try($$SELECT register_read_model('Ticket-Cards', 'ticket_regions')$$);
+SELECT try($$SELECT register_read_model('expressions', 'v_expression')$$);
+SELECT try($$UPDATE read_models SET key = 'other:{id}' WHERE name = 'ticket_cards'$$);
+SELECT try($$SELECT drop_read_model('nope')$$);
+SELECT try($$SELECT register_read_model(NULL, 'ticket_regions')$$);
+SELECT try($$INSERT INTO read_models (name) VALUES ('no_view')$$);
+
+-- Who may register: a role granted INSERT, for the views it owns and can read.
+CREATE ROLE regress_modeller;
+GRANT SELECT ON tickets TO regress_modeller;
+CREATE VIEW regions_of_tickets AS SELECT t.id, r.label FROM tickets t JOIN regions r ON r.code = t.region;
+ALTER VIEW regions_of_tickets OWNER TO regress_modeller;
+SET ROLE regress_modeller;
+SELECT try($$SELECT register_read_model('regions_of_tickets', 'regions_of_tickets')$$);
+RESET ROLE;
+GRANT INSERT, DELETE ON read_models TO regress_modeller;
+SET ROLE regress_modeller;
+SELECT try($$SELECT register_read_model('others', 'ticket_regions')$$);
+SELECT try($$SELECT register_read_model('regions_of_tickets', 'regions_of_tickets')$$);
+RESET ROLE;
+GRANT SELECT ON regions TO regress_modeller;
+SET ROLE regress_modeller;
+SELECT name, key FROM register_read_model('regions_of_tickets', 'regions_of_tickets');
+SELECT drop_read_model('regions_of_tickets');
+RESET ROLE;
+
+-- DDL cannot break a registered model; PostgreSQL guards the columns a view uses itself.
+SELECT try('DROP VIEW ticket_cards');
+SELECT try('DROP VIEW ticket_cards CASCADE');
+SELECT try('DROP TABLE regions CASCADE');
+SELECT try($$CREATE OR REPLACE VIEW tickets_by_email AS
+  SELECT t.id AS ticket, c.name, c.vip, c.tier FROM tickets t JOIN customers c ON c.email = t.customer_email
+   WHERE t.urgent$$);
+SELECT try('ALTER TABLE customers REPLICA IDENTITY NOTHING');
+SELECT try('ALTER TABLE customers DROP CONSTRAINT customers_email_key');
+SELECT try('ALTER TABLE customers RENAME COLUMN name TO full_name');
+SELECT try('ALTER TABLE regions SET UNLOGGED');
+SELECT try('ALTER TABLE tickets DROP COLUMN status');
+SELECT try('ALTER TABLE tickets ALTER COLUMN priority TYPE bigint');
+SELECT try('CREATE TABLE tickets_2026 () INHERITS (tickets)');
+-- What leaves the models as they are goes through.
+SELECT try('ALTER TABLE customers ADD COLUMN phone text');
+SELECT try('CREATE INDEX ON tickets (status)');
+SELECT try('ALTER TABLE customers RENAME COLUMN tier TO level');
+SELECT name, plan = read_model_plan(view, name, key) AS same_plan FROM read_models ORDER BY name;
+
+-- Dropping a model frees its view.
+SELECT drop_read_model('by_email');
+DROP VIEW tickets_by_email;
+
+-- The upgrade from 1.0 gives the same catalog, and DROP EXTENSION takes registered models with it.
+DROP EXTENSION pgcqrs;
+SELECT count(*) AS tables_left FROM pg_class WHERE relname = 'read_models';
+CREATE EXTENSION pgcqrs VERSION '1.0';
+ALTER EXTENSION pgcqrs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgcqrs';
+SELECT name, key FROM register_read_model('ticket_cards', 'ticket_cards');
+SELECT drop_read_model('ticket_cards');
+
+DROP VIEW ticket_cards, ticket_regions, tickets_using, regions_of_tickets, v_expression, v_system, v_whole_row, v_group,
+  v_subquery, v_with, v_union, v_window, v_srf, v_distinct, v_order, v_limit, v_lock, v_comma, v_no_from,
+  v_right, v_full, v_natural, v_nested, v_not_unique, v_deferrable, v_types, v_operator, v_join_filter,
+  v_two_tables, v_backwards, v_subquery_from, v_function_from, v_values_from, v_view_from,
+  v_matview_from, v_inherited, v_partitioned, v_unlogged, v_identity, v_keyless, v_keyless_full,
+  v_sample, v_or, v_lookup_filter, v_numeric, v_timestamp, v_range, v_null, v_cast, v_column_column,
+  v_in_column, v_expression_filter, v_like, v_no_key;
+DROP MATERIALIZED VIEW ticket_counts;
+DROP TABLE ticket_notes, tickets, customers, regions, archive, archive_2025, events, scratch, silent, keyless, keyless_full;
+DROP FUNCTION refusal(regclass, text);
+DROP OWNED BY regress_modeller;
+DROP ROLE regress_modeller;
