@@ -1,6 +1,7 @@
 -- pgcqrs 1.0 -> 1.1: declarative read models, registered as views over the user's own tables
 -- (docs/read-models.md, "Declarative read models"). This version registers, explains and
--- guards them; the plugin and the sidecar do not maintain them yet.
+-- guards them, and the plugin streams the rows of the tables they read (docs/events.md, "Row
+-- events"); the sidecar does not maintain them yet.
 -- Errors: CQ008 a view that cannot be a read model, or a change that would break one.
 
 \echo Use "ALTER EXTENSION pgcqrs UPDATE TO '1.1'" to load this file. \quit
@@ -61,6 +62,14 @@ END $$;
 
 CREATE TRIGGER read_models_check BEFORE INSERT OR UPDATE ON @extschema@.read_models
   FOR EACH ROW EXECUTE FUNCTION @extschema@.read_models_check();
+
+-- A model registered or dropped changes which tables the plugin reads, from that commit on
+-- (extension/src/relation_map.cpp).
+CREATE FUNCTION @extschema@.read_models_changed() RETURNS pg_catalog.trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgcqrs_read_models_changed';
+
+CREATE TRIGGER read_models_changed AFTER INSERT OR DELETE ON @extschema@.read_models
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.read_models_changed();
 
 CREATE FUNCTION @extschema@.register_read_model(name pg_catalog.text, view pg_catalog.regclass,
                                                 key pg_catalog.text DEFAULT NULL)

@@ -108,7 +108,13 @@ void EventWriter::close_message() {
 
 void EventWriter::put(std::string_view key, const Value& v) {
   if (v.kind == Value::Kind::Timestamp && !options_.include_timestamps) return;
-  json::append_key(out_, key);
+  put_column(key, v, "");
+}
+
+void EventWriter::put_column(std::string_view name, const Value& v, std::string_view mark_prefix) {
+  if (!out_.empty() && out_.back() != '{' && out_.back() != '[') out_.push_back(',');
+  json::append_string(out_, name);
+  out_.push_back(':');
   switch (v.kind) {
     case Value::Kind::Int: json::append_int(out_, v.i); break;
     case Value::Kind::Bool: out_.append(v.b ? "true" : "false"); break;
@@ -118,6 +124,8 @@ void EventWriter::put(std::string_view key, const Value& v) {
     default: out_.append("null");
   }
   if (v.kind != Value::Kind::Text) return;
+  std::string key(mark_prefix);
+  key.append(name);
   if (v.cut) {
     if (!truncated_.empty()) truncated_.push_back(',');
     json::append_string(truncated_, key);
@@ -382,6 +390,64 @@ void EventWriter::truncated(bool users, bool products, bool orders, bool items) 
   add(products, "products");
   add(orders, "orders");
   add(items, "order_items");
+  out_.push_back(']');
+  close_message();
+}
+
+// --- rows of tables registered read models read ------------------------------------------
+
+void EventWriter::row_changed(RowChange change, std::string_view table, const RowColumn* columns,
+                              std::size_t count, bool has_old) {
+  flush_pending_order();
+  open_event(change == RowChange::Inserted ? row_inserted : change == RowChange::Updated ? row_updated : row_deleted);
+  json::append_key(out_, "table");
+  json::append_string(out_, table);
+  if (change != RowChange::Deleted) {
+    // An untouched TOAST value: the old image's when it was logged, else listed as unchanged.
+    std::string unchanged;
+    json::append_key(out_, "row");
+    out_.push_back('{');
+    for (std::size_t i = 0; i < count; ++i) {
+      const Value& old_v = columns[i].old_value;
+      const Value& v = current(columns[i].value, has_old && old_v.kind != Value::Kind::Missing ? &old_v : nullptr);
+      if (v.kind == Value::Kind::Unchanged || v.kind == Value::Kind::Missing) {
+        if (v.kind == Value::Kind::Unchanged) {
+          if (!unchanged.empty()) unchanged.push_back(',');
+          json::append_string(unchanged, columns[i].name);
+        }
+        continue;
+      }
+      put_column(columns[i].name, v, "");
+    }
+    out_.push_back('}');
+    if (!unchanged.empty()) {
+      json::append_key(out_, "unchanged");
+      out_.push_back('[');
+      out_.append(unchanged);
+      out_.push_back(']');
+    }
+  }
+  if (change == RowChange::Deleted || has_old) {
+    json::append_key(out_, "old");
+    out_.push_back('{');
+    for (std::size_t i = 0; i < count; ++i) {
+      const Value& v = columns[i].old_value;
+      if (v.kind != Value::Kind::Missing && v.kind != Value::Kind::Unchanged) put_column(columns[i].name, v, "old.");
+    }
+    out_.push_back('}');
+  }
+  close_message();
+}
+
+void EventWriter::rows_truncated(const std::string_view* tables, std::size_t count) {
+  flush_pending_order();
+  open_event(pgcqrs::rows_truncated);
+  json::append_key(out_, "tables");
+  out_.push_back('[');
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) out_.push_back(',');
+    json::append_string(out_, tables[i]);
+  }
   out_.push_back(']');
   close_message();
 }

@@ -144,13 +144,33 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
   PluginState* state = state_of(ctx);
   report_progress(ctx, state, false);
   const RelationInfo* info = relation_info(rel);
-  if (info->table == Table::None) return;
+  if (info->table == Table::None && info->nmodel_columns == 0) return;
 
   TupleDesc desc = RelationGetDescr(rel);
   HeapTuple new_tuple = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : nullptr;
   HeapTuple old_tuple = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : nullptr;
   EventWriter* writer = state->writer;
   MemoryContext previous = MemoryContextSwitchTo(state->change_context);
+
+  if (info->table == Table::None) {  // a table registered read models read
+    RowChange kind = change->action == REORDER_BUFFER_CHANGE_INSERT   ? RowChange::Inserted
+                     : change->action == REORDER_BUFFER_CHANGE_UPDATE ? RowChange::Updated
+                                                                      : RowChange::Deleted;
+    bool known = change->action == REORDER_BUFFER_CHANGE_INSERT || change->action == REORDER_BUFFER_CHANGE_UPDATE ||
+                 change->action == REORDER_BUFFER_CHANGE_DELETE;
+    // An insert or update without a new image, or a delete without an old one, says nothing.
+    if (known && (kind == RowChange::Deleted ? old_tuple != nullptr : new_tuple != nullptr)) {
+      RowColumn* columns = read_model_row(*info, desc, kind == RowChange::Deleted ? nullptr : new_tuple, old_tuple);
+      std::string_view table(info->qualified_name);
+      int count = info->nmodel_columns;
+      bool has_old = old_tuple != nullptr;
+      PGCQRS_CXX(writer->row_changed(kind, table, columns, static_cast<std::size_t>(count), has_old));
+    }
+    MemoryContextSwitchTo(previous);
+    write_messages(ctx, state, false);
+    MemoryContextReset(state->change_context);
+    return;
+  }
 
   switch (change->action) {
     case REORDER_BUFFER_CHANGE_INSERT:
@@ -256,17 +276,23 @@ void truncate_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, int nrelations,
                  ReorderBufferChange*) {
   PluginState* state = state_of(ctx);
   bool users = false, products = false, orders = false, items = false;
+  auto* modeled = static_cast<std::string_view*>(palloc(sizeof(std::string_view) * nrelations));
+  int nmodeled = 0;
   for (int i = 0; i < nrelations; ++i) {
-    switch (relation_info(relations[i])->table) {
+    const RelationInfo* info = relation_info(relations[i]);
+    switch (info->table) {
       case Table::Users: users = true; break;
       case Table::Products: products = true; break;
       case Table::Orders: orders = true; break;
       case Table::OrderItems: items = true; break;
-      case Table::None: break;
+      case Table::None:
+        if (info->nmodel_columns > 0) modeled[nmodeled++] = std::string_view(info->qualified_name);
+        break;
     }
   }
-  if (!(users || products || orders || items)) return;
-  PGCQRS_CXX(state->writer->truncated(users, products, orders, items));
+  if (users || products || orders || items) PGCQRS_CXX(state->writer->truncated(users, products, orders, items));
+  if (nmodeled > 0) PGCQRS_CXX(state->writer->rows_truncated(modeled, static_cast<std::size_t>(nmodeled)));
+  pfree(modeled);
   write_messages(ctx, state, false);
 }
 

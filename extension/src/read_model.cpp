@@ -9,11 +9,13 @@
 #include <utility>
 
 #include "pg_headers.h"
+#include "relation_map.h"
 
 extern "C" {
 #include "access/relation.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "nodes/bitmapset.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -35,7 +37,7 @@ namespace {
 #define ERRCODE_PGCQRS_READ_MODEL MAKE_SQLSTATE('C', 'Q', '0', '0', '8')
 
 constexpr int max_tables = 16;   // a root and 15 lookups: more is a schema to rethink
-constexpr int max_columns = 256;
+constexpr int max_view_columns = 256;
 constexpr int max_filters = 32;
 
 // A table of the view's FROM, in join order: the root first, then each lookup.
@@ -69,7 +71,7 @@ struct Analysis {
   Query* query;
   ModelTable tables[max_tables];
   int ntables;
-  Column columns[max_columns];
+  Column columns[max_view_columns];
   int ncolumns;
   Filter filters[max_filters];
   int nfilters;
@@ -519,6 +521,23 @@ const char* default_key(const Analysis& a, const char* model) {
   return key.data;
 }
 
+// The columns of table i the model reads, in table order: its key, the columns lookups from it
+// match on, the columns the view selects from it, and those its filters test. The stream
+// carries these and no others.
+Bitmapset* columns_read(const Analysis& a, int i) {
+  const ModelTable& t = a.tables[i];
+  Bitmapset* reads = nullptr;
+  for (int k = 0; k < t.nkeys; k++) reads = bms_add_member(reads, t.key[k]);
+  for (int j = 1; j < a.ntables; j++)
+    if (a.tables[j].via == i)
+      for (int k = 0; k < a.tables[j].nkeys; k++) reads = bms_add_member(reads, a.tables[j].from[k]);
+  for (int c = 0; c < a.ncolumns; c++)
+    if (a.columns[c].table == i) reads = bms_add_member(reads, a.columns[c].attno);
+  for (int f = 0; f < a.nfilters; f++)
+    if (a.filters[f].table == i) reads = bms_add_member(reads, a.filters[f].attno);
+  return reads;
+}
+
 // The plan as JSON (docs/read-models.md describes each field).
 char* plan_json(const Analysis& a, const char* key) {
   StringInfoData out;
@@ -536,6 +555,15 @@ char* plan_json(const Analysis& a, const char* key) {
     for (int k = 0; k < t.nkeys; k++) {
       if (k) appendStringInfoChar(&out, ',');
       escape_json(&out, get_attname(t.relid, t.key[k], false));
+    }
+    appendStringInfoChar(&out, ']');
+    appendStringInfoString(&out, ",\"reads\":[");
+    int previous = -1;
+    Bitmapset* reads = columns_read(a, i);
+    for (int attno = bms_next_member(reads, -1); attno >= 0; attno = bms_next_member(reads, attno)) {
+      if (previous >= 0) appendStringInfoChar(&out, ',');
+      escape_json(&out, get_attname(t.relid, static_cast<AttrNumber>(attno), false));
+      previous = attno;
     }
     appendStringInfoChar(&out, ']');
     if (i > 0) {
@@ -610,7 +638,7 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
   foreach (lc, a->query->targetList) {
     TargetEntry* te = lfirst_node(TargetEntry, lc);
     if (te->resjunk) continue;
-    if (a->ncolumns == max_columns) refuse(*a, nullptr, "more than %d columns", max_columns);
+    if (a->ncolumns == max_view_columns) refuse(*a, nullptr, "more than %d columns", max_view_columns);
     Column& c = a->columns[a->ncolumns];
     c.name = te->resname;
     if (IsA(te->expr, Var) && castNode(Var, te->expr)->varattno <= 0)
@@ -623,6 +651,10 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
   }
   foreach (lc, make_ands_implicit(reinterpret_cast<Expr*>(a->query->jointree->quals)))
     add_filter(*a, static_cast<Node*>(lfirst(lc)));
+
+  for (int i = 0; i < a->ntables; i++)
+    if (bms_num_members(columns_read(*a, i)) > pgcqrs::max_model_columns)
+      refuse(*a, nullptr, "it reads more than %d columns of %s", pgcqrs::max_model_columns, table_name(a->tables[i].relid));
 
   const char* key = PG_ARGISNULL(2) ? default_key(*a, model) : text_to_cstring(PG_GETARG_TEXT_PP(2));
   check_key(*a, key);

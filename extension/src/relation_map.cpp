@@ -1,7 +1,23 @@
-// PostgreSQL zone: the OID-keyed cache of write-model tables (see relation_map.h).
+// PostgreSQL zone: the OID-keyed cache of write-model tables and of the tables registered read
+// models read (see relation_map.h).
 #include "relation_map.h"
 
 #include "pg_headers.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_extension.h"
+#include "commands/trigger.h"
+#include "nodes/bitmapset.h"
+#include "utils/jsonb.h"
+#include "utils/fmgroids.h"
+#include "utils/relcache.h"
+
+PG_FUNCTION_INFO_V1(pgcqrs_read_models_changed);
+Datum pgcqrs_read_models_changed(PG_FUNCTION_ARGS);
+}
 
 namespace pgcqrs {
 namespace {
@@ -62,13 +78,91 @@ void invalidate(Datum, Oid relid) {
   }
 }
 
+// Adds to info the columns that the plan of one registered model reads from rel: those its
+// "tables" entry for rel lists under "reads" (read_model.cpp writes them).
+void add_model_columns(Relation rel, Jsonb* plan, RelationInfo* info) {
+  JsonbValue tables;
+  if (!getKeyJsonValueFromContainer(&plan->root, "tables", 6, &tables) || tables.type != jbvBinary) return;
+  size_t name_len = strlen(info->qualified_name);
+  for (uint32 i = 0;; ++i) {
+    JsonbValue* table = getIthJsonbValueFromContainer(tables.val.binary.data, i);
+    if (table == nullptr) break;
+    JsonbValue name, reads;
+    if (table->type != jbvBinary || !getKeyJsonValueFromContainer(table->val.binary.data, "table", 5, &name) ||
+        name.type != jbvString || static_cast<size_t>(name.val.string.len) != name_len ||
+        memcmp(name.val.string.val, info->qualified_name, name_len) != 0 ||
+        !getKeyJsonValueFromContainer(table->val.binary.data, "reads", 5, &reads) || reads.type != jbvBinary)
+      continue;
+    for (uint32 k = 0;; ++k) {
+      JsonbValue* column = getIthJsonbValueFromContainer(reads.val.binary.data, k);
+      if (column == nullptr) break;
+      if (column->type != jbvString) continue;
+      char* column_name = pnstrdup(column->val.string.val, column->val.string.len);
+      AttrNumber attnum = get_attnum(RelationGetRelid(rel), column_name);
+      if (attnum == InvalidAttrNumber) continue;
+      int at = 0;
+      while (at < info->nmodel_columns && info->model_attnum[at] < attnum) ++at;
+      if (at < info->nmodel_columns && info->model_attnum[at] == attnum) continue;
+      if (info->nmodel_columns == max_model_columns) return;
+      memmove(&info->model_attnum[at + 1], &info->model_attnum[at],
+              sizeof(AttrNumber) * (info->nmodel_columns - at));
+      info->model_attnum[at] = attnum;
+      ++info->nmodel_columns;
+    }
+  }
+}
+
+// The schema of the extension (PostgreSQL 15 has no function for it).
+Oid extension_schema(Oid extension) {
+  Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(extension));
+  SysScanDesc scan = systable_beginscan(catalog, ExtensionOidIndexId, true, nullptr, 1, &key);
+  HeapTuple tuple = systable_getnext(scan);
+  Oid schema = HeapTupleIsValid(tuple) ? reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace
+                                       : InvalidOid;
+  systable_endscan(scan);
+  table_close(catalog, AccessShareLock);
+  return schema;
+}
+
+// The columns registered read models read from rel, as of the snapshot decoding runs in:
+// read_models is a user catalog table, so a model counts from the commit that registered it.
+void build_models(Relation rel, Oid extension, RelationInfo* info) {
+  info->nmodel_columns = 0;
+  Oid catalog = get_relname_relid("read_models", extension_schema(extension));
+  if (!OidIsValid(catalog) || catalog == RelationGetRelid(rel)) return;  // pgcqrs 1.0, or the catalog itself
+  AttrNumber plan_attnum = get_attnum(catalog, "plan");
+  if (plan_attnum == InvalidAttrNumber) return;
+  snprintf(info->qualified_name, sizeof info->qualified_name, "%s",
+           quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel)));
+  Relation models = table_open(catalog, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(models, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tuple;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    bool isnull;
+    Datum plan = heap_getattr(tuple, plan_attnum, RelationGetDescr(models), &isnull);
+    if (!isnull) add_model_columns(rel, DatumGetJsonbP(plan), info);
+  }
+  systable_endscan(scan);
+  table_close(models, AccessShareLock);
+  if (info->nmodel_columns == 0) return;
+  // The old image holds the replica identity's columns: all of them under FULL.
+  bool full = rel->rd_rel->relreplident == REPLICA_IDENTITY_FULL;
+  Bitmapset* identity = full ? nullptr : RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_IDENTITY_KEY);
+  for (int c = 0; c < info->nmodel_columns; ++c)
+    info->model_in_identity[c] =
+        full || bms_is_member(info->model_attnum[c] - FirstLowInvalidHeapAttributeNumber, identity);
+}
+
 void build(Relation rel, RelationInfo* info) {
   info->table = Table::None;
   info->ncolumns = 0;
+  info->nmodel_columns = 0;
   Oid extension = get_extension_oid("pgcqrs", true);
-  if (!OidIsValid(extension) ||
-      getExtensionOfObject(RelationRelationId, RelationGetRelid(rel)) != extension)
-    return;
+  if (!OidIsValid(extension)) return;
+  if (getExtensionOfObject(RelationRelationId, RelationGetRelid(rel)) != extension)
+    return build_models(rel, extension, info);
   const char* relname = RelationGetRelationName(rel);
   for (const TableSpec& spec : specs) {
     if (strcmp(relname, spec.name) != 0) continue;
@@ -119,3 +213,14 @@ const RelationInfo* relation_info(Relation rel) {
 }
 
 }  // namespace pgcqrs
+
+// The AFTER trigger of read_models: a model registered or dropped changes which tables the
+// plugin reads and how. Invalidating every relcache entry makes each backend, and decoding at
+// this transaction's commit, build the entries again (relation_map's callback).
+Datum pgcqrs_read_models_changed(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("pgcqrs: read_models_changed() runs as a trigger only")));
+  CacheInvalidateRelcacheAll();
+  return PointerGetDatum(nullptr);
+}

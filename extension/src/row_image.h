@@ -14,4 +14,9 @@ ProductRow read_product(const RelationInfo& info, TupleDesc desc, HeapTuple tupl
 OrderRow read_order(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
 ItemRow read_item(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
 
+// The columns registered read models read from a row of their table (info.nmodel_columns of
+// them, palloc'd): tuple's values (none when null) and old_tuple's for the replica identity's
+// columns (none when old_tuple is null).
+RowColumn* read_model_row(const RelationInfo& info, TupleDesc desc, HeapTuple tuple, HeapTuple old_tuple);
+
 }  // namespace pgcqrs

@@ -54,6 +54,15 @@ struct ProductRow { Value id, name, price, is_active; };
 struct OrderRow { Value id, user_id, status, created_at, updated_at; };
 struct ItemRow { Value order_id, product_id, quantity, unit_price; };
 
+// A column of a table a registered read model reads (docs/events.md, "Row events").
+struct RowColumn {
+  std::string_view name;
+  Value value;      // the new image's (insert, update)
+  Value old_value;  // the old image's (update, delete); Missing where it holds none
+};
+
+enum class RowChange : uint8_t { Inserted, Updated, Deleted };
+
 struct TxnInfo {
   uint32_t xid = 0;
   uint64_t commit_lsn = 0;      // end of the commit record
@@ -81,6 +90,13 @@ class EventWriter {
   void item_updated(const ItemRow* old_row, const ItemRow& new_row);
   void item_deleted(const ItemRow& old_row);
   void truncated(bool users, bool products, bool orders, bool items);
+  // A row of a table that registered read models read: the columns they read. has_old says
+  // whether the old image was logged (an update's only when a key column changed; its key
+  // columns, or all of them with REPLICA IDENTITY FULL).
+  void row_changed(RowChange change, std::string_view table, const RowColumn* columns, std::size_t count,
+                   bool has_old);
+  // TRUNCATE of tables that registered read models read, by their qualified names.
+  void rows_truncated(const std::string_view* tables, std::size_t count);
   // content: the message as sent; raw: the same bytes as text (valid UTF-8, cut to
   // max_text_bytes, with its marks), which an InvalidMessage carries.
   void app_message(std::string_view content, const Value& raw);
@@ -108,6 +124,8 @@ class EventWriter {
   void close_message();
   void put(std::string_view key, const Value& v);
   void put_marks();  // the truncated/replaced members of the object being written
+  // A member "name": value of a row object; marks go under mark_prefix + name.
+  void put_column(std::string_view name, const Value& v, std::string_view mark_prefix);
   void put_diff_event(std::string_view type, std::string_view id_key, const Value& id,
                       std::string_view old_key, const Value* old_v, std::string_view key,
                       const Value& new_v);

@@ -341,6 +341,10 @@ std::string read_message(const Doc& doc, Message& m) {
     if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
     return {};
   }
+  if (m.type == row_inserted || m.type == row_updated || m.type == row_deleted || m.type == rows_truncated) {
+    m.kind = MessageKind::Row;
+    return {};
+  }
   const auto type = domain_event_type(m.type);
   if (!type) {
     m.kind = MessageKind::Unknown;

@@ -16,6 +16,9 @@ EXCEPTION WHEN OTHERS THEN
   RETURN state || ': ' || msg || coalesce(E'\nHINT:  ' || nullif(hint, ''), '');
 END $$;
 
+-- The stream of the tables registered models read (docs/events.md, "Row events").
+SELECT 'init' FROM pg_create_logical_replication_slot('models', 'pgcqrs');
+
 -- The user's own schema.
 CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text UNIQUE, tier text,
                         vip boolean NOT NULL DEFAULT false, code text UNIQUE DEFERRABLE);
@@ -133,10 +136,30 @@ SELECT k AS key, refusal('ticket_cards', k)
 SELECT refusal('v_no_key');
 SELECT refusal('tickets');
 
+-- Rows written before a model is registered reach no one.
+INSERT INTO customers (id, name, email, tier, vip) VALUES (1, 'Ada', 'ada@example.com', 'gold', true);
+INSERT INTO regions VALUES ('eu', 'Europe');
+INSERT INTO tickets (id, customer_id, customer_email, region, status, priority, amount, title, urgent)
+  VALUES (1, 1, 'ada@example.com', 'eu', 'open', 1, 9.50, 'x', false);
+
 -- Registering: the plan is the analysis's, whatever the INSERT says.
 SELECT name, view, key FROM register_read_model('ticket_cards', 'ticket_cards');
 INSERT INTO read_models (name, view, key, plan) VALUES ('by_email', 'tickets_by_email', 'ticket:{ticket}', '{}');
 SELECT name, view, key, plan -> 'tables' -> 1 ->> 'key_index' AS lookup_key FROM read_models ORDER BY name;
+-- From the registering commit on, the columns the models read, and only those.
+INSERT INTO tickets (id, customer_id, customer_email, region, status, priority, amount, title, urgent)
+  VALUES (2, 1, 'ada@example.com', 'eu', 'new', 2, 1.25, repeat('t', 3), true);
+UPDATE tickets SET amount = 2 WHERE id = 2;
+UPDATE tickets SET status = 'closed', title = NULL WHERE id = 2;
+UPDATE tickets SET id = 3 WHERE id = 2;
+UPDATE customers SET name = 'Ada L', tier = 'platinum' WHERE id = 1;
+INSERT INTO regions VALUES ('us', 'Americas');
+DELETE FROM tickets WHERE id = 3;
+CREATE TABLE unrelated (id int PRIMARY KEY);
+INSERT INTO unrelated VALUES (1);
+TRUNCATE regions, unrelated;
+SELECT * FROM changes('models');
+
 SELECT try($$SELECT register_read_model('again', 'ticket_cards')$$);
 SELECT try($$SELECT register_read_model('ticket_cards', 'ticket_regions')$$);
 SELECT try($$SELECT register_read_model('Ticket-Cards', 'ticket_regions')$$);
@@ -208,5 +231,7 @@ DROP VIEW ticket_cards, ticket_regions, tickets_using, regions_of_tickets, v_exp
 DROP MATERIALIZED VIEW ticket_counts;
 DROP TABLE ticket_notes, tickets, customers, regions, archive, archive_2025, events, scratch, silent, keyless, keyless_full;
 DROP FUNCTION refusal(regclass, text);
+DROP TABLE unrelated;
+SELECT 'dropped' FROM pg_drop_replication_slot('models');
 DROP OWNED BY regress_modeller;
 DROP ROLE regress_modeller;

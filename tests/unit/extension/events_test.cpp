@@ -318,3 +318,40 @@ TEST(EventWriter, OrderPlacedFoldsItemsUpToItsByteBudget) {
   EXPECT_EQ(out[1].find(R"({"product_id":4,)"), std::string::npos);
   EXPECT_NE(out[2].find(R"("type":"OrderItemAdded","seq":1,"order_id":1,"product_id":4,)"), std::string::npos);
 }
+
+TEST(EventWriter, RowEventsCarryTheColumnsModelsRead) {
+  EventWriter w(stable());
+  w.begin({});
+  RowColumn inserted[] = {{"id", i(3), {}}, {"the \"title\"", t("x"), {}}, {"at", Value::timestamp(0), {}},
+                          {"note", Value::null(), {}}};
+  w.row_changed(RowChange::Inserted, "public.tickets", inserted, 4, false);
+  // An update without an old image: an untouched TOAST value is listed, not guessed.
+  RowColumn updated[] = {{"id", i(3), {}}, {"body", Value::unchanged(), {}}, {"open", Value::boolean(false), {}}};
+  w.row_changed(RowChange::Updated, "public.tickets", updated, 3, false);
+  // A key change: the old image holds the key; a cut value's mark is keyed old.<name>.
+  RowColumn moved[] = {{"id", i(4), i(3)}, {"title", t("y"), {}}, {"code", t("ab"), stored("ab", "abcdef", true)}};
+  w.row_changed(RowChange::Updated, "public.tickets", moved, 3, true);
+  RowColumn deleted[] = {{"id", {}, i(4)}, {"title", {}, {}}};
+  w.row_changed(RowChange::Deleted, "public.tickets", deleted, 2, true);
+  std::string_view tables[] = {"public.regions", "\"My\".notes"};
+  w.rows_truncated(tables, 2);
+  w.commit();
+  EXPECT_EQ(drain(w), (std::vector<std::string>{
+      R"({"type":"begin","v":1})",
+      R"({"type":"RowInserted","seq":0,"table":"public.tickets","row":{"id":3,"the \"title\"":"x","at":"2000-01-01T00:00:00.000000Z","note":null}})",
+      R"({"type":"RowUpdated","seq":1,"table":"public.tickets","row":{"id":3,"open":false},"unchanged":["body"]})",
+      R"({"type":"RowUpdated","seq":2,"table":"public.tickets","row":{"id":4,"title":"y","code":"ab"},"old":{"id":3,"code":"ab"},)"
+      R"("truncated":{"old.code":{"bytes":6,"sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}}})",
+      R"({"type":"RowDeleted","seq":3,"table":"public.tickets","old":{"id":4}})",
+      R"({"type":"RowsTruncated","seq":4,"tables":["public.regions","\"My\".notes"]})",
+      R"({"type":"commit","events":5})"}));
+}
+
+TEST(EventWriter, RowEventNamesAreReservedForTheStream) {
+  EventWriter w(stable());
+  w.begin({});
+  app(w, "{\"type\":\"RowInserted\"}");
+  w.commit();
+  EXPECT_EQ(std::string(w.message(1)),
+            R"({"type":"InvalidMessage","seq":0,"reason":"payload \"type\" \"RowInserted\" is reserved for pgcqrs events","raw":"{\"type\":\"RowInserted\"}"})");
+}

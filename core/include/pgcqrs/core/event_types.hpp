@@ -31,12 +31,18 @@ constexpr std::string_view name(EventType type) { return domain_event_names[stat
 // The domain event of that name; nullopt for anything else (application types included).
 std::optional<EventType> domain_event_type(std::string_view name);
 
+// The row events of tables that registered read models read (docs/events.md, "Row events").
+inline constexpr std::string_view row_inserted = "RowInserted";
+inline constexpr std::string_view row_updated = "RowUpdated";
+inline constexpr std::string_view row_deleted = "RowDeleted";
+inline constexpr std::string_view rows_truncated = "RowsTruncated";
+
 // The messages that frame a transaction, and the plugin's report of a rejected message.
 inline constexpr std::string_view begin_message = "begin";
 inline constexpr std::string_view commit_message = "commit";
 inline constexpr std::string_view invalid_message = "InvalidMessage";
 
-// begin, commit, InvalidMessage and every domain event name: no application event may use one.
+// begin, commit, InvalidMessage, every domain and row event name: no application event may use one.
 bool is_reserved_event_type(std::string_view type);
 
 }  // namespace pgcqrs

@@ -15,7 +15,9 @@
 
 namespace pgcqrs::sidecar::projection {
 
-enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Unknown };
+// Row: a row event of a table declarative read models read (docs/events.md, "Row events"),
+// which this sidecar does not project yet.
+enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Row, Unknown };
 
 struct Message {
   MessageKind kind = MessageKind::Unknown;
