@@ -71,6 +71,18 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'pgcqrs_read_models_changed';
 CREATE TRIGGER read_models_changed AFTER INSERT OR DELETE ON @extschema@.read_models
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.read_models_changed();
 
+-- The stream reports each model registered and dropped (ReadModelRegistered, ReadModelDropped);
+-- a TRUNCATE would drop them all without a word to it.
+CREATE FUNCTION @extschema@.read_models_truncate_refused() RETURNS pg_catalog.trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RAISE EXCEPTION 'pgcqrs: read_models cannot be truncated'
+    USING ERRCODE = 'CQ008', HINT = 'Drop the models one by one, with drop_read_model(name).';
+END $$;
+
+CREATE TRIGGER read_models_truncate_refused BEFORE TRUNCATE ON @extschema@.read_models
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.read_models_truncate_refused();
+
 CREATE FUNCTION @extschema@.register_read_model(name pg_catalog.text, view pg_catalog.regclass,
                                                 key pg_catalog.text DEFAULT NULL)
 RETURNS @extschema@.read_models

@@ -452,6 +452,27 @@ void EventWriter::rows_truncated(const std::string_view* tables, std::size_t cou
   close_message();
 }
 
+void EventWriter::read_model_registered(const ReadModelRow& row) {
+  flush_pending_order();
+  open_event(pgcqrs::read_model_registered);
+  put("name", row.name);
+  put("key", row.key);
+  if (row.plan.kind == Value::Kind::Text && !row.plan.cut) {
+    json::append_key(out_, "plan");
+    out_.append(minify_json(row.plan.s));  // jsonb's text: valid JSON, on one line
+  } else {
+    put("plan", row.plan);  // never in practice: a plan of over 1 MiB arrives cut, as text
+  }
+  close_message();
+}
+
+void EventWriter::read_model_dropped(const Value& name) {
+  flush_pending_order();
+  open_event(pgcqrs::read_model_dropped);
+  put("name", name);
+  close_message();
+}
+
 void EventWriter::app_message(std::string_view content, const Value& raw) {
   flush_pending_order();
   AppMessageCheck check;

@@ -152,6 +152,20 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
   EventWriter* writer = state->writer;
   MemoryContext previous = MemoryContextSwitchTo(state->change_context);
 
+  if (info->table == Table::ReadModels) {  // a model registered or dropped (updates are refused)
+    if (change->action == REORDER_BUFFER_CHANGE_INSERT && new_tuple) {
+      ReadModelRow row = read_read_model(*info, desc, new_tuple);
+      PGCQRS_CXX(writer->read_model_registered(row));
+    } else if (change->action == REORDER_BUFFER_CHANGE_DELETE && old_tuple) {
+      ReadModelRow row = read_read_model(*info, desc, old_tuple);
+      PGCQRS_CXX(writer->read_model_dropped(row.name));
+    }
+    MemoryContextSwitchTo(previous);
+    write_messages(ctx, state, false);
+    MemoryContextReset(state->change_context);
+    return;
+  }
+
   if (info->table == Table::None) {  // a table registered read models read
     RowChange kind = change->action == REORDER_BUFFER_CHANGE_INSERT   ? RowChange::Inserted
                      : change->action == REORDER_BUFFER_CHANGE_UPDATE ? RowChange::Updated
@@ -196,7 +210,8 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
           PGCQRS_CXX(writer->item_inserted(row));
           break;
         }
-        case Table::None: break;
+        case Table::None:
+        case Table::ReadModels: break;
       }
       break;
 
@@ -231,7 +246,8 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
           PGCQRS_CXX(writer->item_updated(old_tuple ? &old_row : nullptr, row));
           break;
         }
-        case Table::None: break;
+        case Table::None:
+        case Table::ReadModels: break;
       }
       break;
 
@@ -259,7 +275,8 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
           PGCQRS_CXX(writer->item_deleted(row));
           break;
         }
-        case Table::None: break;
+        case Table::None:
+        case Table::ReadModels: break;
       }
       break;
 
@@ -288,6 +305,7 @@ void truncate_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, int nrelations,
       case Table::None:
         if (info->nmodel_columns > 0) modeled[nmodeled++] = std::string_view(info->qualified_name);
         break;
+      case Table::ReadModels: break;  // refused by its trigger
     }
   }
   if (users || products || orders || items) PGCQRS_CXX(state->writer->truncated(users, products, orders, items));

@@ -59,6 +59,9 @@ const TableSpec specs[] = {
       {"product_id", ColumnType::Int8, INT8OID},
       {"quantity", ColumnType::Int4, INT4OID},
       {"unit_price", ColumnType::Numeric, NUMERICOID}}},
+    // The plan (jsonb) is read as its output text.
+    {Table::ReadModels, "read_models", 3,
+     {{"name", ColumnType::Text, TEXTOID}, {"key", ColumnType::Text, TEXTOID}, {"plan", ColumnType::Text, JSONBOID}}},
 };
 
 struct Entry {

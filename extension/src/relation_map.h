@@ -7,7 +7,9 @@
 
 namespace pgcqrs {
 
-enum class Table : uint8 { None, Users, Products, Orders, OrderItems };
+// ReadModels: the catalog of declarative read models, whose rows the stream reports as
+// registrations and drops.
+enum class Table : uint8 { None, Users, Products, Orders, OrderItems, ReadModels };
 
 // The value types pgcqrs reads natively; any other column type is printed with its output
 // function.

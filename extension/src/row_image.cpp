@@ -94,6 +94,10 @@ Value read_any(TupleDesc desc, HeapTuple tuple, AttrNumber attnum) {
 
 }  // namespace
 
+ReadModelRow read_read_model(const RelationInfo& info, TupleDesc desc, HeapTuple tuple) {
+  return {read_value(info, 0, desc, tuple), read_value(info, 1, desc, tuple), read_value(info, 2, desc, tuple)};
+}
+
 RowColumn* read_model_row(const RelationInfo& info, TupleDesc desc, HeapTuple tuple, HeapTuple old_tuple) {
   auto* columns = static_cast<RowColumn*>(palloc0(sizeof(RowColumn) * info.nmodel_columns));
   for (int c = 0; c < info.nmodel_columns; ++c) {

@@ -13,6 +13,7 @@ UserRow read_user(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
 ProductRow read_product(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
 OrderRow read_order(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
 ItemRow read_item(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
+ReadModelRow read_read_model(const RelationInfo& info, TupleDesc desc, HeapTuple tuple);
 
 // The columns registered read models read from a row of their table (info.nmodel_columns of
 // them, palloc'd): tuple's values (none when null) and old_tuple's for the replica identity's

@@ -53,6 +53,7 @@ struct UserRow { Value id, name, email, is_active, created_at; };
 struct ProductRow { Value id, name, price, is_active; };
 struct OrderRow { Value id, user_id, status, created_at, updated_at; };
 struct ItemRow { Value order_id, product_id, quantity, unit_price; };
+struct ReadModelRow { Value name, key, plan; };  // plan: the jsonb's text
 
 // A column of a table a registered read model reads (docs/events.md, "Row events").
 struct RowColumn {
@@ -97,6 +98,9 @@ class EventWriter {
                    bool has_old);
   // TRUNCATE of tables that registered read models read, by their qualified names.
   void rows_truncated(const std::string_view* tables, std::size_t count);
+  // A declarative read model registered (its row of read_models) or dropped (its name).
+  void read_model_registered(const ReadModelRow& row);
+  void read_model_dropped(const Value& name);
   // content: the message as sent; raw: the same bytes as text (valid UTF-8, cut to
   // max_text_bytes, with its marks), which an InvalidMessage carries.
   void app_message(std::string_view content, const Value& raw);

@@ -341,8 +341,9 @@ std::string read_message(const Doc& doc, Message& m) {
     if (doc[K::reason].kind == Kind::String) m.reason = doc[K::reason].text;
     return {};
   }
-  if (m.type == row_inserted || m.type == row_updated || m.type == row_deleted || m.type == rows_truncated) {
-    m.kind = MessageKind::Row;
+  if (m.type == row_inserted || m.type == row_updated || m.type == row_deleted || m.type == rows_truncated ||
+      m.type == read_model_registered || m.type == read_model_dropped) {
+    m.kind = MessageKind::Model;
     return {};
   }
   const auto type = domain_event_type(m.type);

@@ -166,6 +166,7 @@ SELECT try($$SELECT register_read_model('Ticket-Cards', 'ticket_regions')$$);
 SELECT try($$SELECT register_read_model('expressions', 'v_expression')$$);
 SELECT try($$UPDATE read_models SET key = 'other:{id}' WHERE name = 'ticket_cards'$$);
 SELECT try($$SELECT drop_read_model('nope')$$);
+SELECT try('TRUNCATE read_models');
 SELECT try($$SELECT register_read_model(NULL, 'ticket_regions')$$);
 SELECT try($$INSERT INTO read_models (name) VALUES ('no_view')$$);
 

@@ -347,6 +347,19 @@ TEST(EventWriter, RowEventsCarryTheColumnsModelsRead) {
       R"({"type":"commit","events":5})"}));
 }
 
+TEST(EventWriter, ReadModelRegistrationsCarryTheirPlan) {
+  EventWriter w(stable());
+  w.begin({});
+  w.read_model_registered({t("cards"), t("card:{id}"), t(R"({"key": "card:{id}", "tables": [{"key": ["id"]}]})")});
+  w.read_model_dropped(t("cards"));
+  w.commit();
+  EXPECT_EQ(drain(w), (std::vector<std::string>{
+      R"({"type":"begin","v":1})",
+      R"({"type":"ReadModelRegistered","seq":0,"name":"cards","key":"card:{id}","plan":{"key":"card:{id}","tables":[{"key":["id"]}]}})",
+      R"({"type":"ReadModelDropped","seq":1,"name":"cards"})",
+      R"({"type":"commit","events":2})"}));
+}
+
 TEST(EventWriter, RowEventNamesAreReservedForTheStream) {
   EventWriter w(stable());
   w.begin({});

@@ -67,7 +67,7 @@ TEST(Event, DecodesEveryDomainEvent) {
             (DomainEvent{0, ev::Truncated{{"orders", "order_items"}}}));
 }
 
-TEST(Event, ClassifiesApplicationInvalidRowAndUnknown) {
+TEST(Event, ClassifiesApplicationInvalidModelAndUnknown) {
   auto app = ok(R"({"type":"CartAbandoned","xid":750,"lsn":"0/1A5C2B8","seq":3,"app":true,"payload":{"type":"CartAbandoned","cart":7}})");
   EXPECT_EQ(app.kind, MessageKind::Application);
   EXPECT_EQ(app.type, "CartAbandoned");
@@ -76,8 +76,9 @@ TEST(Event, ClassifiesApplicationInvalidRowAndUnknown) {
   EXPECT_EQ(inv.reason, "payload is not valid JSON");
   EXPECT_EQ(ok(R"({"type":"SomethingNew","lsn":"0/1","seq":0})").kind, MessageKind::Unknown);
   auto row = ok(R"({"type":"RowUpdated","lsn":"0/1","seq":0,"table":"public.tickets","row":{"id":3}})");
-  EXPECT_EQ(row.kind, MessageKind::Row);
+  EXPECT_EQ(row.kind, MessageKind::Model);
   EXPECT_EQ(row.type, "RowUpdated");
+  EXPECT_EQ(ok(R"({"type":"ReadModelDropped","lsn":"0/1","seq":0,"name":"cards"})").kind, MessageKind::Model);
 }
 
 TEST(Event, RejectsMalformedInput) {

@@ -31,11 +31,14 @@ constexpr std::string_view name(EventType type) { return domain_event_names[stat
 // The domain event of that name; nullopt for anything else (application types included).
 std::optional<EventType> domain_event_type(std::string_view name);
 
-// The row events of tables that registered read models read (docs/events.md, "Row events").
+// The events of declarative read models: their rows and their registrations (docs/events.md,
+// "Row events").
 inline constexpr std::string_view row_inserted = "RowInserted";
 inline constexpr std::string_view row_updated = "RowUpdated";
 inline constexpr std::string_view row_deleted = "RowDeleted";
 inline constexpr std::string_view rows_truncated = "RowsTruncated";
+inline constexpr std::string_view read_model_registered = "ReadModelRegistered";
+inline constexpr std::string_view read_model_dropped = "ReadModelDropped";
 
 // The messages that frame a transaction, and the plugin's report of a rejected message.
 inline constexpr std::string_view begin_message = "begin";

@@ -15,9 +15,9 @@
 
 namespace pgcqrs::sidecar::projection {
 
-// Row: a row event of a table declarative read models read (docs/events.md, "Row events"),
-// which this sidecar does not project yet.
-enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Row, Unknown };
+// Model: an event of declarative read models, a registration or a row of a table they read
+// (docs/events.md, "Row events"), which this sidecar does not project yet.
+enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Model, Unknown };
 
 struct Message {
   MessageKind kind = MessageKind::Unknown;
