@@ -66,7 +66,6 @@ struct Filter {
 };
 
 struct Analysis {
-  Oid view;
   const char* view_name;
   Query* query;
   ModelTable tables[max_tables];
@@ -625,7 +624,6 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
   Oid view = PG_GETARG_OID(0);
   const char* model = text_to_cstring(PG_GETARG_TEXT_PP(1));
   Analysis* a = static_cast<Analysis*>(palloc0(sizeof(Analysis)));
-  a->view = view;
   if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view)))
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("pgcqrs: no relation with OID %u", view)));
   a->view_name = table_name(view);
