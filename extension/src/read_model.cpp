@@ -276,6 +276,8 @@ void add_lookup(Analysis& a, JoinExpr* join) {
   // The unique key the join matches: its columns are exactly the lookup's columns compared.
   Relation rel = relation_open(t.relid, AccessShareLock);
   List* indexes = RelationGetIndexList(rel);
+  const bool full = rel->rd_rel->relreplident == REPLICA_IDENTITY_FULL;
+  const Oid pkey = RelationGetPrimaryKeyIndex(rel);
   relation_close(rel, AccessShareLock);
   bool found = false;
   foreach (lc, indexes) {
@@ -304,6 +306,14 @@ void add_lookup(Analysis& a, JoinExpr* join) {
               "row of the model must match at most one row of it.",
            "the join of %s on (%s) is not on a unique key of %s", name, cols.data, name);
   }
+  // A row's old key reaches the stream only for the replica identity: the primary key (when
+  // it changes) or every column under FULL. Matched on another key, a lookup row whose key
+  // changed or that was deleted would leave its copy under the old key.
+  if (t.key_index != pkey && !full)
+    refuse(a, psprintf("Join on the primary key of %s, or ALTER TABLE %s REPLICA IDENTITY FULL.", name, name),
+           "the join of %s matches its unique key %s, whose old values the stream does not carry (only the "
+           "primary key's, or every column's under REPLICA IDENTITY FULL)",
+           name, quote_identifier(get_rel_name(t.key_index)));
 }
 
 // FROM: one item, the root, each further table joined to it (JoinExprs nest on the left).

@@ -38,9 +38,12 @@ CREATE VIEW ticket_cards AS
 SELECT * FROM explain_read_model('ticket_cards');
 SELECT jsonb_pretty(read_model_plan('ticket_cards', 'ticket_cards', NULL));
 
+-- Matched on a unique key other than the primary key, a lookup needs its old values.
 CREATE VIEW tickets_by_email AS
   SELECT t.id AS ticket, c.name, c.vip FROM tickets t JOIN customers c ON c.email = t.customer_email
    WHERE t.urgent;
+SELECT * FROM explain_read_model('tickets_by_email', 'by_email', 'ticket:{ticket}');
+ALTER TABLE customers REPLICA IDENTITY FULL;
 SELECT * FROM explain_read_model('tickets_by_email', 'by_email', 'ticket:{ticket}');
 CREATE TABLE ticket_notes (id bigint PRIMARY KEY REFERENCES tickets, note text);
 CREATE VIEW tickets_using AS SELECT id, status, note FROM tickets JOIN ticket_notes USING (id);
@@ -199,6 +202,7 @@ SELECT try($$CREATE OR REPLACE VIEW tickets_by_email AS
   SELECT t.id AS ticket, c.name, c.vip, c.tier FROM tickets t JOIN customers c ON c.email = t.customer_email
    WHERE t.urgent$$);
 SELECT try('ALTER TABLE customers REPLICA IDENTITY NOTHING');
+SELECT try('ALTER TABLE customers REPLICA IDENTITY DEFAULT');
 SELECT try('ALTER TABLE customers DROP CONSTRAINT customers_email_key');
 SELECT try('ALTER TABLE customers RENAME COLUMN name TO full_name');
 SELECT try('ALTER TABLE regions SET UNLOGGED');
