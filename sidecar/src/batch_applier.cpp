@@ -29,7 +29,7 @@ BatchApplier::BatchApplier(sink::Sink& sink, http::Metrics& metrics, const Keys&
       projector_(keys) {}
 
 void BatchApplier::add(projection::ScriptCall&& call) {
-  pending_events_ += call.events.size();
+  pending_events_ += call.events.size() + call.rows.size();
   pending_bytes_ += call.bytes;
   pending_.push_back(std::move(call));
 }

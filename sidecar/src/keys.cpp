@@ -18,8 +18,8 @@ std::string generation_infix(uint64_t generation) {
 // layout 3.
 const char* const kFamilies[] = {"order_details:", "user_orders:",  "user_latest:",   "user:",
                                  "product:",       "order_items:",  "product_orders:", "top_products:",
-                                 "pgcqrs:users:",  "pgcqrs:products:"};
-const char* const kSingles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders"};
+                                 "pgcqrs:users:",  "pgcqrs:products:", "pgcqrs:m:"};
+const char* const kSingles[] = {"top_products", "pgcqrs:users", "pgcqrs:products", "pgcqrs:orders", "pgcqrs:models"};
 
 }  // namespace
 
@@ -38,6 +38,7 @@ int Keys::bucket_of(std::string_view id) {
 Keys::Keys(std::string prefix, uint64_t generation)
     : prefix_(std::move(prefix)),
       generation_(generation),
+      scope_(prefix_ + generation_infix(generation)),
       order_(prefix_ + generation_infix(generation) + "order_details:"),
       user_(prefix_ + generation_infix(generation) + "user:"),
       product_(prefix_ + generation_infix(generation) + "product:"),

@@ -292,10 +292,6 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
         metrics_.count_ignored("InvalidMessage");
         spdlog::warn("InvalidMessage at {} (seq {}): {}", m.lsn_text, m.seq, m.reason);
         break;
-      case projection::MessageKind::Model:
-        metrics_.count_ignored(m.type);
-        spdlog::debug("{} at {} (seq {}): declarative read models are not projected yet", m.type, m.lsn_text, m.seq);
-        break;
       case projection::MessageKind::Unknown:
         metrics_.count_ignored(m.type);
         spdlog::warn("event type {} at {} is unknown to this sidecar: ignored", m.type, m.lsn_text);

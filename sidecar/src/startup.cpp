@@ -314,10 +314,11 @@ class Startup {
     auto stats = snapshot::copy_snapshot(copy_conn, snapshot_name, sync, target, config_.slot, *point,
                                          verdict.serving ? std::optional(verdict.generation) : std::nullopt,
                                          huge_chunk_events(config_), &cancel_, progress);
-    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items ({} Redis calls, {} read "
-                 "rounds); checkpoint {}, readers read generation {}",
+    spdlog::info("snapshot copied in {} ms: {} users, {} products, {} orders, {} items, {} declarative read "
+                 "models over {} rows ({} Redis calls, {} read rounds); checkpoint {}, readers read generation {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
-                 stats.users, stats.products, stats.orders, stats.items, stats.calls, stats.read_rounds,
+                 stats.users, stats.products, stats.orders, stats.items, stats.models, stats.model_rows, stats.calls,
+                 stats.read_rounds,
                  pgcqrs::format_lsn(*point), verdict.copy_generation);
     return *point;
   }

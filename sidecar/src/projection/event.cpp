@@ -382,6 +382,15 @@ ParseResult parse_message(std::string_view text) {
   if (std::string e = read_message(doc, r.message.emplace()); !e.empty()) {
     r.message.reset();
     r.error = std::move(e);
+    return r;
+  }
+  if (Message& m = *r.message; m.kind == MessageKind::Model) {
+    if (std::string e = parse_row_event(text, m.type, m.row); !e.empty()) {
+      r.error = m.type + " event (lsn " + m.lsn_text + ", seq " + std::to_string(m.seq) + "): " + e;
+      r.message.reset();
+      return r;
+    }
+    m.row.seq = m.seq;
   }
   return r;
 }

@@ -231,8 +231,12 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     }
     r.lsn = call.lsn_text;
     int64_t last_seq = skip_upto;
-    for (const DomainEvent& event : call.events) {
-      const int64_t seq = event.seq;
+    // The domain events and the row events, each in seq order, merged.
+    for (size_t d = 0, w = 0; d < call.events.size() || w < call.rows.size();) {
+      const bool domain = w == call.rows.size() || (d < call.events.size() && call.events[d].seq < call.rows[w].seq);
+      const DomainEvent* event = domain ? &call.events[d++] : nullptr;
+      const RowEvent* row = domain ? nullptr : &call.rows[w++];
+      const int64_t seq = domain ? event->seq : row->seq;
       if (seq <= skip_upto) continue;
       if (p_cursor) {
         if (seq != p_seq + 1)
@@ -242,7 +246,10 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
         p_cursor.reset();
       }
       try {
-        apply(r, event.body);
+        if (event)
+          apply(r, event->body);
+        else
+          apply(r, *row);
       } catch (const Missing&) {
         r.missing = true;
       }
@@ -325,7 +332,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   // Sized once: grown by doubling, the buffer was copied over and over (a batch of orders
   // writes about 3.3 kB and 12 commands per event).
   size_t events = 0;
-  for (const auto& c : calls_) events += c.events.size();
+  for (const auto& c : calls_) events += c.events.size() + c.rows.size();
   step.writes = std::move(spare_);
   step.writes.clear();
   step.writes.reserve(4096 + 4096 * events, 16 + 16 * events);

@@ -372,6 +372,16 @@ std::optional<std::string> RedisView::hget(const std::string& key, std::string_v
   need({"HGETALL", key});
 }
 
+std::vector<std::pair<std::string, std::string>> RedisView::hgetall(const std::string& key) {
+  const Entry* e = known(key);
+  // A key this run deleted is whole, whatever kind it had: nothing of Redis's counts.
+  if (!e || (e->kind != Kind::Hash && e->kind != Kind::Unknown) || !e->hash.whole) need({"HGETALL", key});
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& it : e->hash.fields)
+    if (it.value) out.emplace_back(it.name, *it.value);
+  return out;
+}
+
 void RedisView::hset(const std::string& key, std::string_view field, std::string value) {
   HashState& h = work(key, Kind::Hash).now.hash;
   h.fields.set(field, std::move(value), true);
@@ -471,6 +481,13 @@ void RedisView::srem(const std::string& key, const std::string& member) {
   s.change.set.insert_or_assign(member, false);
 }
 
+
+std::vector<std::string> RedisView::changed_keys(std::string_view prefix) const {
+  std::vector<std::string> out;
+  for (const Slot* s : work_order_)
+    if (s->run == run_ && s->key.compare(0, prefix.size(), prefix) == 0) out.push_back(s->key);
+  return out;
+}
 
 const std::map<std::string, bool>* RedisView::set_changes(const std::string& key) const {
   const Slot* s = working(key);

@@ -27,10 +27,17 @@ std::string TransactionAssembler::feed(Message m, std::vector<ScriptCall>& out) 
       if (!in_txn_) return m.type + " event at " + m.lsn_text + " outside a transaction";
       if (m.lsn != current_.lsn) return m.type + " event lsn " + m.lsn_text + " does not match its transaction " + current_.lsn_text;
       ++events_seen_;
-      if (m.kind != MessageKind::Domain) return {};
-      current_.bytes += footprint(m.event);
-      current_.events.push_back(std::move(m.event));
-      if (current_.events.size() >= limits_.max_events || current_.bytes >= limits_.max_bytes) flush(false, out);
+      if (m.kind == MessageKind::Domain) {
+        current_.bytes += footprint(m.event);
+        current_.events.push_back(std::move(m.event));
+      } else if (m.kind == MessageKind::Model) {
+        current_.bytes += footprint(m.row);
+        current_.rows.push_back(std::move(m.row));
+      } else {
+        return {};
+      }
+      if (current_.events.size() + current_.rows.size() >= limits_.max_events || current_.bytes >= limits_.max_bytes)
+        flush(false, out);
       return {};
   }
 }
@@ -51,15 +58,16 @@ void TransactionAssembler::flush(bool final, std::vector<ScriptCall>& out) {
 }
 
 void count_event_types(const ScriptCall& call, std::vector<std::pair<std::string, uint64_t>>& types) {
-  for (const auto& e : call.events) {
-    const std::string_view type = name(e.type());
+  auto count = [&](std::string_view type) {
     auto it = types.begin();
     while (it != types.end() && it->first != type) ++it;
     if (it == types.end())
       types.emplace_back(type, 1);
     else
       ++it->second;
-  }
+  };
+  for (const auto& e : call.events) count(name(e.type()));
+  for (const auto& e : call.rows) count(type_name(e.kind));
 }
 
 }  // namespace pgcqrs::sidecar::projection

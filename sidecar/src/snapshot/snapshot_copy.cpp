@@ -11,12 +11,14 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/cluster/batch_plan.hpp"
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/reply.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
@@ -271,10 +273,34 @@ uint64_t delete_keys(redis::Deployment& redis, const std::vector<std::string>& s
   return deleted;
 }
 
+// A registry's fields (keys.hpp, registry()).
+std::vector<std::pair<std::string, std::string>> registry_of(redis::Deployment& redis, const std::string& key) {
+  auto r = redis.command(key, {"HGETALL", key});
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r->type != REDIS_REPLY_ARRAY) return out;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    out.emplace_back(redis::reply_string(r->element[i]), redis::reply_string(r->element[i + 1]));
+  return out;
+}
+
+// A SCAN pattern matching text as it is.
+std::string glob_literal(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 uint64_t delete_generation(redis::Deployment& redis, const Keys& keys) {
-  return delete_keys(redis, keys.rebuild_singles(), keys.rebuild_patterns());
+  // The declarative models' hashes, named by their templates, which the registry holds.
+  std::vector<std::string> patterns = keys.rebuild_patterns();
+  for (const auto& plan : projection::plans_of(registry_of(redis, keys.registry())))
+    patterns.push_back(glob_literal(keys.scope() + projection::key_stem(plan)) + "*");
+  return delete_keys(redis, keys.rebuild_singles(), patterns);
 }
 
 uint64_t delete_every_generation(redis::Deployment& redis, const Keys& keys) {
@@ -283,8 +309,20 @@ uint64_t delete_every_generation(redis::Deployment& redis, const Keys& keys) {
   // would make as many passes over the whole keyspace. A cluster's fences and intent go too:
   // they number batches from the checkpoint's count, which goes with it.
   const std::string fence_stem = keys.prefix() + "pgcqrs:fence:{", intent = cluster::intent_key(keys.prefix(), keys.checkpoint());
+  // The declarative models' hashes, of every generation whose registry is left.
+  std::vector<std::string> model_stems;
+  const std::string registry = "pgcqrs:models";
+  for (const auto& key : redis.scan(glob_literal(keys.prefix()) + "*" + registry)) {
+    const std::string scope = key.substr(0, key.size() - registry.size());
+    if (keys.names_read_model(key))
+      for (const auto& plan : projection::plans_of(registry_of(redis, key)))
+        model_stems.push_back(scope + projection::key_stem(plan));
+  }
   auto ours = [&](const std::string& key) {
-    return keys.names_read_model(key) || key.rfind(fence_stem, 0) == 0 || key == intent;
+    if (keys.names_read_model(key) || key.rfind(fence_stem, 0) == 0 || key == intent) return true;
+    for (const auto& stem : model_stems)
+      if (key.rfind(stem, 0) == 0) return true;
+    return false;
   };
   if (!redis.single()) {
     std::vector<std::string> found = redis.scan(keys.prefix() + "*");
@@ -431,6 +469,73 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          }
        });
   flush_order();
+
+  // Declarative read models (extension 1.1 on): every model's plan, then the rows of the
+  // tables they read, once per table with the columns any of them reads, as the stream sends
+  // a row; the tables no model is rooted in first, so that a root row finds its lookups
+  // copied. Values as the stream's (docs/events.md, "Row events"): timestamptz in the
+  // contract's UTC form, every other type as its output function prints it.
+  auto emit = [&](projection::RowEvent&& e) {
+    Message m;
+    m.kind = MessageKind::Model;
+    m.type = std::string(projection::type_name(e.kind));
+    m.lsn = consistent_point;
+    m.lsn_text = lsn_text;
+    m.seq = e.seq = seq++;
+    m.row = std::move(e);
+    feed(std::move(m));
+  };
+  if (tx.exec1("SELECT to_regclass(" + tx.quote(schema + ".read_models") + ") IS NOT NULL")[0].as<bool>()) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> tables;  // name -> columns read, roots last
+    std::set<std::string> roots;
+    for (const auto& model : tx.exec("SELECT name, plan::text FROM " + s + ".read_models ORDER BY name")) {
+      projection::RowEvent registered;
+      registered.kind = projection::RowEvent::Kind::Registered;
+      registered.name = model[0].as<std::string>();
+      registered.plan = model[1].as<std::string>();
+      std::string error;
+      const auto plan = projection::parse_plan(registered.name, registered.plan, error);
+      if (!plan) throw std::runtime_error("snapshot: " + error);
+      emit(std::move(registered));
+      ++stats.models;
+      roots.insert(plan->tables[0].name);
+      for (const auto& t : plan->tables) {
+        auto it = std::find_if(tables.begin(), tables.end(), [&](const auto& e) { return e.first == t.name; });
+        if (it == tables.end()) it = tables.insert(tables.end(), {t.name, {}});
+        for (const auto& c : t.reads)
+          if (std::find(it->second.begin(), it->second.end(), c) == it->second.end()) it->second.push_back(c);
+      }
+    }
+    std::stable_partition(tables.begin(), tables.end(), [&](const auto& t) { return !roots.count(t.first); });
+    for (const auto& [table, columns] : tables) {
+      std::string select;
+      std::vector<bool> instants;
+      for (const auto& column : columns) {
+        const std::string c = tx.quote_name(column);
+        const bool instant = tx.exec1("SELECT atttypid = 'timestamptz'::regtype FROM pg_catalog.pg_attribute "
+                                      "WHERE attrelid = " + tx.quote(table) + "::regclass AND attname = " +
+                                      tx.quote(column))[0].as<bool>();
+        // format() prints with the type's output function, as the plugin does (a cast to
+        // text need not: true::text is 'true', its output 't').
+        select += (select.empty() ? "" : ", ") +
+                  (instant ? ts_sql(c) : "CASE WHEN " + c + " IS NOT NULL THEN format('%s', " + c + ") END");
+        instants.push_back(instant);
+      }
+      scan("pgcqrs_model_rows", "SELECT " + select + " FROM " + table, [&](const pqxx::row& r) {
+        projection::RowEvent row;
+        row.kind = projection::RowEvent::Kind::Inserted;
+        row.table = table;
+        for (size_t c = 0; c < columns.size(); ++c) {
+          const auto& f = r[static_cast<int>(c)];
+          std::optional<std::string> value;
+          if (!f.is_null()) value = instants[c] ? ts_text(f.as<std::string>()) : f.as<std::string>();
+          row.row.emplace_back(columns[c], std::move(value));
+        }
+        emit(std::move(row));
+        ++stats.model_rows;
+      });
+    }
+  }
   tx.exec("COMMIT");
 
   Message commit;

@@ -352,3 +352,37 @@ TEST(Event, TakesCutAndReplacedValuesAsTheyArrive) {
   EXPECT_EQ(invalid.kind, MessageKind::Invalid);
   EXPECT_EQ(invalid.reason, "payload is 180000000 bytes, over the limit of 1048576");
 }
+
+TEST(Event, DecodesRowEventsWithTheirValuesAsText) {
+  auto m = ok(R"({"type":"RowUpdated","xid":9,"lsn":"0/1","seq":4,"table":"public.tickets",)"
+              R"("row":{"id":3,"score":-1.5e3,"ok":true,"no":false,"note":null,"title":"a\"b\u00e9"},)"
+              R"("unchanged":["body"],"old":{"id":2}})");
+  ASSERT_EQ(m.kind, MessageKind::Model);
+  const RowEvent& e = m.row;
+  EXPECT_EQ(e.kind, RowEvent::Kind::Updated);
+  EXPECT_EQ(e.seq, 4);
+  EXPECT_EQ(e.table, "public.tickets");
+  EXPECT_EQ(e.row, (RowValues{{"id", "3"}, {"score", "-1.5e3"}, {"ok", "t"}, {"no", "f"}, {"note", std::nullopt},
+                              {"title", "a\"b\xc3\xa9"}}));
+  EXPECT_EQ(e.unchanged, std::vector<std::string>{"body"});
+  ASSERT_TRUE(e.old);
+  EXPECT_EQ(*e.old, (RowValues{{"id", "2"}}));
+
+  auto reg = ok(R"({"type":"ReadModelRegistered","lsn":"0/1","seq":0,"name":"cards","key":"card:{id}","plan":{"key":"card:{id}", "tables":[]}})");
+  EXPECT_EQ(reg.row.kind, RowEvent::Kind::Registered);
+  EXPECT_EQ(reg.row.name, "cards");
+  EXPECT_EQ(reg.row.plan, R"({"key":"card:{id}", "tables":[]})");  // as it arrived
+  auto trunc = ok(R"({"type":"RowsTruncated","lsn":"0/1","seq":1,"tables":["public.a","public.b"]})");
+  EXPECT_EQ(trunc.row.tables, (std::vector<std::string>{"public.a", "public.b"}));
+}
+
+TEST(Event, RowEventsWithoutWhatTheyNeedAreRefusedByName) {
+  EXPECT_EQ(err(R"({"type":"RowInserted","lsn":"0/1","seq":2,"row":{"id":1}})"),
+            "RowInserted event (lsn 0/1, seq 2): RowInserted has no \"table\" and \"row\"");
+  EXPECT_EQ(err(R"({"type":"RowDeleted","lsn":"0/1","seq":0,"table":"public.t"})"),
+            "RowDeleted event (lsn 0/1, seq 0): RowDeleted has no \"table\" and \"old\"");
+  EXPECT_EQ(err(R"({"type":"RowInserted","lsn":"0/1","seq":0,"table":"public.t","row":{"id":[1]}})"),
+            "RowInserted event (lsn 0/1, seq 0): a column's value is an object or an array");
+  EXPECT_EQ(err(R"({"type":"ReadModelRegistered","lsn":"0/1","seq":0,"name":"m","plan":[]})"),
+            "ReadModelRegistered event (lsn 0/1, seq 0): \"plan\" is not an object");
+}

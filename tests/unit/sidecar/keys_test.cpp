@@ -41,9 +41,11 @@ TEST(Keys, APrefixGoesBeforeEveryKeyPatternAndTheChannel) {
   EXPECT_EQ(k.rebuild_patterns(),
             (std::vector<std::string>{"app1:order_details:*", "app1:user_orders:*", "app1:user_latest:*", "app1:user:*",
                                       "app1:product:*", "app1:order_items:*", "app1:product_orders:*",
-                                      "app1:top_products:*", "app1:pgcqrs:users:*", "app1:pgcqrs:products:*"}));
+                                      "app1:top_products:*", "app1:pgcqrs:users:*", "app1:pgcqrs:products:*",
+                                      "app1:pgcqrs:m:*"}));
   EXPECT_EQ(k.rebuild_singles(), (std::vector<std::string>{"app1:top_products", "app1:pgcqrs:users",
-                                                           "app1:pgcqrs:products", "app1:pgcqrs:orders"}));
+                                                           "app1:pgcqrs:products", "app1:pgcqrs:orders",
+                                                           "app1:pgcqrs:models"}));
 }
 
 TEST(Keys, PrefixesThatNeedNoEscapeAreAccepted) {
@@ -77,9 +79,10 @@ TEST(Keys, AGenerationGoesAfterThePrefixOfEveryReadModelButNotTheCheckpointOrCha
             (std::vector<std::string>{"app1:g3:order_details:*", "app1:g3:user_orders:*", "app1:g3:user_latest:*",
                                       "app1:g3:user:*", "app1:g3:product:*", "app1:g3:order_items:*",
                                       "app1:g3:product_orders:*", "app1:g3:top_products:*", "app1:g3:pgcqrs:users:*",
-                                      "app1:g3:pgcqrs:products:*"}));
+                                      "app1:g3:pgcqrs:products:*", "app1:g3:pgcqrs:m:*"}));
   EXPECT_EQ(k.rebuild_singles(), (std::vector<std::string>{"app1:g3:top_products", "app1:g3:pgcqrs:users",
-                                                           "app1:g3:pgcqrs:products", "app1:g3:pgcqrs:orders"}));
+                                                           "app1:g3:pgcqrs:products", "app1:g3:pgcqrs:orders",
+                                                           "app1:g3:pgcqrs:models"}));
   EXPECT_EQ(k.at(0).order("7"), "app1:order_details:{7}:7");
   EXPECT_EQ(k.at(12).order("7"), "app1:g12:order_details:{7}:7");
   EXPECT_EQ(Keys().at(1).order("7"), "g1:order_details:{7}:7");

@@ -63,6 +63,12 @@ class Keys {
   std::string users(int bucket) const { return tagged(users_, bucket); }
   std::string products(int bucket) const { return tagged(products_, bucket); }
 
+  // What precedes the keys of declarative read models: the prefix and the generation. A
+  // model's hashes are named by its key template; what the projector keeps beside them
+  // (registry(), and per model the rows and lookups it joins) is under `pgcqrs:m:`.
+  const std::string& scope() const { return scope_; }
+  std::string registry() const { return scope_ + "pgcqrs:models"; }
+
   const std::string& checkpoint() const { return checkpoint_; }
   // Each applied transaction's position is published here after its EXEC (readers waiting
   // for a write token subscribe to it).
@@ -86,6 +92,7 @@ class Keys {
 
   std::string prefix_;
   uint64_t generation_;
+  std::string scope_;
   std::string order_, user_, product_, user_orders_, user_latest_, product_orders_;
   std::string top_products_, users_, products_, checkpoint_, channel_;
 };

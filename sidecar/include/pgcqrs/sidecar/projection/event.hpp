@@ -12,11 +12,12 @@
 // sources call them through this header.
 #include "pgcqrs/core/money.hpp"
 #include "pgcqrs/sidecar/projection/domain_event.hpp"
+#include "pgcqrs/sidecar/projection/row_event.hpp"
 
 namespace pgcqrs::sidecar::projection {
 
 // Model: an event of declarative read models, a registration or a row of a table they read
-// (docs/events.md, "Row events"), which this sidecar does not project yet.
+// (docs/events.md, "Row events").
 enum class MessageKind { Begin, Commit, Domain, Application, Invalid, Model, Unknown };
 
 struct Message {
@@ -33,6 +34,7 @@ struct Message {
   // "truncated" member, docs/events.md); the read model holds what arrived.
   bool cut = false;
   DomainEvent event;  // Domain only
+  RowEvent row;       // Model only
 };
 
 struct ParseResult {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/projection/entity_hashes.hpp"
 #include "pgcqrs/sidecar/projection/hash_store.hpp"
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
 #include "pgcqrs/sidecar/projection/product_store.hpp"
 #include "pgcqrs/sidecar/projection/redis_view.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
@@ -99,6 +101,8 @@ class Projector {
     std::optional<std::string> resume_cursor;   // where the current event's fan-out resumes
     std::optional<std::string> stopped_at;      // where this batch's fan-out stopped
     bool missing = false;
+    // The declarative models as of this run's position (model_rules.cpp), read once per run.
+    std::optional<std::vector<std::shared_ptr<const ModelPlan>>> models;
     Outcome outcome;
   };
 
@@ -119,6 +123,7 @@ class Projector {
   Step run_snapshot(const ProjectorContext& ctx);
   void mark(const ProjectorContext& ctx, Step& step);
   void apply(Run& r, const EventBody& e);
+  void apply(Run& r, const RowEvent& e);
 
   // The rules (rules.cpp): one per event type, and what they share.
   void on(Run& r, const ev::UserRegistered& e);
@@ -172,6 +177,23 @@ class Projector {
   void page_through(Run& r, std::string cursor, const std::function<Command(const std::string&, int)>& read,
                     const std::function<void(const std::string&)>& f);
   void truncate(Run& r, const std::vector<std::string>& tables);
+
+  // Declarative read models (model_rules.cpp): a hash per root row, copies of the rows it
+  // looks up, and per lookup an index of the root rows that match each of its rows.
+  using Plans = std::vector<std::shared_ptr<const ModelPlan>>;
+  const Plans& models(Run& r);
+  void model_registered(Run& r, const RowEvent& e);
+  void model_dropped(Run& r, const RowEvent& e);
+  void models_truncated(Run& r, const RowEvent& e);
+  void root_row(Run& r, const ModelPlan& m, const RowEvent& e);
+  void lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e);
+  void refresh(const ModelPlan& m, const std::string& id);
+  void remove_root(const ModelPlan& m, const std::string& id);
+  // SCAN of keys matching pattern, those this run changed first, in chunks like a fan-out.
+  void walk_keys(Run& r, const std::string& cursor, const std::string& pattern,
+                 const std::function<void(const std::string&)>& f);
+  std::string model_key(const ModelPlan& m, const std::string& id) const;
+  std::string model_part(const ModelPlan& m, std::string_view part, const std::string& id) const;
   void append_item_head(std::string& out, int64_t pid);  // an item's JSON up to its name
   std::string page_entry(int64_t order, const std::string& user);
   struct PageFields {  // an order_details hash's fields that its page entry shows
@@ -190,6 +212,8 @@ class Projector {
   static constexpr size_t kOrdersKept = 25000;
   HashStore<OrderHash> orders_;
   std::vector<ScriptCall> calls_;
+  // The plans read from the registry, by model name with the JSON they were parsed from.
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const ModelPlan>>> plans_;
   Mode mode_ = Mode::Transaction;
   int budget_ = 1000;
   bool first_round_ = false;

@@ -76,6 +76,9 @@ class RedisView {
   std::optional<std::map<std::string, std::string>> known_hash(const std::string& key) const;
   // Hashes (the checkpoint; the read models' own are the typed stores'). Absent hash = no fields.
   std::optional<std::string> hget(const std::string& key, std::string_view field);
+  // Every field of a hash as this run sees it (none: absent); asks for HGETALL and throws
+  // Missing when the view does not know them all.
+  std::vector<std::pair<std::string, std::string>> hgetall(const std::string& key);
   void hset(const std::string& key, std::string_view field, std::string value);
   void hdel(const std::string& key, std::string_view field);
   // Sorted sets (any key type: del() removes it).
@@ -92,6 +95,9 @@ class RedisView {
   void srem(const std::string& key, const std::string& member);
   // This batch's own changes to a set: added (true) or removed (false) members.
   const std::map<std::string, bool>* set_changes(const std::string& key) const;
+  // The keys this run changed whose names start with prefix: a walk's own writes, which a
+  // SCAN of Redis cannot find yet.
+  std::vector<std::string> changed_keys(std::string_view prefix) const;
   // Whether this run deleted the key (what Redis holds of it no longer counts).
   bool deleted_in_run(const std::string& key) const;
   // Lists (written blind: user_latest pages are rendered from the hashes and sorted sets).

@@ -18,11 +18,12 @@ struct ScriptCall {
   std::string commit_time;
   bool final = false;      // carries the commit: the checkpoint moves to lsn
   std::vector<DomainEvent> events;  // in commit order
+  std::vector<RowEvent> rows;       // declarative models' events, in commit order among events (by seq)
   size_t bytes = 0;        // the events' footprint, for memory accounting
 };
 
 struct AssemblerLimits {
-  size_t max_events = 500;         // domain events per call
+  size_t max_events = 500;         // domain and row events per call
   size_t max_bytes = 1 << 20;      // events' footprint per call
 };
 

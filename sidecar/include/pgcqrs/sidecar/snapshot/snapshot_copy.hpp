@@ -22,6 +22,7 @@ namespace pgcqrs::sidecar::snapshot {
 
 struct CopyStats {
   uint64_t users = 0, products = 0, orders = 0, items = 0, calls = 0;
+  uint64_t models = 0, model_rows = 0;  // declarative read models, and the rows of their tables
   uint64_t read_rounds = 0;  // calls that read Redis first, waiting for the writes before them
 };
 

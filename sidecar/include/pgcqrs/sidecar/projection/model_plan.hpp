@@ -1,0 +1,76 @@
+// A declarative read model's plan (docs/read-models.md, "Declarative read models"), as the
+// extension's analysis wrote it and the stream carried it, and what the projector derives
+// from it: a row's identity, the Redis key of its hash, whether it passes the filters.
+// Pure logic.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgcqrs/sidecar/projection/row_event.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+struct ModelPlan {
+  enum class Join { Root, Left, Inner };
+  struct Table {
+    std::string name;               // qualified, as the row events name it
+    Join join = Join::Root;
+    std::vector<std::string> key;   // the unique key it is matched on (the root: its primary key)
+    std::vector<std::string> reads; // the columns the model reads
+    int via = -1;                   // a lookup: the table it is looked up from
+    std::vector<std::string> from;  // a lookup: via's columns, in key's order
+  };
+  struct Column {
+    std::string name;  // the view's
+    int table = 0;
+    std::string column;
+  };
+  struct Filter {
+    enum class Op { Eq, Ne, In, NotIn, IsNull, IsNotNull };
+    std::string column;  // of the root
+    Op op = Op::Eq;
+    std::vector<std::string> values;
+  };
+  // The key template cut at its placeholders: literal text, then the index in tables[0].key
+  // of the column the placeholder names (-1 after the last literal).
+  struct Piece {
+    std::string literal;
+    int key = -1;
+  };
+
+  std::string name, key;
+  std::vector<Table> tables;  // the root first
+  std::vector<Column> columns;
+  std::vector<Filter> filters;
+  std::vector<Piece> pieces;
+};
+
+// The plan of model `name` from its JSON; nullopt with `error` saying what is wrong.
+std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json, std::string& error);
+
+// A row's identity under a key (columns): one value's text, or several as a JSON array of
+// strings; nullopt when a column is NULL or absent (no row matches a NULL key).
+std::optional<std::string> identity(const RowValues& row, const std::vector<std::string>& columns);
+// The values an identity holds, in the key's order.
+std::vector<std::string> identity_values(std::string_view identity, size_t columns);
+
+// The bucket (0..63) of an identity: an integer's id mod 64, as the built-in models' keys
+// (keys.hpp); any other text by its FNV-1a hash.
+int identity_bucket(std::string_view identity);
+
+// What every hash of the model starts with after the prefix and the generation: the key
+// template's text before its first placeholder, and the brace of the bucket's hash tag
+// (`card:{` for `card:{id}`, whose hashes are `card:{42}:42`).
+std::string key_stem(const ModelPlan& plan);
+
+// The models in a registry's fields (name -> plan JSON) whose plans read; a plan that does
+// not is skipped (it never wrote a key).
+std::vector<ModelPlan> plans_of(const std::vector<std::pair<std::string, std::string>>& registry);
+
+// Whether the root's row passes every filter.
+bool passes(const ModelPlan& plan, const RowValues& root);
+
+}  // namespace pgcqrs::sidecar::projection

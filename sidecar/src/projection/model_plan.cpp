@@ -1,0 +1,279 @@
+// Plans of declarative read models (model_plan.hpp).
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <list>
+
+#include "pgcqrs/core/json_reader.hpp"
+#include "pgcqrs/sidecar/keys.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+namespace {
+
+using json::Kind;
+using json::Reader;
+using json::Value;
+
+struct PlanReader {
+  Reader& in;
+  std::string& error;
+
+  bool fail(std::string what) {
+    if (error.empty()) error = std::move(what);
+    return false;
+  }
+  bool text(std::string& out, std::string_view what) {
+    Value v;
+    if (!in.value(&v)) return false;
+    if (v.kind != Kind::String) return fail(std::string(what) + " is not a string");
+    out = std::string(v.text);
+    return true;
+  }
+  bool integer(int& out, std::string_view what) {
+    Value v;
+    if (!in.value(&v)) return false;
+    if (v.kind != Kind::Int || v.integer < 0 || v.integer > 1000) return fail(std::string(what) + " is not a small integer");
+    out = static_cast<int>(v.integer);
+    return true;
+  }
+  // The reader's object() and array() take the bracket at the cursor to be the right one.
+  bool is(char bracket, std::string_view what) {
+    in.ws();
+    return in.at(bracket) || fail(std::string(what) + (bracket == '{' ? " is not an object" : " is not an array"));
+  }
+  bool strings(std::vector<std::string>& out, std::string_view what) {
+    return is('[', what) && in.array([&] { return text(out.emplace_back(), what); });
+  }
+  bool table(ModelPlan::Table& t) {
+    return is('{', "a table") && in.object([&](std::string_view m) {
+      if (m == "table") return text(t.name, "a table's \"table\"");
+      if (m == "key") return strings(t.key, "a table's \"key\"");
+      if (m == "reads") return strings(t.reads, "a table's \"reads\"");
+      if (m == "from") return strings(t.from, "a table's \"from\"");
+      if (m == "via") return integer(t.via, "a table's \"via\"");
+      if (m == "join") {
+        std::string j;
+        if (!text(j, "a table's \"join\"")) return false;
+        if (j == "root") t.join = ModelPlan::Join::Root;
+        else if (j == "left") t.join = ModelPlan::Join::Left;
+        else if (j == "inner") t.join = ModelPlan::Join::Inner;
+        else return fail("a table's join is \"" + j + "\", which this sidecar does not know");
+        return true;
+      }
+      return in.value(nullptr);
+    });
+  }
+  bool column(ModelPlan::Column& c) {
+    return is('{', "a column") && in.object([&](std::string_view m) {
+      if (m == "name") return text(c.name, "a column's \"name\"");
+      if (m == "column") return text(c.column, "a column's \"column\"");
+      if (m == "table") return integer(c.table, "a column's \"table\"");
+      return in.value(nullptr);
+    });
+  }
+  bool filter(ModelPlan::Filter& f, int& table) {
+    return is('{', "a filter") && in.object([&](std::string_view m) {
+      if (m == "column") return text(f.column, "a filter's \"column\"");
+      if (m == "table") return integer(table, "a filter's \"table\"");
+      if (m == "values") return strings(f.values, "a filter's \"values\"");
+      if (m == "op") {
+        std::string op;
+        if (!text(op, "a filter's \"op\"")) return false;
+        using Op = ModelPlan::Filter::Op;
+        if (op == "=") f.op = Op::Eq;
+        else if (op == "<>") f.op = Op::Ne;
+        else if (op == "in") f.op = Op::In;
+        else if (op == "not in") f.op = Op::NotIn;
+        else if (op == "is null") f.op = Op::IsNull;
+        else if (op == "is not null") f.op = Op::IsNotNull;
+        else return fail("a filter's op is \"" + op + "\", which this sidecar does not know");
+        return true;
+      }
+      return in.value(nullptr);
+    });
+  }
+};
+
+// What the plan's parts must agree on, and the key template cut into pieces.
+std::string check(ModelPlan& p) {
+  if (p.tables.empty() || p.tables[0].join != ModelPlan::Join::Root) return "its first table is not the root";
+  for (size_t i = 0; i < p.tables.size(); ++i) {
+    const auto& t = p.tables[i];
+    if (t.name.empty() || t.key.empty()) return "table " + std::to_string(i) + " has no name or no key";
+    for (const auto& k : t.key)
+      if (std::find(t.reads.begin(), t.reads.end(), k) == t.reads.end())
+        return "table " + t.name + " does not read its key column " + k;
+    if (i == 0) continue;
+    if (t.join == ModelPlan::Join::Root || t.via < 0 || static_cast<size_t>(t.via) >= i || t.from.size() != t.key.size())
+      return "lookup " + t.name + " is not joined to a table before it";
+    const auto& via = p.tables[static_cast<size_t>(t.via)];
+    for (const auto& f : t.from)
+      if (std::find(via.reads.begin(), via.reads.end(), f) == via.reads.end())
+        return "lookup " + t.name + " is matched on " + via.name + "." + f + ", which the plan does not read";
+  }
+  for (const auto& c : p.columns) {
+    if (c.table < 0 || static_cast<size_t>(c.table) >= p.tables.size()) return "column " + c.name + " names no table";
+    const auto& reads = p.tables[static_cast<size_t>(c.table)].reads;
+    if (std::find(reads.begin(), reads.end(), c.column) == reads.end())
+      return "column " + c.name + " is not read from its table";
+  }
+  for (const auto& f : p.filters) {
+    const auto& reads = p.tables[0].reads;
+    if (std::find(reads.begin(), reads.end(), f.column) == reads.end())
+      return "a filter's column " + f.column + " is not read from the root";
+  }
+  // The key template: literal text and {column} placeholders naming the root's key columns.
+  std::string_view rest = p.key;
+  bool any = false;
+  while (!rest.empty()) {
+    const size_t open = rest.find('{');
+    ModelPlan::Piece piece;
+    piece.literal = std::string(rest.substr(0, open));
+    if (open == std::string_view::npos) {
+      p.pieces.push_back(std::move(piece));
+      break;
+    }
+    const size_t close = rest.find('}', open);
+    if (close == std::string_view::npos) return "the key " + p.key + " has a { without its }";
+    const std::string_view placeholder = rest.substr(open + 1, close - open - 1);
+    const auto col = std::find_if(p.columns.begin(), p.columns.end(), [&](const auto& c) { return c.name == placeholder; });
+    if (col == p.columns.end() || col->table != 0) return "the key " + p.key + " names no column of the root";
+    const auto& key = p.tables[0].key;
+    const auto k = std::find(key.begin(), key.end(), col->column);
+    if (k == key.end()) return "the key " + p.key + " names a column outside the root's primary key";
+    piece.key = static_cast<int>(k - key.begin());
+    p.pieces.push_back(std::move(piece));
+    any = true;
+    rest.remove_prefix(close + 1);
+  }
+  if (!any) return "the key " + p.key + " has no placeholder";
+  return {};
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[(c >> 4) & 0xf];
+      out += hex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json, std::string& error) {
+  error.clear();
+  ModelPlan p;
+  p.name = std::string(name);
+  std::list<std::string> decoded;
+  Reader in(json, decoded);
+  PlanReader r{in, error};
+  const bool ok = r.is('{', "the plan") && in.object([&](std::string_view m) {
+    if (m == "key") return r.text(p.key, "\"key\"");
+    if (m == "tables") return r.is('[', "\"tables\"") && in.array([&] { return r.table(p.tables.emplace_back()); });
+    if (m == "columns") return r.is('[', "\"columns\"") && in.array([&] { return r.column(p.columns.emplace_back()); });
+    if (m == "filters")
+      return r.is('[', "\"filters\"") && in.array([&] {
+        int table = 0;
+        if (!r.filter(p.filters.emplace_back(), table)) return false;
+        return table == 0 || r.fail("a filter is not on the root");
+      });
+    return in.value(nullptr);
+  });
+  if (!ok) {
+    if (error.empty()) error = std::string("malformed JSON: ") + (in.error() ? in.error() : "?");
+  } else {
+    error = check(p);
+  }
+  if (!error.empty()) {
+    error = "read model " + std::string(name) + "'s plan: " + error;
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<std::string> identity(const RowValues& row, const std::vector<std::string>& columns) {
+  if (columns.size() == 1) {
+    const auto* v = find_value(row, columns[0]);
+    if (!v || !*v) return std::nullopt;
+    return **v;
+  }
+  std::string out = "[";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const auto* v = find_value(row, columns[i]);
+    if (!v || !*v) return std::nullopt;
+    if (i) out += ',';
+    append_json_string(out, **v);
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<std::string> identity_values(std::string_view identity, size_t columns) {
+  if (columns == 1) return {std::string(identity)};
+  std::vector<std::string> out;
+  std::list<std::string> decoded;
+  Reader in(identity, decoded);
+  in.array([&] {
+    Value v;
+    if (!in.value(&v)) return false;
+    out.emplace_back(v.text);
+    return true;
+  });
+  out.resize(columns);
+  return out;
+}
+
+int identity_bucket(std::string_view identity) {
+  const bool integer = !identity.empty() &&
+                       identity.find_first_not_of("0123456789", identity[0] == '-' ? 1 : 0) == std::string_view::npos &&
+                       identity != "-";
+  if (integer) return Keys::bucket_of(identity);
+  uint32_t h = 2166136261u;
+  for (const char c : identity) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return static_cast<int>(h % Keys::kBuckets);
+}
+
+std::string key_stem(const ModelPlan& plan) { return plan.pieces.at(0).literal + "{"; }
+
+std::vector<ModelPlan> plans_of(const std::vector<std::pair<std::string, std::string>>& registry) {
+  std::vector<ModelPlan> out;
+  std::string error;
+  for (const auto& [name, json] : registry)
+    if (auto p = parse_plan(name, json, error)) out.push_back(std::move(*p));
+  return out;
+}
+
+bool passes(const ModelPlan& plan, const RowValues& root) {
+  using Op = ModelPlan::Filter::Op;
+  for (const auto& f : plan.filters) {
+    const auto* v = find_value(root, f.column);
+    const bool null = !v || !*v;
+    const auto in = [&] { return std::find(f.values.begin(), f.values.end(), **v) != f.values.end(); };
+    bool ok = false;
+    switch (f.op) {
+      case Op::IsNull: ok = null; break;
+      case Op::IsNotNull: ok = !null; break;
+      // A comparison with NULL is not true: the row is not in the view.
+      case Op::Eq:
+      case Op::In: ok = !null && in(); break;
+      case Op::Ne:
+      case Op::NotIn: ok = !null && !in(); break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace pgcqrs::sidecar::projection

@@ -1,0 +1,416 @@
+// Declarative read models (docs/read-models.md): for each registered model, a hash per row
+// of its root table that passes the filters and finds its inner lookups, kept from the row
+// events of the tables the model reads, in the same batches as the built-in models.
+//
+// Beside the hashes, under `pgcqrs:m:<model>:` (keys.hpp, scope()):
+//   r:{b}:<id>    a root row: the columns the model reads (`c.<column>`), and the identity
+//                 of the row each lookup i matches (`l.<i>`); a refresh renders from it
+//   t<i>:{b}:<id> a copy of the row of lookup i whose key is <id>
+//   x<i>:{b}:<id> the root rows whose lookup i matches <id>: a fan-out's targets
+// and the registry, `pgcqrs:models`: each model's plan, as the stream carried it, so that a
+// restart knows the models registered before its checkpoint.
+//
+// A change to a looked-up row refreshes every root row that matches it, in chunks of the
+// fan-out budget (the checkpoint keeps where a chunk stopped, as for a rename); each refresh
+// computes the row again from its copy and the copies it joins, so a chunk met twice gives
+// the same result.
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include "pgcqrs/sidecar/projection/projector.hpp"
+
+namespace pgcqrs::sidecar::projection {
+
+namespace {
+
+constexpr std::string_view kColumn = "c.";
+constexpr std::string_view kLink = "l.";
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string part(char kind, size_t table) { return std::string(1, kind) + std::to_string(table); }
+
+RowValues as_row(std::vector<std::pair<std::string, std::string>> fields) {
+  RowValues row;
+  row.reserve(fields.size());
+  for (auto& [name, value] : fields) row.emplace_back(std::move(name), std::move(value));
+  return row;
+}
+
+// A resumed fan-out's cursor, "<a>|<rest>": whether it names `a`, and the rest.
+bool resumes(const std::optional<std::string>& cursor, std::string_view a, std::string& rest) {
+  if (!cursor || cursor->size() <= a.size() || cursor->compare(0, a.size(), a) != 0 || (*cursor)[a.size()] != '|')
+    return false;
+  rest = cursor->substr(a.size() + 1);
+  return true;
+}
+
+// "<phase>:<cursor>" -> the phase's index in phases and the cursor.
+std::pair<size_t, std::string> phase_of(const std::string& cursor, const std::vector<std::string>& phases) {
+  const size_t colon = cursor.find(':');
+  const auto it = colon == std::string::npos ? phases.end()
+                                             : std::find(phases.begin(), phases.end(), cursor.substr(0, colon));
+  if (it == phases.end()) throw std::runtime_error("the checkpoint's read-model cursor " + cursor + " names no phase");
+  return {static_cast<size_t>(it - phases.begin()), cursor.substr(colon + 1)};
+}
+
+}  // namespace
+
+std::string Projector::model_part(const ModelPlan& m, std::string_view kind, const std::string& id) const {
+  std::string key = keys_.scope();
+  key.append("pgcqrs:m:").append(m.name).append(1, ':').append(kind).append(":{");
+  key.append(std::to_string(identity_bucket(id))).append("}:").append(id);
+  return key;
+}
+
+std::string Projector::model_key(const ModelPlan& m, const std::string& id) const {
+  // key_stem() names the same text: the literal, then the tag.
+  const auto values = identity_values(id, m.tables[0].key.size());
+  std::string key = keys_.scope();
+  bool tagged = false;
+  for (const auto& p : m.pieces) {
+    key += p.literal;
+    if (p.key < 0) continue;
+    // The first placeholder carries the row's bucket, as the built-in keys do
+    // (`order_details:{42}:42`): on a cluster, a row's keys share a slot.
+    if (!tagged) key.append(1, '{').append(std::to_string(identity_bucket(id))).append("}:");
+    tagged = true;
+    key += values[static_cast<size_t>(p.key)];
+  }
+  return key;
+}
+
+const Projector::Plans& Projector::models(Run& r) {
+  if (r.models) return *r.models;
+  Plans plans;
+  for (auto& [name, json] : view_.hgetall(keys_.registry())) {
+    auto& cached = plans_[name];
+    if (!cached.second || cached.first != json) {
+      std::string error;
+      auto plan = parse_plan(name, json, error);
+      if (!plan) throw std::runtime_error(error);
+      cached = {json, std::make_shared<const ModelPlan>(std::move(*plan))};
+    }
+    plans.push_back(cached.second);
+  }
+  r.models = std::move(plans);
+  return *r.models;
+}
+
+void Projector::apply(Run& r, const RowEvent& e) {
+  switch (e.kind) {
+    case RowEvent::Kind::Registered: return model_registered(r, e);
+    case RowEvent::Kind::Dropped: return model_dropped(r, e);
+    case RowEvent::Kind::Truncated: return models_truncated(r, e);
+    default: break;
+  }
+  // A resumed fan-out names the model and the lookup it stopped in: those before it are done.
+  std::optional<std::string> resume = std::move(r.resume_cursor);
+  r.resume_cursor.reset();
+  for (const auto& m : models(r)) {
+    for (size_t t = 0; t < m->tables.size(); ++t) {
+      if (m->tables[t].name != e.table) continue;
+      const std::string here = m->name + "|" + std::to_string(t);
+      if (resume) {
+        std::string rest;
+        if (!resumes(resume, here, rest)) continue;
+        r.resume_cursor = std::move(rest);
+        resume.reset();
+      }
+      if (t == 0)
+        root_row(r, *m, e);
+      else
+        lookup_row(r, *m, t, e);
+      r.resume_cursor.reset();
+      if (r.stopped_at) {
+        r.stopped_at = here + "|" + *r.stopped_at;
+        return;
+      }
+    }
+  }
+  if (resume) throw std::runtime_error("the checkpoint's read-model cursor " + *resume + " names no model of " + e.table);
+}
+
+void Projector::model_registered(Run& r, const RowEvent& e) {
+  std::string error;
+  if (!parse_plan(e.name, e.plan, error)) throw std::runtime_error(error);
+  view_.hset(keys_.registry(), e.name, e.plan);
+  r.models.reset();
+}
+
+void Projector::model_dropped(Run& r, const RowEvent& e) {
+  const ModelPlan* m = nullptr;
+  for (const auto& p : models(r))
+    if (p->name == e.name) m = p.get();
+  if (!m) return;  // registered before this sidecar's copy: it holds nothing of it
+  // Its hashes (found from its rows), then everything kept beside them, then its plan.
+  const std::vector<std::string> phases = {"rows", "keys"};
+  const std::string stem = keys_.scope() + "pgcqrs:m:" + m->name + ":";
+  size_t at = 0;
+  std::string cursor = "0";
+  if (r.resume_cursor) std::tie(at, cursor) = phase_of(*r.resume_cursor, phases);
+  r.resume_cursor.reset();
+  for (; at < phases.size(); ++at, cursor = "0") {
+    if (phases[at] == "rows") {
+      walk_keys(r, cursor, stem + "r:*", [&](const std::string& key) {
+        if (const auto id = Keys::id_in(stem + "r:", key)) view_.del(model_key(*m, std::string(*id)));
+        view_.del(key);
+      });
+    } else {
+      walk_keys(r, cursor, stem + "*", [&](const std::string& key) { view_.del(key); });
+    }
+    if (r.stopped_at) {
+      r.stopped_at = phases[at] + ":" + *r.stopped_at;
+      return;
+    }
+  }
+  view_.hdel(keys_.registry(), e.name);
+  r.models.reset();
+}
+
+void Projector::models_truncated(Run& r, const RowEvent& e) {
+  std::optional<std::string> resume = std::move(r.resume_cursor);
+  r.resume_cursor.reset();
+  const auto gone = [&](const std::string& table) {
+    return std::find(e.tables.begin(), e.tables.end(), table) != e.tables.end();
+  };
+  for (const auto& plan : models(r)) {
+    const ModelPlan& m = *plan;
+    // The copies of the lookups truncated; then, with the root, every row and index, or else
+    // a refresh of every row.
+    std::vector<std::string> phases;
+    for (size_t t = 1; t < m.tables.size(); ++t)
+      if (gone(m.tables[t].name)) phases.push_back(part('t', t));
+    if (gone(m.tables[0].name)) {
+      phases.push_back("r");
+      phases.push_back("x");
+    } else if (!phases.empty()) {
+      phases.push_back("refresh");
+    }
+    if (phases.empty()) continue;
+    size_t at = 0;
+    std::string cursor = "0";
+    if (resume) {
+      std::string rest;
+      if (!resumes(resume, m.name, rest)) continue;
+      std::tie(at, cursor) = phase_of(rest, phases);
+      resume.reset();
+    }
+    const std::string stem = keys_.scope() + "pgcqrs:m:" + m.name + ":";
+    for (; at < phases.size(); ++at, cursor = "0") {
+      const std::string& phase = phases[at];
+      if (phase == "r") {
+        walk_keys(r, cursor, stem + "r:*", [&](const std::string& key) {
+          if (const auto id = Keys::id_in(stem + "r:", key)) view_.del(model_key(m, std::string(*id)));
+          view_.del(key);
+        });
+      } else if (phase == "refresh") {
+        walk_keys(r, cursor, stem + "r:*", [&](const std::string& key) {
+          const auto id = Keys::id_in(stem + "r:", key);
+          if (!id) return;
+          try {
+            refresh(m, std::string(*id));
+          } catch (const Missing&) {
+            r.missing = true;  // the other rows' reads go in the same round
+          }
+        });
+      } else {
+        // "x" every index, "t<i>" the copies of lookup i
+        walk_keys(r, cursor, stem + phase + (phase == "x" ? "*" : ":*"), [&](const std::string& key) { view_.del(key); });
+      }
+      if (r.stopped_at) {
+        r.stopped_at = m.name + "|" + phase + ":" + *r.stopped_at;
+        return;
+      }
+    }
+  }
+  if (resume) throw std::runtime_error("the checkpoint's read-model cursor " + *resume + " names no model truncated");
+}
+
+void Projector::root_row(Run& r, const ModelPlan& m, const RowEvent& e) {
+  const auto& key = m.tables[0].key;
+  if (e.kind == RowEvent::Kind::Deleted) {
+    if (const auto id = identity(*e.old, key)) remove_root(m, *id);
+    return;
+  }
+  const auto id = identity(e.row, key);
+  if (!id) throw std::runtime_error(std::string(type_name(e.kind)) + " of " + e.table + " carries no primary key");
+  // The row as it was, for the columns an UPDATE left in TOAST storage: under its old key
+  // when the key changed. A row inserted is new.
+  std::optional<std::string> was;
+  if (e.kind == RowEvent::Kind::Updated) was = e.old ? identity(*e.old, key) : id;
+  std::vector<std::pair<std::string, std::string>> prior;
+  if (was) prior = view_.hgetall(model_part(m, "r", *was));
+  const auto prior_value = [&](const std::string& column) -> std::optional<std::string> {
+    for (const auto& [f, v] : prior)
+      if (f.size() == kColumn.size() + column.size() && starts_with(f, kColumn) && f.compare(kColumn.size(), column.size(), column) == 0)
+        return v;
+    return std::nullopt;
+  };
+  const std::string shadow = model_part(m, "r", *id);
+  const bool moved = !was || *was != *id;
+  if (moved) {
+    if (was) remove_root(m, *was);
+    view_.del(shadow);  // a new row: no lookup matched yet
+  }
+  for (const auto& column : m.tables[0].reads) {
+    const std::string field = std::string(kColumn) + column;
+    const auto* v = find_value(e.row, column);
+    std::optional<std::string> value;
+    if (v)
+      value = *v;
+    else if (std::find(e.unchanged.begin(), e.unchanged.end(), column) != e.unchanged.end())
+      value = prior_value(column);
+    if (value)
+      view_.hset(shadow, field, std::move(*value));
+    else if (!moved)
+      view_.hdel(shadow, field);
+  }
+  refresh(m, *id);
+}
+
+void Projector::remove_root(const ModelPlan& m, const std::string& id) {
+  const std::string shadow = model_part(m, "r", id);
+  for (const auto& [field, value] : view_.hgetall(shadow))
+    if (starts_with(field, kLink)) view_.srem(model_part(m, "x" + field.substr(kLink.size()), value), id);
+  view_.del(shadow);
+  view_.del(model_key(m, id));
+}
+
+void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e) {
+  const auto& table = m.tables[t];
+  std::optional<std::string> now, was;
+  if (e.kind != RowEvent::Kind::Deleted) now = identity(e.row, table.key);
+  if (e.kind == RowEvent::Kind::Deleted || (e.kind == RowEvent::Kind::Updated && e.old))
+    was = identity(*e.old, table.key);
+  else if (e.kind == RowEvent::Kind::Updated)
+    was = now;
+  // The rows that matched the old key, then those that match the new one.
+  std::vector<std::string> phases, indexes;
+  if (was && was != now) {
+    phases.push_back("old");
+    indexes.push_back(model_part(m, part('x', t), *was));
+  }
+  if (now) {
+    phases.push_back("new");
+    indexes.push_back(model_part(m, part('x', t), *now));
+  }
+  size_t at = 0;
+  std::string cursor = "0";
+  if (r.resume_cursor) {
+    // The copy was written with the chunk that stopped.
+    std::tie(at, cursor) = phase_of(*r.resume_cursor, phases);
+    r.resume_cursor.reset();
+  } else {
+    std::vector<std::pair<std::string, std::string>> prior;
+    if (was) prior = view_.hgetall(model_part(m, part('t', t), *was));
+    RowValues copy;
+    for (const auto& column : table.reads) {
+      const auto* v = find_value(e.row, column);
+      if (v && *v) {
+        copy.emplace_back(column, **v);
+      } else if (!v && std::find(e.unchanged.begin(), e.unchanged.end(), column) != e.unchanged.end()) {
+        for (const auto& [f, value] : prior)
+          if (f == column) copy.emplace_back(column, value);
+      }
+    }
+    if (was && was != now) view_.del(model_part(m, part('t', t), *was));
+    if (now) {
+      if (was == now) {
+        // Every UPDATE is streamed: one that changed nothing the model reads changes no row.
+        std::map<std::string, std::string> before(prior.begin(), prior.end()), after;
+        for (const auto& [c, v] : copy) after.emplace(c, *v);
+        if (before == after) return;
+      }
+      const std::string key = model_part(m, part('t', t), *now);
+      view_.del(key);
+      for (auto& [c, v] : copy) view_.hset(key, c, std::move(*v));
+    }
+  }
+  for (; at < phases.size(); ++at, cursor = "0") {
+    if (cursor != "0") r.resume_cursor = cursor;
+    fan_out_set(r, indexes[at], [&](const std::string& id) {
+      try {
+        refresh(m, id);
+      } catch (const Missing&) {
+        r.missing = true;  // the other rows' reads go in the same round
+      }
+    });
+    r.resume_cursor.reset();
+    if (r.stopped_at) {
+      r.stopped_at = phases[at] + ":" + *r.stopped_at;
+      return;
+    }
+  }
+}
+
+void Projector::refresh(const ModelPlan& m, const std::string& id) {
+  const std::string shadow = model_part(m, "r", id);
+  const auto fields = view_.hgetall(shadow);
+  const size_t n = m.tables.size();
+  std::vector<std::optional<RowValues>> rows(n);
+  std::vector<std::optional<std::string>> links(n), linked(n);
+  RowValues root;
+  for (const auto& [field, value] : fields) {
+    if (starts_with(field, kColumn)) {
+      root.emplace_back(field.substr(kColumn.size()), value);
+    } else if (starts_with(field, kLink)) {
+      const size_t i = std::strtoul(field.c_str() + kLink.size(), nullptr, 10);
+      if (i > 0 && i < n) linked[i] = value;
+    }
+  }
+  if (fields.empty()) return;  // not a row (an index left with a member it no longer has)
+  rows[0] = std::move(root);
+  // Each lookup's row, found from the row it is looked up from (joins nest to the left).
+  for (size_t i = 1; i < n; ++i) {
+    const auto& parent = rows[static_cast<size_t>(m.tables[i].via)];
+    if (!parent) continue;
+    links[i] = identity(*parent, m.tables[i].from);
+    if (!links[i]) continue;
+    auto copy = view_.hgetall(model_part(m, part('t', i), *links[i]));
+    if (!copy.empty()) rows[i] = as_row(std::move(copy));
+  }
+  for (size_t i = 1; i < n; ++i) {
+    if (links[i] == linked[i]) continue;
+    if (linked[i]) view_.srem(model_part(m, part('x', i), *linked[i]), id);
+    const std::string field = std::string(kLink) + std::to_string(i);
+    if (links[i]) {
+      view_.sadd(model_part(m, part('x', i), *links[i]), id);
+      view_.hset(shadow, field, *links[i]);
+    } else {
+      view_.hdel(shadow, field);
+    }
+  }
+  const std::string key = model_key(m, id);
+  view_.del(key);
+  if (!passes(m, *rows[0])) return;
+  for (size_t i = 1; i < n; ++i)
+    if (m.tables[i].join == ModelPlan::Join::Inner && !rows[i]) return;
+  for (const auto& c : m.columns) {
+    const auto& row = rows[static_cast<size_t>(c.table)];
+    if (!row) continue;
+    const auto* v = find_value(*row, c.column);
+    if (v && *v) view_.hset(key, c.name, **v);
+  }
+}
+
+void Projector::walk_keys(Run& r, const std::string& cursor, const std::string& pattern,
+                          const std::function<void(const std::string&)>& f) {
+  if (cursor == "0") {
+    // Keys this run wrote, which Redis may not have yet; SCAN finds the rest.
+    const std::string_view stem = std::string_view(pattern).substr(0, pattern.size() - 1);
+    for (const auto& key : view_.changed_keys(stem)) {
+      f(key);
+      ++r.fan_used;
+    }
+  }
+  page_through(
+      r, cursor,
+      [&](const std::string& at, int room) {
+        return Command{"SCAN", at, "MATCH", pattern, "COUNT", std::to_string(room)};
+      },
+      f);
+}
+
+}  // namespace pgcqrs::sidecar::projection

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Declarative read models end to end (docs/read-models.md): a model registered over tables of
+# the user's own (a root, a LEFT lookup, an INNER lookup of that lookup, a filter), random
+# writes of every kind (keys moved, parents renamed and rekeyed, NULL keys, deletes, TRUNCATE,
+# rolled-back savepoints, two-phase commits), the sidecar killed with -9 and restarted, and
+# the model in Redis compared with `SELECT * FROM` its view at each stop; then a second model
+# registered while the stream runs (over an emptied table: rows from before its registration
+# wait for a rebuild), a rebuild, and a model dropped. With --cluster, on a Redis Cluster of
+# three masters.
+#   tests/e2e/read_models.sh BUILD_DIR [--cluster] [SEED]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/servers.sh
+source scripts/lib/checks.sh
+build=$(cd "${1:-build}" && pwd)
+shift
+cluster=
+if [ "${1:-}" = --cluster ]; then cluster=1; shift; fi
+seed=${1:-20261207}
+sidecar_bin=$build/sidecar/pgcqrs-sidecar
+
+run_dir=$(mktemp -d /tmp/pgcqrs-read-models.XXXXXX)
+sidecar=
+stop_sidecar() {
+  if [ -n "$sidecar" ]; then kill "$sidecar" 2>/dev/null && wait "$sidecar" 2>/dev/null; fi
+  sidecar=
+  return 0
+}
+cleanup() {
+  stop_sidecar
+  [ -z "$cluster" ] || pgcqrs_redis_cluster_stop "$run_dir/cluster"
+  [ -n "${KEEP:-}" ] || pgcqrs_servers_remove "$run_dir"
+}
+trap cleanup EXIT
+
+pgcqrs_pg_start "$run_dir" "max_prepared_transactions = 4"
+if [ -n "$cluster" ]; then
+  pgcqrs_redis_cluster_start "$run_dir/cluster" 3 0
+  port=$PGCQRS_REDIS_CLUSTER_SEED
+  masters=$PGCQRS_REDIS_CLUSTER_PORTS
+else
+  pgcqrs_redis_start "$run_dir"
+  port=$PGCQRS_REDIS_PORT
+  masters=$port
+fi
+rc() { redis-cli -c -p "$port" "$@"; }  # follows a cluster's redirects
+scan() {  # scan PATTERN: the matching keys of every master
+  local m
+  for m in $masters; do redis-cli -p "$m" --scan --pattern "$1"; done
+}
+conninfo="host=127.0.0.1 port=$PGPORT dbname=postgres user=postgres"
+sql() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
+
+sql >/dev/null <<'SQL'
+CREATE EXTENSION pgcqrs;
+CREATE TABLE orgs (id bigint PRIMARY KEY, label text);
+CREATE TABLE customers (id bigint PRIMARY KEY, name text, org_id bigint);
+CREATE TABLE tickets (id bigint PRIMARY KEY, customer_id bigint, status text NOT NULL, title text,
+                      urgent boolean, body text);
+CREATE VIEW cards AS
+  SELECT t.id, t.status, t.title, t.urgent, c.name AS customer, o.label AS org
+    FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id JOIN orgs o ON o.id = c.org_id
+   WHERE t.status <> 'spam';
+SELECT name FROM register_read_model('cards', 'cards', 'card:{id}');
+SQL
+
+start() {
+  "$sidecar_bin" run --pg "$conninfo" --redis "redis://127.0.0.1:$port" --heartbeat-interval 1 \
+    --fanout-budget 3 >>"$run_dir/sidecar.log" 2>&1 &
+  sidecar=$!
+}
+applied() {  # the checkpoint has reached the server's WAL position now
+  local target cp
+  target=$(sql -c "SELECT pg_current_wal_lsn()")
+  cp=$(rc HGET pgcqrs:checkpoint lsn)
+  [ -n "$cp" ] && [ "$(sql -c "SELECT '$cp'::pg_lsn >= '$target'::pg_lsn")" = t ]
+}
+# A model's rows as the view shows them and as Redis holds them: "key field value" lines.
+# The key: the template with the bucket (id mod 64) before the first value; NULL: no field.
+view_lines() {  # view_lines VIEW KEY_STEM
+  sql -F ' ' -c "SELECT '$2{' || (v.id % 64) || '}:' || v.id, f.key, f.value
+                   FROM $1 v, jsonb_each_text(to_jsonb(v)) f WHERE f.value IS NOT NULL" |
+    sed -e 's/ true$/ t/' -e 's/ false$/ f/' | LC_ALL=C sort
+}
+scope() {  # what precedes the keys of the generation readers read
+  local g
+  g=$(rc HGET pgcqrs:checkpoint generation)
+  [ "${g:-0}" = 0 ] || echo "g$g:"
+}
+redis_lines() {  # redis_lines KEY_STEM: the keys without the generation
+  local s
+  s=$(scope)
+  scan "$s$1{*" | while read -r key; do
+    rc HGETALL "$key" | paste -d ' ' - - | sed "s/^/${key#"$s"} /"
+  done | LC_ALL=C sort
+}
+compared=0  # fields compared, over every check: they must be many for the checks to prove much
+same() {  # same WHAT VIEW KEY_STEM
+  wait_for 60 "$1: caught up" applied || return 0
+  view_lines "$2" "$3" >"$run_dir/view.txt"
+  redis_lines "$3" >"$run_dir/redis.txt"
+  compared=$((compared + $(wc -l <"$run_dir/view.txt")))
+  if diff "$run_dir/view.txt" "$run_dir/redis.txt" >"$run_dir/diff.txt"; then
+    ok
+  else
+    fail "$1: $2 differs from Redis ($(grep -c '^[<>]' "$run_dir/diff.txt") lines): $(head -5 "$run_dir/diff.txt")"
+  fi
+}
+
+# Random writes: NTX transactions of a few statements each.
+RANDOM=$seed
+writes() {  # writes NTX
+  local i k n s a b
+  for ((i = 0; i < $1; i++)); do
+    n=$((RANDOM % 4 + 1))
+    s="BEGIN;"
+    for ((k = 0; k < n; k++)); do
+      case $((RANDOM % 24)) in
+        0 | 1 | 2 | 3 | 4)
+          s+="INSERT INTO tickets VALUES ($((RANDOM % 60 + 1)), $( ((RANDOM % 6)) && echo $((RANDOM % 12 + 1)) || echo NULL)," \
+          s+=" '$(((RANDOM % 4)) && echo open || echo spam)', 't$((RANDOM % 5))', $(((RANDOM % 2)) && echo true || echo NULL), 'b')"
+          s+=" ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status;" ;;
+        5) s+="UPDATE tickets SET title = NULL WHERE id % 7 = $((RANDOM % 7));" ;;
+        6) a=$((RANDOM % 60 + 1)); s+="UPDATE tickets SET id = $((a + 100)) WHERE id = $a AND NOT EXISTS (SELECT FROM tickets WHERE id = $((a + 100)));" ;;
+        7) s+="DELETE FROM tickets WHERE id = $((RANDOM % 160 + 1));" ;;
+        8) s+="UPDATE tickets SET body = repeat('x', 5000) || id WHERE id % 5 = $((RANDOM % 5));" ;;  # TOAST, then left untouched
+        9 | 10 | 20 | 21)
+          s+="INSERT INTO customers VALUES ($((RANDOM % 12 + 1)), 'c$((RANDOM % 9))', $( ((RANDOM % 5)) && echo $((RANDOM % 5 + 1)) || echo NULL))"
+          s+=" ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, org_id = EXCLUDED.org_id;" ;;
+        11) s+="DELETE FROM customers WHERE id = $((RANDOM % 12 + 1));" ;;
+        12) a=$((RANDOM % 12 + 1)) b=$((RANDOM % 12 + 1)); s+="UPDATE customers SET id = $b WHERE id = $a AND NOT EXISTS (SELECT FROM customers WHERE id = $b);" ;;
+        13 | 14 | 22 | 23) s+="INSERT INTO orgs VALUES ($((RANDOM % 5 + 1)), 'o$((RANDOM % 9))') ON CONFLICT (id) DO UPDATE SET label = EXCLUDED.label;" ;;
+        15) s+="DELETE FROM orgs WHERE id = $((RANDOM % 5 + 1));" ;;
+        16) s+="SAVEPOINT s; UPDATE orgs SET label = 'rolled back'; DELETE FROM tickets; ROLLBACK TO SAVEPOINT s;" ;;
+        17) s+="UPDATE tickets SET status = 'spam' WHERE id % 9 = $((RANDOM % 9));" ;;
+        18)  # a TRUNCATE, and rows again in the same transaction
+          case $((RANDOM % 24)) in
+            0) s+="TRUNCATE orgs; INSERT INTO orgs SELECT g, 'o' || g FROM generate_series(1, 5) g;" ;;
+            1) s+="TRUNCATE customers; INSERT INTO customers SELECT g, 'c' || g, g % 5 + 1 FROM generate_series(1, 12) g;" ;;
+            2) s+="TRUNCATE tickets; INSERT INTO tickets SELECT g, g % 12 + 1, 'open', 't' || g FROM generate_series(1, 30) g;" ;;
+          esac ;;
+        19) s+="UPDATE customers SET org_id = $((RANDOM % 5 + 1)) WHERE id = $((RANDOM % 12 + 1));" ;;
+      esac
+    done
+    case $((RANDOM % 10)) in
+      0) s+="ROLLBACK;" ;;
+      1) s+="PREPARE TRANSACTION 'p$i'; COMMIT PREPARED 'p$i';" ;;
+      *) s+="COMMIT;" ;;
+    esac
+    printf '%s\n' "$s"
+  done | sql >/dev/null
+}
+
+# The model and the rows written before the sidecar's first start come with its copy.
+writes 80
+start
+same "the first writes" cards card:
+writes 150
+same "the stream" cards card:
+
+# kill -9 while writes stream, three times.
+for round in 1 2 3; do
+  writes 60 &
+  writer=$!
+  sleep 0.$((RANDOM % 9 + 1))
+  kill -9 "$sidecar" 2>/dev/null || true
+  wait "$sidecar" 2>/dev/null || true
+  wait "$writer"
+  start
+  same "after kill -9 number $round" cards card:
+done
+
+# A second model, registered while the stream runs over rows written before it: those reach
+# it with a rebuild, which readers do not notice.
+sql >/dev/null <<'SQL'
+CREATE VIEW urgent_titles AS SELECT t.id, t.title FROM tickets t WHERE t.urgent;
+SELECT name FROM register_read_model('urgent', 'urgent_titles', 'urgent:{id}');
+SQL
+writes 80
+same "the first model beside a second" cards card:
+"$sidecar_bin" rebuild --redis "redis://127.0.0.1:$port" >/dev/null
+writes 20
+generation_1() { [ "$(rc HGET pgcqrs:checkpoint generation)" = 1 ] && [ -z "$(rc HGET pgcqrs:checkpoint rebuild)" ]; }
+wait_for 120 "the rebuild switched to generation 1" generation_1
+same "a model registered mid-stream, after a rebuild" urgent_titles urgent:
+same "the first model after the rebuild" cards card:
+registry=$(rc HKEYS g1:pgcqrs:models | sort | tr '\n' ' ')
+if [ "$registry" = "cards urgent " ]; then ok; else fail "the registry holds: $registry"; fi
+old_gone() { [ -z "$(scan 'card:*')$(scan 'pgcqrs:m*')" ]; }
+wait_for 60 "generation 0's models deleted" old_gone && ok
+
+# Dropped: its hashes and what the sidecar kept beside them go.
+sql -c "SELECT drop_read_model('cards')" >/dev/null
+wait_for 60 "the drop applied" applied
+left=$(scan 'g1:card:*' | wc -l)$(scan 'g1:pgcqrs:m:cards:*' | wc -l)
+if [ "$left" = 00 ]; then ok; else fail "after the drop, card keys and pgcqrs:m:cards keys left: $left"; fi
+if [ "$(rc HKEYS g1:pgcqrs:models)" = urgent ]; then ok; else fail "the registry after the drop: $(rc HKEYS g1:pgcqrs:models)"; fi
+same "the model left" urgent_titles urgent:
+
+if grep -E "\[(error|critical)\]" "$run_dir/sidecar.log" | grep -v "Redis connection\|replication" | head -3 | grep .; then
+  fail "the sidecar logged errors"
+fi
+if [ "$compared" -ge 150 ]; then ok; else fail "only $compared fields compared in all"; fi
+echo "$compared fields compared"
+checks_done "read models"

@@ -1,0 +1,97 @@
+// Plans of declarative read models: what the sidecar reads of them, and refuses.
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace pgcqrs::sidecar::projection;
+
+namespace {
+
+const char* kPlan =
+    R"({"key":"line:{order}:{product}","tables":[)"
+    R"({"key":["order_id","product_id"],"join":"root","reads":["order_id","product_id","qty","state"],"table":"public.lines"},)"
+    R"({"key":["id"],"via":0,"from":["product_id"],"join":"left","reads":["id","name"],"table":"public.products"}],)"
+    R"("columns":[{"name":"order","table":0,"column":"order_id"},{"name":"product","table":0,"column":"product_id"},)"
+    R"({"name":"name","table":1,"column":"name"}],)"
+    R"("filters":[{"op":"in","table":0,"column":"state","values":["a","b"]},{"op":"is not null","table":0,"column":"qty","values":[]}]})";
+
+std::string refusal(const std::string& json) {
+  std::string error;
+  EXPECT_FALSE(parse_plan("m", json, error)) << json;
+  return error;
+}
+
+}  // namespace
+
+TEST(ModelPlan, ReadsTablesColumnsFiltersAndTheKeyTemplate) {
+  std::string error;
+  const auto p = parse_plan("lines", kPlan, error);
+  ASSERT_TRUE(p) << error;
+  ASSERT_EQ(p->tables.size(), 2u);
+  EXPECT_EQ(p->tables[0].key, (std::vector<std::string>{"order_id", "product_id"}));
+  EXPECT_EQ(p->tables[1].join, ModelPlan::Join::Left);
+  EXPECT_EQ(p->tables[1].via, 0);
+  EXPECT_EQ(p->tables[1].from, std::vector<std::string>{"product_id"});
+  ASSERT_EQ(p->pieces.size(), 2u);  // literal text, then the key column it precedes
+  EXPECT_EQ(p->pieces[0].literal, "line:");
+  EXPECT_EQ(p->pieces[0].key, 0);
+  EXPECT_EQ(p->pieces[1].literal, ":");
+  EXPECT_EQ(p->pieces[1].key, 1);
+  ASSERT_EQ(p->filters.size(), 2u);
+  EXPECT_EQ(p->filters[0].op, ModelPlan::Filter::Op::In);
+}
+
+TEST(ModelPlan, FiltersFollowSqlOnNull) {
+  std::string error;
+  const auto p = parse_plan("lines", kPlan, error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_TRUE(passes(*p, {{"state", "a"}, {"qty", "1"}}));
+  EXPECT_FALSE(passes(*p, {{"state", "c"}, {"qty", "1"}}));
+  EXPECT_FALSE(passes(*p, {{"state", std::nullopt}, {"qty", "1"}}));  // NULL IN (...) is not true
+  EXPECT_FALSE(passes(*p, {{"state", "b"}, {"qty", std::nullopt}}));
+  std::string not_in = kPlan;
+  not_in.replace(not_in.find(R"("op":"in")"), 9, R"("op":"not in")");
+  const auto q = parse_plan("lines", not_in, error);
+  ASSERT_TRUE(q) << error;
+  EXPECT_TRUE(passes(*q, {{"state", "c"}, {"qty", "1"}}));
+  EXPECT_FALSE(passes(*q, {{"state", "a"}, {"qty", "1"}}));
+  EXPECT_FALSE(passes(*q, {{"state", std::nullopt}, {"qty", "1"}}));  // NULL NOT IN (...) neither
+}
+
+TEST(ModelPlan, IdentitiesAreOneValueOrAJsonArrayAndNullHasNone) {
+  const RowValues row{{"a", "7"}, {"b", "x\"y"}, {"n", std::nullopt}};
+  EXPECT_EQ(identity(row, {"a"}), "7");
+  EXPECT_EQ(identity(row, {"a", "b"}), R"(["7","x\"y"])");
+  EXPECT_EQ(identity(row, {"n"}), std::nullopt);
+  EXPECT_EQ(identity(row, {"a", "missing"}), std::nullopt);
+  EXPECT_EQ(identity_values(R"(["7","x\"y"])", 2), (std::vector<std::string>{"7", "x\"y"}));
+  EXPECT_EQ(identity_values("7", 1), std::vector<std::string>{"7"});
+}
+
+TEST(ModelPlan, AnIntegerIdentityHasTheBucketOfTheBuiltInKeys) {
+  EXPECT_EQ(identity_bucket("42"), 42);
+  EXPECT_EQ(identity_bucket("100"), 36);
+  EXPECT_EQ(identity_bucket("-1"), 63);
+  EXPECT_EQ(identity_bucket("abc"), identity_bucket("abc"));
+  EXPECT_LT(identity_bucket("abc"), 64);
+  EXPECT_GE(identity_bucket("-"), 0);
+}
+
+TEST(ModelPlan, PlansThisSidecarCannotFollowAreRefusedByName) {
+  EXPECT_EQ(refusal("[]"), "read model m's plan: the plan is not an object");
+  EXPECT_EQ(refusal(R"({"tables":{}})"), "read model m's plan: \"tables\" is not an array");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}","tables":[]})"), "read model m's plan: its first table is not the root");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}","tables":[{"table":"public.t","join":"outer","key":["id"],"reads":["id"]}]})"),
+            "read model m's plan: a table's join is \"outer\", which this sidecar does not know");
+  const std::string root = R"({"table":"public.t","join":"root","key":["id"],"reads":["id","v"]})";
+  const std::string cols = R"("columns":[{"name":"id","table":0,"column":"id"}])";
+  EXPECT_EQ(refusal(R"({"key":"x:{v}","tables":[)" + root + "]," + cols + "}"),
+            "read model m's plan: the key x:{v} names no column of the root");
+  EXPECT_EQ(refusal(R"({"key":"x","tables":[)" + root + "]," + cols + "}"), "read model m's plan: the key x has no placeholder");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}","tables":[)" + root +
+                    R"(,{"table":"public.u","join":"left","key":["id"],"reads":["id"],"via":0,"from":["w"]}],)" + cols + "}"),
+            "read model m's plan: lookup public.u is matched on public.t.w, which the plan does not read");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}","tables":[)" + root + "]," + cols +
+                    R"(,"filters":[{"op":"like","table":0,"column":"v","values":[]}]})"),
+            "read model m's plan: a filter's op is \"like\", which this sidecar does not know");
+}
