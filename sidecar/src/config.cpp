@@ -27,7 +27,8 @@ namespace {
 const char* const kCommands =
     "  run      follow the slot into Redis (the daemon)\n"
     "  status   the slot, the Redis checkpoint and the lag; exit 1 if a server cannot be asked\n"
-    "  verify   compare Redis with the write model (exit 0 same, 1 differences, 2 unreadable)\n"
+    "  verify   compare Redis with the write model and the read models' views (exit 0 same,\n"
+    "           1 differences, 2 unreadable)\n"
     "  rebuild  ask for a rebuild: readers keep the read models until the new ones replace them\n"
     "  help [COMMAND]   this text, or one command's options\n";
 

@@ -245,6 +245,20 @@ int identity_bucket(std::string_view identity) {
   return static_cast<int>(h % Keys::kBuckets);
 }
 
+std::string model_key(const ModelPlan& plan, std::string_view scope, const std::string& id) {
+  const auto values = identity_values(id, plan.tables[0].key.size());
+  std::string key(scope);
+  bool tagged = false;
+  for (const auto& p : plan.pieces) {
+    key += p.literal;
+    if (p.key < 0) continue;
+    if (!tagged) key.append(1, '{').append(std::to_string(identity_bucket(id))).append("}:");
+    tagged = true;
+    key += values[static_cast<size_t>(p.key)];
+  }
+  return key;
+}
+
 std::string key_stem(const ModelPlan& plan) { return plan.pieces.at(0).literal + "{"; }
 
 std::vector<ModelPlan> plans_of(const std::vector<std::pair<std::string, std::string>>& registry) {

@@ -65,20 +65,7 @@ std::string Projector::model_part(const ModelPlan& m, std::string_view kind, con
 }
 
 std::string Projector::model_key(const ModelPlan& m, const std::string& id) const {
-  // key_stem() names the same text: the literal, then the tag.
-  const auto values = identity_values(id, m.tables[0].key.size());
-  std::string key = keys_.scope();
-  bool tagged = false;
-  for (const auto& p : m.pieces) {
-    key += p.literal;
-    if (p.key < 0) continue;
-    // The first placeholder carries the row's bucket, as the built-in keys do
-    // (`order_details:{42}:42`): on a cluster, a row's keys share a slot.
-    if (!tagged) key.append(1, '{').append(std::to_string(identity_bucket(id))).append("}:");
-    tagged = true;
-    key += values[static_cast<size_t>(p.key)];
-  }
-  return key;
+  return projection::model_key(m, keys_.scope(), id);
 }
 
 const Projector::Plans& Projector::models(Run& r) {

@@ -395,4 +395,32 @@ std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::s
   return diffs;
 }
 
+std::vector<std::string> compare_hashes(const Model& expected, const Model& actual) {
+  std::vector<std::string> diffs;
+  for (const auto& [key, want] : expected) {
+    auto it = actual.find(key);
+    if (it == actual.end()) {
+      diffs.push_back(key + ": missing");
+      continue;
+    }
+    const KeyValue& have = it->second;
+    if (have.type != KeyValue::Type::Hash) {
+      diffs.push_back(key + ": expected a hash, found a " + type_name(have.type));
+      continue;
+    }
+    for (const auto& [field, value] : want.hash) {
+      auto f = have.hash.find(field);
+      if (f == have.hash.end())
+        diffs.push_back(key + " field " + field + ": missing, expected " + quoted(value));
+      else if (f->second != value)
+        diffs.push_back(key + " field " + field + ": expected " + quoted(value) + ", found " + quoted(f->second));
+    }
+    for (const auto& [field, value] : have.hash)
+      if (!want.hash.count(field)) diffs.push_back(key + " field " + field + ": should not exist (" + quoted(value) + ")");
+  }
+  for (const auto& [key, have] : actual)
+    if (!expected.count(key)) diffs.push_back(key + ": should not exist (no row of the view)");
+  return diffs;
+}
+
 }  // namespace pgcqrs::sidecar::verify

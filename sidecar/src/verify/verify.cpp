@@ -14,6 +14,7 @@
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
 #include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/snapshot/snapshot_copy.hpp"
 #include "pgcqrs/sidecar/verify/model.hpp"
@@ -53,7 +54,97 @@ std::optional<uint64_t> lsn_of(const Fields& checkpoint) {
   return it == checkpoint.end() ? std::nullopt : parse_lsn(it->second);
 }
 
-WriteModel read_write_model(pqxx::connection_base& conn) {
+// A declarative read model (docs/read-models.md): its plan, and the hashes its view implies,
+// named without the prefix and the generation.
+struct Declared {
+  projection::ModelPlan plan;
+  Model expected;
+};
+
+// Every registered model's view, read in the write model's snapshot.
+std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::string& s) {
+  std::vector<Declared> out;
+  if (!tx.exec1("SELECT to_regclass('" + s + "read_models') IS NOT NULL")[0].as<bool>()) return out;  // extension 1.0
+  for (const auto& m : tx.exec("SELECT name, view::text, plan::text FROM " + s + "read_models ORDER BY name")) {
+    std::string error;
+    auto plan = projection::parse_plan(m[0].as<std::string>(), m[2].as<std::string>(), error);
+    if (!plan) throw std::runtime_error(error);
+    // Each column as the model holds it: timestamptz as the contract prints it, every other
+    // type as its output function does (format()), NULL as no field.
+    std::string select;
+    for (const auto& c : plan->columns) {
+      const std::string col = tx.quote_name(c.name);
+      select += select.empty() ? "" : ", ";
+      if (tx.exec1("SELECT atttypid = 'timestamptz'::regtype FROM pg_catalog.pg_attribute WHERE attrelid = " +
+                   tx.quote(m[1].as<std::string>()) + "::regclass AND attname = " + tx.quote(c.name))[0].as<bool>())
+        select += "CASE WHEN isfinite(" + col + ") THEN to_char(" + col + " AT TIME ZONE 'UTC', "
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
+      else
+        select += "CASE WHEN " + col + " IS NOT NULL THEN format('%s', " + col + ") END";
+    }
+    // The root's key, from the view's columns that carry it.
+    std::vector<std::string> key;
+    for (const auto& k : plan->tables[0].key)
+      for (const auto& c : plan->columns)
+        if (c.table == 0 && c.column == k) {
+          key.push_back(c.name);
+          break;
+        }
+    Declared d{std::move(*plan), {}};
+    for (const auto& row : tx.exec("SELECT " + select + " FROM " + m[1].as<std::string>())) {
+      projection::RowValues values;
+      KeyValue kv;
+      kv.type = KeyValue::Type::Hash;
+      for (size_t i = 0; i < d.plan.columns.size(); ++i) {
+        const auto& f = row[static_cast<int>(i)];
+        if (f.is_null()) continue;
+        values.emplace_back(d.plan.columns[i].name, f.as<std::string>());
+        kv.hash[d.plan.columns[i].name] = f.as<std::string>();
+      }
+      const auto id = projection::identity(values, key);
+      if (!id) throw std::runtime_error("read model " + d.plan.name + ": a row of its view has no key");
+      d.expected[projection::model_key(d.plan, "", *id)] = std::move(kv);
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// A SCAN pattern matching text as it is.
+std::string glob_literal(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// The hashes of a declarative model in Redis, named without stem (the prefix and generation).
+Model read_declared_hashes(redis::Deployment& r, const std::string& stem, const projection::ModelPlan& plan) {
+  Model m;
+  const auto keys = r.scan(glob_literal(stem + projection::key_stem(plan)) + "*");
+  constexpr size_t batch = 500;
+  for (size_t start = 0; start < keys.size(); start += batch) {
+    Keyed reads;
+    for (size_t i = start; i < std::min(keys.size(), start + batch); ++i) reads.push_back({keys[i], {"HGETALL", keys[i]}});
+    auto replies = r.pipeline(reads);
+    for (size_t i = 0; i < replies.size(); ++i) {
+      const auto& reply = replies[i];
+      KeyValue kv;
+      if (reply->type == REDIS_REPLY_ARRAY) {
+        if (reply->elements == 0) continue;  // deleted between SCAN and now
+        kv.type = KeyValue::Type::Hash;
+        for (size_t k = 0; k + 1 < reply->elements; k += 2)
+          kv.hash[redis::reply_string(reply->element[k])] = redis::reply_string(reply->element[k + 1]);
+      }
+      m[keys[start + i].substr(stem.size())] = std::move(kv);
+    }
+  }
+  return m;
+}
+
+WriteModel read_write_model(pqxx::connection_base& conn, std::vector<Declared>& declared) {
   WriteModel wm;
   pqxx::work tx(conn);
   tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -79,6 +170,7 @@ WriteModel read_write_model(pqxx::connection_base& conn) {
   }
   for (auto row : tx.exec("SELECT order_id, product_id, quantity, unit_price::text FROM " + s + "order_items"))
     wm.items.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<std::string>()});
+  declared = read_declared(tx, s);
   tx.commit();
   return wm;
 }
@@ -202,6 +294,7 @@ int run(const Options& options) {
     redis::Deployment r(options.redis, 10000);  // one Redis or a Redis Cluster
     const Keys keys(options.key_prefix);
     for (int attempt = 1; attempt <= options.attempts; ++attempt) {
+      compared = 0;
       // Wait until Redis holds everything the write model had committed when we looked.
       target = lsn_or_throw(pqxx::nontransaction(conn).exec1("SELECT pg_current_wal_lsn()::text")[0].as<std::string>());
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
@@ -228,9 +321,16 @@ int run(const Options& options) {
       // The generation readers read (docs/consistency.md): its keys follow the prefix and `gN:`.
       const std::string generation = fields.count("generation") ? fields.at("generation") : "0";
       const std::string stem = options.key_prefix + generation_infix(generation);
-      WriteModel wm = read_write_model(conn);
+      std::vector<Declared> declared;
+      WriteModel wm = read_write_model(conn, declared);
       Model expected = expected_model(wm);
       Model actual = read_read_model(r, stem);
+      std::vector<std::string> model_diffs;
+      for (const auto& d : declared) {
+        for (auto& diff : compare_hashes(d.expected, read_declared_hashes(r, stem, d.plan)))
+          model_diffs.push_back("read model " + d.plan.name + ": " + stem + diff);
+        compared += d.expected.size();
+      }
       // Hashes may carry anything applied up to now; the checkpoint read now must still
       // vouch for what was read.
       Fields after = checkpoint_of(r, keys);
@@ -238,6 +338,7 @@ int run(const Options& options) {
       co.checkpoint = lsn_of(after);
       diffs = compare(expected, actual, co);
       for (auto& d : diffs) d.insert(0, stem);  // each names its key first
+      diffs.insert(diffs.end(), model_diffs.begin(), model_diffs.end());
       auto cp_diffs = check_checkpoint(after, pgcqrs_slots(conn), keys.checkpoint());
       const std::string after_generation = after.count("generation") ? after.at("generation") : "0";
       if (after_generation != generation)
@@ -247,7 +348,7 @@ int run(const Options& options) {
         cp_diffs.push_back(std::to_string(n) + " read-model keys of generations readers do not read, such as " + one +
                            " (a rebuild's deletion did not finish)");
       diffs.insert(diffs.begin(), cp_diffs.begin(), cp_diffs.end());
-      compared = expected.size();
+      compared += expected.size();
       if (diffs.empty()) break;
       // Differences can be writes that arrived between the two reads: look again.
       if (attempt < options.attempts)

@@ -61,9 +61,15 @@ std::vector<std::string> identity_values(std::string_view identity, size_t colum
 // (keys.hpp); any other text by its FNV-1a hash.
 int identity_bucket(std::string_view identity);
 
+// The key of the model's hash for the root row of identity id, after scope (the prefix and
+// the generation): the template with each placeholder replaced by its value, the first
+// preceded by the row's bucket as a hash tag (`card:{id}` -> `card:{42}:42`), so that on a
+// cluster a row's keys share a slot.
+std::string model_key(const ModelPlan& plan, std::string_view scope, const std::string& id);
+
 // What every hash of the model starts with after the prefix and the generation: the key
 // template's text before its first placeholder, and the brace of the bucket's hash tag
-// (`card:{` for `card:{id}`, whose hashes are `card:{42}:42`).
+// (`card:{` for `card:{id}`).
 std::string key_stem(const ModelPlan& plan);
 
 // The models in a registry's fields (name -> plan JSON) whose plans read; a plan that does

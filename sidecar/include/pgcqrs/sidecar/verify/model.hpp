@@ -71,6 +71,10 @@ std::vector<std::string> check_checkpoint(const Fields& checkpoint, const std::s
 // goes on, a rebuild follows); the oracle reports it only if it stays.
 std::string checkpoint_unsettled(const Fields& checkpoint);
 
+// The same for the hashes of declarative read models (docs/read-models.md, "In Redis"):
+// exactly the fields expected, no hash missing, none that no row of the view names.
+std::vector<std::string> compare_hashes(const Model& expected, const Model& actual);
+
 // One line per difference, naming the key and field: "order_details:42 field total:
 // expected \"24.98\", found \"23.98\"". Empty when Redis holds exactly what is expected.
 std::vector<std::string> compare(const Model& expected, const Model& actual, const CompareOptions& options);
