@@ -76,5 +76,24 @@ echo "== top products by revenue"
 query top-products --limit 3
 
 echo
+echo "== your own tables: a view registered as a read model, kept in Redis (docs/read-models.md)"
+sql <<'SQL'
+CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE tickets (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers, status text NOT NULL,
+                      title text);
+CREATE VIEW ticket_cards AS
+  SELECT t.id, t.status, t.title, c.name AS customer
+    FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id
+   WHERE t.status <> 'spam';
+SELECT name, key FROM register_read_model('ticket_cards', 'ticket_cards');
+INSERT INTO customers VALUES (1, 'Grace Hopper');
+INSERT INTO tickets VALUES (42, 1, 'open', 'Moth in relay 70'), (43, 1, 'spam', 'Cheap pens');
+UPDATE customers SET name = 'Rear Admiral Grace Hopper' WHERE id = 1;
+SQL
+token=$(sql -At -c "SELECT write_token()")
+query model ticket_cards 42 --after "$token" --timeout 10000 | sed 's/^/   /'
+echo "   ticket 43 (spam) in Redis: $(redis-cli -p "$PGCQRS_REDIS_PORT" EXISTS "ticket_cards:{43}:43") key(s)"
+
+echo
 echo "== the pipeline: slot, checkpoint and lag"
 build/sidecar/pgcqrs-sidecar status

@@ -67,7 +67,9 @@ if ! bash scripts/demo.sh 2>&1 | tee build/demo.log; then
   exit 1
 fi
 if ! grep -qE '^1 +paid +.* 1 x Analytical Engine, 400 x Punch cards$' build/demo.log ||
-   ! grep -q '^   user_name of order 2 in Redis: Ada, Countess of Lovelace$' build/demo.log; then
+   ! grep -q '^   user_name of order 2 in Redis: Ada, Countess of Lovelace$' build/demo.log ||
+   ! grep -q '^   customer  Rear Admiral Grace Hopper$' build/demo.log ||
+   ! grep -q '^   ticket 43 (spam) in Redis: 0 key(s)$' build/demo.log; then
   echo "FAIL: the demo did not show the read models (build/demo.log)" >&2
   exit 1
 fi

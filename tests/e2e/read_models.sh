@@ -3,15 +3,18 @@
 # the user's own (a root, a LEFT lookup, an INNER lookup of that lookup, a filter), random
 # writes of every kind (keys moved, parents renamed and rekeyed, NULL keys, deletes, TRUNCATE,
 # rolled-back savepoints, two-phase commits), the sidecar killed with -9 and restarted, and
-# the model in Redis compared with `SELECT * FROM` its view at each stop; then a second model
+# the model in Redis compared with `SELECT * FROM` its view at each stop (and by verify); then a second model
 # registered while the stream runs (over an emptied table: rows from before its registration
 # wait for a rebuild), a rebuild, and a model dropped. With --cluster, on a Redis Cluster of
 # three masters.
 #   tests/e2e/read_models.sh BUILD_DIR [--cluster] [SEED]
+# The sidecar, verify and pgcqrs-query run as docs/security.md's roles and Redis users, with
+# the grants and key patterns it says a model needs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/servers.sh
 source scripts/lib/checks.sh
+source scripts/lib/documented_roles.sh
 build=$(cd "${1:-build}" && pwd)
 shift
 cluster=
@@ -43,12 +46,21 @@ else
   port=$PGCQRS_REDIS_PORT
   masters=$port
 fi
-rc() { redis-cli -c -p "$port" "$@"; }  # follows a cluster's redirects
+rc() { redis-cli -c -p "$port" "$@"; }  # follows a cluster's redirects; the default user, an admin here
+for m in $masters; do
+  pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$m"
+  pgcqrs_documented_acl pgcqrs-reader reader-pw redis-cli -p "$m"
+  # The models' hashes, as read-models.md says ("Access").
+  redis-cli -p "$m" ACL SETUSER pgcqrs-sidecar '~card:*' '~urgent:*' >/dev/null
+  redis-cli -p "$m" ACL SETUSER pgcqrs-reader '~card:*' '~urgent:*' '~g[0-9]*:card:*' '~g[0-9]*:urgent:*' >/dev/null
+done
+export PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD=sidecar-pw
+reader() { PGCQRS_REDIS_USER=pgcqrs-reader PGCQRS_REDIS_PASSWORD=reader-pw "$@"; }
 scan() {  # scan PATTERN: the matching keys of every master
   local m
   for m in $masters; do redis-cli -p "$m" --scan --pattern "$1"; done
 }
-conninfo="host=127.0.0.1 port=$PGPORT dbname=postgres user=postgres"
+conninfo="host=127.0.0.1 port=$PGPORT dbname=postgres user=pgcqrs_sidecar"
 sql() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
 
 sql >/dev/null <<'SQL'
@@ -63,6 +75,8 @@ CREATE VIEW cards AS
    WHERE t.status <> 'spam';
 SELECT name FROM register_read_model('cards', 'cards', 'card:{id}');
 SQL
+pgcqrs_documented_sql "CREATE ROLE pgcqrs_sidecar" pw
+sql -c "GRANT SELECT ON tickets, customers, orgs, cards TO pgcqrs_sidecar" >/dev/null
 
 start() {
   "$sidecar_bin" run --pg "$conninfo" --redis "redis://127.0.0.1:$port" --heartbeat-interval 1 \
@@ -182,6 +196,7 @@ done
 # it with a rebuild, which readers do not notice.
 sql >/dev/null <<'SQL'
 CREATE VIEW urgent_titles AS SELECT t.id, t.title FROM tickets t WHERE t.urgent;
+GRANT SELECT ON urgent_titles TO pgcqrs_sidecar;
 SELECT name FROM register_read_model('urgent', 'urgent_titles', 'urgent:{id}');
 SQL
 writes 80
@@ -204,6 +219,19 @@ left=$(scan 'g1:card:*' | wc -l)$(scan 'g1:pgcqrs:m:cards:*' | wc -l)
 if [ "$left" = 00 ]; then ok; else fail "after the drop, card keys and pgcqrs:m:cards keys left: $left"; fi
 if [ "$(rc HKEYS g1:pgcqrs:models)" = urgent ]; then ok; else fail "the registry after the drop: $(rc HKEYS g1:pgcqrs:models)"; fi
 same "the model left" urgent_titles urgent:
+
+# pgcqrs-query reads a row by its key's values, of the generation readers read.
+query_bin=$build/sidecar/pgcqrs-query
+sql -c "INSERT INTO tickets VALUES (500, NULL, 'open', 'Tür \"7\"', true, 'b')" >/dev/null
+wait_for 60 "ticket 500 applied" applied
+got=$(reader "$query_bin" model urgent 500 --json --redis "redis://127.0.0.1:$port" 2>&1 || true)
+if [ "$got" = '{"id":"500","title":"Tür \"7\""}' ]; then ok; else fail "pgcqrs-query model urgent 500 --json printed $got"; fi
+got=$(reader "$query_bin" model urgent 500 --redis "redis://127.0.0.1:$port" 2>&1 || true)
+if [ "$got" = $'id     500\ntitle  Tür "7"' ]; then ok; else fail "pgcqrs-query model urgent 500 printed $got"; fi
+reader "$query_bin" model urgent 999999 --redis "redis://127.0.0.1:$port" >/dev/null 2>&1 && code=0 || code=$?
+if [ "$code" = 1 ]; then ok; else fail "pgcqrs-query model urgent 999999 exited $code, not 1 (no such row)"; fi
+out=$(reader "$query_bin" model nosuch 1 --redis "redis://127.0.0.1:$port" 2>&1) && code=0 || code=$?
+if [ "$code" = 2 ] && [ "$out" = "pgcqrs-query: Redis holds no read model named nosuch" ]; then ok; else fail "pgcqrs-query model nosuch: exit $code: $out"; fi
 
 # verify tells a model's hash edited by hand, and one that no row names.
 stop_sidecar

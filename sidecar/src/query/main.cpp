@@ -21,6 +21,8 @@ const char* query_usage =
     "  user-orders USER_ID [--limit N]   the user's orders, newest first, with items (default 10)\n"
     "  order ORDER_ID                    one order\n"
     "  top-products [--limit N]          products by revenue (default 10)\n"
+    "  model NAME KEY...                 a row of declarative read model NAME, by the values of its\n"
+    "                                    root's primary key (docs/read-models.md)\n"
     "options:\n"
     "  --json                            JSON instead of a table\n"
     "  --after LSN                       first wait until the read model has applied LSN\n"
@@ -130,9 +132,11 @@ int main(int argc, char** argv) {
     }
   }
   bool needs_id = command == "user-orders" || command == "order";
-  if (command != "user-orders" && command != "order" && command != "top-products")
+  if (command != "user-orders" && command != "order" && command != "top-products" && command != "model")
     return fail("unknown command \"" + command + "\"\n" + query_usage);
-  if (positional.size() != (needs_id ? 1u : 0u))
+  if (command == "model" && positional.size() < 2)
+    return fail(std::string("model takes a model's name and its key's values\n") + query_usage);
+  if (command != "model" && positional.size() != (needs_id ? 1u : 0u))
     return fail(command + (needs_id ? " takes one id" : " takes no argument") + "\n" + query_usage);
   if (needs_id && !to_int(positional[0], 1, 9223372036854775807LL, id))
     return fail("\"" + positional[0] + "\" is not an id");
@@ -158,7 +162,17 @@ int main(int argc, char** argv) {
                 << ")\n";
       return 3;
     }
-    if (command == "order") {
+    if (command == "model") {
+      const std::vector<std::string> key(positional.begin() + 1, positional.end());
+      auto row = reader.model_row(positional[0], key);
+      if (!row) {
+        std::string values;
+        for (const auto& v : key) values += " " + v;
+        std::cerr << "pgcqrs-query: read model " << positional[0] << " has no row" << values << "\n";
+        return 1;
+      }
+      std::cout << (json ? query::row_json(*row) : query::row_table(*row));
+    } else if (command == "order") {
       auto order = reader.order(id);
       if (!order) {
         std::cerr << "pgcqrs-query: order " << id << " is not in the read model\n";

@@ -10,6 +10,7 @@
 
 #include "pgcqrs/core/lsn.hpp"
 #include "pgcqrs/sidecar/checkpoint.hpp"
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
 
 namespace pgcqrs::sidecar::query {
 namespace {
@@ -254,6 +255,55 @@ std::optional<Hash> Reader::order(int64_t order_id) {
   const redisReply* reply = got.reply ? got.reply : got.owner.get();
   if (reply->type == REDIS_REPLY_ERROR)
     throw redis::RedisError("Redis HGETALL " + keys_.order(id) + " failed: " + redis::describe_reply_error(reply),
+                            redis::reply_error_code(reply));
+  if (reply->elements == 0) return std::nullopt;
+  return hash_of(reply);
+}
+
+std::optional<Hash> Reader::model_row(const std::string& model, const std::vector<std::string>& key) {
+  // The plan (the same in every generation: each copy takes it from the table read_models).
+  auto plan_of = [&](const redisReply* reply) {
+    if (reply->type == REDIS_REPLY_ERROR)
+      throw redis::RedisError("Redis HGET " + keys_.registry() + " failed: " + redis::describe_reply_error(reply),
+                              redis::reply_error_code(reply));
+    if (reply->type != REDIS_REPLY_STRING) throw std::runtime_error("Redis holds no read model named " + model);
+    return redis::reply_string(reply);
+  };
+  std::string json;
+  if (cluster_) {
+    json = on_cluster<std::string>([&](const Keys& k) {
+      return plan_of(cluster_->command(k.registry(), {"HGET", k.registry(), model}).get());
+    });
+  } else {
+    auto got = current([&](const Keys& k) { return std::vector<std::string>{"HGET", k.registry(), model}; });
+    json = plan_of(got.reply ? got.reply : got.owner.get());
+  }
+  std::string error;
+  const auto plan = projection::parse_plan(model, json, error);
+  if (!plan) throw std::runtime_error(error);
+  const auto& columns = plan->tables[0].key;
+  if (key.size() != columns.size()) {
+    std::string names;
+    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c;
+    throw std::runtime_error("read model " + model + " is keyed by " + std::to_string(columns.size()) +
+                             " value(s) (" + names + "), not " + std::to_string(key.size()));
+  }
+  projection::RowValues values;
+  for (size_t i = 0; i < key.size(); ++i) values.emplace_back(columns[i], key[i]);
+  const std::string id = *projection::identity(values, columns);
+  if (cluster_) {
+    return on_cluster<std::optional<Hash>>([&](const Keys& k) -> std::optional<Hash> {
+      auto hashes = cluster_hashes({projection::model_key(*plan, k.scope(), id)});
+      if (hashes.empty()) return std::nullopt;
+      return std::move(hashes.front());
+    });
+  }
+  auto got = current([&](const Keys& k) {
+    return std::vector<std::string>{"HGETALL", projection::model_key(*plan, k.scope(), id)};
+  });
+  const redisReply* reply = got.reply ? got.reply : got.owner.get();
+  if (reply->type == REDIS_REPLY_ERROR)
+    throw redis::RedisError("Redis HGETALL of read model " + model + " failed: " + redis::describe_reply_error(reply),
                             redis::reply_error_code(reply));
   if (reply->elements == 0) return std::nullopt;
   return hash_of(reply);

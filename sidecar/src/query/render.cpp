@@ -95,6 +95,17 @@ std::string products_table(const std::vector<Hash>& products) {
   return out.str();
 }
 
+std::string row_table(const Hash& row) {
+  size_t width = 0;
+  for (const auto& [name, value] : row) width = std::max(width, name.size());
+  std::ostringstream out;
+  for (const auto& [name, value] : row) out << pad(name, width) << "  " << value << "\n";
+  return out.str();
+}
+
+// Every value as the text the model holds: a model's types are the user's, not the layout's.
+std::string row_json(const Hash& row) { return json(row).dump() + "\n"; }
+
 std::string order_json(const Hash& order) { return object_of(order).dump() + "\n"; }
 
 std::string orders_json(const std::vector<Hash>& orders) {

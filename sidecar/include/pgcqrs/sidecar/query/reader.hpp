@@ -31,6 +31,10 @@ class Reader {
   std::optional<Hash> order(int64_t order_id);
   // Products by revenue, highest first.
   std::vector<Hash> top_products(int limit);
+  // A row of a declarative read model: the hash its key template names for these values of
+  // its root's primary key (docs/read-models.md, "In Redis"). Throws when Redis knows no
+  // model of that name or key gives another number of values than the key has columns.
+  std::optional<Hash> model_row(const std::string& model, const std::vector<std::string>& key);
 
   // The read model's checkpoint, if it has one and it is not marked dirty.
   std::optional<uint64_t> checkpoint();

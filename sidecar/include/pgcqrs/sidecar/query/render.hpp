@@ -10,6 +10,10 @@ namespace pgcqrs::sidecar::query {
 
 using Hash = std::map<std::string, std::string>;
 
+// A row of a declarative read model: its fields, one per line, or a JSON object of strings.
+std::string row_table(const Hash& row);
+std::string row_json(const Hash& row);
+
 // One order: its fields, then its items as a small table.
 std::string order_table(const Hash& order);
 // A user's orders, newest first: one line per order with a summary of its items.
