@@ -112,6 +112,15 @@ bool Keys::names_read_model(std::string_view key) const {
   return false;
 }
 
+std::string scan_literal(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 std::string key_prefix_problem(std::string_view prefix) {
   if (prefix.size() > 64) return "--key-prefix is longer than 64 bytes";
   for (char ch : prefix) {

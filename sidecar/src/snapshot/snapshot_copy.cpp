@@ -283,23 +283,13 @@ std::vector<std::pair<std::string, std::string>> registry_of(redis::Deployment& 
   return out;
 }
 
-// A SCAN pattern matching text as it is.
-std::string glob_literal(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 uint64_t delete_generation(redis::Deployment& redis, const Keys& keys) {
   // The declarative models' hashes, named by their templates, which the registry holds.
   std::vector<std::string> patterns = keys.rebuild_patterns();
   for (const auto& plan : projection::plans_of(registry_of(redis, keys.registry())))
-    patterns.push_back(glob_literal(keys.scope() + projection::key_stem(plan)) + "*");
+    patterns.push_back(scan_literal(keys.scope() + projection::key_stem(plan)) + "*");
   return delete_keys(redis, keys.rebuild_singles(), patterns);
 }
 
@@ -312,7 +302,7 @@ uint64_t delete_every_generation(redis::Deployment& redis, const Keys& keys) {
   // The declarative models' hashes, of every generation whose registry is left.
   std::vector<std::string> model_stems;
   const std::string registry = "pgcqrs:models";
-  for (const auto& key : redis.scan(glob_literal(keys.prefix()) + "*" + registry)) {
+  for (const auto& key : redis.scan(scan_literal(keys.prefix()) + "*" + registry)) {
     const std::string scope = key.substr(0, key.size() - registry.size());
     if (keys.names_read_model(key))
       for (const auto& plan : projection::plans_of(registry_of(redis, key)))

@@ -110,20 +110,10 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
   return out;
 }
 
-// A SCAN pattern matching text as it is.
-std::string glob_literal(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 // The hashes of a declarative model in Redis, named without stem (the prefix and generation).
 Model read_declared_hashes(redis::Deployment& r, const std::string& stem, const projection::ModelPlan& plan) {
   Model m;
-  const auto keys = r.scan(glob_literal(stem + projection::key_stem(plan)) + "*");
+  const auto keys = r.scan(scan_literal(stem + projection::key_stem(plan)) + "*");
   constexpr size_t batch = 500;
   for (size_t start = 0; start < keys.size(); start += batch) {
     Keyed reads;
@@ -327,7 +317,9 @@ int run(const Options& options) {
       Model actual = read_read_model(r, stem);
       std::vector<std::string> model_diffs;
       for (const auto& d : declared) {
-        for (auto& diff : compare_hashes(d.expected, read_declared_hashes(r, stem, d.plan)))
+        CompareOptions declared;
+        declared.declared = true;
+        for (auto& diff : compare(d.expected, read_declared_hashes(r, stem, d.plan), declared))
           model_diffs.push_back("read model " + d.plan.name + ": " + stem + diff);
         compared += d.expected.size();
       }

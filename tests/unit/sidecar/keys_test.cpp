@@ -138,3 +138,8 @@ TEST(Keys, AnIdIsReadBackFromAKeyOfItsFamily) {
   EXPECT_EQ(Keys::id_in(k.order_stem(), "app1:order_details:100"), std::nullopt);  // layout 3
   EXPECT_EQ(Keys::id_in(k.order_stem(), "app1:order_details:{36"), std::nullopt);
 }
+
+TEST(Keys, ScanLiteralsMatchTheirTextOnly) {
+  EXPECT_EQ(scan_literal("card:{"), "card:{");
+  EXPECT_EQ(scan_literal("a*b?c[d]e\\f"), "a\\*b\\?c\\[d\\]e\\\\f");
+}

@@ -149,3 +149,24 @@ TEST(VerifyModel, ExpectsTextAsThePluginSendsIt) {
   EXPECT_EQ(m.at("user:{1}:1").hash.at("email"), "x\xEF\xBF\xBDy@example.com");
   EXPECT_EQ(m.at("product:{1}:1").hash.at("name"), std::string(pgcqrs::max_text_bytes, 'p'));
 }
+
+TEST(VerifyModel, DeclaredModelsCompareFieldsExactlyAndEveryStrayKey) {
+  auto hash = [](std::map<std::string, std::string> fields) {
+    KeyValue kv;
+    kv.type = KeyValue::Type::Hash;
+    kv.hash = std::move(fields);
+    return kv;
+  };
+  const Model expected = {{"card:{1}:1", hash({{"id", "1"}, {"items", "[1, 2]"}})}};
+  CompareOptions declared;
+  declared.declared = true;
+  EXPECT_EQ(compare(expected, expected, declared), std::vector<std::string>{});  // no lsn asked for
+  const Model actual = {{"card:{1}:1", hash({{"id", "1"}, {"items", "[1,2]"}, {"lsn", "0/1"}})},
+                        {"card:{2}:2", hash({{"id", "2"}})},
+                        {"card:x", hash({{"id", "x"}})}};
+  EXPECT_EQ(compare(expected, actual, declared),
+            (std::vector<std::string>{"card:{1}:1 field items: expected \"[1, 2]\", found \"[1,2]\"",
+                                      "card:{1}:1 field lsn: should not exist (\"0/1\")",
+                                      "card:x: should not exist (no row of the view)",  // x sorts before {
+                                      "card:{2}:2: should not exist (no row of the view)"}));
+}

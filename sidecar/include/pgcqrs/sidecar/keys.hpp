@@ -97,6 +97,10 @@ class Keys {
   std::string top_products_, users_, products_, checkpoint_, channel_;
 };
 
+// A SCAN MATCH pattern that matches text as it is (its * ? [ ] \\ escaped): for names taken
+// from elsewhere, such as a declarative read model's key template.
+std::string scan_literal(std::string_view text);
+
 // Why a --key-prefix cannot be used ("" if it can): it must be at most 64 bytes of letters,
 // digits and _ . : -, so that it needs no escape in a SCAN pattern or an ACL key pattern and
 // leaves the braces of Redis Cluster's hash tags free.
