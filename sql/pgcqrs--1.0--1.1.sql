@@ -38,6 +38,7 @@ CREATE FUNCTION @extschema@.read_models_check() RETURNS pg_catalog.trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   owner oid;
+  other text;
 BEGIN
   IF TG_OP = 'UPDATE' THEN
     RAISE EXCEPTION 'pgcqrs: read model % cannot be changed in place', OLD.name
@@ -56,12 +57,22 @@ BEGIN
   EXECUTE format('SELECT FROM %s LIMIT 0', NEW.view);
   NEW.plan := @extschema@.read_model_plan(NEW.view, NEW.name, NEW.key);
   NEW.key := NEW.plan OPERATOR(pg_catalog.->>) 'key';
+  -- Two models' hashes must never share a name: the text before the first placeholder tells
+  -- them apart (the index read_models_key_stem holds it against concurrent registrations).
+  SELECT m.name INTO other FROM @extschema@.read_models m
+   WHERE split_part(m.key, '{', 1) = split_part(NEW.key, '{', 1);
+  IF FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: the key % of read model % starts as read model %''s does (%)', NEW.key, NEW.name,
+      other, split_part(NEW.key, '{', 1)
+      USING ERRCODE = 'CQ008', HINT = 'Begin each model''s key with a text of its own, such as its name.';
+  END IF;
   NEW.registered_at := now();
   RETURN NEW;
 END $$;
 
 CREATE TRIGGER read_models_check BEFORE INSERT OR UPDATE ON @extschema@.read_models
   FOR EACH ROW EXECUTE FUNCTION @extschema@.read_models_check();
+CREATE UNIQUE INDEX read_models_key_stem ON @extschema@.read_models ((pg_catalog.split_part(key, '{', 1)));
 
 -- A model registered or dropped changes which tables the plugin reads, from that commit on
 -- (extension/src/relation_map.cpp).

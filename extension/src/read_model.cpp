@@ -515,6 +515,21 @@ void check_key(const Analysis& a, const char* key) {
   }
   for (int k = 0; k < root.nkeys; k++)
     if (!seen[k]) refuse(a, hint, "the key %s does not name %s", key, column_name(a, 0, root.key[k]));
+  // Its hashes must not be taken for pgcqrs's own keys (docs/read-models.md), which a rebuild
+  // deletes by these names, nor for another generation's (`g3:`).
+  static const char* const taken[] = {"pgcqrs:", "order_details:", "user_orders:", "user_latest:", "user:",
+                                      "product:", "order_items:", "product_orders:", "top_products"};
+  for (const char* name : taken)
+    if (strncmp(key, name, strlen(name)) == 0)
+      refuse(a, "Start the key with the model's name, as the default key does.",
+             "the key %s starts with %s, a name of pgcqrs's own keys in Redis", key, name);
+  if (key[0] == 'g' && isdigit(static_cast<unsigned char>(key[1]))) {
+    const char* p = key + 1;
+    while (isdigit(static_cast<unsigned char>(*p))) p++;
+    if (*p == ':')
+      refuse(a, "Start the key with the model's name, as the default key does.",
+             "the key %s starts like the keys of a rebuild's generation (g1:, g2:, ...)", key);
+  }
 }
 
 // The default key: the model's name, then each primary key column's view column.

@@ -137,7 +137,10 @@ SELECT v AS view, refusal(v)
 CREATE VIEW v_no_key AS SELECT status FROM tickets;
 SELECT k AS key, refusal('ticket_cards', k)
   FROM unnest(ARRAY['', 'ticket', 'ticket:{nope}', 'ticket:{status}', 'ticket:{id}:{id}', 'ticket:{id',
-                    'ticket:id}', 'region:{region}']) k;
+                    'ticket:id}', 'region:{region}', 'user:{id}', 'order_details:{id}', 'pgcqrs:m:{id}',
+                    'top_products{id}', 'g12:ticket:{id}']) k;
+SELECT refusal('ticket_cards', 'g:{id}') = 'accepted' AS g_alone_is_a_name,
+       refusal('ticket_cards', 'users:{id}') = 'accepted' AS users_is_not_user;
 SELECT refusal('v_no_key');
 SELECT refusal('tickets');
 
@@ -168,6 +171,8 @@ SELECT * FROM changes('models');
 SELECT try($$SELECT register_read_model('again', 'ticket_cards')$$);
 SELECT try($$SELECT register_read_model('ticket_cards', 'ticket_regions')$$);
 SELECT try($$SELECT register_read_model('Ticket-Cards', 'ticket_regions')$$);
+-- Two models' hashes would share names.
+SELECT try($$SELECT register_read_model('same_stem', 'ticket_regions', 'ticket_cards:{id}:r')$$);
 SELECT try($$SELECT register_read_model('expressions', 'v_expression')$$);
 SELECT try($$UPDATE read_models SET key = 'other:{id}' WHERE name = 'ticket_cards'$$);
 SELECT try($$SELECT drop_read_model('nope')$$);
