@@ -23,6 +23,7 @@
 #include "pgcqrs/sidecar/heartbeat.hpp"
 #include "pgcqrs/sidecar/projection/event.hpp"
 #include "pgcqrs/sidecar/batch_applier.hpp"
+#include "pgcqrs/sidecar/checkpoint.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 #include "pgcqrs/sidecar/projection/transaction_assembler.hpp"
 #include "pgcqrs/sidecar/redis/async_client.hpp"
@@ -382,9 +383,8 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
       return fail(Server::redis, "the read models may hold part of a projection call");
     }
     if (status == "rebuild") {
-      spdlog::warn("a rebuild was asked for (pgcqrs-sidecar rebuild, at {}): starting it; readers keep generation {} "
-                   "until it is done",
-                   detail, keys_.generation());
+      spdlog::warn("a rebuild was asked for ({}): starting it; readers keep generation {} until it is done",
+                   checkpoint::rebuild_cause(detail), keys_.generation());
       return fail(Server::redis, "a rebuild was asked for");
     }
     if (status == "generation") {

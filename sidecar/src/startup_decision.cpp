@@ -102,7 +102,7 @@ StartupVerdict decide_startup(const CheckpointFound& checkpoint, const SlotFound
   } else if (checkpoint.rebuilding && serving) {
     interrupted(v);
   } else if (checkpoint.rebuild && serving) {
-    v.explanation = "a rebuild was asked for (pgcqrs-sidecar rebuild, at " + *checkpoint.rebuild +
+    v.explanation = "a rebuild was asked for (" + checkpoint::rebuild_cause(*checkpoint.rebuild) +
                     "): copying the write model into generation " + std::to_string(generation + 1) +
                     " while readers keep generation " + std::to_string(generation);
     v.reason = "asked for";

@@ -164,6 +164,11 @@ TEST_F(Models, RandomChangesKeepTheModelEqualToItsView) {
   std::mt19937 rng(20261207);
   apply(txn({{"ReadModelRegistered", std::string(R"("name":"cards","key":"card:{id}","plan":)") + kPlan}}), rng);
   EXPECT_EQ(redis_->command({"HEXISTS", "pgcqrs:models", "cards"})->integer, 1);
+  // Registered while streaming, it asks for a rebuild to copy the rows written before it.
+  const std::string asked = hget("pgcqrs:checkpoint", "rebuild");
+  EXPECT_EQ(asked.substr(asked.size() - 23), ", when read model cards") << asked;
+  EXPECT_EQ(run(calls(txn({{"RowsTruncated", R"("tables":["public.none"])"}})))[0], "rebuild");
+  redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});  // the tables were empty: nothing to copy
 
   auto pick = [&](int n) { return static_cast<int64_t>(std::uniform_int_distribution<int>(1, n)(rng)); };
   const std::vector<std::string> statuses = {"open", "spam", "closed"};

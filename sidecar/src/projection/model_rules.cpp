@@ -124,6 +124,12 @@ void Projector::model_registered(Run& r, const RowEvent& e) {
   if (!parse_plan(e.name, e.plan, error)) throw std::runtime_error(error);
   view_.hset(keys_.registry(), e.name, e.plan);
   r.models.reset();
+  // Registered while the stream runs, the model has none of the rows written before: a
+  // rebuild copies them, with everything else, into a generation readers switch to once it is
+  // complete. Asked for with this batch's checkpoint, so that a crash cannot lose the asking.
+  if (mode_ == Mode::Transaction)
+    view_.hset(keys_.checkpoint(), checkpoint::field::rebuild,
+               now_iso_ + std::string(checkpoint::kRebuildForModel) + e.name);
 }
 
 void Projector::model_dropped(Run& r, const RowEvent& e) {

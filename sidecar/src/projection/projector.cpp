@@ -174,6 +174,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
   products_.begin_run();
   users_.begin_run();
   orders_.begin_run();
+  now_iso_ = ctx.now_iso;
   Run r;
   const bool txn = mode_ == Mode::Transaction;
   uint64_t cp = 0;

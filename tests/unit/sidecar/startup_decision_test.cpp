@@ -244,6 +244,15 @@ TEST(StartupDecision, ARebuildAskedForIsDoneEvenWhenEverythingElseWouldResume) {
   EXPECT_EQ(v.copy_generation, 5u);
 }
 
+TEST(StartupDecision, ARebuildAskedForByAModelsRegistrationSaysSo) {
+  CheckpointFound c = serving("4");
+  c.rebuild = "2026-12-07T19:00:00.000000Z, when read model ticket_cards";
+  auto v = decide(c, slot_at("0/1000"));
+  expect_rebuild(v, "asked for",
+                 "a rebuild was asked for (read model ticket_cards registered at 2026-12-07T19:00:00.000000Z): copying "
+                 "the write model into generation 5 while readers keep generation 4");
+}
+
 TEST(StartupDecision, AMalformedGenerationIsRefusedByName) {
   for (const char* bad : {"", "x", "-1", "4a", " 4", "1234567890123456789"})
     expect_refused(decide(serving(bad), slot_at("0/1000")), Server::redis, ErrorKind::permanent,

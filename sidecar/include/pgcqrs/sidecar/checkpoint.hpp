@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace pgcqrs::sidecar::checkpoint {
@@ -31,10 +32,23 @@ inline constexpr const char* partial_cursor = "partial_cursor";  // where a fan-
 inline constexpr const char* generation = "generation";
 inline constexpr const char* rebuilding = "rebuilding";  // the generation a rebuild is copying
 inline constexpr const char* retired = "retired";        // the generation being deleted after a switch
-inline constexpr const char* rebuild = "rebuild";        // `pgcqrs-sidecar rebuild` asked for one, at
+// A rebuild is asked for: the time `pgcqrs-sidecar rebuild` asked, or that time followed by
+// kRebuildForModel and the model whose registration asked (rebuild_cause() says which).
+inline constexpr const char* rebuild = "rebuild";
 // On a Redis Cluster only: the number of the last batch finished (cluster/intent.hpp).
 inline constexpr const char* batch = "batch";
 }  // namespace field
+
+inline constexpr std::string_view kRebuildForModel = ", when read model ";
+
+// Who asked for the rebuild a `rebuild` field holds, for the log: "pgcqrs-sidecar rebuild, at
+// TIME" or "read model NAME registered at TIME".
+inline std::string rebuild_cause(std::string_view value) {
+  const size_t at = value.find(kRebuildForModel);
+  if (at == std::string_view::npos) return "pgcqrs-sidecar rebuild, at " + std::string(value);
+  return "read model " + std::string(value.substr(at + kRebuildForModel.size())) + " registered at " +
+         std::string(value.substr(0, at));
+}
 
 // A generation as the fields `generation`, `rebuilding` and `retired` hold it: decimal digits
 // (at most 18, so that the next one fits too); nullopt for anything else.

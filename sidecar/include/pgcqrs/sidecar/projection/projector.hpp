@@ -215,6 +215,7 @@ class Projector {
   // The plans read from the registry, by model name with the JSON they were parsed from.
   std::map<std::string, std::pair<std::string, std::shared_ptr<const ModelPlan>>> plans_;
   Mode mode_ = Mode::Transaction;
+  std::string now_iso_;  // the batch's ProjectorContext::now_iso
   int budget_ = 1000;
   bool first_round_ = false;
   std::optional<std::map<std::string, std::string>> expected_cp_;  // the view's, at start
