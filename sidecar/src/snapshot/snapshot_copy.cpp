@@ -219,20 +219,18 @@ int64_t cents_of(const std::string& money) {
   return *c;
 }
 
-// A timestamptz column as microseconds since 2000-01-01 (or "infinity", "-infinity"), for
-// ts_text: the snapshot prints timestamps with the plugin's own formatter, never to_char.
-std::string ts_sql(const std::string& col) {
+}  // namespace
+
+std::string instant_sql(const std::string& col) {
   return "CASE WHEN isfinite(" + col + ") THEN ((EXTRACT(epoch FROM " + col +
          ") - " + std::to_string(pgcqrs::unix_to_pg_epoch_micros / 1000000) +
          ") * 1000000)::int8::text ELSE " + col + "::text END";
 }
 
-std::string ts_text(const std::string& value) {
+std::string instant_text(const std::string& value) {
   if (value == "infinity" || value == "-infinity") return value;
   return pgcqrs::format_timestamp(std::stoll(value));
 }
-
-}  // namespace
 
 std::string extension_schema(pqxx::connection_base& conn) {
   pqxx::nontransaction tx(conn);
@@ -422,8 +420,8 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
     ++stats.orders;
   };
   scan("pgcqrs_users_orders",
-       "SELECT u.id, u.name, u.email, u.is_active, o.id, o.status, " + ts_sql("o.created_at") + ", " +
-           ts_sql("o.updated_at") + ", i.product_id, i.quantity, i.unit_price::text FROM " + s + ".users u LEFT JOIN " +
+       "SELECT u.id, u.name, u.email, u.is_active, o.id, o.status, " + instant_sql("o.created_at") + ", " +
+           instant_sql("o.updated_at") + ", i.product_id, i.quantity, i.unit_price::text FROM " + s + ".users u LEFT JOIN " +
            s + ".orders o ON o.user_id = u.id LEFT JOIN " + s +
            ".order_items i ON i.order_id = o.id ORDER BY u.id, o.id, i.product_id",
        [&](const pqxx::row& r) {
@@ -441,11 +439,11 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
          if (oid != cur_order) {
            flush_order();
            cur_order = oid;
-           std::string created = ts_text(r[6].as<std::string>());
+           std::string created = instant_text(r[6].as<std::string>());
            auto score = projection::timestamp_score(created);
            if (!score) throw std::runtime_error("snapshot: order " + oid + " has an unreadable created_at " + created);
            placed = ev::OrderPlaced{r[4].as<int64_t>(), r[0].as<int64_t>(), r[5].as<std::string>(), created,
-                                    ts_text(r[7].as<std::string>()), *score, {}};
+                                    instant_text(r[7].as<std::string>()), *score, {}};
          }
          if (r[8].is_null()) return;
          ++stats.items;
@@ -508,7 +506,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
         // format() prints with the type's output function, as the plugin does (a cast to
         // text need not: true::text is 'true', its output 't').
         select += (select.empty() ? "" : ", ") +
-                  (instant ? ts_sql(c) : "CASE WHEN " + c + " IS NOT NULL THEN format('%s', " + c + ") END");
+                  (instant ? instant_sql(c) : "CASE WHEN " + c + " IS NOT NULL THEN format('%s', " + c + ") END");
         instants.push_back(instant);
       }
       scan("pgcqrs_model_rows", "SELECT " + select + " FROM " + table, [&](const pqxx::row& r) {
@@ -518,7 +516,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
         for (size_t c = 0; c < columns.size(); ++c) {
           const auto& f = r[static_cast<int>(c)];
           std::optional<std::string> value;
-          if (!f.is_null()) value = instants[c] ? ts_text(f.as<std::string>()) : f.as<std::string>();
+          if (!f.is_null()) value = instants[c] ? instant_text(f.as<std::string>()) : f.as<std::string>();
           row.row.emplace_back(columns[c], std::move(value));
         }
         emit(std::move(row));

@@ -72,15 +72,15 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
     // Each column as the model holds it: timestamptz as the contract prints it, every other
     // type as its output function does (format()), NULL as no field.
     std::string select;
+    std::vector<bool> instants;
     for (const auto& c : plan->columns) {
       const std::string col = tx.quote_name(c.name);
       select += select.empty() ? "" : ", ";
-      if (tx.exec1("SELECT atttypid = 'timestamptz'::regtype FROM pg_catalog.pg_attribute WHERE attrelid = " +
-                   tx.quote(m[1].as<std::string>()) + "::regclass AND attname = " + tx.quote(c.name))[0].as<bool>())
-        select += "CASE WHEN isfinite(" + col + ") THEN to_char(" + col + " AT TIME ZONE 'UTC', "
-                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
-      else
-        select += "CASE WHEN " + col + " IS NOT NULL THEN format('%s', " + col + ") END";
+      instants.push_back(tx.exec1("SELECT atttypid = 'timestamptz'::regtype FROM pg_catalog.pg_attribute WHERE "
+                                  "attrelid = " + tx.quote(m[1].as<std::string>()) + "::regclass AND attname = " +
+                                  tx.quote(c.name))[0].as<bool>());
+      select += instants.back() ? snapshot::instant_sql(col)
+                                : "CASE WHEN " + col + " IS NOT NULL THEN format('%s', " + col + ") END";
     }
     // The root's key, from the view's columns that carry it.
     std::vector<std::string> key;
@@ -98,8 +98,9 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
       for (size_t i = 0; i < d.plan.columns.size(); ++i) {
         const auto& f = row[static_cast<int>(i)];
         if (f.is_null()) continue;
-        values.emplace_back(d.plan.columns[i].name, f.as<std::string>());
-        kv.hash[d.plan.columns[i].name] = f.as<std::string>();
+        const std::string value = instants[i] ? snapshot::instant_text(f.as<std::string>()) : f.as<std::string>();
+        values.emplace_back(d.plan.columns[i].name, value);
+        kv.hash[d.plan.columns[i].name] = value;
       }
       const auto id = projection::identity(values, key);
       if (!id) throw std::runtime_error("read model " + d.plan.name + ": a row of its view has no key");
@@ -141,11 +142,8 @@ WriteModel read_write_model(pqxx::connection_base& conn, std::vector<Declared>& 
   auto schema_rows = tx.exec("SELECT quote_ident(extnamespace::regnamespace::text) FROM pg_extension WHERE extname = 'pgcqrs'");
   if (schema_rows.empty()) throw std::runtime_error("the pgcqrs extension is not installed in this database");
   std::string s = schema_rows[0][0].as<std::string>() + ".";
-  // Timestamps as the contract prints them: ISO-8601 UTC with microseconds.
-  auto ts = [](const std::string& col) {
-    return "CASE WHEN isfinite(" + col + ") THEN to_char(" + col +
-           " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE " + col + "::text END";
-  };
+  // Timestamps as the contract prints them (snapshot_copy.hpp, instant_sql).
+  const auto ts = snapshot::instant_sql;
   for (auto row : tx.exec("SELECT id, name, email, is_active FROM " + s + "users"))
     wm.users.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<bool>()});
   for (auto row : tx.exec("SELECT id, name, price::text, is_active FROM " + s + "products"))
@@ -153,8 +151,9 @@ WriteModel read_write_model(pqxx::connection_base& conn, std::vector<Declared>& 
   for (auto row : tx.exec("SELECT id, user_id, status, " + ts("created_at") + ", " + ts("updated_at") +
                           ", CASE WHEN isfinite(created_at) THEN floor(extract(epoch FROM created_at) * 1000)::bigint END"
                           " FROM " + s + "orders")) {
-    OrderRow o{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<std::string>(), row[3].as<std::string>(),
-               row[4].as<std::string>(), std::nullopt};
+    OrderRow o{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<std::string>(),
+               snapshot::instant_text(row[3].as<std::string>()), snapshot::instant_text(row[4].as<std::string>()),
+               std::nullopt};
     if (!row[5].is_null()) o.created_ms = row[5].as<int64_t>();
     wm.orders.push_back(std::move(o));
   }

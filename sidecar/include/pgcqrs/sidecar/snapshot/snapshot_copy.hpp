@@ -45,6 +45,13 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
                         std::optional<uint64_t> retiring, int chunk_events, const std::atomic<bool>* cancel = nullptr,
                         const ProgressFn& progress = nullptr);
 
+// A timestamptz column read as the event contract prints it, whatever the session's time
+// zone or the year (never to_char, whose years have no sign): instant_sql(column) selects
+// it as microseconds since 2000-01-01 (or "infinity", "-infinity"), instant_text() formats
+// what that selected with the plugin's own formatter.
+std::string instant_sql(const std::string& column);
+std::string instant_text(const std::string& value);
+
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws a
 // permanent Failure if there is none.
 std::string extension_schema(pqxx::connection_base& conn);
