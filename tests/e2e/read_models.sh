@@ -223,6 +223,24 @@ for round in 1 2 3; do
   same "after kill -9 number $round" cards card:
 done
 
+# kill -9 in the middle of a fan-out: a customer of 3,000 tickets renamed, in chunks of 3
+# rows (--fanout-budget 3); the restart finishes it from the checkpoint's cursor.
+sql >/dev/null <<'SQL'
+INSERT INTO orgs VALUES (99, 'big org') ON CONFLICT (id) DO UPDATE SET label = EXCLUDED.label;
+INSERT INTO customers VALUES (99, 'big customer', 99) ON CONFLICT (id) DO UPDATE SET org_id = 99;
+INSERT INTO tickets SELECT g, 99, 'open', 'bulk ' || g FROM generate_series(10001, 13000) g;
+SQL
+wait_for 60 "the bulk tickets applied" applied
+sql -c "UPDATE customers SET name = 'renamed big customer' WHERE id = 99" >/dev/null
+fanning_out() { [ -n "$(rc HGET pgcqrs:checkpoint partial_cursor)" ]; }
+if wait_for 30 "the rename's fan-out under way (partial_cursor)" fanning_out; then
+  kill -9 "$sidecar" 2>/dev/null || true
+  wait "$sidecar" 2>/dev/null || true
+  [ -n "$(rc HGET pgcqrs:checkpoint partial_cursor)" ] && ok || fail "the fan-out had finished before the kill"
+  start
+fi
+same "a fan-out cut by kill -9, then finished" cards card:
+
 # A second model, registered while the stream runs over rows written before it: its
 # registration asks for a rebuild, which copies them, and which readers do not notice.
 sql >/dev/null <<'SQL'

@@ -322,8 +322,11 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     }
     if (r.stopped_at)
       view_.hset(keys_.checkpoint(), F::partial_cursor, *r.stopped_at);
-    else
+    else if (!p_cursor)
       drop(F::partial_cursor);
+    // else: the batch ended before the unfinished fan-out (a replay after a restart reaches it
+    // batches later): where it stopped stays, or it would start over, and a declarative
+    // model's, whose first chunk wrote the looked-up row's copy, would find nothing changed.
   }
   r.outcome.more = r.stopped_at.has_value();
   run_outcome_ = r.outcome;
