@@ -81,6 +81,9 @@ const Projector::Plans& Projector::models(Run& r) {
     }
     plans.push_back(cached.second);
   }
+  // By name, whatever order Redis lists the registry in: a resumed fan-out skips the models
+  // before the one it stopped in, which must be the ones done before it stopped.
+  std::sort(plans.begin(), plans.end(), [](const auto& a, const auto& b) { return a->name < b->name; });
   r.models = std::move(plans);
   return *r.models;
 }
