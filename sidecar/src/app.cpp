@@ -13,6 +13,7 @@
 #include <ctime>
 #include <iostream>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/failure_run.hpp"
@@ -173,10 +174,24 @@ int status(const Config& config) {
   if (!ep) return 2;
   int rc = 0;
   std::optional<uint64_t> server_lsn, checkpoint;
+  std::optional<std::vector<std::string>> registered;  // the declarative read models (extension 1.1 on)
   try {
     PgConnection conn(config.pg);
     pqxx::nontransaction tx(conn);
     server_lsn = pgcqrs::parse_lsn(tx.exec("SELECT pg_catalog.pg_current_wal_lsn()::text")[0][0].as<std::string>());
+    // The table of extension 1.1 on, in the extension's schema (asked in two steps: a
+    // to_regclass of a schema the role may not use is an error, not NULL).
+    const auto schema = tx.exec(
+        "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pgcqrs'");
+    if (!schema.empty()) {
+      const std::string table = schema[0][0].as<std::string>() + ".read_models";
+      if (tx.exec1("SELECT pg_catalog.to_regclass(" + tx.quote(table) + ") IS NOT NULL")[0].as<bool>()) {
+        registered.emplace();
+        for (const auto& row : tx.exec("SELECT name FROM " + table + " ORDER BY name"))
+          registered->push_back(row[0].as<std::string>());
+      }
+    }
     auto r = tx.exec_params(
         "SELECT plugin, CASE WHEN active THEN 'yes' ELSE 'no' END, confirmed_flush_lsn::text, restart_lsn::text, wal_status, "
         "pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint "
@@ -218,6 +233,21 @@ int status(const Config& config) {
       if (f.count(F::retired)) std::cout << "; deleting generation " << f[F::retired];
       if (f.count(F::dirty)) std::cout << "; marked dirty at " << f[F::dirty] << " (a rebuild is due)";
       std::cout << "\n";
+      // The declarative models readers find, of those registered: one that is not there yet
+      // comes with the rebuild its registration asked for.
+      const auto generation = checkpoint::parse_generation(f.count(F::generation) ? f[F::generation] : "0");
+      const std::string registry = keys.at(generation.value_or(0)).registry();
+      std::set<std::string> in_redis;
+      auto plans = sync.command(registry, {"HGETALL", registry});  // the documented ACL has no HKEYS
+      for (size_t i = 0; plans->type == REDIS_REPLY_ARRAY && i + 1 < plans->elements; i += 2)
+        in_redis.insert(redis::reply_string(plans->element[i]));
+      if (registered && (!registered->empty() || !in_redis.empty())) {
+        std::string live, waiting;
+        for (const auto& name : *registered) (in_redis.count(name) ? live : waiting) += (name + " ");
+        std::cout << "read models: " << (live.empty() ? "none " : live) << "(declarative, in Redis)";
+        if (!waiting.empty()) std::cout << "; registered, not yet in Redis: " << waiting << "(a rebuild copies them)";
+        std::cout << "\n";
+      }
     }
   } catch (const std::exception& e) {
     std::cout << "Redis:       " << cause_of(e) << "\n";

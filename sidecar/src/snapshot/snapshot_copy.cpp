@@ -473,7 +473,7 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
     m.row = std::move(e);
     feed(std::move(m));
   };
-  if (tx.exec1("SELECT to_regclass(" + tx.quote(schema + ".read_models") + ") IS NOT NULL")[0].as<bool>()) {
+  if (tx.exec1("SELECT to_regclass(" + tx.quote(s + ".read_models") + ") IS NOT NULL")[0].as<bool>()) {
     std::vector<std::pair<std::string, std::vector<std::string>>> tables;  // name -> columns read, roots last
     std::set<std::string> roots;
     for (const auto& model : tx.exec("SELECT name, plan::text FROM " + s + ".read_models ORDER BY name")) {

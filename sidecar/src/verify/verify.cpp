@@ -64,7 +64,7 @@ struct Declared {
 // Every registered model's view, read in the write model's snapshot.
 std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::string& s) {
   std::vector<Declared> out;
-  if (!tx.exec1("SELECT to_regclass('" + s + "read_models') IS NOT NULL")[0].as<bool>()) return out;  // extension 1.0
+  if (!tx.exec1("SELECT to_regclass(" + tx.quote(s + "read_models") + ") IS NOT NULL")[0].as<bool>()) return out;  // extension 1.0
   for (const auto& m : tx.exec("SELECT name, view::text, plan::text FROM " + s + "read_models ORDER BY name")) {
     std::string error;
     auto plan = projection::parse_plan(m[0].as<std::string>(), m[2].as<std::string>(), error);
