@@ -57,9 +57,11 @@ std::pair<size_t, std::string> phase_of(const std::string& cursor, const std::ve
 
 }  // namespace
 
+std::string Projector::model_stem(const ModelPlan& m) const { return keys_.scope() + "pgcqrs:m:" + m.name + ":"; }
+
 std::string Projector::model_part(const ModelPlan& m, std::string_view kind, const std::string& id) const {
-  std::string key = keys_.scope();
-  key.append("pgcqrs:m:").append(m.name).append(1, ':').append(kind).append(":{");
+  std::string key = model_stem(m);
+  key.append(kind).append(":{");
   key.append(std::to_string(identity_bucket(id))).append("}:").append(id);
   return key;
 }
@@ -142,17 +144,14 @@ void Projector::model_dropped(Run& r, const RowEvent& e) {
   if (!m) return;  // registered before this sidecar's copy: it holds nothing of it
   // Its hashes (found from its rows), then everything kept beside them, then its plan.
   const std::vector<std::string> phases = {"rows", "keys"};
-  const std::string stem = keys_.scope() + "pgcqrs:m:" + m->name + ":";
+  const std::string stem = model_stem(*m);
   size_t at = 0;
   std::string cursor = "0";
   if (r.resume_cursor) std::tie(at, cursor) = phase_of(*r.resume_cursor, phases);
   r.resume_cursor.reset();
   for (; at < phases.size(); ++at, cursor = "0") {
     if (phases[at] == "rows") {
-      walk_keys(r, cursor, stem + "r:*", [&](const std::string& key) {
-        if (const auto id = Keys::id_in(stem + "r:", key)) view_.del(model_key(*m, std::string(*id)));
-        view_.del(key);
-      });
+      walk_rows(r, cursor, *m, [&](const std::string& id) { forget_row(*m, id); });
     } else {
       walk_keys(r, cursor, stem + "*", [&](const std::string& key) { view_.del(key); });
     }
@@ -193,20 +192,15 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
       std::tie(at, cursor) = phase_of(rest, phases);
       resume.reset();
     }
-    const std::string stem = keys_.scope() + "pgcqrs:m:" + m.name + ":";
+    const std::string stem = model_stem(m);
     for (; at < phases.size(); ++at, cursor = "0") {
       const std::string& phase = phases[at];
       if (phase == "r") {
-        walk_keys(r, cursor, stem + "r:*", [&](const std::string& key) {
-          if (const auto id = Keys::id_in(stem + "r:", key)) view_.del(model_key(m, std::string(*id)));
-          view_.del(key);
-        });
+        walk_rows(r, cursor, m, [&](const std::string& id) { forget_row(m, id); });
       } else if (phase == "refresh") {
-        walk_keys(r, cursor, stem + "r:*", [&](const std::string& key) {
-          const auto id = Keys::id_in(stem + "r:", key);
-          if (!id) return;
+        walk_rows(r, cursor, m, [&](const std::string& id) {
           try {
-            refresh(m, std::string(*id));
+            refresh(m, id);
           } catch (const Missing&) {
             r.missing = true;  // the other rows' reads go in the same round
           }
@@ -344,6 +338,7 @@ void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent&
 void Projector::refresh(const ModelPlan& m, const std::string& id) {
   const std::string shadow = model_part(m, "r", id);
   const auto fields = view_.hgetall(shadow);
+  if (fields.empty()) return;  // not a row (an index left with a member it no longer has)
   const size_t n = m.tables.size();
   std::vector<std::optional<RowValues>> rows(n);
   std::vector<std::optional<std::string>> links(n), linked(n);
@@ -356,7 +351,6 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
       if (i > 0 && i < n) linked[i] = value;
     }
   }
-  if (fields.empty()) return;  // not a row (an index left with a member it no longer has)
   rows[0] = std::move(root);
   // Each lookup's row, found from the row it is looked up from (joins nest to the left).
   for (size_t i = 1; i < n; ++i) {
@@ -389,6 +383,19 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
     const auto* v = find_value(*row, c.column);
     if (v && *v) view_.hset(key, c.name, **v);
   }
+}
+
+void Projector::walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,
+                          const std::function<void(const std::string&)>& f) {
+  const std::string stem = model_stem(m) + "r:";
+  walk_keys(r, cursor, stem + "*", [&](const std::string& key) {
+    if (const auto id = Keys::id_in(stem, key)) f(std::string(*id));
+  });
+}
+
+void Projector::forget_row(const ModelPlan& m, const std::string& id) {
+  view_.del(model_key(m, id));
+  view_.del(model_part(m, "r", id));
 }
 
 void Projector::walk_keys(Run& r, const std::string& cursor, const std::string& pattern,

@@ -232,6 +232,26 @@ std::string instant_text(const std::string& value) {
   return pgcqrs::format_timestamp(std::stoll(value));
 }
 
+StreamColumns::StreamColumns(pqxx::transaction_base& tx, const std::string& relation,
+                             const std::vector<std::string>& columns) {
+  std::set<std::string> instants;  // its timestamptz columns, asked once
+  for (const auto& row : tx.exec("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = " + tx.quote(relation) +
+                                 "::regclass AND atttypid = 'timestamptz'::regtype AND attnum > 0 AND NOT attisdropped"))
+    instants.insert(row[0].as<std::string>());
+  for (const auto& column : columns) {
+    const std::string c = tx.quote_name(column);
+    instants_.push_back(instants.count(column) > 0);
+    select_ += (select_.empty() ? "" : ", ") +
+               (instants_.back() ? instant_sql(c) : "CASE WHEN " + c + " IS NOT NULL THEN format('%s', " + c + ") END");
+  }
+}
+
+std::optional<std::string> StreamColumns::text(const pqxx::row& row, size_t i) const {
+  const auto& f = row[static_cast<int>(i)];
+  if (f.is_null()) return std::nullopt;
+  return instants_[i] ? instant_text(f.as<std::string>()) : f.as<std::string>();
+}
+
 std::string extension_schema(pqxx::connection_base& conn) {
   pqxx::nontransaction tx(conn);
   auto r = tx.exec(
@@ -496,29 +516,12 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
     }
     std::stable_partition(tables.begin(), tables.end(), [&](const auto& t) { return !roots.count(t.first); });
     for (const auto& [table, columns] : tables) {
-      std::string select;
-      std::vector<bool> instants;
-      for (const auto& column : columns) {
-        const std::string c = tx.quote_name(column);
-        const bool instant = tx.exec1("SELECT atttypid = 'timestamptz'::regtype FROM pg_catalog.pg_attribute "
-                                      "WHERE attrelid = " + tx.quote(table) + "::regclass AND attname = " +
-                                      tx.quote(column))[0].as<bool>();
-        // format() prints with the type's output function, as the plugin does (a cast to
-        // text need not: true::text is 'true', its output 't').
-        select += (select.empty() ? "" : ", ") +
-                  (instant ? instant_sql(c) : "CASE WHEN " + c + " IS NOT NULL THEN format('%s', " + c + ") END");
-        instants.push_back(instant);
-      }
-      scan("pgcqrs_model_rows", "SELECT " + select + " FROM " + table, [&](const pqxx::row& r) {
+      const StreamColumns read(tx, table, columns);
+      scan("pgcqrs_model_rows", "SELECT " + read.select() + " FROM " + table, [&](const pqxx::row& r) {
         projection::RowEvent row;
         row.kind = projection::RowEvent::Kind::Inserted;
         row.table = table;
-        for (size_t c = 0; c < columns.size(); ++c) {
-          const auto& f = r[static_cast<int>(c)];
-          std::optional<std::string> value;
-          if (!f.is_null()) value = instants[c] ? instant_text(f.as<std::string>()) : f.as<std::string>();
-          row.row.emplace_back(columns[c], std::move(value));
-        }
+        for (size_t c = 0; c < columns.size(); ++c) row.row.emplace_back(columns[c], read.text(r, c));
         emit(std::move(row));
         ++stats.model_rows;
       });

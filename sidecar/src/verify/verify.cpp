@@ -69,19 +69,10 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
     std::string error;
     auto plan = projection::parse_plan(m[0].as<std::string>(), m[2].as<std::string>(), error);
     if (!plan) throw std::runtime_error(error);
-    // Each column as the model holds it: timestamptz as the contract prints it, every other
-    // type as its output function does (format()), NULL as no field.
-    std::string select;
-    std::vector<bool> instants;
-    for (const auto& c : plan->columns) {
-      const std::string col = tx.quote_name(c.name);
-      select += select.empty() ? "" : ", ";
-      instants.push_back(tx.exec1("SELECT atttypid = 'timestamptz'::regtype FROM pg_catalog.pg_attribute WHERE "
-                                  "attrelid = " + tx.quote(m[1].as<std::string>()) + "::regclass AND attname = " +
-                                  tx.quote(c.name))[0].as<bool>());
-      select += instants.back() ? snapshot::instant_sql(col)
-                                : "CASE WHEN " + col + " IS NOT NULL THEN format('%s', " + col + ") END";
-    }
+    // Each column as the model holds it, which is as the stream sends it; NULL: no field.
+    std::vector<std::string> names;
+    for (const auto& c : plan->columns) names.push_back(c.name);
+    const snapshot::StreamColumns read(tx, m[1].as<std::string>(), names);
     // The root's key, from the view's columns that carry it.
     std::vector<std::string> key;
     for (const auto& k : plan->tables[0].key)
@@ -91,16 +82,15 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
           break;
         }
     Declared d{std::move(*plan), {}};
-    for (const auto& row : tx.exec("SELECT " + select + " FROM " + m[1].as<std::string>())) {
+    for (const auto& row : tx.exec("SELECT " + read.select() + " FROM " + m[1].as<std::string>())) {
       projection::RowValues values;
       KeyValue kv;
       kv.type = KeyValue::Type::Hash;
-      for (size_t i = 0; i < d.plan.columns.size(); ++i) {
-        const auto& f = row[static_cast<int>(i)];
-        if (f.is_null()) continue;
-        const std::string value = instants[i] ? snapshot::instant_text(f.as<std::string>()) : f.as<std::string>();
-        values.emplace_back(d.plan.columns[i].name, value);
-        kv.hash[d.plan.columns[i].name] = value;
+      for (size_t i = 0; i < names.size(); ++i) {
+        auto value = read.text(row, i);
+        if (!value) continue;
+        values.emplace_back(names[i], *value);
+        kv.hash[names[i]] = std::move(*value);
       }
       const auto id = projection::identity(values, key);
       if (!id) throw std::runtime_error("read model " + d.plan.name + ": a row of its view has no key");

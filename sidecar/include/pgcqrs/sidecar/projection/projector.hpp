@@ -189,10 +189,16 @@ class Projector {
   void lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e);
   void refresh(const ModelPlan& m, const std::string& id);
   void remove_root(const ModelPlan& m, const std::string& id);
+  // Each root row the model keeps (by its identity), in chunks like a fan-out.
+  void walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,
+                 const std::function<void(const std::string&)>& f);
+  // A root row's hash and what is kept of it, where the indexes go separately (TRUNCATE, drop).
+  void forget_row(const ModelPlan& m, const std::string& id);
   // SCAN of keys matching pattern, those this run changed first, in chunks like a fan-out.
   void walk_keys(Run& r, const std::string& cursor, const std::string& pattern,
                  const std::function<void(const std::string&)>& f);
   std::string model_key(const ModelPlan& m, const std::string& id) const;
+  std::string model_stem(const ModelPlan& m) const;  // what the model keeps beside its hashes: pgcqrs:m:<name>:
   std::string model_part(const ModelPlan& m, std::string_view part, const std::string& id) const;
   void append_item_head(std::string& out, int64_t pid);  // an item's JSON up to its name
   std::string page_entry(int64_t order, const std::string& user);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -51,6 +52,21 @@ CopyStats copy_snapshot(pqxx::connection_base& conn, const std::string& snapshot
 // what that selected with the plugin's own formatter.
 std::string instant_sql(const std::string& column);
 std::string instant_text(const std::string& value);
+
+// Columns of a table or view read as the stream sends them (docs/events.md, "Row events"):
+// timestamptz through instant_sql, every other type as its output function prints it (a cast
+// to text need not: true::text is 'true', its output 't'). The select list, then each
+// value's text from a row it read (nullopt: NULL).
+class StreamColumns {
+ public:
+  StreamColumns(pqxx::transaction_base& tx, const std::string& relation, const std::vector<std::string>& columns);
+  const std::string& select() const { return select_; }
+  std::optional<std::string> text(const pqxx::row& row, size_t i) const;
+
+ private:
+  std::string select_;
+  std::vector<bool> instants_;
+};
 
 // The schema holding the write model (where CREATE EXTENSION pgcqrs put it); throws a
 // permanent Failure if there is none.
