@@ -1,7 +1,7 @@
 -- pgcqrs 1.0 -> 1.1: declarative read models, registered as views over the user's own tables
--- (docs/read-models.md, "Declarative read models"). This version registers, explains and
--- guards them, and the plugin streams the rows of the tables they read (docs/events.md, "Row
--- events"); the sidecar does not maintain them yet.
+-- (docs/read-models.md, "Declarative read models"). This version registers, explains,
+-- replaces and guards them, and the plugin streams the rows of the tables they read
+-- (docs/events.md, "Row events"), from which the sidecar keeps them in Redis.
 -- Errors: CQ008 a view that cannot be a read model, or a change that would break one.
 
 \echo Use "ALTER EXTENSION pgcqrs UPDATE TO '1.1'" to load this file. \quit
@@ -22,6 +22,7 @@ CREATE TABLE @extschema@.read_models (
   view pg_catalog.regclass NOT NULL CONSTRAINT read_models_view_key UNIQUE,
   key pg_catalog.text,
   plan pg_catalog.jsonb,
+  version pg_catalog.int4 NOT NULL DEFAULT 1,
   registered_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
 ) WITH (user_catalog_table = true);  -- readable while decoding, as of each change's snapshot
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.read_models', '');
@@ -30,19 +31,22 @@ GRANT SELECT ON @extschema@.read_models TO PUBLIC;
 
 COMMENT ON TABLE @extschema@.read_models IS
   'Declarative read models: a view over the user''s tables, its Redis key template and the plan '
-  'the analysis found (docs/read-models.md). GRANT INSERT, DELETE to the roles that may register.';
+  'the analysis found (docs/read-models.md). GRANT INSERT, UPDATE, DELETE to the roles that may '
+  'register, replace and drop.';
 
 -- Who registers a view must own it and be able to read it: the sidecar publishes every row
 -- the view shows, to whoever reads Redis. Runs as the role registering (not SECURITY DEFINER).
+-- An UPDATE replaces the model's view or key (replace_read_model): a new version, whose plan
+-- the stream carries in ReadModelReplaced; one that would change nothing is skipped.
 CREATE FUNCTION @extschema@.read_models_check() RETURNS pg_catalog.trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   owner oid;
   other text;
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    RAISE EXCEPTION 'pgcqrs: read model % cannot be changed in place', OLD.name
-      USING ERRCODE = 'CQ008', HINT = 'Drop it (pgcqrs.drop_read_model) and register the new view.';
+  IF TG_OP = 'UPDATE' AND NEW.name IS DISTINCT FROM OLD.name THEN
+    RAISE EXCEPTION 'pgcqrs: read model % cannot be renamed', OLD.name
+      USING ERRCODE = 'CQ008', HINT = 'Register the view under the new name, then drop the old model.';
   END IF;
   IF NEW.name IS NULL OR NEW.view IS NULL THEN
     RAISE EXCEPTION 'pgcqrs: a read model needs a view and a name' USING ERRCODE = '22004';
@@ -57,10 +61,20 @@ BEGIN
   EXECUTE format('SELECT FROM %s LIMIT 0', NEW.view);
   NEW.plan := @extschema@.read_model_plan(NEW.view, NEW.name, NEW.key);
   NEW.key := NEW.plan OPERATOR(pg_catalog.->>) 'key';
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW.view = OLD.view AND NEW.plan = OLD.plan OPERATOR(pg_catalog.-) 'version' THEN
+      RETURN NULL;  -- the same definition: nothing to replace
+    END IF;
+    NEW.version := OLD.version + 1;
+  ELSE
+    NEW.version := 1;
+  END IF;
+  -- The plan carries its version to the sidecar, which keeps it beside the model in Redis.
+  NEW.plan := NEW.plan OPERATOR(pg_catalog.||) jsonb_build_object('version', NEW.version);
   -- Two models' hashes must never share a name: the text before the first placeholder tells
   -- them apart (the index read_models_key_stem holds it against concurrent registrations).
   SELECT m.name INTO other FROM @extschema@.read_models m
-   WHERE split_part(m.key, '{', 1) = split_part(NEW.key, '{', 1);
+   WHERE split_part(m.key, '{', 1) = split_part(NEW.key, '{', 1) AND m.name <> NEW.name;
   IF FOUND THEN
     RAISE EXCEPTION 'pgcqrs: the key % of read model % starts as read model %''s does (%)', NEW.key, NEW.name,
       other, split_part(NEW.key, '{', 1)
@@ -74,15 +88,16 @@ CREATE TRIGGER read_models_check BEFORE INSERT OR UPDATE ON @extschema@.read_mod
   FOR EACH ROW EXECUTE FUNCTION @extschema@.read_models_check();
 CREATE UNIQUE INDEX read_models_key_stem ON @extschema@.read_models ((pg_catalog.split_part(key, '{', 1)));
 
--- A model registered or dropped changes which tables the plugin reads, from that commit on
+-- A model registered, replaced or dropped changes which tables the plugin reads, from that commit on
 -- (extension/src/relation_map.cpp).
 CREATE FUNCTION @extschema@.read_models_changed() RETURNS pg_catalog.trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'pgcqrs_read_models_changed';
 
-CREATE TRIGGER read_models_changed AFTER INSERT OR DELETE ON @extschema@.read_models
+CREATE TRIGGER read_models_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.read_models
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.read_models_changed();
 
--- The stream reports each model registered and dropped (ReadModelRegistered, ReadModelDropped);
+-- The stream reports each model registered, replaced and dropped (ReadModelRegistered,
+-- ReadModelReplaced, ReadModelDropped);
 -- a TRUNCATE would drop them all without a word to it.
 CREATE FUNCTION @extschema@.read_models_truncate_refused() RETURNS pg_catalog.trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -108,6 +123,30 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.read_models (name, view, key) VALUES ($1, $2, $3) RETURNING * INTO registered;
   RETURN registered;
+END $$;
+
+-- A new definition of model `name`: another view, or another key for the same one. The
+-- sidecar keeps serving the old definition until the new one is complete in Redis, then
+-- switches readers to it in one step (docs/read-models.md, "Replacing a model").
+CREATE FUNCTION @extschema@.replace_read_model(name pg_catalog.text, view pg_catalog.regclass,
+                                               key pg_catalog.text DEFAULT NULL)
+RETURNS @extschema@.read_models
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  replaced @extschema@.read_models;
+BEGIN
+  PERFORM FROM @extschema@.read_models m WHERE m.name = $1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: no read model %', $1 USING ERRCODE = '42704';
+  END IF;
+  SELECT * INTO replaced FROM @extschema@.read_models m WHERE m.view = $2 AND m.name <> $1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'pgcqrs: view % is registered already, as read model %', replaced.view, replaced.name
+      USING ERRCODE = '42710', HINT = 'A view serves one model: create another view for this one.';
+  END IF;
+  UPDATE @extschema@.read_models m SET view = $2, key = $3 WHERE m.name = $1;
+  SELECT * INTO STRICT replaced FROM @extschema@.read_models m WHERE m.name = $1;
+  RETURN replaced;
 END $$;
 
 CREATE FUNCTION @extschema@.drop_read_model(name pg_catalog.text) RETURNS void
@@ -198,10 +237,11 @@ BEGIN
         regexp_replace(SQLERRM, '^pgcqrs: ', '')
         USING ERRCODE = 'CQ008', HINT = 'Drop the model first, or leave what it relies on as it is.';
     END;
-    IF plan <> m.plan THEN
+    IF plan <> m.plan OPERATOR(pg_catalog.-) 'version' THEN
       RAISE EXCEPTION 'pgcqrs: this command would change what read model % reads', m.name
-        USING ERRCODE = 'CQ008', DETAIL = format('Its plan was %s; it would become %s.', m.plan, plan),
-              HINT = 'Drop the model and register it again.';
+        USING ERRCODE = 'CQ008',
+              DETAIL = format('Its plan was %s; it would become %s.', m.plan OPERATOR(pg_catalog.-) 'version', plan),
+              HINT = 'Leave what it relies on as it is, or replace the model by a new view (pgcqrs.replace_read_model).';
     END IF;
   END LOOP;
 END $$;

@@ -12,7 +12,7 @@ std::optional<EventType> domain_event_type(std::string_view name) {
 bool is_reserved_event_type(std::string_view type) {
   return type == begin_message || type == commit_message || type == invalid_message || type == row_inserted ||
          type == row_updated || type == row_deleted || type == rows_truncated || type == read_model_registered ||
-         type == read_model_dropped || domain_event_type(type).has_value();
+         type == read_model_replaced || type == read_model_dropped || domain_event_type(type).has_value();
 }
 
 }  // namespace pgcqrs

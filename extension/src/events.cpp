@@ -452,9 +452,9 @@ void EventWriter::rows_truncated(const std::string_view* tables, std::size_t cou
   close_message();
 }
 
-void EventWriter::read_model_registered(const ReadModelRow& row) {
+void EventWriter::read_model_registered(const ReadModelRow& row, bool replaced) {
   flush_pending_order();
-  open_event(pgcqrs::read_model_registered);
+  open_event(replaced ? pgcqrs::read_model_replaced : pgcqrs::read_model_registered);
   put("name", row.name);
   put("key", row.key);
   if (row.plan.kind == Value::Kind::Text && !row.plan.cut) {

@@ -152,10 +152,12 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
   EventWriter* writer = state->writer;
   MemoryContext previous = MemoryContextSwitchTo(state->change_context);
 
-  if (info->table == Table::ReadModels) {  // a model registered or dropped (updates are refused)
-    if (change->action == REORDER_BUFFER_CHANGE_INSERT && new_tuple) {
+  if (info->table == Table::ReadModels) {  // a model registered, replaced or dropped
+    if ((change->action == REORDER_BUFFER_CHANGE_INSERT || change->action == REORDER_BUFFER_CHANGE_UPDATE) &&
+        new_tuple) {
       ReadModelRow row = read_read_model(*info, desc, new_tuple);
-      PGCQRS_CXX(writer->read_model_registered(row));
+      bool replaced = change->action == REORDER_BUFFER_CHANGE_UPDATE;
+      PGCQRS_CXX(writer->read_model_registered(row, replaced));
     } else if (change->action == REORDER_BUFFER_CHANGE_DELETE && old_tuple) {
       ReadModelRow row = read_read_model(*info, desc, old_tuple);
       PGCQRS_CXX(writer->read_model_dropped(row.name));

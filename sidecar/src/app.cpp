@@ -13,12 +13,13 @@
 #include <ctime>
 #include <iostream>
 #include <pqxx/pqxx>
-#include <set>
+#include <map>
 
 #include "pgcqrs/sidecar/failure.hpp"
 #include "pgcqrs/sidecar/failure_run.hpp"
 #include "pgcqrs/sidecar/http/server.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
+#include "pgcqrs/sidecar/projection/model_plan.hpp"
 #include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/session.hpp"
 #include "pgcqrs/sidecar/verify/verify.hpp"
@@ -174,7 +175,8 @@ int status(const Config& config) {
   if (!ep) return 2;
   int rc = 0;
   std::optional<uint64_t> server_lsn, checkpoint;
-  std::optional<std::vector<std::string>> registered;  // the declarative read models (extension 1.1 on)
+  // The declarative read models (extension 1.1 on), by name: their versions.
+  std::optional<std::map<std::string, int64_t>> registered;
   try {
     PgConnection conn(config.pg);
     pqxx::nontransaction tx(conn);
@@ -188,8 +190,8 @@ int status(const Config& config) {
       const std::string table = schema[0][0].as<std::string>() + ".read_models";
       if (tx.exec1("SELECT pg_catalog.to_regclass(" + tx.quote(table) + ") IS NOT NULL")[0].as<bool>()) {
         registered.emplace();
-        for (const auto& row : tx.exec("SELECT name FROM " + table + " ORDER BY name"))
-          registered->push_back(row[0].as<std::string>());
+        for (const auto& row : tx.exec("SELECT name, version FROM " + table))
+          (*registered)[row[0].as<std::string>()] = row[1].as<int64_t>();
       }
     }
     auto r = tx.exec_params(
@@ -234,18 +236,33 @@ int status(const Config& config) {
       if (f.count(F::dirty)) std::cout << "; marked dirty at " << f[F::dirty] << " (a rebuild is due)";
       std::cout << "\n";
       // The declarative models readers find, of those registered: one that is not there yet
-      // comes with the rebuild its registration asked for.
+      // comes with the rebuild its registration asked for, and a replaced one's new version
+      // with the rebuild its replacement asked for.
       const auto generation = checkpoint::parse_generation(f.count(F::generation) ? f[F::generation] : "0");
       const std::string registry = keys.at(generation.value_or(0)).registry();
-      std::set<std::string> in_redis;
+      std::map<std::string, int64_t> in_redis;
       auto plans = sync.command(registry, {"HGETALL", registry});  // the documented ACL has no HKEYS
-      for (size_t i = 0; plans->type == REDIS_REPLY_ARRAY && i + 1 < plans->elements; i += 2)
-        in_redis.insert(redis::reply_string(plans->element[i]));
+      for (size_t i = 0; plans->type == REDIS_REPLY_ARRAY && i + 1 < plans->elements; i += 2) {
+        const std::string name = redis::reply_string(plans->element[i]);
+        std::string error;
+        auto plan = projection::parse_plan(name, redis::reply_string(plans->element[i + 1]), error);
+        in_redis[name] = plan ? plan->version : 0;
+      }
       if (registered && (!registered->empty() || !in_redis.empty())) {
-        std::string live, waiting;
-        for (const auto& name : *registered) (in_redis.count(name) ? live : waiting) += (name + " ");
+        std::string live, waiting, replaced;
+        for (const auto& [name, version] : *registered) {
+          auto held = in_redis.find(name);
+          if (held == in_redis.end())
+            waiting += name + " ";
+          else if (held->second == version)
+            live += name + " ";
+          else
+            replaced += name + " (version " + std::to_string(held->second) + " in Redis, " + std::to_string(version) +
+                        " registered) ";
+        }
         std::cout << "read models: " << (live.empty() ? "none " : live) << "(declarative, in Redis)";
         if (!waiting.empty()) std::cout << "; registered, not yet in Redis: " << waiting << "(a rebuild copies them)";
+        if (!replaced.empty()) std::cout << "; replaced: " << replaced << "(a rebuild copies the new versions)";
         std::cout << "\n";
       }
     }

@@ -33,7 +33,7 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2 [failures]=0 [read-model]=6
+  [packages]=2 [failures]=0 [read-model]=7
 )
 scenario_order=(ci by-hand packages quick-start events write-model restore read-model sidecar-cli consistency
                 monitor verify-rebuild retire failures security)
@@ -529,7 +529,8 @@ scenario_write_model() {
 
 # docs/read-models.md: a view over the user's own tables, explained as the docs show, then
 # registered with the plan the explanation described; kept in Redis by the sidecar, read with
-# pgcqrs-query as the docs show, renamed through its lookup; the grant docs/security.md gives
+# pgcqrs-query as the docs show, renamed through its lookup, replaced by a new view (readers
+# switched to it by the rebuild it asks for); the grant docs/security.md gives
 # the sidecar's role for it.
 scenario_read_model() {
   scenario_begin read-model
@@ -566,10 +567,22 @@ $output"
   wait_applied
   out=$(redis-cli -p "$redis_port" HGET 'ticket_cards:{42}:42' customer)
   [ "$out" = "Ada Lovelace" ] || fail "after the rename, ticket 42's customer is '$out'"
+  # The grant docs/security.md gives, while the docs' first view exists (the replacement drops it).
   sql -c "CREATE ROLE pgcqrs_sidecar" >/dev/null
-  doc_block read-model 6
+  doc_block read-model 7
   run_sql "$block" >/dev/null
   sql -c "DROP OWNED BY pgcqrs_sidecar; DROP ROLE pgcqrs_sidecar" >/dev/null
+  doc_block read-model 6
+  out=$(run_sql "$block")
+  next_output "$block_at" 1
+  [ "$out" = "$output" ] || fail "replace_read_model printed '$out' where the docs show '$output'"
+  # Readers switch to the new version once the rebuild its replacement asked for has copied it.
+  wait_for 120 "the rebuild the replacement asked for switched" switched_to 1
+  out=$(redis-cli -p "$redis_port" HMGET 'g1:ticket_cards:{42}:42' customer email | paste -sd '|')
+  [ "$out" = "Ada Lovelace|ada@example.com" ] || fail "the replaced model's ticket 42 holds '$out'"
+  sidecar_log_clean 'a rebuild was asked for \(read model ticket_cards replaced at ' \
+    'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' \
+    'maybe:a rebuild was asked for; reconnecting in'
   scenario_end
 }
 

@@ -278,3 +278,36 @@ TEST_F(Models, AReplayStoppingShortOfAnUnfinishedFanOutKeepsItsCursor) {
   EXPECT_EQ(actual(), expected());
   EXPECT_EQ(expected().size(), 600u);
 }
+
+// A replaced model keeps its old definition in the generation readers read, as of the
+// replacement: later changes in the same batch leave it alone (the stream now carries the new
+// plan's columns), the batch asks for the rebuild that copies the new one, and the next batch
+// writes nothing.
+TEST_F(Models, AReplacedModelStaysAsItWasUntilTheRebuildSwitches) {
+  mark("0/1000");
+  std::mt19937 rng(5);
+  apply(txn({{"ReadModelRegistered", std::string(R"("name":"cards","key":"card:{id}","plan":)") + kPlan}}), rng);
+  redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});
+  std::vector<std::pair<std::string, std::string>> setup = insert("orgs", orgs_, 1, {{"label", "o"}});
+  for (auto& e : insert("customers", customers_, 1, {{"name", "ann"}, {"org_id", "1"}})) setup.push_back(e);
+  for (auto& e : insert("tickets", tickets_, 7, {{"customer_id", "1"}, {"status", "open"}, {"title", "t"}}))
+    setup.push_back(e);
+  apply(txn(setup), rng);
+  const auto before = actual();
+  ASSERT_EQ(before, expected());
+  const std::string plan_v1 = hget("pgcqrs:models", "cards");
+
+  // The new version reads no title; a ticket changed after it, in the same batch, is not
+  // written into the old one.
+  std::string v2 = kPlan;
+  v2.insert(v2.size() - 1, R"(,"version":2)");
+  auto replaced = txn({{"ReadModelReplaced", R"("name":"cards","key":"card:{id}","plan":)" + v2}});
+  auto later = txn({{"RowUpdated", R"("table":"public.tickets","row":{"id":7,"customer_id":1,"status":"closed"})"}});
+  replaced.insert(replaced.end(), later.begin(), later.end());
+  EXPECT_EQ(run(calls(replaced))[0], "applied");
+  EXPECT_EQ(actual(), before);
+  EXPECT_EQ(hget("pgcqrs:models", "cards"), plan_v1);
+  EXPECT_EQ(hget("pgcqrs:checkpoint", "rebuild"), std::string(kNow) + ", when read model cards was replaced");
+  EXPECT_EQ(run(calls(txn({{"RowDeleted", R"("table":"public.tickets","old":{"id":7})"}})))[0], "rebuild");
+  EXPECT_EQ(actual(), before);
+}

@@ -99,7 +99,8 @@ class EventWriter {
   // TRUNCATE of tables that registered read models read, by their qualified names.
   void rows_truncated(const std::string_view* tables, std::size_t count);
   // A declarative read model registered (its row of read_models) or dropped (its name).
-  void read_model_registered(const ReadModelRow& row);
+  // A model registered (an INSERT into read_models) or replaced (an UPDATE of it).
+  void read_model_registered(const ReadModelRow& row, bool replaced);
   void read_model_dropped(const Value& name);
   // content: the message as sent; raw: the same bytes as text (valid UTF-8, cut to
   // max_text_bytes, with its marks), which an InvalidMessage carries.

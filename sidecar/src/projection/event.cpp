@@ -342,7 +342,7 @@ std::string read_message(const Doc& doc, Message& m) {
     return {};
   }
   if (m.type == row_inserted || m.type == row_updated || m.type == row_deleted || m.type == rows_truncated ||
-      m.type == read_model_registered || m.type == read_model_dropped) {
+      m.type == read_model_registered || m.type == read_model_replaced || m.type == read_model_dropped) {
     m.kind = MessageKind::Model;
     return {};
   }

@@ -181,6 +181,13 @@ std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json
   PlanReader r{in, error};
   const bool ok = r.is('{', "the plan") && in.object([&](std::string_view m) {
     if (m == "key") return r.text(p.key, "\"key\"");
+    if (m == "version") {
+      Value v;
+      if (!in.value(&v)) return false;
+      if (v.kind != Kind::Int || v.integer < 1) return r.fail("\"version\" is not a positive integer");
+      p.version = v.integer;
+      return true;
+    }
     if (m == "tables") return r.is('[', "\"tables\"") && in.array([&] { return r.table(p.tables.emplace_back()); });
     if (m == "columns") return r.is('[', "\"columns\"") && in.array([&] { return r.column(p.columns.emplace_back()); });
     if (m == "filters")

@@ -74,6 +74,7 @@ const Projector::Plans& Projector::models(Run& r) {
   if (r.models) return *r.models;
   Plans plans;
   for (auto& [name, json] : view_.hgetall(keys_.registry())) {
+    if (r.frozen.count(name)) continue;  // replaced in this run
     auto& cached = plans_[name];
     if (!cached.second || cached.first != json) {
       std::string error;
@@ -93,6 +94,7 @@ const Projector::Plans& Projector::models(Run& r) {
 void Projector::apply(Run& r, const RowEvent& e) {
   switch (e.kind) {
     case RowEvent::Kind::Registered: return model_registered(r, e);
+    case RowEvent::Kind::Replaced: return model_replaced(r, e);
     case RowEvent::Kind::Dropped: return model_dropped(r, e);
     case RowEvent::Kind::Truncated: return models_truncated(r, e);
     default: break;
@@ -135,6 +137,21 @@ void Projector::model_registered(Run& r, const RowEvent& e) {
   if (mode_ == Mode::Transaction)
     view_.hset(keys_.checkpoint(), checkpoint::field::rebuild,
                now_iso_ + std::string(checkpoint::kRebuildForModel) + e.name);
+}
+
+void Projector::model_replaced(Run& r, const RowEvent& e) {
+  std::string error;
+  if (!parse_plan(e.name, e.plan, error)) throw std::runtime_error(error);
+  // Readers keep the old definition, as of this event, until a rebuild has copied the new one
+  // into the next generation and switches them to it in one step. The registry keeps the old
+  // plan, which the deletion of this generation after the switch reads; the rest of the run
+  // leaves the model alone, as the stream now carries the new plan's columns. The next batch
+  // finds the rebuild asked for and writes nothing here.
+  r.frozen.insert(e.name);
+  r.models.reset();
+  if (mode_ == Mode::Transaction)
+    view_.hset(keys_.checkpoint(), checkpoint::field::rebuild,
+               now_iso_ + std::string(checkpoint::kRebuildForModel) + e.name + std::string(checkpoint::kReplaced));
 }
 
 void Projector::model_dropped(Run& r, const RowEvent& e) {

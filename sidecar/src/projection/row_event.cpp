@@ -23,6 +23,7 @@ std::string_view type_name(RowEvent::Kind kind) {
     case RowEvent::Kind::Deleted: return row_deleted;
     case RowEvent::Kind::Truncated: return rows_truncated;
     case RowEvent::Kind::Registered: return read_model_registered;
+    case RowEvent::Kind::Replaced: return read_model_replaced;
     case RowEvent::Kind::Dropped: return read_model_dropped;
   }
   return "?";
@@ -101,6 +102,7 @@ std::string parse_row_event(std::string_view input, std::string_view type, RowEv
   else if (type == row_deleted) e.kind = RowEvent::Kind::Deleted;
   else if (type == rows_truncated) e.kind = RowEvent::Kind::Truncated;
   else if (type == read_model_registered) e.kind = RowEvent::Kind::Registered;
+  else if (type == read_model_replaced) e.kind = RowEvent::Kind::Replaced;
   else if (type == read_model_dropped) e.kind = RowEvent::Kind::Dropped;
   else return std::string(type) + " is no row event";
 
@@ -156,6 +158,7 @@ std::string parse_row_event(std::string_view input, std::string_view type, RowEv
       if (!has_tables) return std::string(type) + " has no \"tables\"";
       break;
     case RowEvent::Kind::Registered:
+    case RowEvent::Kind::Replaced:
       if (e.name.empty() || !has_plan) return std::string(type) + " has no \"name\" and \"plan\"";
       break;
     case RowEvent::Kind::Dropped:

@@ -174,7 +174,7 @@ SELECT try($$SELECT register_read_model('Ticket-Cards', 'ticket_regions')$$);
 -- Two models' hashes would share names.
 SELECT try($$SELECT register_read_model('same_stem', 'ticket_regions', 'ticket_cards:{id}:r')$$);
 SELECT try($$SELECT register_read_model('expressions', 'v_expression')$$);
-SELECT try($$UPDATE read_models SET key = 'other:{id}' WHERE name = 'ticket_cards'$$);
+SELECT try($$UPDATE read_models SET name = 'renamed' WHERE name = 'ticket_cards'$$);
 SELECT try($$SELECT drop_read_model('nope')$$);
 SELECT try('TRUNCATE read_models');
 SELECT try($$SELECT register_read_model(NULL, 'ticket_regions')$$);
@@ -218,7 +218,42 @@ SELECT try('CREATE TABLE tickets_2026 () INHERITS (tickets)');
 SELECT try('ALTER TABLE customers ADD COLUMN phone text');
 SELECT try('CREATE INDEX ON tickets (status)');
 SELECT try('ALTER TABLE customers RENAME COLUMN tier TO level');
-SELECT name, plan = read_model_plan(view, name, key) AS same_plan FROM read_models ORDER BY name;
+SELECT name, plan - 'version' = read_model_plan(view, name, key) AS same_plan FROM read_models ORDER BY name;
+
+-- Replacing: a new view, or a new key, under the same name is the model's next version; the
+-- stream says so at its commit and carries the new plan's columns from then on.
+CREATE VIEW ticket_cards_v2 AS
+  SELECT t.id, t.status, c.name AS customer FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id;
+SELECT name, view, key, version, plan ->> 'version' AS plan_version
+  FROM replace_read_model('ticket_cards', 'ticket_cards_v2');
+INSERT INTO tickets (id, customer_id, customer_email, region, status, priority, amount, title, urgent)
+  VALUES (4, 1, 'ada@example.com', 'eu', 'open', 3, 1.00, 'y', false);
+SELECT * FROM changes('models');
+-- The same definition again changes nothing; a new key alone is a new version.
+SELECT version FROM replace_read_model('ticket_cards', 'ticket_cards_v2');
+SELECT key, version FROM replace_read_model('ticket_cards', 'ticket_cards_v2', 'card:{id}');
+SELECT * FROM changes('models');
+SELECT try($$SELECT replace_read_model('nope', 'ticket_cards_v2')$$);
+SELECT try($$SELECT replace_read_model('ticket_cards', 'tickets_by_email')$$);
+SELECT try($$SELECT replace_read_model('ticket_cards', 'v_expression')$$);
+SELECT try($$SELECT replace_read_model('ticket_cards', 'ticket_regions', 'ticket:{id}')$$);
+-- The old view is free once replaced (v_view_from, which reads it, goes too); the new one is held.
+DROP VIEW ticket_cards CASCADE;
+SELECT try('DROP VIEW ticket_cards_v2');
+-- Only a role granted UPDATE replaces, and only with a view it owns.
+CREATE VIEW modeller_cards AS SELECT id, status FROM tickets;
+ALTER VIEW modeller_cards OWNER TO regress_modeller;
+SET ROLE regress_modeller;
+SELECT try($$SELECT replace_read_model('ticket_cards', 'modeller_cards')$$);
+RESET ROLE;
+GRANT UPDATE ON read_models TO regress_modeller;
+SET ROLE regress_modeller;
+SELECT try($$SELECT replace_read_model('ticket_cards', 'ticket_regions')$$);
+SELECT name, view, version FROM replace_read_model('ticket_cards', 'modeller_cards');
+RESET ROLE;
+SELECT drop_read_model('ticket_cards');
+DROP VIEW ticket_cards_v2, modeller_cards;
+SELECT * FROM changes('models');
 
 -- Dropping a model frees its view.
 SELECT drop_read_model('by_email');
@@ -230,13 +265,13 @@ SELECT count(*) AS tables_left FROM pg_class WHERE relname = 'read_models';
 CREATE EXTENSION pgcqrs VERSION '1.0';
 ALTER EXTENSION pgcqrs UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'pgcqrs';
-SELECT name, key FROM register_read_model('ticket_cards', 'ticket_cards');
-SELECT drop_read_model('ticket_cards');
+SELECT name, key, version FROM register_read_model('regions', 'ticket_regions');
+SELECT drop_read_model('regions');
 
-DROP VIEW ticket_cards, ticket_regions, tickets_using, regions_of_tickets, v_expression, v_system, v_whole_row, v_group,
+DROP VIEW ticket_regions, tickets_using, regions_of_tickets, v_expression, v_system, v_whole_row, v_group,
   v_subquery, v_with, v_union, v_window, v_srf, v_distinct, v_order, v_limit, v_lock, v_comma, v_no_from,
   v_right, v_full, v_natural, v_nested, v_not_unique, v_deferrable, v_types, v_operator, v_join_filter,
-  v_two_tables, v_backwards, v_subquery_from, v_function_from, v_values_from, v_view_from,
+  v_two_tables, v_backwards, v_subquery_from, v_function_from, v_values_from,
   v_matview_from, v_inherited, v_partitioned, v_unlogged, v_identity, v_keyless, v_keyless_full,
   v_sample, v_or, v_lookup_filter, v_numeric, v_timestamp, v_range, v_null, v_cast, v_column_column,
   v_in_column, v_expression_filter, v_like, v_no_key;

@@ -350,14 +350,17 @@ TEST(EventWriter, RowEventsCarryTheColumnsModelsRead) {
 TEST(EventWriter, ReadModelRegistrationsCarryTheirPlan) {
   EventWriter w(stable());
   w.begin({});
-  w.read_model_registered({t("cards"), t("card:{id}"), t(R"({"key": "card:{id}", "tables": [{"key": ["id"]}]})")});
+  w.read_model_registered({t("cards"), t("card:{id}"), t(R"({"key": "card:{id}", "tables": [{"key": ["id"]}]})")},
+                          false);
+  w.read_model_registered({t("cards"), t("c:{id}"), t(R"({"key": "c:{id}", "version": 2})")}, true);
   w.read_model_dropped(t("cards"));
   w.commit();
   EXPECT_EQ(drain(w), (std::vector<std::string>{
       R"({"type":"begin","v":1})",
       R"({"type":"ReadModelRegistered","seq":0,"name":"cards","key":"card:{id}","plan":{"key":"card:{id}","tables":[{"key":["id"]}]}})",
-      R"({"type":"ReadModelDropped","seq":1,"name":"cards"})",
-      R"({"type":"commit","events":2})"}));
+      R"({"type":"ReadModelReplaced","seq":1,"name":"cards","key":"c:{id}","plan":{"key":"c:{id}","version":2}})",
+      R"({"type":"ReadModelDropped","seq":2,"name":"cards"})",
+      R"({"type":"commit","events":3})"}));
 }
 
 TEST(EventWriter, RowEventNamesAreReservedForTheStream) {

@@ -253,6 +253,15 @@ TEST(StartupDecision, ARebuildAskedForByAModelsRegistrationSaysSo) {
                  "the write model into generation 5 while readers keep generation 4");
 }
 
+TEST(StartupDecision, ARebuildAskedForByAModelsReplacementSaysSo) {
+  CheckpointFound c = serving("4");
+  c.rebuild = "2026-12-07T19:00:00.000000Z, when read model ticket_cards was replaced";
+  auto v = decide(c, slot_at("0/1000"));
+  expect_rebuild(v, "asked for",
+                 "a rebuild was asked for (read model ticket_cards replaced at 2026-12-07T19:00:00.000000Z): copying "
+                 "the write model into generation 5 while readers keep generation 4");
+}
+
 TEST(StartupDecision, AMalformedGenerationIsRefusedByName) {
   for (const char* bad : {"", "x", "-1", "4a", " 4", "1234567890123456789"})
     expect_refused(decide(serving(bad), slot_at("0/1000")), Server::redis, ErrorKind::permanent,

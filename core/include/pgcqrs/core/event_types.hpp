@@ -38,6 +38,7 @@ inline constexpr std::string_view row_updated = "RowUpdated";
 inline constexpr std::string_view row_deleted = "RowDeleted";
 inline constexpr std::string_view rows_truncated = "RowsTruncated";
 inline constexpr std::string_view read_model_registered = "ReadModelRegistered";
+inline constexpr std::string_view read_model_replaced = "ReadModelReplaced";
 inline constexpr std::string_view read_model_dropped = "ReadModelDropped";
 
 // The messages that frame a transaction, and the plugin's report of a rejected message.

@@ -33,21 +33,29 @@ inline constexpr const char* generation = "generation";
 inline constexpr const char* rebuilding = "rebuilding";  // the generation a rebuild is copying
 inline constexpr const char* retired = "retired";        // the generation being deleted after a switch
 // A rebuild is asked for: the time `pgcqrs-sidecar rebuild` asked, or that time followed by
-// kRebuildForModel and the model whose registration asked (rebuild_cause() says which).
+// kRebuildForModel and the model whose registration asked, or by kRebuildForModel, the model
+// and kReplaced when its replacement asked (rebuild_cause() says which).
 inline constexpr const char* rebuild = "rebuild";
 // On a Redis Cluster only: the number of the last batch finished (cluster/intent.hpp).
 inline constexpr const char* batch = "batch";
 }  // namespace field
 
 inline constexpr std::string_view kRebuildForModel = ", when read model ";
+inline constexpr std::string_view kReplaced = " was replaced";
 
 // Who asked for the rebuild a `rebuild` field holds, for the log: "pgcqrs-sidecar rebuild, at
-// TIME" or "read model NAME registered at TIME".
+// TIME", "read model NAME registered at TIME" or "read model NAME replaced at TIME".
 inline std::string rebuild_cause(std::string_view value) {
   const size_t at = value.find(kRebuildForModel);
   if (at == std::string_view::npos) return "pgcqrs-sidecar rebuild, at " + std::string(value);
-  return "read model " + std::string(value.substr(at + kRebuildForModel.size())) + " registered at " +
-         std::string(value.substr(0, at));
+  std::string_view model = value.substr(at + kRebuildForModel.size());
+  const std::string_view time = value.substr(0, at);
+  const char* what = " registered at ";
+  if (model.size() > kReplaced.size() && model.substr(model.size() - kReplaced.size()) == kReplaced) {
+    model.remove_suffix(kReplaced.size());
+    what = " replaced at ";
+  }
+  return "read model " + std::string(model) + what + std::string(time);
 }
 
 // A generation as the fields `generation`, `rebuilding` and `retired` hold it: decimal digits

@@ -4,6 +4,7 @@
 // Pure logic.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,7 @@ struct ModelPlan {
   };
 
   std::string name, key;
+  int64_t version = 1;        // 1 at registration, one more at each replacement
   std::vector<Table> tables;  // the root first
   std::vector<Column> columns;
   std::vector<Filter> filters;

@@ -103,6 +103,7 @@ class Projector {
     bool missing = false;
     // The declarative models as of this run's position (model_rules.cpp), read once per run.
     std::optional<std::vector<std::shared_ptr<const ModelPlan>>> models;
+    std::set<std::string> frozen;  // models replaced in this run: left as they are
     Outcome outcome;
   };
 
@@ -183,6 +184,7 @@ class Projector {
   using Plans = std::vector<std::shared_ptr<const ModelPlan>>;
   const Plans& models(Run& r);
   void model_registered(Run& r, const RowEvent& e);
+  void model_replaced(Run& r, const RowEvent& e);
   void model_dropped(Run& r, const RowEvent& e);
   void models_truncated(Run& r, const RowEvent& e);
   void root_row(Run& r, const ModelPlan& m, const RowEvent& e);

@@ -22,7 +22,7 @@ using RowValues = std::vector<std::pair<std::string, std::optional<std::string>>
 const std::optional<std::string>* find_value(const RowValues& row, std::string_view column);
 
 struct RowEvent {
-  enum class Kind { Inserted, Updated, Deleted, Truncated, Registered, Dropped };
+  enum class Kind { Inserted, Updated, Deleted, Truncated, Registered, Replaced, Dropped };
   Kind kind = Kind::Inserted;
   int64_t seq = 0;
   std::string table;                 // Inserted, Updated, Deleted: the qualified name
@@ -30,8 +30,8 @@ struct RowEvent {
   std::optional<RowValues> old;      // Updated (when logged), Deleted
   std::vector<std::string> unchanged;  // Updated: TOAST columns left as they were
   std::vector<std::string> tables;   // Truncated
-  std::string name;                  // Registered, Dropped: the model
-  std::string plan;                  // Registered: the plan, as JSON text
+  std::string name;                  // Registered, Replaced, Dropped: the model
+  std::string plan;                  // Registered, Replaced: the plan, as JSON text
   bool operator==(const RowEvent&) const = default;
 };
 
