@@ -181,8 +181,15 @@ BEGIN
   RETURN NEXT format('read model %s of view %s', model, view);
   RETURN NEXT format('  key: %s', plan ->> 'key');
   t := tables -> 0;
-  RETURN NEXT format('  a hash per row of %s, keyed by %s (%s)', t ->> 'table', t ->> 'key_index',
-                     (SELECT string_agg(k, ', ') FROM jsonb_array_elements_text(t -> 'key') k));
+  IF plan ? 'group' THEN
+    RETURN NEXT format('  a hash per group of the rows of %s with the same (%s)', t ->> 'table',
+                       (SELECT string_agg(k, ', ') FROM jsonb_array_elements_text(plan -> 'group') k));
+    RETURN NEXT format('  each row kept by %s (%s), to take it out of its group when it changes', t ->> 'key_index',
+                       (SELECT string_agg(k, ', ') FROM jsonb_array_elements_text(t -> 'key') k));
+  ELSE
+    RETURN NEXT format('  a hash per row of %s, keyed by %s (%s)', t ->> 'table', t ->> 'key_index',
+                       (SELECT string_agg(k, ', ') FROM jsonb_array_elements_text(t -> 'key') k));
+  END IF;
   FOR i IN 1 .. jsonb_array_length(tables) - 1 LOOP
     t := tables -> i;
     via := tables -> (t ->> 'via')::int ->> 'table';
@@ -201,8 +208,14 @@ BEGIN
     END IF;
   END LOOP;
   FOR c IN SELECT * FROM jsonb_array_elements(plan -> 'columns') LOOP
-    RETURN NEXT format('  column %s: %s.%s (%s)', c ->> 'name', tables -> (c ->> 'table')::int ->> 'table',
-                       c ->> 'column', c ->> 'type');
+    IF c ? 'aggregate' THEN
+      RETURN NEXT format('  column %s: %s(%s) (%s%s)', c ->> 'name', c ->> 'aggregate',
+                         coalesce((tables -> (c ->> 'table')::int ->> 'table') || '.' || (c ->> 'column'), '*'),
+                         c ->> 'type', CASE WHEN c ? 'scale' THEN format(', %s decimals', c ->> 'scale') ELSE '' END);
+    ELSE
+      RETURN NEXT format('  column %s: %s.%s (%s)', c ->> 'name', tables -> (c ->> 'table')::int ->> 'table',
+                         c ->> 'column', c ->> 'type');
+    END IF;
   END LOOP;
   FOR f IN SELECT * FROM jsonb_array_elements(plan -> 'filters') LOOP
     line := format('  filter: %s.%s %s', tables -> (f ->> 'table')::int ->> 'table', f ->> 'column', f ->> 'op');

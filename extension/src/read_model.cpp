@@ -13,12 +13,15 @@
 
 extern "C" {
 #include "access/relation.h"
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "nodes/bitmapset.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "utils/array.h"
@@ -53,9 +56,12 @@ struct ModelTable {
 };
 
 struct Column {
-  const char* name;  // the view's column
+  const char* name;       // the view's column
   int table;
-  AttrNumber attno;
+  AttrNumber attno;       // 0: count(*), which reads no column
+  const char* aggregate;  // a grouped model's "count" or "sum" of the column; nullptr: the column
+  Oid type;               // an aggregate's result type
+  int scale;              // sum: the decimals of its values and of its total
 };
 
 struct Filter {
@@ -74,6 +80,11 @@ struct Analysis {
   int ncolumns;
   Filter filters[max_filters];
   int nfilters;
+  bool grouped;                      // GROUP BY: a row per group of root rows
+  int ngroup;
+  AttrNumber group[INDEX_MAX_KEYS];  // the root's GROUP BY columns, in GROUP BY order
+  int nkey;
+  AttrNumber key[INDEX_MAX_KEYS];    // the model's key: the root's primary key, or the group
 };
 
 // Every refusal: the view, what in it cannot be kept exactly, and what to do instead.
@@ -459,14 +470,110 @@ void add_filter(Analysis& a, Node* cond) {
   a.nfilters++;
 }
 
+// A grouped model's aggregate column: count(*), count(column) or sum(column) of the root,
+// which the projector keeps exactly from each row's change (a count, an exact sum and the
+// number of values it adds). The rest would need every row of the group, or arithmetic that
+// is not exact.
+void add_aggregate(Analysis& a, Column& c, Aggref* agg) {
+  const char* name = get_func_name(agg->aggfnoid);
+  const bool ours = get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE;
+  if (!ours || (strcmp(name, "count") != 0 && strcmp(name, "sum") != 0)) {
+    if (ours && strcmp(name, "avg") == 0)
+      refuse(a, "Select sum(x) and count(x): a reader divides.", "column %s is avg(), which is not kept exactly",
+             quote_identifier(c.name));
+    if (ours && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0))
+      refuse(a, nullptr, "column %s is %s(), which a deleted row would make recompute from every other row of its "
+             "group (not supported yet)", quote_identifier(c.name), name);
+    refuse(a, "Aggregate with count(*), count(column) or sum(column).",
+           "column %s is the aggregate %s(), which is not kept from the stream", quote_identifier(c.name), name);
+  }
+  if (agg->aggkind != AGGKIND_NORMAL || agg->aggdirectargs)
+    refuse(a, nullptr, "column %s is an ordered-set aggregate", quote_identifier(c.name));
+  if (agg->aggdistinct)
+    refuse(a, "GROUP BY the column too, and count the groups when reading.", "column %s is %s(DISTINCT ...)",
+           quote_identifier(c.name), name);
+  if (agg->aggfilter)
+    refuse(a, "Filter the view's rows with WHERE, or register a model per filter.", "column %s has FILTER (WHERE ...)",
+           quote_identifier(c.name));
+  if (agg->aggorder) refuse(a, nullptr, "column %s has ORDER BY inside %s()", quote_identifier(c.name), name);
+  c.aggregate = name;
+  c.type = agg->aggtype;
+  c.table = 0;
+  c.attno = 0;
+  if (agg->aggstar) return;
+  const char* hint = "Compute it in a generated column of its table (GENERATED ALWAYS AS (...) STORED) and aggregate that.";
+  if (list_length(agg->args) != 1)
+    refuse(a, hint, "column %s is %s() of more than one argument", quote_identifier(c.name), name);
+  Node* arg = strip(reinterpret_cast<Node*>(linitial_node(TargetEntry, agg->args)->expr));
+  if (!column_of(a, arg, &c.table, &c.attno))
+    refuse(a, hint, "column %s is %s() of an expression, not of a column", quote_identifier(c.name), name);
+  if (strcmp(name, "sum") != 0) return;
+  Oid type, collation;
+  int32 typmod;
+  get_atttypetypmodcoll(a.tables[c.table].relid, c.attno, &type, &typmod, &collation);
+  // numeric(p,s) keeps s decimals in its typmod (PostgreSQL 15 allows s < 0, printed as whole
+  // numbers); plain numeric keeps each value's own, and a sum's text would depend on them all.
+  const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
+  if (type == INT2OID || type == INT4OID || type == INT8OID)
+    c.scale = 0;
+  else if (type == NUMERICOID && scale >= 0)
+    c.scale = scale;
+  else
+    refuse(a, "Sum an integer or numeric(p,s) column (money as numeric(12,2), or cents as bigint).",
+           "column %s sums %s of type %s, whose sum is not kept exactly", quote_identifier(c.name),
+           column_name(a, c.table, c.attno), format_type_with_typemod(type, typmod));
+}
+
+// A grouped model's GROUP BY: columns of the root that the view selects (they make the key),
+// whose equality is that of their text (the projector groups the stream's text) and which
+// cannot be NULL (a NULL has no key).
+void add_groups(Analysis& a) {
+  const Query* q = a.query;
+  const char* hint = "Group by columns of the first table that the view selects.";
+  ListCell* lc;
+  foreach (lc, q->groupClause) {
+    TargetEntry* te = get_sortgroupclause_tle(lfirst_node(SortGroupClause, lc), q->targetList);
+    int table;
+    AttrNumber attno;
+    if (!column_of(a, strip(reinterpret_cast<Node*>(te->expr)), &table, &attno))
+      refuse(a, "Group by a generated column of the table (GENERATED ALWAYS AS (...) STORED).",
+             "GROUP BY an expression, not a column");
+    const char* name = column_name(a, table, attno);
+    if (te->resjunk) refuse(a, hint, "GROUP BY %s, which the view does not select", name);
+    Oid type, collation;
+    int32 typmod;
+    get_atttypetypmodcoll(a.tables[table].relid, attno, &type, &typmod, &collation);
+    if (!text_equality_is_exact(type, collation))
+      refuse(a, "Group by a column of type boolean, an integer, uuid, \"char\", an enum, or text with a "
+             "deterministic collation.", "GROUP BY %s, whose equality is not that of its text (the stream's)", name);
+    Relation rel = relation_open(a.tables[table].relid, AccessShareLock);
+    const bool not_null = TupleDescAttr(RelationGetDescr(rel), attno - 1)->attnotnull;
+    relation_close(rel, AccessShareLock);
+    bool filtered = false;
+    for (int f = 0; f < a.nfilters; f++)
+      if (a.filters[f].table == table && a.filters[f].attno == attno && strcmp(a.filters[f].op, "is not null") == 0)
+        filtered = true;
+    if (!not_null && !filtered)
+      refuse(a, psprintf("Declare it NOT NULL, or add WHERE %s IS NOT NULL to the view.",
+                         quote_identifier(get_attname(a.tables[table].relid, attno, false))),
+             "GROUP BY %s, which may be NULL: a NULL group has no key", name);
+    for (int g = 0; g < a.ngroup; g++)
+      if (a.group[g] == attno) refuse(a, nullptr, "GROUP BY %s twice", name);
+    if (a.ngroup == INDEX_MAX_KEYS) refuse(a, nullptr, "more than %d GROUP BY columns", INDEX_MAX_KEYS);
+    a.group[a.ngroup++] = attno;
+  }
+}
+
 // What a plan cannot hold: everything outside SELECT columns FROM root [JOIN lookup ON key]...
 // [WHERE filters].
 void check_query_shape(const Analysis& a) {
   const Query* q = a.query;
   if (q->cteList) refuse(a, "Write the query without WITH.", "a WITH clause");
   if (q->setOperations) refuse(a, "Register one model per SELECT.", "UNION, INTERSECT or EXCEPT");
-  if (q->hasAggs || q->groupClause || q->groupingSets || q->havingQual)
-    refuse(a, nullptr, "aggregates or GROUP BY (grouped models are not supported yet)");
+  if (q->groupingSets) refuse(a, "Register a model per grouping.", "GROUPING SETS, ROLLUP or CUBE");
+  if (q->havingQual) refuse(a, "Filter the rows with WHERE, and the groups when reading them.", "HAVING");
+  if (q->hasAggs && !q->groupClause)
+    refuse(a, "Group by a column: a model keeps a hash per group.", "an aggregate over the whole view, without GROUP BY");
   if (q->hasWindowFuncs) refuse(a, "Compute it at read time.", "a window function");
   if (q->hasTargetSRFs) refuse(a, nullptr, "a set-returning function in the select list");
   if (q->hasSubLinks) refuse(a, nullptr, "a subquery (nested child rows are not supported yet)");
@@ -487,10 +594,13 @@ void append_key(StringInfo out, const char* key, const char* value, bool first =
 }
 
 // The key template: literal text and {column} placeholders, which name exactly the view's
-// columns that carry the root's primary key, each once.
+// columns that carry the model's key (the root's primary key, or a grouped model's GROUP BY
+// columns), each once.
 void check_key(const Analysis& a, const char* key) {
-  const char* hint = "The key is text with {column} placeholders naming the view's columns of its first table's "
-                     "primary key, each once: for instance 'order_card:{id}'.";
+  const char* hint = a.grouped ? "The key is text with {column} placeholders naming the view's GROUP BY columns, "
+                                 "each once: for instance 'tickets_per_customer:{customer_id}'."
+                               : "The key is text with {column} placeholders naming the view's columns of its first "
+                                 "table's primary key, each once: for instance 'order_card:{id}'.";
   const ModelTable& root = a.tables[0];
   bool seen[INDEX_MAX_KEYS] = {};
   if (*key == '\0') refuse(a, hint, "the key is empty");
@@ -505,16 +615,17 @@ void check_key(const Analysis& a, const char* key) {
       if (strcmp(a.columns[i].name, name) == 0) column = i;
     if (column < 0) refuse(a, hint, "the key %s names {%s}, which is not a column of the view", key, name);
     int k = -1;
-    for (int i = 0; i < root.nkeys; i++)
-      if (a.columns[column].table == 0 && a.columns[column].attno == root.key[i]) k = i;
+    for (int i = 0; i < a.nkey; i++)
+      if (a.columns[column].table == 0 && !a.columns[column].aggregate && a.columns[column].attno == a.key[i]) k = i;
+    if (k < 0 && a.grouped) refuse(a, hint, "the key %s names {%s}, which is not a GROUP BY column", key, name);
     if (k < 0) refuse(a, hint, "the key %s names {%s}, which is not a primary key column of %s", key, name,
                       table_name(root.relid));
-    if (seen[k]) refuse(a, hint, "the key %s names %s twice", key, column_name(a, 0, root.key[k]));
+    if (seen[k]) refuse(a, hint, "the key %s names %s twice", key, column_name(a, 0, a.key[k]));
     seen[k] = true;
     p = end;
   }
-  for (int k = 0; k < root.nkeys; k++)
-    if (!seen[k]) refuse(a, hint, "the key %s does not name %s", key, column_name(a, 0, root.key[k]));
+  for (int k = 0; k < a.nkey; k++)
+    if (!seen[k]) refuse(a, hint, "the key %s does not name %s", key, column_name(a, 0, a.key[k]));
   // Its hashes must not be taken for pgcqrs's own keys (docs/read-models.md), which a rebuild
   // deletes by these names, nor for another generation's (`g3:`).
   static const char* const taken[] = {"pgcqrs:", "order_details:", "user_orders:", "user_latest:", "user:",
@@ -532,19 +643,18 @@ void check_key(const Analysis& a, const char* key) {
   }
 }
 
-// The default key: the model's name, then each primary key column's view column.
+// The default key: the model's name, then each key column's view column.
 const char* default_key(const Analysis& a, const char* model) {
   StringInfoData key;
   initStringInfo(&key);
   appendStringInfoString(&key, model);
-  const ModelTable& root = a.tables[0];
-  for (int k = 0; k < root.nkeys; k++) {
+  for (int k = 0; k < a.nkey; k++) {
     const char* name = nullptr;
     for (int i = 0; i < a.ncolumns && !name; i++)
-      if (a.columns[i].table == 0 && a.columns[i].attno == root.key[k]) name = a.columns[i].name;
+      if (a.columns[i].table == 0 && !a.columns[i].aggregate && a.columns[i].attno == a.key[k]) name = a.columns[i].name;
     if (!name)
       refuse(a, "Select every primary key column of the first table: the model is keyed by it.",
-             "the view does not select %s", column_name(a, 0, root.key[k]));
+             "the view does not select %s", column_name(a, 0, a.key[k]));
     appendStringInfo(&key, ":{%s}", name);
   }
   return key.data;
@@ -561,7 +671,7 @@ Bitmapset* columns_read(const Analysis& a, int i) {
     if (a.tables[j].via == i)
       for (int k = 0; k < a.tables[j].nkeys; k++) reads = bms_add_member(reads, a.tables[j].from[k]);
   for (int c = 0; c < a.ncolumns; c++)
-    if (a.columns[c].table == i) reads = bms_add_member(reads, a.columns[c].attno);
+    if (a.columns[c].table == i && a.columns[c].attno > 0) reads = bms_add_member(reads, a.columns[c].attno);
   for (int f = 0; f < a.nfilters; f++)
     if (a.filters[f].table == i) reads = bms_add_member(reads, a.filters[f].attno);
   return reads;
@@ -573,6 +683,14 @@ char* plan_json(const Analysis& a, const char* key) {
   initStringInfo(&out);
   appendStringInfoChar(&out, '{');
   append_key(&out, "key", key, true);
+  if (a.grouped) {
+    appendStringInfoString(&out, ",\"group\":[");
+    for (int g = 0; g < a.ngroup; g++) {
+      if (g) appendStringInfoChar(&out, ',');
+      escape_json(&out, get_attname(a.tables[0].relid, a.group[g], false));
+    }
+    appendStringInfoChar(&out, ']');
+  }
   appendStringInfoString(&out, ",\"tables\":[");
   for (int i = 0; i < a.ntables; i++) {
     const ModelTable& t = a.tables[i];
@@ -612,11 +730,17 @@ char* plan_json(const Analysis& a, const char* key) {
     appendStringInfoString(&out, i ? ",{" : "{");
     append_key(&out, "name", c.name, true);
     appendStringInfo(&out, ",\"table\":%d", c.table);
-    append_key(&out, "column", get_attname(relid, c.attno, false));
-    Oid type, collation;
-    int32 typmod;
-    get_atttypetypmodcoll(relid, c.attno, &type, &typmod, &collation);
-    append_key(&out, "type", format_type_with_typemod(type, typmod));
+    if (c.attno > 0) append_key(&out, "column", get_attname(relid, c.attno, false));
+    if (c.aggregate) {
+      append_key(&out, "aggregate", c.aggregate);
+      append_key(&out, "type", format_type_be(c.type));
+      if (strcmp(c.aggregate, "sum") == 0) appendStringInfo(&out, ",\"scale\":%d", c.scale);
+    } else {
+      Oid type, collation;
+      int32 typmod;
+      get_atttypetypmodcoll(relid, c.attno, &type, &typmod, &collation);
+      append_key(&out, "type", format_type_with_typemod(type, typmod));
+    }
     appendStringInfoChar(&out, '}');
   }
   appendStringInfoString(&out, "],\"filters\":[");
@@ -661,6 +785,10 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
 
   check_query_shape(*a);
   walk_from(*a, static_cast<Node*>(linitial(a->query->jointree->fromlist)));
+  a->grouped = a->query->groupClause != NIL;
+  if (a->grouped && a->ntables > 1)
+    refuse(*a, "Group the rows of one table; copy what you group by into it.",
+           "a JOIN in a grouped model (not supported yet)");
 
   ListCell* lc;
   foreach (lc, a->query->targetList) {
@@ -669,6 +797,14 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
     if (a->ncolumns == max_view_columns) refuse(*a, nullptr, "more than %d columns", max_view_columns);
     Column& c = a->columns[a->ncolumns];
     c.name = te->resname;
+    if (IsA(te->expr, Aggref)) {
+      add_aggregate(*a, c, castNode(Aggref, te->expr));
+      a->ncolumns++;
+      continue;
+    }
+    if (a->grouped && te->ressortgroupref == 0)
+      refuse(*a, "Group by it, or aggregate it (count or sum).", "column %s is not in GROUP BY",
+             quote_identifier(te->resname));
     if (IsA(te->expr, Var) && castNode(Var, te->expr)->varattno <= 0)
       refuse(*a, "Select the table's columns one by one.", "column %s is a system column or a whole row",
              quote_identifier(te->resname));
@@ -679,6 +815,10 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
   }
   foreach (lc, make_ands_implicit(reinterpret_cast<Expr*>(a->query->jointree->quals)))
     add_filter(*a, static_cast<Node*>(lfirst(lc)));
+  add_groups(*a);
+  const ModelTable& root = a->tables[0];
+  a->nkey = a->grouped ? a->ngroup : root.nkeys;
+  for (int k = 0; k < a->nkey; k++) a->key[k] = a->grouped ? a->group[k] : root.key[k];
 
   for (int i = 0; i < a->ntables; i++)
     if (bms_num_members(columns_read(*a, i)) > pgcqrs::max_model_columns)

@@ -33,7 +33,7 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2 [failures]=0 [read-model]=7
+  [packages]=2 [failures]=0 [read-model]=9
 )
 scenario_order=(ci by-hand packages quick-start events write-model restore read-model sidecar-cli consistency
                 monitor verify-rebuild retire failures security)
@@ -529,23 +529,25 @@ scenario_write_model() {
 
 # docs/read-models.md: a view over the user's own tables, explained as the docs show, then
 # registered with the plan the explanation described; kept in Redis by the sidecar, read with
-# pgcqrs-query as the docs show, renamed through its lookup, replaced by a new view (readers
-# switched to it by the rebuild it asks for); the grant docs/security.md gives
+# pgcqrs-query as the docs show, renamed through its lookup; a grouped model beside it; the
+# first replaced by a new view (readers switched to it by the rebuild it asks for); the grant
+# docs/security.md gives
 # the sidecar's role for it.
+# prints_as_docs WHAT OUT: OUT is the output block that follows the current block in the docs.
+prints_as_docs() {
+  next_output "$block_at" 1
+  [ "$2" = "$output" ] || fail "$1 printed:
+$2
+where the docs show:
+$output"
+}
 scenario_read_model() {
   scenario_begin read-model
   local out
   doc_block read-model 1
-  out=$(run_sql "$block")
-  next_output "$block_at" 1
-  [ "$out" = "$output" ] || fail "explain_read_model printed:
-$out
-where the docs show:
-$output"
+  prints_as_docs explain_read_model "$(run_sql "$block")"
   doc_block read-model 2
-  out=$(run_sql "$block")
-  next_output "$block_at" 1
-  [ "$out" = "$output" ] || fail "register_read_model printed '$out' where the docs show '$output'"
+  prints_as_docs register_read_model "$(run_sql "$block")"
   out=$(sql -c "SELECT plan -> 'tables' -> 1 ->> 'table' FROM read_models WHERE name = 'ticket_cards'")
   [ "$out" = public.customers ] || fail "the registered plan looks customers up in '$out'"
   start_sidecar
@@ -555,11 +557,7 @@ $output"
   doc_block read-model 4
   subst "$block"
   out=$(bash -c "$cmd" 2>&1) || fail "pgcqrs-query model exited $?: $out"
-  next_output "$block_at" 1
-  [ "$out" = "$output" ] || fail "pgcqrs-query model printed:
-$out
-where the docs show:
-$output"
+  prints_as_docs "pgcqrs-query model" "$out"
   out=$(redis-cli -p "$redis_port" EXISTS 'ticket_cards:{42}:42' 'ticket_cards:{43}:43')
   [ "$out" = 1 ] || fail "of the hashes of tickets 42 and 43 (spam), $out exist, not 1"
   doc_block read-model 5
@@ -569,19 +567,29 @@ $output"
   [ "$out" = "Ada Lovelace" ] || fail "after the rename, ticket 42's customer is '$out'"
   # The grant docs/security.md gives, while the docs' first view exists (the replacement drops it).
   sql -c "CREATE ROLE pgcqrs_sidecar" >/dev/null
-  doc_block read-model 7
+  doc_block read-model 9
   run_sql "$block" >/dev/null
   sql -c "DROP OWNED BY pgcqrs_sidecar; DROP ROLE pgcqrs_sidecar" >/dev/null
+  # A grouped model, registered while the sidecar streams: the rebuild its registration asks
+  # for copies the groups of the rows written before it.
   doc_block read-model 6
-  out=$(run_sql "$block")
-  next_output "$block_at" 1
-  [ "$out" = "$output" ] || fail "replace_read_model printed '$out' where the docs show '$output'"
+  prints_as_docs register_read_model "$(run_sql "$block")"
+  wait_for 120 "the rebuild the registration asked for switched" switched_to 1
+  doc_block read-model 7
+  subst "$block"
+  out=$(bash -c "$cmd" 2>&1) || fail "pgcqrs-query model exited $?: $out"
+  prints_as_docs "pgcqrs-query model" "$out"
+  sidecar_log_clean 'a rebuild was asked for \(read model tickets_per_status registered at ' \
+    'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' \
+    'maybe:a rebuild was asked for; reconnecting in'
+  doc_block read-model 8
+  prints_as_docs replace_read_model "$(run_sql "$block")"
   # Readers switch to the new version once the rebuild its replacement asked for has copied it.
-  wait_for 120 "the rebuild the replacement asked for switched" switched_to 1
-  out=$(redis-cli -p "$redis_port" HMGET 'g1:ticket_cards:{42}:42' customer email | paste -sd '|')
+  wait_for 120 "the rebuild the replacement asked for switched" switched_to 2
+  out=$(redis-cli -p "$redis_port" HMGET 'g2:ticket_cards:{42}:42' customer email | paste -sd '|')
   [ "$out" = "Ada Lovelace|ada@example.com" ] || fail "the replaced model's ticket 42 holds '$out'"
   sidecar_log_clean 'a rebuild was asked for \(read model ticket_cards replaced at ' \
-    'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' \
+    'rebuilding the read models \(asked for\) into generation 2; readers keep generation 1' \
     'maybe:a rebuild was asked for; reconnecting in'
   scenario_end
 }

@@ -3,6 +3,7 @@
 // Redis compared after every batch with the view computed here from the same rows. Fan-outs
 // run with budgets of 1 to 4, so that most stop and resume; some batches are lost before
 // their EXEC and sent again, as after a crash.
+#include <cmath>
 #include <map>
 #include <optional>
 #include <random>
@@ -310,4 +311,118 @@ TEST_F(Models, AReplacedModelStaysAsItWasUntilTheRebuildSwitches) {
   EXPECT_EQ(hget("pgcqrs:checkpoint", "rebuild"), std::string(kNow) + ", when read model cards was replaced");
   EXPECT_EQ(run(calls(txn({{"RowDeleted", R"("table":"public.tickets","old":{"id":7})"}})))[0], "rebuild");
   EXPECT_EQ(actual(), before);
+}
+
+namespace {
+
+// A grouped model:
+//   SELECT kind, count(*) AS n, count(cost) AS priced, sum(cost) AS cost, sum(minutes) AS minutes
+//     FROM visits WHERE kind <> 'test' GROUP BY kind
+// with cost numeric(10,2) and minutes integer.
+const char* kGroupedPlan =
+    R"({"key":"visit_kinds:{kind}","group":["kind"],"tables":[)"
+    R"({"key":["id"],"join":"root","reads":["id","kind","cost","minutes"],"table":"public.visits","key_index":"visits_pkey"}],)"
+    R"("columns":[{"name":"kind","type":"text","table":0,"column":"kind"},)"
+    R"({"name":"n","type":"bigint","table":0,"aggregate":"count"},)"
+    R"({"name":"priced","type":"bigint","table":0,"column":"cost","aggregate":"count"},)"
+    R"({"name":"cost","type":"numeric","table":0,"column":"cost","aggregate":"sum","scale":2},)"
+    R"({"name":"minutes","type":"bigint","table":0,"column":"minutes","aggregate":"sum","scale":0}],)"
+    R"("filters":[{"op":"<>","table":0,"column":"kind","values":["test"]}]})";
+
+std::string cents_text(int64_t cents) {  // as PostgreSQL prints numeric(10,2)
+  const int64_t a = cents < 0 ? -cents : cents;
+  std::string frac = std::to_string(a % 100);
+  if (frac.size() < 2) frac = "0" + frac;
+  return (cents < 0 ? "-" : "") + std::to_string(a / 100) + "." + frac;
+}
+
+}  // namespace
+
+// Random inserts, updates (a row moved between groups, its values changed, NULL, NaN), key
+// changes, deletes and TRUNCATE: after each transaction every group's hash equals what GROUP
+// BY computes here from the same rows, and no group without rows has one.
+TEST_F(Models, AGroupedModelKeepsEachGroupsCountsAndExactSums) {
+  mark("0/1000");
+  std::mt19937 rng(11);
+  apply(txn({{"ReadModelRegistered", std::string(R"("name":"visit_kinds","key":"visit_kinds:{kind}","plan":)") +
+                                         kGroupedPlan}}),
+        rng);
+  redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});
+  std::string error;
+  const auto plan = projection::parse_plan("visit_kinds", kGroupedPlan, error);
+  ASSERT_TRUE(plan) << error;
+
+  Table visits;
+  const std::vector<std::string> kinds = {"call", "mail", "test", "visit, in person"};
+  auto pick = [&](int n) { return static_cast<int64_t>(std::uniform_int_distribution<int>(1, n)(rng)); };
+  auto expected_groups = [&] {
+    struct Group {
+      int64_t n = 0, priced = 0, cents = 0, minutes = 0, timed = 0;
+      bool nan = false;
+    };
+    std::map<std::string, Group> groups;
+    for (const auto& [id, v] : visits) {
+      if (*v.at("kind") == "test") continue;
+      Group& g = groups[*v.at("kind")];
+      ++g.n;
+      if (const auto& c = v.at("cost")) {
+        ++g.priced;
+        if (*c == "NaN")
+          g.nan = true;
+        else
+          g.cents += std::llround(std::stod(*c) * 100);
+      }
+      if (const auto& m = v.at("minutes")) {
+        ++g.timed;
+        g.minutes += std::stoll(*m);
+      }
+    }
+    std::map<std::string, std::map<std::string, std::string>> out;
+    for (const auto& [kind, g] : groups) {
+      auto& h = out[projection::model_key(*plan, "", kind)];
+      h = {{"kind", kind}, {"n", std::to_string(g.n)}, {"priced", std::to_string(g.priced)}};
+      if (g.priced > 0) h["cost"] = g.nan ? "NaN" : cents_text(g.cents);
+      if (g.timed > 0) h["minutes"] = std::to_string(g.minutes);
+    }
+    return out;
+  };
+  size_t groups_seen = 0;
+  for (int step = 0; step < 600; ++step) {
+    std::vector<std::pair<std::string, std::string>> events;
+    for (int k = std::uniform_int_distribution<int>(1, 4)(rng); k > 0; --k) {
+      const int what = std::uniform_int_distribution<int>(0, 99)(rng);
+      const int64_t id = pick(25);
+      std::optional<std::string> cost;
+      if (pick(5) > 1) cost = pick(20) == 1 ? "NaN" : cents_text(std::uniform_int_distribution<int64_t>(-500, 99999)(rng));
+      Row row{{"kind", kinds[static_cast<size_t>(pick(4) - 1)]},
+              {"cost", cost},
+              {"minutes", maybe(rng, std::to_string(pick(90) - 10))}};
+      std::vector<std::pair<std::string, std::string>> e;
+      if (what == 99) {
+        visits.clear();
+        e = {{"RowsTruncated", R"("tables":["public.visits"])"}};
+      } else if (!visits.count(id)) {
+        e = insert("visits", visits, id, row);
+      } else if (what < 15) {
+        e = remove("visits", visits, id);
+      } else if (what < 22 && !visits.count(id + 25)) {
+        e = update("visits", visits, id, row, id + 25);
+      } else if (what < 30) {
+        e = update("visits", visits, id, visits[id]);  // an UPDATE of nothing the model reads
+      } else {
+        e = update("visits", visits, id, row);
+      }
+      events.insert(events.end(), e.begin(), e.end());
+    }
+    apply(txn(events), rng);
+    if (HasFatalFailure()) return;
+    const auto want = expected_groups();
+    ASSERT_EQ(actual("visit_kinds:*"), want) << "after step " << step;
+    groups_seen += want.size();
+  }
+  EXPECT_GT(groups_seen, 600u * 2);  // most steps had several groups
+
+  apply(txn({{"ReadModelDropped", R"("name":"visit_kinds")"}}), rng);
+  EXPECT_EQ(actual("visit_kinds:*"), (std::map<std::string, std::map<std::string, std::string>>{}));
+  EXPECT_EQ(redis_->command({"KEYS", "pgcqrs:m:*"})->elements, 0u);
 }

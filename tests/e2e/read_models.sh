@@ -52,9 +52,9 @@ for m in $masters; do
   pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$m"
   pgcqrs_documented_acl pgcqrs-reader reader-pw redis-cli -p "$m"
   # The models' hashes, as read-models.md says ("Access").
-  redis-cli -p "$m" ACL SETUSER pgcqrs-sidecar '~card:*' '~urgent:*' '~sample:*' >/dev/null
-  redis-cli -p "$m" ACL SETUSER pgcqrs-reader '~card:*' '~urgent:*' '~sample:*' '~g[0-9]*:card:*' \
-    '~g[0-9]*:urgent:*' >/dev/null
+  redis-cli -p "$m" ACL SETUSER pgcqrs-sidecar '~card:*' '~urgent:*' '~sample:*' '~stats:*' >/dev/null
+  redis-cli -p "$m" ACL SETUSER pgcqrs-reader '~card:*' '~urgent:*' '~sample:*' '~stats:*' '~g[0-9]*:card:*' \
+    '~g[0-9]*:urgent:*' '~g[0-9]*:stats:*' >/dev/null
 done
 export PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD=sidecar-pw
 reader() { PGCQRS_REDIS_USER=pgcqrs-reader PGCQRS_REDIS_PASSWORD=reader-pw "$@"; }
@@ -70,12 +70,19 @@ CREATE EXTENSION pgcqrs;
 CREATE TABLE orgs (id bigint PRIMARY KEY, label text);
 CREATE TABLE customers (id bigint PRIMARY KEY, name text, org_id bigint);
 CREATE TABLE tickets (id bigint PRIMARY KEY, customer_id bigint, status text NOT NULL, title text,
-                      urgent boolean, body text);
+                      urgent boolean, body text,
+                      amount numeric(8,2) GENERATED ALWAYS AS (((id % 1000) - 300) / 7.0) STORED);
 CREATE VIEW cards AS
   SELECT t.id, t.status, t.title, t.urgent, c.name AS customer, o.label AS org
     FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id JOIN orgs o ON o.id = c.org_id
    WHERE t.status <> 'spam';
 SELECT name FROM register_read_model('cards', 'cards', 'card:{id}');
+-- Grouped: a hash per (status, urgent), with counts and exact sums.
+CREATE VIEW ticket_stats AS
+  SELECT status, urgent, count(*) AS tickets, count(title) AS titled, sum(customer_id) AS customers,
+         sum(amount) AS amount
+    FROM tickets WHERE urgent IS NOT NULL AND status <> 'spam' GROUP BY status, urgent;
+SELECT name FROM register_read_model('stats', 'ticket_stats', 'stats:{status}:{urgent}');
 -- Values of many types, keyed by a uuid and a text (two columns): the copy, the stream and
 -- verify must print each as PostgreSQL does (timestamptz in the contract's UTC form).
 CREATE TYPE mood AS ENUM ('calm', 'busy');
@@ -85,7 +92,7 @@ CREATE VIEW sample_rows AS SELECT * FROM samples WHERE m <> 'busy';
 SELECT name FROM register_read_model('samples', 'sample_rows', 'sample:{u}:{k}');
 SQL
 pgcqrs_documented_sql "CREATE ROLE pgcqrs_sidecar" pw
-sql -c "GRANT SELECT ON tickets, customers, orgs, cards, samples, sample_rows TO pgcqrs_sidecar" >/dev/null
+sql -c "GRANT SELECT ON tickets, customers, orgs, cards, ticket_stats, samples, sample_rows TO pgcqrs_sidecar" >/dev/null
 # A sample of every type, NULLs, edges; $1: how many, $2: the first id's offset.
 samples() {
   sql >/dev/null <<SQL
@@ -132,7 +139,26 @@ redis_lines() {  # redis_lines KEY_STEM: the keys without the generation
     rc HGETALL "$key" | paste -d ' ' - - | sed "s/^/${key#"$s"} /"
   done | LC_ALL=C sort
 }
+# A grouped model, whose keys hash their text: each row's fields on a line ("field=value|..."),
+# keys aside (verify checks them), in the view and in Redis.
+groups_same() {  # groups_same WHAT VIEW KEY_STEM
+  local s
+  s=$(scope)
+  sql -c "SELECT string_agg(f.key || '=' || f.value, '|' ORDER BY f.key COLLATE \"C\")
+            FROM (SELECT row_number() OVER () AS r, to_jsonb(v) AS j FROM $2 v) v, jsonb_each_text(v.j) f
+           WHERE f.value IS NOT NULL GROUP BY v.r" |
+    sed -e 's/=true\(|\|$\)/=t\1/g' -e 's/=false\(|\|$\)/=f\1/g' | LC_ALL=C sort >"$run_dir/view.txt"
+  scan "$s$3{*" | while read -r key; do rc HGETALL "$key" | paste -d '=' - - | LC_ALL=C sort | paste -sd '|'; done |
+    LC_ALL=C sort >"$run_dir/redis.txt"
+  groups_compared=$((groups_compared + $(wc -l <"$run_dir/view.txt")))
+  if diff "$run_dir/view.txt" "$run_dir/redis.txt" >"$run_dir/diff.txt"; then
+    ok
+  else
+    fail "$1: $2 differs from Redis: $(head -5 "$run_dir/diff.txt")"
+  fi
+}
 compared=0  # fields compared, over every check: they must be many for the checks to prove much
+groups_compared=0  # the same, in groups of the grouped model
 # same WHAT VIEW KEY_STEM [no-verify|as-is]: KEY_STEM -: verify alone (keys not integers);
 # as-is: Redis as it is, the sidecar stopped (no waiting, no verify).
 same() {
@@ -159,6 +185,8 @@ same() {
 
 # Random writes: NTX transactions of a few statements each.
 RANDOM=$seed
+statuses=(open open closed pending spam)
+urgency=(true false NULL)
 writes() {  # writes NTX
   local i k n s a b
   for ((i = 0; i < $1; i++)); do
@@ -168,8 +196,9 @@ writes() {  # writes NTX
       case $((RANDOM % 24)) in
         0 | 1 | 2 | 3 | 4)
           s+="INSERT INTO tickets VALUES ($((RANDOM % 60 + 1)), $( ((RANDOM % 6)) && echo $((RANDOM % 12 + 1)) || echo NULL)," \
-          s+=" '$(((RANDOM % 4)) && echo open || echo spam)', 't$((RANDOM % 5))', $(((RANDOM % 2)) && echo true || echo NULL), 'b')"
-          s+=" ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status;" ;;
+          s+=" '${statuses[RANDOM % 5]}', 't$((RANDOM % 5))', ${urgency[RANDOM % 3]}, 'b')"
+          s+=" ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status,"
+          s+=" urgent = EXCLUDED.urgent;" ;;
         5) s+="UPDATE tickets SET title = NULL WHERE id % 7 = $((RANDOM % 7));" ;;
         6) a=$((RANDOM % 60 + 1)); s+="UPDATE tickets SET id = $((a + 100)) WHERE id = $a AND NOT EXISTS (SELECT FROM tickets WHERE id = $((a + 100)));" ;;
         7) s+="DELETE FROM tickets WHERE id = $((RANDOM % 160 + 1));" ;;
@@ -205,6 +234,7 @@ writes() {  # writes NTX
 writes 80
 start
 same "the first writes" cards card:
+groups_same "a grouped model, copied" ticket_stats stats:
 samples 30 1000
 sql -c "UPDATE samples SET n = n * 2, t = NULL WHERE small % 3 = 0; DELETE FROM samples WHERE small % 11 = 0" >/dev/null
 same "values of many types (copied, then streamed)" sample_rows -
@@ -213,6 +243,7 @@ if [ "$n" = "$(sql -c "SELECT count(*) FROM sample_rows")" ] && [ "$n" -gt 20 ];
   fail "$n sample hashes in Redis, $(sql -c "SELECT count(*) FROM sample_rows") rows in the view"; fi
 writes 150
 same "the stream" cards card:
+groups_same "a grouped model, streamed" ticket_stats stats:
 
 # kill -9 while writes stream, three times.
 for round in 1 2 3; do
@@ -224,6 +255,7 @@ for round in 1 2 3; do
   wait "$writer"
   start
   same "after kill -9 number $round" cards card:
+  groups_same "a grouped model after kill -9 number $round" ticket_stats stats:
 done
 
 # kill -9 during a fan-out: a customer of 3,000 tickets renamed, in chunks of 3 rows
@@ -246,6 +278,7 @@ wait "$sidecar" 2>/dev/null || true
 echo "killed with the checkpoint's partial_cursor at '$(rc HGET pgcqrs:checkpoint partial_cursor)'"
 start
 same "a fan-out cut by kill -9, then finished" cards card:
+groups_same "a grouped model after 3,000 inserts" ticket_stats stats:
 
 # A second model, registered while the stream runs over rows written before it: its
 # registration asks for a rebuild, which copies them, and which readers do not notice.
@@ -264,9 +297,9 @@ if grep -q 'a rebuild was asked for (read model urgent registered at ' "$run_dir
   fail "the sidecar did not log the rebuild the registration asked for"; fi
 same "the first model after the rebuild" cards card:
 registry=$(rc HKEYS g1:pgcqrs:models | sort | tr '\n' ' ')
-if [ "$registry" = "cards samples urgent " ]; then ok; else fail "the registry holds: $registry"; fi
+if [ "$registry" = "cards samples stats urgent " ]; then ok; else fail "the registry holds: $registry"; fi
 out=$("$sidecar_bin" status --pg "$conninfo" --redis "redis://127.0.0.1:$port" 2>&1 || true)
-if grep -qx 'read models: cards samples urgent (declarative, in Redis)' <<<"$out"; then ok; else
+if grep -qx 'read models: cards samples stats urgent (declarative, in Redis)' <<<"$out"; then ok; else
   fail "status does not list the models: $out"; fi
 old_gone() { [ -z "$(scan 'card:*')$(scan 'pgcqrs:m*')" ]; }
 wait_for 60 "generation 0's models deleted" old_gone && ok
@@ -277,7 +310,7 @@ wait_for 60 "the drop applied" applied
 left=$(scan 'g1:card:*' | wc -l)$(scan 'g1:pgcqrs:m:cards:*' | wc -l)
 if [ "$left" = 00 ]; then ok; else fail "after the drop, card keys and pgcqrs:m:cards keys left: $left"; fi
 registry=$(rc HKEYS g1:pgcqrs:models | sort | tr '\n' ' ')
-if [ "$registry" = "samples urgent " ]; then ok; else fail "the registry after the drop: $registry"; fi
+if [ "$registry" = "samples stats urgent " ]; then ok; else fail "the registry after the drop: $registry"; fi
 same "the model left" urgent_titles urgent:
 
 # Replaced while the stream runs: readers keep the old version until the rebuild its
@@ -300,7 +333,7 @@ if [ "$copying" = 2 ]; then
   if [ "$(rc HGET pgcqrs:checkpoint generation)" = 1 ]; then ok; else fail "readers left generation 1 before the copy ended"; fi
   same "the old version, while the new one is copied" urgent_titles urgent: as-is
   out=$("$sidecar_bin" status --pg "$conninfo" --redis "redis://127.0.0.1:$port" 2>&1 || true)
-  if grep -qx 'read models: samples (declarative, in Redis); replaced: urgent (version 1 in Redis, 2 registered) (a rebuild copies the new versions)' <<<"$out"; then
+  if grep -qx 'read models: samples stats (declarative, in Redis); replaced: urgent (version 1 in Redis, 2 registered) (a rebuild copies the new versions)' <<<"$out"; then
     ok
   else
     fail "status does not show the replacement under way: $out"
@@ -349,5 +382,6 @@ if grep -E "\[(error|critical)\]" "$run_dir/sidecar.log" | grep -v "Redis connec
   fail "the sidecar logged errors"
 fi
 if [ "$compared" -ge 150 ]; then ok; else fail "only $compared fields compared in all"; fi
-echo "$compared fields compared"
+if [ "$groups_compared" -ge 10 ]; then ok; else fail "only $groups_compared groups compared in all"; fi
+echo "$compared fields and $groups_compared groups compared"
 checks_done "read models"

@@ -70,6 +70,15 @@ struct PlanReader {
       if (m == "name") return text(c.name, "a column's \"name\"");
       if (m == "column") return text(c.column, "a column's \"column\"");
       if (m == "table") return integer(c.table, "a column's \"table\"");
+      if (m == "scale") return integer(c.scale, "a column's \"scale\"");
+      if (m == "aggregate") {
+        std::string a;
+        if (!text(a, "a column's \"aggregate\"")) return false;
+        if (a == "count") c.aggregate = ModelPlan::Column::Aggregate::Count;
+        else if (a == "sum") c.aggregate = ModelPlan::Column::Aggregate::Sum;
+        else return fail("a column's aggregate is \"" + a + "\", which this sidecar does not know");
+        return true;
+      }
       return in.value(nullptr);
     });
   }
@@ -113,18 +122,32 @@ std::string check(ModelPlan& p) {
       if (std::find(via.reads.begin(), via.reads.end(), f) == via.reads.end())
         return "lookup " + t.name + " is matched on " + via.name + "." + f + ", which the plan does not read";
   }
+  using Aggregate = ModelPlan::Column::Aggregate;
   for (const auto& c : p.columns) {
     if (c.table < 0 || static_cast<size_t>(c.table) >= p.tables.size()) return "column " + c.name + " names no table";
+    if (c.aggregate != Aggregate::None && !p.grouped()) return "column " + c.name + " aggregates in a model without groups";
+    if (c.aggregate == Aggregate::None && p.grouped() &&
+        std::find(p.group.begin(), p.group.end(), c.column) == p.group.end())
+      return "column " + c.name + " is neither grouped by nor aggregated";
+    if (c.aggregate == Aggregate::Count && c.column.empty()) continue;  // count(*)
+    if (c.aggregate == Aggregate::Sum && (c.column.empty() || c.scale < 0 || c.scale > 1000))
+      return "column " + c.name + " sums no column";
     const auto& reads = p.tables[static_cast<size_t>(c.table)].reads;
     if (std::find(reads.begin(), reads.end(), c.column) == reads.end())
       return "column " + c.name + " is not read from its table";
+  }
+  if (p.grouped()) {
+    if (p.tables.size() != 1) return "a grouped model has lookups";
+    for (const auto& g : p.group)
+      if (std::find(p.tables[0].reads.begin(), p.tables[0].reads.end(), g) == p.tables[0].reads.end())
+        return "its group column " + g + " is not read from the root";
   }
   for (const auto& f : p.filters) {
     const auto& reads = p.tables[0].reads;
     if (std::find(reads.begin(), reads.end(), f.column) == reads.end())
       return "a filter's column " + f.column + " is not read from the root";
   }
-  // The key template: literal text and {column} placeholders naming the root's key columns.
+  // The key template: literal text and {column} placeholders naming the key's columns.
   std::string_view rest = p.key;
   bool any = false;
   while (!rest.empty()) {
@@ -138,11 +161,13 @@ std::string check(ModelPlan& p) {
     const size_t close = rest.find('}', open);
     if (close == std::string_view::npos) return "the key " + p.key + " has a { without its }";
     const std::string_view placeholder = rest.substr(open + 1, close - open - 1);
-    const auto col = std::find_if(p.columns.begin(), p.columns.end(), [&](const auto& c) { return c.name == placeholder; });
+    const auto col = std::find_if(p.columns.begin(), p.columns.end(), [&](const auto& c) {
+      return c.name == placeholder && c.aggregate == Aggregate::None;
+    });
     if (col == p.columns.end() || col->table != 0) return "the key " + p.key + " names no column of the root";
-    const auto& key = p.tables[0].key;
+    const auto& key = p.key_columns();
     const auto k = std::find(key.begin(), key.end(), col->column);
-    if (k == key.end()) return "the key " + p.key + " names a column outside the root's primary key";
+    if (k == key.end()) return "the key " + p.key + " names a column outside the model's key";
     piece.key = static_cast<int>(k - key.begin());
     p.pieces.push_back(std::move(piece));
     any = true;
@@ -181,6 +206,7 @@ std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json
   PlanReader r{in, error};
   const bool ok = r.is('{', "the plan") && in.object([&](std::string_view m) {
     if (m == "key") return r.text(p.key, "\"key\"");
+    if (m == "group") return r.strings(p.group, "\"group\"");
     if (m == "version") {
       Value v;
       if (!in.value(&v)) return false;
@@ -253,7 +279,7 @@ int identity_bucket(std::string_view identity) {
 }
 
 std::string model_key(const ModelPlan& plan, std::string_view scope, const std::string& id) {
-  const auto values = identity_values(id, plan.tables[0].key.size());
+  const auto values = identity_values(id, plan.key_columns().size());
   std::string key(scope);
   bool tagged = false;
   for (const auto& p : plan.pieces) {

@@ -7,6 +7,11 @@
 //                 of the row each lookup i matches (`l.<i>`); a refresh renders from it
 //   t<i>:{b}:<id> a copy of the row of lookup i whose key is <id>
 //   x<i>:{b}:<id> the root rows whose lookup i matches <id>: a fan-out's targets
+// and, for a grouped model (GROUP BY: a hash per group, with counts and exact sums),
+//   g:{b}:<group> a group's state: `rows`, and per aggregate i of a column `n.<i>` (values
+//                 counted), `s.<i>` (their exact sum), `z.<i>` (NaNs among them)
+// while each root row's r: hash also keeps its share: `g`, its group, and `a.<i>`, the value it
+// adds to aggregate i.
 // and the registry, `pgcqrs:models`: each model's plan, as the stream carried it, so that a
 // restart knows the models registered before its checkpoint.
 //
@@ -18,6 +23,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "pgcqrs/core/decimal.hpp"
 #include "pgcqrs/sidecar/projection/projector.hpp"
 
 namespace pgcqrs::sidecar::projection {
@@ -26,6 +32,8 @@ namespace {
 
 constexpr std::string_view kColumn = "c.";
 constexpr std::string_view kLink = "l.";
+constexpr std::string_view kShare = "a.";
+constexpr const char* kGroup = "g";
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -36,6 +44,38 @@ RowValues as_row(std::vector<std::pair<std::string, std::string>> fields) {
   row.reserve(fields.size());
   for (auto& [name, value] : fields) row.emplace_back(std::move(name), std::move(value));
   return row;
+}
+
+// A grouped model's root row: its share in its group, as its r: hash keeps it (nullopt: it is
+// in no group), or as its columns make it.
+struct Share {
+  std::string group;
+  std::map<size_t, std::string> values;  // aggregate (index in the plan's columns) -> the value it adds
+  bool operator==(const Share& o) const { return group == o.group && values == o.values; }
+};
+
+std::optional<Share> stored_share(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::optional<Share> s;
+  for (const auto& [f, v] : fields)
+    if (f == kGroup) s.emplace().group = v;
+  if (!s) return s;
+  for (const auto& [f, v] : fields)
+    if (starts_with(f, kShare)) s->values[std::strtoul(f.c_str() + kShare.size(), nullptr, 10)] = v;
+  return s;
+}
+
+std::optional<Share> share_of(const ModelPlan& m, const RowValues& root) {
+  if (!passes(m, root)) return std::nullopt;
+  auto group = identity(root, m.group);
+  if (!group) return std::nullopt;  // a NULL group column: the analysis refuses what allows one
+  Share s{std::move(*group), {}};
+  for (size_t i = 0; i < m.columns.size(); ++i) {
+    const auto& c = m.columns[i];
+    if (c.aggregate == ModelPlan::Column::Aggregate::None || c.column.empty()) continue;
+    const auto* v = find_value(root, c.column);
+    if (v && *v) s.values[i] = **v;
+  }
+  return s;
 }
 
 // A resumed fan-out's cursor, "<a>|<rest>": whether it names `a`, and the rest.
@@ -160,7 +200,9 @@ void Projector::model_dropped(Run& r, const RowEvent& e) {
     if (p->name == e.name) m = p.get();
   if (!m) return;  // registered before this sidecar's copy: it holds nothing of it
   // Its hashes (found from its rows), then everything kept beside them, then its plan.
-  const std::vector<std::string> phases = {"rows", "keys"};
+  // Its hashes (a grouped model's by their names), then everything kept beside them.
+  const std::vector<std::string> phases = m->grouped() ? std::vector<std::string>{"hashes", "keys"}
+                                                       : std::vector<std::string>{"rows", "keys"};
   const std::string stem = model_stem(*m);
   size_t at = 0;
   std::string cursor = "0";
@@ -169,6 +211,8 @@ void Projector::model_dropped(Run& r, const RowEvent& e) {
   for (; at < phases.size(); ++at, cursor = "0") {
     if (phases[at] == "rows") {
       walk_rows(r, cursor, *m, [&](const std::string& id) { forget_row(*m, id); });
+    } else if (phases[at] == "hashes") {
+      walk_keys(r, cursor, keys_.scope() + key_stem(*m) + "*", [&](const std::string& key) { view_.del(key); });
     } else {
       walk_keys(r, cursor, stem + "*", [&](const std::string& key) { view_.del(key); });
     }
@@ -194,7 +238,9 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
     std::vector<std::string> phases;
     for (size_t t = 1; t < m.tables.size(); ++t)
       if (gone(m.tables[t].name)) phases.push_back(part('t', t));
-    if (gone(m.tables[0].name)) {
+    if (gone(m.tables[0].name) && m.grouped()) {
+      phases = {"r", "g", "hashes"};  // the rows' shares, the groups' states, the groups
+    } else if (gone(m.tables[0].name)) {
       phases.push_back("r");
       phases.push_back("x");
     } else if (!phases.empty()) {
@@ -214,6 +260,8 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
       const std::string& phase = phases[at];
       if (phase == "r") {
         walk_rows(r, cursor, m, [&](const std::string& id) { forget_row(m, id); });
+      } else if (phase == "hashes") {
+        walk_keys(r, cursor, keys_.scope() + key_stem(m) + "*", [&](const std::string& key) { view_.del(key); });
       } else if (phase == "refresh") {
         walk_rows(r, cursor, m, [&](const std::string& id) {
           try {
@@ -223,7 +271,7 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
           }
         });
       } else {
-        // "x" every index, "t<i>" the copies of lookup i
+        // "x" every index, "t<i>" the copies of lookup i, "g" the groups' states
         walk_keys(r, cursor, stem + phase + (phase == "x" ? "*" : ":*"), [&](const std::string& key) { view_.del(key); });
       }
       if (r.stopped_at) {
@@ -274,11 +322,19 @@ void Projector::root_row(Run& r, const ModelPlan& m, const RowEvent& e) {
     else if (!moved)
       view_.hdel(shadow, field);
   }
-  refresh(m, *id);
+  if (m.grouped())
+    regroup(m, *id);
+  else
+    refresh(m, *id);
 }
 
 void Projector::remove_root(const ModelPlan& m, const std::string& id) {
   const std::string shadow = model_part(m, "r", id);
+  if (m.grouped()) {
+    if (const auto was = stored_share(view_.hgetall(shadow))) add_share(m, was->group, was->values, -1);
+    view_.del(shadow);
+    return;
+  }
   for (const auto& [field, value] : view_.hgetall(shadow))
     if (starts_with(field, kLink)) view_.srem(model_part(m, "x" + field.substr(kLink.size()), value), id);
   view_.del(shadow);
@@ -402,6 +458,102 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
   }
 }
 
+void Projector::regroup(const ModelPlan& m, const std::string& id) {
+  const std::string shadow = model_part(m, "r", id);
+  const auto fields = view_.hgetall(shadow);
+  if (fields.empty()) return;
+  RowValues root;
+  for (const auto& [field, value] : fields)
+    if (starts_with(field, kColumn)) root.emplace_back(field.substr(kColumn.size()), value);
+  const auto was = stored_share(fields);
+  const auto now = share_of(m, root);
+  if (was == now) return;  // an UPDATE of nothing the model reads, or that moves no value
+  if (was) {
+    add_share(m, was->group, was->values, -1);
+    view_.hdel(shadow, kGroup);
+    for (const auto& [i, v] : was->values) view_.hdel(shadow, std::string(kShare) + std::to_string(i));
+  }
+  if (now) {
+    add_share(m, now->group, now->values, +1);
+    view_.hset(shadow, kGroup, now->group);
+    for (const auto& [i, v] : now->values) view_.hset(shadow, std::string(kShare) + std::to_string(i), v);
+  }
+}
+
+void Projector::add_share(const ModelPlan& m, const std::string& group, const std::map<size_t, std::string>& values,
+                          int sign) {
+  using Aggregate = ModelPlan::Column::Aggregate;
+  const std::string state = model_part(m, "g", group);
+  std::map<std::string, std::string> st;
+  for (auto& [f, v] : view_.hgetall(state)) st.emplace(std::move(f), std::move(v));
+  const auto fail = [&](const std::string& what) {
+    return std::runtime_error("read model " + m.name + ", group " + group + ": " + what);
+  };
+  const auto decimal = [&](const std::string& field) {
+    const auto it = st.find(field);
+    if (it == st.end()) return Decimal();
+    const auto v = Decimal::parse(it->second);
+    if (!v) throw fail(state + " holds " + field + " = " + it->second);
+    return *v;
+  };
+  const auto number = [&](const std::string& field) {
+    const auto v = decimal(field).scaled(0);
+    if (!v) throw fail(state + " holds " + field + " = " + st[field]);
+    return *v;
+  };
+  const int64_t rows = number("rows") + sign;
+  if (rows < 0) throw fail("a row left a group that did not count it");
+  const std::string key = model_key(m, group);
+  view_.del(key);
+  if (rows == 0) {
+    view_.del(state);
+    return;
+  }
+  view_.hset(state, "rows", std::to_string(rows));
+  const auto values_of_group = identity_values(group, m.group.size());
+  for (size_t i = 0; i < m.columns.size(); ++i) {
+    const auto& c = m.columns[i];
+    if (c.aggregate == Aggregate::None) {
+      const auto g = std::find(m.group.begin(), m.group.end(), c.column);
+      view_.hset(key, c.name, values_of_group[static_cast<size_t>(g - m.group.begin())]);
+      continue;
+    }
+    if (c.column.empty()) {  // count(*)
+      view_.hset(key, c.name, std::to_string(rows));
+      continue;
+    }
+    const std::string idx = std::to_string(i);
+    int64_t n = number("n." + idx), nans = number("z." + idx);
+    Decimal sum = decimal("s." + idx);
+    if (const auto it = values.find(i); it != values.end()) {
+      n += sign;
+      if (c.aggregate == Aggregate::Sum) {
+        // numeric(p,s) prints s decimals, so the sum has the scale of its values, as in PostgreSQL.
+        const auto v = it->second == "NaN" ? std::nullopt : Decimal::parse(it->second);
+        const auto moved = v ? v->times(sign) : std::nullopt;
+        const auto total = moved ? sum.plus(*moved) : std::nullopt;
+        if (it->second == "NaN")
+          nans += sign;
+        else if (total)
+          sum = *total;
+        else
+          throw fail("column " + c.column + "'s value " + it->second + " is no decimal, or the sum passes 36 digits");
+      }
+      if (n < 0 || nans < 0) throw fail("a value left a group that did not count it");
+      view_.hset(state, "n." + idx, std::to_string(n));
+      if (c.aggregate == Aggregate::Sum) {
+        view_.hset(state, "s." + idx, sum.to_string());
+        view_.hset(state, "z." + idx, std::to_string(nans));
+      }
+    }
+    // As PostgreSQL computes it: count() of no value is 0; sum() of none is NULL, with a NaN NaN.
+    if (c.aggregate == Aggregate::Count)
+      view_.hset(key, c.name, std::to_string(n));
+    else if (n > 0)
+      view_.hset(key, c.name, nans > 0 ? "NaN" : sum.to_string());
+  }
+}
+
 void Projector::walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,
                           const std::function<void(const std::string&)>& f) {
   const std::string stem = model_stem(m) + "r:";
@@ -411,7 +563,7 @@ void Projector::walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,
 }
 
 void Projector::forget_row(const ModelPlan& m, const std::string& id) {
-  view_.del(model_key(m, id));
+  if (!m.grouped()) view_.del(model_key(m, id));  // a group's hash goes by its own walk
   view_.del(model_part(m, "r", id));
 }
 

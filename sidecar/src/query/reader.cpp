@@ -281,7 +281,7 @@ std::optional<Hash> Reader::model_row(const std::string& model, const std::vecto
   std::string error;
   const auto plan = projection::parse_plan(model, json, error);
   if (!plan) throw std::runtime_error(error);
-  const auto& columns = plan->tables[0].key;
+  const auto& columns = plan->key_columns();
   if (key.size() != columns.size()) {
     std::string names;
     for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c;

@@ -73,11 +73,12 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
     std::vector<std::string> names;
     for (const auto& c : plan->columns) names.push_back(c.name);
     const snapshot::StreamColumns read(tx, m[1].as<std::string>(), names);
-    // The root's key, from the view's columns that carry it.
+    // The model's key (the root's primary key, or the group), from the view's columns that
+    // carry it.
     std::vector<std::string> key;
-    for (const auto& k : plan->tables[0].key)
+    for (const auto& k : plan->key_columns())
       for (const auto& c : plan->columns)
-        if (c.table == 0 && c.column == k) {
+        if (c.table == 0 && c.column == k && c.aggregate == projection::ModelPlan::Column::Aggregate::None) {
           key.push_back(c.name);
           break;
         }

@@ -144,6 +144,53 @@ SELECT refusal('ticket_cards', 'g:{id}') = 'accepted' AS g_alone_is_a_name,
 SELECT refusal('v_no_key');
 SELECT refusal('tickets');
 
+-- Grouped models: a hash per group of the root's rows, with counts and exact sums.
+CREATE TABLE visits (id bigint PRIMARY KEY, customer_id bigint NOT NULL, kind text NOT NULL, region text,
+                     minutes int, cost numeric(10,2), price numeric, score float8, at timestamptz);
+CREATE VIEW visit_totals AS
+  SELECT customer_id, kind, count(*) AS visits, count(minutes) AS timed, sum(minutes) AS minutes,
+         sum(cost) AS cost
+    FROM visits WHERE kind <> 'test' GROUP BY customer_id, kind;
+SELECT * FROM explain_read_model('visit_totals');
+SELECT jsonb_pretty(read_model_plan('visit_totals', 'visit_totals', NULL));
+CREATE VIEW v_region_counts AS SELECT region, count(*) AS n FROM visits WHERE region IS NOT NULL GROUP BY region;
+SELECT refusal('v_region_counts');
+SELECT name, key, plan -> 'group' AS grouped_by FROM register_read_model('visit_totals', 'visit_totals');
+INSERT INTO visits VALUES (1, 7, 'call', 'eu', 5, 1.50, 2, 0.5, now());
+UPDATE visits SET cost = 2.25, price = 3 WHERE id = 1;
+SELECT * FROM changes('models');
+SELECT drop_read_model('visit_totals');
+SELECT * FROM changes('models');
+CREATE VIEW v_g_nullable AS SELECT region, count(*) AS n FROM visits GROUP BY region;
+CREATE VIEW v_g_avg AS SELECT kind, avg(minutes) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_min AS SELECT kind, min(minutes) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_other AS SELECT kind, bool_and(minutes > 1) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_distinct AS SELECT kind, count(DISTINCT minutes) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_filter AS SELECT kind, count(*) FILTER (WHERE minutes > 1) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_ordered AS SELECT kind, percentile_disc(0.5) WITHIN GROUP (ORDER BY minutes) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_float AS SELECT kind, sum(score) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_numeric AS SELECT kind, sum(price) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_sum_expression AS SELECT kind, sum(minutes * 2) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_group_expression AS SELECT lower(kind) AS k, count(*) AS n FROM visits GROUP BY lower(kind);
+CREATE VIEW v_g_unselected AS SELECT count(*) AS n FROM visits GROUP BY kind;
+CREATE VIEW v_g_ungrouped AS SELECT id, kind, count(*) AS n FROM visits GROUP BY id;
+CREATE VIEW v_g_join AS SELECT v.kind, count(*) AS n FROM visits v JOIN customers c ON c.id = v.customer_id GROUP BY v.kind;
+CREATE VIEW v_g_having AS SELECT kind, count(*) AS n FROM visits GROUP BY kind HAVING count(*) > 1;
+CREATE VIEW v_g_rollup AS SELECT kind, count(*) AS n FROM visits GROUP BY ROLLUP (kind);
+CREATE VIEW v_g_whole AS SELECT count(*) AS n FROM visits;
+CREATE VIEW v_g_timestamp AS SELECT at, count(*) AS n FROM visits WHERE at IS NOT NULL GROUP BY at;
+SELECT v AS view, refusal(v)
+  FROM unnest(ARRAY['v_g_nullable', 'v_g_avg', 'v_g_min', 'v_g_other', 'v_g_distinct', 'v_g_filter',
+                    'v_g_ordered', 'v_g_float', 'v_g_numeric', 'v_g_sum_expression', 'v_g_group_expression',
+                    'v_g_unselected', 'v_g_ungrouped', 'v_g_join', 'v_g_having', 'v_g_rollup', 'v_g_whole',
+                    'v_g_timestamp']::regclass[]) v;
+SELECT k AS key, refusal('visit_totals', k)
+  FROM unnest(ARRAY['visits:{customer_id}', 'visits:{customer_id}:{kind}:{visits}']) k;
+DROP VIEW visit_totals, v_region_counts, v_g_nullable, v_g_avg, v_g_min, v_g_other, v_g_distinct, v_g_filter,
+  v_g_ordered, v_g_float, v_g_numeric, v_g_sum_expression, v_g_group_expression, v_g_unselected, v_g_ungrouped,
+  v_g_join, v_g_having, v_g_rollup, v_g_whole, v_g_timestamp;
+DROP TABLE visits;
+
 -- Rows written before a model is registered reach no one.
 INSERT INTO customers (id, name, email, tier, vip) VALUES (1, 'Ada', 'ada@example.com', 'gold', true);
 INSERT INTO regions VALUES ('eu', 'Europe');

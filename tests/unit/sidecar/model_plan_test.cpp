@@ -95,3 +95,42 @@ TEST(ModelPlan, PlansThisSidecarCannotFollowAreRefusedByName) {
                     R"(,"filters":[{"op":"like","table":0,"column":"v","values":[]}]})"),
             "read model m's plan: a filter's op is \"like\", which this sidecar does not know");
 }
+
+TEST(ModelPlan, AGroupedPlanIsKeyedByItsGroup) {
+  const std::string root = R"({"table":"public.v","join":"root","key":["id"],"reads":["id","kind","day","cost"]})";
+  std::string error;
+  const auto p = parse_plan("per_kind",
+                            R"({"key":"per_kind:{kind}:{day}","group":["kind","day"],"tables":[)" + root +
+                                R"(],"columns":[{"name":"kind","table":0,"column":"kind"},{"name":"day","table":0,"column":"day"},)"
+                                R"({"name":"n","table":0,"aggregate":"count"},)"
+                                R"({"name":"cost","table":0,"column":"cost","aggregate":"sum","scale":2}]})",
+                            error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_TRUE(p->grouped());
+  EXPECT_EQ(p->key_columns(), (std::vector<std::string>{"kind", "day"}));
+  EXPECT_EQ(p->columns[2].aggregate, ModelPlan::Column::Aggregate::Count);
+  EXPECT_TRUE(p->columns[2].column.empty());
+  EXPECT_EQ(p->columns[3].aggregate, ModelPlan::Column::Aggregate::Sum);
+  EXPECT_EQ(p->columns[3].scale, 2);
+  const std::string id = *identity({{"kind", "call"}, {"day", "3"}}, p->key_columns());
+  EXPECT_EQ(id, R"(["call","3"])");
+  EXPECT_EQ(model_key(*p, "g2:", id), "g2:per_kind:{" + std::to_string(identity_bucket(id)) + "}:call:3");
+
+  const std::string cols = R"("columns":[{"name":"kind","table":0,"column":"kind"},)";
+  EXPECT_EQ(refusal(R"({"key":"x:{kind}","group":["kind"],"tables":[)" + root + "]," + cols +
+                    R"({"name":"c","table":0,"column":"cost","aggregate":"avg"}]})"),
+            "read model m's plan: a column's aggregate is \"avg\", which this sidecar does not know");
+  EXPECT_EQ(refusal(R"({"key":"x:{kind}","group":["kind"],"tables":[)" + root + "]," + cols +
+                    R"({"name":"day","table":0,"column":"day"}]})"),
+            "read model m's plan: column day is neither grouped by nor aggregated");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}","tables":[)" + root +
+                    R"(],"columns":[{"name":"id","table":0,"column":"id"},{"name":"n","table":0,"aggregate":"count"}]})"),
+            "read model m's plan: column n aggregates in a model without groups");
+  EXPECT_EQ(refusal(R"({"key":"x:{kind}","group":["kind"],"tables":[)" + root +
+                    R"(,{"table":"public.u","join":"left","key":["id"],"reads":["id"],"via":0,"from":["day"]}],)" + cols +
+                    R"({"name":"n","table":0,"aggregate":"count"}]})"),
+            "read model m's plan: a grouped model has lookups");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}","group":["kind"],"tables":[)" + root + "]," + cols +
+                    R"({"name":"id","table":0,"column":"id","aggregate":"count"}]})"),
+            "read model m's plan: the key x:{id} names no column of the root");
+}

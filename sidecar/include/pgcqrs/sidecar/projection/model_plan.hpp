@@ -25,9 +25,12 @@ struct ModelPlan {
     std::vector<std::string> from;  // a lookup: via's columns, in key's order
   };
   struct Column {
+    enum class Aggregate { None, Count, Sum };
     std::string name;  // the view's
     int table = 0;
-    std::string column;
+    std::string column;  // empty: count(*)
+    Aggregate aggregate = Aggregate::None;  // a grouped model's count or sum of the column
+    int scale = 0;                          // Sum: the decimals of the values and of the total
   };
   struct Filter {
     enum class Op { Eq, Ne, In, NotIn, IsNull, IsNotNull };
@@ -43,11 +46,17 @@ struct ModelPlan {
   };
 
   std::string name, key;
-  int64_t version = 1;        // 1 at registration, one more at each replacement
-  std::vector<Table> tables;  // the root first
+  int64_t version = 1;             // 1 at registration, one more at each replacement
+  std::vector<std::string> group;  // a grouped model's GROUP BY columns of the root; empty: a row per root row
+  std::vector<Table> tables;       // the root first
   std::vector<Column> columns;
   std::vector<Filter> filters;
   std::vector<Piece> pieces;
+
+  bool grouped() const { return !group.empty(); }
+  // What the key's placeholders name, and an identity is made of: a grouped model's group
+  // columns, or the root's primary key.
+  const std::vector<std::string>& key_columns() const { return grouped() ? group : tables.at(0).key; }
 };
 
 // The plan of model `name` from its JSON; nullopt with `error` saying what is wrong.
@@ -63,7 +72,7 @@ std::vector<std::string> identity_values(std::string_view identity, size_t colum
 // (keys.hpp); any other text by its FNV-1a hash.
 int identity_bucket(std::string_view identity);
 
-// The key of the model's hash for the root row of identity id, after scope (the prefix and
+// The key of the model's hash for the root row (a grouped model: the group) of identity id, after scope (the prefix and
 // the generation): the template with each placeholder replaced by its value, the first
 // preceded by the row's bucket as a hash tag (`card:{id}` -> `card:{42}:42`), so that on a
 // cluster a row's keys share a slot.

@@ -190,6 +190,10 @@ class Projector {
   void root_row(Run& r, const ModelPlan& m, const RowEvent& e);
   void lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e);
   void refresh(const ModelPlan& m, const std::string& id);
+  // A grouped model: a root row's share in its group (its group and the values it adds), kept
+  // in its r: hash, moved between groups as the row changes; a group's counts and sums.
+  void regroup(const ModelPlan& m, const std::string& id);
+  void add_share(const ModelPlan& m, const std::string& group, const std::map<size_t, std::string>& values, int sign);
   void remove_root(const ModelPlan& m, const std::string& id);
   // Each root row the model keeps (by its identity), in chunks like a fan-out.
   void walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,
