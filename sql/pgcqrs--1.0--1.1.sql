@@ -7,9 +7,10 @@
 \echo Use "ALTER EXTENSION pgcqrs UPDATE TO '1.1'" to load this file. \quit
 
 -- The analysis (extension/src/read_model.cpp): the plan of a view as read model `name` with
--- key template `key` (NULL: name:{primary key columns}), or error CQ008 saying why it cannot
--- be one.
-CREATE FUNCTION @extschema@.read_model_plan(view pg_catalog.regclass, name pg_catalog.text, key pg_catalog.text)
+-- key template `key` (NULL: name:{primary key columns}), ranked by its column `rank` (NULL:
+-- not ranked), or error CQ008 saying why it cannot be one.
+CREATE FUNCTION @extschema@.read_model_plan(view pg_catalog.regclass, name pg_catalog.text, key pg_catalog.text,
+                                            rank pg_catalog.text DEFAULT NULL)
 RETURNS pg_catalog.jsonb LANGUAGE c STABLE
 AS 'MODULE_PATHNAME', 'pgcqrs_read_model_plan';
 
@@ -21,6 +22,7 @@ CREATE TABLE @extschema@.read_models (
     CONSTRAINT read_models_name_check CHECK (name OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]{0,47}$'),
   view pg_catalog.regclass NOT NULL CONSTRAINT read_models_view_key UNIQUE,
   key pg_catalog.text,
+  rank pg_catalog.text,
   plan pg_catalog.jsonb,
   version pg_catalog.int4 NOT NULL DEFAULT 1,
   registered_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -59,7 +61,7 @@ BEGIN
   -- The privilege checks of a read, without reading: the caller's on the view, the view
   -- owner's on its tables.
   EXECUTE format('SELECT FROM %s LIMIT 0', NEW.view);
-  NEW.plan := @extschema@.read_model_plan(NEW.view, NEW.name, NEW.key);
+  NEW.plan := @extschema@.read_model_plan(NEW.view, NEW.name, NEW.key, NEW.rank);
   NEW.key := NEW.plan OPERATOR(pg_catalog.->>) 'key';
   IF TG_OP = 'UPDATE' THEN
     IF NEW.view = OLD.view AND NEW.plan = OLD.plan OPERATOR(pg_catalog.-) 'version' THEN
@@ -110,7 +112,7 @@ CREATE TRIGGER read_models_truncate_refused BEFORE TRUNCATE ON @extschema@.read_
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.read_models_truncate_refused();
 
 CREATE FUNCTION @extschema@.register_read_model(name pg_catalog.text, view pg_catalog.regclass,
-                                                key pg_catalog.text DEFAULT NULL)
+                                                key pg_catalog.text DEFAULT NULL, rank pg_catalog.text DEFAULT NULL)
 RETURNS @extschema@.read_models
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -121,7 +123,7 @@ BEGIN
     RAISE EXCEPTION 'pgcqrs: view % is registered already, as read model %', registered.view, registered.name
       USING ERRCODE = '42710', HINT = 'Drop that model first (pgcqrs.drop_read_model), or choose another name.';
   END IF;
-  INSERT INTO @extschema@.read_models (name, view, key) VALUES ($1, $2, $3) RETURNING * INTO registered;
+  INSERT INTO @extschema@.read_models (name, view, key, rank) VALUES ($1, $2, $3, $4) RETURNING * INTO registered;
   RETURN registered;
 END $$;
 
@@ -129,7 +131,7 @@ END $$;
 -- sidecar keeps serving the old definition until the new one is complete in Redis, then
 -- switches readers to it in one step (docs/read-models.md, "Replacing a model").
 CREATE FUNCTION @extschema@.replace_read_model(name pg_catalog.text, view pg_catalog.regclass,
-                                               key pg_catalog.text DEFAULT NULL)
+                                               key pg_catalog.text DEFAULT NULL, rank pg_catalog.text DEFAULT NULL)
 RETURNS @extschema@.read_models
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -144,7 +146,7 @@ BEGIN
     RAISE EXCEPTION 'pgcqrs: view % is registered already, as read model %', replaced.view, replaced.name
       USING ERRCODE = '42710', HINT = 'A view serves one model: create another view for this one.';
   END IF;
-  UPDATE @extschema@.read_models m SET view = $2, key = $3 WHERE m.name = $1;
+  UPDATE @extschema@.read_models m SET view = $2, key = $3, rank = $4 WHERE m.name = $1;
   SELECT * INTO STRICT replaced FROM @extschema@.read_models m WHERE m.name = $1;
   RETURN replaced;
 END $$;
@@ -161,12 +163,12 @@ END $$;
 -- The plan in words: what a row of the model is, which changes reach which rows (the
 -- fan-out), or the error that refuses the view.
 CREATE FUNCTION @extschema@.explain_read_model(view pg_catalog.regclass, name pg_catalog.text DEFAULT NULL,
-                                               key pg_catalog.text DEFAULT NULL)
+                                               key pg_catalog.text DEFAULT NULL, rank pg_catalog.text DEFAULT NULL)
 RETURNS SETOF pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   model text := coalesce(name, (SELECT c.relname FROM pg_class c WHERE c.oid = view));
-  plan jsonb := @extschema@.read_model_plan(view, model, key);
+  plan jsonb := @extschema@.read_model_plan(view, model, key, rank);
   tables jsonb := plan -> 'tables';
   t jsonb;
   c jsonb;
@@ -226,6 +228,10 @@ BEGIN
     END IF;
     RETURN NEXT line;
   END LOOP;
+  IF plan ? 'rank' THEN
+    RETURN NEXT format('  ranked by %s: a sorted set per bucket, %s{b}, scored by it', plan ->> 'rank',
+                       split_part(plan ->> 'key', '{', 1));
+  END IF;
 END $$;
 
 -- DDL may not break a registered model: a view dropped (or replaced) under it, a table or
@@ -244,7 +250,7 @@ BEGIN
         USING ERRCODE = 'CQ008', HINT = format('Drop the model first: SELECT pgcqrs.drop_read_model(%L).', m.name);
     END IF;
     BEGIN
-      plan := @extschema@.read_model_plan(m.view, m.name, m.key);
+      plan := @extschema@.read_model_plan(m.view, m.name, m.key, m.rank);
     EXCEPTION WHEN SQLSTATE 'CQ008' THEN
       RAISE EXCEPTION 'pgcqrs: this command would break read model %: %', m.name,
         regexp_replace(SQLERRM, '^pgcqrs: ', '')

@@ -677,12 +677,34 @@ Bitmapset* columns_read(const Analysis& a, int i) {
   return reads;
 }
 
+// The rank: a column of the view whose values score the model's rows (groups) in sorted sets,
+// so a number (Redis's scores are doubles).
+void check_rank(const Analysis& a, const char* rank) {
+  const char* hint = "Rank by a column of the view of a numeric type (an integer, numeric, real or double precision), "
+                     "or by a count or a sum.";
+  for (int i = 0; i < a.ncolumns; i++) {
+    const Column& c = a.columns[i];
+    if (strcmp(c.name, rank) != 0) continue;
+    if (c.aggregate) return;
+    Oid type, collation;
+    int32 typmod;
+    get_atttypetypmodcoll(a.tables[c.table].relid, c.attno, &type, &typmod, &collation);
+    if (type == INT2OID || type == INT4OID || type == INT8OID || type == NUMERICOID || type == FLOAT4OID ||
+        type == FLOAT8OID)
+      return;
+    refuse(a, hint, "the rank %s is a column of type %s, not a number", quote_identifier(rank),
+           format_type_be(type));
+  }
+  refuse(a, hint, "the rank %s is not a column of the view", quote_identifier(rank));
+}
+
 // The plan as JSON (docs/read-models.md describes each field).
-char* plan_json(const Analysis& a, const char* key) {
+char* plan_json(const Analysis& a, const char* key, const char* rank) {
   StringInfoData out;
   initStringInfo(&out);
   appendStringInfoChar(&out, '{');
   append_key(&out, "key", key, true);
+  if (rank) append_key(&out, "rank", rank);
   if (a.grouped) {
     appendStringInfoString(&out, ",\"group\":[");
     for (int g = 0; g < a.ngroup; g++) {
@@ -764,9 +786,9 @@ char* plan_json(const Analysis& a, const char* key) {
 
 }  // namespace
 
-// read_model_plan(view regclass, name text, key text): the plan of a view as a read model
-// named `name` with key template `key` (NULL: name:{pk}...), or an error saying why it cannot
-// be one. The SQL functions of the catalog (register_read_model, explain_read_model) call it.
+// read_model_plan(view regclass, name text, key text, rank text): the plan of a view as a read
+// model named `name` with key template `key` (NULL: name:{pk}...) and ranked by column `rank`
+// (NULL: not ranked), or an error saying why it cannot be one. The SQL functions of the catalog (register_read_model, explain_read_model) call it.
 Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("pgcqrs: a read model needs a view and a name")));
@@ -826,5 +848,7 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
 
   const char* key = PG_ARGISNULL(2) ? default_key(*a, model) : text_to_cstring(PG_GETARG_TEXT_PP(2));
   check_key(*a, key);
-  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(plan_json(*a, key))));
+  const char* rank = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : nullptr;
+  if (rank) check_rank(*a, rank);
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(plan_json(*a, key, rank))));
 }

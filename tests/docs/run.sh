@@ -33,7 +33,7 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2 [failures]=0 [read-model]=9
+  [packages]=2 [failures]=0 [read-model]=10
 )
 scenario_order=(ci by-hand packages quick-start events write-model restore read-model sidecar-cli consistency
                 monitor verify-rebuild retire failures security)
@@ -533,6 +533,13 @@ scenario_write_model() {
 # first replaced by a new view (readers switched to it by the rebuild it asks for); the grant
 # docs/security.md gives
 # the sidecar's role for it.
+# runs_as_docs WHAT: the current block's command runs and prints the output block after it.
+runs_as_docs() {
+  subst "$block"
+  local out
+  out=$(bash -c "$cmd" 2>&1) || fail "$1 exited $?: $out"
+  prints_as_docs "$1" "$out"
+}
 # prints_as_docs WHAT OUT: OUT is the output block that follows the current block in the docs.
 prints_as_docs() {
   next_output "$block_at" 1
@@ -555,9 +562,7 @@ scenario_read_model() {
   run_sql "$block" >/dev/null
   wait_applied
   doc_block read-model 4
-  subst "$block"
-  out=$(bash -c "$cmd" 2>&1) || fail "pgcqrs-query model exited $?: $out"
-  prints_as_docs "pgcqrs-query model" "$out"
+  runs_as_docs "pgcqrs-query model"
   out=$(redis-cli -p "$redis_port" EXISTS 'ticket_cards:{42}:42' 'ticket_cards:{43}:43')
   [ "$out" = 1 ] || fail "of the hashes of tickets 42 and 43 (spam), $out exist, not 1"
   doc_block read-model 5
@@ -567,7 +572,7 @@ scenario_read_model() {
   [ "$out" = "Ada Lovelace" ] || fail "after the rename, ticket 42's customer is '$out'"
   # The grant docs/security.md gives, while the docs' first view exists (the replacement drops it).
   sql -c "CREATE ROLE pgcqrs_sidecar" >/dev/null
-  doc_block read-model 9
+  doc_block read-model 10
   run_sql "$block" >/dev/null
   sql -c "DROP OWNED BY pgcqrs_sidecar; DROP ROLE pgcqrs_sidecar" >/dev/null
   # A grouped model, registered while the sidecar streams: the rebuild its registration asks
@@ -576,13 +581,13 @@ scenario_read_model() {
   prints_as_docs register_read_model "$(run_sql "$block")"
   wait_for 120 "the rebuild the registration asked for switched" switched_to 1
   doc_block read-model 7
-  subst "$block"
-  out=$(bash -c "$cmd" 2>&1) || fail "pgcqrs-query model exited $?: $out"
-  prints_as_docs "pgcqrs-query model" "$out"
+  runs_as_docs "pgcqrs-query model"
   sidecar_log_clean 'a rebuild was asked for \(read model tickets_per_status registered at ' \
     'rebuilding the read models \(asked for\) into generation 1; readers keep generation 0' \
     'maybe:a rebuild was asked for; reconnecting in'
   doc_block read-model 8
+  runs_as_docs "pgcqrs-query model-top"
+  doc_block read-model 9
   prints_as_docs replace_read_model "$(run_sql "$block")"
   # Readers switch to the new version once the rebuild its replacement asked for has copied it.
   wait_for 120 "the rebuild the replacement asked for switched" switched_to 2

@@ -318,9 +318,9 @@ namespace {
 // A grouped model:
 //   SELECT kind, count(*) AS n, count(cost) AS priced, sum(cost) AS cost, sum(minutes) AS minutes
 //     FROM visits WHERE kind <> 'test' GROUP BY kind
-// with cost numeric(10,2) and minutes integer.
+// with cost numeric(10,2) and minutes integer, ranked by cost.
 const char* kGroupedPlan =
-    R"({"key":"visit_kinds:{kind}","group":["kind"],"tables":[)"
+    R"({"key":"visit_kinds:{kind}","group":["kind"],"rank":"cost","tables":[)"
     R"({"key":["id"],"join":"root","reads":["id","kind","cost","minutes"],"table":"public.visits","key_index":"visits_pkey"}],)"
     R"("columns":[{"name":"kind","type":"text","table":0,"column":"kind"},)"
     R"({"name":"n","type":"bigint","table":0,"aggregate":"count"},)"
@@ -355,6 +355,27 @@ TEST_F(Models, AGroupedModelKeepsEachGroupsCountsAndExactSums) {
   Table visits;
   const std::vector<std::string> kinds = {"call", "mail", "test", "visit, in person"};
   auto pick = [&](int n) { return static_cast<int64_t>(std::uniform_int_distribution<int>(1, n)(rng)); };
+  // The sorted sets of the ranking: key -> member -> score.
+  using Ranks = std::map<std::string, std::map<std::string, double>>;
+  auto actual_ranks = [&] {
+    Ranks out;
+    for (int b = 0; b < 64; ++b) {
+      const std::string key = "visit_kinds:{" + std::to_string(b) + "}";
+      auto z = redis_->command({"ZRANGE", key, "0", "-1", "WITHSCORES"});
+      for (size_t i = 0; i + 1 < z->elements; i += 2) out[key][z->element[i]->str] = std::stod(z->element[i + 1]->str);
+    }
+    return out;
+  };
+  auto expected_ranks = [&](const std::map<std::string, std::map<std::string, std::string>>& groups) {
+    Ranks out;
+    for (const auto& [key, h] : groups) {
+      const auto cost = h.find("cost");
+      if (cost == h.end() || cost->second == "NaN") continue;
+      const std::string& kind = h.at("kind");
+      out["visit_kinds:{" + std::to_string(projection::identity_bucket(kind)) + "}"][kind] = std::stod(cost->second);
+    }
+    return out;
+  };
   auto expected_groups = [&] {
     struct Group {
       int64_t n = 0, priced = 0, cents = 0, minutes = 0, timed = 0;
@@ -417,12 +438,13 @@ TEST_F(Models, AGroupedModelKeepsEachGroupsCountsAndExactSums) {
     apply(txn(events), rng);
     if (HasFatalFailure()) return;
     const auto want = expected_groups();
-    ASSERT_EQ(actual("visit_kinds:*"), want) << "after step " << step;
+    ASSERT_EQ(actual("visit_kinds:{*}:*"), want) << "after step " << step;
+    ASSERT_EQ(actual_ranks(), expected_ranks(want)) << "after step " << step;
     groups_seen += want.size();
   }
   EXPECT_GT(groups_seen, 600u * 2);  // most steps had several groups
 
   apply(txn({{"ReadModelDropped", R"("name":"visit_kinds")"}}), rng);
-  EXPECT_EQ(actual("visit_kinds:*"), (std::map<std::string, std::map<std::string, std::string>>{}));
+  EXPECT_EQ(redis_->command({"KEYS", "visit_kinds:*"})->elements, 0u);
   EXPECT_EQ(redis_->command({"KEYS", "pgcqrs:m:*"})->elements, 0u);
 }

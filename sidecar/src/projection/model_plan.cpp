@@ -2,6 +2,8 @@
 #include "pgcqrs/sidecar/projection/model_plan.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <list>
 
@@ -136,6 +138,9 @@ std::string check(ModelPlan& p) {
     if (std::find(reads.begin(), reads.end(), c.column) == reads.end())
       return "column " + c.name + " is not read from its table";
   }
+  if (!p.rank.empty() &&
+      std::none_of(p.columns.begin(), p.columns.end(), [&](const auto& c) { return c.name == p.rank; }))
+    return "its rank " + p.rank + " is not a column";
   if (p.grouped()) {
     if (p.tables.size() != 1) return "a grouped model has lookups";
     for (const auto& g : p.group)
@@ -207,6 +212,7 @@ std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json
   const bool ok = r.is('{', "the plan") && in.object([&](std::string_view m) {
     if (m == "key") return r.text(p.key, "\"key\"");
     if (m == "group") return r.strings(p.group, "\"group\"");
+    if (m == "rank") return r.text(p.rank, "\"rank\"");
     if (m == "version") {
       Value v;
       if (!in.value(&v)) return false;
@@ -300,6 +306,20 @@ std::vector<ModelPlan> plans_of(const std::vector<std::pair<std::string, std::st
   for (const auto& [name, json] : registry)
     if (auto p = parse_plan(name, json, error)) out.push_back(std::move(*p));
   return out;
+}
+
+std::string rank_key(const ModelPlan& plan, std::string_view scope, int bucket) {
+  return std::string(scope) + plan.pieces.at(0).literal + "{" + std::to_string(bucket) + "}";
+}
+
+std::optional<std::string> rank_score(std::string_view value) {
+  if (value == "Infinity") return "inf";
+  if (value == "-Infinity") return "-inf";
+  const std::string text(value);
+  char* end = nullptr;
+  const double d = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || std::isnan(d) || std::isinf(d)) return std::nullopt;
+  return text;
 }
 
 bool passes(const ModelPlan& plan, const RowValues& root) {

@@ -221,6 +221,7 @@ void Projector::model_dropped(Run& r, const RowEvent& e) {
       return;
     }
   }
+  unrank_all(*m);  // 64 keys at most: no chunks
   view_.hdel(keys_.registry(), e.name);
   r.models.reset();
 }
@@ -279,6 +280,7 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
         return;
       }
     }
+    if (gone(m.tables[0].name)) unrank_all(m);  // 64 keys at most: no chunks
   }
   if (resume) throw std::runtime_error("the checkpoint's read-model cursor " + *resume + " names no model truncated");
 }
@@ -339,6 +341,7 @@ void Projector::remove_root(const ModelPlan& m, const std::string& id) {
     if (starts_with(field, kLink)) view_.srem(model_part(m, "x" + field.substr(kLink.size()), value), id);
   view_.del(shadow);
   view_.del(model_key(m, id));
+  rank(m, id, nullptr);
 }
 
 void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e) {
@@ -447,15 +450,38 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
   }
   const std::string key = model_key(m, id);
   view_.del(key);
-  if (!passes(m, *rows[0])) return;
-  for (size_t i = 1; i < n; ++i)
-    if (m.tables[i].join == ModelPlan::Join::Inner && !rows[i]) return;
+  const auto in_view = [&] {
+    if (!passes(m, *rows[0])) return false;
+    for (size_t i = 1; i < n; ++i)
+      if (m.tables[i].join == ModelPlan::Join::Inner && !rows[i]) return false;
+    return true;
+  };
+  if (!in_view()) return rank(m, id, nullptr);
+  const std::string* ranked = nullptr;
   for (const auto& c : m.columns) {
     const auto& row = rows[static_cast<size_t>(c.table)];
     if (!row) continue;
     const auto* v = find_value(*row, c.column);
-    if (v && *v) view_.hset(key, c.name, **v);
+    if (!v || !*v) continue;
+    view_.hset(key, c.name, **v);
+    if (c.name == m.rank) ranked = &**v;
   }
+  rank(m, id, ranked);
+}
+
+void Projector::rank(const ModelPlan& m, const std::string& id, const std::string* value) {
+  if (m.rank.empty()) return;
+  const std::string key = rank_key(m, keys_.scope(), identity_bucket(id));
+  const auto score = value ? rank_score(*value) : std::nullopt;
+  if (score)
+    view_.zadd(key, *score, id);
+  else
+    view_.zrem(key, id);
+}
+
+void Projector::unrank_all(const ModelPlan& m) {
+  if (m.rank.empty()) return;
+  for (int b = 0; b < Keys::kBuckets; ++b) view_.del(rank_key(m, keys_.scope(), b));
 }
 
 void Projector::regroup(const ModelPlan& m, const std::string& id) {
@@ -507,19 +533,20 @@ void Projector::add_share(const ModelPlan& m, const std::string& group, const st
   view_.del(key);
   if (rows == 0) {
     view_.del(state);
-    return;
+    return rank(m, group, nullptr);
   }
+  std::map<std::string, std::string> row;  // the group's hash
   view_.hset(state, "rows", std::to_string(rows));
   const auto values_of_group = identity_values(group, m.group.size());
   for (size_t i = 0; i < m.columns.size(); ++i) {
     const auto& c = m.columns[i];
     if (c.aggregate == Aggregate::None) {
       const auto g = std::find(m.group.begin(), m.group.end(), c.column);
-      view_.hset(key, c.name, values_of_group[static_cast<size_t>(g - m.group.begin())]);
+      row[c.name] = values_of_group[static_cast<size_t>(g - m.group.begin())];
       continue;
     }
     if (c.column.empty()) {  // count(*)
-      view_.hset(key, c.name, std::to_string(rows));
+      row[c.name] = std::to_string(rows);
       continue;
     }
     const std::string idx = std::to_string(i);
@@ -548,10 +575,13 @@ void Projector::add_share(const ModelPlan& m, const std::string& group, const st
     }
     // As PostgreSQL computes it: count() of no value is 0; sum() of none is NULL, with a NaN NaN.
     if (c.aggregate == Aggregate::Count)
-      view_.hset(key, c.name, std::to_string(n));
+      row[c.name] = std::to_string(n);
     else if (n > 0)
-      view_.hset(key, c.name, nans > 0 ? "NaN" : sum.to_string());
+      row[c.name] = nans > 0 ? "NaN" : sum.to_string();
   }
+  for (const auto& [field, value] : row) view_.hset(key, field, value);
+  const auto ranked = row.find(m.rank);
+  rank(m, group, ranked == row.end() ? nullptr : &ranked->second);
 }
 
 void Projector::walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,

@@ -22,7 +22,8 @@ const char* query_usage =
     "  order ORDER_ID                    one order\n"
     "  top-products [--limit N]          products by revenue (default 10)\n"
     "  model NAME KEY...                 a row of declarative read model NAME, by the values of its\n"
-    "                                    root's primary key (docs/read-models.md)\n"
+    "                                    key's columns (docs/read-models.md)\n"
+    "  model-top NAME [--limit N]        a ranked model's rows by its rank, highest first (default 10)\n"
     "options:\n"
     "  --json                            JSON instead of a table\n"
     "  --after LSN                       first wait until the read model has applied LSN\n"
@@ -132,11 +133,14 @@ int main(int argc, char** argv) {
     }
   }
   bool needs_id = command == "user-orders" || command == "order";
-  if (command != "user-orders" && command != "order" && command != "top-products" && command != "model")
+  if (command != "user-orders" && command != "order" && command != "top-products" && command != "model" &&
+      command != "model-top")
     return fail("unknown command \"" + command + "\"\n" + query_usage);
   if (command == "model" && positional.size() < 2)
     return fail(std::string("model takes a model's name and its key's values\n") + query_usage);
-  if (command != "model" && positional.size() != (needs_id ? 1u : 0u))
+  if (command == "model-top" && positional.size() != 1)
+    return fail(std::string("model-top takes a model's name\n") + query_usage);
+  if (command != "model" && command != "model-top" && positional.size() != (needs_id ? 1u : 0u))
     return fail(command + (needs_id ? " takes one id" : " takes no argument") + "\n" + query_usage);
   if (needs_id && !to_int(positional[0], 1, 9223372036854775807LL, id))
     return fail("\"" + positional[0] + "\" is not an id");
@@ -172,6 +176,9 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::cout << (json ? query::row_json(*row) : query::row_table(*row));
+    } else if (command == "model-top") {
+      auto rows = reader.model_top(positional[0], static_cast<int>(limit));
+      std::cout << (json ? query::rows_json(rows) : query::rows_table(rows));
     } else if (command == "order") {
       auto order = reader.order(id);
       if (!order) {

@@ -205,6 +205,12 @@ std::vector<Hash> Reader::user_orders(int64_t user_id, int limit) {
 }
 
 std::vector<Hash> Reader::top_products(int limit) {
+  return ranked([](const Keys& k, int b) { return k.top_products(b); },
+                [](const Keys& k, const std::string& product) { return k.product(product); }, limit);
+}
+
+std::vector<Hash> Reader::ranked(const std::function<std::string(const Keys&, int)>& set_key, const HashKeyOf& hash_key,
+                                 int limit) {
   // Each bucket's best `limit`, merged: the best `limit` of all are among them. Equal scores
   // go as ZREVRANGE orders them in one set, by member in reverse byte order.
   auto merge = [limit](const std::vector<redis::ReplyPtr>& replies) {
@@ -225,9 +231,9 @@ std::vector<Hash> Reader::top_products(int limit) {
     return on_cluster<std::vector<Hash>>([&](const Keys& k) {
       std::vector<std::pair<std::string, std::vector<std::string>>> reads;
       for (int b = 0; b < Keys::kBuckets; ++b)
-        reads.push_back({k.top_products(b), {"ZREVRANGE", k.top_products(b), "0", std::to_string(limit - 1), "WITHSCORES"}});
+        reads.push_back({set_key(k, b), {"ZREVRANGE", set_key(k, b), "0", std::to_string(limit - 1), "WITHSCORES"}});
       std::vector<std::string> keys;
-      for (const auto& id : merge(cluster_->pipeline(reads))) keys.push_back(k.product(id));
+      for (const auto& id : merge(cluster_->pipeline(reads))) keys.push_back(hash_key(k, id));
       return cluster_hashes(keys);
     });
   }
@@ -235,11 +241,10 @@ std::vector<Hash> Reader::top_products(int limit) {
       [&](const Keys& k) {
         std::vector<std::vector<std::string>> reads;
         for (int b = 0; b < Keys::kBuckets; ++b)
-          reads.push_back({"ZREVRANGE", k.top_products(b), "0", std::to_string(limit - 1), "WITHSCORES"});
+          reads.push_back({"ZREVRANGE", set_key(k, b), "0", std::to_string(limit - 1), "WITHSCORES"});
         return reads;
       },
-      merge,
-      [](const Keys& k, const std::string& product) { return k.product(product); });
+      merge, hash_key);
 }
 
 std::optional<Hash> Reader::order(int64_t order_id) {
@@ -260,8 +265,7 @@ std::optional<Hash> Reader::order(int64_t order_id) {
   return hash_of(reply);
 }
 
-std::optional<Hash> Reader::model_row(const std::string& model, const std::vector<std::string>& key) {
-  // The plan (the same in every generation: each copy takes it from the table read_models).
+std::string Reader::model_plan(const std::string& model) {
   auto plan_of = [&](const redisReply* reply) {
     if (reply->type == REDIS_REPLY_ERROR)
       throw redis::RedisError("Redis HGET " + keys_.registry() + " failed: " + redis::describe_reply_error(reply),
@@ -269,15 +273,27 @@ std::optional<Hash> Reader::model_row(const std::string& model, const std::vecto
     if (reply->type != REDIS_REPLY_STRING) throw std::runtime_error("Redis holds no read model named " + model);
     return redis::reply_string(reply);
   };
-  std::string json;
   if (cluster_) {
-    json = on_cluster<std::string>([&](const Keys& k) {
+    return on_cluster<std::string>([&](const Keys& k) {
       return plan_of(cluster_->command(k.registry(), {"HGET", k.registry(), model}).get());
     });
-  } else {
-    auto got = current([&](const Keys& k) { return std::vector<std::string>{"HGET", k.registry(), model}; });
-    json = plan_of(got.reply ? got.reply : got.owner.get());
   }
+  auto got = current([&](const Keys& k) { return std::vector<std::string>{"HGET", k.registry(), model}; });
+  return plan_of(got.reply ? got.reply : got.owner.get());
+}
+
+std::vector<Hash> Reader::model_top(const std::string& model, int limit) {
+  std::string error;
+  const auto plan = projection::parse_plan(model, model_plan(model), error);
+  if (!plan) throw std::runtime_error(error);
+  if (plan->rank.empty())
+    throw std::runtime_error("read model " + model + " has no rank (register it with one: docs/read-models.md)");
+  return ranked([&](const Keys& k, int b) { return projection::rank_key(*plan, k.scope(), b); },
+                [&](const Keys& k, const std::string& id) { return projection::model_key(*plan, k.scope(), id); }, limit);
+}
+
+std::optional<Hash> Reader::model_row(const std::string& model, const std::vector<std::string>& key) {
+  const std::string json = model_plan(model);
   std::string error;
   const auto plan = projection::parse_plan(model, json, error);
   if (!plan) throw std::runtime_error(error);

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <sstream>
 
 namespace pgcqrs::sidecar::query {
@@ -105,6 +107,32 @@ std::string row_table(const Hash& row) {
 
 // Every value as the text the model holds: a model's types are the user's, not the layout's.
 std::string row_json(const Hash& row) { return json(row).dump() + "\n"; }
+
+std::string rows_table(const std::vector<Hash>& rows) {
+  std::map<std::string, size_t> widths;  // every field of any row, by name
+  for (const auto& row : rows)
+    for (const auto& [name, value] : row) widths[name] = std::max({widths[name], name.size(), one_line(value).size()});
+  std::ostringstream out;
+  const auto line = [&](const std::function<std::string(const std::string&)>& cell) {
+    std::string text;
+    for (const auto& [name, width] : widths) text += pad(cell(name), width + 2);
+    text.erase(text.find_last_not_of(' ') + 1);
+    out << text << "\n";
+  };
+  line([](const std::string& name) { return name; });
+  for (const auto& row : rows)
+    line([&](const std::string& name) {
+      const auto it = row.find(name);
+      return it == row.end() ? std::string() : one_line(it->second);
+    });
+  return out.str();
+}
+
+std::string rows_json(const std::vector<Hash>& rows) {
+  json a = json::array();
+  for (const auto& row : rows) a.push_back(json(row));
+  return a.dump() + "\n";
+}
 
 std::string order_json(const Hash& order) { return object_of(order).dump() + "\n"; }
 

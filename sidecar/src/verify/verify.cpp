@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "pgcqrs/sidecar/checkpoint.hpp"
@@ -95,6 +96,13 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
       }
       const auto id = projection::identity(values, key);
       if (!id) throw std::runtime_error("read model " + d.plan.name + ": a row of its view has no key");
+      if (const auto ranked = kv.hash.find(d.plan.rank); !d.plan.rank.empty() && ranked != kv.hash.end()) {
+        if (const auto score = projection::rank_score(ranked->second)) {
+          auto& set = d.expected[projection::rank_key(d.plan, "", projection::identity_bucket(*id))];
+          set.type = KeyValue::Type::ZSet;
+          set.zset[*id] = *score;
+        }
+      }
       d.expected[projection::model_key(d.plan, "", *id)] = std::move(kv);
     }
     out.push_back(std::move(d));
@@ -106,19 +114,30 @@ std::vector<Declared> read_declared(pqxx::transaction_base& tx, const std::strin
 Model read_declared_hashes(redis::Deployment& r, const std::string& stem, const projection::ModelPlan& plan) {
   Model m;
   const auto keys = r.scan(scan_literal(stem + projection::key_stem(plan)) + "*");
+  // A ranked model's sorted sets are named like its hashes, without the values after the bucket.
+  std::set<std::string> ranks;
+  if (!plan.rank.empty())
+    for (int b = 0; b < Keys::kBuckets; ++b) ranks.insert(projection::rank_key(plan, stem, b));
   constexpr size_t batch = 500;
   for (size_t start = 0; start < keys.size(); start += batch) {
     Keyed reads;
-    for (size_t i = start; i < std::min(keys.size(), start + batch); ++i) reads.push_back({keys[i], {"HGETALL", keys[i]}});
+    for (size_t i = start; i < std::min(keys.size(), start + batch); ++i) {
+      if (ranks.count(keys[i]))
+        reads.push_back({keys[i], {"ZRANGE", keys[i], "0", "-1", "WITHSCORES"}});
+      else
+        reads.push_back({keys[i], {"HGETALL", keys[i]}});
+    }
     auto replies = r.pipeline(reads);
     for (size_t i = 0; i < replies.size(); ++i) {
       const auto& reply = replies[i];
       KeyValue kv;
       if (reply->type == REDIS_REPLY_ARRAY) {
         if (reply->elements == 0) continue;  // deleted between SCAN and now
-        kv.type = KeyValue::Type::Hash;
+        const bool ranked = ranks.count(keys[start + i]) > 0;
+        kv.type = ranked ? KeyValue::Type::ZSet : KeyValue::Type::Hash;
         for (size_t k = 0; k + 1 < reply->elements; k += 2)
-          kv.hash[redis::reply_string(reply->element[k])] = redis::reply_string(reply->element[k + 1]);
+          (ranked ? kv.zset : kv.hash)[redis::reply_string(reply->element[k])] =
+              redis::reply_string(reply->element[k + 1]);
       }
       m[keys[start + i].substr(stem.size())] = std::move(kv);
     }

@@ -155,7 +155,12 @@ SELECT * FROM explain_read_model('visit_totals');
 SELECT jsonb_pretty(read_model_plan('visit_totals', 'visit_totals', NULL));
 CREATE VIEW v_region_counts AS SELECT region, count(*) AS n FROM visits WHERE region IS NOT NULL GROUP BY region;
 SELECT refusal('v_region_counts');
-SELECT name, key, plan -> 'group' AS grouped_by FROM register_read_model('visit_totals', 'visit_totals');
+-- Ranked: sorted sets scored by a numeric column, or a count or a sum.
+SELECT * FROM explain_read_model('visit_totals', rank => 'cost');
+SELECT r AS rank, try(format('SELECT read_model_plan(%L, %L, NULL, %L)', 'visit_totals', 'm', r))
+  FROM unnest(ARRAY['visits', 'customer_id', 'kind', 'nope']) r;
+SELECT name, key, rank, plan -> 'group' AS grouped_by, plan ->> 'rank' AS ranked_by
+  FROM register_read_model('visit_totals', 'visit_totals', rank => 'visits');
 INSERT INTO visits VALUES (1, 7, 'call', 'eu', 5, 1.50, 2, 0.5, now());
 UPDATE visits SET cost = 2.25, price = 3 WHERE id = 1;
 SELECT * FROM changes('models');

@@ -134,3 +134,24 @@ TEST(ModelPlan, AGroupedPlanIsKeyedByItsGroup) {
                     R"({"name":"id","table":0,"column":"id","aggregate":"count"}]})"),
             "read model m's plan: the key x:{id} names no column of the root");
 }
+
+TEST(ModelPlan, ARankedModelsSortedSetsAreNamedByItsStemAndBucket) {
+  std::string error;
+  const std::string root = R"({"table":"public.t","join":"root","key":["id"],"reads":["id","v"]})";
+  const auto p = parse_plan("m", R"({"key":"card:{id}","rank":"v","tables":[)" + root +
+                                     R"(],"columns":[{"name":"id","table":0,"column":"id"},{"name":"v","table":0,"column":"v"}]})",
+                            error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_EQ(p->rank, "v");
+  EXPECT_EQ(rank_key(*p, "g3:", 17), "g3:card:{17}");
+  EXPECT_EQ(model_key(*p, "g3:", "17"), "g3:card:{17}:17");
+  EXPECT_EQ(rank_score("12.50"), "12.50");
+  EXPECT_EQ(rank_score("-3"), "-3");
+  EXPECT_EQ(rank_score("1e+100"), "1e+100");
+  EXPECT_EQ(rank_score("Infinity"), "inf");
+  EXPECT_EQ(rank_score("-Infinity"), "-inf");
+  for (const char* none : {"NaN", "", "abc", "1.5x"}) EXPECT_FALSE(rank_score(none)) << none;
+  EXPECT_EQ(refusal(R"({"key":"card:{id}","rank":"w","tables":[)" + root +
+                    R"(],"columns":[{"name":"id","table":0,"column":"id"}]})"),
+            "read model m's plan: its rank w is not a column");
+}

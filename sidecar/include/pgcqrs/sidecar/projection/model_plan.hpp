@@ -48,6 +48,7 @@ struct ModelPlan {
   std::string name, key;
   int64_t version = 1;             // 1 at registration, one more at each replacement
   std::vector<std::string> group;  // a grouped model's GROUP BY columns of the root; empty: a row per root row
+  std::string rank;                // a column scoring each row (group) in the model's sorted sets; empty: none
   std::vector<Table> tables;       // the root first
   std::vector<Column> columns;
   std::vector<Filter> filters;
@@ -86,6 +87,14 @@ std::string key_stem(const ModelPlan& plan);
 // The models in a registry's fields (name -> plan JSON) whose plans read; a plan that does
 // not is skipped (it never wrote a key).
 std::vector<ModelPlan> plans_of(const std::vector<std::pair<std::string, std::string>>& registry);
+
+// A ranked model's sorted set of bucket b, after scope: the key template's text before its
+// first placeholder, then the bucket in braces (`card:{17}`, beside the hashes `card:{17}:42`),
+// so that a row's hash and its place in the ranking share a slot on a cluster.
+std::string rank_key(const ModelPlan& plan, std::string_view scope, int bucket);
+// A rank column's text as a sorted set's score (PostgreSQL's infinities as Redis's); nullopt
+// for what ranks nowhere: NaN, or no number.
+std::optional<std::string> rank_score(std::string_view value);
 
 // Whether the root's row passes every filter.
 bool passes(const ModelPlan& plan, const RowValues& root);

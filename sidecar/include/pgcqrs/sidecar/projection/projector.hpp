@@ -193,6 +193,10 @@ class Projector {
   // A grouped model: a root row's share in its group (its group and the values it adds), kept
   // in its r: hash, moved between groups as the row changes; a group's counts and sums.
   void regroup(const ModelPlan& m, const std::string& id);
+  // A ranked model: the row's (group's) place in its bucket's sorted set, by the rank column's
+  // value (null: none); every bucket's set at once (TRUNCATE, drop).
+  void rank(const ModelPlan& m, const std::string& id, const std::string* value);
+  void unrank_all(const ModelPlan& m);
   void add_share(const ModelPlan& m, const std::string& group, const std::map<size_t, std::string>& values, int sign);
   void remove_root(const ModelPlan& m, const std::string& id);
   // Each root row the model keeps (by its identity), in chunks like a fan-out.

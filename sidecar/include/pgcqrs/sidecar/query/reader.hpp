@@ -35,6 +35,9 @@ class Reader {
   // its root's primary key (docs/read-models.md, "In Redis"). Throws when Redis knows no
   // model of that name or key gives another number of values than the key has columns.
   std::optional<Hash> model_row(const std::string& model, const std::vector<std::string>& key);
+  // A ranked declarative model's rows by its rank column, highest first (at most limit).
+  // Throws when Redis knows no model of that name, or the model has no rank.
+  std::vector<Hash> model_top(const std::string& model, int limit);
 
   // The read model's checkpoint, if it has one and it is not marked dirty.
   std::optional<uint64_t> checkpoint();
@@ -48,6 +51,13 @@ class Reader {
   using IdsOf = std::function<std::vector<std::string>(const std::vector<redis::ReplyPtr>&)>;
   using HashKeyOf = std::function<std::string(const Keys&, const std::string&)>;
   std::vector<Hash> page(const IndexReads& index_reads, const IdsOf& ids_of, const HashKeyOf& hash_key);
+  // The best `limit` members of the 64 sorted sets set_key names, one per bucket, merged, and
+  // the hashes they name.
+  std::vector<Hash> ranked(const std::function<std::string(const Keys&, int)>& set_key, const HashKeyOf& hash_key,
+                           int limit);
+  // A declarative model's plan, from the registry (the same in every generation: each copy
+  // takes it from the table read_models).
+  std::string model_plan(const std::string& model);
 
   // A command's reply, read in the same MULTI/EXEC as the checkpoint's generation, on that
   // generation's keys: reply points into owner, or is null when Redis refused to queue the

@@ -13,6 +13,10 @@ using Hash = std::map<std::string, std::string>;
 // A row of a declarative read model: its fields, one per line, or a JSON object of strings.
 std::string row_table(const Hash& row);
 std::string row_json(const Hash& row);
+// Rows of a declarative model, in order: a table whose columns are their fields (by name), or
+// a JSON array of objects.
+std::string rows_table(const std::vector<Hash>& rows);
+std::string rows_json(const std::vector<Hash>& rows);
 
 // One order: its fields, then its items as a small table.
 std::string order_table(const Hash& order);
