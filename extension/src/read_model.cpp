@@ -513,13 +513,15 @@ void add_aggregate(Analysis& a, Column& c, Aggref* agg) {
   get_atttypetypmodcoll(a.tables[c.table].relid, c.attno, &type, &typmod, &collation);
   // numeric(p,s) keeps s decimals in its typmod (PostgreSQL 15 allows s < 0, printed as whole
   // numbers); plain numeric keeps each value's own, and a sum's text would depend on them all.
+  // The projector sums exactly up to 36 digits: a numeric of 28 leaves room for 10^8 rows.
   const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
+  const int precision = typmod >= VARHDRSZ ? ((typmod - VARHDRSZ) >> 16) & 0xffff : 0;
   if (type == INT2OID || type == INT4OID || type == INT8OID)
     c.scale = 0;
-  else if (type == NUMERICOID && scale >= 0)
+  else if (type == NUMERICOID && scale >= 0 && precision <= 28)
     c.scale = scale;
   else
-    refuse(a, "Sum an integer or numeric(p,s) column (money as numeric(12,2), or cents as bigint).",
+    refuse(a, "Sum an integer or numeric(p,s) column with p up to 28 (money as numeric(12,2), or cents as bigint).",
            "column %s sums %s of type %s, whose sum is not kept exactly", quote_identifier(c.name),
            column_name(a, c.table, c.attno), format_type_with_typemod(type, typmod));
 }

@@ -146,7 +146,8 @@ SELECT refusal('tickets');
 
 -- Grouped models: a hash per group of the root's rows, with counts and exact sums.
 CREATE TABLE visits (id bigint PRIMARY KEY, customer_id bigint NOT NULL, kind text NOT NULL, region text,
-                     minutes int, cost numeric(10,2), price numeric, score float8, at timestamptz);
+                     minutes int, cost numeric(10,2), price numeric, score float8, at timestamptz,
+                     huge numeric(30,2));
 CREATE VIEW visit_totals AS
   SELECT customer_id, kind, count(*) AS visits, count(minutes) AS timed, sum(minutes) AS minutes,
          sum(cost) AS cost
@@ -175,6 +176,7 @@ CREATE VIEW v_g_filter AS SELECT kind, count(*) FILTER (WHERE minutes > 1) AS m 
 CREATE VIEW v_g_ordered AS SELECT kind, percentile_disc(0.5) WITHIN GROUP (ORDER BY minutes) AS m FROM visits GROUP BY kind;
 CREATE VIEW v_g_float AS SELECT kind, sum(score) AS m FROM visits GROUP BY kind;
 CREATE VIEW v_g_numeric AS SELECT kind, sum(price) AS m FROM visits GROUP BY kind;
+CREATE VIEW v_g_huge AS SELECT kind, sum(huge) AS m FROM visits GROUP BY kind;
 CREATE VIEW v_g_sum_expression AS SELECT kind, sum(minutes * 2) AS m FROM visits GROUP BY kind;
 CREATE VIEW v_g_group_expression AS SELECT lower(kind) AS k, count(*) AS n FROM visits GROUP BY lower(kind);
 CREATE VIEW v_g_unselected AS SELECT count(*) AS n FROM visits GROUP BY kind;
@@ -186,13 +188,13 @@ CREATE VIEW v_g_whole AS SELECT count(*) AS n FROM visits;
 CREATE VIEW v_g_timestamp AS SELECT at, count(*) AS n FROM visits WHERE at IS NOT NULL GROUP BY at;
 SELECT v AS view, refusal(v)
   FROM unnest(ARRAY['v_g_nullable', 'v_g_avg', 'v_g_min', 'v_g_other', 'v_g_distinct', 'v_g_filter',
-                    'v_g_ordered', 'v_g_float', 'v_g_numeric', 'v_g_sum_expression', 'v_g_group_expression',
+                    'v_g_ordered', 'v_g_float', 'v_g_numeric', 'v_g_huge', 'v_g_sum_expression', 'v_g_group_expression',
                     'v_g_unselected', 'v_g_ungrouped', 'v_g_join', 'v_g_having', 'v_g_rollup', 'v_g_whole',
                     'v_g_timestamp']::regclass[]) v;
 SELECT k AS key, refusal('visit_totals', k)
   FROM unnest(ARRAY['visits:{customer_id}', 'visits:{customer_id}:{kind}:{visits}']) k;
 DROP VIEW visit_totals, v_region_counts, v_g_nullable, v_g_avg, v_g_min, v_g_other, v_g_distinct, v_g_filter,
-  v_g_ordered, v_g_float, v_g_numeric, v_g_sum_expression, v_g_group_expression, v_g_unselected, v_g_ungrouped,
+  v_g_ordered, v_g_float, v_g_numeric, v_g_huge, v_g_sum_expression, v_g_group_expression, v_g_unselected, v_g_ungrouped,
   v_g_join, v_g_having, v_g_rollup, v_g_whole, v_g_timestamp;
 DROP TABLE visits;
 
