@@ -4,11 +4,13 @@
 # creation time, a total), each inserted in its own transaction, every 10th updated right
 # after it (a status change), and every 500th followed by a rename of its customer (a
 # fan-out over her tickets), written while the sidecar is stopped; the model is
-# `tickets LEFT JOIN customers`, registered before. Then ROWS orders of 3 items through
+# `tickets LEFT JOIN customers` (join), or the tickets' count and total per customer, ranked
+# by the total (grouped), registered before. Then ROWS orders of 3 items through
 # bench_write_backlog (a status change for every 10th), drained by a fresh sidecar. Prints,
 # for each, the drain's time, the source transactions per second and the sidecar's and
 # Redis's CPU per source transaction, and their ratios.
-# Usage: bench/model_drain.sh [ROWS] [BUILD_DIR]   (needs the extension installed and a build)
+# Usage: bench/model_drain.sh [ROWS] [BUILD_DIR] [join|grouped]   (needs the extension installed
+# and a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/servers.sh
@@ -16,6 +18,18 @@ source bench/lib.sh
 
 rows=${1:-30000}
 build=$(cd "${2:-build}" && pwd)
+model=${3:-join}
+case $model in
+  join) view="SELECT t.id, t.customer_id, t.status, t.title, t.created_at, t.total, c.name AS customer, c.email
+                FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+        register="SELECT register_read_model('ticket_cards', 'ticket_cards')"
+        described="declared model (tickets LEFT JOIN customers)" sample='ticket_cards:{1}:1' ;;
+  grouped) view="SELECT customer_id, count(*) AS tickets, count(title) AS titled, sum(total) AS total
+                   FROM tickets WHERE customer_id IS NOT NULL GROUP BY customer_id"
+           register="SELECT register_read_model('ticket_cards', 'ticket_cards', rank => 'total')"
+           described="declared grouped model (count and sum per customer, ranked)" sample='ticket_cards:{1}:1' ;;
+  *) echo "usage: bench/model_drain.sh [ROWS] [BUILD_DIR] [join|grouped]" >&2; exit 2 ;;
+esac
 customers=5000
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
 
@@ -34,10 +48,8 @@ psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
 CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text NOT NULL);
 CREATE TABLE tickets (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers, status text NOT NULL,
                       title text, created_at timestamptz NOT NULL DEFAULT now(), total numeric(12,2));
-CREATE VIEW ticket_cards AS
-  SELECT t.id, t.customer_id, t.status, t.title, t.created_at, t.total, c.name AS customer, c.email
-    FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id;
-SELECT register_read_model('ticket_cards', 'ticket_cards');
+CREATE VIEW ticket_cards AS $view;
+$register;
 INSERT INTO customers SELECT g, 'customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, $customers) g;
 INSERT INTO users (name, email) SELECT 'user ' || g, 'user' || g || '@example.com' FROM generate_series(1, 5000) g;
 INSERT INTO products (name, price) SELECT 'product ' || g, (g % 100) + 0.99 FROM generate_series(1, 1000) g;
@@ -90,10 +102,12 @@ stop_sidecar
 
 sql "CALL write_tickets($rows)"
 model_txns=$((rows + rows / 10 + rows / 500))
-model_line=$(drain "declared model (tickets LEFT JOIN customers)" "$model_txns")
+model_line=$(drain "$described" "$model_txns")
 echo "$model_line"
-fanned=$(sql "SELECT count(*) FROM tickets WHERE customer_id IN (SELECT id FROM customers WHERE name LIKE 'renamed %')")
-echo "   ($((rows / 500)) renames rewrote $fanned tickets in all)"
+if [ "$model" = join ]; then
+  fanned=$(sql "SELECT count(*) FROM tickets WHERE customer_id IN (SELECT id FROM customers WHERE name LIKE 'renamed %')")
+  echo "   ($((rows / 500)) renames rewrote $fanned tickets in all)"
+fi
 bench_write_backlog "$rows" 5000 1000 >/dev/null
 builtin_line=$(drain "built-in model (orders of 3 items)" "$((rows + rows / 10))")
 echo "$builtin_line"
@@ -104,4 +118,4 @@ awk -v a="$model_line" -v b="$builtin_line" 'BEGIN {
   match(a, /Redis [0-9.]+/); ra = substr(a, RSTART + 6, RLENGTH - 6)
   match(b, /Redis [0-9.]+/); rb = substr(b, RSTART + 6, RLENGTH - 6)
   printf "model / built-in, CPU per source transaction: sidecar %.2fx, Redis %.2fx\n", sa / sb, ra / rb }'
-redis-cli -p "$redis_port" HGETALL 'ticket_cards:{1}:1' | paste -sd ' ' | sed 's/^/sample: ticket_cards:{1}:1 = /'
+redis-cli -p "$redis_port" HGETALL "$sample" | paste -sd ' ' | sed "s/^/sample: $sample = /"
