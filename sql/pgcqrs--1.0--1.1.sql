@@ -195,6 +195,15 @@ BEGIN
   FOR i IN 1 .. jsonb_array_length(tables) - 1 LOOP
     t := tables -> i;
     via := tables -> (t ->> 'via')::int ->> 'table';
+    IF t ->> 'join' = 'nested' THEN
+      SELECT string_agg(format('%s.%s = %s.%s', t ->> 'table', k.value, via, v.value), ' AND ')
+        INTO line
+        FROM jsonb_array_elements_text(t -> 'parent') WITH ORDINALITY k
+        JOIN jsonb_array_elements_text(t -> 'from') WITH ORDINALITY v ON v.ordinality = k.ordinality;
+      RETURN NEXT format('  nested rows of %s where %s, each kept by %s', t ->> 'table', line, t ->> 'key_index');
+      RETURN NEXT format('    a change to a row of %s rewrites the row it names (and the one it named)', t ->> 'table');
+      CONTINUE;
+    END IF;
     SELECT string_agg(format('%s.%s = %s.%s', t ->> 'table', k.value, via, v.value), ' AND '),
            string_agg(v.value, ', '), string_agg(k.value, ', '), count(*)
       INTO line, from_columns, key_columns, n
@@ -210,7 +219,18 @@ BEGIN
     END IF;
   END LOOP;
   FOR c IN SELECT * FROM jsonb_array_elements(plan -> 'columns') LOOP
-    IF c ? 'aggregate' THEN
+    IF c ->> 'nested' = 'array' THEN
+      RETURN NEXT format('  column %s: jsonb_agg of {%s} of %s ordered by %s%s', c ->> 'name',
+                         (SELECT string_agg(format('%s: %s', fld ->> 'key', fld ->> 'column'), ', ')
+                            FROM jsonb_array_elements(c -> 'fields') fld),
+                         tables -> (c ->> 'table')::int ->> 'table',
+                         (SELECT string_agg((ord ->> 'column') || CASE WHEN (ord ->> 'desc')::boolean THEN ' DESC' ELSE '' END, ', ')
+                            FROM jsonb_array_elements(c -> 'order') ord),
+                         CASE WHEN c ? 'empty' THEN ', [] when none' ELSE ', NULL when none' END);
+    ELSIF c ? 'nested' THEN
+      RETURN NEXT format('  column %s: %s(%s) of the nested rows of %s (%s)', c ->> 'name', c ->> 'nested',
+                         coalesce(c ->> 'column', '*'), tables -> (c ->> 'table')::int ->> 'table', c ->> 'type');
+    ELSIF c ? 'aggregate' THEN
       RETURN NEXT format('  column %s: %s(%s) (%s%s)', c ->> 'name', c ->> 'aggregate',
                          coalesce((tables -> (c ->> 'table')::int ->> 'table') || '.' || (c ->> 'column'), '*'),
                          c ->> 'type', CASE WHEN c ? 'scale' THEN format(', %s decimals', c ->> 'scale') ELSE '' END);

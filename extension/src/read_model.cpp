@@ -42,6 +42,7 @@ namespace {
 constexpr int max_tables = 16;   // a root and 15 lookups: more is a schema to rethink
 constexpr int max_view_columns = 256;
 constexpr int max_filters = 32;
+constexpr int max_fields = 32;   // of a nested array's objects, and of its ORDER BY
 
 // A table of the view's FROM, in join order: the root first, then each lookup.
 struct ModelTable {
@@ -52,7 +53,11 @@ struct ModelTable {
   Oid key_index;  // the root's primary key, or the lookup's unique index the join matches
   int nkeys;
   AttrNumber key[INDEX_MAX_KEYS];  // the key's columns, in the index's order
-  AttrNumber from[INDEX_MAX_KEYS]; // a lookup: the column of `via` each key column equals
+  AttrNumber from[INDEX_MAX_KEYS]; // a lookup: the column of `via` each key column equals;
+                                   // nested rows: the root's primary key, in `parent`'s order
+  bool nested;                     // child rows of the root, nested in its row (key: their primary key)
+  int nparent;
+  AttrNumber parent[INDEX_MAX_KEYS];  // nested rows: the columns that name their root row
 };
 
 struct Column {
@@ -62,6 +67,16 @@ struct Column {
   const char* aggregate;  // a grouped model's "count" or "sum" of the column; nullptr: the column
   Oid type;               // an aggregate's result type
   int scale;              // sum: the decimals of its values and of its total
+  // Nested child rows (table: theirs): "array" (jsonb_agg of an object per row), "count" or
+  // "sum" (of attno); nullptr: none.
+  const char* nested;
+  int nfields;
+  const char* field_key[max_fields];  // array: each object's keys and the columns they hold
+  AttrNumber field[max_fields];
+  int norder;
+  AttrNumber order[max_fields];       // array: its ORDER BY
+  bool order_desc[max_fields];
+  bool empty_array;                   // coalesce(..., '[]'): no child row is [] (else NULL)
 };
 
 struct Filter {
@@ -133,8 +148,7 @@ bool column_of(const Analysis& a, Node* expr, int* table, AttrNumber* attno) {
 
 // A table the model reads: its changes must reach the stream (a permanent, non-inherited
 // table) and say which row they are (a primary key or REPLICA IDENTITY FULL).
-void check_table(Analysis& a, Index rti) {
-  RangeTblEntry* rte = rt_fetch(rti, a.query->rtable);
+void check_table(Analysis& a, Index rti, RangeTblEntry* rte) {
   const char* hint = "A read model reads tables only: name them in FROM and JOIN.";
   switch (rte->rtekind) {
     case RTE_RELATION: break;
@@ -213,7 +227,7 @@ bool read_unique_key(Oid index, ModelTable& t, bool* primary) {
 
 // The root: the first table of FROM, one model row per row of it, keyed by its primary key.
 void set_root(Analysis& a, Index rti) {
-  check_table(a, rti);
+  check_table(a, rti, rt_fetch(rti, a.query->rtable));
   ModelTable& root = a.tables[0];
   Relation rel = relation_open(root.relid, AccessShareLock);
   Oid pkey = RelationGetPrimaryKeyIndex(rel);
@@ -236,7 +250,8 @@ void add_lookup(Analysis& a, JoinExpr* join) {
   if (!IsA(join->rarg, RangeTblRef))
     refuse(a, "Join each table to the ones before it: FROM a JOIN b ON ... JOIN c ON ...",
            "a join nested on its right-hand side");
-  check_table(a, castNode(RangeTblRef, join->rarg)->rtindex);
+  const Index rti = castNode(RangeTblRef, join->rarg)->rtindex;
+  check_table(a, rti, rt_fetch(rti, a.query->rtable));
   int self = a.ntables - 1;
   ModelTable& t = a.tables[self];
   t.left = join->jointype == JOIN_LEFT;
@@ -470,6 +485,22 @@ void add_filter(Analysis& a, Node* cond) {
   a.nfilters++;
 }
 
+// The decimals of sum(column) of relid's column attno, which the projector keeps exactly: an
+// integer's, or numeric(p,s)'s up to p = 28 (it sums up to 36 digits: room for 10^8 rows).
+// Plain numeric keeps each value's own decimals, and a sum's text would depend on them all.
+int sum_scale(const Analysis& a, const Column& c, Oid relid, AttrNumber attno) {
+  Oid type, collation;
+  int32 typmod;
+  get_atttypetypmodcoll(relid, attno, &type, &typmod, &collation);
+  const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
+  const int precision = typmod >= VARHDRSZ ? ((typmod - VARHDRSZ) >> 16) & 0xffff : 0;
+  if (type == INT2OID || type == INT4OID || type == INT8OID) return 0;
+  if (type == NUMERICOID && scale >= 0 && precision <= 28) return scale;
+  refuse(a, "Sum an integer or numeric(p,s) column with p up to 28 (money as numeric(12,2), or cents as bigint).",
+         "column %s sums %s.%s of type %s, whose sum is not kept exactly", quote_identifier(c.name), table_name(relid),
+         quote_identifier(get_attname(relid, attno, false)), format_type_with_typemod(type, typmod));
+}
+
 // A grouped model's aggregate column: count(*), count(column) or sum(column) of the root,
 // which the projector keeps exactly from each row's change (a count, an exact sum and the
 // number of values it adds). The rest would need every row of the group, or arithmetic that
@@ -507,23 +538,7 @@ void add_aggregate(Analysis& a, Column& c, Aggref* agg) {
   Node* arg = strip(reinterpret_cast<Node*>(linitial_node(TargetEntry, agg->args)->expr));
   if (!column_of(a, arg, &c.table, &c.attno))
     refuse(a, hint, "column %s is %s() of an expression, not of a column", quote_identifier(c.name), name);
-  if (strcmp(name, "sum") != 0) return;
-  Oid type, collation;
-  int32 typmod;
-  get_atttypetypmodcoll(a.tables[c.table].relid, c.attno, &type, &typmod, &collation);
-  // numeric(p,s) keeps s decimals in its typmod (PostgreSQL 15 allows s < 0, printed as whole
-  // numbers); plain numeric keeps each value's own, and a sum's text would depend on them all.
-  // The projector sums exactly up to 36 digits: a numeric of 28 leaves room for 10^8 rows.
-  const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
-  const int precision = typmod >= VARHDRSZ ? ((typmod - VARHDRSZ) >> 16) & 0xffff : 0;
-  if (type == INT2OID || type == INT4OID || type == INT8OID)
-    c.scale = 0;
-  else if (type == NUMERICOID && scale >= 0 && precision <= 28)
-    c.scale = scale;
-  else
-    refuse(a, "Sum an integer or numeric(p,s) column with p up to 28 (money as numeric(12,2), or cents as bigint).",
-           "column %s sums %s of type %s, whose sum is not kept exactly", quote_identifier(c.name),
-           column_name(a, c.table, c.attno), format_type_with_typemod(type, typmod));
+  if (strcmp(name, "sum") == 0) c.scale = sum_scale(a, c, a.tables[c.table].relid, c.attno);
 }
 
 // A grouped model's GROUP BY: columns of the root that the view selects (they make the key),
@@ -566,6 +581,206 @@ void add_groups(Analysis& a) {
   }
 }
 
+// A column of a nested child row inside its subquery (varlevelsup 0, its only table); 0 else.
+AttrNumber child_column(Node* expr, Index rti) {
+  expr = strip(expr);
+  if (!expr || !IsA(expr, Var)) return 0;
+  Var* v = castNode(Var, expr);
+  return v->varlevelsup == 0 && static_cast<Index>(v->varno) == rti && v->varattno > 0 ? v->varattno : 0;
+}
+
+// Nested child rows: a column that is a correlated subquery over one table whose rows name
+// their root row by its primary key,
+//   (SELECT jsonb_agg(jsonb_build_object('k', c.col, ...) ORDER BY c.col, ...) FROM child c
+//     WHERE c.parent_id = root.id)
+// (or coalesce(that, '[]')), or the same with count(*) or sum(c.col). The projector keeps a
+// copy of each child row and, per root row, its children, and renders the column again when
+// one of them changes.
+void add_nested(Analysis& a, Column& c, Node* expr) {
+  const char* hint = "Nest child rows as (SELECT jsonb_agg(jsonb_build_object('key', c.column, ...) ORDER BY "
+                     "c.column) FROM child c WHERE c.parent_id = root.id), or with count(*) or sum(c.column).";
+  const char* name = quote_identifier(c.name);
+  if (IsA(expr, CoalesceExpr)) {
+    List* args = castNode(CoalesceExpr, expr)->args;
+    Node* second = list_length(args) == 2 ? strip(static_cast<Node*>(lsecond(args))) : nullptr;
+    Const* k = second && IsA(second, Const) ? castNode(Const, second) : nullptr;
+    if (!k || k->consttype != JSONBOID || k->constisnull || strcmp(const_text(a, k), "[]") != 0)
+      refuse(a, hint, "column %s is a coalesce() other than coalesce(subquery, '[]')", name);
+    c.empty_array = true;
+    expr = strip(static_cast<Node*>(linitial(args)));
+    if (!IsA(expr, SubLink)) refuse(a, hint, "column %s is a coalesce() other than coalesce(subquery, '[]')", name);
+  }
+  SubLink* link = castNode(SubLink, expr);
+  if (link->subLinkType != EXPR_SUBLINK) refuse(a, hint, "column %s is an EXISTS, IN, ANY or ARRAY subquery", name);
+  Query* q = castNode(Query, link->subselect);
+  if (q->cteList || q->setOperations || q->groupClause || q->groupingSets || q->havingQual || q->sortClause ||
+      q->limitCount || q->limitOffset || q->distinctClause || q->hasWindowFuncs || q->hasSubLinks ||
+      q->hasTargetSRFs || q->rowMarks || list_length(q->jointree->fromlist) != 1 ||
+      !IsA(linitial(q->jointree->fromlist), RangeTblRef) || list_length(q->targetList) != 1)
+    refuse(a, hint, "column %s is a subquery of another shape than one aggregate of one table's rows", name);
+  const Index crti = castNode(RangeTblRef, linitial(q->jointree->fromlist))->rtindex;
+  RangeTblEntry* rte = rt_fetch(crti, q->rtable);
+  if (rte->rtekind != RTE_RELATION) refuse(a, hint, "column %s is a subquery of something other than a table", name);
+  const Oid relid = rte->relid;
+  const char* child = table_name(relid);
+
+  // WHERE: child.column = root.column for each column of the root's primary key, nothing else.
+  AttrNumber parent[INDEX_MAX_KEYS], from[INDEX_MAX_KEYS];
+  int n = 0;
+  ListCell* lc;
+  foreach (lc, make_ands_implicit(reinterpret_cast<Expr*>(q->jointree->quals))) {
+    Node* cond = static_cast<Node*>(lfirst(lc));
+    OpExpr* op = IsA(cond, OpExpr) && list_length(castNode(OpExpr, cond)->args) == 2 ? castNode(OpExpr, cond) : nullptr;
+    Node* l = op ? strip(static_cast<Node*>(linitial(op->args))) : nullptr;
+    Node* r = op ? strip(static_cast<Node*>(lsecond(op->args))) : nullptr;
+    if (r && child_column(r, crti)) std::swap(l, r);
+    const AttrNumber ca = l ? child_column(l, crti) : 0;
+    Var* outer = r && IsA(r, Var) && castNode(Var, r)->varlevelsup == 1 ? castNode(Var, copyObjectImpl(r)) : nullptr;
+    int table = -1;
+    AttrNumber ra = 0;
+    if (outer) outer->varlevelsup = 0;
+    if (!ca || !outer || !column_of(a, reinterpret_cast<Node*>(outer), &table, &ra) || table != 0)
+      refuse(a, "Correlate the child rows with the root's primary key only: WHERE child.parent_id = root.id; "
+                "filter them in a view of the child table, not supported yet.",
+             "the subquery of column %s has a condition other than %s.column = %s.column", name, child,
+             table_name(a.tables[0].relid));
+    const Oid type = exprType(l);
+    if (type != exprType(r) || op->opno != lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr)
+      refuse(a, "Give both columns one type.", "the subquery of column %s compares %s.%s with %s with another "
+             "type or operator", name, child, quote_identifier(get_attname(relid, ca, false)), column_name(a, 0, ra));
+    if (n == INDEX_MAX_KEYS) refuse(a, nullptr, "the subquery of column %s has too many conditions", name);
+    parent[n] = ca;
+    from[n] = ra;
+    n++;
+  }
+  const ModelTable& root = a.tables[0];
+  bool exact = n == root.nkeys;
+  for (int k = 0; k < root.nkeys && exact; k++) {
+    exact = false;
+    for (int i = 0; i < n; i++)
+      if (from[i] == root.key[k]) exact = true;
+  }
+  if (!exact)
+    refuse(a, "Correlate the child rows with the root's primary key: WHERE child.parent_id = root.id.",
+           "the subquery of column %s does not match %s's primary key, each column once", name, table_name(root.relid));
+
+  // The child table: one entry per table, whatever the columns that nest it.
+  int t = -1;
+  for (int i = 1; i < a.ntables; i++)
+    if (a.tables[i].relid == relid) t = i;
+  if (relid == a.tables[0].relid) refuse(a, nullptr, "%s nests rows of its own root table (not supported yet)", child);
+  if (t >= 0 && !a.tables[t].nested)
+    refuse(a, nullptr, "%s is both joined and nested (not supported yet)", child);
+  if (t >= 0) {
+    bool same = a.tables[t].nparent == n;
+    for (int i = 0; i < n && same; i++) same = a.tables[t].parent[i] == parent[i] && a.tables[t].from[i] == from[i];
+    if (!same) refuse(a, nullptr, "%s is nested by two different conditions", child);
+  } else {
+    check_table(a, 0, rte);
+    t = a.ntables - 1;
+    ModelTable& nt = a.tables[t];
+    nt.nested = true;
+    nt.via = 0;
+    nt.nparent = n;
+    for (int i = 0; i < n; i++) {
+      nt.parent[i] = parent[i];
+      nt.from[i] = from[i];
+    }
+    Relation rel = relation_open(relid, AccessShareLock);
+    Oid pkey = RelationGetPrimaryKeyIndex(rel);
+    relation_close(rel, AccessShareLock);
+    bool primary = false;
+    if (!OidIsValid(pkey) || !read_unique_key(pkey, nt, &primary))
+      refuse(a, "Give it a primary key: the projector keeps each child row by it.", "the nested table %s has no "
+             "primary key", child);
+  }
+  ModelTable& nt = a.tables[t];
+  c.table = t;
+
+  TargetEntry* te = linitial_node(TargetEntry, q->targetList);
+  Aggref* agg = IsA(te->expr, Aggref) ? castNode(Aggref, te->expr) : nullptr;
+  const char* fn = agg && get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE ? get_func_name(agg->aggfnoid) : "";
+  if (!agg || agg->aggdistinct || agg->aggfilter || agg->aggkind != AGGKIND_NORMAL ||
+      (strcmp(fn, "count") != 0 && strcmp(fn, "sum") != 0 && strcmp(fn, "jsonb_agg") != 0))
+    refuse(a, hint, "the subquery of column %s is not jsonb_agg(), count(*) or sum() of the child rows", name);
+  c.type = agg->aggtype;
+  if (strcmp(fn, "count") == 0) {
+    if (!agg->aggstar) refuse(a, "Count the rows: count(*).", "the subquery of column %s counts a column", name);
+    c.nested = "count";
+    return;
+  }
+  Node* arg = strip(reinterpret_cast<Node*>(linitial_node(TargetEntry, agg->args)->expr));
+  if (strcmp(fn, "sum") == 0) {
+    c.attno = child_column(arg, crti);
+    if (!c.attno) refuse(a, hint, "the subquery of column %s sums an expression", name);
+    c.nested = "sum";
+    c.scale = sum_scale(a, c, relid, c.attno);
+    return;
+  }
+  // jsonb_agg(jsonb_build_object('key', child.column, ...) ORDER BY child.column, ...)
+  FuncExpr* object = arg && IsA(arg, FuncExpr) ? castNode(FuncExpr, arg) : nullptr;
+  if (!object || get_func_namespace(object->funcid) != PG_CATALOG_NAMESPACE ||
+      strcmp(get_func_name(object->funcid), "jsonb_build_object") != 0 || list_length(object->args) % 2 != 0 ||
+      list_length(object->args) == 0)
+    refuse(a, hint, "column %s aggregates something other than jsonb_build_object('key', child.column, ...)", name);
+  for (int i = 0; i < list_length(object->args); i += 2) {
+    Node* k = strip(static_cast<Node*>(list_nth(object->args, i)));
+    if (!IsA(k, Const) || castNode(Const, k)->constisnull)
+      refuse(a, hint, "a key of column %s's objects is not a constant", name);
+    const char* key = const_text(a, castNode(Const, k));
+    const AttrNumber v = child_column(static_cast<Node*>(list_nth(object->args, i + 1)), crti);
+    if (!v) refuse(a, hint, "the value of key %s of column %s's objects is not a column of %s", key, name, child);
+    const Oid type = get_atttype(relid, v);
+    if (type != INT2OID && type != INT4OID && type != INT8OID && type != NUMERICOID && type != TEXTOID &&
+        type != VARCHAROID && type != BOOLOID)
+      refuse(a, "Nest columns of type smallint, integer, bigint, numeric, text, varchar or boolean.",
+             "the value of key %s of column %s's objects is of type %s (not supported yet)", key, name,
+             format_type_be(type));
+    for (int j = 0; j < c.nfields; j++)
+      if (strcmp(c.field_key[j], key) == 0) refuse(a, nullptr, "column %s's objects have key %s twice", name, key);
+    if (c.nfields == max_fields) refuse(a, nullptr, "column %s's objects have more than %d keys", name, max_fields);
+    c.field_key[c.nfields] = key;
+    c.field[c.nfields++] = v;
+  }
+  // ORDER BY: integer columns, NOT NULL, that with the parent columns make the order total
+  // (PostgreSQL's is arbitrary among equal rows, the projector's could not be the same).
+  if (!agg->aggorder)
+    refuse(a, "Order the rows by their primary key: jsonb_agg(... ORDER BY child.id).",
+           "column %s's array has no ORDER BY, so its order is arbitrary", name);
+  foreach (lc, agg->aggorder) {
+    SortGroupClause* sort = lfirst_node(SortGroupClause, lc);
+    const AttrNumber o = child_column(reinterpret_cast<Node*>(get_sortgroupclause_tle(sort, agg->args)->expr), crti);
+    const Oid type = o ? get_atttype(relid, o) : InvalidOid;
+    if (!o || (type != INT2OID && type != INT4OID && type != INT8OID))
+      refuse(a, "Order by integer columns of the child table.", "column %s's array is ordered by something other "
+             "than an integer column", name);
+    TypeCacheEntry* tc = lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR);
+    const bool desc = sort->sortop == tc->gt_opr;
+    if ((sort->sortop != tc->lt_opr && !desc) || sort->nulls_first != desc)
+      refuse(a, "Order by ASC or DESC, NULLs as the default puts them.", "column %s's array is ordered with another "
+             "operator or NULLS FIRST/LAST", name);
+    Relation rel = relation_open(relid, AccessShareLock);
+    const bool not_null = TupleDescAttr(RelationGetDescr(rel), o - 1)->attnotnull;
+    relation_close(rel, AccessShareLock);
+    if (!not_null)
+      refuse(a, "Order by NOT NULL columns.", "column %s's array is ordered by %s.%s, which may be NULL", name, child,
+             quote_identifier(get_attname(relid, o, false)));
+    if (c.norder == max_fields) refuse(a, nullptr, "column %s's array has too long an ORDER BY", name);
+    c.order[c.norder] = o;
+    c.order_desc[c.norder++] = desc;
+  }
+  for (int k = 0; k < nt.nkeys; k++) {
+    bool fixed = false;
+    for (int i = 0; i < c.norder; i++) fixed = fixed || c.order[i] == nt.key[k];
+    for (int i = 0; i < nt.nparent; i++) fixed = fixed || nt.parent[i] == nt.key[k];
+    if (!fixed)
+      refuse(a, "Order by the child table's primary key too (after the columns you order by).",
+             "column %s's array leaves the order of rows with equal %s to chance", name,
+             c.norder == 1 ? quote_identifier(get_attname(relid, c.order[0], false)) : "values");
+  }
+  c.nested = "array";
+}
+
 // What a plan cannot hold: everything outside SELECT columns FROM root [JOIN lookup ON key]...
 // [WHERE filters].
 void check_query_shape(const Analysis& a) {
@@ -578,7 +793,6 @@ void check_query_shape(const Analysis& a) {
     refuse(a, "Group by a column: a model keeps a hash per group.", "an aggregate over the whole view, without GROUP BY");
   if (q->hasWindowFuncs) refuse(a, "Compute it at read time.", "a window function");
   if (q->hasTargetSRFs) refuse(a, nullptr, "a set-returning function in the select list");
-  if (q->hasSubLinks) refuse(a, nullptr, "a subquery (nested child rows are not supported yet)");
   if (q->distinctClause) refuse(a, "The model has one row per row of its first table already.", "DISTINCT");
   if (q->sortClause) refuse(a, "Readers sort; a hash per row has no order.", "ORDER BY");
   if (q->limitCount || q->limitOffset) refuse(a, "A model holds every row that passes its filter.", "LIMIT or OFFSET");
@@ -672,8 +886,14 @@ Bitmapset* columns_read(const Analysis& a, int i) {
   for (int j = 1; j < a.ntables; j++)
     if (a.tables[j].via == i)
       for (int k = 0; k < a.tables[j].nkeys; k++) reads = bms_add_member(reads, a.tables[j].from[k]);
-  for (int c = 0; c < a.ncolumns; c++)
-    if (a.columns[c].table == i && a.columns[c].attno > 0) reads = bms_add_member(reads, a.columns[c].attno);
+  for (int k = 0; k < t.nparent; k++) reads = bms_add_member(reads, t.parent[k]);
+  for (int c = 0; c < a.ncolumns; c++) {
+    const Column& col = a.columns[c];
+    if (col.table != i) continue;
+    if (col.attno > 0) reads = bms_add_member(reads, col.attno);
+    for (int f = 0; f < col.nfields; f++) reads = bms_add_member(reads, col.field[f]);
+    for (int o = 0; o < col.norder; o++) reads = bms_add_member(reads, col.order[o]);
+  }
   for (int f = 0; f < a.nfilters; f++)
     if (a.filters[f].table == i) reads = bms_add_member(reads, a.filters[f].attno);
   return reads;
@@ -687,7 +907,9 @@ void check_rank(const Analysis& a, const char* rank) {
   for (int i = 0; i < a.ncolumns; i++) {
     const Column& c = a.columns[i];
     if (strcmp(c.name, rank) != 0) continue;
-    if (c.aggregate) return;
+    if (c.aggregate || (c.nested && strcmp(c.nested, "array") != 0)) return;
+    if (c.nested)
+      refuse(a, hint, "the rank %s is a column of type jsonb, not a number", quote_identifier(rank));
     Oid type, collation;
     int32 typmod;
     get_atttypetypmodcoll(a.tables[c.table].relid, c.attno, &type, &typmod, &collation);
@@ -720,7 +942,7 @@ char* plan_json(const Analysis& a, const char* key, const char* rank) {
     const ModelTable& t = a.tables[i];
     appendStringInfoString(&out, i ? ",{" : "{");
     append_key(&out, "table", table_name(t.relid), true);
-    append_key(&out, "join", i == 0 ? "root" : t.left ? "left" : "inner");
+    append_key(&out, "join", i == 0 ? "root" : t.nested ? "nested" : t.left ? "left" : "inner");
     append_key(&out, "key_index", get_rel_name(t.key_index));
     appendStringInfoString(&out, ",\"key\":[");
     for (int k = 0; k < t.nkeys; k++) {
@@ -738,10 +960,19 @@ char* plan_json(const Analysis& a, const char* key, const char* rank) {
     }
     appendStringInfoChar(&out, ']');
     if (i > 0) {
+      const int n = t.nested ? t.nparent : t.nkeys;
       appendStringInfo(&out, ",\"via\":%d,\"from\":[", t.via);
-      for (int k = 0; k < t.nkeys; k++) {
+      for (int k = 0; k < n; k++) {
         if (k) appendStringInfoChar(&out, ',');
         escape_json(&out, get_attname(a.tables[t.via].relid, t.from[k], false));
+      }
+      appendStringInfoChar(&out, ']');
+    }
+    if (t.nested) {
+      appendStringInfoString(&out, ",\"parent\":[");
+      for (int k = 0; k < t.nparent; k++) {
+        if (k) appendStringInfoChar(&out, ',');
+        escape_json(&out, get_attname(t.relid, t.parent[k], false));
       }
       appendStringInfoChar(&out, ']');
     }
@@ -755,7 +986,30 @@ char* plan_json(const Analysis& a, const char* key, const char* rank) {
     append_key(&out, "name", c.name, true);
     appendStringInfo(&out, ",\"table\":%d", c.table);
     if (c.attno > 0) append_key(&out, "column", get_attname(relid, c.attno, false));
-    if (c.aggregate) {
+    if (c.nested) {
+      append_key(&out, "nested", c.nested);
+      append_key(&out, "type", format_type_be(c.type));
+      if (strcmp(c.nested, "sum") == 0) appendStringInfo(&out, ",\"scale\":%d", c.scale);
+      if (c.empty_array) append_key(&out, "empty", "[]");
+      if (c.nfields > 0) {
+        appendStringInfoString(&out, ",\"fields\":[");
+        for (int f = 0; f < c.nfields; f++) {
+          const Oid type = get_atttype(relid, c.field[f]);
+          appendStringInfoString(&out, f ? ",{" : "{");
+          append_key(&out, "key", c.field_key[f], true);
+          append_key(&out, "column", get_attname(relid, c.field[f], false));
+          append_key(&out, "json", type == TEXTOID || type == VARCHAROID ? "string" : type == BOOLOID ? "boolean" : "number");
+          appendStringInfoChar(&out, '}');
+        }
+        appendStringInfoString(&out, "],\"order\":[");
+        for (int o = 0; o < c.norder; o++) {
+          appendStringInfoString(&out, o ? ",{" : "{");
+          append_key(&out, "column", get_attname(relid, c.order[o], false), true);
+          appendStringInfo(&out, ",\"desc\":%s}", c.order_desc[o] ? "true" : "false");
+        }
+        appendStringInfoChar(&out, ']');
+      }
+    } else if (c.aggregate) {
       append_key(&out, "aggregate", c.aggregate);
       append_key(&out, "type", format_type_be(c.type));
       if (strcmp(c.aggregate, "sum") == 0) appendStringInfo(&out, ",\"scale\":%d", c.scale);
@@ -823,6 +1077,11 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
     c.name = te->resname;
     if (IsA(te->expr, Aggref)) {
       add_aggregate(*a, c, castNode(Aggref, te->expr));
+      a->ncolumns++;
+      continue;
+    }
+    if (!a->grouped && (IsA(te->expr, SubLink) || IsA(te->expr, CoalesceExpr))) {
+      add_nested(*a, c, reinterpret_cast<Node*>(te->expr));
       a->ncolumns++;
       continue;
     }

@@ -33,7 +33,7 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2 [failures]=0 [read-model]=10
+  [packages]=2 [failures]=0 [read-model]=12
 )
 scenario_order=(ci by-hand packages quick-start events write-model restore read-model sidecar-cli consistency
                 monitor verify-rebuild retire failures security)
@@ -529,8 +529,8 @@ scenario_write_model() {
 
 # docs/read-models.md: a view over the user's own tables, explained as the docs show, then
 # registered with the plan the explanation described; kept in Redis by the sidecar, read with
-# pgcqrs-query as the docs show, renamed through its lookup; a grouped model beside it; the
-# first replaced by a new view (readers switched to it by the rebuild it asks for); the grant
+# pgcqrs-query as the docs show, renamed through its lookup; a grouped and ranked model and
+# one of nested rows beside it; the first replaced by a new view (readers switched to it by the rebuild it asks for); the grant
 # docs/security.md gives
 # the sidecar's role for it.
 # runs_as_docs WHAT: the current block's command runs and prints the output block after it.
@@ -572,7 +572,7 @@ scenario_read_model() {
   [ "$out" = "Ada Lovelace" ] || fail "after the rename, ticket 42's customer is '$out'"
   # The grant docs/security.md gives, while the docs' first view exists (the replacement drops it).
   sql -c "CREATE ROLE pgcqrs_sidecar" >/dev/null
-  doc_block read-model 10
+  doc_block read-model 12
   run_sql "$block" >/dev/null
   sql -c "DROP OWNED BY pgcqrs_sidecar; DROP ROLE pgcqrs_sidecar" >/dev/null
   # A grouped model, registered while the sidecar streams: the rebuild its registration asks
@@ -587,14 +587,24 @@ scenario_read_model() {
     'maybe:a rebuild was asked for; reconnecting in'
   doc_block read-model 8
   runs_as_docs "pgcqrs-query model-top"
+  # Nested child rows, registered while the sidecar streams (a rebuild again).
   doc_block read-model 9
+  prints_as_docs register_read_model "$(run_sql "$block")"
+  wait_for 120 "the rebuild the registration asked for switched" switched_to 2
+  wait_applied
+  doc_block read-model 10
+  runs_as_docs "pgcqrs-query model"
+  sidecar_log_clean 'a rebuild was asked for \(read model ticket_threads registered at ' \
+    'rebuilding the read models \(asked for\) into generation 2; readers keep generation 1' \
+    'maybe:a rebuild was asked for; reconnecting in'
+  doc_block read-model 11
   prints_as_docs replace_read_model "$(run_sql "$block")"
   # Readers switch to the new version once the rebuild its replacement asked for has copied it.
-  wait_for 120 "the rebuild the replacement asked for switched" switched_to 2
-  out=$(redis-cli -p "$redis_port" HMGET 'g2:ticket_cards:{42}:42' customer email | paste -sd '|')
+  wait_for 120 "the rebuild the replacement asked for switched" switched_to 3
+  out=$(redis-cli -p "$redis_port" HMGET 'g3:ticket_cards:{42}:42' customer email | paste -sd '|')
   [ "$out" = "Ada Lovelace|ada@example.com" ] || fail "the replaced model's ticket 42 holds '$out'"
   sidecar_log_clean 'a rebuild was asked for \(read model ticket_cards replaced at ' \
-    'rebuilding the read models \(asked for\) into generation 2; readers keep generation 1' \
+    'rebuilding the read models \(asked for\) into generation 3; readers keep generation 2' \
     'maybe:a rebuild was asked for; reconnecting in'
   scenario_end
 }

@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstdint>
 #include <list>
+#include <stdexcept>
 
+#include "pgcqrs/core/decimal.hpp"
 #include "pgcqrs/core/json_reader.hpp"
 #include "pgcqrs/sidecar/keys.hpp"
 
@@ -54,6 +57,7 @@ struct PlanReader {
       if (m == "key") return strings(t.key, "a table's \"key\"");
       if (m == "reads") return strings(t.reads, "a table's \"reads\"");
       if (m == "from") return strings(t.from, "a table's \"from\"");
+      if (m == "parent") return strings(t.parent, "a table's \"parent\"");
       if (m == "via") return integer(t.via, "a table's \"via\"");
       if (m == "join") {
         std::string j;
@@ -61,6 +65,7 @@ struct PlanReader {
         if (j == "root") t.join = ModelPlan::Join::Root;
         else if (j == "left") t.join = ModelPlan::Join::Left;
         else if (j == "inner") t.join = ModelPlan::Join::Inner;
+        else if (j == "nested") t.join = ModelPlan::Join::Nested;
         else return fail("a table's join is \"" + j + "\", which this sidecar does not know");
         return true;
       }
@@ -73,6 +78,55 @@ struct PlanReader {
       if (m == "column") return text(c.column, "a column's \"column\"");
       if (m == "table") return integer(c.table, "a column's \"table\"");
       if (m == "scale") return integer(c.scale, "a column's \"scale\"");
+      if (m == "empty") {
+        std::string e;
+        if (!text(e, "a column's \"empty\"")) return false;
+        if (e != "[]") return fail("a column's empty value is " + e + ", which this sidecar does not know");
+        c.empty_array = true;
+        return true;
+      }
+      if (m == "nested") {
+        std::string n;
+        if (!text(n, "a column's \"nested\"")) return false;
+        if (n == "array") c.nested = ModelPlan::Column::Nested::Array;
+        else if (n == "count") c.nested = ModelPlan::Column::Nested::Count;
+        else if (n == "sum") c.nested = ModelPlan::Column::Nested::Sum;
+        else return fail("a column's nested kind is \"" + n + "\", which this sidecar does not know");
+        return true;
+      }
+      if (m == "fields")
+        return is('[', "a column's \"fields\"") && in.array([&] {
+          auto& f = c.fields.emplace_back();
+          return is('{', "a field") && in.object([&](std::string_view k) {
+            if (k == "key") return text(f.key, "a field's \"key\"");
+            if (k == "column") return text(f.column, "a field's \"column\"");
+            if (k == "json") {
+              std::string j;
+              if (!text(j, "a field's \"json\"")) return false;
+              if (j == "number") f.json = ModelPlan::Column::Json::Number;
+              else if (j == "string") f.json = ModelPlan::Column::Json::String;
+              else if (j == "boolean") f.json = ModelPlan::Column::Json::Boolean;
+              else return fail("a field's json is \"" + j + "\", which this sidecar does not know");
+              return true;
+            }
+            return in.value(nullptr);
+          });
+        });
+      if (m == "order")
+        return is('[', "a column's \"order\"") && in.array([&] {
+          auto& o = c.order.emplace_back();
+          return is('{', "an order") && in.object([&](std::string_view k) {
+            if (k == "column") return text(o.column, "an order's \"column\"");
+            if (k == "desc") {
+              Value v;
+              if (!in.value(&v)) return false;
+              if (v.kind != Kind::Bool) return fail("an order's \"desc\" is not a boolean");
+              o.desc = v.boolean;
+              return true;
+            }
+            return in.value(nullptr);
+          });
+        });
       if (m == "aggregate") {
         std::string a;
         if (!text(a, "a column's \"aggregate\"")) return false;
@@ -117,6 +171,17 @@ std::string check(ModelPlan& p) {
       if (std::find(t.reads.begin(), t.reads.end(), k) == t.reads.end())
         return "table " + t.name + " does not read its key column " + k;
     if (i == 0) continue;
+    if (t.join == ModelPlan::Join::Nested) {
+      if (t.via != 0 || t.parent.empty() || t.from.size() != t.parent.size())
+        return "nested table " + t.name + " does not name its root row";
+      for (const auto& c : t.parent)
+        if (std::find(t.reads.begin(), t.reads.end(), c) == t.reads.end())
+          return "nested table " + t.name + " does not read its column " + c;
+      for (const auto& c : t.from)
+        if (std::find(p.tables[0].reads.begin(), p.tables[0].reads.end(), c) == p.tables[0].reads.end())
+          return "nested table " + t.name + " names the root by " + c + ", which the plan does not read";
+      continue;
+    }
     if (t.join == ModelPlan::Join::Root || t.via < 0 || static_cast<size_t>(t.via) >= i || t.from.size() != t.key.size())
       return "lookup " + t.name + " is not joined to a table before it";
     const auto& via = p.tables[static_cast<size_t>(t.via)];
@@ -131,6 +196,20 @@ std::string check(ModelPlan& p) {
     if (c.aggregate == Aggregate::None && p.grouped() &&
         std::find(p.group.begin(), p.group.end(), c.column) == p.group.end())
       return "column " + c.name + " is neither grouped by nor aggregated";
+    using Nested = ModelPlan::Column::Nested;
+    const bool nested_table = p.tables[static_cast<size_t>(c.table)].join == ModelPlan::Join::Nested;
+    if (nested_table != (c.nested != Nested::None)) return "column " + c.name + " mixes nested and other rows";
+    if (c.nested != Nested::None) {
+      const auto& reads = p.tables[static_cast<size_t>(c.table)].reads;
+      const auto read = [&](const std::string& col) { return std::find(reads.begin(), reads.end(), col) != reads.end(); };
+      for (const auto& f : c.fields)
+        if (!read(f.column)) return "column " + c.name + " nests " + f.column + ", which the plan does not read";
+      for (const auto& o : c.order)
+        if (!read(o.column)) return "column " + c.name + " is ordered by " + o.column + ", which the plan does not read";
+      if (c.nested == Nested::Array && c.fields.empty()) return "column " + c.name + " nests no field";
+      if (c.nested == Nested::Sum && !read(c.column)) return "column " + c.name + " sums no column it reads";
+      continue;
+    }
     if (c.aggregate == Aggregate::Count && c.column.empty()) continue;  // count(*)
     if (c.aggregate == Aggregate::Sum && (c.column.empty() || c.scale < 0 || c.scale > 1000))
       return "column " + c.name + " sums no column";
@@ -306,6 +385,92 @@ std::vector<ModelPlan> plans_of(const std::vector<std::pair<std::string, std::st
   for (const auto& [name, json] : registry)
     if (auto p = parse_plan(name, json, error)) out.push_back(std::move(*p));
   return out;
+}
+
+namespace {
+
+// A JSON string as PostgreSQL's escape_json writes it.
+void append_pg_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char ch : s) {
+    switch (ch) {
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < ' ') {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<int>(ch));
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::optional<std::string> nested_value(const ModelPlan::Column& column, std::vector<RowValues> children) {
+  using Nested = ModelPlan::Column::Nested;
+  using Json = ModelPlan::Column::Json;
+  if (column.nested == Nested::Count) return std::to_string(children.size());
+  if (column.nested == Nested::Sum) {
+    std::optional<Decimal> sum;
+    for (const auto& row : children) {
+      const auto* v = find_value(row, column.column);
+      if (!v || !*v) continue;
+      const auto d = Decimal::parse(**v);
+      const auto total = d ? Decimal(sum.value_or(Decimal())).plus(*d) : std::nullopt;
+      if (!total) throw std::runtime_error("column " + column.name + ": " + **v + " is no decimal, or the sum passes 36 digits");
+      sum = *total;
+    }
+    if (!sum) return std::nullopt;
+    return sum->to_string();
+  }
+  if (children.empty()) return column.empty_array ? std::optional<std::string>("[]") : std::nullopt;
+  const auto number = [](const RowValues& row, const std::string& c) {
+    const auto* v = find_value(row, c);
+    return v && *v ? std::strtoll((*v)->c_str(), nullptr, 10) : 0LL;
+  };
+  std::sort(children.begin(), children.end(), [&](const RowValues& a, const RowValues& b) {
+    for (const auto& o : column.order) {
+      const long long x = number(a, o.column), y = number(b, o.column);
+      if (x != y) return o.desc ? x > y : x < y;
+    }
+    return false;
+  });
+  // jsonb keeps an object's keys shorter first, then in byte order.
+  std::vector<const ModelPlan::Column::Field*> fields;
+  for (const auto& f : column.fields) fields.push_back(&f);
+  std::sort(fields.begin(), fields.end(), [](const auto* a, const auto* b) {
+    return a->key.size() != b->key.size() ? a->key.size() < b->key.size() : a->key < b->key;
+  });
+  std::string out = "[";
+  for (size_t i = 0; i < children.size(); ++i) {
+    out += i ? ", {" : "{";
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (f) out += ", ";
+      append_pg_json_string(out, fields[f]->key);
+      out += ": ";
+      const auto* v = find_value(children[i], fields[f]->column);
+      if (!v || !*v)
+        out += "null";
+      else if (fields[f]->json == Json::String)
+        append_pg_json_string(out, **v);
+      else if (fields[f]->json == Json::Boolean)
+        out += **v == "t" ? "true" : "false";
+      else
+        out += **v;
+    }
+    out += '}';
+  }
+  return out + "]";
 }
 
 std::string rank_key(const ModelPlan& plan, std::string_view scope, int bucket) {

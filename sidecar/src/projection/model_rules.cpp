@@ -7,6 +7,8 @@
 //                 of the row each lookup i matches (`l.<i>`); a refresh renders from it
 //   t<i>:{b}:<id> a copy of the row of lookup i whose key is <id>
 //   x<i>:{b}:<id> the root rows whose lookup i matches <id>: a fan-out's targets
+//   c<i>:{b}:<id> a copy of the child row <id> of nested table i (the columns the model reads)
+//   k<i>:{b}:<id> root row <id>'s children in nested table i: a hash, a field per child's id
 // and, for a grouped model (GROUP BY: a hash per group, with counts and exact sums),
 //   g:{b}:<group> a group's state: `rows`, and per aggregate i of a column `n.<i>` (values
 //                 counted), `s.<i>` (their exact sum), `z.<i>` (NaNs among them)
@@ -44,6 +46,45 @@ RowValues as_row(std::vector<std::pair<std::string, std::string>> fields) {
   row.reserve(fields.size());
   for (auto& [name, value] : fields) row.emplace_back(std::move(name), std::move(value));
   return row;
+}
+
+// A looked-up or nested row's key before (was) and after (now) a change: the same for an
+// UPDATE that did not change it, none before an INSERT or after a DELETE.
+struct Keyed {
+  std::optional<std::string> was, now;
+};
+Keyed keys_of(const RowEvent& e, const std::vector<std::string>& key) {
+  Keyed k;
+  if (e.kind != RowEvent::Kind::Deleted) k.now = identity(e.row, key);
+  if (e.kind == RowEvent::Kind::Deleted || (e.kind == RowEvent::Kind::Updated && e.old))
+    k.was = identity(*e.old, key);
+  else if (e.kind == RowEvent::Kind::Updated)
+    k.was = k.now;
+  return k;
+}
+
+// The columns a copy keeps of a changed row: the event's, and the prior copy's for those an
+// UPDATE left in TOAST storage.
+RowValues copy_of(const RowEvent& e, const std::vector<std::string>& reads,
+                  const std::vector<std::pair<std::string, std::string>>& prior) {
+  RowValues copy;
+  for (const auto& column : reads) {
+    const auto* v = find_value(e.row, column);
+    if (v && *v) {
+      copy.emplace_back(column, **v);
+    } else if (!v && std::find(e.unchanged.begin(), e.unchanged.end(), column) != e.unchanged.end()) {
+      for (const auto& [f, value] : prior)
+        if (f == column) copy.emplace_back(column, value);
+    }
+  }
+  return copy;
+}
+
+// Every UPDATE is streamed: one that changed nothing the model reads leaves the copy as it was.
+bool same_copy(const std::vector<std::pair<std::string, std::string>>& prior, const RowValues& copy) {
+  std::map<std::string, std::string> before(prior.begin(), prior.end()), after;
+  for (const auto& [c, v] : copy) after.emplace(c, *v);
+  return before == after;
 }
 
 // A grouped model's root row: its share in its group, as its r: hash keeps it (nullopt: it is
@@ -154,6 +195,8 @@ void Projector::apply(Run& r, const RowEvent& e) {
       }
       if (t == 0)
         root_row(r, *m, e);
+      else if (m->tables[t].join == ModelPlan::Join::Nested)
+        nested_row(*m, t, e);
       else
         lookup_row(r, *m, t, e);
       r.resume_cursor.reset();
@@ -237,8 +280,15 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
     // The copies of the lookups truncated; then, with the root, every row and index, or else
     // a refresh of every row.
     std::vector<std::string> phases;
-    for (size_t t = 1; t < m.tables.size(); ++t)
-      if (gone(m.tables[t].name)) phases.push_back(part('t', t));
+    for (size_t t = 1; t < m.tables.size(); ++t) {
+      if (!gone(m.tables[t].name)) continue;
+      if (m.tables[t].join == ModelPlan::Join::Nested) {
+        phases.push_back(part('c', t));  // the copies of the child rows, then each row's list
+        phases.push_back(part('k', t));
+      } else {
+        phases.push_back(part('t', t));
+      }
+    }
     if (gone(m.tables[0].name) && m.grouped()) {
       phases = {"r", "g", "hashes"};  // the rows' shares, the groups' states, the groups
     } else if (gone(m.tables[0].name)) {
@@ -272,7 +322,8 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
           }
         });
       } else {
-        // "x" every index, "t<i>" the copies of lookup i, "g" the groups' states
+        // "x" every index, "t<i>" the copies of lookup i, "g" the groups' states, "c<i>" and
+        // "k<i>" nested table i's copies and lists
         walk_keys(r, cursor, stem + phase + (phase == "x" ? "*" : ":*"), [&](const std::string& key) { view_.del(key); });
       }
       if (r.stopped_at) {
@@ -346,12 +397,7 @@ void Projector::remove_root(const ModelPlan& m, const std::string& id) {
 
 void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e) {
   const auto& table = m.tables[t];
-  std::optional<std::string> now, was;
-  if (e.kind != RowEvent::Kind::Deleted) now = identity(e.row, table.key);
-  if (e.kind == RowEvent::Kind::Deleted || (e.kind == RowEvent::Kind::Updated && e.old))
-    was = identity(*e.old, table.key);
-  else if (e.kind == RowEvent::Kind::Updated)
-    was = now;
+  const auto [was, now] = keys_of(e, table.key);
   // The rows that matched the old key, then those that match the new one.
   std::vector<std::string> phases, indexes;
   if (was && was != now) {
@@ -371,24 +417,10 @@ void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent&
   } else {
     std::vector<std::pair<std::string, std::string>> prior;
     if (was) prior = view_.hgetall(model_part(m, part('t', t), *was));
-    RowValues copy;
-    for (const auto& column : table.reads) {
-      const auto* v = find_value(e.row, column);
-      if (v && *v) {
-        copy.emplace_back(column, **v);
-      } else if (!v && std::find(e.unchanged.begin(), e.unchanged.end(), column) != e.unchanged.end()) {
-        for (const auto& [f, value] : prior)
-          if (f == column) copy.emplace_back(column, value);
-      }
-    }
+    RowValues copy = copy_of(e, table.reads, prior);
     if (was && was != now) view_.del(model_part(m, part('t', t), *was));
     if (now) {
-      if (was == now) {
-        // Every UPDATE is streamed: one that changed nothing the model reads changes no row.
-        std::map<std::string, std::string> before(prior.begin(), prior.end()), after;
-        for (const auto& [c, v] : copy) after.emplace(c, *v);
-        if (before == after) return;
-      }
+      if (was == now && same_copy(prior, copy)) return;
       const std::string key = model_part(m, part('t', t), *now);
       view_.del(key);
       for (auto& [c, v] : copy) view_.hset(key, c, std::move(*v));
@@ -411,6 +443,34 @@ void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent&
   }
 }
 
+void Projector::nested_row(const ModelPlan& m, size_t t, const RowEvent& e) {
+  const auto& table = m.tables[t];
+  const auto [was, now] = keys_of(e, table.key);
+  std::vector<std::pair<std::string, std::string>> prior;
+  if (was) prior = view_.hgetall(model_part(m, part('c', t), *was));
+  RowValues copy = copy_of(e, table.reads, prior);
+  // The root row it named, and the one it names: the child's parent columns, valued as the
+  // root's key (one type, the analysis checked).
+  const auto parent_of = [&](const RowValues& row) -> std::optional<std::string> {
+    RowValues as_root;
+    for (size_t k = 0; k < table.parent.size(); ++k)
+      if (const auto* v = find_value(row, table.parent[k])) as_root.emplace_back(table.from[k], *v);
+    return identity(as_root, m.tables[0].key);
+  };
+  const std::optional<std::string> from = prior.empty() ? std::nullopt : parent_of(as_row(prior));
+  const std::optional<std::string> to = now ? parent_of(copy) : std::nullopt;
+  if (now && was == now && same_copy(prior, copy)) return;
+  if (was) view_.del(model_part(m, part('c', t), *was));
+  if (was && from) view_.hdel(model_part(m, part('k', t), *from), *was);
+  if (now) {
+    const std::string key = model_part(m, part('c', t), *now);
+    for (auto& [c, v] : copy) view_.hset(key, c, std::move(*v));
+    if (to) view_.hset(model_part(m, part('k', t), *to), *now, "1");
+  }
+  if (from) refresh(m, *from);
+  if (to && to != from) refresh(m, *to);
+}
+
 void Projector::refresh(const ModelPlan& m, const std::string& id) {
   const std::string shadow = model_part(m, "r", id);
   const auto fields = view_.hgetall(shadow);
@@ -430,6 +490,7 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
   rows[0] = std::move(root);
   // Each lookup's row, found from the row it is looked up from (joins nest to the left).
   for (size_t i = 1; i < n; ++i) {
+    if (m.tables[i].join == ModelPlan::Join::Nested) continue;
     const auto& parent = rows[static_cast<size_t>(m.tables[i].via)];
     if (!parent) continue;
     links[i] = identity(*parent, m.tables[i].from);
@@ -438,7 +499,7 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
     if (!copy.empty()) rows[i] = as_row(std::move(copy));
   }
   for (size_t i = 1; i < n; ++i) {
-    if (links[i] == linked[i]) continue;
+    if (m.tables[i].join == ModelPlan::Join::Nested || links[i] == linked[i]) continue;
     if (linked[i]) view_.srem(model_part(m, part('x', i), *linked[i]), id);
     const std::string field = std::string(kLink) + std::to_string(i);
     if (links[i]) {
@@ -458,7 +519,26 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
   };
   if (!in_view()) return rank(m, id, nullptr);
   const std::string* ranked = nullptr;
+  std::map<size_t, std::vector<RowValues>> children;  // of each nested table, read once
+  std::vector<std::string> nested_values;
+  nested_values.reserve(m.columns.size());
   for (const auto& c : m.columns) {
+    if (c.nested != ModelPlan::Column::Nested::None) {
+      const size_t t = static_cast<size_t>(c.table);
+      if (!children.count(t)) {
+        auto& rows_of = children[t];
+        for (const auto& [child, _] : view_.hgetall(model_part(m, part('k', t), id))) {
+          auto copy = view_.hgetall(model_part(m, part('c', t), child));
+          if (!copy.empty()) rows_of.push_back(as_row(std::move(copy)));
+        }
+      }
+      if (auto v = nested_value(c, children[t])) {
+        nested_values.push_back(std::move(*v));
+        view_.hset(key, c.name, nested_values.back());
+        if (c.name == m.rank) ranked = &nested_values.back();
+      }
+      continue;
+    }
     const auto& row = rows[static_cast<size_t>(c.table)];
     if (!row) continue;
     const auto* v = find_value(*row, c.column);

@@ -198,6 +198,63 @@ DROP VIEW visit_totals, v_region_counts, v_g_nullable, v_g_avg, v_g_min, v_g_oth
   v_g_join, v_g_having, v_g_rollup, v_g_whole, v_g_timestamp;
 DROP TABLE visits;
 
+-- Nested child rows: per root row, its child rows as an ordered JSON array, counted, summed.
+CREATE TABLE notes (id bigint PRIMARY KEY, ticket_id bigint NOT NULL, pos int NOT NULL, body text, done boolean,
+                    cost numeric(8,2), place int, at timestamptz);
+CREATE TABLE keyless_notes (ticket_id bigint, body text);
+CREATE VIEW ticket_threads AS
+  SELECT t.id, t.status,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('pos', n.pos, 'body', n.body, 'done', n.done, 'cost', n.cost)
+                                    ORDER BY n.pos DESC, n.id)
+                     FROM notes n WHERE n.ticket_id = t.id), '[]') AS notes,
+         (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id) AS note_count,
+         (SELECT sum(n.cost) FROM notes n WHERE n.ticket_id = t.id) AS cost
+    FROM tickets t;
+SELECT * FROM explain_read_model('ticket_threads');
+SELECT jsonb_pretty(read_model_plan('ticket_threads', 'ticket_threads', NULL) #> '{tables,1}') AS nested_table,
+       jsonb_pretty(read_model_plan('ticket_threads', 'ticket_threads', NULL) #> '{columns,2}') AS nested_array;
+CREATE VIEW v_n_filter AS SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND n.done) AS n FROM tickets t;
+CREATE VIEW v_n_not_key AS SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.customer_id) AS n FROM tickets t;
+CREATE VIEW v_n_unordered AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('pos', n.pos)) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_ties AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('pos', n.pos) ORDER BY n.pos) FROM notes n WHERE n.ticket_id = t.id) AS n
+    FROM tickets t;
+CREATE VIEW v_n_text_order AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('pos', n.pos) ORDER BY n.body, n.id) FROM notes n WHERE n.ticket_id = t.id) AS n
+    FROM tickets t;
+CREATE VIEW v_n_nullable_order AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('pos', n.pos) ORDER BY n.place, n.id) FROM notes n WHERE n.ticket_id = t.id) AS n
+    FROM tickets t;
+CREATE VIEW v_n_timestamp AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('at', n.at) ORDER BY n.id) FROM notes n WHERE n.ticket_id = t.id) AS n
+    FROM tickets t;
+CREATE VIEW v_n_expression AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('p', n.pos + 1) ORDER BY n.id) FROM notes n WHERE n.ticket_id = t.id) AS n
+    FROM tickets t;
+CREATE VIEW v_n_twice AS
+  SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('p', n.pos, 'p', n.id) ORDER BY n.id) FROM notes n WHERE n.ticket_id = t.id) AS n
+    FROM tickets t;
+CREATE VIEW v_n_json_agg AS
+  SELECT t.id, (SELECT json_agg(n.pos ORDER BY n.id) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_count_column AS SELECT t.id, (SELECT count(n.body) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_exists AS SELECT t.id, EXISTS (SELECT FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_coalesce AS
+  SELECT t.id, coalesce((SELECT sum(n.cost) FROM notes n WHERE n.ticket_id = t.id), 0) AS n FROM tickets t;
+CREATE VIEW v_n_keyless AS
+  SELECT t.id, (SELECT count(*) FROM keyless_notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_self AS SELECT t.id, (SELECT count(*) FROM tickets x WHERE x.id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_two_keys AS
+  SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id) AS a,
+         (SELECT count(*) FROM notes n WHERE n.id = t.id) AS b FROM tickets t;
+SELECT v AS view, refusal(v)
+  FROM unnest(ARRAY['v_n_filter', 'v_n_not_key', 'v_n_unordered', 'v_n_ties', 'v_n_text_order', 'v_n_nullable_order',
+                    'v_n_timestamp', 'v_n_expression', 'v_n_twice', 'v_n_json_agg', 'v_n_count_column', 'v_n_exists',
+                    'v_n_coalesce', 'v_n_keyless', 'v_n_self', 'v_n_two_keys']::regclass[]) v;
+DROP VIEW v_n_filter, v_n_not_key, v_n_unordered, v_n_ties, v_n_text_order, v_n_nullable_order, v_n_timestamp,
+  v_n_expression, v_n_twice, v_n_json_agg, v_n_count_column, v_n_exists, v_n_coalesce, v_n_keyless, v_n_self,
+  v_n_two_keys;
+
 -- Rows written before a model is registered reach no one.
 INSERT INTO customers (id, name, email, tier, vip) VALUES (1, 'Ada', 'ada@example.com', 'gold', true);
 INSERT INTO regions VALUES ('eu', 'Europe');

@@ -155,3 +155,35 @@ TEST(ModelPlan, ARankedModelsSortedSetsAreNamedByItsStemAndBucket) {
                     R"(],"columns":[{"name":"id","table":0,"column":"id"}]})"),
             "read model m's plan: its rank w is not a column");
 }
+
+TEST(ModelPlan, NestedRowsRenderAsPostgresJsonbPrintsThem) {
+  ModelPlan::Column c;
+  c.name = "notes";
+  c.nested = ModelPlan::Column::Nested::Array;
+  using Json = ModelPlan::Column::Json;
+  c.fields = {{"body", "body", Json::String}, {"id", "id", Json::Number}, {"ok", "ok", Json::Boolean},
+              {"pos", "pos", Json::Number}};
+  c.order = {{"pos", true}, {"id", false}};
+  std::vector<RowValues> rows = {
+      {{"id", "3"}, {"pos", "1"}, {"body", "a \"q\"\n\\ é\x01"}, {"ok", "t"}},
+      {{"id", "1"}, {"pos", "2"}, {"body", std::nullopt}, {"ok", "f"}},
+      {{"id", "2"}, {"pos", "1"}, {"body", "b"}, {"ok", std::nullopt}},
+  };
+  // Keys shorter first, then in byte order; ORDER BY pos DESC, id.
+  EXPECT_EQ(nested_value(c, rows),
+            R"([{"id": 1, "ok": false, "pos": 2, "body": null}, )"
+            R"({"id": 2, "ok": null, "pos": 1, "body": "b"}, )"
+            R"({"id": 3, "ok": true, "pos": 1, "body": "a \"q\"\n\\ é\u0001"}])");
+  EXPECT_EQ(nested_value(c, {}), std::nullopt);
+  c.empty_array = true;
+  EXPECT_EQ(nested_value(c, {}), "[]");
+  ModelPlan::Column count;
+  count.nested = ModelPlan::Column::Nested::Count;
+  EXPECT_EQ(nested_value(count, rows), "3");
+  EXPECT_EQ(nested_value(count, {}), "0");
+  ModelPlan::Column sum;
+  sum.nested = ModelPlan::Column::Nested::Sum;
+  sum.column = "cost";
+  EXPECT_EQ(nested_value(sum, {{{"cost", "1.50"}}, {{"cost", std::nullopt}}, {{"cost", "-0.25"}}}), "1.25");
+  EXPECT_EQ(nested_value(sum, {{{"cost", std::nullopt}}}), std::nullopt);
+}

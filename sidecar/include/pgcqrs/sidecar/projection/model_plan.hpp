@@ -15,14 +15,15 @@
 namespace pgcqrs::sidecar::projection {
 
 struct ModelPlan {
-  enum class Join { Root, Left, Inner };
+  enum class Join { Root, Left, Inner, Nested };
   struct Table {
     std::string name;               // qualified, as the row events name it
     Join join = Join::Root;
     std::vector<std::string> key;   // the unique key it is matched on (the root: its primary key)
     std::vector<std::string> reads; // the columns the model reads
     int via = -1;                   // a lookup: the table it is looked up from
-    std::vector<std::string> from;  // a lookup: via's columns, in key's order
+    std::vector<std::string> from;  // a lookup: via's columns, in key's order; nested: the root's, in parent's
+    std::vector<std::string> parent;  // nested child rows: their columns that name their root row
   };
   struct Column {
     enum class Aggregate { None, Count, Sum };
@@ -31,6 +32,22 @@ struct ModelPlan {
     std::string column;  // empty: count(*)
     Aggregate aggregate = Aggregate::None;  // a grouped model's count or sum of the column
     int scale = 0;                          // Sum: the decimals of the values and of the total
+    // Nested child rows (table: theirs): a JSON array of an object per row, their count, or
+    // the sum of column.
+    enum class Nested { None, Array, Count, Sum };
+    enum class Json { Number, String, Boolean };
+    struct Field {
+      std::string key, column;
+      Json json = Json::String;
+    };
+    struct Order {
+      std::string column;  // an integer column
+      bool desc = false;
+    };
+    Nested nested = Nested::None;
+    std::vector<Field> fields;  // Array: each object's keys and the columns they hold
+    std::vector<Order> order;   // Array: the rows' order (total, with the parent columns)
+    bool empty_array = false;   // Array: no child row is [] (else no field, NULL)
   };
   struct Filter {
     enum class Op { Eq, Ne, In, NotIn, IsNull, IsNotNull };
@@ -95,6 +112,11 @@ std::string rank_key(const ModelPlan& plan, std::string_view scope, int bucket);
 // A rank column's text as a sorted set's score (PostgreSQL's infinities as Redis's); nullopt
 // for what ranks nowhere: NaN, or no number.
 std::optional<std::string> rank_score(std::string_view value);
+
+// A nested column's value for a root row's child rows (each as the columns the plan reads):
+// the JSON array as PostgreSQL's jsonb prints it (objects' keys shorter first, then in byte
+// order; `, ` and `: ` between), their count, or their sum; nullopt for NULL.
+std::optional<std::string> nested_value(const ModelPlan::Column& column, std::vector<RowValues> children);
 
 // Whether the root's row passes every filter.
 bool passes(const ModelPlan& plan, const RowValues& root);

@@ -189,6 +189,8 @@ class Projector {
   void models_truncated(Run& r, const RowEvent& e);
   void root_row(Run& r, const ModelPlan& m, const RowEvent& e);
   void lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e);
+  // A nested child row: its copy, its root row's list of children, and that row refreshed.
+  void nested_row(const ModelPlan& m, size_t t, const RowEvent& e);
   void refresh(const ModelPlan& m, const std::string& id);
   // A grouped model: a root row's share in its group (its group and the values it adds), kept
   // in its r: hash, moved between groups as the row changes; a group's counts and sums.
