@@ -242,8 +242,8 @@ void Projector::model_dropped(Run& r, const RowEvent& e) {
   for (const auto& p : models(r))
     if (p->name == e.name) m = p.get();
   if (!m) return;  // registered before this sidecar's copy: it holds nothing of it
-  // Its hashes (found from its rows), then everything kept beside them, then its plan.
-  // Its hashes (a grouped model's by their names), then everything kept beside them.
+  // Its hashes (found from its rows; a grouped model's by their names), then everything kept
+  // beside them, then its ranking and its plan.
   const std::vector<std::string> phases = m->grouped() ? std::vector<std::string>{"hashes", "keys"}
                                                        : std::vector<std::string>{"rows", "keys"};
   const std::string stem = model_stem(*m);
@@ -509,8 +509,7 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
       view_.hdel(shadow, field);
     }
   }
-  const std::string key = model_key(m, id);
-  view_.del(key);
+  view_.del(model_key(m, id));
   const auto in_view = [&] {
     if (!passes(m, *rows[0])) return false;
     for (size_t i = 1; i < n; ++i)
@@ -518,10 +517,8 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
     return true;
   };
   if (!in_view()) return rank(m, id, nullptr);
-  const std::string* ranked = nullptr;
+  std::map<std::string, std::string> row;             // the model's hash
   std::map<size_t, std::vector<RowValues>> children;  // of each nested table, read once
-  std::vector<std::string> nested_values;
-  nested_values.reserve(m.columns.size());
   for (const auto& c : m.columns) {
     if (c.nested != ModelPlan::Column::Nested::None) {
       const size_t t = static_cast<size_t>(c.table);
@@ -532,21 +529,22 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
           if (!copy.empty()) rows_of.push_back(as_row(std::move(copy)));
         }
       }
-      if (auto v = nested_value(c, children[t])) {
-        nested_values.push_back(std::move(*v));
-        view_.hset(key, c.name, nested_values.back());
-        if (c.name == m.rank) ranked = &nested_values.back();
-      }
+      if (auto v = nested_value(c, children[t])) row[c.name] = std::move(*v);
       continue;
     }
-    const auto& row = rows[static_cast<size_t>(c.table)];
-    if (!row) continue;
-    const auto* v = find_value(*row, c.column);
-    if (!v || !*v) continue;
-    view_.hset(key, c.name, **v);
-    if (c.name == m.rank) ranked = &**v;
+    const auto& from = rows[static_cast<size_t>(c.table)];
+    if (!from) continue;
+    const auto* v = find_value(*from, c.column);
+    if (v && *v) row[c.name] = **v;
   }
-  rank(m, id, ranked);
+  write_row(m, id, row);
+}
+
+void Projector::write_row(const ModelPlan& m, const std::string& id, const std::map<std::string, std::string>& row) {
+  const std::string key = model_key(m, id);
+  for (const auto& [field, value] : row) view_.hset(key, field, value);
+  const auto ranked = row.find(m.rank);
+  rank(m, id, ranked == row.end() ? nullptr : &ranked->second);
 }
 
 void Projector::rank(const ModelPlan& m, const std::string& id, const std::string* value) {
@@ -609,8 +607,7 @@ void Projector::add_share(const ModelPlan& m, const std::string& group, const st
   };
   const int64_t rows = number("rows") + sign;
   if (rows < 0) throw fail("a row left a group that did not count it");
-  const std::string key = model_key(m, group);
-  view_.del(key);
+  view_.del(model_key(m, group));
   if (rows == 0) {
     view_.del(state);
     return rank(m, group, nullptr);
@@ -659,9 +656,7 @@ void Projector::add_share(const ModelPlan& m, const std::string& group, const st
     else if (n > 0)
       row[c.name] = nans > 0 ? "NaN" : sum.to_string();
   }
-  for (const auto& [field, value] : row) view_.hset(key, field, value);
-  const auto ranked = row.find(m.rank);
-  rank(m, group, ranked == row.end() ? nullptr : &ranked->second);
+  write_row(m, group, row);
 }
 
 void Projector::walk_rows(Run& r, const std::string& cursor, const ModelPlan& m,

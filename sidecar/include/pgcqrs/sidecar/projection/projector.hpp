@@ -198,6 +198,8 @@ class Projector {
   // A ranked model: the row's (group's) place in its bucket's sorted set, by the rank column's
   // value (null: none); every bucket's set at once (TRUNCATE, drop).
   void rank(const ModelPlan& m, const std::string& id, const std::string* value);
+  // A row's (group's) hash, deleted before, written with these fields, and ranked by them.
+  void write_row(const ModelPlan& m, const std::string& id, const std::map<std::string, std::string>& row);
   void unrank_all(const ModelPlan& m);
   void add_share(const ModelPlan& m, const std::string& group, const std::map<size_t, std::string>& values, int sign);
   void remove_root(const ModelPlan& m, const std::string& id);
