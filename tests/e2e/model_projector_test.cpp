@@ -99,6 +99,13 @@ class Models : public Projection {
     return out;
   }
 
+  // Registers model `name` with `plan` as the stream would, without the rebuild it asks for
+  // (its tables are empty: nothing to copy).
+  void register_model(const std::string& name, const std::string& key, const char* plan, std::mt19937& rng) {
+    apply(txn({{"ReadModelRegistered", R"("name":")" + name + R"(","key":")" + key + R"(","plan":)" + plan}}), rng);
+    redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});
+  }
+
   // Runs the calls to the end (fan-outs resumed), losing some batches before their EXEC.
   void apply(const std::vector<std::string>& messages, std::mt19937& rng) {
     const auto cs = calls(messages);
@@ -256,8 +263,7 @@ TEST_F(Models, ARegistrationTheSidecarCannotReadStopsTheStream) {
 TEST_F(Models, AReplayStoppingShortOfAnUnfinishedFanOutKeepsItsCursor) {
   mark("0/1000");
   std::mt19937 rng(3);
-  apply(txn({{"ReadModelRegistered", std::string(R"("name":"cards","key":"card:{id}","plan":)") + kPlan}}), rng);
-  redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});
+  register_model("cards", "card:{id}", kPlan, rng);
   std::vector<std::pair<std::string, std::string>> setup = insert("orgs", orgs_, 1, {{"label", "o"}});
   for (auto& e : insert("customers", customers_, 1, {{"name", "ann"}, {"org_id", "1"}})) setup.push_back(e);
   for (int64_t id = 1; id <= 600; ++id)  // past 512 members an index is no intset: SSCAN pages it
@@ -287,8 +293,7 @@ TEST_F(Models, AReplayStoppingShortOfAnUnfinishedFanOutKeepsItsCursor) {
 TEST_F(Models, AReplacedModelStaysAsItWasUntilTheRebuildSwitches) {
   mark("0/1000");
   std::mt19937 rng(5);
-  apply(txn({{"ReadModelRegistered", std::string(R"("name":"cards","key":"card:{id}","plan":)") + kPlan}}), rng);
-  redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});
+  register_model("cards", "card:{id}", kPlan, rng);
   std::vector<std::pair<std::string, std::string>> setup = insert("orgs", orgs_, 1, {{"label", "o"}});
   for (auto& e : insert("customers", customers_, 1, {{"name", "ann"}, {"org_id", "1"}})) setup.push_back(e);
   for (auto& e : insert("tickets", tickets_, 7, {{"customer_id", "1"}, {"status", "open"}, {"title", "t"}}))
@@ -344,10 +349,7 @@ std::string cents_text(int64_t cents) {  // as PostgreSQL prints numeric(10,2)
 TEST_F(Models, AGroupedModelKeepsEachGroupsCountsAndExactSums) {
   mark("0/1000");
   std::mt19937 rng(11);
-  apply(txn({{"ReadModelRegistered", std::string(R"("name":"visit_kinds","key":"visit_kinds:{kind}","plan":)") +
-                                         kGroupedPlan}}),
-        rng);
-  redis_->command({"HDEL", "pgcqrs:checkpoint", "rebuild"});
+  register_model("visit_kinds", "visit_kinds:{kind}", kGroupedPlan, rng);
   std::string error;
   const auto plan = projection::parse_plan("visit_kinds", kGroupedPlan, error);
   ASSERT_TRUE(plan) << error;
