@@ -883,9 +883,12 @@ Bitmapset* columns_read(const Analysis& a, int i) {
   const ModelTable& t = a.tables[i];
   Bitmapset* reads = nullptr;
   for (int k = 0; k < t.nkeys; k++) reads = bms_add_member(reads, t.key[k]);
-  for (int j = 1; j < a.ntables; j++)
-    if (a.tables[j].via == i)
-      for (int k = 0; k < a.tables[j].nkeys; k++) reads = bms_add_member(reads, a.tables[j].from[k]);
+  for (int j = 1; j < a.ntables; j++) {
+    const ModelTable& u = a.tables[j];
+    if (u.via != i) continue;
+    // A lookup's key columns each equal a column of this table; nested rows' parent columns do.
+    for (int k = 0; k < (u.nested ? u.nparent : u.nkeys); k++) reads = bms_add_member(reads, u.from[k]);
+  }
   for (int k = 0; k < t.nparent; k++) reads = bms_add_member(reads, t.parent[k]);
   for (int c = 0; c < a.ncolumns; c++) {
     const Column& col = a.columns[c];
