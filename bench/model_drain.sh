@@ -9,8 +9,12 @@
 # bench_write_backlog (a status change for every 10th), drained by a fresh sidecar. Prints,
 # for each, the drain's time, the source transactions per second and the sidecar's and
 # Redis's CPU per source transaction, and their ratios.
-# Usage: bench/model_drain.sh [ROWS] [BUILD_DIR] [join|grouped]   (needs the extension installed
-# and a build)
+# declared: no table of the user's own; the same backlog of ROWS orders drained twice, by the
+# built-in projection alone, then beside the built-in order model declared as read models
+# (docs/read-models.md, "Models over the write model"): the difference is what the declared
+# models cost, printed over what the built-in projection costs.
+# Usage: bench/model_drain.sh [ROWS] [BUILD_DIR] [join|grouped|declared]   (needs the extension
+# installed and a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/servers.sh
@@ -28,7 +32,8 @@ case $model in
                    FROM tickets WHERE customer_id IS NOT NULL GROUP BY customer_id"
            register="SELECT register_read_model('ticket_cards', 'ticket_cards', rank => 'total')"
            described="declared grouped model (count and sum per customer, ranked)" sample='ticket_cards:{1}:1' ;;
-  *) echo "usage: bench/model_drain.sh [ROWS] [BUILD_DIR] [join|grouped]" >&2; exit 2 ;;
+  declared) view="SELECT 1 AS id" register="SELECT 1" ;;  # no model over tickets
+  *) echo "usage: bench/model_drain.sh [ROWS] [BUILD_DIR] [join|grouped|declared]" >&2; exit 2 ;;
 esac
 customers=5000
 sidecar_bin=$build/sidecar/pgcqrs-sidecar
@@ -99,6 +104,33 @@ drain() {
 start_sidecar
 until caught_up "$(sql "SELECT pg_current_wal_lsn()")"; do sleep 0.1; done
 stop_sidecar
+
+if [ "$model" = declared ]; then
+  bench_write_backlog "$rows" 5000 1000 >/dev/null
+  alone=$(drain "built-in model alone (orders of 3 items)" "$((rows + rows / 10))")
+  echo "$alone"
+  # The views of docs/read-models.md's block, registered; the rebuild their registration asks
+  # for copies what is there, then the same backlog again.
+  awk '/<!-- test: declared-model -->/ { mark = 1; next } mark && /^```sql/ { on = 1; next }
+       on && /^```/ { exit } on' docs/read-models.md | psql -qAt -v ON_ERROR_STOP=1 >/dev/null
+  start_sidecar
+  until [ "$(redis-cli -p "$redis_port" HGET pgcqrs:checkpoint generation)" = 1 ] &&
+        [ -z "$(redis-cli -p "$redis_port" HGET pgcqrs:checkpoint rebuild)" ]; do sleep 0.1; done
+  until caught_up "$(sql "SELECT pg_current_wal_lsn()")"; do sleep 0.1; done
+  stop_sidecar
+  bench_write_backlog "$rows" 5000 1000 >/dev/null
+  both=$(drain "built-in model and the declared one (orders, users, products)" "$((rows + rows / 10))")
+  echo "$both"
+  awk -v a="$alone" -v b="$both" 'BEGIN {
+    match(a, /sidecar [0-9.]+/); sa = substr(a, RSTART + 8, RLENGTH - 8)
+    match(b, /sidecar [0-9.]+/); sb = substr(b, RSTART + 8, RLENGTH - 8)
+    match(a, /Redis [0-9.]+/); ra = substr(a, RSTART + 6, RLENGTH - 6)
+    match(b, /Redis [0-9.]+/); rb = substr(b, RSTART + 6, RLENGTH - 6)
+    printf "declared models alone (the difference): sidecar %.1f us, Redis %.1f us per transaction\n", sb - sa, rb - ra
+    printf "declared / built-in, CPU per source transaction: sidecar %.2fx, Redis %.2fx\n", (sb - sa) / sa, (rb - ra) / ra }'
+  redis-cli -p "$redis_port" HGETALL 'g1:declared_order:{1}:1' | paste -sd ' ' | sed 's/^/sample: declared_order:{1}:1 = /'
+  exit 0
+fi
 
 sql "CALL write_tickets($rows)"
 model_txns=$((rows + rows / 10 + rows / 500))

@@ -70,6 +70,7 @@ void EventWriter::begin(const TxnInfo& txn) {
   began_ = false;
   seq_ = 0;
   pending_ = false;
+  held_rows_.clear();
   // Every message of the transaction carries the same xid and LSN: render them once.
   txn_fields_.clear();
   if (options_.include_xid) {
@@ -82,17 +83,20 @@ void EventWriter::begin(const TxnInfo& txn) {
   }
 }
 
-void EventWriter::open_event(std::string_view type) {
-  if (!began_) {
-    began_ = true;
-    out_.append("{\"type\":\"begin\",\"v\":1");
-    out_.append(txn_fields_);
-    if (options_.include_timestamps) {
-      json::append_key(out_, "commit_time");
-      json::append_string(out_, format_timestamp(txn_.commit_time));
-    }
-    close_message();
+void EventWriter::ensure_begun() {
+  if (began_) return;
+  began_ = true;
+  out_.append("{\"type\":\"begin\",\"v\":1");
+  out_.append(txn_fields_);
+  if (options_.include_timestamps) {
+    json::append_key(out_, "commit_time");
+    json::append_string(out_, format_timestamp(txn_.commit_time));
   }
+  close_message();
+}
+
+void EventWriter::open_event(std::string_view type) {
+  ensure_begun();
   out_.append("{\"type\":");
   json::append_string(out_, type);
   out_.append(txn_fields_);
@@ -285,6 +289,14 @@ void EventWriter::flush_pending_order() {
     out_.append("null");
   }
   close_message();
+  for (const auto& [head, rest] : held_rows_) {
+    out_.append(head);
+    json::append_key(out_, "seq");
+    json::append_int(out_, static_cast<int64_t>(seq_++));
+    out_.append(rest);
+    ends_.push_back(out_.size());
+  }
+  held_rows_.clear();
 }
 
 void EventWriter::order_updated(const OrderRow* old_row, const OrderRow& row) {
@@ -397,9 +409,23 @@ void EventWriter::truncated(bool users, bool products, bool orders, bool items) 
 // --- rows of tables registered read models read ------------------------------------------
 
 void EventWriter::row_changed(RowChange change, std::string_view table, const RowColumn* columns,
-                              std::size_t count, bool has_old) {
-  flush_pending_order();
-  open_event(change == RowChange::Inserted ? row_inserted : change == RowChange::Updated ? row_updated : row_deleted);
+                              std::size_t count, bool has_old, bool write_model) {
+  const std::string_view type =
+      change == RowChange::Inserted ? row_inserted : change == RowChange::Updated ? row_updated : row_deleted;
+  // Rendered as any event, in a buffer of its own, then split where its seq goes.
+  const bool hold = write_model && pending_;
+  std::string held;
+  if (hold) {
+    ensure_begun();
+    std::swap(out_, held);
+    out_.append("{\"type\":");
+    json::append_string(out_, type);
+    out_.append(txn_fields_);
+  } else {
+    flush_pending_order();
+    open_event(type);
+  }
+  const std::size_t seq_at = out_.size();
   json::append_key(out_, "table");
   json::append_string(out_, table);
   if (change != RowChange::Deleted) {
@@ -436,7 +462,11 @@ void EventWriter::row_changed(RowChange change, std::string_view table, const Ro
     }
     out_.push_back('}');
   }
-  close_message();
+  if (!hold) return close_message();
+  put_marks();
+  out_.push_back('}');
+  std::swap(out_, held);
+  held_rows_.emplace_back(held.substr(0, seq_at), held.substr(seq_at));
 }
 
 void EventWriter::rows_truncated(const std::string_view* tables, std::size_t count) {

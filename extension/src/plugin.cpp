@@ -168,7 +168,7 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
     return;
   }
 
-  if (info->table == Table::None) {  // a table registered read models read
+  if (info->nmodel_columns > 0) {  // a table registered read models read
     RowChange kind = change->action == REORDER_BUFFER_CHANGE_INSERT   ? RowChange::Inserted
                      : change->action == REORDER_BUFFER_CHANGE_UPDATE ? RowChange::Updated
                                                                       : RowChange::Deleted;
@@ -180,13 +180,17 @@ void change_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, Relation rel, Reo
       std::string_view table(info->qualified_name);
       int count = info->nmodel_columns;
       bool has_old = old_tuple != nullptr;
-      PGCQRS_CXX(writer->row_changed(kind, table, columns, static_cast<std::size_t>(count), has_old));
+      bool write_model = info->table != Table::None;
+      PGCQRS_CXX(writer->row_changed(kind, table, columns, static_cast<std::size_t>(count), has_old, write_model));
     }
+  }
+  if (info->table == Table::None) {
     MemoryContextSwitchTo(previous);
     write_messages(ctx, state, false);
     MemoryContextReset(state->change_context);
     return;
   }
+  // A table of the write model: its domain events too.
 
   switch (change->action) {
     case REORDER_BUFFER_CHANGE_INSERT:
@@ -304,11 +308,10 @@ void truncate_cb(LogicalDecodingContext* ctx, ReorderBufferTXN*, int nrelations,
       case Table::Products: products = true; break;
       case Table::Orders: orders = true; break;
       case Table::OrderItems: items = true; break;
-      case Table::None:
-        if (info->nmodel_columns > 0) modeled[nmodeled++] = std::string_view(info->qualified_name);
-        break;
-      case Table::ReadModels: break;  // refused by its trigger
+      case Table::None: break;
+      case Table::ReadModels: continue;  // refused by its trigger
     }
+    if (info->nmodel_columns > 0) modeled[nmodeled++] = std::string_view(info->qualified_name);
   }
   if (users || products || orders || items) PGCQRS_CXX(state->writer->truncated(users, products, orders, items));
   if (nmodeled > 0) PGCQRS_CXX(state->writer->rows_truncated(modeled, static_cast<std::size_t>(nmodeled)));

@@ -176,10 +176,10 @@ void check_table(Analysis& a, Index rti, RangeTblEntry* rte) {
   }
   if (rte->tablesample) refuse(a, nullptr, "TABLESAMPLE on %s: a sample is not maintained row by row", name);
   Oid extension = get_extension_oid("pgcqrs", true);
-  if (OidIsValid(extension) && getExtensionOfObject(RelationRelationId, relid) == extension)
-    refuse(a, "Read the write model through the built-in read models (docs/read-models.md).",
-           "%s belongs to pgcqrs, whose stream reports its changes as domain events, not rows (not supported yet)",
-           name);
+  if (OidIsValid(extension) && getExtensionOfObject(RelationRelationId, relid) == extension &&
+      strcmp(get_rel_name(relid), "read_models") == 0)
+    refuse(a, "List the models with SELECT * FROM read_models, or pgcqrs-sidecar status.",
+           "%s is pgcqrs's catalog of read models, whose changes the stream reports as registrations", name);
   if (find_inheritance_children(relid, NoLock) != NIL)  // relhassubclass may be stale
     refuse(a, "Read the tables one by one, or turn the hierarchy into a partitioned table.",
            "%s has inheritance children, whose rows reach the stream under their own names", name);

@@ -185,6 +185,8 @@ void build(Relation rel, RelationInfo* info) {
         }
       }
     }
+    // Models may read the write model too: its rows go beside its domain events.
+    if (spec.table != Table::ReadModels) build_models(rel, extension, info);
     return;
   }
 }

@@ -25,9 +25,9 @@ struct RelationInfo {
   AttrNumber attnum[max_columns];  // InvalidAttrNumber when the column does not exist
   Oid typid[max_columns];
   ColumnType expected[max_columns];
-  // A table outside the write model that registered read models read (docs/read-models.md):
-  // the columns they read, in table order, and which of them the old row image of an UPDATE
-  // or DELETE holds (the replica identity's). nmodel_columns is 0 for any other table.
+  // A table that registered read models read (docs/read-models.md), the write model's
+  // included: the columns they read, in table order, and which of them the old row image of
+  // an UPDATE or DELETE holds (the replica identity's). nmodel_columns is 0 for any other table.
   int nmodel_columns;
   AttrNumber model_attnum[max_model_columns];
   bool model_in_identity[max_model_columns];

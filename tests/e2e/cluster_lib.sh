@@ -1,30 +1,6 @@
 # Shared by the tests of the sidecar on a cluster (cluster_sidecar.sh, cluster_reshard.sh):
-# a random workload, the intent key, the cluster's own keys once the sidecar has stopped, and
+# the intent key, the cluster's own keys once the sidecar has stopped, and
 # who serves a slot. Source it after fault_lib.sh, with rc() following the cluster's redirects.
-
-# random_workload N SEED: N statements of every kind the projection handles but TRUNCATE,
-# over the ids present, in one session.
-random_workload() {
-  RANDOM=$2
-  local i users products p q
-  users=$(sql "SELECT max(id) FROM users") products=$(sql "SELECT max(id) FROM products")
-  for i in $(seq 1 "$1"); do
-    p=$(( 1 + RANDOM % products )) q=$(( 1 + (p + RANDOM % (products - 1)) % products ))  # two products
-    case $(( RANDOM % 10 )) in
-      0|1|2|3) echo "SELECT place_order((SELECT id FROM users ORDER BY abs(id - $(( 1 + RANDOM % users ))) LIMIT 1),
-                  '[{\"product_id\": $p, \"quantity\": $(( 1 + RANDOM % 4 ))}, {\"product_id\": $q, \"quantity\": 1}]');" ;;
-      4) echo "UPDATE orders SET status = 'paid' WHERE id = (SELECT id FROM orders WHERE status = 'pending' ORDER BY random() LIMIT 1);" ;;
-      5) echo "UPDATE orders SET status = 'cancelled' WHERE id = (SELECT id FROM orders WHERE status IN ('pending', 'paid')
-                                                                   ORDER BY random() LIMIT 1);" ;;
-      6) echo "UPDATE users SET name = 'user $i' WHERE id = $(( 1 + RANDOM % users ));" ;;
-      7) echo "UPDATE products SET name = 'product $i', price = price + 0.25 WHERE id = $(( 1 + RANDOM % products ));" ;;
-      8) echo "UPDATE order_items SET quantity = quantity + 1 WHERE (order_id, product_id) =
-                 (SELECT i.order_id, i.product_id FROM order_items i JOIN orders o ON o.id = i.order_id
-                  WHERE o.status = 'pending' ORDER BY random() LIMIT 1);" ;;
-      9) echo "DELETE FROM orders WHERE id = (SELECT id FROM orders ORDER BY random() LIMIT 1);" ;;
-    esac
-  done | psql -qAtX -v ON_ERROR_STOP=1 >/dev/null
-}
 
 # The intent's key: pgcqrs:intent:{N}, N the smallest number whose tag puts it in the
 # checkpoint's slot (docs/scale-out.md), found by asking the cluster.

@@ -93,9 +93,11 @@ class EventWriter {
   void truncated(bool users, bool products, bool orders, bool items);
   // A row of a table that registered read models read: the columns they read. has_old says
   // whether the old image was logged (an update's only when a key column changed; its key
-  // columns, or all of them with REPLICA IDENTITY FULL).
+  // columns, or all of them with REPLICA IDENTITY FULL). A row of the write model
+  // (write_model) waits behind an OrderPlaced being assembled, whose items are still to come:
+  // it follows that event rather than cut it short.
   void row_changed(RowChange change, std::string_view table, const RowColumn* columns, std::size_t count,
-                   bool has_old);
+                   bool has_old, bool write_model = false);
   // TRUNCATE of tables that registered read models read, by their qualified names.
   void rows_truncated(const std::string_view* tables, std::size_t count);
   // A declarative read model registered (its row of read_models) or dropped (its name).
@@ -135,6 +137,7 @@ class EventWriter {
                       std::string_view old_key, const Value* old_v, std::string_view key,
                       const Value& new_v);
   void flush_pending_order();
+  void ensure_begun();  // the begin message, once, before the transaction's first event
 
   Options options_;
   TxnInfo txn_;
@@ -154,6 +157,9 @@ class EventWriter {
   std::size_t pending_count_ = 0;
   Decimal pending_total_;
   bool pending_total_valid_ = true;
+  // Row events of the write model written while that OrderPlaced is assembled, without
+  // their seq (given when they follow it): each one's text before "seq" and after it.
+  std::vector<std::pair<std::string, std::string>> held_rows_;
 };
 
 }  // namespace pgcqrs

@@ -347,6 +347,34 @@ TEST(EventWriter, RowEventsCarryTheColumnsModelsRead) {
       R"({"type":"commit","events":5})"}));
 }
 
+// Rows of the write model that models read go beside its domain events: those written while
+// an OrderPlaced is assembled follow it, in their order, and do not cut its items short.
+TEST(EventWriter, WriteModelRowsFollowTheOrderPlacedBeingAssembled) {
+  EventWriter w(stable());
+  w.begin({});
+  RowColumn order[] = {{"id", i(12), {}}, {"status", t("pending"), {}}};
+  w.row_changed(RowChange::Inserted, "pgcqrs.orders", order, 2, false, true);  // nothing pending yet
+  w.order_inserted({i(12), i(1), t("pending"), Value::timestamp(0), Value::timestamp(0)});
+  RowColumn line1[] = {{"order_id", i(12), {}}, {"product_id", i(1), {}}};
+  w.row_changed(RowChange::Inserted, "pgcqrs.order_items", line1, 2, false, true);
+  w.item_inserted(item(12, 1, 2, "9.99"));
+  RowColumn line2[] = {{"order_id", i(12), {}}, {"product_id", i(2), {}}};
+  w.row_changed(RowChange::Inserted, "pgcqrs.order_items", line2, 2, false, true);
+  w.item_inserted(item(12, 2, 1, "5.00"));
+  EXPECT_EQ(w.message_count(), 2u);  // begin and the first row; the rest wait for the order
+  RowColumn ticket[] = {{"id", i(3), {}}};
+  w.row_changed(RowChange::Inserted, "public.tickets", ticket, 1, false);  // another table: ends the fold
+  w.commit();
+  EXPECT_EQ(drain(w), (std::vector<std::string>{
+      R"({"type":"begin","v":1})",
+      R"({"type":"RowInserted","seq":0,"table":"pgcqrs.orders","row":{"id":12,"status":"pending"}})",
+      R"({"type":"OrderPlaced","seq":1,"order_id":12,"user_id":1,"status":"pending","items":[{"product_id":1,"quantity":2,"unit_price":"9.99"},{"product_id":2,"quantity":1,"unit_price":"5.00"}],"total":"24.98"})",
+      R"({"type":"RowInserted","seq":2,"table":"pgcqrs.order_items","row":{"order_id":12,"product_id":1}})",
+      R"({"type":"RowInserted","seq":3,"table":"pgcqrs.order_items","row":{"order_id":12,"product_id":2}})",
+      R"({"type":"RowInserted","seq":4,"table":"public.tickets","row":{"id":3}})",
+      R"({"type":"commit","events":5})"}));
+}
+
 TEST(EventWriter, ReadModelRegistrationsCarryTheirPlan) {
   EventWriter w(stable());
   w.begin({});
