@@ -173,6 +173,9 @@ const Projector::Plans& Projector::models(Run& r) {
 }
 
 void Projector::apply(Run& r, const RowEvent& e) {
+  if (e.kind == RowEvent::Kind::Registered || e.kind == RowEvent::Kind::Replaced ||
+      e.kind == RowEvent::Kind::Dropped || e.kind == RowEvent::Kind::Truncated)
+    refresh_pending(r);  // rendered under the models and the rows they were changed under
   switch (e.kind) {
     case RowEvent::Kind::Registered: return model_registered(r, e);
     case RowEvent::Kind::Replaced: return model_replaced(r, e);
@@ -196,7 +199,7 @@ void Projector::apply(Run& r, const RowEvent& e) {
       if (t == 0)
         root_row(r, *m, e);
       else if (m->tables[t].join == ModelPlan::Join::Nested)
-        nested_row(*m, t, e);
+        nested_row(r, *m, t, e);
       else
         lookup_row(r, *m, t, e);
       r.resume_cursor.reset();
@@ -314,13 +317,7 @@ void Projector::models_truncated(Run& r, const RowEvent& e) {
       } else if (phase == "hashes") {
         walk_keys(r, cursor, keys_.scope() + key_stem(m) + "*", [&](const std::string& key) { view_.del(key); });
       } else if (phase == "refresh") {
-        walk_rows(r, cursor, m, [&](const std::string& id) {
-          try {
-            refresh(m, id);
-          } catch (const Missing&) {
-            r.missing = true;  // the other rows' reads go in the same round
-          }
-        });
+        walk_rows(r, cursor, m, [&](const std::string& id) { refresh_later(r, m, id); });
       } else {
         // "x" every index, "t<i>" the copies of lookup i, "g" the groups' states, "c<i>" and
         // "k<i>" nested table i's copies and lists
@@ -378,7 +375,7 @@ void Projector::root_row(Run& r, const ModelPlan& m, const RowEvent& e) {
   if (m.grouped())
     regroup(m, *id);
   else
-    refresh(m, *id);
+    refresh_later(r, m, *id);
 }
 
 void Projector::remove_root(const ModelPlan& m, const std::string& id) {
@@ -428,13 +425,7 @@ void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent&
   }
   for (; at < phases.size(); ++at, cursor = "0") {
     if (cursor != "0") r.resume_cursor = cursor;
-    fan_out_set(r, indexes[at], [&](const std::string& id) {
-      try {
-        refresh(m, id);
-      } catch (const Missing&) {
-        r.missing = true;  // the other rows' reads go in the same round
-      }
-    });
+    fan_out_set(r, indexes[at], [&](const std::string& id) { refresh_later(r, m, id); });
     r.resume_cursor.reset();
     if (r.stopped_at) {
       r.stopped_at = phases[at] + ":" + *r.stopped_at;
@@ -443,7 +434,7 @@ void Projector::lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent&
   }
 }
 
-void Projector::nested_row(const ModelPlan& m, size_t t, const RowEvent& e) {
+void Projector::nested_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e) {
   const auto& table = m.tables[t];
   const auto [was, now] = keys_of(e, table.key);
   std::vector<std::pair<std::string, std::string>> prior;
@@ -464,18 +455,38 @@ void Projector::nested_row(const ModelPlan& m, size_t t, const RowEvent& e) {
   if (was && from) view_.hdel(model_part(m, part('k', t), *from), *was);
   if (now) {
     const std::string key = model_part(m, part('c', t), *now);
+    view_.del(key);  // the copy is whole: no read of what Redis held
     for (auto& [c, v] : copy) view_.hset(key, c, std::move(*v));
     if (to) view_.hset(model_part(m, part('k', t), *to), *now, "1");
   }
-  if (from) refresh(m, *from);
-  if (to && to != from) refresh(m, *to);
+  if (from) refresh_later(r, m, *from);
+  if (to && to != from) refresh_later(r, m, *to);
 }
 
+void Projector::refresh_pending(Run& r) {
+  auto pending = std::move(r.to_refresh);
+  r.to_refresh.clear();
+  for (const auto& [at, m] : pending) {
+    try {
+      refresh(*m, at.second);
+    } catch (const Missing&) {
+      r.missing = true;  // the other rows' reads go in the same round
+    }
+  }
+}
+
+// What a row reads, it asks for a level at a time (the row and its children's lists, then its
+// lookups, a join's depth after the other, then the children), each level in one round: a
+// read per round would replay the whole batch for each.
 void Projector::refresh(const ModelPlan& m, const std::string& id) {
   const std::string shadow = model_part(m, "r", id);
+  const size_t n = m.tables.size();
+  bool unknown = false;
+  for (size_t t = 1; t < n; ++t)
+    if (m.tables[t].join == ModelPlan::Join::Nested) unknown = view_.prefetch_hash(model_part(m, part('k', t), id)) || unknown;
+  if (view_.prefetch_hash(shadow)) throw Missing{};
   const auto fields = view_.hgetall(shadow);
   if (fields.empty()) return;  // not a row (an index left with a member it no longer has)
-  const size_t n = m.tables.size();
   std::vector<std::optional<RowValues>> rows(n);
   std::vector<std::optional<std::string>> links(n), linked(n);
   RowValues root;
@@ -492,12 +503,29 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
   for (size_t i = 1; i < n; ++i) {
     if (m.tables[i].join == ModelPlan::Join::Nested) continue;
     const auto& parent = rows[static_cast<size_t>(m.tables[i].via)];
-    if (!parent) continue;
+    if (!parent) continue;  // or not known yet
     links[i] = identity(*parent, m.tables[i].from);
     if (!links[i]) continue;
-    auto copy = view_.hgetall(model_part(m, part('t', i), *links[i]));
+    const std::string copy_key = model_part(m, part('t', i), *links[i]);
+    if (view_.prefetch_hash(copy_key)) {
+      unknown = true;
+      continue;
+    }
+    auto copy = view_.hgetall(copy_key);
     if (!copy.empty()) rows[i] = as_row(std::move(copy));
   }
+  if (unknown) throw Missing{};
+  // A nested table that only counts needs its list, not each child's copy.
+  std::vector<bool> copies(n, false);
+  for (const auto& c : m.columns)
+    if (c.nested != ModelPlan::Column::Nested::None && c.nested != ModelPlan::Column::Nested::Count)
+      copies[static_cast<size_t>(c.table)] = true;
+  for (size_t t = 1; t < n; ++t) {
+    if (!copies[t]) continue;
+    for (const auto& [child, _] : view_.hgetall(model_part(m, part('k', t), id)))
+      unknown = view_.prefetch_hash(model_part(m, part('c', t), child)) || unknown;
+  }
+  if (unknown) throw Missing{};
   for (size_t i = 1; i < n; ++i) {
     if (m.tables[i].join == ModelPlan::Join::Nested || links[i] == linked[i]) continue;
     if (linked[i]) view_.srem(model_part(m, part('x', i), *linked[i]), id);
@@ -525,6 +553,10 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
       if (!children.count(t)) {
         auto& rows_of = children[t];
         for (const auto& [child, _] : view_.hgetall(model_part(m, part('k', t), id))) {
+          if (!copies[t]) {
+            rows_of.emplace_back();  // counted only
+            continue;
+          }
           auto copy = view_.hgetall(model_part(m, part('c', t), child));
           if (!copy.empty()) rows_of.push_back(as_row(std::move(copy)));
         }

@@ -277,6 +277,7 @@ Projector::Step Projector::run(const ProjectorContext& ctx) {
     }
   }
 
+  refresh_pending(r);
   // Orders whose lines changed, then the pages that show changed orders.
   for (const auto& [o, at] : std::map<int64_t, std::string>(r.dirty)) {
     try {

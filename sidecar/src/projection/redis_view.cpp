@@ -372,6 +372,12 @@ std::optional<std::string> RedisView::hget(const std::string& key, std::string_v
   need({"HGETALL", key});
 }
 
+bool RedisView::prefetch_hash(const std::string& key) {
+  const Entry* e = known(key);
+  if (e && (e->kind == Kind::Hash || e->kind == Kind::Unknown) && e->hash.whole) return false;
+  return ask({"HGETALL", key});
+}
+
 std::vector<std::pair<std::string, std::string>> RedisView::hgetall(const std::string& key) {
   const Entry* e = known(key);
   // A key this run deleted is whole, whatever kind it had: nothing of Redis's counts.

@@ -104,6 +104,9 @@ class Projector {
     // The declarative models as of this run's position (model_rules.cpp), read once per run.
     std::optional<std::vector<std::shared_ptr<const ModelPlan>>> models;
     std::set<std::string> frozen;  // models replaced in this run: left as they are
+    // Model rows to render from what they read, once each, at the end of the run (or before
+    // an event that changes the models themselves): an order and its items, one render.
+    std::map<std::pair<std::string, std::string>, const ModelPlan*> to_refresh;  // (model, id)
     Outcome outcome;
   };
 
@@ -190,8 +193,10 @@ class Projector {
   void root_row(Run& r, const ModelPlan& m, const RowEvent& e);
   void lookup_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e);
   // A nested child row: its copy, its root row's list of children, and that row refreshed.
-  void nested_row(const ModelPlan& m, size_t t, const RowEvent& e);
+  void nested_row(Run& r, const ModelPlan& m, size_t t, const RowEvent& e);
   void refresh(const ModelPlan& m, const std::string& id);
+  static void refresh_later(Run& r, const ModelPlan& m, const std::string& id) { r.to_refresh[{m.name, id}] = &m; }
+  void refresh_pending(Run& r);
   // A grouped model: a root row's share in its group (its group and the values it adds), kept
   // in its r: hash, moved between groups as the row changes; a group's counts and sums.
   void regroup(const ModelPlan& m, const std::string& id);

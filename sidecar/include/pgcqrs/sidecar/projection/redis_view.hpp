@@ -53,6 +53,8 @@ class RedisView {
   // Asks for a sorted set's top without waiting for it, so that a handler gathers all it
   // needs in one round; returns whether it is still unknown (its read asked for, or pending).
   bool prefetch_top(const std::string& key, long n);
+  // The same for every field of a hash (what hgetall() needs).
+  bool prefetch_hash(const std::string& key);
 
   // Redis holds no key the view has not met (a copy into read models wiped just before it):
   // until the view forgets what it met, a sorted set it never met is taken to be empty
