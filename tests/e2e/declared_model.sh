@@ -4,7 +4,7 @@
 # their items nested, users with their order count, products), registered, kept by the
 # sidecar beside the built-in projection from the same stream, and compared key for key with
 # order_details, user and product hashes, after random writes, kill -9, TRUNCATE; verify
-# compares both with the write model.
+# compares both with the write model. The sidecar runs as docs/security.md's role and user.
 #   tests/e2e/declared_model.sh BUILD_DIR [SEED]
 BUILD=$(cd "${1:?usage: declared_model.sh BUILD_DIR [SEED]}" && pwd)
 seed=${2:-20261208}
@@ -18,6 +18,15 @@ awk '/<!-- test: declared-model -->/ { mark = 1; next } mark && /^```sql/ { on =
      on && /^```/ { exit } on' "$ROOT/docs/read-models.md" >"$WORK/declared.sql"
 grep -q "register_read_model('declared_orders'" "$WORK/declared.sql" || fail "no declared model in docs/read-models.md"
 psql -qAtX -v ON_ERROR_STOP=1 -f "$WORK/declared.sql" >/dev/null
+# The sidecar and verify run as docs/security.md's role and Redis user, with the grants and
+# key patterns it says a model needs.
+source "$ROOT/scripts/lib/documented_roles.sh"
+(cd "$ROOT" && pgcqrs_documented_sql "CREATE ROLE pgcqrs_sidecar" sidecar-pw &&
+  pgcqrs_documented_acl pgcqrs-sidecar sidecar-pw redis-cli -p "$PGCQRS_REDIS_PORT")
+sql "GRANT SELECT ON declared_orders, declared_users, declared_products TO pgcqrs_sidecar"
+rc ACL SETUSER pgcqrs-sidecar '~declared_order:*' '~declared_user:*' '~declared_product:*' >/dev/null
+export PGCQRS_PG="host=127.0.0.1 port=$PGPORT dbname=$(sql "SELECT current_database()") user=pgcqrs_sidecar"
+export PGCQRS_REDIS_USER=pgcqrs-sidecar PGCQRS_REDIS_PASSWORD=sidecar-pw
 
 # hash_lines STEM FIELD...: "ID field value" for each hash STEM{b}:ID of the generation
 # readers read, the fields named only; booleans as PostgreSQL prints them (the built-in
