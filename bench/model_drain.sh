@@ -100,6 +100,9 @@ drain() {
            name, n, d, n / d, s * 10000 / n, r * 10000 / n }'
 }
 
+# cpu LINE WHO: the CPU per transaction of WHO (sidecar, Redis) in a line drain printed.
+cpu() { sed -E "s/.* $2 ([0-9.]+) us.*/\1/" <<<"$1"; }
+
 # The slot and the copy first (the model, empty), so that the backlog is streamed.
 start_sidecar
 until caught_up "$(sql "SELECT pg_current_wal_lsn()")"; do sleep 0.1; done
@@ -121,11 +124,8 @@ if [ "$model" = declared ]; then
   bench_write_backlog "$rows" 5000 1000 >/dev/null
   both=$(drain "built-in model and the declared one (orders, users, products)" "$((rows + rows / 10))")
   echo "$both"
-  awk -v a="$alone" -v b="$both" 'BEGIN {
-    match(a, /sidecar [0-9.]+/); sa = substr(a, RSTART + 8, RLENGTH - 8)
-    match(b, /sidecar [0-9.]+/); sb = substr(b, RSTART + 8, RLENGTH - 8)
-    match(a, /Redis [0-9.]+/); ra = substr(a, RSTART + 6, RLENGTH - 6)
-    match(b, /Redis [0-9.]+/); rb = substr(b, RSTART + 6, RLENGTH - 6)
+  awk -v sa="$(cpu "$alone" sidecar)" -v sb="$(cpu "$both" sidecar)" -v ra="$(cpu "$alone" Redis)" \
+      -v rb="$(cpu "$both" Redis)" 'BEGIN {
     printf "declared models alone (the difference): sidecar %.1f us, Redis %.1f us per transaction\n", sb - sa, rb - ra
     printf "declared / built-in, CPU per source transaction: sidecar %.2fx, Redis %.2fx\n", (sb - sa) / sa, (rb - ra) / ra }'
   redis-cli -p "$redis_port" HGETALL 'g1:declared_order:{1}:1' | paste -sd ' ' | sed 's/^/sample: declared_order:{1}:1 = /'
@@ -144,10 +144,7 @@ bench_write_backlog "$rows" 5000 1000 >/dev/null
 builtin_line=$(drain "built-in model (orders of 3 items)" "$((rows + rows / 10))")
 echo "$builtin_line"
 # The ratios: the model's CPU per transaction over the built-in's.
-awk -v a="$model_line" -v b="$builtin_line" 'BEGIN {
-  match(a, /sidecar [0-9.]+/); sa = substr(a, RSTART + 8, RLENGTH - 8)
-  match(b, /sidecar [0-9.]+/); sb = substr(b, RSTART + 8, RLENGTH - 8)
-  match(a, /Redis [0-9.]+/); ra = substr(a, RSTART + 6, RLENGTH - 6)
-  match(b, /Redis [0-9.]+/); rb = substr(b, RSTART + 6, RLENGTH - 6)
+awk -v sa="$(cpu "$model_line" sidecar)" -v sb="$(cpu "$builtin_line" sidecar)" -v ra="$(cpu "$model_line" Redis)" \
+    -v rb="$(cpu "$builtin_line" Redis)" 'BEGIN {
   printf "model / built-in, CPU per source transaction: sidecar %.2fx, Redis %.2fx\n", sa / sb, ra / rb }'
 redis-cli -p "$redis_port" HGETALL "$sample" | paste -sd ' ' | sed "s/^/sample: $sample = /"
