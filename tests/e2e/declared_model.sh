@@ -83,6 +83,16 @@ wait_caught_up
 same_as_built_in "copied"
 verify_clean
 
+step "an order's rows stream beside its OrderPlaced, which still carries its items"
+sql "SELECT 'shadow' FROM pg_create_logical_replication_slot('shadow', 'pgcqrs')" >/dev/null
+sql "SELECT place_order(1, '[{\"product_id\": 2, \"quantity\": 1}, {\"product_id\": 1, \"quantity\": 2}]')" >/dev/null
+got=$(sql "SELECT string_agg(concat_ws(':', e->>'type', e->>'table', jsonb_array_length(e->'items')), ' ' ORDER BY n)
+             FROM (SELECT row_number() OVER () AS n, data::jsonb AS e
+                     FROM pg_logical_slot_get_changes('shadow', NULL, NULL)) c")
+sql "SELECT pg_drop_replication_slot('shadow')" >/dev/null
+want="begin RowInserted:public.orders OrderPlaced:2 RowInserted:public.order_items RowInserted:public.order_items commit"
+[ "$got" = "$want" ] || fail "place_order streamed: $got"
+
 step "random writes, renames and email changes fanned out, kill -9 halfway"
 more_writes() {  # what random_workload leaves out: emails, deactivations, items removed
   local i a
