@@ -318,6 +318,9 @@ std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json
     error = "read model " + std::string(name) + "'s plan: " + error;
     return std::nullopt;
   }
+  for (const auto& c : p.columns)  // check() has seen every column's table exist
+    if (c.nested != ModelPlan::Column::Nested::None && c.nested != ModelPlan::Column::Nested::Count)
+      p.tables[static_cast<size_t>(c.table)].copied = true;
   return p;
 }
 

@@ -516,12 +516,8 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
   }
   if (unknown) throw Missing{};
   // A nested table that only counts needs its list, not each child's copy.
-  std::vector<bool> copies(n, false);
-  for (const auto& c : m.columns)
-    if (c.nested != ModelPlan::Column::Nested::None && c.nested != ModelPlan::Column::Nested::Count)
-      copies[static_cast<size_t>(c.table)] = true;
   for (size_t t = 1; t < n; ++t) {
-    if (!copies[t]) continue;
+    if (!m.tables[t].copied) continue;
     for (const auto& [child, _] : view_.hgetall(model_part(m, part('k', t), id)))
       unknown = view_.prefetch_hash(model_part(m, part('c', t), child)) || unknown;
   }
@@ -553,7 +549,7 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
       if (!children.count(t)) {
         auto& rows_of = children[t];
         for (const auto& [child, _] : view_.hgetall(model_part(m, part('k', t), id))) {
-          if (!copies[t]) {
+          if (!m.tables[t].copied) {
             rows_of.emplace_back();  // counted only
             continue;
           }

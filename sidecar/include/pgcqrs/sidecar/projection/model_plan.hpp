@@ -24,6 +24,7 @@ struct ModelPlan {
     int via = -1;                   // a lookup: the table it is looked up from
     std::vector<std::string> from;  // a lookup: via's columns, in key's order; nested: the root's, in parent's
     std::vector<std::string> parent;  // nested child rows: their columns that name their root row
+    bool copied = false;  // nested: a column reads the children's values, not only their count
   };
   struct Column {
     enum class Aggregate { None, Count, Sum };
