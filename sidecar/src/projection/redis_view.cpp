@@ -372,16 +372,17 @@ std::optional<std::string> RedisView::hget(const std::string& key, std::string_v
   need({"HGETALL", key});
 }
 
-bool RedisView::prefetch_hash(const std::string& key) {
-  const Entry* e = known(key);
-  if (e && (e->kind == Kind::Hash || e->kind == Kind::Unknown) && e->hash.whole) return false;
-  return ask({"HGETALL", key});
+// Whether every field of the hash is known. A key this run deleted is whole, whatever kind it
+// had: nothing of Redis's counts.
+bool RedisView::whole_hash(const Entry* e) {
+  return e && (e->kind == Kind::Hash || e->kind == Kind::Unknown) && e->hash.whole;
 }
+
+bool RedisView::prefetch_hash(const std::string& key) { return !whole_hash(known(key)) && ask({"HGETALL", key}); }
 
 std::vector<std::pair<std::string, std::string>> RedisView::hgetall(const std::string& key) {
   const Entry* e = known(key);
-  // A key this run deleted is whole, whatever kind it had: nothing of Redis's counts.
-  if (!e || (e->kind != Kind::Hash && e->kind != Kind::Unknown) || !e->hash.whole) need({"HGETALL", key});
+  if (!whole_hash(e)) need({"HGETALL", key});
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& it : e->hash.fields)
     if (it.value) out.emplace_back(it.name, *it.value);

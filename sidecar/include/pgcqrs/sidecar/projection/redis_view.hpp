@@ -197,6 +197,7 @@ class RedisView {
   Slot& work(const std::string& key, Kind kind);
   void settle(Slot& s);
   const Entry* known(const std::string& key) const;
+  static bool whole_hash(const Entry* e);
   const Slot* working(const std::string& key) const;  // the key's slot if this run changed it
   static bool before(const Scored& a, const Scored& b);  // a sorts above b (ZREVRANGE order)
 
