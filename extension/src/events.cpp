@@ -97,9 +97,17 @@ void EventWriter::ensure_begun() {
 
 void EventWriter::open_event(std::string_view type) {
   ensure_begun();
+  put_head(type);
+  put_seq();
+}
+
+void EventWriter::put_head(std::string_view type) {
   out_.append("{\"type\":");
   json::append_string(out_, type);
   out_.append(txn_fields_);
+}
+
+void EventWriter::put_seq() {
   json::append_key(out_, "seq");
   json::append_int(out_, static_cast<int64_t>(seq_++));
 }
@@ -291,8 +299,7 @@ void EventWriter::flush_pending_order() {
   close_message();
   for (const auto& [head, rest] : held_rows_) {
     out_.append(head);
-    json::append_key(out_, "seq");
-    json::append_int(out_, static_cast<int64_t>(seq_++));
+    put_seq();
     out_.append(rest);
     ends_.push_back(out_.size());
   }
@@ -418,9 +425,7 @@ void EventWriter::row_changed(RowChange change, std::string_view table, const Ro
   if (hold) {
     ensure_begun();
     std::swap(out_, held);
-    out_.append("{\"type\":");
-    json::append_string(out_, type);
-    out_.append(txn_fields_);
+    put_head(type);
   } else {
     flush_pending_order();
     open_event(type);

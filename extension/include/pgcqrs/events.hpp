@@ -128,6 +128,8 @@ class EventWriter {
 
  private:
   void open_event(std::string_view type);  // writes begin if needed, opens the object
+  void put_head(std::string_view type);    // the object's type and transaction fields
+  void put_seq();                          // then its seq, the next one
   void close_message();
   void put(std::string_view key, const Value& v);
   void put_marks();  // the truncated/replaced members of the object being written
