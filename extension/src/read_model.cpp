@@ -13,7 +13,6 @@
 
 extern "C" {
 #include "access/relation.h"
-#include "catalog/pg_aggregate.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
