@@ -36,6 +36,36 @@ COMMENT ON TABLE @extschema@.read_models IS
   'the analysis found (docs/read-models.md). GRANT INSERT, UPDATE, DELETE to the roles that may '
   'register, replace and drop.';
 
+-- Where each sidecar's Redis stands with the models: the sidecar streaming slot `slot` writes
+-- its row when it changes, at most every few seconds (docs/read-models.md, "A model's state").
+-- Runtime state, not dumped. GRANT INSERT, UPDATE on it to the sidecar's role.
+CREATE TABLE @extschema@.read_model_progress (
+  slot pg_catalog.name PRIMARY KEY,
+  lsn pg_catalog.pg_lsn NOT NULL,        -- Redis's checkpoint: what the models hold is as of this commit
+  generation pg_catalog.int8 NOT NULL,   -- the generation readers read
+  models pg_catalog.jsonb NOT NULL,      -- {model name: the version readers read}
+  reported_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON @extschema@.read_model_progress FROM PUBLIC;
+GRANT SELECT ON @extschema@.read_model_progress TO PUBLIC;
+
+-- Each registered model, for each slot of this database decoding through pgcqrs: the version
+-- registered, the version readers read in that slot's Redis, and what that makes the model.
+CREATE VIEW @extschema@.read_model_status AS
+  SELECT m.name, m.version, s.slot_name AS slot,
+         CASE WHEN p.slot IS NULL THEN 'unreported'
+              WHEN NOT p.models OPERATOR(pg_catalog.?) m.name THEN 'pending'
+              WHEN (p.models OPERATOR(pg_catalog.->>) m.name)::pg_catalog.int4 OPERATOR(pg_catalog.<>) m.version
+                THEN 'replacing'
+              ELSE 'live' END AS state,
+         (p.models OPERATOR(pg_catalog.->>) m.name)::pg_catalog.int4 AS version_in_redis,
+         p.lsn AS redis_lsn, s.confirmed_flush_lsn AS confirmed_lsn, p.reported_at, m.registered_at
+    FROM @extschema@.read_models m
+    CROSS JOIN pg_catalog.pg_replication_slots s
+    LEFT JOIN @extschema@.read_model_progress p ON p.slot OPERATOR(pg_catalog.=) s.slot_name
+   WHERE s.plugin OPERATOR(pg_catalog.=) 'pgcqrs' AND s.database OPERATOR(pg_catalog.=) pg_catalog.current_database();
+GRANT SELECT ON @extschema@.read_model_status TO PUBLIC;
+
 -- Who registers a view must own it and be able to read it: the sidecar publishes every row
 -- the view shows, to whoever reads Redis. Runs as the role registering (not SECURITY DEFINER).
 -- An UPDATE replaces the model's view or key (replace_read_model): a new version, whose plan
@@ -351,7 +381,8 @@ BEGIN
 
   SELECT c.oid::regclass::text INTO tbl FROM pg_class c
    WHERE c.oid = ANY (members)
-     AND NOT (c.relnamespace = ext_schema AND c.relname IN ('users', 'products', 'orders', 'order_items', 'read_models'))
+     AND NOT (c.relnamespace = ext_schema AND c.relname IN ('users', 'products', 'orders', 'order_items', 'read_models',
+                                                                  'read_model_progress'))
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'pgcqrs: table % cannot join the extension: the plugin would take it for a write-model table', tbl

@@ -114,6 +114,10 @@ void check_table(Analysis& a, Index rti, RangeTblEntry* rte) {
       strcmp(get_rel_name(relid), "read_models") == 0)
     refuse(a, "List the models with SELECT * FROM read_models, or pgcqrs-sidecar status.",
            "%s is pgcqrs's catalog of read models, whose changes the stream reports as registrations", name);
+  if (OidIsValid(extension) && getExtensionOfObject(RelationRelationId, relid) == extension &&
+      strcmp(get_rel_name(relid), "read_model_progress") == 0)
+    refuse(a, "Read the models' state in read_model_status, or with pgcqrs-sidecar status.",
+           "%s is where the sidecars report their progress, rewritten by each report", name);
   if (find_inheritance_children(relid, NoLock) != NIL)  // relhassubclass may be stale
     refuse(a, "Read the tables one by one, or turn the hierarchy into a partitioned table.",
            "%s has inheritance children, whose rows reach the stream under their own names", name);

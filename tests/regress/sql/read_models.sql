@@ -108,13 +108,14 @@ CREATE VIEW v_keyless AS SELECT id FROM keyless;
 CREATE VIEW v_keyless_full AS SELECT id FROM keyless_full;
 CREATE VIEW v_sample AS SELECT id FROM tickets TABLESAMPLE SYSTEM (10);
 CREATE VIEW v_catalog AS SELECT name, version FROM read_models;
+CREATE VIEW v_progress AS SELECT slot, lsn FROM read_model_progress;
 SELECT v AS view, refusal(v)
   FROM unnest(ARRAY['v_right', 'v_full', 'v_natural', 'v_nested', 'v_not_unique', 'v_deferrable',
                     'v_types', 'v_operator', 'v_join_filter', 'v_two_tables', 'v_backwards',
                     'v_subquery_from', 'v_function_from', 'v_values_from', 'v_view_from',
                     'v_matview_from', 'v_inherited', 'v_partitioned', 'v_unlogged', 'v_identity',
-                    'v_keyless', 'v_keyless_full', 'v_sample', 'v_catalog']::regclass[]) v;
-DROP VIEW v_catalog;  -- it would hold the extension
+                    'v_keyless', 'v_keyless_full', 'v_sample', 'v_catalog', 'v_progress']::regclass[]) v;
+DROP VIEW v_catalog, v_progress;  -- they would hold the extension
 
 -- The write model's tables are tables like any other (their rows stream beside their events).
 CREATE VIEW order_cards AS
@@ -352,6 +353,14 @@ SELECT * FROM changes('models');
 SELECT version FROM replace_read_model('ticket_cards', 'ticket_cards_v2');
 SELECT key, version FROM replace_read_model('ticket_cards', 'ticket_cards_v2', 'card:{id}');
 SELECT * FROM changes('models');
+-- read_model_status: each model against what the sidecar of each pgcqrs slot reported (here
+-- written by hand): none yet, then the models readers read and their versions.
+SELECT name, version, slot, state, version_in_redis, redis_lsn FROM read_model_status ORDER BY name;
+INSERT INTO read_model_progress (slot, lsn, generation, models) VALUES ('models', '0/1', 1, '{"ticket_cards": 2}');
+SELECT name, version, slot, state, version_in_redis, redis_lsn FROM read_model_status ORDER BY name;
+UPDATE read_model_progress SET lsn = '0/2', models = '{"ticket_cards": 3, "by_email": 1}';
+SELECT name, version, slot, state, version_in_redis, redis_lsn FROM read_model_status ORDER BY name;
+DELETE FROM read_model_progress;
 SELECT try($$SELECT replace_read_model('nope', 'ticket_cards_v2')$$);
 SELECT try($$SELECT replace_read_model('ticket_cards', 'tickets_by_email')$$);
 SELECT try($$SELECT replace_read_model('ticket_cards', 'v_expression')$$);
