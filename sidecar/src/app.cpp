@@ -19,7 +19,7 @@
 #include "pgcqrs/sidecar/failure_run.hpp"
 #include "pgcqrs/sidecar/http/server.hpp"
 #include "pgcqrs/sidecar/pg_connect.hpp"
-#include "pgcqrs/sidecar/projection/model_plan.hpp"
+#include "pgcqrs/sidecar/progress_report.hpp"
 #include "pgcqrs/sidecar/redis/deployment.hpp"
 #include "pgcqrs/sidecar/session.hpp"
 #include "pgcqrs/sidecar/verify/verify.hpp"
@@ -240,14 +240,11 @@ int status(const Config& config) {
       // with the rebuild its replacement asked for.
       const auto generation = checkpoint::parse_generation(f.count(F::generation) ? f[F::generation] : "0");
       const std::string registry = keys.at(generation.value_or(0)).registry();
-      std::map<std::string, int64_t> in_redis;
-      auto plans = sync.command(registry, {"HGETALL", registry});  // the documented ACL has no HKEYS
-      for (size_t i = 0; plans->type == REDIS_REPLY_ARRAY && i + 1 < plans->elements; i += 2) {
-        const std::string name = redis::reply_string(plans->element[i]);
-        std::string error;
-        auto plan = projection::parse_plan(name, redis::reply_string(plans->element[i + 1]), error);
-        in_redis[name] = plan ? plan->version : 0;
-      }
+      std::vector<std::pair<std::string, std::string>> plans;
+      auto reply = sync.command(registry, {"HGETALL", registry});  // the documented ACL has no HKEYS
+      for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements; i += 2)
+        plans.emplace_back(redis::reply_string(reply->element[i]), redis::reply_string(reply->element[i + 1]));
+      const std::map<std::string, int64_t> in_redis = model_versions(plans);
       if (registered && (!registered->empty() || !in_redis.empty())) {
         std::string live, waiting, replaced;
         for (const auto& [name, version] : *registered) {

@@ -48,7 +48,49 @@ void Heartbeat::tick(int64_t now_ms, bool stopping) {
                         }))
         schedule_.slot_watched(now_ms);
       return;
+    case HeartbeatSchedule::Due::report:
+      report(now_ms);
+      return;
   }
+}
+
+// Finds the table once, then writes the progress when it changed. A role without the rights
+// docs/security.md grants gets one warning per distinct error, and the stream goes on.
+void Heartbeat::report(int64_t now_ms) {
+  schedule_.report_started(now_ms);
+  if (!progress_) return;
+  auto report = report_;
+  auto channel = channel_;
+  const std::string slot = slot_;
+  auto failed = [report](const std::string& error) {
+    if (error == report->failed) return;
+    report->failed = error;
+    spdlog::warn("cannot report the read models' progress to PostgreSQL (read_model_status): {}", error);
+  };
+  if (!report->table) {
+    channel_->run(kFindProgressTable, {}, [report, failed](const replication::QueryChannel::Result& r) {
+      if (!r.error.empty()) return failed(r.error);
+      report->table = r.row.empty() || !r.row[0] ? std::string() : *r.row[0];
+    });
+    return;
+  }
+  if (report->table->empty()) return;  // extension 1.0: nowhere to report
+  progress_([report, channel, slot, failed, now_ms](std::optional<Progress> p) {
+    if (!p || channel->busy()) return;  // the next turn
+    const auto& sent = report->sent;
+    const bool models_moved = !sent || sent->generation != p->generation || sent->models != p->models;
+    const bool lsn_moved = sent && sent->lsn != p->lsn;
+    if (!models_moved && !(lsn_moved && now_ms - report->sent_ms >= HeartbeatSchedule::kPositionReportMs)) return;
+    Progress now = *p;
+    channel->run(progress_upsert(*report->table),
+                 {slot, now.lsn, std::to_string(now.generation), models_json(now.models)},
+                 [report, now, now_ms, failed](const replication::QueryChannel::Result& r) {
+                   if (!r.error.empty()) return failed(r.error);
+                   report->sent = now;
+                   report->sent_ms = now_ms;
+                   report->failed.clear();
+                 });
+  });
 }
 
 }  // namespace pgcqrs::sidecar

@@ -208,10 +208,16 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
     phase_ = Phase::streaming;
     streaming_since_ms_ = mono_ms();
     metrics_.streaming = true;
-    heartbeat_.emplace(heartbeat_channel_, metrics_, config_.slot,
-                       static_cast<int64_t>(config_.heartbeat_interval_s) * 1000, mono_ms(), [weak = weak_from_this()] {
-                         if (auto self = weak.lock(); self && !self->finished()) self->server_stopping();
-                       });
+    heartbeat_.emplace(
+        heartbeat_channel_, metrics_, config_.slot, static_cast<int64_t>(config_.heartbeat_interval_s) * 1000,
+        mono_ms(),
+        [weak = weak_from_this()] {
+          if (auto self = weak.lock(); self && !self->finished()) self->server_stopping();
+        },
+        [weak = weak_from_this()](std::function<void(std::optional<Progress>)> done) {
+          auto self = weak.lock();
+          return self && !self->finished() && self->read_progress(std::move(done));
+        });
     spdlog::info("streaming slot {} into Redis {} from {}", config_.slot, ep_.redacted(), pgcqrs::format_lsn(start_lsn_));
     if (on_streaming_) on_streaming_();
     arm_status_timer();
@@ -410,6 +416,25 @@ class SessionImpl : public Session, public std::enable_shared_from_this<SessionI
   }
 
   // ---- status, heartbeat, lag ------------------------------------------------------------
+  // What Redis holds of the read models, for read_model_progress: the checkpoint and the
+  // registry of the generation this session writes (the one readers read while it streams).
+  bool read_progress(std::function<void(std::optional<Progress>)> done) {
+    if (!sink_) return false;
+    const std::vector<std::vector<std::string>> reads = {{"HGETALL", keys_.checkpoint()}, {"HGETALL", keys_.registry()}};
+    return sink_->read(reads, [done](std::vector<projection::Reply>* replies, const std::string&) {
+      if (!replies || replies->size() != 2) return done(std::nullopt);
+      auto fields = [](const projection::Reply& r) {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (size_t i = 0; i + 1 < r.elements.size(); i += 2) out.emplace_back(r.elements[i].str, r.elements[i + 1].str);
+        return out;
+      };
+      if ((*replies)[0].kind == projection::Reply::Kind::Error || (*replies)[1].kind == projection::Reply::Kind::Error)
+        return done(std::nullopt);
+      const auto cp = fields((*replies)[0]);
+      done(progress_of(std::map<std::string, std::string>(cp.begin(), cp.end()), fields((*replies)[1])));
+    });
+  }
+
   void arm_status_timer() {
     status_timer_.expires_after(std::chrono::milliseconds(config_.status_interval_ms));
     auto weak = weak_from_this();

@@ -33,7 +33,7 @@ export PATH=$build/sidecar:$PATH
 declare -A scenario_blocks=(
   [ci]=2 [by-hand]=4 [server-conf]=2 [quick-start]=2 [events]=3 [write-model]=2 [restore]=1
   [consistency]=2 [sidecar-cli]=1 [monitor]=2 [verify-rebuild]=3 [retire]=1 [security]=9
-  [packages]=2 [failures]=0 [read-model]=12 [declared-model]=1
+  [packages]=2 [failures]=0 [read-model]=13 [declared-model]=1
 )
 scenario_order=(ci by-hand packages quick-start events write-model restore read-model declared-model sidecar-cli consistency
                 monitor verify-rebuild retire failures security)
@@ -574,6 +574,7 @@ $2
 where the docs show:
 $output"
 }
+reported_live() { [ "$(sql -c "SELECT count(*) FILTER (WHERE state = 'live') || '/' || count(*) FROM read_model_status")" = 3/3 ]; }
 scenario_read_model() {
   scenario_begin read-model
   local out
@@ -598,7 +599,7 @@ scenario_read_model() {
   [ "$out" = "Ada Lovelace" ] || fail "after the rename, ticket 42's customer is '$out'"
   # The grant docs/security.md gives, while the docs' first view exists (the replacement drops it).
   sql -c "CREATE ROLE pgcqrs_sidecar" >/dev/null
-  doc_block read-model 12
+  doc_block read-model 13
   run_sql "$block" >/dev/null
   sql -c "DROP OWNED BY pgcqrs_sidecar; DROP ROLE pgcqrs_sidecar" >/dev/null
   # A grouped model, registered while the sidecar streams: the rebuild its registration asks
@@ -632,6 +633,10 @@ scenario_read_model() {
   sidecar_log_clean 'a rebuild was asked for \(read model ticket_cards replaced at ' \
     'rebuilding the read models \(asked for\) into generation 3; readers keep generation 2' \
     'maybe:a rebuild was asked for; reconnecting in'
+  # What the sidecar reports of them, within seconds of the switch.
+  doc_block read-model 12
+  wait_for 30 "read_model_status shows the models live" reported_live
+  prints_as_docs read_model_status "$(run_sql "$block")"
   scenario_end
 }
 

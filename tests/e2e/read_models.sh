@@ -385,6 +385,12 @@ if grep -q 'a rebuild was asked for (read model urgent replaced at ' "$run_dir/s
 same "the model replaced, after the rebuild" urgent_cards urgent:
 writes 40
 same "the replaced model, streamed" urgent_cards urgent:
+# read_model_status: the sidecar reports what readers find, every few seconds when it changed.
+status_live() {
+  [ "$(sql -c "SELECT string_agg(name || ':' || state || ':' || version_in_redis, ' ' ORDER BY name)
+                 FROM read_model_status")" = "samples:live:1 stats:live:1 threads:live:1 urgent:live:2" ]
+}
+wait_for 30 "read_model_status shows every model live, urgent at version 2" status_live && ok
 old_gone() { [ -z "$(scan 'g1:*')" ]; }
 wait_for 60 "generation 1 deleted" old_gone && ok
 
