@@ -270,7 +270,8 @@ BEGIN
     END IF;
   END LOOP;
   FOR f IN SELECT * FROM jsonb_array_elements(plan -> 'filters') LOOP
-    line := format('  filter: %s.%s %s', tables -> (f ->> 'table')::int ->> 'table', f ->> 'column', f ->> 'op');
+    line := format('  %s: %s.%s %s', CASE WHEN (f ->> 'table')::int = 0 THEN 'filter' ELSE 'filter of the nested rows' END,
+                   tables -> (f ->> 'table')::int ->> 'table', f ->> 'column', f ->> 'op');
     IF jsonb_array_length(f -> 'values') > 0 THEN
       line := line || ' ' || (SELECT CASE WHEN f ->> 'op' IN ('in', 'not in') THEN '(' || string_agg(quote_literal(v), ', ') || ')'
                                           ELSE string_agg(quote_literal(v), ', ') END

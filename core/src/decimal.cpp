@@ -59,6 +59,13 @@ std::optional<Decimal> Decimal::rescaled(int scale) const {
   return Decimal(units_ * factor, scale);
 }
 
+std::optional<int> Decimal::compare(const Decimal& other) const {
+  const int scale = std::max(scale_, other.scale_);
+  const auto a = rescaled(scale), b = other.rescaled(scale);
+  if (!a || !b) return std::nullopt;
+  return a->units_ < b->units_ ? -1 : a->units_ > b->units_ ? 1 : 0;
+}
+
 std::optional<Decimal> Decimal::plus(const Decimal& other) const {
   int scale = std::max(scale_, other.scale_);
   auto a = rescaled(scale), b = other.rescaled(scale);

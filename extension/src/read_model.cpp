@@ -319,12 +319,17 @@ Node* strip(Node* node) {
   return node;
 }
 
-// One ANDed condition of WHERE: a column of the root against constants.
-void add_filter(Analysis& a, Node* cond) {
-  const char* hint = "Filter on a column of the first table: column = constant, <>, IN (...), NOT IN (...), "
-                     "IS [NOT] NULL, a boolean column or NOT one. Put anything else in a generated column "
-                     "(GENERATED ALWAYS AS (...) STORED) and filter on it.";
-  if (a.nfilters == max_filters) refuse(a, nullptr, "more than %d conditions in WHERE", max_filters);
+// One ANDed condition of WHERE: a column of the root against constants; or of the WHERE of a
+// nested column's subquery, the same on a column of its child table (child, range table index
+// child_rti in the subquery).
+void add_filter(Analysis& a, Node* cond, int child, Index child_rti, const char* where) {
+  const char* hint = child == 0 ? "Filter on a column of the first table: column = constant, <>, IN (...), NOT IN "
+                                  "(...), IS [NOT] NULL, a boolean column or NOT one. Put anything else in a "
+                                  "generated column (GENERATED ALWAYS AS (...) STORED) and filter on it."
+                                : "Filter the child rows on a column of theirs: column = constant, <>, IN (...), "
+                                  "NOT IN (...), IS [NOT] NULL, a boolean column or NOT one. Put anything else in a "
+                                  "generated column (GENERATED ALWAYS AS (...) STORED) and filter on it.";
+  if (a.nfilters == max_filters) refuse(a, nullptr, "more than %d conditions in %s", max_filters, where);
   Filter& f = a.filters[a.nfilters];
   f = Filter{};
   Node* column = nullptr;
@@ -340,7 +345,7 @@ void add_filter(Analysis& a, Node* cond) {
     f.op = "=";
     f.values = list_make1(pstrdup("f"));  // boolean's text, as the stream carries it
   } else if (IsA(cond, BoolExpr) && castNode(BoolExpr, cond)->boolop == OR_EXPR) {
-    refuse(a, hint, "OR in WHERE");
+    refuse(a, hint, "OR in %s", where);
   } else if (IsA(cond, Var)) {
     column = cond;
     f.op = "=";
@@ -382,14 +387,21 @@ void add_filter(Analysis& a, Node* cond) {
       consts = list_make1(list);  // refused below, once the column is known
     }
   } else {
-    refuse(a, hint, "a condition in WHERE that is not a column against a constant");
+    refuse(a, hint, "a condition in %s that is not a column against a constant", where);
   }
 
   column = strip(column);
-  int table;
-  if (!column_of(a, column, &table, &f.attno))
-    refuse(a, hint, "a condition in WHERE on something other than a column");
-  if (table != 0)
+  int table = child;
+  if (child != 0) {
+    Var* v = column && IsA(column, Var) ? castNode(Var, column) : nullptr;
+    if (!v || v->varlevelsup != 0 || static_cast<Index>(v->varno) != child_rti || v->varattno <= 0)
+      refuse(a, hint, "a condition in %s on something other than a column of %s", where,
+             table_name(a.tables[child].relid));
+    f.attno = v->varattno;
+  } else if (!column_of(a, column, &table, &f.attno)) {
+    refuse(a, hint, "a condition in %s on something other than a column", where);
+  }
+  if (table != child)
     refuse(a, "Filter on columns of the first table only, for now; or copy the column into it.",
            "the filter on %s reads a looked-up table: a change there would move rows in and out of the model",
            column_name(a, table, f.attno));
@@ -418,7 +430,7 @@ void add_filter(Analysis& a, Node* cond) {
     f.op = any ? (equal ? "in" : "not in") : (equal ? "=" : "<>");
     foreach (lc, consts) f.values = lappend(f.values, const_text(a, castNode(Const, lfirst(lc))));
   } else if (f.values != NIL && type != BOOLOID) {
-    refuse(a, hint, "a condition in WHERE on %s, which is not boolean", column_name(a, table, f.attno));
+    refuse(a, hint, "a condition in %s on %s, which is not boolean", where, column_name(a, table, f.attno));
   }
   a.nfilters++;
 }
@@ -744,7 +756,7 @@ Datum pgcqrs_read_model_plan(PG_FUNCTION_ARGS) {
     a->ncolumns++;
   }
   foreach (lc, make_ands_implicit(reinterpret_cast<Expr*>(a->query->jointree->quals)))
-    add_filter(*a, static_cast<Node*>(lfirst(lc)));
+    add_filter(*a, static_cast<Node*>(lfirst(lc)), 0, 0, "WHERE");
   add_groups(*a);
   const ModelTable& root = a->tables[0];
   a->nkey = a->grouped ? a->ngroup : root.nkeys;

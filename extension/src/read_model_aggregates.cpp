@@ -46,6 +46,14 @@ AttrNumber child_column(Node* expr, Index rti) {
   return v->varlevelsup == 0 && static_cast<Index>(v->varno) == rti && v->varattno > 0 ? v->varattno : 0;
 }
 
+// Whether two lists of C strings (a filter's constants) are equal, in order.
+bool same_texts(List* x, List* y) {
+  if (list_length(x) != list_length(y)) return false;
+  for (int i = 0; i < list_length(x); i++)
+    if (strcmp(static_cast<const char*>(list_nth(x, i)), static_cast<const char*>(list_nth(y, i))) != 0) return false;
+  return true;
+}
+
 }  // namespace
 
 // A grouped model's aggregate column: count(*), count(column) or sum(column) of the root,
@@ -137,7 +145,7 @@ void add_groups(Analysis& a) {
 // one of them changes.
 void add_nested(Analysis& a, Column& c, Node* expr) {
   const char* hint = "Nest child rows as (SELECT jsonb_agg(jsonb_build_object('key', c.column, ...) ORDER BY "
-                     "c.column) FROM child c WHERE c.parent_id = root.id), or with count(*) or sum(c.column).";
+                     "c.column) FROM child c WHERE c.parent_id = root.id), or with count(*), or sum(), min() or max() of c.column.";
   const char* name = quote_identifier(c.name);
   if (IsA(expr, CoalesceExpr)) {
     List* args = castNode(CoalesceExpr, expr)->args;
@@ -163,9 +171,11 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
   const Oid relid = rte->relid;
   const char* child = table_name(relid);
 
-  // WHERE: child.column = root.column for each column of the root's primary key, nothing else.
+  // WHERE: child.column = root.column for each column of the root's primary key, and filters
+  // of the child rows on their own columns (add_filter, once the child's table is known).
   AttrNumber parent[INDEX_MAX_KEYS], from[INDEX_MAX_KEYS];
   int n = 0;
+  List* filters = NIL;
   ListCell* lc;
   foreach (lc, make_ands_implicit(reinterpret_cast<Expr*>(q->jointree->quals))) {
     Node* cond = static_cast<Node*>(lfirst(lc));
@@ -174,15 +184,20 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
     Node* r = op ? strip(static_cast<Node*>(lsecond(op->args))) : nullptr;
     if (r && child_column(r, crti)) std::swap(l, r);
     const AttrNumber ca = l ? child_column(l, crti) : 0;
+    const bool reads_outer = contain_vars_of_level(cond, 1);
+    if (!reads_outer) {
+      filters = lappend(filters, cond);
+      continue;
+    }
     Var* outer = r && IsA(r, Var) && castNode(Var, r)->varlevelsup == 1 ? castNode(Var, copyObjectImpl(r)) : nullptr;
     int table = -1;
     AttrNumber ra = 0;
     if (outer) outer->varlevelsup = 0;
     if (!ca || !outer || !column_of(a, reinterpret_cast<Node*>(outer), &table, &ra) || table != 0)
-      refuse(a, "Correlate the child rows with the root's primary key only: WHERE child.parent_id = root.id; "
-                "filter them in a view of the child table, not supported yet.",
-             "the subquery of column %s has a condition other than %s.column = %s.column", name, child,
-             table_name(a.tables[0].relid));
+      refuse(a, "Correlate the child rows with the root's primary key: WHERE child.parent_id = root.id, and "
+                "filter them on their own columns.",
+             "the subquery of column %s has a condition other than %s.column = %s.column that reads the "
+             "outer query", name, child, table_name(a.tables[0].relid));
     const Oid type = exprType(l);
     if (type != exprType(r) || op->opno != lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr)
       refuse(a, "Give both columns one type.", "the subquery of column %s compares %s.%s with %s with another "
@@ -235,13 +250,35 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
   }
   ModelTable& nt = a.tables[t];
   c.table = t;
+  // The child rows' filters: the same for every column that nests the table, as it is one
+  // list of children per root row.
+  const int before = a.nfilters;
+  const char* where = psprintf("the WHERE of column %s's subquery", name);
+  foreach (lc, filters) add_filter(a, static_cast<Node*>(lfirst(lc)), t, crti, where);
+  if (nt.nested_columns > 0) {
+    int old_count = 0;
+    bool same = true;
+    for (int f = 0; f < before; f++) {
+      if (a.filters[f].table != t) continue;
+      const int k = before + old_count++;
+      same = same && k < a.nfilters && a.filters[k].attno == a.filters[f].attno &&
+             strcmp(a.filters[k].op, a.filters[f].op) == 0 && same_texts(a.filters[k].values, a.filters[f].values);
+    }
+    if (!same || before + old_count != a.nfilters)
+      refuse(a, "Nest a table's rows under one filter, or filter them in a generated column.",
+             "%s is nested with two different filters", child);
+    a.nfilters = before;  // kept once, from the first column
+  }
+  nt.nested_columns++;
 
   TargetEntry* te = linitial_node(TargetEntry, q->targetList);
   Aggref* agg = IsA(te->expr, Aggref) ? castNode(Aggref, te->expr) : nullptr;
   const char* fn = agg && get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE ? get_func_name(agg->aggfnoid) : "";
   if (!agg || agg->aggdistinct || agg->aggfilter || agg->aggkind != AGGKIND_NORMAL ||
-      (strcmp(fn, "count") != 0 && strcmp(fn, "sum") != 0 && strcmp(fn, "jsonb_agg") != 0))
-    refuse(a, hint, "the subquery of column %s is not jsonb_agg(), count(*) or sum() of the child rows", name);
+      (strcmp(fn, "count") != 0 && strcmp(fn, "sum") != 0 && strcmp(fn, "min") != 0 && strcmp(fn, "max") != 0 &&
+       strcmp(fn, "jsonb_agg") != 0))
+    refuse(a, hint, "the subquery of column %s is not jsonb_agg(), count(*), sum(), min() or max() of the child rows",
+           name);
   c.type = agg->aggtype;
   if (strcmp(fn, "count") == 0) {
     if (!agg->aggstar) refuse(a, "Count the rows: count(*).", "the subquery of column %s counts a column", name);
@@ -254,6 +291,27 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
     if (!c.attno) refuse(a, hint, "the subquery of column %s sums an expression", name);
     c.nested = "sum";
     c.scale = sum_scale(a, c, relid, c.attno);
+    return;
+  }
+  // min() and max() are exact here, where they are not in a grouped model: the projector keeps
+  // every child row of a root row and takes them again from all of its children. Of values
+  // whose text is one per value, so that which row holds the extreme does not show: integers
+  // and numeric(p,s) (plain numeric prints 1.5 and 1.50 for one value), up to 36 digits.
+  if (strcmp(fn, "min") == 0 || strcmp(fn, "max") == 0) {
+    c.attno = child_column(arg, crti);
+    if (!c.attno) refuse(a, hint, "the subquery of column %s takes %s() of an expression", name, fn);
+    Oid type, collation;
+    int32 typmod;
+    get_atttypetypmodcoll(relid, c.attno, &type, &typmod, &collation);
+    const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
+    const int precision = typmod >= VARHDRSZ ? ((typmod - VARHDRSZ) >> 16) & 0xffff : 0;
+    if (!(type == INT2OID || type == INT4OID || type == INT8OID ||
+          (type == NUMERICOID && scale >= 0 && precision <= 36)))
+      refuse(a, "Take min() or max() of an integer or numeric(p,s) column (a timestamp as its epoch in a generated "
+                "bigint column).",
+             "column %s takes %s() of %s.%s of type %s, whose extreme the projector cannot tell exactly", name, fn,
+             child, quote_identifier(get_attname(relid, c.attno, false)), format_type_with_typemod(type, typmod));
+    c.nested = strcmp(fn, "min") == 0 ? "min" : "max";
     return;
   }
   // jsonb_agg(jsonb_build_object('key', child.column, ...) ORDER BY child.column, ...)

@@ -32,6 +32,7 @@ struct ModelTable {
   bool nested;                     // child rows of the root, nested in its row (key: their primary key)
   int nparent;
   AttrNumber parent[INDEX_MAX_KEYS];  // nested rows: the columns that name their root row
+  int nested_columns;                 // nested rows: the view's columns that nest them
 };
 
 struct Column {
@@ -90,6 +91,9 @@ bool read_unique_key(Oid index, ModelTable& t, bool* primary);
 bool text_equality_is_exact(Oid type, Oid collation);
 char* const_text(const Analysis& a, Const* c);
 Node* strip(Node* node);
+// One ANDed condition of a WHERE (`where`, for messages) into a.filters: of the view (child 0),
+// or of the subquery nesting table `child`, whose range table index there is child_rti.
+void add_filter(Analysis& a, Node* cond, int child, Index child_rti, const char* where);
 
 // read_model_aggregates.cpp
 void add_aggregate(Analysis& a, Column& c, Aggref* agg);

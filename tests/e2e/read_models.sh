@@ -83,16 +83,19 @@ CREATE VIEW ticket_stats AS
          sum(amount) AS amount
     FROM tickets WHERE urgent IS NOT NULL AND status <> 'spam' GROUP BY status, urgent;
 SELECT name FROM register_read_model('stats', 'ticket_stats', 'stats:{status}:{urgent}', rank => 'amount');
--- Nested: each ticket's notes as an ordered JSON array, counted and summed, ranked by count.
+-- Nested: each ticket's open notes (a filter on the child rows: not done, which notes flip) as
+-- an ordered JSON array, counted, summed, their greatest cost and least position, ranked by count.
 CREATE TABLE notes (id bigint PRIMARY KEY, ticket_id bigint NOT NULL, pos int NOT NULL, body text, done boolean,
                     cost numeric(8,2));
 CREATE VIEW ticket_threads AS
   SELECT t.id, t.status,
          coalesce((SELECT jsonb_agg(jsonb_build_object('pos', n.pos, 'body', n.body, 'done', n.done, 'cost', n.cost)
                                     ORDER BY n.pos DESC, n.id)
-                     FROM notes n WHERE n.ticket_id = t.id), '[]') AS notes,
-         (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id) AS note_count,
-         (SELECT sum(n.cost) FROM notes n WHERE n.ticket_id = t.id) AS cost
+                     FROM notes n WHERE n.ticket_id = t.id AND NOT n.done), '[]') AS notes,
+         (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done) AS note_count,
+         (SELECT sum(n.cost) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done) AS cost,
+         (SELECT max(n.cost) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done) AS top_cost,
+         (SELECT min(n.pos) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done) AS first_pos
     FROM tickets t WHERE t.status <> 'spam';
 SELECT name FROM register_read_model('threads', 'ticket_threads', 'thread:{id}', rank => 'note_count');
 -- Values of many types, keyed by a uuid and a text (two columns): the copy, the stream and
@@ -218,8 +221,8 @@ writes() {  # writes NTX
           a=$((RANDOM % 80 + 1))
           s+="INSERT INTO notes VALUES ($a, $(((RANDOM % 3)) && echo $((RANDOM % 10 + 1)) || echo $((RANDOM % 60 + 101))),"
           s+=" $((RANDOM % 4)), ${bodies[RANDOM % 4]}, ${urgency[RANDOM % 3]}, $(((RANDOM % 4)) && echo "$((RANDOM % 2000 - 500)).$((RANDOM % 10))5" || echo NULL)),"
-          s+=" ($((a + 80)), $((RANDOM % 10 + 1)), $((RANDOM % 4)), 'second', true, 1.50)"
-          s+=" ON CONFLICT (id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id, pos = EXCLUDED.pos, body = EXCLUDED.body,"
+          s+=" ($((a + 80)), $((RANDOM % 10 + 1)), $((RANDOM % 4)), 'second', false, 1.50)"
+          s+=" ON CONFLICT (id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id, pos = EXCLUDED.pos, body = EXCLUDED.body, done = EXCLUDED.done,"
           s+=" cost = EXCLUDED.cost;" ;;
         26) s+="DELETE FROM notes WHERE id = $((RANDOM % 160 + 1));" ;;
         27) a=$((RANDOM % 160 + 1)); s+="UPDATE notes SET id = $((a + 1000)), done = NOT done WHERE id = $a AND NOT EXISTS (SELECT FROM notes WHERE id = $((a + 1000)));" ;;
@@ -246,7 +249,7 @@ writes() {  # writes NTX
             0) s+="TRUNCATE orgs; INSERT INTO orgs SELECT g, 'o' || g FROM generate_series(1, 5) g;" ;;
             1) s+="TRUNCATE customers; INSERT INTO customers SELECT g, 'c' || g, g % 5 + 1 FROM generate_series(1, 12) g;" ;;
             2) s+="TRUNCATE tickets; INSERT INTO tickets SELECT g, g % 12 + 1, 'open', 't' || g FROM generate_series(1, 30) g;" ;;
-            3) s+="TRUNCATE notes; INSERT INTO notes SELECT g, g % 30 + 1, g % 3, 'n' || g FROM generate_series(1, 40) g;" ;;
+            3) s+="TRUNCATE notes; INSERT INTO notes SELECT g, g % 30 + 1, g % 3, 'n' || g, g % 4 = 0 FROM generate_series(1, 40) g;" ;;
           esac ;;
         19) s+="UPDATE customers SET org_id = $((RANDOM % 5 + 1)) WHERE id = $((RANDOM % 12 + 1));" ;;
       esac

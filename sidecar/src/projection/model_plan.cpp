@@ -91,6 +91,8 @@ struct PlanReader {
         if (n == "array") c.nested = ModelPlan::Column::Nested::Array;
         else if (n == "count") c.nested = ModelPlan::Column::Nested::Count;
         else if (n == "sum") c.nested = ModelPlan::Column::Nested::Sum;
+        else if (n == "min") c.nested = ModelPlan::Column::Nested::Min;
+        else if (n == "max") c.nested = ModelPlan::Column::Nested::Max;
         else return fail("a column's nested kind is \"" + n + "\", which this sidecar does not know");
         return true;
       }
@@ -138,10 +140,10 @@ struct PlanReader {
       return in.value(nullptr);
     });
   }
-  bool filter(ModelPlan::Filter& f, int& table) {
+  bool filter(ModelPlan::Filter& f) {
     return is('{', "a filter") && in.object([&](std::string_view m) {
       if (m == "column") return text(f.column, "a filter's \"column\"");
-      if (m == "table") return integer(table, "a filter's \"table\"");
+      if (m == "table") return integer(f.table, "a filter's \"table\"");
       if (m == "values") return strings(f.values, "a filter's \"values\"");
       if (m == "op") {
         std::string op;
@@ -207,7 +209,8 @@ std::string check(ModelPlan& p) {
       for (const auto& o : c.order)
         if (!read(o.column)) return "column " + c.name + " is ordered by " + o.column + ", which the plan does not read";
       if (c.nested == Nested::Array && c.fields.empty()) return "column " + c.name + " nests no field";
-      if (c.nested == Nested::Sum && !read(c.column)) return "column " + c.name + " sums no column it reads";
+      if ((c.nested == Nested::Sum || c.nested == Nested::Min || c.nested == Nested::Max) && !read(c.column))
+        return "column " + c.name + " aggregates no column it reads";
       continue;
     }
     if (c.aggregate == Aggregate::Count && c.column.empty()) continue;  // count(*)
@@ -227,9 +230,14 @@ std::string check(ModelPlan& p) {
         return "its group column " + g + " is not read from the root";
   }
   for (const auto& f : p.filters) {
-    const auto& reads = p.tables[0].reads;
-    if (std::find(reads.begin(), reads.end(), f.column) == reads.end())
-      return "a filter's column " + f.column + " is not read from the root";
+    // On the root's rows, or on the child rows of a nested table (which then keeps copies).
+    if (f.table < 0 || static_cast<size_t>(f.table) >= p.tables.size() ||
+        (f.table > 0 && p.tables[static_cast<size_t>(f.table)].join != ModelPlan::Join::Nested))
+      return "a filter is on neither the root nor nested rows";
+    auto& table = p.tables[static_cast<size_t>(f.table)];
+    if (std::find(table.reads.begin(), table.reads.end(), f.column) == table.reads.end())
+      return "a filter's column " + f.column + " is not read from " + table.name;
+    if (f.table > 0) table.copied = true;
   }
   // The key template: literal text and {column} placeholders naming the key's columns.
   std::string_view rest = p.key;
@@ -302,11 +310,7 @@ std::optional<ModelPlan> parse_plan(std::string_view name, std::string_view json
     if (m == "tables") return r.is('[', "\"tables\"") && in.array([&] { return r.table(p.tables.emplace_back()); });
     if (m == "columns") return r.is('[', "\"columns\"") && in.array([&] { return r.column(p.columns.emplace_back()); });
     if (m == "filters")
-      return r.is('[', "\"filters\"") && in.array([&] {
-        int table = 0;
-        if (!r.filter(p.filters.emplace_back(), table)) return false;
-        return table == 0 || r.fail("a filter is not on the root");
-      });
+      return r.is('[', "\"filters\"") && in.array([&] { return r.filter(p.filters.emplace_back()); });
     return in.value(nullptr);
   });
   if (!ok) {
@@ -436,6 +440,29 @@ std::optional<std::string> nested_value(const ModelPlan::Column& column, std::ve
     if (!sum) return std::nullopt;
     return sum->to_string();
   }
+  if (column.nested == Nested::Min || column.nested == Nested::Max) {
+    // Integers or numeric(p,s): one text per value, whichever row holds it.
+    const std::string* best = nullptr;
+    std::optional<Decimal> best_value;  // nullopt with best set: NaN
+    for (const auto& row : children) {
+      const auto* v = find_value(row, column.column);
+      if (!v || !*v) continue;
+      const std::string& text = **v;
+      const auto d = text == "NaN" ? std::nullopt : Decimal::parse(text);
+      if (text != "NaN" && !d) throw std::runtime_error("column " + column.name + ": " + text + " is no decimal");
+      int cmp = 0;  // of this value against the best so far
+      if (!best) cmp = column.nested == Nested::Min ? -1 : 1;
+      else if (!d) cmp = best_value ? 1 : 0;  // NaN above every number
+      else if (!best_value) cmp = -1;
+      else if (const auto c = d->compare(*best_value)) cmp = *c;
+      else throw std::runtime_error("column " + column.name + ": " + text + " and " + *best + " are not comparable");
+      if (column.nested == Nested::Min ? cmp < 0 : cmp > 0) {
+        best = &text;
+        best_value = d;
+      }
+    }
+    return best ? std::optional<std::string>(*best) : std::nullopt;
+  }
   if (children.empty()) return column.empty_array ? std::optional<std::string>("[]") : std::nullopt;
   const auto number = [](const RowValues& row, const std::string& c) {
     const auto* v = find_value(row, c);
@@ -490,10 +517,11 @@ std::optional<std::string> rank_score(std::string_view value) {
   return text;
 }
 
-bool passes(const ModelPlan& plan, const RowValues& root) {
+bool passes(const ModelPlan& plan, const RowValues& row, int table) {
   using Op = ModelPlan::Filter::Op;
   for (const auto& f : plan.filters) {
-    const auto* v = find_value(root, f.column);
+    if (f.table != table) continue;
+    const auto* v = find_value(row, f.column);
     const bool null = !v || !*v;
     const auto in = [&] { return std::find(f.values.begin(), f.values.end(), **v) != f.values.end(); };
     bool ok = false;

@@ -554,7 +554,9 @@ void Projector::refresh(const ModelPlan& m, const std::string& id) {
             continue;
           }
           auto copy = view_.hgetall(model_part(m, part('c', t), child));
-          if (!copy.empty()) rows_of.push_back(as_row(std::move(copy)));
+          if (copy.empty()) continue;
+          RowValues row = as_row(std::move(copy));
+          if (passes(m, row, static_cast<int>(t))) rows_of.push_back(std::move(row));
         }
       }
       if (auto v = nested_value(c, children[t])) row[c.name] = std::move(*v);

@@ -222,7 +222,33 @@ CREATE VIEW ticket_threads AS
 SELECT * FROM explain_read_model('ticket_threads');
 SELECT jsonb_pretty(read_model_plan('ticket_threads', 'ticket_threads', NULL) #> '{tables,1}') AS nested_table,
        jsonb_pretty(read_model_plan('ticket_threads', 'ticket_threads', NULL) #> '{columns,2}') AS nested_array;
-CREATE VIEW v_n_filter AS SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND n.done) AS n FROM tickets t;
+-- Child rows filtered on their own columns: every column that nests a table, with the same filter.
+CREATE VIEW ticket_todo AS
+  SELECT t.id,
+         (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done AND n.body IS NOT NULL) AS open_notes,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('pos', n.pos) ORDER BY n.pos, n.id) FROM notes n
+                    WHERE n.ticket_id = t.id AND NOT n.done AND n.body IS NOT NULL), '[]') AS open_positions,
+         (SELECT max(n.cost) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done AND n.body IS NOT NULL) AS top_cost,
+         (SELECT min(n.pos) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done AND n.body IS NOT NULL) AS first_pos
+    FROM tickets t;
+SELECT * FROM explain_read_model('ticket_todo');
+SELECT jsonb_pretty(read_model_plan('ticket_todo', 'ticket_todo', NULL) -> 'filters') AS filters;
+DROP VIEW ticket_todo;
+CREATE VIEW v_n_filter AS
+  SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND n.done) AS a,
+         (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND NOT n.done) AS b FROM tickets t;
+CREATE VIEW v_n_filter_or AS
+  SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND (n.done OR n.pos = 1)) AS n FROM tickets t;
+CREATE VIEW v_n_filter_range AS
+  SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND n.pos > 1) AS n FROM tickets t;
+CREATE VIEW v_n_filter_outer AS
+  SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND t.status = 'open') AS n FROM tickets t;
+CREATE VIEW v_n_min_text AS SELECT t.id, (SELECT min(n.body) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_max_time AS SELECT t.id, (SELECT max(n.at) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_max_expression AS
+  SELECT t.id, (SELECT max(n.pos + 1) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
+CREATE VIEW v_n_filter_numeric AS
+  SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.id AND n.cost = 1.50) AS n FROM tickets t;
 CREATE VIEW v_n_not_key AS SELECT t.id, (SELECT count(*) FROM notes n WHERE n.ticket_id = t.customer_id) AS n FROM tickets t;
 CREATE VIEW v_n_unordered AS
   SELECT t.id, (SELECT jsonb_agg(jsonb_build_object('pos', n.pos)) FROM notes n WHERE n.ticket_id = t.id) AS n FROM tickets t;
@@ -259,10 +285,13 @@ CREATE VIEW v_n_two_keys AS
 SELECT v AS view, refusal(v)
   FROM unnest(ARRAY['v_n_filter', 'v_n_not_key', 'v_n_unordered', 'v_n_ties', 'v_n_text_order', 'v_n_nullable_order',
                     'v_n_timestamp', 'v_n_expression', 'v_n_twice', 'v_n_json_agg', 'v_n_count_column', 'v_n_exists',
-                    'v_n_coalesce', 'v_n_keyless', 'v_n_self', 'v_n_two_keys']::regclass[]) v;
+                    'v_n_coalesce', 'v_n_keyless', 'v_n_self', 'v_n_two_keys', 'v_n_filter_or', 'v_n_filter_range',
+                    'v_n_filter_outer', 'v_n_filter_numeric', 'v_n_min_text', 'v_n_max_time',
+                    'v_n_max_expression']::regclass[]) v;
 DROP VIEW v_n_filter, v_n_not_key, v_n_unordered, v_n_ties, v_n_text_order, v_n_nullable_order, v_n_timestamp,
   v_n_expression, v_n_twice, v_n_json_agg, v_n_count_column, v_n_exists, v_n_coalesce, v_n_keyless, v_n_self,
-  v_n_two_keys;
+  v_n_two_keys, v_n_filter_or, v_n_filter_range, v_n_filter_outer, v_n_filter_numeric, v_n_min_text, v_n_max_time,
+  v_n_max_expression;
 
 -- Rows written before a model is registered reach no one.
 INSERT INTO customers (id, name, email, tier, vip) VALUES (1, 'Ada', 'ada@example.com', 'gold', true);

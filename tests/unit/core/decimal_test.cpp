@@ -15,6 +15,16 @@ TEST(Decimal, ParsesAndPrintsWithItsScale) {
   EXPECT_EQ(Decimal::parse("0")->to_string(), "0");
 }
 
+TEST(Decimal, ComparesValuesWhateverTheirScale) {
+  const auto d = [](const char* t) { return *Decimal::parse(t); };
+  EXPECT_EQ(d("1.5").compare(d("1.50")), 0);
+  EXPECT_EQ(d("-2").compare(d("1.25")), -1);
+  EXPECT_EQ(d("10").compare(d("9.99")), 1);
+  EXPECT_EQ(d("-0.01").compare(d("0")), -1);
+  // 36 digits cannot take two more decimals.
+  EXPECT_EQ(d("123456789012345678901234567890123456").compare(d("0.01")), std::nullopt);
+}
+
 TEST(Decimal, RejectsWhatIsNotAPlainDecimal) {
   for (const char* bad : {"", "-", ".", "NaN", "Infinity", "1e5", "1.2.3", " 1", "1,5", "--1"})
     EXPECT_FALSE(Decimal::parse(bad).has_value()) << bad;

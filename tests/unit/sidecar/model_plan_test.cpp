@@ -186,4 +186,40 @@ TEST(ModelPlan, NestedRowsRenderAsPostgresJsonbPrintsThem) {
   sum.column = "cost";
   EXPECT_EQ(nested_value(sum, {{{"cost", "1.50"}}, {{"cost", std::nullopt}}, {{"cost", "-0.25"}}}), "1.25");
   EXPECT_EQ(nested_value(sum, {{{"cost", std::nullopt}}}), std::nullopt);
+  ModelPlan::Column low = sum, high = sum;
+  low.nested = ModelPlan::Column::Nested::Min;
+  high.nested = ModelPlan::Column::Nested::Max;
+  const std::vector<RowValues> costs = {{{"cost", "1.50"}}, {{"cost", std::nullopt}}, {{"cost", "-0.25"}}, {{"cost", "10.00"}}};
+  EXPECT_EQ(nested_value(low, costs), "-0.25");
+  EXPECT_EQ(nested_value(high, costs), "10.00");
+  EXPECT_EQ(nested_value(low, {{{"cost", std::nullopt}}}), std::nullopt);
+  EXPECT_EQ(nested_value(high, {}), std::nullopt);
+  // NaN sorts above every number, as in PostgreSQL.
+  const std::vector<RowValues> with_nan = {{{"cost", "NaN"}}, {{"cost", "2.00"}}};
+  EXPECT_EQ(nested_value(high, with_nan), "NaN");
+  EXPECT_EQ(nested_value(low, with_nan), "2.00");
+  EXPECT_EQ(nested_value(low, {{{"cost", "NaN"}}}), "NaN");
+}
+
+TEST(ModelPlan, AFilterOnNestedRowsTestsTheChildRowsAndKeepsTheirCopies) {
+  const std::string tables =
+      R"("tables":[{"table":"public.t","join":"root","key":["id"],"reads":["id"]},)"
+      R"({"table":"public.n","join":"nested","key":["id"],"reads":["done","id","t_id"],"via":0,"parent":["t_id"],"from":["id"]}])";
+  const std::string cols = R"("columns":[{"name":"id","table":0,"column":"id"},{"name":"open","table":1,"nested":"count"}])";
+  std::string error;
+  const auto plan = parse_plan(
+      "m", R"({"key":"x:{id}",)" + tables + "," + cols + R"(,"filters":[{"op":"=","table":1,"column":"done","values":["f"]}]})",
+      error);
+  ASSERT_TRUE(plan) << error;
+  EXPECT_TRUE(plan->tables[1].copied);  // counted, yet each child's done is needed
+  EXPECT_TRUE(passes(*plan, {{"id", "1"}}));  // the root has no filter
+  EXPECT_TRUE(passes(*plan, {{"id", "7"}, {"done", "f"}}, 1));
+  EXPECT_FALSE(passes(*plan, {{"id", "7"}, {"done", "t"}}, 1));
+  EXPECT_FALSE(passes(*plan, {{"id", "7"}, {"done", std::nullopt}}, 1));
+  EXPECT_EQ(refusal(R"({"key":"x:{id}",)" + tables + "," + cols +
+                    R"(,"filters":[{"op":"=","table":1,"column":"pos","values":["1"]}]})"),
+            "read model m's plan: a filter's column pos is not read from public.n");
+  EXPECT_EQ(refusal(R"({"key":"x:{id}",)" + tables + "," + cols +
+                    R"(,"filters":[{"op":"=","table":2,"column":"done","values":["f"]}]})"),
+            "read model m's plan: a filter is on neither the root nor nested rows");
 }

@@ -18,6 +18,10 @@ class Decimal {
   // ".5", "5.", NaN, Infinity, exponents, more than 36 significant digits).
   static std::optional<Decimal> parse(std::string_view text);
 
+  // -1, 0 or 1 as this value is below, equal to or above other's (1.5 equals 1.50); nullopt
+  // when one cannot be brought to the other's scale.
+  std::optional<int> compare(const Decimal& other) const;
+
   // Sum and product; nullopt on overflow of the 128-bit mantissa.
   std::optional<Decimal> plus(const Decimal& other) const;
   std::optional<Decimal> times(long long factor) const;

@@ -34,8 +34,8 @@ struct ModelPlan {
     Aggregate aggregate = Aggregate::None;  // a grouped model's count or sum of the column
     int scale = 0;                          // Sum: the decimals of the values and of the total
     // Nested child rows (table: theirs): a JSON array of an object per row, their count, or
-    // the sum of column.
-    enum class Nested { None, Array, Count, Sum };
+    // the sum, least or greatest value of column.
+    enum class Nested { None, Array, Count, Sum, Min, Max };
     enum class Json { Number, String, Boolean };
     struct Field {
       std::string key, column;
@@ -52,7 +52,8 @@ struct ModelPlan {
   };
   struct Filter {
     enum class Op { Eq, Ne, In, NotIn, IsNull, IsNotNull };
-    std::string column;  // of the root
+    int table = 0;       // the root, or a nested table (its child rows are filtered)
+    std::string column;
     Op op = Op::Eq;
     std::vector<std::string> values;
   };
@@ -116,10 +117,11 @@ std::optional<std::string> rank_score(std::string_view value);
 
 // A nested column's value for a root row's child rows (each as the columns the plan reads):
 // the JSON array as PostgreSQL's jsonb prints it (objects' keys shorter first, then in byte
-// order; `, ` and `: ` between), their count, or their sum; nullopt for NULL.
+// order; `, ` and `: ` between), their count, or their sum, least or greatest value (NaN
+// above every number, as PostgreSQL orders it); nullopt for NULL.
 std::optional<std::string> nested_value(const ModelPlan::Column& column, std::vector<RowValues> children);
 
-// Whether the root's row passes every filter.
-bool passes(const ModelPlan& plan, const RowValues& root);
+// Whether a row of table (the root, or a nested table's child) passes every filter on it.
+bool passes(const ModelPlan& plan, const RowValues& row, int table = 0);
 
 }  // namespace pgcqrs::sidecar::projection
