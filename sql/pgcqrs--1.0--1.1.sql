@@ -6,6 +6,13 @@
 
 \echo Use "ALTER EXTENSION pgcqrs UPDATE TO '1.1'" to load this file. \quit
 
+-- An item's line total, computed by PostgreSQL, so that a declarative model can nest and sum it
+-- (expressions belong in generated columns: docs/read-models.md). numeric(28,2) holds any
+-- int quantity times a numeric(12,2) price. Adding it rewrites order_items once.
+ALTER TABLE @extschema@.order_items
+  ADD COLUMN line_total pg_catalog.numeric(28,2)
+    GENERATED ALWAYS AS (quantity OPERATOR(pg_catalog.*) unit_price) STORED;
+
 -- The analysis (extension/src/read_model.cpp): the plan of a view as read model `name` with
 -- key template `key` (NULL: name:{primary key columns}), ranked by its column `rank` (NULL:
 -- not ranked), or error CQ008 saying why it cannot be one.

@@ -543,10 +543,10 @@ scenario_declared_model() {
   sql -c "SELECT place_order(1, '[{\"product_id\": 2, \"quantity\": 3}, {\"product_id\": 1, \"quantity\": 1}]')" >/dev/null
   sql -c "UPDATE users SET name = 'Ada Lovelace' WHERE id = 1" >/dev/null
   wait_applied
-  out=$(redis-cli -p "$redis_port" HMGET 'declared_order:{1}:1' user_name status item_count items)
-  [ "$out" = $'Ada Lovelace\npending\n2\n[{"quantity": 1, "product_id": 1, "unit_price": 9.99}, {"quantity": 3, "product_id": 2, "unit_price": 5.00}]' ] ||
+  out=$(redis-cli -p "$redis_port" HMGET 'declared_order:{1}:1' user_name status item_count total items)
+  [ "$out" = $'Ada Lovelace\npending\n2\n24.99\n[{"quantity": 1, "line_total": 9.99, "product_id": 1, "unit_price": 9.99}, {"quantity": 3, "line_total": 15.00, "product_id": 2, "unit_price": 5.00}]' ] ||
     fail "declared_order:{1}:1 holds: $out"
-  [ "$(redis-cli -p "$redis_port" HMGET 'order_details:{1}:1' user_name status item_count)" = "$(head -3 <<<"$out")" ] ||
+  [ "$(redis-cli -p "$redis_port" HMGET 'order_details:{1}:1' user_name status item_count total)" = "$(head -4 <<<"$out")" ] ||
     fail "order_details:{1}:1 and declared_order:{1}:1 differ"
   out=$(redis-cli -p "$redis_port" HMGET 'declared_user:{1}:1' name order_count)
   [ "$out" = $'Ada Lovelace\n1' ] || fail "declared_user:{1}:1 holds: $out"

@@ -53,8 +53,11 @@ hash_values() {
 # same_as_built_in WHAT: every declared hash equals its built-in twin in the fields both hold.
 same_as_built_in() {
   local n
-  hash_lines order_details: order_id user_id user_name user_email status created_at updated_at item_count >"$WORK/builtin.txt"
-  hash_lines declared_order: order_id user_id user_name user_email status created_at updated_at item_count >"$WORK/declared.txt"
+  # total: an order without items has 0.00 built in, and no field declared (sum() of no rows).
+  hash_lines order_details: order_id user_id user_name user_email status created_at updated_at item_count total |
+    sed 's/ total 0\.00$/ total /' >"$WORK/builtin.txt"
+  hash_lines declared_order: order_id user_id user_name user_email status created_at updated_at item_count total \
+    >"$WORK/declared.txt"
   hash_lines user: user_id name email is_active order_count >>"$WORK/builtin.txt"
   hash_lines declared_user: user_id name email is_active order_count >>"$WORK/declared.txt"
   hash_lines product: product_id name price is_active >>"$WORK/builtin.txt"
@@ -63,15 +66,16 @@ same_as_built_in() {
     fail "$1: the declared models differ from the built-in ones: $(head -6 "$WORK/diff.txt")"
   n=$(wc -l <"$WORK/builtin.txt")
   [ "$n" -gt 250 ] || fail "$1: only $n fields compared"
-  # items: the built-in lines carry the product's name and the line total besides; the rest
-  # is equal, numbers compared as numbers (the built-in unit_price is a decimal string).
+  # items: the built-in lines carry the product's name besides; the rest is equal, numbers
+  # compared as numbers (the built-in unit_price and line_total are decimal strings).
   hash_values order_details: items >"$WORK/builtin_items.txt"
   hash_values declared_order: items >"$WORK/declared_items.txt"
   n=$(LC_ALL=C join -t $'\t' "$WORK/builtin_items.txt" "$WORK/declared_items.txt" |
     psql -qAtX -v ON_ERROR_STOP=1 -c "CREATE TEMP TABLE pairs (id bigint, builtin jsonb, declared jsonb)" \
       -c "COPY pairs FROM STDIN WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\x01')" \
       -c "SELECT count(*) FILTER (WHERE (SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', e->'product_id',
-                   'quantity', e->'quantity', 'unit_price', (e->>'unit_price')::numeric)), '[]')
+                   'quantity', e->'quantity', 'unit_price', (e->>'unit_price')::numeric,
+                   'line_total', (e->>'line_total')::numeric)), '[]')
                    FROM jsonb_array_elements(builtin) e) IS DISTINCT FROM declared) || ' ' || count(*) FROM pairs")
   [ "$n" = "0 $(wc -l <"$WORK/builtin_items.txt")" ] || fail "$1: items differ (differing, compared): $n"
   echo "$1: $(wc -l <"$WORK/builtin.txt") fields and $(wc -l <"$WORK/builtin_items.txt") item lists equal"
