@@ -22,20 +22,35 @@ extern "C" {
 namespace pgcqrs::read_model {
 namespace {
 
-// The decimals of sum(column) of relid's column attno, which the projector keeps exactly: an
-// integer's, or numeric(p,s)'s up to p = 28 (it sums up to 36 digits: room for 10^8 rows).
-// Plain numeric keeps each value's own decimals, and a sum's text would depend on them all.
-int sum_scale(const Analysis& a, const Column& c, Oid relid, AttrNumber attno) {
+// The decimals of relid's column attno when its values have one text each and fit the
+// projector's exact decimals: an integer's (0), or numeric(p,s)'s (s) with p up to
+// max_precision; -1 for anything else (plain numeric keeps each value's own decimals).
+int decimal_scale(Oid relid, AttrNumber attno, int max_precision) {
   Oid type, collation;
   int32 typmod;
   get_atttypetypmodcoll(relid, attno, &type, &typmod, &collation);
   const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
   const int precision = typmod >= VARHDRSZ ? ((typmod - VARHDRSZ) >> 16) & 0xffff : 0;
   if (type == INT2OID || type == INT4OID || type == INT8OID) return 0;
-  if (type == NUMERICOID && scale >= 0 && precision <= 28) return scale;
+  return type == NUMERICOID && scale >= 0 && precision <= max_precision ? scale : -1;
+}
+
+// relid's column attno, qualified, and its type, for messages.
+const char* column_and_type(Oid relid, AttrNumber attno) {
+  Oid type, collation;
+  int32 typmod;
+  get_atttypetypmodcoll(relid, attno, &type, &typmod, &collation);
+  return psprintf("%s.%s of type %s", table_name(relid), quote_identifier(get_attname(relid, attno, false)),
+                  format_type_with_typemod(type, typmod));
+}
+
+// The decimals of sum(column) of relid's column attno, which the projector keeps exactly: an
+// integer's, or numeric(p,s)'s up to p = 28 (it sums up to 36 digits: room for 10^8 rows).
+int sum_scale(const Analysis& a, const Column& c, Oid relid, AttrNumber attno) {
+  const int scale = decimal_scale(relid, attno, 28);
+  if (scale >= 0) return scale;
   refuse(a, "Sum an integer or numeric(p,s) column with p up to 28 (money as numeric(12,2), or cents as bigint).",
-         "column %s sums %s.%s of type %s, whose sum is not kept exactly", quote_identifier(c.name), table_name(relid),
-         quote_identifier(get_attname(relid, attno, false)), format_type_with_typemod(type, typmod));
+         "column %s sums %s, whose sum is not kept exactly", quote_identifier(c.name), column_and_type(relid, attno));
 }
 
 // A column of a nested child row inside its subquery (varlevelsup 0, its only table); 0 else.
@@ -223,6 +238,7 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
   for (int i = 1; i < a.ntables; i++)
     if (a.tables[i].relid == relid) t = i;
   if (relid == a.tables[0].relid) refuse(a, nullptr, "%s nests rows of its own root table (not supported yet)", child);
+  const bool nested_before = t >= 0;  // by another column of the view
   if (t >= 0 && !a.tables[t].nested)
     refuse(a, nullptr, "%s is both joined and nested (not supported yet)", child);
   if (t >= 0) {
@@ -255,7 +271,7 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
   const int before = a.nfilters;
   const char* where = psprintf("the WHERE of column %s's subquery", name);
   foreach (lc, filters) add_filter(a, static_cast<Node*>(lfirst(lc)), t, crti, where);
-  if (nt.nested_columns > 0) {
+  if (nested_before) {
     int old_count = 0;
     bool same = true;
     for (int f = 0; f < before; f++) {
@@ -269,7 +285,6 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
              "%s is nested with two different filters", child);
     a.nfilters = before;  // kept once, from the first column
   }
-  nt.nested_columns++;
 
   TargetEntry* te = linitial_node(TargetEntry, q->targetList);
   Aggref* agg = IsA(te->expr, Aggref) ? castNode(Aggref, te->expr) : nullptr;
@@ -300,17 +315,11 @@ void add_nested(Analysis& a, Column& c, Node* expr) {
   if (strcmp(fn, "min") == 0 || strcmp(fn, "max") == 0) {
     c.attno = child_column(arg, crti);
     if (!c.attno) refuse(a, hint, "the subquery of column %s takes %s() of an expression", name, fn);
-    Oid type, collation;
-    int32 typmod;
-    get_atttypetypmodcoll(relid, c.attno, &type, &typmod, &collation);
-    const int scale = typmod >= VARHDRSZ ? ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024) : -1;
-    const int precision = typmod >= VARHDRSZ ? ((typmod - VARHDRSZ) >> 16) & 0xffff : 0;
-    if (!(type == INT2OID || type == INT4OID || type == INT8OID ||
-          (type == NUMERICOID && scale >= 0 && precision <= 36)))
+    if (decimal_scale(relid, c.attno, 36) < 0)
       refuse(a, "Take min() or max() of an integer or numeric(p,s) column (a timestamp as its epoch in a generated "
                 "bigint column).",
-             "column %s takes %s() of %s.%s of type %s, whose extreme the projector cannot tell exactly", name, fn,
-             child, quote_identifier(get_attname(relid, c.attno, false)), format_type_with_typemod(type, typmod));
+             "column %s takes %s() of %s, whose extreme the projector cannot tell exactly", name, fn,
+             column_and_type(relid, c.attno));
     c.nested = strcmp(fn, "min") == 0 ? "min" : "max";
     return;
   }

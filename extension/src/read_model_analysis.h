@@ -32,7 +32,6 @@ struct ModelTable {
   bool nested;                     // child rows of the root, nested in its row (key: their primary key)
   int nparent;
   AttrNumber parent[INDEX_MAX_KEYS];  // nested rows: the columns that name their root row
-  int nested_columns;                 // nested rows: the view's columns that nest them
 };
 
 struct Column {
